@@ -1,0 +1,55 @@
+// Runs the test suite with node's test runner (through tsx).
+// Files named *.db.test.ts touch the store: they run once per driver (PGlite, then PostgreSQL),
+// so the whole store-backed suite is proven on both. Everything else runs once.
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out.sort();
+}
+
+const filter = process.argv.slice(2);
+const all = walk('test').filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)));
+const dbFiles = all.filter((f) => f.endsWith('.db.test.ts'));
+const plainFiles = all.filter((f) => !f.endsWith('.db.test.ts'));
+const pgUrl = process.env.OUTCALL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const drivers = (process.env.OUTCALL_TEST_DRIVERS ?? 'pglite,postgres').split(',');
+
+const tapDir = mkdtempSync(join(tmpdir(), 'outcall-tests-'));
+const totals = { pass: 0, fail: 0, skipped: 0 };
+
+function run(label, files, env) {
+  if (files.length === 0) return 0;
+  console.log(`\n=== ${label}: ${files.length} file(s) ===`);
+  const tap = join(tapDir, `${label.replace(/\W+/g, '_')}.tap`);
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=1',
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+    { stdio: 'inherit', env: { ...process.env, ...env } },
+  );
+  // Sum the runner's own totals so the closing line covers every run, not just the last one.
+  const text = readFileSync(tap, 'utf8');
+  for (const key of Object.keys(totals)) {
+    const m = text.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
+    if (m) totals[key] += Number(m[1]);
+  }
+  return r.status ?? 1;
+}
+
+let failed = 0;
+failed |= run('unit, telephony and peers', plainFiles, {});
+for (const d of drivers) {
+  failed |= run(`store-backed on ${d}`, dbFiles, { OUTCALL_TEST_DRIVER: d, OUTCALL_TEST_DATABASE_URL: pgUrl });
+}
+console.log(`\ntests: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+process.exit(failed || totals.pass === 0 ? 1 : 0);
