@@ -1,0 +1,90 @@
+/** Shared SDP types and the typed error every SDP function throws on bad input. */
+import type { CodecName } from '../../media/codecs.js';
+
+/** Media direction (RFC 3264 §5.1, §6.1), always from OUR point of view in NegotiatedMedia. */
+export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+/** Codec tokens accepted in an offer, in preference order. 'L16' means L16/16000. */
+export type OfferCodecToken = 'PCMU' | 'PCMA' | 'L16' | 'L16/16000' | 'G722' | 'telephone-event';
+
+export interface OfferSpec {
+  /** Address we receive RTP on (c= line). */
+  address: string;
+  /** Our even RTP port (m= line); RTCP is on port + 1 unless rtcp-mux is negotiated. */
+  port: number;
+  codecs: readonly OfferCodecToken[];
+  /** o= session id; keep it for the whole dialog (RFC 4566 §5.2). Default: derived from the clock. */
+  sessionId?: string;
+  /** o= version; +1 each time the SDP we send changes (RFC 3264 §8). Default 1. */
+  sessionVersion?: number;
+  /** Offer RFC 5761 rtcp-mux. Default false: most trunks do not support it. */
+  rtcpMux?: boolean;
+  /** Default 'sendrecv'. 'sendonly'/'inactive' put the remote on hold (RFC 3264 §8.4). */
+  direction?: Direction;
+  /** o= username. Default 'outcall'. */
+  username?: string;
+}
+
+/**
+ * Result of an offer/answer exchange: everything a MediaSession needs, as plain data (it crosses
+ * worker-thread boundaries).
+ */
+export interface NegotiatedMedia {
+  remoteAddress: string;
+  remotePort: number;
+  /** Where to send RTCP: a=rtcp (RFC 3605) if present, else remotePort + 1, or remotePort with mux. */
+  rtcpPort: number;
+  rtcpMux: boolean;
+  codec: CodecName;
+  clockRate: number;
+  sampleRate: number;
+  /** PT we put on packets we send: the number the remote listed for the codec (RFC 3264 §5.1). */
+  payloadType: number;
+  /** PTs we accept for the codec on receive (ours from our SDP and theirs, normally equal). */
+  recvPayloadTypes: number[];
+  /** PT for RFC 4733 telephone-event at the codec's clock rate when both sides listed it, else null. */
+  dtmfPayloadType: number | null;
+  dtmfRecvPayloadTypes: number[];
+  /** What WE may do: send only if this includes 'send'. */
+  direction: Direction;
+  /** The remote's packetisation time in ms (a=ptime), default 20. */
+  ptime: number;
+  /** True when the remote signalled hold (sendonly/inactive or c=0.0.0.0, RFC 3264 §8.4). */
+  remoteHold: boolean;
+}
+
+export type SdpErrorCode =
+  | 'MALFORMED'
+  | 'NO_AUDIO'
+  | 'PORT_ZERO'
+  | 'NO_COMMON_CODEC'
+  | 'UNSUPPORTED_TRANSPORT'
+  | 'UNSUPPORTED_CODEC'
+  | 'BAD_ADDRESS';
+
+/** Typed SDP failure. SIP maps NO_COMMON_CODEC/UNSUPPORTED_TRANSPORT to 488, the rest to 400/488. */
+export class SdpError extends Error {
+  readonly code: SdpErrorCode;
+  constructor(code: SdpErrorCode, message: string) {
+    super(message);
+    this.name = 'SdpError';
+    this.code = code;
+  }
+}
+
+export function canSend(d: Direction): boolean {
+  return d === 'sendrecv' || d === 'sendonly';
+}
+
+export function canReceive(d: Direction): boolean {
+  return d === 'sendrecv' || d === 'recvonly';
+}
+
+export function makeDirection(send: boolean, recv: boolean): Direction {
+  return send ? (recv ? 'sendrecv' : 'sendonly') : recv ? 'recvonly' : 'inactive';
+}
+
+/** The direction the other side's attribute implies for us (RFC 3264 §6.1 table). */
+export function mirror(d: Direction): Direction {
+  return d === 'sendonly' ? 'recvonly' : d === 'recvonly' ? 'sendonly' : d;
+}
