@@ -1,0 +1,83 @@
+/** Public types of an outbound call: dial options and the discriminated-union event stream. */
+import type { Clock } from '../clock.js';
+import type { DigestCredentials } from './digest.js';
+import type { Logger } from './logger.js';
+import type { CallOutcome } from './outcome.js';
+import type { TimerConfig } from './timers.js';
+import type { TransactionLayer } from './transaction-layer.js';
+import type { SipTransport, TransportProtocol } from './transport.js';
+
+/** Methods we accept inside a dialog (Allow header, §20.5). */
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY';
+
+export type TransportName = 'udp' | 'tcp' | 'tls';
+
+export interface SipTarget {
+  readonly host: string;
+  /** Default 5060 (5061 for TLS). */
+  readonly port?: number;
+  /** Default udp. */
+  readonly transport?: TransportName;
+}
+
+export interface CustomHeader {
+  /** Must be a token, e.g. X-Campaign-Id; core headers are refused. */
+  readonly name: string;
+  readonly value: string;
+}
+
+/** Answers a re-INVITE's offer (hold/unhold/session refresh). undefined = the re-INVITE carried no SDP. */
+export type ReinviteHook = (remoteOffer: string | undefined) => string | Promise<string>;
+
+export interface DialOptions {
+  /** sip:/sips:/tel: URI, or an E.164 number / user part dialed as sip:<to>@<trunk.host>. */
+  readonly to: string;
+  /** sip: URI, or a user part / number sent as sip:<from>@<trunk.host>. */
+  readonly from: string;
+  readonly callerIdName?: string;
+  readonly customHeaders?: readonly CustomHeader[];
+  /** Opaque SDP offer carried in the INVITE (Content-Type application/sdp). */
+  readonly sdpOffer: string;
+  /** CANCEL when nobody answered within this time (outcome no_answer). */
+  readonly ringTimeoutMs: number;
+  readonly credentials?: DigestCredentials;
+  /** Where requests go when there is no outbound proxy; also the host of a bare number. */
+  readonly trunk: SipTarget;
+  /** Preloaded loose route (RFC 3261 §8.1.2): requests go here with Route: <sip:host:port;lr>. */
+  readonly outboundProxy?: SipTarget;
+  readonly onReinvite?: ReinviteHook;
+}
+
+export type EndedBy = 'local' | 'remote' | 'timeout' | 'error';
+
+export type CallEvent =
+  | { readonly type: 'trying' }
+  | { readonly type: 'ringing'; readonly statusCode: number; readonly earlyMedia: boolean; readonly remoteSdp?: string }
+  | { readonly type: 'answered'; readonly remoteSdp: string }
+  /** A re-INVITE was answered through onReinvite (hold/unhold/refresh). */
+  | { readonly type: 'reinvited'; readonly remoteSdp: string | undefined; readonly localSdp: string }
+  | { readonly type: 'info'; readonly contentType: string | undefined; readonly body: string }
+  /** NOTIFY with a message/sipfrag body about a REFER we sent (RFC 3515 §2.4.5). */
+  | { readonly type: 'transfer-progress'; readonly statusCode: number; readonly final: boolean }
+  | {
+      readonly type: 'ended';
+      /** Final INVITE status (200 for connected calls; 408 Timer B; 503 transport error). */
+      readonly sipStatusCode: number;
+      readonly reason: string;
+      readonly by: EndedBy;
+      readonly outcome: CallOutcome;
+    };
+
+export type EndedEvent = Extract<CallEvent, { type: 'ended' }>;
+
+/** What an OutboundCall needs from its user agent. */
+export interface CallHost {
+  readonly clock: Clock;
+  readonly timers: TimerConfig;
+  readonly logger: Logger;
+  readonly layer: TransactionLayer;
+  readonly userAgentName: string;
+  transportFor(protocol: TransportProtocol): SipTransport | undefined;
+  /** The call is over and its lingering period (absorbing 2xx retransmissions) elapsed. */
+  release(callId: string): void;
+}

@@ -1,0 +1,45 @@
+/** Transport layer contract (RFC 3261 §18). Implementations: udp-transport.ts, stream-transport.ts (TCP, TLS). */
+import type { SipParseError } from './errors.js';
+import type { SipMessage } from './message.js';
+
+export type TransportProtocol = 'UDP' | 'TCP' | 'TLS';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TransportListener {
+  onMessage(message: SipMessage, source: HostPort, transport: SipTransport): void;
+  /** An unparsable datagram or stream message was dropped (already counted in stats). */
+  onDrop?(error: SipParseError, source: HostPort): void;
+}
+
+export interface TransportStats {
+  received: number;
+  sent: number;
+  /** Unparsable datagrams / messages dropped (RFC 3261 §18.3: discarded, never answered). */
+  dropped: number;
+}
+
+export interface SipTransport {
+  readonly protocol: TransportProtocol;
+  /** Reliable transports (TCP/TLS) switch retransmission timers off (§17.1.1.2, §17.1.2.2). */
+  readonly reliable: boolean;
+  /** Address written in Via sent-by and Contact. */
+  readonly local: HostPort;
+  readonly stats: TransportStats;
+  attach(listener: TransportListener): void;
+  /** Rejects on a transport error; callers map it to a transaction transport error (§17.1.4). */
+  send(data: Buffer, dest: HostPort): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function hostPortKey(hp: HostPort): string {
+  return `${hp.host.replace(/^\[|\]$/g, '').toLowerCase()}:${hp.port}`;
+}
+
+/** Default port per transport (§19.1.2). */
+export function defaultPort(protocol: TransportProtocol): number {
+  return protocol === 'TLS' ? 5061 : 5060;
+}

@@ -1,0 +1,81 @@
+/** UDP transport (RFC 3261 §18 over datagrams): one bound socket, one message per datagram. */
+import dgram from 'node:dgram';
+import { parseMessage } from './parser.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { HostPort, SipTransport, TransportListener, TransportStats } from './transport.js';
+
+export interface UdpTransportOptions {
+  /** Address to bind; also written in Via/Contact unless advertisedHost is set. */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  advertisedHost?: string;
+  logger?: Logger;
+}
+
+export class UdpTransport implements SipTransport {
+  readonly protocol = 'UDP' as const;
+  readonly reliable = false;
+  readonly stats: TransportStats = { received: 0, sent: 0, dropped: 0 };
+  private listener: TransportListener | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly socket: dgram.Socket,
+    readonly local: HostPort,
+  ) {
+    socket.on('message', (buf, rinfo) => this.receive(buf, { host: rinfo.address, port: rinfo.port }));
+  }
+
+  static async bind(opts: UdpTransportOptions): Promise<UdpTransport> {
+    const socket = dgram.createSocket(opts.host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(opts.port, opts.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const t = new UdpTransport(socket, { host: opts.advertisedHost ?? opts.host, port: socket.address().port });
+    // After binding, socket errors (e.g. ICMP-driven) must not crash the process; sends report their own.
+    const log = opts.logger ?? silentLogger;
+    socket.on('error', (err) => log.warn({ err }, 'SIP UDP socket error'));
+    return t;
+  }
+
+  attach(listener: TransportListener): void {
+    this.listener = listener;
+  }
+
+  private receive(buf: Buffer, source: HostPort): void {
+    this.stats.received++;
+    // §7.5 / RFC 5626 keep-alives: a datagram of only CRLF is not a message and not an error.
+    if (buf.length <= 4 && buf.every((b) => b === 0x0d || b === 0x0a)) return;
+    const parsed = parseMessage(buf);
+    if (!parsed.ok) {
+      this.stats.dropped++;
+      this.listener?.onDrop?.(parsed.error, source);
+      return;
+    }
+    this.listener?.onMessage(parsed.value, source, this);
+  }
+
+  send(data: Buffer, dest: HostPort): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('UDP transport closed'));
+    return new Promise((resolve, reject) => {
+      this.socket.send(data, dest.port, dest.host.replace(/^\[|\]$/g, ''), (err) => {
+        if (err) reject(err);
+        else {
+          this.stats.sent++;
+          resolve();
+        }
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The user agent: owns transports and the transaction layer, dials outbound calls and dispatches
+ * incoming requests and stray responses to them. UAC only: out-of-dialog INVITEs are refused.
+ */
+import { realClock, type Clock } from '../clock.js';
+import { buildResponse } from './builder.js';
+import { OutboundCall } from './call.js';
+import { ALLOW, type CallHost, type DialOptions } from './call-types.js';
+import { newTag } from './ids.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { SipResponse } from './message.js';
+import { StreamTransport, type TcpTransportOptions, type TlsTransportOptions } from './stream-transport.js';
+import { DEFAULT_TIMERS, type TimerConfig } from './timers.js';
+import { TransactionLayer, type IncomingRequest, type TransactionUser } from './transaction-layer.js';
+import type { HostPort, SipTransport, TransportProtocol } from './transport.js';
+import { UdpTransport } from './udp-transport.js';
+
+export interface UserAgentOptions {
+  /** Bound transports, shared by every call (first one of each protocol is used). */
+  readonly transports: readonly SipTransport[];
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly timers?: Partial<TimerConfig>;
+  /** User-Agent header value. */
+  readonly userAgentName?: string;
+}
+
+export interface UserAgentListenOptions extends Omit<UserAgentOptions, 'transports'> {
+  readonly udp?: { host: string; port: number; advertisedHost?: string };
+  readonly tcp?: TcpTransportOptions;
+  readonly tls?: TlsTransportOptions;
+}
+
+export interface UserAgentStats {
+  /** Live client + server transactions. */
+  readonly transactions: number;
+  /** Calls not yet ended. */
+  readonly activeCalls: number;
+  /** Calls ended but still lingering to absorb retransmissions. */
+  readonly lingeringCalls: number;
+  /** Unparsable datagrams/messages dropped by the transports. */
+  readonly dropped: number;
+  /** Handler failures (bugs) caught at the transport boundary and logged. */
+  readonly internalErrors: number;
+}
+
+export class UserAgent implements TransactionUser {
+  private readonly calls = new Map<string, OutboundCall>();
+  private readonly host: CallHost;
+  private readonly logger: Logger;
+  private internalErrors = 0;
+  private closed = false;
+  readonly layer: TransactionLayer;
+
+  constructor(private readonly opts: UserAgentOptions) {
+    const clock = opts.clock ?? realClock;
+    this.logger = opts.logger ?? silentLogger;
+    const timers = { ...DEFAULT_TIMERS, ...opts.timers };
+    this.layer = new TransactionLayer(clock, timers, this.logger);
+    this.layer.setUser(this);
+    this.host = {
+      clock,
+      timers,
+      logger: this.logger,
+      layer: this.layer,
+      userAgentName: opts.userAgentName ?? 'Outcall',
+      transportFor: (p) => this.transportFor(p),
+      release: (callId) => {
+        this.calls.delete(callId);
+      },
+    };
+    for (const t of opts.transports) {
+      t.attach({
+        onMessage: (msg, source, transport) => this.guard(() => this.layer.receive(msg, source, transport)),
+        onDrop: (error, source) => this.logger.debug({ error, source }, 'dropped unparsable SIP message'),
+      });
+    }
+  }
+
+  /** Binds the requested transports and returns a user agent using them. */
+  static async listen(o: UserAgentListenOptions): Promise<UserAgent> {
+    const transports: SipTransport[] = [];
+    try {
+      if (o.udp) transports.push(await UdpTransport.bind({ ...o.udp, ...(o.logger ? { logger: o.logger } : {}) }));
+      if (o.tcp) transports.push(await StreamTransport.tcp({ ...(o.logger ? { logger: o.logger } : {}), ...o.tcp }));
+      if (o.tls) transports.push(await StreamTransport.tls({ ...(o.logger ? { logger: o.logger } : {}), ...o.tls }));
+    } catch (err) {
+      await Promise.all(transports.map((t) => t.close()));
+      throw err;
+    }
+    return new UserAgent({ ...o, transports });
+  }
+
+  get transports(): readonly SipTransport[] {
+    return this.opts.transports;
+  }
+
+  transportFor(protocol: TransportProtocol): SipTransport | undefined {
+    return this.opts.transports.find((t) => t.protocol === protocol);
+  }
+
+  /** Starts an outbound call. Throws TypeError on invalid options (bad URI, header injection, no transport). */
+  dial(options: DialOptions): OutboundCall {
+    if (this.closed) throw new Error('user agent closed');
+    const call = new OutboundCall(this.host, options);
+    this.calls.set(call.callId, call);
+    call.start();
+    return call;
+  }
+
+  stats(): UserAgentStats {
+    let active = 0;
+    for (const c of this.calls.values()) if (c.state !== 'ended') active++;
+    return {
+      transactions: this.layer.size,
+      activeCalls: active,
+      lingeringCalls: this.calls.size - active,
+      dropped: this.opts.transports.reduce((n, t) => n + t.stats.dropped, 0),
+      internalErrors: this.internalErrors,
+    };
+  }
+
+  onRequest(inc: IncomingRequest): void {
+    const req = inc.request;
+    const call = this.calls.get(req.core.callId);
+    if (call) {
+      call.handleRequest(inc);
+      return;
+    }
+    if (req.method === 'ACK') return;
+    const hasToTag = req.core.to.params.get('tag') !== undefined;
+    let status: number;
+    const extra: { name: string; value: string }[] = [];
+    if (hasToTag) status = 481; // §12.2.2: no such dialog.
+    else if (req.method === 'OPTIONS') {
+      // §11.2: trunks probe liveness with OPTIONS; answer with our capabilities.
+      status = 200;
+      extra.push({ name: 'Allow', value: ALLOW }, { name: 'Accept', value: 'application/sdp' });
+    } else if (req.method === 'INVITE') status = 403; // UAC only: we never accept incoming calls.
+    else if (req.method === 'CANCEL') status = 481; // §9.2: nothing to cancel.
+    else {
+      status = 405;
+      extra.push({ name: 'Allow', value: ALLOW });
+    }
+    inc.serverTx?.respond(buildResponse(req, status, { extra, toTag: newTag() }));
+  }
+
+  onStrayResponse(res: SipResponse, source: HostPort): void {
+    const call = this.calls.get(res.core.callId);
+    if (call && res.status >= 200 && res.status < 300) call.handleStray2xx(res);
+    else this.logger.debug({ status: res.status, callId: res.core.callId, source }, 'stray SIP response dropped');
+  }
+
+  /** Ends every call without signalling, aborts transactions and closes the transports. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.calls.values()) c.abort('user agent closed');
+    this.layer.close();
+    await Promise.all(this.opts.transports.map((t) => t.close()));
+  }
+
+  /** Transport callbacks run on the event loop: a bug must be logged and counted, never crash the process. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.internalErrors++;
+      this.logger.error({ err }, 'SIP message handler failed');
+    }
+  }
+}
