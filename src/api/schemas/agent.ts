@@ -1,0 +1,126 @@
+import { Type, type Static } from 'typebox';
+import { HttpUrl, Nullable, Timestamp } from './common.js';
+
+const ProviderName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_.-]*$' });
+const OptionValue = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
+const Options = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), OptionValue, {
+  maxProperties: 32,
+  description: 'provider-specific settings',
+});
+
+/** Settings of one speech or language provider. api_key is write-only: stored encrypted, never returned. */
+export const ProviderSettingsInput = Type.Object(
+  {
+    provider: ProviderName,
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    language: Type.Optional(Type.String({ minLength: 2, maxLength: 35 })),
+    voice: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    base_url: Type.Optional(HttpUrl('endpoint of an OpenAI-compatible or self-hosted server')),
+    api_key: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+    options: Type.Optional(Options),
+  },
+  { additionalProperties: false },
+);
+export type ProviderSettingsInput = Static<typeof ProviderSettingsInput>;
+
+export const ProviderSettings = Type.Object({
+  provider: Type.String(),
+  model: Type.Optional(Type.String()),
+  language: Type.Optional(Type.String()),
+  voice: Type.Optional(Type.String()),
+  base_url: Type.Optional(Type.String()),
+  temperature: Type.Optional(Type.Number()),
+  max_tokens: Type.Optional(Type.Integer()),
+  options: Type.Optional(Type.Record(Type.String(), OptionValue)),
+  has_api_key: Type.Boolean(),
+});
+export type ProviderSettings = Static<typeof ProviderSettings>;
+
+/**
+ * A tool the agent may use. Built-ins need only their type; an http tool is declared with a name,
+ * a description for the model, a JSON schema for its arguments and the URL it calls.
+ */
+export const Tool = Type.Object(
+  {
+    type: Type.Union([
+      Type.Literal('end_call'),
+      Type.Literal('transfer_call'),
+      Type.Literal('send_dtmf'),
+      Type.Literal('http'),
+    ]),
+    name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+    description: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'JSON schema of the arguments' })),
+    url: Type.Optional(HttpUrl('the tool endpoint (http tools)')),
+    method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('GET')])),
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60000 })),
+    transfer_to: Type.Optional(Type.String({ maxLength: 256, description: 'default target of transfer_call' })),
+  },
+  { additionalProperties: false },
+);
+export type Tool = Static<typeof Tool>;
+
+const fields = {
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+  kind: Type.Union([Type.Literal('voice'), Type.Literal('text')], { default: 'voice' }),
+  system_prompt: Type.String({ maxLength: 65536 }),
+  greeting: Type.String({ maxLength: 4096, description: 'spoken the moment the callee answers; {{variables}} allowed' }),
+  language: Type.String({ minLength: 2, maxLength: 35, pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$', default: 'en-US' }),
+  voice: Nullable(Type.String({ minLength: 1, maxLength: 128 })),
+  provider: Nullable(ProviderSettingsInput),
+  tools: Type.Array(Tool, { maxItems: 64 }),
+  webhook_url: Nullable(HttpUrl('default result webhook for calls of this agent that give no callback_url')),
+  max_cps: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 1, description: 'calls per second this agent may start' }),
+  max_concurrent_calls: Nullable(Type.Integer({ minimum: 1, maximum: 100000 })),
+  on_limit: Type.Union([Type.Literal('queue'), Type.Literal('reject')], {
+    default: 'queue',
+    description: 'over a limit: keep the call queued, or answer 429 with Retry-After',
+  }),
+};
+
+export const AgentCreate = Type.Object(
+  {
+    name: fields.name,
+    kind: Type.Optional(fields.kind),
+    system_prompt: Type.Optional(fields.system_prompt),
+    greeting: Type.Optional(fields.greeting),
+    language: Type.Optional(fields.language),
+    voice: Type.Optional(fields.voice),
+    stt: Type.Optional(fields.provider),
+    llm: Type.Optional(fields.provider),
+    tts: Type.Optional(fields.provider),
+    tools: Type.Optional(fields.tools),
+    webhook_url: Type.Optional(fields.webhook_url),
+    max_cps: Type.Optional(fields.max_cps),
+    max_concurrent_calls: Type.Optional(fields.max_concurrent_calls),
+    on_limit: Type.Optional(fields.on_limit),
+  },
+  { additionalProperties: false },
+);
+export type AgentCreate = Static<typeof AgentCreate>;
+
+export const AgentPatch = Type.Partial(AgentCreate, { additionalProperties: false, minProperties: 1 });
+export type AgentPatch = Static<typeof AgentPatch>;
+
+export const Agent = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: fields.kind,
+  system_prompt: Type.String(),
+  greeting: Type.String(),
+  language: Type.String(),
+  voice: Nullable(Type.String()),
+  stt: Nullable(ProviderSettings),
+  llm: Nullable(ProviderSettings),
+  tts: Nullable(ProviderSettings),
+  tools: Type.Array(Tool),
+  webhook_url: Nullable(Type.String()),
+  max_cps: Type.Number(),
+  max_concurrent_calls: Nullable(Type.Integer()),
+  on_limit: fields.on_limit,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Agent = Static<typeof Agent>;

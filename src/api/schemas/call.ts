@@ -1,0 +1,145 @@
+import { Type, type Static } from 'typebox';
+import { CALL_STATUSES } from '../../calls/status.js';
+import { Destination, E164, HttpUrl, Nullable, Timestamp } from './common.js';
+
+export const STATUS_CALLBACK_EVENTS = [
+  'initiated',
+  'ringing',
+  'answered',
+  'completed',
+  'no_answer',
+  'busy',
+  'failed',
+  'canceled',
+  'analyzed',
+] as const;
+
+const StatusCallback = Type.Object(
+  {
+    url: HttpUrl('receives status callbacks'),
+    events: Type.Optional(
+      Type.Array(Type.Enum(STATUS_CALLBACK_EVENTS), {
+        minItems: 1,
+        uniqueItems: true,
+        description: 'events to send; all of them when omitted',
+      }),
+    ),
+    method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('GET')], { default: 'POST' })),
+  },
+  { additionalProperties: false },
+);
+
+const SipHeader = Type.Object(
+  {
+    name: Type.String({ pattern: '^X-[A-Za-z0-9-]{1,64}$', description: 'custom headers must start with X-' }),
+    value: Type.String({ maxLength: 256, pattern: '^[\\x20-\\x7E]*$', description: 'printable ASCII, no line breaks' }),
+  },
+  { additionalProperties: false },
+);
+
+const MachineDetection = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('disabled'), Type.Literal('detect'), Type.Literal('detect_message_end')], {
+      default: 'disabled',
+    }),
+    hangup_on_machine: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+);
+
+const Record = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    channels: Type.Optional(Type.Union([Type.Literal('mono'), Type.Literal('dual')], { default: 'mono' })),
+  },
+  { additionalProperties: false },
+);
+
+export const OutboundCallCreate = Type.Object(
+  {
+    to: Destination,
+    from: Type.Optional(E164('a number registered in this organization; default: a number whose outbound agent is this agent')),
+    call_context: Type.Optional(Type.String({ maxLength: 32768, description: 'appended to the prompt for this call only' })),
+    dynamic_variables: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.String({ maxLength: 4096 }), {
+        maxProperties: 100,
+        description: 'values for {{variable}} templates in the prompt and greeting',
+      }),
+    ),
+    metadata: Type.Optional(Type.Unknown({ description: 'any JSON up to 16 KB, echoed verbatim in the call and webhooks' })),
+    callback_url: Type.Optional(HttpUrl('receives the result webhook when the call ends')),
+    status_callback: Type.Optional(StatusCallback),
+    caller_id_name: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9 \\-_~!.+]+$', description: 'letters, digits, space and -_~!.+' }),
+    ),
+    custom_sip_headers: Type.Optional(Type.Array(SipHeader, { maxItems: 20 })),
+    ring_timeout_s: Type.Optional(Type.Integer({ minimum: 5, maximum: 120, default: 45 })),
+    max_duration_s: Type.Optional(Type.Integer({ minimum: 30, maximum: 14400, default: 3600 })),
+    machine_detection: Type.Optional(MachineDetection),
+    record: Type.Optional(Record),
+    scheduled_at: Type.Optional(Type.String({ format: 'date-time', description: 'dial no earlier than this time' })),
+    call_id: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'your own id for the call (unique in your organization)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type OutboundCallCreate = Static<typeof OutboundCallCreate>;
+
+export const CallStatusSchema = Type.Enum(CALL_STATUSES);
+
+export const Call = Type.Object({
+  id: Type.String(),
+  agent_id: Type.String(),
+  to: Type.String(),
+  from: Type.String(),
+  status: CallStatusSchema,
+  created_at: Timestamp,
+  scheduled_at: Timestamp,
+  dispatched_at: Nullable(Timestamp),
+  answered_at: Nullable(Timestamp),
+  ended_at: Nullable(Timestamp),
+  cancel_requested_at: Nullable(Timestamp),
+  duration_s: Nullable(Type.Number({ description: 'seconds from answer to end' })),
+  sip_status_code: Nullable(Type.Integer()),
+  end_reason: Nullable(Type.String()),
+  summary_text: Nullable(Type.String()),
+  transcript_id: Nullable(Type.String()),
+  metadata: Type.Unknown(),
+  call_context: Nullable(Type.String()),
+  dynamic_variables: Type.Record(Type.String(), Type.String()),
+  callback_url: Nullable(Type.String()),
+  status_callback: Nullable(StatusCallback),
+  caller_id_name: Nullable(Type.String()),
+  custom_sip_headers: Type.Array(SipHeader),
+  ring_timeout_s: Type.Integer(),
+  max_duration_s: Type.Integer(),
+  machine_detection: MachineDetection,
+  record: Record,
+});
+export type Call = Static<typeof Call>;
+
+export const CallListQuery = Type.Object(
+  {
+    status: Type.Optional(CallStatusSchema),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CallEvent = Type.Object({
+  id: Type.Integer(),
+  call_id: Type.String(),
+  from_status: Nullable(CallStatusSchema),
+  to_status: CallStatusSchema,
+  at: Timestamp,
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export const Transcript = Type.Object({
+  id: Type.String(),
+  call_id: Type.String(),
+  turns: Type.Array(Type.Unknown()),
+  created_at: Timestamp,
+});

@@ -1,0 +1,56 @@
+import { Type, type Static } from 'typebox';
+import { E164, Nullable, Timestamp } from './common.js';
+
+const fields = {
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+  host: Type.String({
+    minLength: 1,
+    maxLength: 253,
+    pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]*)$',
+    description: 'SIP server host name or IP address of the trunk (no scheme, no port)',
+  }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, default: 5060 }),
+  transport: Type.Union([Type.Literal('udp'), Type.Literal('tcp'), Type.Literal('tls')], { default: 'udp' }),
+  username: Nullable(Type.String({ minLength: 1, maxLength: 128 })),
+  password: Nullable(
+    Type.String({ minLength: 1, maxLength: 256, description: 'stored encrypted (AES-256-GCM); never returned' }),
+  ),
+  default_caller_id: Nullable(E164('caller id used when a call gives none')),
+  max_cps: Nullable(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'calls per second over this trunk' })),
+  max_concurrent_calls: Nullable(Type.Integer({ minimum: 1, maximum: 100000 })),
+};
+
+export const TrunkCreate = Type.Object(
+  {
+    name: fields.name,
+    host: fields.host,
+    port: Type.Optional(fields.port),
+    transport: Type.Optional(fields.transport),
+    username: Type.Optional(fields.username),
+    password: Type.Optional(fields.password),
+    default_caller_id: Type.Optional(fields.default_caller_id),
+    max_cps: Type.Optional(fields.max_cps),
+    max_concurrent_calls: Type.Optional(fields.max_concurrent_calls),
+  },
+  { additionalProperties: false },
+);
+export type TrunkCreate = Static<typeof TrunkCreate>;
+
+export const TrunkPatch = Type.Partial(TrunkCreate, { additionalProperties: false, minProperties: 1 });
+export type TrunkPatch = Static<typeof TrunkPatch>;
+
+export const Trunk = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  host: Type.String(),
+  port: Type.Integer(),
+  transport: fields.transport,
+  username: Nullable(Type.String()),
+  has_password: Type.Boolean({ description: 'whether a password is stored (the password itself is never returned)' }),
+  default_caller_id: Nullable(Type.String()),
+  max_cps: Nullable(Type.Number()),
+  max_concurrent_calls: Nullable(Type.Integer()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Trunk = Static<typeof Trunk>;

@@ -1,0 +1,82 @@
+import Fastify, { LogController } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../app-context.js';
+import { OutcallError } from '../errors.js';
+import { sql } from '../store/sql.js';
+import type { App } from './app-type.js';
+import { authenticate } from './auth.js';
+import { errorHandler } from './error-handler.js';
+import { callRoutes } from './routes/calls.js';
+import { resourceRoutes } from './routes/resources.js';
+import { ErrorEnvelope } from './schemas/common.js';
+import { validatorCompiler } from './validation.js';
+
+export interface ServerOptions {
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number;
+  logLevel?: string;
+  version?: string;
+}
+
+/** Builds the HTTP API (not listening yet): routes, validation, auth, errors, OpenAPI, metrics. */
+export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Promise<App> {
+  const app = Fastify({
+    bodyLimit: opts.bodyLimit ?? 256 * 1024,
+    logger: { level: opts.logLevel ?? 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+    // Per-request log lines only when debugging: at load they cost more than the request.
+    logController: new LogController({ disableRequestLogging: opts.logLevel !== 'debug' }),
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    const e = new OutcallError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
+    return reply.code(404).send(e.toEnvelope());
+  });
+  app.addSchema(ErrorEnvelope);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Outcall API',
+        version: opts.version ?? '0.1.0',
+        description: 'Outbound AI phone calls over your own SIP trunk.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer' },
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        },
+      },
+    },
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.httpRequests.inc({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) });
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await ctx.db.query(sql`select 1`);
+      return { status: 'ok', store: ctx.db.driver };
+    } catch (err) {
+      app.log.warn({ err }, 'health check: store unreachable');
+      return reply.code(503).send(new OutcallError('unavailable', 'the store is unreachable').toEnvelope());
+    }
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    const text = await ctx.metrics.registry.metrics();
+    return reply.type(ctx.metrics.registry.contentType).send(text);
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', authenticate(ctx));
+    resourceRoutes(v1 as App, ctx);
+    callRoutes(v1 as App, ctx);
+  });
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,92 @@
+import { STATUS_CALLBACK_EVENTS, type Call, type OutboundCallCreate } from '../api/schemas/call.js';
+import type { CallStatus, EndReason } from './status.js';
+
+/** The call options as stored (validated, defaults filled), echoed on the call object. */
+export interface CallOptions {
+  callback_url: string | null;
+  status_callback: NonNullable<OutboundCallCreate['status_callback']> | null;
+  caller_id_name: string | null;
+  custom_sip_headers: NonNullable<OutboundCallCreate['custom_sip_headers']>;
+  ring_timeout_s: number;
+  max_duration_s: number;
+  machine_detection: { mode: 'disabled' | 'detect' | 'detect_message_end'; hangup_on_machine: boolean };
+  record: { enabled: boolean; channels: 'mono' | 'dual' };
+}
+
+export interface CallRow {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  trunk_id: string;
+  phone_number_id: string;
+  to_address: string;
+  from_number: string;
+  status: CallStatus;
+  options: CallOptions;
+  metadata: unknown;
+  call_context: string | null;
+  dynamic_variables: Record<string, string>;
+  scheduled_at: Date;
+  created_at: Date;
+  dispatched_at: Date | null;
+  answered_at: Date | null;
+  ended_at: Date | null;
+  cancel_requested_at: Date | null;
+  sip_status_code: number | null;
+  end_reason: EndReason | null;
+  summary_text: string | null;
+  transcript_id: string | null;
+}
+
+export function optionsFrom(body: OutboundCallCreate, agentWebhookUrl: string | null): CallOptions {
+  return {
+    callback_url: body.callback_url ?? agentWebhookUrl,
+    status_callback: body.status_callback
+      ? { url: body.status_callback.url, events: body.status_callback.events ?? [...STATUS_CALLBACK_EVENTS], method: body.status_callback.method ?? 'POST' }
+      : null,
+    caller_id_name: body.caller_id_name ?? null,
+    custom_sip_headers: body.custom_sip_headers ?? [],
+    ring_timeout_s: body.ring_timeout_s ?? 45,
+    max_duration_s: body.max_duration_s ?? 3600,
+    machine_detection: {
+      mode: body.machine_detection?.mode ?? 'disabled',
+      hangup_on_machine: body.machine_detection?.hangup_on_machine ?? false,
+    },
+    record: { enabled: body.record?.enabled ?? false, channels: body.record?.channels ?? 'mono' },
+  };
+}
+
+const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+
+export function toCall(r: CallRow): Call {
+  const o = r.options;
+  return {
+    id: r.id,
+    agent_id: r.agent_id,
+    to: r.to_address,
+    from: r.from_number,
+    status: r.status,
+    created_at: r.created_at.toISOString(),
+    scheduled_at: r.scheduled_at.toISOString(),
+    dispatched_at: iso(r.dispatched_at),
+    answered_at: iso(r.answered_at),
+    ended_at: iso(r.ended_at),
+    cancel_requested_at: iso(r.cancel_requested_at),
+    duration_s: r.answered_at && r.ended_at ? Math.max(0, (r.ended_at.getTime() - r.answered_at.getTime()) / 1000) : null,
+    sip_status_code: r.sip_status_code,
+    end_reason: r.end_reason,
+    summary_text: r.summary_text,
+    transcript_id: r.transcript_id,
+    metadata: r.metadata ?? null,
+    call_context: r.call_context,
+    dynamic_variables: r.dynamic_variables,
+    callback_url: o.callback_url,
+    status_callback: o.status_callback,
+    caller_id_name: o.caller_id_name,
+    custom_sip_headers: o.custom_sip_headers,
+    ring_timeout_s: o.ring_timeout_s,
+    max_duration_s: o.max_duration_s,
+    machine_detection: o.machine_detection,
+    record: o.record,
+  };
+}

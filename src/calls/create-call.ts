@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import type { AppContext } from '../app-context.js';
+import type { OutboundCallCreate } from '../api/schemas/call.js';
+import { OutcallError } from '../errors.js';
+import { newId } from '../ids.js';
+import { findAgentRow } from '../store/agents.js';
+import type { Queryable } from '../store/db.js';
+import { isUniqueViolation } from '../store/pg-errors.js';
+import { sql } from '../store/sql.js';
+import { assertPublicUrl } from '../webhooks/url-guard.js';
+import { optionsFrom, toCall, type CallRow } from './call-object.js';
+import { missingVariables } from './templates.js';
+
+export const METADATA_MAX_BYTES = 16 * 1024;
+const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export interface CreateCallResult {
+  call: ReturnType<typeof toCall>;
+  /** True when an Idempotency-Key replay returned an existing call. */
+  replayed: boolean;
+}
+
+/** Key order must not change the hash: two bodies that mean the same thing are the same request. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function requestHash(agentId: string, body: OutboundCallCreate): string {
+  return createHash('sha256').update(agentId).update('\n').update(canonical(body)).digest('hex');
+}
+
+interface FromNumber {
+  id: string;
+  number: string;
+  trunk_id: string;
+}
+
+async function resolveFrom(tx: Queryable, orgId: string, agentId: string, from: string | undefined): Promise<FromNumber> {
+  if (from !== undefined) {
+    const r = await tx.query<FromNumber>(sql`select id, number, trunk_id from phone_numbers
+      where org_id = ${orgId} and number = ${from} and deleted_at is null`);
+    const row = r.rows[0];
+    if (!row) throw new OutcallError('phone_number_not_found', `${from} is not a phone number of this organization; register it first`, 'from');
+    return row;
+  }
+  const r = await tx.query<FromNumber>(sql`select id, number, trunk_id from phone_numbers
+    where org_id = ${orgId} and outbound_agent_id = ${agentId} and deleted_at is null
+    order by created_at, id limit 1`);
+  const row = r.rows[0];
+  if (!row) {
+    throw new OutcallError('no_from_number', `no phone number has agent ${agentId} as its outbound agent: pass "from" or set outbound_agent_id on a number`, 'from');
+  }
+  return row;
+}
+
+/** Everything about the request that can be checked before touching the store. */
+function checkBody(ctx: AppContext, body: OutboundCallCreate): string | null {
+  const metadataText = body.metadata === undefined ? null : JSON.stringify(body.metadata);
+  if (metadataText !== null && Buffer.byteLength(metadataText, 'utf8') > METADATA_MAX_BYTES) {
+    throw new OutcallError('metadata_too_large', `metadata is ${Buffer.byteLength(metadataText, 'utf8')} bytes; the limit is 16 KB`, 'metadata');
+  }
+  if (body.callback_url) assertPublicUrl(body.callback_url, 'callback_url', ctx.allowPrivateUrls);
+  if (body.status_callback) assertPublicUrl(body.status_callback.url, 'status_callback.url', ctx.allowPrivateUrls);
+  if (body.scheduled_at !== undefined && Number.isNaN(Date.parse(body.scheduled_at))) {
+    throw new OutcallError('invalid_request', '"scheduled_at" is not a valid date-time', 'scheduled_at');
+  }
+  return metadataText;
+}
+
+async function readCall(tx: Queryable, orgId: string, id: string): Promise<CallRow | undefined> {
+  const r = await tx.query<CallRow>(sql`select * from calls where org_id = ${orgId} and id = ${id}`);
+  return r.rows[0];
+}
+
+/**
+ * Accepts an outbound call: validates it against the agent and the organization's numbers, then
+ * writes the call, its first event and (with an Idempotency-Key) the key, in one transaction, so an
+ * error leaves nothing behind. The same key with the same body within 24 h returns the same call.
+ */
+export async function createOutboundCall(
+  ctx: AppContext,
+  orgId: string,
+  agentId: string,
+  body: OutboundCallCreate,
+  idempotencyKey: string | undefined,
+): Promise<CreateCallResult> {
+  const metadataText = checkBody(ctx, body);
+  const agent = await findAgentRow(ctx.db, orgId, agentId);
+  if (!agent) throw new OutcallError('agent_not_found', `no agent ${agentId}`, 'agentId');
+  if (agent.kind !== 'voice') {
+    throw new OutcallError('agent_cannot_place_calls', `agent ${agentId} is a text agent; only voice agents place calls`, 'agentId');
+  }
+  const vars = body.dynamic_variables ?? {};
+  const missing = missingVariables([agent.system_prompt, agent.greeting], vars);
+  if (missing.length > 0) {
+    throw new OutcallError(
+      'missing_dynamic_variable',
+      `the agent's prompt or greeting uses {{${missing.join('}}, {{')}}} but dynamic_variables does not give ${missing.length > 1 ? 'them' : 'it'}`,
+      `dynamic_variables.${missing[0]}`,
+    );
+  }
+  const hash = idempotencyKey === undefined ? undefined : requestHash(agentId, body);
+  const now = ctx.now();
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      const id = body.call_id ?? newId('call');
+      if (idempotencyKey !== undefined && hash !== undefined) {
+        const prior = await claimIdempotencyKey(tx, orgId, idempotencyKey, hash, id, now);
+        if (prior !== undefined) return prior;
+      }
+      const from = await resolveFrom(tx, orgId, agentId, body.from);
+      const scheduledAt = body.scheduled_at ? new Date(body.scheduled_at) : now;
+      const r = await tx.query<CallRow>(sql`insert into calls
+        (id, org_id, agent_id, trunk_id, phone_number_id, to_address, from_number, status, options, metadata,
+         call_context, dynamic_variables, scheduled_at, created_at)
+        values (${id}, ${orgId}, ${agentId}, ${from.trunk_id}, ${from.id}, ${body.to}, ${from.number}, 'queued',
+          ${JSON.stringify(optionsFrom(body, agent.webhook_url))}, ${metadataText}, ${body.call_context ?? null},
+          ${JSON.stringify(vars)}, ${scheduledAt}, ${now})
+        returning *`);
+      await tx.query(sql`insert into call_events (org_id, call_id, from_status, to_status, terminal, at)
+        values (${orgId}, ${id}, null, 'queued', false, ${now})`);
+      return { call: toCall(r.rows[0] as CallRow), replayed: false };
+    });
+  } catch (err) {
+    if (isUniqueViolation(err) && body.call_id !== undefined) {
+      // The only unique key this transaction can break is the call's (org_id, id).
+      throw new OutcallError('call_id_conflict', `a call with call_id ${body.call_id} already exists`, 'call_id');
+    }
+    throw err;
+  }
+}
+
+/**
+ * Records the key for this request, or finds the call an earlier request with the same key made.
+ * Returns that call for a replay, undefined when this request should go on and create its call.
+ * Concurrent requests with one key serialize on the primary key: the second waits for the first
+ * to commit, then sees its row.
+ */
+async function claimIdempotencyKey(
+  tx: Queryable,
+  orgId: string,
+  key: string,
+  hash: string,
+  callId: string,
+  now: Date,
+): Promise<CreateCallResult | undefined> {
+  const ins = await tx.query(sql`insert into idempotency_keys (org_id, key, request_hash, call_id, created_at)
+    values (${orgId}, ${key}, ${hash}, ${callId}, ${now}) on conflict (org_id, key) do nothing`);
+  if (ins.rowCount > 0) return undefined;
+  const r = await tx.query<{ request_hash: string; call_id: string; created_at: Date }>(
+    sql`select request_hash, call_id, created_at from idempotency_keys where org_id = ${orgId} and key = ${key} for update`,
+  );
+  const prior = r.rows[0];
+  if (!prior) throw new Error('idempotency key vanished while locked');
+  if (now.getTime() - prior.created_at.getTime() > IDEMPOTENCY_WINDOW_MS) {
+    // The old use has expired: the key starts a new request.
+    await tx.query(sql`update idempotency_keys set request_hash = ${hash}, call_id = ${callId}, created_at = ${now}
+      where org_id = ${orgId} and key = ${key}`);
+    return undefined;
+  }
+  if (prior.request_hash !== hash) {
+    throw new OutcallError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body', 'Idempotency-Key');
+  }
+  const call = await readCall(tx, orgId, prior.call_id);
+  if (!call) throw new Error(`idempotency key points at missing call ${prior.call_id}`);
+  return { call: toCall(call), replayed: true };
+}

@@ -1,0 +1,74 @@
+/**
+ * The call lifecycle: the one place that knows which status may follow which.
+ *
+ *   queued -> dispatching -> dialing -> in_progress -> completed
+ *   and no_answer, busy, failed, canceled as the other terminal statuses.
+ *
+ * A dispatching call may go back to queued (a limit was hit after the claim, or its lease expired
+ * before dialing): it was never dialed, so re-queueing cannot dial a number twice. Nothing ever
+ * leaves a terminal status.
+ */
+export const CALL_STATUSES = [
+  'queued',
+  'dispatching',
+  'dialing',
+  'in_progress',
+  'completed',
+  'no_answer',
+  'busy',
+  'failed',
+  'canceled',
+] as const;
+export type CallStatus = (typeof CALL_STATUSES)[number];
+
+export const TERMINAL_STATUSES = ['completed', 'no_answer', 'busy', 'failed', 'canceled'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+export type ActiveStatus = Exclude<CallStatus, TerminalStatus>;
+
+const LEGAL: Record<CallStatus, readonly CallStatus[]> = {
+  queued: ['dispatching', 'canceled', 'failed'],
+  dispatching: ['queued', 'dialing', 'canceled', 'failed'],
+  // From dialing the SIP outcome decides: answered, or one of the unanswered endings.
+  dialing: ['in_progress', 'no_answer', 'busy', 'failed', 'canceled'],
+  // An answered call ends completed (either side hung up, or canceled by API), or failed (worker lost, media error).
+  in_progress: ['completed', 'failed'],
+  completed: [],
+  no_answer: [],
+  busy: [],
+  failed: [],
+  canceled: [],
+};
+
+export function isTerminal(status: CallStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+export function canTransition(from: CallStatus, to: CallStatus): boolean {
+  return LEGAL[from].includes(to);
+}
+
+export function legalNextStatuses(from: CallStatus): readonly CallStatus[] {
+  return LEGAL[from];
+}
+
+/** Why a call ended. Stable strings: they reach clients in webhooks. */
+export const END_REASONS = [
+  'callee_hangup',
+  'agent_hangup',
+  'canceled_by_api',
+  'max_duration_reached',
+  'inactivity_timeout',
+  'transferred',
+  'machine_detected',
+  'ring_timeout',
+  'busy',
+  'declined',
+  'no_answer',
+  'sip_error',
+  'worker_lost',
+  'dial_error',
+  'error_stt',
+  'error_llm',
+  'error_tts',
+] as const;
+export type EndReason = (typeof END_REASONS)[number];

@@ -1,0 +1,55 @@
+import { OutcallError } from './errors.js';
+
+/** Every environment variable Outcall reads (the README's configuration table mirrors this). */
+export interface Config {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  apiKey: string | undefined;
+  secretKey: string | undefined;
+  host: string;
+  port: number;
+  logLevel: string;
+  allowPrivateUrls: boolean;
+  bodyLimit: number;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new OutcallError('config_invalid', `${name}=${raw} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false;
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true;
+  throw new OutcallError('config_invalid', `${name}=${env[name]} must be true or false`);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const logLevel = env.OUTCALL_LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new OutcallError('config_invalid', `OUTCALL_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new OutcallError('config_invalid', 'DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  return {
+    dataDir: env.OUTCALL_DATA_DIR || './data',
+    databaseUrl,
+    dbPoolSize: int(env, 'OUTCALL_DB_POOL_SIZE', 10, 1, 500),
+    apiKey: env.OUTCALL_API_KEY || undefined,
+    secretKey: env.OUTCALL_SECRET_KEY || undefined,
+    host: env.OUTCALL_HOST || '127.0.0.1',
+    port: int(env, 'OUTCALL_PORT', 8080, 0, 65535),
+    logLevel,
+    allowPrivateUrls: bool(env, 'OUTCALL_ALLOW_PRIVATE_URLS'),
+    bodyLimit: int(env, 'OUTCALL_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
+  };
+}

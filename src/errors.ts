@@ -1,0 +1,71 @@
+/**
+ * The one catalog of error codes. Every error a client or operator can see has a stable code here,
+ * mapped to one HTTP status, and reaches clients in one envelope:
+ *   {"error": {"code": "...", "message": "...", "param": "..." | null}}
+ * Codes are part of the API: never rename one; add new ones.
+ */
+export const ERROR_CATALOG = {
+  // 400: the request is malformed or breaks a rule of the API.
+  invalid_json: { status: 400, summary: 'The body is not valid JSON.' },
+  invalid_request: { status: 400, summary: 'A field has the wrong type, format or range.' },
+  missing_field: { status: 400, summary: 'A required field is missing.' },
+  unknown_field: { status: 400, summary: 'The body has a field the API does not know (often a typo).' },
+  invalid_phone_number: { status: 400, summary: 'A phone number is not in E.164 form (+ country code and digits).' },
+  invalid_destination: { status: 400, summary: 'The destination is neither an E.164 number nor a sip: URI.' },
+  invalid_url: { status: 400, summary: 'A URL is not an absolute http(s) URL.' },
+  private_url_not_allowed: { status: 400, summary: 'A URL points to a private, loopback or link-local address.' },
+  invalid_cursor: { status: 400, summary: 'The pagination cursor is not one this API issued.' },
+  agent_cannot_place_calls: { status: 400, summary: 'Only voice agents place phone calls.' },
+  unsupported_media_type: { status: 415, summary: 'The body must be application/json.' },
+  // 401
+  unauthorized: { status: 401, summary: 'The API key is missing, malformed or revoked.' },
+  // 404
+  not_found: { status: 404, summary: 'No such route.' },
+  agent_not_found: { status: 404, summary: 'No agent with that id in this organization.' },
+  trunk_not_found: { status: 404, summary: 'No trunk with that id in this organization.' },
+  phone_number_not_found: { status: 404, summary: 'No phone number with that id or number in this organization.' },
+  call_not_found: { status: 404, summary: 'No call with that id in this organization.' },
+  transcript_not_found: { status: 404, summary: 'No transcript with that id in this organization.' },
+  // 409
+  idempotency_key_reused: { status: 409, summary: 'The Idempotency-Key was used with a different request body.' },
+  call_id_conflict: { status: 409, summary: 'A call with that call_id already exists.' },
+  phone_number_exists: { status: 409, summary: 'That number is already registered in this organization.' },
+  trunk_in_use: { status: 409, summary: 'Phone numbers still use this trunk.' },
+  call_not_cancelable: { status: 409, summary: 'The call has already ended.' },
+  illegal_transition: { status: 409, summary: 'The call cannot move from its status to the one asked.' },
+  // 413
+  payload_too_large: { status: 413, summary: 'The request body is larger than the limit.' },
+  metadata_too_large: { status: 413, summary: 'metadata is larger than 16 KB once serialized.' },
+  // 422
+  no_from_number: { status: 422, summary: 'No from number was given and no number has this agent as its outbound agent.' },
+  missing_dynamic_variable: { status: 422, summary: 'The prompt or greeting uses a {{variable}} that dynamic_variables does not give.' },
+  secret_key_missing: { status: 422, summary: 'Storing a secret needs OUTCALL_SECRET_KEY to be set.' },
+  // 429
+  rate_limited: { status: 429, summary: 'Over a calls-per-second or concurrency limit; retry after Retry-After seconds.' },
+  // 500/503
+  internal_error: { status: 500, summary: 'An unexpected error; it has been logged.' },
+  unavailable: { status: 503, summary: 'The store is unreachable.' },
+  // Operator errors (start-up), never sent over HTTP.
+  data_dir_locked: { status: 500, summary: 'Another process holds the embedded data folder.' },
+  config_invalid: { status: 500, summary: 'An environment variable has an invalid value.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export class OutcallError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'OutcallError';
+    this.status = ERROR_CATALOG[code].status;
+  }
+
+  toEnvelope(): { error: { code: ErrorCode; message: string; param: string | null } } {
+    return { error: { code: this.code, message: this.message, param: this.param } };
+  }
+}

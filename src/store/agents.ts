@@ -1,0 +1,204 @@
+import type { AppContext } from '../app-context.js';
+import type { Agent, AgentCreate, AgentPatch, ProviderSettings, ProviderSettingsInput, Tool } from '../api/schemas/agent.js';
+import { OutcallError } from '../errors.js';
+import { newId } from '../ids.js';
+import { assertPublicUrl } from '../webhooks/url-guard.js';
+import type { Queryable } from './db.js';
+import { afterCursor, page } from './pagination.js';
+import { sql } from './sql.js';
+import { asIs, asJson, setList, updateSet } from './update-set.js';
+
+type ProviderKind = 'stt' | 'llm' | 'tts';
+const PROVIDER_KINDS: readonly ProviderKind[] = ['stt', 'llm', 'tts'];
+
+export interface AgentRow {
+  id: string;
+  org_id: string;
+  name: string;
+  kind: 'voice' | 'text';
+  system_prompt: string;
+  greeting: string;
+  language: string;
+  voice: string | null;
+  /** Settings without the key, plus has_api_key: what the API shows, readable without decrypting. */
+  stt: ProviderSettings | null;
+  llm: ProviderSettings | null;
+  tts: ProviderSettings | null;
+  provider_secrets_enc: string | null;
+  tools: Tool[];
+  webhook_url: string | null;
+  max_cps: number;
+  max_concurrent_calls: number | null;
+  on_limit: 'queue' | 'reject';
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type ProviderSecrets = Partial<Record<ProviderKind, string>>;
+
+export function toAgent(r: AgentRow): Agent {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    system_prompt: r.system_prompt,
+    greeting: r.greeting,
+    language: r.language,
+    voice: r.voice,
+    stt: r.stt,
+    llm: r.llm,
+    tts: r.tts,
+    tools: r.tools,
+    webhook_url: r.webhook_url,
+    max_cps: r.max_cps,
+    max_concurrent_calls: r.max_concurrent_calls,
+    on_limit: r.on_limit,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
+  };
+}
+
+/** The provider API keys of an agent, decrypted (for the voice runtime; never for the API). */
+export function readProviderSecrets(ctx: AppContext, row: Pick<AgentRow, 'provider_secrets_enc'>): ProviderSecrets {
+  if (row.provider_secrets_enc === null) return {};
+  if (!ctx.secrets) throw new OutcallError('secret_key_missing', 'OUTCALL_SECRET_KEY is needed to read provider keys');
+  return JSON.parse(ctx.secrets.decrypt(row.provider_secrets_enc)) as ProviderSecrets;
+}
+
+function encryptSecrets(ctx: AppContext, secrets: ProviderSecrets): string | null {
+  if (Object.keys(secrets).length === 0) return null;
+  if (!ctx.secrets) {
+    throw new OutcallError('secret_key_missing', 'set OUTCALL_SECRET_KEY to store provider API keys (encrypted at rest)', 'api_key');
+  }
+  return ctx.secrets.encrypt(JSON.stringify(secrets));
+}
+
+function splitProvider(input: ProviderSettingsInput | null): { shown: ProviderSettings | null; key: string | undefined } {
+  if (input === null) return { shown: null, key: undefined };
+  const { api_key, ...rest } = input;
+  return { shown: { ...rest, has_api_key: api_key !== undefined }, key: api_key };
+}
+
+/** Rules a JSON schema cannot say: http tools need name, description and url; names are unique; URLs public. */
+function checkAgentInput(ctx: AppContext, input: AgentPatch): void {
+  const names = new Set<string>();
+  input.tools?.forEach((tool, i) => {
+    const at = `tools[${i}]`;
+    if (tool.type === 'http') {
+      for (const f of ['name', 'description', 'url'] as const) {
+        if (tool[f] === undefined) throw new OutcallError('missing_field', `"${at}.${f}" is required for an http tool`, `${at}.${f}`);
+      }
+      assertPublicUrl(tool.url as string, `${at}.url`, ctx.allowPrivateUrls);
+    } else if (tool.url !== undefined || tool.parameters !== undefined) {
+      throw new OutcallError('invalid_request', `"${at}" is a built-in ${tool.type} tool: url and parameters belong to http tools`, at);
+    }
+    const name = tool.name ?? tool.type;
+    if (names.has(name)) throw new OutcallError('invalid_request', `tool name "${name}" is used twice`, `${at}.name`);
+    names.add(name);
+  });
+  if (input.webhook_url) assertPublicUrl(input.webhook_url, 'webhook_url', ctx.allowPrivateUrls);
+  for (const kind of PROVIDER_KINDS) {
+    const base = input[kind]?.base_url;
+    if (base) assertPublicUrl(base, `${kind}.base_url`, ctx.allowPrivateUrls);
+  }
+}
+
+export async function createAgent(ctx: AppContext, orgId: string, input: AgentCreate): Promise<Agent> {
+  checkAgentInput(ctx, input);
+  const providers = Object.fromEntries(PROVIDER_KINDS.map((k) => [k, splitProvider(input[k] ?? null)])) as Record<
+    ProviderKind,
+    ReturnType<typeof splitProvider>
+  >;
+  const secrets: ProviderSecrets = {};
+  for (const k of PROVIDER_KINDS) if (providers[k].key !== undefined) secrets[k] = providers[k].key;
+  const r = await ctx.db.query<AgentRow>(sql`insert into agents
+    (id, org_id, name, kind, system_prompt, greeting, language, voice, stt, llm, tts, provider_secrets_enc, tools,
+     webhook_url, max_cps, max_concurrent_calls, on_limit)
+    values (${newId('agt')}, ${orgId}, ${input.name}, ${input.kind ?? 'voice'}, ${input.system_prompt ?? ''},
+      ${input.greeting ?? ''}, ${input.language ?? 'en-US'}, ${input.voice ?? null},
+      ${asJson(providers.stt.shown)}, ${asJson(providers.llm.shown)}, ${asJson(providers.tts.shown)},
+      ${encryptSecrets(ctx, secrets)}, ${JSON.stringify(input.tools ?? [])}, ${input.webhook_url ?? null},
+      ${input.max_cps ?? 1}, ${input.max_concurrent_calls ?? null}, ${input.on_limit ?? 'queue'})
+    returning *`);
+  return toAgent(r.rows[0] as AgentRow);
+}
+
+/** The agent row, deleted or not when includeDeleted (a deleted agent's calls stay readable). */
+export async function findAgentRow(db: Queryable, orgId: string, id: string, includeDeleted = false): Promise<AgentRow | undefined> {
+  const r = await db.query<AgentRow>(
+    includeDeleted
+      ? sql`select * from agents where org_id = ${orgId} and id = ${id}`
+      : sql`select * from agents where org_id = ${orgId} and id = ${id} and deleted_at is null`,
+  );
+  return r.rows[0];
+}
+
+export async function getAgent(ctx: AppContext, orgId: string, id: string): Promise<Agent> {
+  const row = await findAgentRow(ctx.db, orgId, id);
+  if (!row) throw new OutcallError('agent_not_found', `no agent ${id}`, 'agentId');
+  return toAgent(row);
+}
+
+export async function listAgents(ctx: AppContext, orgId: string, limit: number, cursor?: string) {
+  const r = await ctx.db.query<AgentRow>(sql`select * from agents where org_id = ${orgId} and deleted_at is null
+    ${afterCursor(cursor)} order by created_at desc, id desc limit ${limit + 1}`);
+  return page(r.rows, limit, toAgent);
+}
+
+/**
+ * PATCH replaces each field it carries. A provider object (stt/llm/tts) is replaced whole, its key
+ * included: a new provider without api_key has no key, so a key never leaks to another vendor.
+ */
+export async function updateAgent(ctx: AppContext, orgId: string, id: string, patch: AgentPatch): Promise<Agent> {
+  checkAgentInput(ctx, patch);
+  return ctx.db.transaction(async (tx) => {
+    const current = await tx.query<AgentRow>(
+      sql`select * from agents where org_id = ${orgId} and id = ${id} and deleted_at is null for update`,
+    );
+    const row = current.rows[0];
+    if (!row) throw new OutcallError('agent_not_found', `no agent ${id}`, 'agentId');
+    const parts = updateSet(patch, {
+      name: asIs,
+      kind: asIs,
+      system_prompt: asIs,
+      greeting: asIs,
+      language: asIs,
+      voice: asIs,
+      tools: asJson,
+      webhook_url: asIs,
+      max_cps: asIs,
+      max_concurrent_calls: asIs,
+      on_limit: asIs,
+    });
+    const touched = PROVIDER_KINDS.filter((k) => patch[k] !== undefined);
+    if (touched.length > 0) {
+      const secrets = readProviderSecrets(ctx, row);
+      for (const k of touched) {
+        const { shown, key } = splitProvider(patch[k] ?? null);
+        if (key === undefined) delete secrets[k];
+        else secrets[k] = key;
+        parts.push(sql`${sqlColumn(k)} = ${asJson(shown)}`);
+      }
+      parts.push(sql`provider_secrets_enc = ${encryptSecrets(ctx, secrets)}`);
+    }
+    parts.push(sql`updated_at = now()`);
+    const r = await tx.query<AgentRow>(sql`update agents set ${setList(parts)}
+      where org_id = ${orgId} and id = ${id} returning *`);
+    return toAgent(r.rows[0] as AgentRow);
+  });
+}
+
+function sqlColumn(kind: ProviderKind) {
+  // Fixed names chosen by code.
+  return kind === 'stt' ? sql`stt` : kind === 'llm' ? sql`llm` : sql`tts`;
+}
+
+/** Soft delete: calls keep their agent; numbers that used it as outbound agent lose it. */
+export async function deleteAgent(ctx: AppContext, orgId: string, id: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const r = await tx.query(sql`update agents set deleted_at = now() where org_id = ${orgId} and id = ${id} and deleted_at is null`);
+    if (r.rowCount === 0) throw new OutcallError('agent_not_found', `no agent ${id}`, 'agentId');
+    await tx.query(sql`update phone_numbers set outbound_agent_id = null, updated_at = now()
+      where org_id = ${orgId} and outbound_agent_id = ${id}`);
+  });
+}
