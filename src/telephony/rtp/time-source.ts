@@ -16,7 +16,9 @@ export type TimerHandle = { readonly id: number } | NodeJS.Timeout;
 /** Real time: process.hrtime for deadlines (immune to wall-clock steps), setTimeout for wake-ups. */
 export const realTime: TimeSource = {
   now: () => Number(process.hrtime.bigint()) / 1e6,
-  setTimer: (cb, delayMs) => setTimeout(cb, Math.max(0, delayMs)),
+  // libuv timers have 1 ms resolution; rounding up means one wake-up per deadline instead of an
+  // early wake-up plus a re-arm (the clock still tolerates early firing).
+  setTimer: (cb, delayMs) => setTimeout(cb, Math.max(1, Math.ceil(delayMs))),
   clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
   wallClockMs: () => Date.now(),
 };
