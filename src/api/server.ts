@@ -29,6 +29,8 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(validatorCompiler);
+  // The API speaks JSON only: a text body is refused with 415 rather than parsed as a string.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     const e = new OutcallError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`);

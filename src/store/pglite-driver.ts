@@ -15,7 +15,8 @@ function wrap(conn: PgliteLike): Queryable {
     async query<T>(q: SqlFragment): Promise<QueryResult<T>> {
       const { text, values } = q.render();
       const r = await conn.query(text, values);
-      return { rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length };
+      // PGlite reports affectedRows 0 for SELECT: the row count is whichever is larger.
+      return { rows: r.rows as T[], rowCount: Math.max(r.rows.length, r.affectedRows ?? 0) };
     },
   };
 }

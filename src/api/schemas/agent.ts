@@ -5,6 +5,7 @@ const ProviderName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0
 const OptionValue = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
 const Options = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), OptionValue, {
   maxProperties: 32,
+  additionalProperties: false,
   description: 'provider-specific settings',
 });
 

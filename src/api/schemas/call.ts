@@ -63,6 +63,7 @@ export const OutboundCallCreate = Type.Object(
     dynamic_variables: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.String({ maxLength: 4096 }), {
         maxProperties: 100,
+        additionalProperties: false,
         description: 'values for {{variable}} templates in the prompt and greeting',
       }),
     ),

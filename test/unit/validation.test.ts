@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { paramPath } from '../../src/api/validation.js';
+import { loadConfig } from '../../src/config.js';
+import { decodeCursor, encodeCursor } from '../../src/store/pagination.js';
+
+test('param paths read like the JSON a client wrote', () => {
+  assert.equal(paramPath('/status_callback/url'), 'status_callback.url');
+  assert.equal(paramPath('/custom_sip_headers/0/name'), 'custom_sip_headers[0].name');
+  assert.equal(paramPath('', 'to'), 'to');
+  assert.equal(paramPath('/record', 'enabled'), 'record.enabled');
+});
+
+test('cursors round-trip and foreign ones are refused', () => {
+  const c = encodeCursor({ at: '2026-01-01T00:00:00.000Z', id: 'call_1' });
+  assert.deepEqual(decodeCursor(c), { at: '2026-01-01T00:00:00.000Z', id: 'call_1' });
+  assert.throws(() => decodeCursor('not-a-cursor'), { code: 'invalid_cursor' });
+  assert.throws(() => decodeCursor(Buffer.from('["x","y"]').toString('base64url')), { code: 'invalid_cursor' });
+});
+
+test('configuration is read from the environment with checked values', () => {
+  const c = loadConfig({});
+  assert.equal(c.dataDir, './data');
+  assert.equal(c.port, 8080);
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.allowPrivateUrls, false);
+  assert.equal(loadConfig({ OUTCALL_ALLOW_PRIVATE_URLS: 'true', OUTCALL_PORT: '9000' }).port, 9000);
+  assert.throws(() => loadConfig({ OUTCALL_PORT: 'eighty' }), { code: 'config_invalid' });
+  assert.throws(() => loadConfig({ OUTCALL_ALLOW_PRIVATE_URLS: 'maybe' }), { code: 'config_invalid' });
+  assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), { code: 'config_invalid' });
+  assert.throws(() => loadConfig({ OUTCALL_LOG_LEVEL: 'loud' }), { code: 'config_invalid' });
+});
