@@ -1,0 +1,66 @@
+/**
+ * Starts kamailio (the reference SHA-256 digest proxy config, ports rewritten to free ones) as our child.
+ * -DD keeps the creator process attached so we own its PID; SIGTERM on it stops every worker.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitForListen } from './sipp.js';
+
+export interface KamailioProcess {
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Everything kamailio logged (-E: stderr). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Rewrites the reference config: listen port and the SIPp relay target. */
+export function kamailioConfig(reference: string, listenPort: number, uasPort: number): string {
+  const cfg = reference
+    .replace(/listen=udp:127\.0\.0\.1:\d+/, `listen=udp:127.0.0.1:${listenPort}`)
+    .replace(/\$du = "sip:127\.0\.0\.1:\d+"/, `$du = "sip:127.0.0.1:${uasPort}"`);
+  if (!cfg.includes(`:${listenPort}`) || !cfg.includes(`127.0.0.1:${uasPort}"`)) throw new Error('kamailio config rewrite failed');
+  return cfg;
+}
+
+export async function startKamailio(o: { referenceCfg: string; port: number; uasPort: number }): Promise<KamailioProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'outcall-kamailio-'));
+  const cfgPath = join(dir, 'kamailio.cfg');
+  writeFileSync(cfgPath, kamailioConfig(readFileSync(o.referenceCfg, 'utf8'), o.port, o.uasPort));
+  const child = spawn('kamailio', ['-f', cfgPath, '-P', join(dir, 'kamailio.pid'), '-E', '-DD', '-Y', dir, '-w', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await Promise.race([
+      waitForListen(o.port, 'udp'),
+      exited.then((code) => {
+        throw new Error(`kamailio exited early (${code}): ${log.slice(-2000)}`);
+      }),
+    ]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    port: o.port,
+    child,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
