@@ -139,7 +139,7 @@ export function parseTrace(text: string): string[] {
   const blocks = text.split(/\n(?=-{10,} )/);
   for (const b of blocks) {
     const m = /^-+ [^\n]*\n(UDP|TCP|TLS) message received \[\d+\] bytes :\n\n([\s\S]*)$/m.exec(b);
-    if (m) out.push((m[2] ?? '').trim());
+    if (m) out.push((m[2] ?? '').replace(/\r\n/g, '\n').trim());
   }
   return out;
 }
