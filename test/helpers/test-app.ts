@@ -89,12 +89,12 @@ function safeJson(text: string): unknown {
 }
 
 /** A trunk, a number on it whose outbound agent is a new voice agent: what a call needs. */
-export async function callFixture(org: TestOrg, agentOverrides: Record<string, unknown> = {}) {
+export async function callFixture(org: TestOrg, agentOverrides: Record<string, unknown> = {}, number = '+14155550100') {
   const trunk = await org.req('POST', '/v1/trunks', { name: 'main', host: 'sip.example.com' });
   const agent = await org.req('POST', '/v1/agents', { name: 'Caller', system_prompt: 'You confirm appointments.', greeting: 'Hello!', ...agentOverrides });
-  const number = await org.req('POST', '/v1/phone-numbers', { number: '+14155550100', trunk_id: trunk.body.id, outbound_agent_id: agent.body.id });
-  if (trunk.status !== 201 || agent.status !== 201 || number.status !== 201) {
-    throw new Error(`fixture failed: ${trunk.raw} ${agent.raw} ${number.raw}`);
+  const pn = await org.req('POST', '/v1/phone-numbers', { number, trunk_id: trunk.body.id, outbound_agent_id: agent.body.id });
+  if (trunk.status !== 201 || agent.status !== 201 || pn.status !== 201) {
+    throw new Error(`fixture failed: ${trunk.raw} ${agent.raw} ${pn.raw}`);
   }
-  return { trunkId: trunk.body.id as string, agentId: agent.body.id as string, numberId: number.body.id as string, number: '+14155550100' };
+  return { trunkId: trunk.body.id as string, agentId: agent.body.id as string, numberId: pn.body.id as string, number };
 }

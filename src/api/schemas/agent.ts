@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { HttpUrl, Nullable, Timestamp } from './common.js';
+import { HttpUrl, Nullable, Timestamp, withoutDefaults } from './common.js';
 
 const ProviderName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_.-]*$' });
 const OptionValue = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
@@ -102,7 +102,7 @@ export const AgentCreate = Type.Object(
 );
 export type AgentCreate = Static<typeof AgentCreate>;
 
-export const AgentPatch = Type.Partial(AgentCreate, { additionalProperties: false, minProperties: 1 });
+export const AgentPatch = withoutDefaults(Type.Partial(AgentCreate, { additionalProperties: false, minProperties: 1 }));
 export type AgentPatch = Static<typeof AgentPatch>;
 
 export const Agent = Type.Object({

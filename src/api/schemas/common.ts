@@ -53,3 +53,20 @@ export const errorResponses = {
 
 /** OpenAPI security requirement of /v1 routes: a Bearer token or the X-Api-Key header. */
 export const security: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { apiKeyHeader: [] }];
+
+/**
+ * A PATCH schema must not carry defaults: the validator fills defaults in, and a PATCH that only
+ * renames a trunk would silently reset its port. Returns a deep copy without `default` keys.
+ */
+export function withoutDefaults<T extends TSchema>(schema: T): T {
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string | symbol, unknown> = {};
+      for (const k of Reflect.ownKeys(v)) if (k !== 'default') out[k] = strip((v as Record<string | symbol, unknown>)[k]);
+      return out;
+    }
+    return v;
+  };
+  return strip(schema) as T;
+}

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { E164, Nullable, Timestamp } from './common.js';
+import { E164, Nullable, Timestamp, withoutDefaults } from './common.js';
 
 export const PhoneNumberCreate = Type.Object(
   {
@@ -13,7 +13,7 @@ export const PhoneNumberCreate = Type.Object(
 );
 export type PhoneNumberCreate = Static<typeof PhoneNumberCreate>;
 
-export const PhoneNumberPatch = Type.Partial(PhoneNumberCreate, { additionalProperties: false, minProperties: 1 });
+export const PhoneNumberPatch = withoutDefaults(Type.Partial(PhoneNumberCreate, { additionalProperties: false, minProperties: 1 }));
 export type PhoneNumberPatch = Static<typeof PhoneNumberPatch>;
 
 export const PhoneNumber = Type.Object({

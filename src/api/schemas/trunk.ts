@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { E164, Nullable, Timestamp } from './common.js';
+import { E164, Nullable, Timestamp, withoutDefaults } from './common.js';
 
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 128 }),
@@ -36,7 +36,7 @@ export const TrunkCreate = Type.Object(
 );
 export type TrunkCreate = Static<typeof TrunkCreate>;
 
-export const TrunkPatch = Type.Partial(TrunkCreate, { additionalProperties: false, minProperties: 1 });
+export const TrunkPatch = withoutDefaults(Type.Partial(TrunkCreate, { additionalProperties: false, minProperties: 1 }));
 export type TrunkPatch = Static<typeof TrunkPatch>;
 
 export const Trunk = Type.Object({

@@ -1,0 +1,237 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from '../../src/store/sql.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(async () => t.close());
+
+describe('trunks', () => {
+  test('create with defaults, password encrypted at rest and never returned', async () => {
+    const r = await t.org.req('POST', '/v1/trunks', {
+      name: 'Carrier',
+      host: 'sip.carrier.example',
+      username: 'acct1',
+      password: 'p@ss-Word-1',
+      default_caller_id: '+14155550100',
+      max_cps: 5,
+      max_concurrent_calls: 20,
+    });
+    assert.equal(r.status, 201, r.raw);
+    assert.equal(r.body.port, 5060);
+    assert.equal(r.body.transport, 'udp');
+    assert.equal(r.body.has_password, true);
+    assert.equal(r.body.password, undefined);
+    assert.ok(!r.raw.includes('p@ss-Word-1'));
+    const row = await t.db.query<{ password_enc: string }>(sql`select password_enc from trunks where id = ${r.body.id}`);
+    const stored = row.rows[0]?.password_enc as string;
+    assert.ok(!stored.includes('p@ss-Word-1'));
+    assert.equal(t.ctx.secrets?.decrypt(stored), 'p@ss-Word-1');
+    const got = await t.org.req('GET', `/v1/trunks/${r.body.id}`);
+    assert.ok(!got.raw.includes('p@ss'));
+    assert.deepEqual(got.body, r.body);
+  });
+
+  test('validation: host, port, transport, caller id, limits, unknown fields', async () => {
+    const bad: Array<[Record<string, unknown>, string, string]> = [
+      [{ host: 'x.example' }, 'missing_field', 'name'],
+      [{ name: 'a', host: 'sip://x.example' }, 'invalid_request', 'host'],
+      [{ name: 'a', host: 'x.example', port: 70000 }, 'invalid_request', 'port'],
+      [{ name: 'a', host: 'x.example', transport: 'sctp' }, 'invalid_request', 'transport'],
+      [{ name: 'a', host: 'x.example', default_caller_id: '0800 123' }, 'invalid_phone_number', 'default_caller_id'],
+      [{ name: 'a', host: 'x.example', max_cps: 0 }, 'invalid_request', 'max_cps'],
+      [{ name: 'a', host: 'x.example', max_concurrent_calls: 1.5 }, 'invalid_request', 'max_concurrent_calls'],
+      [{ name: 'a', host: 'x.example', pasword: 'typo' }, 'unknown_field', 'pasword'],
+    ];
+    for (const [body, code, param] of bad) {
+      const r = await t.org.req('POST', '/v1/trunks', body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(r.body.error.code, code, JSON.stringify(body));
+      assert.equal(r.body.error.param, param, JSON.stringify(body));
+    }
+  });
+
+  test('patch changes only given fields, re-encrypts a new password, and clears with null', async () => {
+    const c = await t.org.req('POST', '/v1/trunks', { name: 'T', host: 'a.example', password: 'one' });
+    const p = await t.org.req('PATCH', `/v1/trunks/${c.body.id}`, { port: 5080, password: 'two' });
+    assert.equal(p.status, 200, p.raw);
+    assert.equal(p.body.port, 5080);
+    assert.equal(p.body.host, 'a.example');
+    const row = await t.db.query<{ password_enc: string }>(sql`select password_enc from trunks where id = ${c.body.id}`);
+    assert.equal(t.ctx.secrets?.decrypt(row.rows[0]?.password_enc as string), 'two');
+    const cleared = await t.org.req('PATCH', `/v1/trunks/${c.body.id}`, { password: null, username: null });
+    assert.equal(cleared.body.has_password, false);
+    assert.equal(cleared.body.username, null);
+    // A patch of one field leaves the others (and their defaults) alone.
+    const renamed = await t.org.req('PATCH', `/v1/trunks/${c.body.id}`, { name: 'Renamed' });
+    assert.equal(renamed.body.port, 5080);
+    const tcp = await t.org.req('PATCH', `/v1/trunks/${c.body.id}`, { transport: 'tcp' });
+    assert.equal((await t.org.req('PATCH', `/v1/trunks/${c.body.id}`, { name: 'Again' })).body.transport, 'tcp');
+    assert.equal(tcp.status, 200);
+    const empty = await t.org.req('PATCH', `/v1/trunks/${c.body.id}`, {});
+    assert.equal(empty.status, 400);
+    assert.equal((await t.org.req('PATCH', '/v1/trunks/trk_nope', { port: 1 })).status, 404);
+  });
+
+  test('a trunk still used by a number cannot be deleted (409); afterwards it can (204, then 404)', async () => {
+    const tr = await t.org.req('POST', '/v1/trunks', { name: 'Used', host: 'u.example' });
+    const n = await t.org.req('POST', '/v1/phone-numbers', { number: '+14155550900', trunk_id: tr.body.id });
+    const d1 = await t.org.req('DELETE', `/v1/trunks/${tr.body.id}`);
+    assert.equal(d1.status, 409);
+    assert.equal(d1.body.error.code, 'trunk_in_use');
+    assert.equal((await t.org.req('DELETE', `/v1/phone-numbers/${n.body.id}`)).status, 204);
+    assert.equal((await t.org.req('DELETE', `/v1/trunks/${tr.body.id}`)).status, 204);
+    assert.equal((await t.org.req('GET', `/v1/trunks/${tr.body.id}`)).status, 404);
+    assert.equal((await t.org.req('DELETE', `/v1/trunks/${tr.body.id}`)).status, 404);
+  });
+
+  test('without OUTCALL_SECRET_KEY a password is refused (422), nothing stored', async () => {
+    const plain = await startTestApp({ withSecrets: false });
+    try {
+      const r = await plain.org.req('POST', '/v1/trunks', { name: 'T', host: 'a.example', password: 'x' });
+      assert.equal(r.status, 422);
+      assert.equal(r.body.error.code, 'secret_key_missing');
+      assert.equal((await plain.org.req('GET', '/v1/trunks')).body.data.length, 0);
+      assert.equal((await plain.org.req('POST', '/v1/trunks', { name: 'T', host: 'a.example' })).status, 201);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  test('list paginates newest first', async () => {
+    const o = await t.newOrg();
+    for (let i = 0; i < 5; i++) await o.req('POST', '/v1/trunks', { name: `t${i}`, host: 'h.example' });
+    const p1 = await o.req('GET', '/v1/trunks?limit=2');
+    assert.deepEqual(p1.body.data.map((x: { name: string }) => x.name), ['t4', 't3']);
+    const p2 = await o.req('GET', `/v1/trunks?limit=2&cursor=${p1.body.next_cursor}`);
+    assert.deepEqual(p2.body.data.map((x: { name: string }) => x.name), ['t2', 't1']);
+    const p3 = await o.req('GET', `/v1/trunks?limit=2&cursor=${p2.body.next_cursor}`);
+    assert.deepEqual(p3.body.data.map((x: { name: string }) => x.name), ['t0']);
+    assert.equal(p3.body.next_cursor, null);
+  });
+});
+
+describe('phone numbers', () => {
+  test('create, duplicate 409, references checked, patch, delete', async () => {
+    const tr = await t.org.req('POST', '/v1/trunks', { name: 'N', host: 'n.example' });
+    const ag = await t.org.req('POST', '/v1/agents', { name: 'A' });
+    const c = await t.org.req('POST', '/v1/phone-numbers', { number: '+442071838750', trunk_id: tr.body.id, outbound_agent_id: ag.body.id });
+    assert.equal(c.status, 201, c.raw);
+    assert.equal(c.body.outbound_agent_id, ag.body.id);
+    const dup = await t.org.req('POST', '/v1/phone-numbers', { number: '+442071838750', trunk_id: tr.body.id });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.error.code, 'phone_number_exists');
+    const noTrunk = await t.org.req('POST', '/v1/phone-numbers', { number: '+442071838751', trunk_id: 'trk_nope' });
+    assert.equal(noTrunk.status, 404);
+    assert.equal(noTrunk.body.error.param, 'trunk_id');
+    const noAgent = await t.org.req('POST', '/v1/phone-numbers', { number: '+442071838751', trunk_id: tr.body.id, outbound_agent_id: 'agt_nope' });
+    assert.equal(noAgent.body.error.code, 'agent_not_found');
+    const bad = await t.org.req('POST', '/v1/phone-numbers', { number: '+44 20 7183 8750', trunk_id: tr.body.id });
+    assert.equal(bad.body.error.code, 'invalid_phone_number');
+    assert.match(bad.body.error.message, /dashes, spaces/);
+    const p = await t.org.req('PATCH', `/v1/phone-numbers/${c.body.id}`, { outbound_agent_id: null });
+    assert.equal(p.body.outbound_agent_id, null);
+    assert.equal((await t.org.req('DELETE', `/v1/phone-numbers/${c.body.id}`)).status, 204);
+    // Once deleted, the number may be registered again.
+    assert.equal((await t.org.req('POST', '/v1/phone-numbers', { number: '+442071838750', trunk_id: tr.body.id })).status, 201);
+  });
+});
+
+describe('agents', () => {
+  test('create with providers and tools; api keys are write-only and encrypted', async () => {
+    const r = await t.org.req('POST', '/v1/agents', {
+      name: 'Clinic caller',
+      system_prompt: 'You confirm appointments for {{clinic}}.',
+      greeting: 'Hi, this is {{clinic}}.',
+      language: 'en-GB',
+      voice: 'slt',
+      stt: { provider: 'deepgram', model: 'nova-3', api_key: 'dg-secret-123' },
+      llm: { provider: 'openai', model: 'gpt-4o-mini', temperature: 0.3, max_tokens: 300, api_key: 'sk-secret-456' },
+      tts: { provider: 'espeak-ng', voice: 'en-us' },
+      tools: [
+        { type: 'end_call' },
+        { type: 'http', name: 'book_slot', description: 'Books a slot', url: 'https://api.example.com/book', parameters: { type: 'object' }, timeout_ms: 3000 },
+      ],
+      webhook_url: 'https://hooks.example.com/calls',
+      max_cps: 2.5,
+      max_concurrent_calls: 10,
+      on_limit: 'reject',
+    });
+    assert.equal(r.status, 201, r.raw);
+    assert.ok(!r.raw.includes('secret-123') && !r.raw.includes('secret-456'));
+    assert.deepEqual(r.body.stt, { provider: 'deepgram', model: 'nova-3', has_api_key: true });
+    assert.equal(r.body.llm.has_api_key, true);
+    assert.equal(r.body.tts.has_api_key, false);
+    assert.equal(r.body.tools.length, 2);
+    assert.equal(r.body.kind, 'voice');
+    const row = await t.db.query<{ provider_secrets_enc: string }>(sql`select provider_secrets_enc from agents where id = ${r.body.id}`);
+    const enc = row.rows[0]?.provider_secrets_enc as string;
+    assert.ok(!enc.includes('secret'));
+    assert.deepEqual(JSON.parse(t.ctx.secrets?.decrypt(enc) as string), { stt: 'dg-secret-123', llm: 'sk-secret-456' });
+    // Replacing llm without a key drops its key and keeps the others.
+    const p = await t.org.req('PATCH', `/v1/agents/${r.body.id}`, { llm: { provider: 'groq', model: 'llama' } });
+    assert.equal(p.status, 200, p.raw);
+    assert.equal(p.body.max_cps, 2.5, 'untouched fields keep their values');
+    assert.equal(p.body.on_limit, 'reject');
+    assert.equal(p.body.language, 'en-GB');
+    assert.equal(p.body.llm.has_api_key, false);
+    assert.equal(p.body.stt.has_api_key, true);
+    const row2 = await t.db.query<{ provider_secrets_enc: string }>(sql`select provider_secrets_enc from agents where id = ${r.body.id}`);
+    assert.deepEqual(JSON.parse(t.ctx.secrets?.decrypt(row2.rows[0]?.provider_secrets_enc as string) as string), { stt: 'dg-secret-123' });
+  });
+
+  test('validation of agent fields and tool rules', async () => {
+    const bad: Array<[Record<string, unknown>, number, string, string]> = [
+      [{ name: '' }, 400, 'invalid_request', 'name'],
+      [{ name: 'a', kind: 'robot' }, 400, 'invalid_request', 'kind'],
+      [{ name: 'a', language: 'english!' }, 400, 'invalid_request', 'language'],
+      [{ name: 'a', max_cps: 0 }, 400, 'invalid_request', 'max_cps'],
+      [{ name: 'a', on_limit: 'drop' }, 400, 'invalid_request', 'on_limit'],
+      [{ name: 'a', llm: { provider: 'openai', temprature: 1 } }, 400, 'unknown_field', 'llm.temprature'],
+      [{ name: 'a', llm: { provider: 'openai', temperature: 3 } }, 400, 'invalid_request', 'llm.temperature'],
+      [{ name: 'a', stt: { model: 'x' } }, 400, 'missing_field', 'stt.provider'],
+      [{ name: 'a', tools: [{ type: 'http', name: 'x', description: 'd' }] }, 400, 'missing_field', 'tools[0].url'],
+      [{ name: 'a', tools: [{ type: 'http', name: 'x', description: 'd', url: 'http://192.168.0.2/x' }] }, 400, 'private_url_not_allowed', 'tools[0].url'],
+      [{ name: 'a', tools: [{ type: 'end_call', url: 'https://x.example.com' }] }, 400, 'invalid_request', 'tools[0]'],
+      [{ name: 'a', tools: [{ type: 'end_call' }, { type: 'end_call' }] }, 400, 'invalid_request', 'tools[1].name'],
+      [{ name: 'a', tools: [{ type: 'sms' }] }, 400, 'invalid_request', 'tools[0].type'],
+      [{ name: 'a', webhook_url: 'http://localhost:3000/x' }, 400, 'private_url_not_allowed', 'webhook_url'],
+      [{ name: 'a', stt: { provider: 'x', base_url: 'http://127.0.0.1:8000' } }, 400, 'private_url_not_allowed', 'stt.base_url'],
+    ];
+    const before = await t.db.query<{ n: number }>(sql`select count(*)::int as n from agents`);
+    for (const [body, status, code, param] of bad) {
+      const r = await t.org.req('POST', '/v1/agents', body);
+      assert.equal(r.status, status, JSON.stringify(body) + r.raw);
+      assert.equal(r.body.error.code, code, JSON.stringify(body) + r.raw);
+      assert.equal(r.body.error.param, param, JSON.stringify(body) + r.raw);
+    }
+    const afterCount = await t.db.query<{ n: number }>(sql`select count(*)::int as n from agents`);
+    assert.equal(afterCount.rows[0]?.n, before.rows[0]?.n);
+  });
+
+  test('private URLs are accepted when the operator allows them', async () => {
+    const open = await startTestApp({ allowPrivateUrls: true });
+    try {
+      const r = await open.org.req('POST', '/v1/agents', { name: 'a', webhook_url: 'http://127.0.0.1:9999/hook' });
+      assert.equal(r.status, 201, r.raw);
+    } finally {
+      await open.close();
+    }
+  });
+
+  test('delete hides the agent, unlinks its numbers, keeps its calls readable', async () => {
+    const tr = await t.org.req('POST', '/v1/trunks', { name: 'D', host: 'd.example' });
+    const ag = await t.org.req('POST', '/v1/agents', { name: 'Gone' });
+    const n = await t.org.req('POST', '/v1/phone-numbers', { number: '+14155550777', trunk_id: tr.body.id, outbound_agent_id: ag.body.id });
+    const call = await t.org.req('POST', `/v1/agents/${ag.body.id}/outbound-calls`, { to: '+14155550123' });
+    assert.equal(call.status, 202);
+    assert.equal((await t.org.req('DELETE', `/v1/agents/${ag.body.id}`)).status, 204);
+    assert.equal((await t.org.req('GET', `/v1/agents/${ag.body.id}`)).status, 404);
+    assert.equal((await t.org.req('GET', `/v1/phone-numbers/${n.body.id}`)).body.outbound_agent_id, null);
+    assert.equal((await t.org.req('GET', `/v1/agents/${ag.body.id}/outbound-calls/${call.body.id}`)).status, 200);
+    assert.equal((await t.org.req('POST', `/v1/agents/${ag.body.id}/outbound-calls`, { to: '+14155550123' })).status, 404);
+  });
+});
