@@ -200,7 +200,7 @@ describe('fuzz', () => {
       const ops = fc.sample(opArb, { numRuns: 2000, seed: 99 });
       const total = 20_000;
       for (let i = 0; i < total; i++) {
-        let buf = Buffer.from(seeds[rnd(seeds.length)] ?? '', 'latin1');
+        let buf: Buffer = Buffer.from(seeds[rnd(seeds.length)] ?? '', 'latin1');
         const n = rnd(4); // 0..3 mutations; 0 keeps some valid messages flowing (BYE ends the call, later ones get 481)
         for (let j = 0; j < n; j++) buf = apply(buf, ops[rnd(ops.length)] as Op);
         if (buf.length > 65_000) buf = buf.subarray(0, 65_000);
