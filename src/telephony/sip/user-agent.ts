@@ -13,7 +13,7 @@ import { StreamTransport, type TcpTransportOptions, type TlsTransportOptions } f
 import { DEFAULT_TIMERS, type TimerConfig } from './timers.js';
 import { TransactionLayer, type IncomingRequest, type TransactionUser } from './transaction-layer.js';
 import type { HostPort, SipTransport, TransportProtocol } from './transport.js';
-import { UdpTransport } from './udp-transport.js';
+import { UdpTransport, type UdpTransportOptions } from './udp-transport.js';
 
 export interface UserAgentOptions {
   /** Bound transports, shared by every call (first one of each protocol is used). */
@@ -26,7 +26,7 @@ export interface UserAgentOptions {
 }
 
 export interface UserAgentListenOptions extends Omit<UserAgentOptions, 'transports'> {
-  readonly udp?: { host: string; port: number; advertisedHost?: string };
+  readonly udp?: Omit<UdpTransportOptions, 'logger'>;
   readonly tcp?: TcpTransportOptions;
   readonly tls?: TlsTransportOptions;
 }
