@@ -46,7 +46,9 @@ export class StreamTransport implements SipTransport {
     private readonly log: Logger,
   ) {
     this.protocol = kind.protocol;
-    server.on('connection', (s: net.Socket) => this.adopt(s, undefined));
+    // A tls.Server's 'connection' is the raw TCP socket; decrypted streams arrive as 'secureConnection'.
+    server.on(kind.protocol === 'TLS' ? 'secureConnection' : 'connection', (s: net.Socket) => this.adopt(s, undefined));
+    if (kind.protocol === 'TLS') server.on('tlsClientError', (err) => this.log.warn({ err }, 'SIP TLS handshake failed'));
     server.on('error', (err) => this.log.warn({ err }, 'SIP stream server error'));
   }
 
