@@ -36,6 +36,8 @@ export interface JitterBufferStats {
 }
 
 const SEQ_MOD = 0x10000;
+const MAX_MISORDER = 100; // packets; RFC 3550 A.1 uses the same bound
+const MAX_JUMP = 3000; // packets (60 s at 20 ms); A.1's MAX_DROPOUT
 
 export class JitterBuffer<T> {
   private readonly target: number;
@@ -48,6 +50,7 @@ export class JitterBuffer<T> {
   private nextPlay: number | undefined;
   private playing = false;
   private underrun = 0;
+  private jumpCandidate = -1;
   readonly stats: JitterBufferStats = { pushed: 0, duplicates: 0, late: 0, overflowDropped: 0, missing: 0, resyncs: 0 };
 
   constructor(opts: JitterBufferOptions = {}) {
@@ -77,6 +80,18 @@ export class JitterBuffer<T> {
   /** Adds a received packet. Returns what happened to it. */
   push(seq16: number, payload: T): 'queued' | 'duplicate' | 'late' {
     const seq = this.extend(seq16 & 0xffff);
+    // A jump far outside the reorder window (peer restarted its sequence without a new SSRC) is
+    // believed only when the next packet continues from it, as RFC 3550 A.1 does with bad_seq.
+    if (this.nextPlay !== undefined && (seq < this.nextPlay - MAX_MISORDER || seq - this.nextPlay > MAX_JUMP)) {
+      if ((seq16 & 0xffff) === this.jumpCandidate) {
+        this.reset();
+        this.stats.resyncs++;
+        return this.push(seq16, payload);
+      }
+      this.jumpCandidate = (seq16 + 1) & 0xffff;
+      this.stats.late++;
+      return 'late';
+    }
     if (this.nextPlay !== undefined && seq < this.nextPlay) {
       // Its playout slot has passed (it was concealed already): playing it now would add delay.
       this.stats.late++;
@@ -85,12 +100,6 @@ export class JitterBuffer<T> {
     if (this.packets.has(seq)) {
       this.stats.duplicates++;
       return 'duplicate';
-    }
-    // A jump far ahead of what we play (peer restarted its sequence) would leave a huge hole: resync.
-    if (this.nextPlay !== undefined && seq - this.nextPlay > SEQ_MOD / 4) {
-      this.reset();
-      this.stats.resyncs++;
-      return this.push(seq16, payload);
     }
     this.packets.set(seq, payload);
     this.stats.pushed++;
@@ -141,5 +150,6 @@ export class JitterBuffer<T> {
     this.nextPlay = undefined;
     this.playing = false;
     this.underrun = 0;
+    this.jumpCandidate = -1;
   }
 }

@@ -51,14 +51,15 @@ export class ReceiverStats {
    * Returns false if the packet was judged out of sequence (a jump not yet confirmed).
    */
   update(seq: number, rtpTimestamp: number, arrival: number | undefined): boolean {
+    let udelta: number;
     if (!this.started) {
       this.started = true;
       this.init(seq);
-      this.maxSeq = (seq - 1 + SEQ_MOD) % SEQ_MOD;
-      this.baseSeq = seq;
-    }
-    const udelta = (seq - this.maxSeq + SEQ_MOD) % SEQ_MOD;
-    if (udelta < MAX_DROPOUT) {
+      udelta = 0;
+    } else udelta = (seq - this.maxSeq + SEQ_MOD) % SEQ_MOD;
+    if (udelta === 0) {
+      // first packet, or a duplicate of the highest: nothing moves
+    } else if (udelta < MAX_DROPOUT) {
       if (seq < this.maxSeq) this.cycles += SEQ_MOD; // wrapped
       this.maxSeq = seq;
     } else if (udelta <= SEQ_MOD - MAX_MISORDER) {

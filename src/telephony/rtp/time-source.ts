@@ -48,7 +48,10 @@ export class VirtualTime implements TimeSource {
 
   setTimer(cb: () => void, delayMs: number): TimerHandle {
     const id = this.nextId++;
-    this.timers.set(id, { at: this.t + Math.max(0, delayMs) + this.fireSkewMs, cb });
+    // Same rounding as realTime (whole ms, at least 1), then the skew; a timer never fires at or
+    // before the instant it was armed (Node's never do), which also rules out zero-time loops.
+    const at = Math.max(this.t + 0.01, this.t + Math.max(1, Math.ceil(delayMs)) + this.fireSkewMs);
+    this.timers.set(id, { at, cb });
     return { id };
   }
 
