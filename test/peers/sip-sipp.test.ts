@@ -95,6 +95,32 @@ describe('SIPp UAS', { skip }, () => {
     assert.equal(branch(cancel), branch(invite), 'CANCEL carries the INVITE branch (§9.1)');
   });
 
+  test('SIPp re-INVITE (hold) answered through onReinvite, then REFER -> 202 and NOTIFY sipfrag 200', async () => {
+    const s = await setup('uas_reinvite_refer.xml');
+    const offers: (string | undefined)[] = [];
+    const call = s.dial({
+      onReinvite: (offer) => {
+        offers.push(offer);
+        return Promise.resolve(SDP.replace('a=rtpmap:0 PCMU/8000\r\n', 'a=rtpmap:0 PCMU/8000\r\na=recvonly\r\n'));
+      },
+    });
+    await call.waitFor('answered');
+    const re = await call.waitFor('reinvited');
+    assert.match(re.remoteSdp ?? '', /a=sendonly/);
+    assert.match(re.localSdp, /a=recvonly/);
+    assert.equal(offers.length, 1);
+    assert.equal(await call.transfer('sip:+15559990000@127.0.0.1'), 202);
+    const progress = await call.waitFor('transfer-progress');
+    assert.deepEqual(progress, { type: 'transfer-progress', statusCode: 200, final: true });
+    const ended = await call.hangup();
+    assert.equal(ended.outcome, 'completed');
+    assert.equal(await waitExit(s.sipp), 0, 'SIPp verified the 200 answer, REFER, NOTIFY 200 and BYE');
+    // SIPp checked our answer carried a=recvonly (check_it fails the call otherwise); its ACK echoes the match.
+    assert.match(s.sipp.trace(), /X-Answer-Checked: a=recvonly/);
+    const bye = s.sipp.received().find((m) => m.startsWith('BYE')) ?? '';
+    assert.match(bye, /^CSeq: 3 BYE$/m, 'INVITE 1, REFER 2, BYE 3 in our CSeq space');
+  });
+
   test('TCP transport (-t t1): answer and BYE over one connection', async () => {
     const s = await setup('uas_answer.xml', 'tcp');
     const call = s.dial();

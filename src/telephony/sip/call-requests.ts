@@ -111,6 +111,8 @@ function onReinvite(ctx: InDialogContext, d: Dialog, inc: IncomingRequest, tx: I
   }
   const record = { seq: req.core.cseq.seq, done: false };
   pendingReinvites.set(d, record);
+  // §17.2.1: the hook may be slow (async media work); a 100 stops the far end's INVITE retransmissions.
+  tx.respond(buildResponse(req, 100));
   if (req.headers.has('Contact')) d.refreshTarget(req);
   const remoteOffer = req.body.trim() !== '' ? req.body : undefined;
   const answer = async (): Promise<string> => (ctx.onReinvite ? ctx.onReinvite(remoteOffer) : ctx.localSdp);

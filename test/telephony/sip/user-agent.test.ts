@@ -98,6 +98,19 @@ describe('user agent: INVITE flows', () => {
     assert.equal(s.ua.stats().lingeringCalls, 0);
   });
 
+  test('outbound proxy: preloaded loose Route, sent to the proxy, Request-URI stays the callee', () => {
+    const s = setup();
+    s.dial({ to: 'sip:+15551234567@carrier.example.com', outboundProxy: { host: '10.0.0.50', port: 5080 } });
+    const inv = s.last('INVITE');
+    assert.equal(inv.uri, 'sip:+15551234567@carrier.example.com');
+    assert.deepEqual(inv.headers.getAll('Route'), ['<sip:10.0.0.50:5080;lr>']);
+    assert.deepEqual(s.transport.sent.at(-1)?.dest, { host: '10.0.0.50', port: 5080 });
+    s.transport.deliver(respondTo(inv, 487, { toTag: 'p' }));
+    const ack = s.last('ACK');
+    assert.deepEqual(ack.headers.getAll('Route'), ['<sip:10.0.0.50:5080;lr>'], '§17.1.1.3: the non-2xx ACK keeps the INVITE Route');
+    assert.deepEqual(s.transport.sent.at(-1)?.dest, { host: '10.0.0.50', port: 5080 });
+  });
+
   test('strict route (no lr): Request-URI = first route, remote target appended to Route', () => {
     const s = setup();
     s.dial();
