@@ -89,13 +89,12 @@ export function listFormats(m: ParsedMedia): Format[] {
   for (const pt of pts) {
     const map = (m.rtp ?? []).find((r) => Number(r.payload) === pt);
     const fmtp = (m.fmtp ?? []).find((f) => Number(f.payload) === pt)?.config;
-    if (map && typeof map.codec === 'string') {
-      const rate = Number(map.rate ?? 0);
-      if (!Number.isFinite(rate) || rate <= 0) continue;
+    const rate = Number(map?.rate ?? 0);
+    if (map && typeof map.codec === 'string' && Number.isInteger(rate) && rate > 0) {
       out.push({ pt, encodingName: map.codec.toUpperCase(), clockRate: rate, ...(fmtp !== undefined ? { fmtp } : {}) });
       continue;
     }
-    // RFC 3551 Table 4: static payload types may appear without a=rtpmap.
+    // RFC 3551 Table 4: static payload types may appear without (or with a broken) a=rtpmap.
     const c = staticCodecForPayloadType(pt);
     if (c) out.push({ pt, encodingName: c.encodingName, clockRate: c.clockRate });
     else if (pt === 9) out.push({ pt, encodingName: 'G722', clockRate: 8000 });
