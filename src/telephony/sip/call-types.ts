@@ -46,6 +46,11 @@ export interface DialOptions {
   /** Preloaded loose route (RFC 3261 §8.1.2): requests go here with Route: <sip:host:port;lr>. */
   readonly outboundProxy?: SipTarget;
   readonly onReinvite?: ReinviteHook;
+  /**
+   * A specific transport of this user agent for the call (one transport per trunk); by default the first
+   * transport of the trunk's protocol is shared by all calls.
+   */
+  readonly localTransport?: SipTransport;
 }
 
 export type EndedBy = 'local' | 'remote' | 'timeout' | 'error';

@@ -69,8 +69,8 @@ export class OutboundCall {
     private readonly host: CallHost,
     private readonly opts: DialOptions,
   ) {
-    const protocol = toProtocol(opts.outboundProxy?.transport ?? opts.trunk.transport ?? 'udp');
-    const transport = host.transportFor(protocol);
+    const protocol = opts.localTransport?.protocol ?? toProtocol(opts.outboundProxy?.transport ?? opts.trunk.transport ?? 'udp');
+    const transport = opts.localTransport ?? host.transportFor(protocol);
     if (!transport) throw new TypeError(`no ${protocol} transport configured on this user agent`);
     this.transport = transport;
     validateOptions(opts);

@@ -42,7 +42,7 @@ function headerLines(text: string): Result<string[]> {
   for (const line of raw) {
     if (line === '') continue;
     if (line.startsWith(' ') || line.startsWith('\t')) {
-      if (lines.length === 0) return fail('header-line', 'continuation line before any header');
+      if (lines.length <= 1) return fail('header-line', 'continuation line before any header');
       lines[lines.length - 1] = `${lines[lines.length - 1] ?? ''} ${line.trim()}`;
     } else lines.push(line);
   }
@@ -70,6 +70,9 @@ export function parseMessage(input: Buffer | string): Result<SipMessage> {
   if (!lines.ok) return lines;
   const [startLine, ...rest] = lines.value;
   if (startLine === undefined) return fail('empty', 'no start line');
+  const resp = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/i.exec(startLine);
+  const req = resp ? null : /^([A-Za-z0-9!%*+._`'~-]+) (\S+) SIP\/2\.0$/i.exec(startLine);
+  if (!resp && !req) return fail('start-line', `bad start line: ${startLine.slice(0, 80)}`);
 
   const headers = new SipHeaders();
   for (const line of rest) {
@@ -92,12 +95,10 @@ export function parseMessage(input: Buffer | string): Result<SipMessage> {
   if (!core.ok) return core;
   const bodyText = body.toString('utf8');
 
-  const resp = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/i.exec(startLine);
   if (resp) {
     return ok({ kind: 'response', status: Number(resp[1]), reason: resp[2] ?? '', headers, body: bodyText, core: core.value });
   }
-  const req = /^([A-Za-z0-9!%*+._`'~-]+) (\S+) SIP\/2\.0$/i.exec(startLine);
-  if (!req) return fail('start-line', `bad start line: ${startLine.slice(0, 80)}`);
+  if (!req) return fail('start-line', 'unreachable');
   const method = req[1] ?? '';
   const uri = req[2] ?? '';
   if (!parseUri(uri).ok) return fail('bad-uri', `bad Request-URI: ${uri.slice(0, 80)}`);

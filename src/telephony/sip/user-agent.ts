@@ -102,6 +102,7 @@ export class UserAgent implements TransactionUser {
   /** Starts an outbound call. Throws TypeError on invalid options (bad URI, header injection, no transport). */
   dial(options: DialOptions): OutboundCall {
     if (this.closed) throw new Error('user agent closed');
+    if (options.localTransport && !this.opts.transports.includes(options.localTransport)) throw new TypeError('localTransport is not one of this user agent\'s transports');
     const call = new OutboundCall(this.host, options);
     this.calls.set(call.callId, call);
     call.start();

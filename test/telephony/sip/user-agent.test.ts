@@ -111,6 +111,17 @@ describe('user agent: INVITE flows', () => {
     assert.deepEqual(s.transport.sent.at(-1)?.dest, { host: '10.0.0.50', port: 5080 });
   });
 
+  test('one transport per trunk: localTransport picks the transport; a foreign one is refused', () => {
+    const clock = new VirtualClock();
+    const shared = new FakeTransport('UDP', { host: '10.0.0.1', port: 5060 });
+    const trunkB = new FakeTransport('UDP', { host: '10.0.0.1', port: 5062 });
+    const ua = new UserAgent({ transports: [shared, trunkB], clock });
+    ua.dial({ to: '100', from: '200', trunk: { host: '10.0.0.9' }, sdpOffer: SDP, ringTimeoutMs: 1000, localTransport: trunkB });
+    assert.equal(shared.sent.length, 0);
+    assert.match(trunkB.requests('INVITE')[0]?.headers.get('Via') ?? '', /10\.0\.0\.1:5062/);
+    assert.throws(() => ua.dial({ to: '100', from: '200', trunk: { host: '10.0.0.9' }, sdpOffer: SDP, ringTimeoutMs: 1000, localTransport: new FakeTransport() }), TypeError);
+  });
+
   test('strict route (no lr): Request-URI = first route, remote target appended to Route', () => {
     const s = setup();
     s.dial();
