@@ -12,6 +12,8 @@ import { optionsFrom, toCall, type CallRow } from './call-object.js';
 import { missingVariables } from './templates.js';
 
 export const METADATA_MAX_BYTES = 16 * 1024;
+/** NOTIFY channel a new or re-queued call is announced on. */
+export const CALLS_QUEUED_CHANNEL = 'outcall_calls_queued';
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export interface CreateCallResult {
@@ -125,6 +127,8 @@ export async function createOutboundCall(
         returning *`);
       await tx.query(sql`insert into call_events (org_id, call_id, from_status, to_status, terminal, at)
         values (${orgId}, ${id}, null, 'queued', false, ${now})`);
+      // Wakes idle dispatchers at commit (a hint: they poll as well).
+      await tx.query(sql`select pg_notify(${CALLS_QUEUED_CHANNEL}, ${id})`);
       return { call: toCall(r.rows[0] as CallRow), replayed: false };
     });
   } catch (err) {

@@ -24,5 +24,10 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Runs fn holding a session-level advisory lock on one connection (used by migrations). */
   withAdvisoryLock<T>(key: string, fn: (conn: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Subscribes to NOTIFY on a channel (a fixed name chosen by code). The handler gets the payload.
+   * Returns the unsubscribe function. Notifications are a wake-up hint only: callers also poll.
+   */
+  listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

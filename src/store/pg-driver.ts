@@ -63,6 +63,31 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
         client.release();
       }
     },
+    async listen(channel: string, handler: (payload: string) => void) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
+      // LISTEN needs its own long-lived connection, outside the pool. If it drops, reconnect:
+      // notifications are only a hint (callers poll too), so a gap costs latency, never a call.
+      let client: pg.Client | undefined;
+      let stopped = false;
+      const connect = async (): Promise<void> => {
+        const c = new pg.Client({ connectionString: url });
+        c.on('notification', (n) => {
+          if (n.channel === channel) handler(n.payload ?? '');
+        });
+        c.on('error', () => {
+          void c.end().catch(() => undefined);
+          if (!stopped) setTimeout(() => void connect().catch(() => undefined), 500).unref();
+        });
+        await c.connect();
+        await c.query(`listen ${channel}`);
+        client = c;
+      };
+      await connect();
+      return async () => {
+        stopped = true;
+        await client?.end().catch(() => undefined);
+      };
+    },
     async close() {
       await pool.end();
     },

@@ -47,6 +47,12 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
         await pg.query('select pg_advisory_unlock(hashtext($1))', [key]);
       }
     },
+    async listen(channel: string, handler: (payload: string) => void) {
+      const unlisten = await pg.listen(channel, handler);
+      return async () => {
+        if (!pg.closed) await unlisten();
+      };
+    },
     async close() {
       await pg.close();
     },
