@@ -304,9 +304,9 @@ export class OutboundCall {
       this.ackAndBye(res);
       return;
     }
-    const d = Dialog.fromResponse(this.invite, res);
+    const d = Dialog.fromResponse(this.invite, res, { lenientContact: true });
     if (!d.ok) {
-      this.host.logger.warn({ callId: this.callId, error: d.error }, '2xx without usable To tag / Contact');
+      this.host.logger.warn({ callId: this.callId, error: d.error }, '2xx without a To tag');
       this.end(res.status, `unusable 2xx: ${d.error.message}`, 'error');
       return;
     }
@@ -335,7 +335,7 @@ export class OutboundCall {
   }
 
   private ackAndBye(res: SipResponse): void {
-    const d = Dialog.fromResponse(this.invite, res);
+    const d = Dialog.fromResponse(this.invite, res, { lenientContact: true });
     if (!d.ok) return;
     const ack = this.buildAck(d.value);
     this.sendStateless(ack.request, ack.transport, ack.dest);

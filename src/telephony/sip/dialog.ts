@@ -7,7 +7,7 @@ import { SipHeaders, type HeaderField } from './headers.js';
 import { makeRequest } from './builder.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { StateMachine } from './state.js';
-import { parseNameAddr, serializeNameAddr, serializeUri, type NameAddr, type SipUri } from './uri.js';
+import { parseNameAddr, parseUri, serializeNameAddr, serializeUri, type NameAddr, type SipUri } from './uri.js';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
 
@@ -49,11 +49,14 @@ export class Dialog {
   }
 
   /** §12.1.2: a UAC dialog from a 1xx (with To tag) or 2xx to our INVITE. */
-  static fromResponse(invite: SipRequest, res: SipResponse): Result<Dialog> {
+  static fromResponse(invite: SipRequest, res: SipResponse, opts: { lenientContact?: boolean } = {}): Result<Dialog> {
     const remoteTag = res.core.to.params.get('tag');
     const localTag = invite.core.from.params.get('tag');
     if (!remoteTag || !localTag) return fail('missing-header', 'dialog needs both tags');
-    const target = contactUri(res);
+    let target = contactUri(res);
+    // §12.1.2 requires a Contact in the 2xx; some trunks omit it. Leniently fall back to the Request-URI so
+    // the 2xx can still be ACKed and the call hung up, rather than leaving the far end retransmitting.
+    if (!target.ok && opts.lenientContact) target = parseUri(invite.uri);
     if (!target.ok) return target;
     const strip = (a: NameAddr): NameAddr => ({ ...a, params: new Map([...a.params].filter(([k]) => k !== 'tag')) });
     const state: DialogState = res.status >= 200 ? 'confirmed' : 'early';

@@ -122,6 +122,15 @@ describe('user agent: INVITE flows', () => {
     assert.throws(() => ua.dial({ to: '100', from: '200', trunk: { host: '10.0.0.9' }, sdpOffer: SDP, ringTimeoutMs: 1000, localTransport: new FakeTransport() }), TypeError);
   });
 
+  test('a 2xx without Contact is still ACKed (to the Request-URI) and the call answered', async () => {
+    const s = setup();
+    const call = s.dial();
+    const inv = s.last('INVITE');
+    s.transport.deliver(respondTo(inv, 200, { toTag: 'nc' }));
+    await call.waitFor('answered');
+    assert.equal(s.last('ACK').uri, inv.uri);
+  });
+
   test('strict route (no lr): Request-URI = first route, remote target appended to Route', () => {
     const s = setup();
     s.dial();
