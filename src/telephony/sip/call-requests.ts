@@ -26,7 +26,14 @@ export interface InDialogContext {
 }
 
 /** Per-dialog record of a re-INVITE we answered with 2xx and still retransmit until its ACK (§13.3.1.4). */
-const pendingReinvites = new WeakMap<Dialog, { seq: number; done: boolean }>();
+interface PendingReinvite {
+  readonly seq: number;
+  done: boolean;
+  /** Offerless re-INVITE (§14.2): our 2xx carried the offer, the far end's answer comes in the ACK. */
+  readonly offerless: boolean;
+  localSdp: string;
+}
+const pendingReinvites = new WeakMap<Dialog, PendingReinvite>();
 
 export function handleInDialogRequest(ctx: InDialogContext, inc: IncomingRequest): void {
   const req = inc.request;
@@ -51,6 +58,7 @@ export function handleInDialogRequest(ctx: InDialogContext, inc: IncomingRequest
         p.done = true;
         ctx.timerOwner.clear('reinvite-2xx');
         ctx.timerOwner.clear('reinvite-ack-wait');
+        if (p.offerless) ctx.emit({ type: 'reinvited', remoteSdp: req.body.trim() !== '' ? req.body : undefined, localSdp: p.localSdp });
       }
       return;
     }
@@ -109,12 +117,12 @@ function onReinvite(ctx: InDialogContext, d: Dialog, inc: IncomingRequest, tx: I
     tx.respond(buildResponse(req, 500, { extra: [{ name: 'Retry-After', value: '2' }] }));
     return;
   }
-  const record = { seq: req.core.cseq.seq, done: false };
+  const remoteOffer = req.body.trim() !== '' ? req.body : undefined;
+  const record: PendingReinvite = { seq: req.core.cseq.seq, done: false, offerless: remoteOffer === undefined, localSdp: ctx.localSdp };
   pendingReinvites.set(d, record);
   // §17.2.1: the hook may be slow (async media work); a 100 stops the far end's INVITE retransmissions.
   tx.respond(buildResponse(req, 100));
   if (req.headers.has('Contact')) d.refreshTarget(req);
-  const remoteOffer = req.body.trim() !== '' ? req.body : undefined;
   const answer = async (): Promise<string> => (ctx.onReinvite ? ctx.onReinvite(remoteOffer) : ctx.localSdp);
   answer().then(
     (sdp) => {
@@ -129,7 +137,9 @@ function onReinvite(ctx: InDialogContext, d: Dialog, inc: IncomingRequest, tx: I
         body: sdp,
       });
       tx.respond(ok);
-      ctx.emit({ type: 'reinvited', remoteSdp: remoteOffer, localSdp: sdp });
+      record.localSdp = sdp;
+      // With an offer, the exchange is complete now; offerless, it completes with the ACK's answer.
+      if (!record.offerless) ctx.emit({ type: 'reinvited', remoteSdp: remoteOffer, localSdp: sdp });
       const t1 = ctx.host.timers.T1;
       const dest = responseDestination(req.core.vias[0] ?? { transport: 'UDP', host: inc.source.host, port: inc.source.port, params: new Map() }, inc.source, inc.transport.reliable);
       // §13.3.1.4: the TU retransmits the 2xx (T1 doubling up to T2) until the ACK arrives.

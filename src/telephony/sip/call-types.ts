@@ -59,7 +59,10 @@ export type CallEvent =
   | { readonly type: 'trying' }
   | { readonly type: 'ringing'; readonly statusCode: number; readonly earlyMedia: boolean; readonly remoteSdp?: string }
   | { readonly type: 'answered'; readonly remoteSdp: string }
-  /** A re-INVITE was answered through onReinvite (hold/unhold/refresh). */
+  /**
+   * A re-INVITE completed (hold/unhold/refresh). With an offer: remoteSdp = their offer, localSdp = our
+   * answer from onReinvite. Offerless (§14.2): localSdp = our offer, remoteSdp = the answer from their ACK.
+   */
   | { readonly type: 'reinvited'; readonly remoteSdp: string | undefined; readonly localSdp: string }
   | { readonly type: 'info'; readonly contentType: string | undefined; readonly body: string }
   /** NOTIFY with a message/sipfrag body about a REFER we sent (RFC 3515 §2.4.5). */

@@ -77,6 +77,11 @@ export class TransactionLayer {
 
   receive(msg: SipMessage, source: HostPort, transport: SipTransport): void {
     if (msg.kind === 'response') {
+      // §8.1.3.3: a response with more than one Via was not meant for us (a UAC adds exactly one).
+      if (msg.core.vias.length !== 1) {
+        this.logger.debug({ vias: msg.core.vias.length, source }, 'response with several Vias discarded');
+        return;
+      }
       const tx = this.clients.get(clientKey(msg.core.vias[0]?.params.get('branch') ?? '', msg.core.cseq.method));
       if (tx) tx.receive(msg);
       else this.tu?.onStrayResponse(msg, source, transport);

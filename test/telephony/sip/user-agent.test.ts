@@ -157,6 +157,17 @@ describe('user agent: INVITE flows', () => {
     assert.equal(s.transport.responses(481).length, 1);
   });
 
+  test('183 with SDP is early media; a response with two Vias is discarded (§8.1.3.3)', async () => {
+    const s = setup();
+    const call = s.dial();
+    const inv = s.last('INVITE');
+    const twoVias = respondTo(inv, 180, { toTag: 'e' }).replace('Via: ', 'Via: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bKother\r\nVia: ');
+    s.transport.deliver(twoVias);
+    assert.equal(call.history.length, 0);
+    s.transport.deliver(respondTo(inv, 183, { toTag: 'e', headers: ['Content-Type: application/sdp'], body: REMOTE_SDP }));
+    assert.deepEqual(await call.waitFor('ringing'), { type: 'ringing', statusCode: 183, earlyMedia: true, remoteSdp: REMOTE_SDP });
+  });
+
   test('486 -> busy, ACKed inside the transaction', async () => {
     const s = setup();
     const call = s.dial();
@@ -327,6 +338,17 @@ describe('user agent: in-dialog requests', () => {
     const nameAddr = parseNameAddr(`<${s.last('BYE').uri}>`);
     assert.ok(nameAddr.ok && nameAddr.value.uri.host === '10.0.0.7', 'BYE goes to the refreshed target');
     assert.equal(s.call.state, 'terminating');
+  });
+
+  test('offerless re-INVITE: hook gets undefined, our 200 carries the offer, the ACK answer completes it', async () => {
+    const s = answered();
+    s.transport.deliver(s.req('INVITE', 2), { host: '10.0.0.3', port: 5070 });
+    await flush();
+    assert.deepEqual(s.seen, ['<none>']);
+    assert.equal(s.transport.responses(200).at(-1)?.body, 'answer-sendrecv');
+    assert.equal(s.call.history.some((e) => e.type === 'reinvited'), false);
+    s.transport.deliver(s.req('ACK', 2, ['Content-Type: application/sdp'], 'v=0\r\nanswer\r\n', 'z9hG4bKack3'), { host: '10.0.0.3', port: 5070 });
+    assert.deepEqual(await s.call.waitFor('reinvited'), { type: 'reinvited', remoteSdp: 'v=0\r\nanswer\r\n', localSdp: 'answer-sendrecv' });
   });
 
   test('a hook failure answers 488; a lower CSeq gets 500', async () => {
