@@ -11,7 +11,7 @@ import { freePort, havePeer, startSipp, waitExit, type SippProcess } from '../he
 import { startKamailio, type KamailioProcess } from '../helpers/kamailio.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/sipp/${name}`, import.meta.url));
-const KAMAILIO_CFG = '/work/shared/reference/telephony-peers/kamailio.cfg';
+const KAMAILIO_CFG = fixture('kamailio-auth-proxy.cfg');
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 const skipSipp = havePeer('sipp') ? false : 'sipp (sip-tester) not installed';
 const skipKamailio = skipSipp || (havePeer('kamailio') ? false : 'kamailio not installed');

@@ -8,10 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UserAgent } from '../../src/telephony/sip/user-agent.js';
 import { freePort, havePeer, waitForListen } from '../helpers/sipp.js';
 
-const REF = '/work/shared/reference/telephony-peers';
+const FIXTURES = fileURLToPath(new URL('../fixtures/sipp/', import.meta.url));
 const skip = havePeer('baresip') ? false : 'baresip not installed';
 
 /** 1 s of 8 kHz 16-bit mono silence: baresip's aufile source needs a WAV to play. */
@@ -47,12 +48,12 @@ describe('baresip callee', { skip }, () => {
     writeFileSync(join(dir, 'prompt_s16_8k.wav'), silentWav());
     port = await freePort();
     const rtpBase = 20000 + (port % 20000);
-    const config = readFileSync(join(REF, 'baresip.config'), 'utf8')
+    const config = readFileSync(join(FIXTURES, 'baresip.config'), 'utf8')
       .replaceAll('BARESIP_DIR', dir)
       .replace(/sip_listen\s+\S+/, `sip_listen\t\t127.0.0.1:${port}`)
       .replace(/rtp_ports\s+\S+/, `rtp_ports\t\t${rtpBase}-${rtpBase + 100}`);
     writeFileSync(join(dir, 'config'), config);
-    writeFileSync(join(dir, 'accounts'), readFileSync(join(REF, 'baresip.accounts'), 'utf8'));
+    writeFileSync(join(dir, 'accounts'), readFileSync(join(FIXTURES, 'baresip.accounts'), 'utf8'));
     child = spawn('baresip', ['-f', dir, '-t', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));

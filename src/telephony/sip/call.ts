@@ -341,7 +341,10 @@ export class OutboundCall {
     this.sendStateless(ack.request, ack.transport, ack.dest);
     const hop = this.hopFor(d.value.nextHop());
     const bye = d.value.buildRequest('BYE', { via: this.viaHeader(hop.transport) });
-    this.host.layer.sendRequest(bye, hop.transport, hop.dest, () => undefined);
+    this.host.layer.sendRequest(bye, hop.transport, hop.dest, (ev) => {
+      const result = ev.type === 'response' ? ev.response.status : ev.type;
+      this.host.logger.debug({ callId: this.callId, result }, 'BYE for an unwanted 2xx completed');
+    });
   }
 
   private sendBye(done: (status: number) => void): void {
