@@ -289,7 +289,8 @@ export class MediaSession {
     this.state = 'closed';
     this.reg?.unregister();
     this.reg = undefined;
-    if (wasStarted) this.sendRtcp(true, reason);
+    // The BYE must leave before the socket closes: an unconnected send resolves its address first.
+    if (wasStarted) await new Promise<void>((resolve) => this.sendRtcp(true, reason, () => resolve()));
     await Promise.all([closeQuietly(this.rtp), closeQuietly(this.rtcp)]);
     this.pool.release(this.localPort);
     this.listeners.clear();
@@ -582,9 +583,19 @@ export class MediaSession {
     this.emit({ type: 'rtcp', packets: r.packets as RtcpPacket[] });
   }
 
-  private sendRtcp(bye: boolean, reason?: string): void {
+  private sendRtcp(bye: boolean, reason?: string, done?: () => void): void {
     const n = this.neg;
-    if (!n || !this.sendTo) return;
+    if (!n || !this.sendTo) {
+      done?.();
+      return;
+    }
+    // a send error is reported through the callback instead of the 'error' event when one is given
+    const cb = done
+      ? (err: Error | null): void => {
+          if (err) this.onSocketError(err);
+          done();
+        }
+      : undefined;
     const now = this.clock.time.now();
     const block = this.rx.reportBlock(now);
     const ntp = toNtp(this.clock.time.wallClockMs());
@@ -602,15 +613,17 @@ export class MediaSession {
       // With rtcp-mux RTCP shares the RTP socket and address (RFC 5761 §5.1.3).
       const host = this.sendTo.address;
       if (n.rtcpMux) {
-        if (this.conn === 'connected') this.rtp.send(pkt);
-        else if (this.conn === 'none') this.rtp.send(pkt, this.sendTo.port, host);
+        if (this.conn === 'connected') this.rtp.send(pkt, cb);
+        else if (this.conn === 'none') this.rtp.send(pkt, this.sendTo.port, host, cb);
+        else done?.();
       } else {
         const port = host === n.remoteAddress ? n.rtcpPort : this.sendTo.port + 1; // latched: assume port+1
-        this.rtcp.send(pkt, port, host);
+        this.rtcp.send(pkt, port, host, cb);
       }
       this.counters.rtcpSent++;
     } catch (err) {
       this.onSocketError(err as Error);
+      done?.();
     }
   }
 
