@@ -16,6 +16,7 @@ import { buildResponse } from '../../../src/telephony/sip/builder.js';
 import { serializeMessage } from '../../../src/telephony/sip/serializer.js';
 import type { SipMessage, SipRequest } from '../../../src/telephony/sip/message.js';
 import type { HostPort, SipTransport } from '../../../src/telephony/sip/transport.js';
+import { havePeer } from '../../helpers/sipp.js';
 
 const OPTIONS = (branch: string, transport: string) =>
   Buffer.from(`OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/${transport} 127.0.0.1:1;branch=${branch}\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: ${branch}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`);
@@ -107,7 +108,8 @@ describe('TCP transport', () => {
   });
 });
 
-const haveOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
+// openssl makes the test certificate; missing in CI is a failure, elsewhere a skip (same rule as peers).
+const haveOpenssl = havePeer('openssl');
 
 describe('TLS transport', { skip: haveOpenssl ? false : 'openssl not installed (needed to make a test certificate)' }, () => {
   let dir = '';
