@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { silentLogger, type Logger } from './logger.js';
 import { StreamFramer } from './stream-framer.js';
-import { hostPortKey, type HostPort, type SipTransport, type TransportListener, type TransportStats } from './transport.js';
+import { advertisedHost, hostPortKey, type HostPort, type SipTransport, type TransportListener, type TransportStats } from './transport.js';
 
 export interface TcpTransportOptions {
   host: string;
@@ -62,6 +62,7 @@ export class StreamTransport implements SipTransport {
   }
 
   private static async listen(kind: Kind, server: net.Server, opts: TcpTransportOptions): Promise<StreamTransport> {
+    const host = advertisedHost(opts.host, opts.advertisedHost);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => {
@@ -71,7 +72,7 @@ export class StreamTransport implements SipTransport {
     });
     const addr = server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
-    return new StreamTransport(kind, server, { host: opts.advertisedHost ?? opts.host, port }, opts.logger ?? silentLogger);
+    return new StreamTransport(kind, server, { host, port }, opts.logger ?? silentLogger);
   }
 
   attach(listener: TransportListener): void {

@@ -43,3 +43,15 @@ export function hostPortKey(hp: HostPort): string {
 export function defaultPort(protocol: TransportProtocol): number {
   return protocol === 'TLS' ? 5061 : 5060;
 }
+
+/**
+ * The address we write in Via and Contact must be reachable by the far end: a wildcard bind address
+ * (0.0.0.0, ::) says nothing, so it needs an explicit advertised host.
+ */
+export function advertisedHost(bindHost: string, advertised: string | undefined): string {
+  if (advertised !== undefined) return advertised;
+  if (bindHost === '0.0.0.0' || bindHost === '::' || bindHost === '[::]') {
+    throw new TypeError(`binding ${bindHost} needs advertisedHost (the address written in Via and Contact)`);
+  }
+  return bindHost;
+}

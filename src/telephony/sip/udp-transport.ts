@@ -2,7 +2,7 @@
 import dgram from 'node:dgram';
 import { parseMessage } from './parser.js';
 import { silentLogger, type Logger } from './logger.js';
-import type { HostPort, SipTransport, TransportListener, TransportStats } from './transport.js';
+import { advertisedHost, type HostPort, type SipTransport, type TransportListener, type TransportStats } from './transport.js';
 
 export interface UdpTransportOptions {
   /** Address to bind; also written in Via/Contact unless advertisedHost is set. */
@@ -33,6 +33,7 @@ export class UdpTransport implements SipTransport {
   }
 
   static async bind(opts: UdpTransportOptions): Promise<UdpTransport> {
+    const host = advertisedHost(opts.host, opts.advertisedHost);
     const bufferBytes = opts.bufferBytes ?? 2 * 1024 * 1024;
     const socket = dgram.createSocket({ type: opts.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: bufferBytes, sendBufferSize: bufferBytes });
     await new Promise<void>((resolve, reject) => {
@@ -42,7 +43,7 @@ export class UdpTransport implements SipTransport {
         resolve();
       });
     });
-    const t = new UdpTransport(socket, { host: opts.advertisedHost ?? opts.host, port: socket.address().port });
+    const t = new UdpTransport(socket, { host, port: socket.address().port });
     // After binding, socket errors (e.g. ICMP-driven) must not crash the process; sends report their own.
     const log = opts.logger ?? silentLogger;
     socket.on('error', (err) => log.warn({ err }, 'SIP UDP socket error'));

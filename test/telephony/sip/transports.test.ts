@@ -52,6 +52,14 @@ describe('UDP transport', () => {
     }
   });
 
+  test('a wildcard bind needs advertisedHost', async () => {
+    await assert.rejects(UdpTransport.bind({ host: '0.0.0.0', port: 0 }), TypeError);
+    await assert.rejects(StreamTransport.tcp({ host: '0.0.0.0', port: 0 }), TypeError);
+    const t = await UdpTransport.bind({ host: '0.0.0.0', port: 0, advertisedHost: '192.0.2.10' });
+    assert.equal(t.local.host, '192.0.2.10');
+    await t.close();
+  });
+
   test('send to a closed transport rejects', async () => {
     const t = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
     await t.close();
