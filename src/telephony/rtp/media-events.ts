@@ -44,6 +44,9 @@ export function histogramPercentile(h: readonly number[], p: number): number {
 }
 
 export interface MediaSessionStats {
+  /** Datagrams that reached the RTP socket (every one ends in exactly one counter below or in packetsReceived). */
+  rtpDatagrams: number;
+  rtcpDatagrams: number;
   packetsSent: number;
   /** Payload octets sent (the RTCP SR octet count, RFC 3550 §6.4.1). */
   bytesSent: number;
@@ -86,6 +89,8 @@ export interface MediaSessionStats {
 
 export function emptyStats(): MediaSessionStats {
   return {
+    rtpDatagrams: 0,
+    rtcpDatagrams: 0,
     packetsSent: 0,
     bytesSent: 0,
     packetsReceived: 0,

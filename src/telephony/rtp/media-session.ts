@@ -461,12 +461,14 @@ export class MediaSession {
   // ---------------------------------------------------------------- receive path
 
   private onRtpMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    this.counters.rtpDatagrams++;
     if (this.state !== 'started') {
       this.counters.droppedNotStarted++;
       return;
     }
     const n = this.neg as NegotiatedMedia;
     if (n.rtcpMux && looksLikeRtcp(msg)) {
+      this.counters.rtpDatagrams--; // accounted as RTCP instead
       this.onRtcpMessage(msg);
       return;
     }
@@ -481,6 +483,10 @@ export class MediaSession {
     if (!isAudio && !isDtmf) {
       if (p.payloadType === PT_CN) this.counters.comfortNoise++;
       else this.counters.unexpectedPayloadType++;
+      return;
+    }
+    if (isDtmf && p.payload.length < 4) {
+      this.counters.malformed++; // RFC 4733 §2.3: an event is 4 octets
       return;
     }
     if (this.conn !== 'connected' && !this.acceptSource(rinfo)) {
@@ -565,6 +571,7 @@ export class MediaSession {
   // ---------------------------------------------------------------- RTCP
 
   private onRtcpMessage(msg: Buffer): void {
+    this.counters.rtcpDatagrams++;
     if (this.state !== 'started') return;
     const r = parseRtcp(msg);
     if (!r.ok) {

@@ -94,15 +94,19 @@ test('live MediaSession: 30,000 hostile datagrams on RTP and RTCP ports, no cras
       const base = i % 4 === 0 ? VALID_DTMF : i % 4 === 3 ? VALID_RTCP : VALID_AUDIO;
       const pkt = mutate(base, r);
       attacker.send(pkt, i % 5 === 0 ? session.localPort + 1 : session.localPort, '127.0.0.1');
-      if (i % 200 === 199) await sleep(1); // let the receiver drain so most datagrams are processed
+      if (i % 100 === 99) await sleep(1); // let the receiver drain so most datagrams are processed
     }
     await sleep(200);
     const s = session.stats();
-    const dropped = s.malformed + s.unexpectedPayloadType + s.outOfSequence + s.late + s.duplicates + s.comfortNoise;
-    assert.ok(s.malformed > 1000, `malformed counted: ${s.malformed}`);
-    assert.ok(s.unexpectedPayloadType > 100, `wrong PT counted: ${s.unexpectedPayloadType}`);
-    assert.ok(s.rtcpMalformed > 100, `malformed RTCP counted: ${s.rtcpMalformed}`);
-    assert.ok(dropped > 5000, `drops ${dropped}`);
+    // UDP on loopback may drop under this burst, so reason about what reached the socket: every
+    // datagram is accounted for exactly once, and a large share of them is counted as dropped.
+    const dropped = s.malformed + s.unexpectedPayloadType + s.outOfSequence + s.comfortNoise + s.foreignSource + s.droppedNotStarted;
+    assert.ok(s.rtpDatagrams > total * 0.3, `datagrams seen ${s.rtpDatagrams}`);
+    assert.equal(dropped + s.packetsReceived, s.rtpDatagrams, 'every RTP datagram accounted for once');
+    assert.ok(s.malformed > s.rtpDatagrams * 0.1, `malformed counted: ${s.malformed}/${s.rtpDatagrams}`);
+    assert.ok(s.unexpectedPayloadType > s.rtpDatagrams * 0.02, `wrong PT counted: ${s.unexpectedPayloadType}`);
+    assert.ok(s.rtcpDatagrams > 0 && s.rtcpMalformed > s.rtcpDatagrams * 0.3, `malformed RTCP counted: ${s.rtcpMalformed}/${s.rtcpDatagrams}`);
+    assert.ok(s.late + s.duplicates >= 0 && s.packetsReceived < s.rtpDatagrams / 2, 'most hostile packets never reach the jitter buffer');
     assert.equal(s.listenerErrors, 0);
     assert.equal(unhandled.length, 0);
 
