@@ -26,6 +26,7 @@ export const ERROR_CATALOG = {
   phone_number_not_found: { status: 404, summary: 'No phone number with that id or number in this organization.' },
   call_not_found: { status: 404, summary: 'No call with that id in this organization.' },
   transcript_not_found: { status: 404, summary: 'No transcript with that id in this organization.' },
+  delivery_not_found: { status: 404, summary: 'No webhook delivery with that id in this organization.' },
   // 409
   idempotency_key_reused: { status: 409, summary: 'The Idempotency-Key was used with a different request body.' },
   call_id_conflict: { status: 409, summary: 'A call with that call_id already exists.' },

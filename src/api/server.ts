@@ -9,6 +9,7 @@ import { authenticate } from './auth.js';
 import { errorHandler } from './error-handler.js';
 import { callRoutes } from './routes/calls.js';
 import { resourceRoutes } from './routes/resources.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { ErrorEnvelope } from './schemas/common.js';
 import { validatorCompiler } from './validation.js';
 
@@ -78,6 +79,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
     v1.addHook('onRequest', authenticate(ctx));
     resourceRoutes(v1 as App, ctx);
     callRoutes(v1 as App, ctx);
+    webhookRoutes(v1 as App, ctx);
   });
   await app.ready();
   return app;

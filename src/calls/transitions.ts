@@ -1,6 +1,8 @@
 import { OutcallError } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { join, sql, type SqlFragment } from '../store/sql.js';
+import { enqueueTransitionWebhooks } from '../webhooks/outbox.js';
+import type { CallRow } from './call-object.js';
 import { canTransition, isTerminal, legalNextStatuses, type CallStatus, type EndReason } from './status.js';
 
 /** Facts a transition may record on the call beside its new status. */
@@ -27,12 +29,15 @@ export interface TransitionResult {
   from: CallStatus;
   to: CallStatus;
   eventId: number;
+  /** The call as it is after the transition. */
+  call: CallRow;
 }
 
 /**
  * Moves a call to a new status inside the caller's transaction: locks the row, checks the move is
- * legal (status.ts), sets the status and its timestamp, and stores the event. Because the event
- * row is written in the same transaction, a status never changes without its event, and the
+ * legal (status.ts), sets the status and its timestamp, and stores the event and the webhooks it
+ * produces (the transactional outbox). Because they are written in the same transaction, a status
+ * never changes without its event and its webhooks, and the
  * unique index on terminal events makes "terminal exactly once" a database fact too.
  */
 export async function transitionCall(tx: Queryable, req: TransitionRequest): Promise<TransitionResult> {
@@ -62,9 +67,13 @@ export async function transitionCall(tx: Queryable, req: TransitionRequest): Pro
   if (f.endReason !== undefined) sets.push(sql`end_reason = ${f.endReason}`);
   if (f.summaryText !== undefined) sets.push(sql`summary_text = ${f.summaryText}`);
   if (f.transcriptId !== undefined) sets.push(sql`transcript_id = ${f.transcriptId}`);
-  await tx.query(sql`update calls set ${join(sets, ', ')} where org_id = ${req.orgId} and id = ${req.callId}`);
+  const updated = await tx.query<CallRow>(
+    sql`update calls set ${join(sets, ', ')} where org_id = ${req.orgId} and id = ${req.callId} returning *`,
+  );
   const ev = await tx.query<{ id: number }>(sql`insert into call_events (org_id, call_id, from_status, to_status, terminal, at, data)
     values (${req.orgId}, ${req.callId}, ${from}, ${req.to}, ${isTerminal(req.to)}, ${req.at}, ${JSON.stringify(req.data ?? {})})
     returning id`);
-  return { from, to: req.to, eventId: Number(ev.rows[0]?.id) };
+  const call = updated.rows[0] as CallRow;
+  await enqueueTransitionWebhooks(tx, call, req.to, req.at);
+  return { from, to: req.to, eventId: Number(ev.rows[0]?.id), call };
 }

@@ -1,12 +1,15 @@
 import { buildServer } from '../api/server.js';
 import { bootstrap } from '../bootstrap.js';
 import type { Config } from '../config.js';
+import { WebhookDeliverer } from '../webhooks/deliverer.js';
 
 /** `outcall serve`: the store, the API and (as they land) the dispatcher and media, in one process. */
 export async function serve(config: Config): Promise<number> {
   const { ctx, createdApiKey } = await bootstrap(config);
   const app = await buildServer(ctx, { bodyLimit: config.bodyLimit, logLevel: config.logLevel });
   ctx.logger = app.log;
+  const deliverer = new WebhookDeliverer(ctx);
+  await deliverer.start();
   const address = await app.listen({ host: config.host, port: config.port });
   const store = config.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`;
   console.log(`\nOutcall is listening on ${address}  (store: ${store})`);
@@ -22,6 +25,7 @@ export async function serve(config: Config): Promise<number> {
   });
   app.log.info('shutting down');
   await app.close();
+  await deliverer.stop();
   await ctx.db.close();
   return 0;
 }

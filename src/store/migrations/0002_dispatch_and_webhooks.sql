@@ -36,13 +36,14 @@ create table webhook_secrets (
 create index webhook_secrets_org on webhook_secrets(org_id, created_at desc);
 
 -- The transactional outbox: an event is written in the same transaction as the change it reports.
--- Its id is the webhook-id receivers de-duplicate on; its payload never changes.
+-- Its id is the webhook-id receivers de-duplicate on. The body is stored as the exact JSON text to
+-- send (not jsonb, which would reorder the client's metadata keys), so every retry sends the same bytes.
 create table webhook_events (
   id          text primary key,
   org_id      text not null references organizations(id),
   call_id     text,
   type        text not null,
-  payload     jsonb not null,
+  body        text not null,
   created_at  timestamptz not null default now()
 );
 create index webhook_events_call on webhook_events(org_id, call_id);
