@@ -1,0 +1,25 @@
+/**
+ * Text to speech: one small interface with capability flags. Audio comes out as mono PCM16
+ * chunks at the requested sample rate (the provider resamples if its engine cannot produce it),
+ * streamed as soon as the engine produces them, so playout can start before synthesis ends.
+ */
+export interface TtsCapabilities {
+  /** Audio arrives while synthesis runs, not all at the end. */
+  readonly streaming: boolean;
+  /** Rates the engine produces without resampling. */
+  readonly nativeSampleRates: readonly number[];
+}
+
+export interface TtsRequest {
+  text: string;
+  sampleRate: number;
+  voice?: string;
+  /** Aborting stops synthesis and ends the stream (barge-in, hang-up). */
+  signal?: AbortSignal;
+}
+
+export interface TtsProvider {
+  readonly name: string;
+  readonly capabilities: TtsCapabilities;
+  synthesize(req: TtsRequest): AsyncIterable<Int16Array>;
+}
