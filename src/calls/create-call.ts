@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AppContext } from '../app-context.js';
 import type { OutboundCallCreate } from '../api/schemas/call.js';
+import { assertCanStartNow } from '../dispatch/limits.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
 import { findAgentRow } from '../store/agents.js';
@@ -118,6 +119,11 @@ export async function createOutboundCall(
       }
       const from = await resolveFrom(tx, orgId, agentId, body.from);
       const scheduledAt = body.scheduled_at ? new Date(body.scheduled_at) : now;
+      // on_limit 'reject': refuse (429, nothing written) a call that could not start right now.
+      // A call scheduled for later is not "now": it is accepted and paced when due.
+      if (agent.on_limit === 'reject' && scheduledAt.getTime() <= now.getTime()) {
+        await assertCanStartNow(tx, orgId, agentId, from.trunk_id, now);
+      }
       const r = await tx.query<CallRow>(sql`insert into calls
         (id, org_id, agent_id, trunk_id, phone_number_id, to_address, from_number, status, options, metadata,
          call_context, dynamic_variables, scheduled_at, created_at)

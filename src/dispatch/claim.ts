@@ -1,0 +1,180 @@
+/**
+ * Claiming: in one transaction, lock due queued calls (FOR UPDATE SKIP LOCKED, so dispatchers on
+ * other nodes take other calls instead of waiting), check their limits, and move each allowed one
+ * to `dispatching` under this worker's lease. Calls over a limit stay queued, untouched.
+ */
+import type { CallOptions } from '../calls/call-object.js';
+import { transitionCall } from '../calls/transitions.js';
+import type { Database, Queryable } from '../store/db.js';
+import { sql } from '../store/sql.js';
+import { limitKeys, lockLimitKeys, LimitLedger, type CallLimits } from './limits.js';
+import type { ClaimedCall } from './types.js';
+
+export interface ClaimOptions {
+  workerId: string;
+  now: Date;
+  leaseMs: number;
+  /** At most this many calls per pass (and so at most this many agents). */
+  batchSize: number;
+}
+
+export interface ClaimResult {
+  claimed: ClaimedCall[];
+  /** Due calls left queued by a limit in this pass. */
+  limited: number;
+  /** The window of candidates was full and made progress: more may be claimable right away. */
+  more: boolean;
+  /** Earliest time a queued call (scheduled, or held back by CPS) may go; null if none is known. */
+  nextAt: Date | null;
+}
+
+interface CandidateRow {
+  id: string;
+  org_id: string;
+  agent_id: string;
+  trunk_id: string;
+  to_address: string;
+  from_number: string;
+  options: CallOptions;
+  metadata: unknown;
+  call_context: string | null;
+  dynamic_variables: Record<string, string>;
+  scheduled_at: Date;
+  host: string;
+  port: number;
+  transport: 'udp' | 'tcp' | 'tls';
+  username: string | null;
+  password_enc: string | null;
+  agent_cps: number | null;
+  agent_max: number | null;
+  trunk_cps: number | null;
+  trunk_max: number | null;
+  org_max: number | null;
+}
+
+/**
+ * The oldest due call of each agent whose CPS bucket (and that call's trunk bucket) is open, agents
+ * in order of their oldest due call. One call per agent per pass is all CPS pacing allows anyway
+ * (starting a call pushes the agent's bucket past now), and it is what keeps one busy agent from
+ * starving another: every agent with due work gets a turn each pass.
+ */
+function candidates(now: Date, window: number) {
+  return sql`with due_agents as (
+      select org_id, agent_id, min(scheduled_at) as first_due
+      from calls where status = 'queued' and scheduled_at <= ${now}
+      group by org_id, agent_id
+    ), picks as (
+      select x.org_id, x.id, d.first_due
+      from due_agents d
+      left join rate_buckets ab on ab.key = 'agent:' || d.org_id || ':' || d.agent_id
+      cross join lateral (
+        select c.org_id, c.id, c.trunk_id from calls c
+        where c.org_id = d.org_id and c.agent_id = d.agent_id and c.status = 'queued' and c.scheduled_at <= ${now}
+        order by c.scheduled_at, c.created_at, c.id limit 1
+      ) x
+      left join rate_buckets tb on tb.key = 'trunk:' || x.org_id || ':' || x.trunk_id
+      where (ab.next_allowed is null or ab.next_allowed <= ${now}) and (tb.next_allowed is null or tb.next_allowed <= ${now})
+      order by d.first_due, x.id
+      limit ${window}
+    )
+    select c.id, c.org_id, c.agent_id, c.trunk_id, c.to_address, c.from_number, c.options, c.metadata,
+      c.call_context, c.dynamic_variables, c.scheduled_at,
+      t.host, t.port, t.transport, t.username, t.password_enc,
+      a.max_cps as agent_cps, a.max_concurrent_calls as agent_max,
+      t.max_cps as trunk_cps, t.max_concurrent_calls as trunk_max, o.max_concurrent_calls as org_max,
+      p.first_due
+    from picks p
+    join calls c on c.org_id = p.org_id and c.id = p.id
+    join agents a on a.org_id = c.org_id and a.id = c.agent_id
+    join trunks t on t.org_id = c.org_id and t.id = c.trunk_id
+    join organizations o on o.id = c.org_id
+    where c.status = 'queued' and c.scheduled_at <= ${now}
+    order by p.first_due, c.id
+    for update of c skip locked`;
+}
+
+function limitsOf(r: CandidateRow): CallLimits {
+  const num = (v: number | null) => (v === null ? null : Number(v));
+  return {
+    orgId: r.org_id,
+    agentId: r.agent_id,
+    trunkId: r.trunk_id,
+    agentCps: num(r.agent_cps),
+    agentMaxConcurrent: r.agent_max,
+    trunkCps: num(r.trunk_cps),
+    trunkMaxConcurrent: r.trunk_max,
+    orgMaxConcurrent: r.org_max,
+  };
+}
+
+function toClaimed(r: CandidateRow, workerId: string, leaseExpiresAt: Date): ClaimedCall {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    agentId: r.agent_id,
+    trunk: { id: r.trunk_id, host: r.host, port: r.port, transport: r.transport, username: r.username, passwordEnc: r.password_enc },
+    fromNumber: r.from_number,
+    to: r.to_address,
+    options: r.options,
+    callContext: r.call_context,
+    dynamicVariables: r.dynamic_variables,
+    metadata: r.metadata,
+    scheduledAt: r.scheduled_at,
+    workerId,
+    leaseExpiresAt,
+  };
+}
+
+/**
+ * When the loop should look again: the earliest future scheduled_at, or the earliest time a bucket
+ * that holds back a due call opens.
+ */
+async function nextDueAt(tx: Queryable, now: Date): Promise<Date | null> {
+  const r = await tx.query<{ scheduled: Date | null; bucket: Date | null }>(sql`select
+      (select min(scheduled_at) from calls where status = 'queued' and scheduled_at > ${now}) as scheduled,
+      (select min(greatest(coalesce(ab.next_allowed, '-infinity'), coalesce(tb.next_allowed, '-infinity')))
+        from (select distinct org_id, agent_id, trunk_id from calls where status = 'queued' and scheduled_at <= ${now}) d
+        left join rate_buckets ab on ab.key = 'agent:' || d.org_id || ':' || d.agent_id
+        left join rate_buckets tb on tb.key = 'trunk:' || d.org_id || ':' || d.trunk_id
+        where greatest(coalesce(ab.next_allowed, '-infinity'), coalesce(tb.next_allowed, '-infinity')) > ${now}) as bucket`);
+  const row = r.rows[0];
+  return earliest([row?.scheduled ?? null, row?.bucket ?? null]);
+}
+
+function earliest(dates: readonly (Date | null)[]): Date | null {
+  let best: Date | null = null;
+  for (const d of dates) if (d !== null && (best === null || d.getTime() < best.getTime())) best = d;
+  return best;
+}
+
+/** One claim pass (see the file comment). */
+export async function claimCalls(db: Database, opts: ClaimOptions): Promise<ClaimResult> {
+  const { workerId, now, leaseMs, batchSize } = opts;
+  const leaseExpiresAt = new Date(now.getTime() + leaseMs);
+  return db.transaction(async (tx) => {
+    const rows = (await tx.query<CandidateRow>(candidates(now, batchSize))).rows;
+    const limits = rows.map(limitsOf);
+    // Locks after the rows: SKIP LOCKED never waits, and every waiter here takes keys in one order.
+    await lockLimitKeys(tx, limits.flatMap(limitKeys));
+    const ledger = await LimitLedger.load(tx, now, limits);
+    const claimed: ClaimedCall[] = [];
+    const retryAts: Date[] = [];
+    for (const [i, row] of rows.entries()) {
+      const adm = ledger.admit(limits[i] as CallLimits);
+      if (!adm.ok) {
+        if (adm.retryAt !== null) retryAts.push(adm.retryAt);
+        continue;
+      }
+      await transitionCall(tx, { orgId: row.org_id, callId: row.id, to: 'dispatching', at: now, expectFrom: 'queued', data: { worker_id: workerId } });
+      await tx.query(sql`update calls set worker_id = ${workerId}, lease_expires_at = ${leaseExpiresAt}
+        where org_id = ${row.org_id} and id = ${row.id}`);
+      claimed.push(toClaimed(row, workerId, leaseExpiresAt));
+    }
+    await ledger.save(tx);
+    const nextAt = earliest([...retryAts, await nextDueAt(tx, now)]);
+    // A full window that made progress may hide more agents behind it; a window that claimed
+    // nothing (every candidate over a concurrency limit) must not spin.
+    const more = rows.length === batchSize && claimed.length > 0;
+    return { claimed, limited: rows.length - claimed.length, more, nextAt };
+  });
+}
