@@ -67,6 +67,7 @@ export const END_REASONS = [
   'sip_error',
   'worker_lost',
   'dial_error',
+  'media_timeout',
   'error_stt',
   'error_llm',
   'error_tts',

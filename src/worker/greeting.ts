@@ -1,0 +1,60 @@
+import { FrameChunker, Resampler, samplesPerFrame } from '../media/index.js';
+import type { TtsProvider } from '../providers/tts/types.js';
+
+/** Greeting audio is synthesized at this rate while the phone rings, then converted to the leg's rate. */
+export const GREETING_RATE = 16000;
+
+/**
+ * Synthesizes the greeting as soon as the call is dialed, so its first packet can leave the moment
+ * the callee answers instead of after a synthesis delay. Chunks are kept as they arrive; playout
+ * takes what is there and waits for the rest.
+ */
+export class PendingGreeting {
+  readonly #chunks: Int16Array[] = [];
+  #done = false;
+  #error: unknown;
+  #wake: (() => void) | undefined;
+  readonly #abort = new AbortController();
+
+  constructor(tts: TtsProvider, text: string, voice: string | undefined) {
+    void this.#run(tts, text, voice);
+  }
+
+  async #run(tts: TtsProvider, text: string, voice: string | undefined): Promise<void> {
+    try {
+      for await (const c of tts.synthesize({ text, sampleRate: GREETING_RATE, signal: this.#abort.signal, ...(voice ? { voice } : {}) })) {
+        this.#chunks.push(c);
+        this.#wake?.();
+      }
+    } catch (err) {
+      this.#error = err;
+    } finally {
+      this.#done = true;
+      this.#wake?.();
+    }
+  }
+
+  /** Yields the greeting as 20 ms frames at `rate`, as fast as synthesis allows. Throws what synthesis threw. */
+  async *frames(rate: number): AsyncIterable<Int16Array> {
+    const resampler = rate === GREETING_RATE ? undefined : new Resampler(GREETING_RATE, rate);
+    const chunker = new FrameChunker(samplesPerFrame(rate));
+    let i = 0;
+    for (;;) {
+      while (i < this.#chunks.length) {
+        const c = this.#chunks[i++] as Int16Array;
+        yield* chunker.push(resampler ? resampler.process(c) : c);
+      }
+      if (this.#done) break;
+      await new Promise<void>((r) => (this.#wake = r));
+      this.#wake = undefined;
+    }
+    if (this.#error !== undefined) throw this.#error;
+    if (resampler) yield* chunker.push(resampler.flush());
+    const last = chunker.flush();
+    if (last) yield last;
+  }
+
+  cancel(): void {
+    this.#abort.abort();
+  }
+}

@@ -1,0 +1,215 @@
+import type { EndReason } from '../calls/status.js';
+import type { TtsProvider } from '../providers/tts/types.js';
+import { PendingGreeting } from './greeting.js';
+import type { CallOutcomeStatus, DialCommand, WorkerCommand, WorkerEvent } from './protocol.js';
+
+/** What the runtime needs of a call leg (src/telephony/call-leg.ts provides it). */
+export type LegEventLike =
+  | { type: 'trying' }
+  | { type: 'ringing'; earlyMedia: boolean }
+  | { type: 'answered'; codec: string; sampleRate: number }
+  | { type: 'dtmf'; digit: string; durationMs: number }
+  | { type: 'drained' }
+  | { type: 'ended'; sipStatusCode: number; reason: string; by: 'local' | 'remote' | 'timeout' | 'error'; outcome: CallOutcomeStatus };
+
+export interface LegLike {
+  on(listener: (e: LegEventLike) => void): () => void;
+  write(frame: Int16Array): void;
+  readonly queuedMs: number;
+  cancel(): Promise<unknown>;
+  hangup(): Promise<unknown>;
+}
+
+export type DialLeg = (cmd: DialCommand) => Promise<LegLike>;
+
+type LocalHangup = 'greeting_done' | 'max_duration' | 'cancel';
+
+interface ActiveCall {
+  cmd: DialCommand;
+  leg: LegLike | undefined;
+  answered: boolean;
+  hangupCause: LocalHangup | undefined;
+  greeting: PendingGreeting | undefined;
+  maxTimer: NodeJS.Timeout | undefined;
+  cancelRequested: boolean;
+}
+
+/** Why the call ended, in the platform's words (stable end_reason strings). */
+export function endReasonFor(
+  ended: Extract<LegEventLike, { type: 'ended' }>,
+  cause: LocalHangup | undefined,
+): EndReason {
+  if (cause === 'cancel') return 'canceled_by_api';
+  if (cause === 'max_duration') return 'max_duration_reached';
+  if (cause === 'greeting_done') return 'agent_hangup';
+  if (ended.reason === 'rtp_timeout') return 'media_timeout';
+  switch (ended.outcome) {
+    case 'completed':
+      return ended.by === 'remote' ? 'callee_hangup' : 'agent_hangup';
+    case 'busy':
+      return ended.sipStatusCode === 603 ? 'declined' : 'busy';
+    case 'no_answer':
+      return ended.by === 'timeout' || ended.sipStatusCode === 487 ? 'ring_timeout' : 'no_answer';
+    case 'canceled':
+      return 'canceled_by_api';
+    case 'failed':
+      return ended.by === 'error' || ended.sipStatusCode === 408 || ended.sipStatusCode === 503 ? 'dial_error' : 'sip_error';
+  }
+}
+
+/**
+ * Runs calls on a media worker: dials each leg, synthesizes the greeting while it rings, plays it
+ * the instant the callee answers (never on early media), hangs up when it has played, enforces
+ * max_duration, honors cancel, and reports each step as a WorkerEvent. Pure of threads and stores,
+ * so it runs in a worker thread, a worker process, or a test.
+ */
+export class MediaRuntime {
+  readonly #calls = new Map<string, ActiveCall>();
+
+  constructor(
+    private readonly deps: { dialLeg: DialLeg; tts: TtsProvider; emit: (e: WorkerEvent) => void; now?: () => number },
+  ) {}
+
+  get activeCalls(): number {
+    return this.#calls.size;
+  }
+
+  handle(cmd: WorkerCommand): void {
+    switch (cmd.type) {
+      case 'dial':
+        void this.#dial(cmd);
+        return;
+      case 'cancel':
+        this.#cancel(cmd.callId);
+        return;
+      case 'shutdown':
+        for (const id of this.#calls.keys()) this.#cancel(id);
+        return;
+    }
+  }
+
+  #now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  async #dial(cmd: DialCommand): Promise<void> {
+    if (this.#calls.has(cmd.callId)) {
+      // Never dial one call twice, whatever the caller sends.
+      this.deps.emit({ type: 'log', level: 'error', message: 'duplicate dial command ignored', callId: cmd.callId });
+      return;
+    }
+    const call: ActiveCall = {
+      cmd,
+      leg: undefined,
+      answered: false,
+      hangupCause: undefined,
+      greeting: cmd.greeting ? new PendingGreeting(this.deps.tts, cmd.greeting.text, cmd.greeting.voice) : undefined,
+      maxTimer: undefined,
+      cancelRequested: false,
+    };
+    this.#calls.set(cmd.callId, call);
+    let leg: LegLike;
+    try {
+      leg = await this.deps.dialLeg(cmd);
+    } catch (err) {
+      call.greeting?.cancel();
+      this.#calls.delete(cmd.callId);
+      this.deps.emit({
+        type: 'ended',
+        callId: cmd.callId,
+        status: 'failed',
+        sipStatusCode: 0,
+        endReason: 'dial_error',
+        reason: `could not dial: ${(err as Error).message}`,
+        at: this.#now(),
+      });
+      return;
+    }
+    call.leg = leg;
+    leg.on((e) => this.#onLeg(call, leg, e));
+    if (call.cancelRequested) this.#cancel(cmd.callId);
+  }
+
+  #onLeg(call: ActiveCall, leg: LegLike, e: LegEventLike): void {
+    const callId = call.cmd.callId;
+    switch (e.type) {
+      case 'ringing':
+        this.deps.emit({ type: 'ringing', callId, earlyMedia: e.earlyMedia });
+        return;
+      case 'answered': {
+        call.answered = true;
+        this.deps.emit({ type: 'answered', callId, codec: e.codec, sampleRate: e.sampleRate, at: this.#now() });
+        call.maxTimer = setTimeout(() => this.#hangup(call, 'max_duration'), call.cmd.maxDurationMs);
+        if (call.greeting) void this.#playGreeting(call, leg, call.greeting, e.sampleRate);
+        else this.#hangup(call, 'greeting_done');
+        return;
+      }
+      case 'ended': {
+        clearTimeout(call.maxTimer);
+        call.greeting?.cancel();
+        this.#calls.delete(callId);
+        this.deps.emit({
+          type: 'ended',
+          callId,
+          status: e.outcome,
+          sipStatusCode: e.sipStatusCode,
+          endReason: endReasonFor(e, call.hangupCause),
+          reason: e.reason,
+          at: this.#now(),
+        });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  async #playGreeting(call: ActiveCall, leg: LegLike, greeting: PendingGreeting, rate: number): Promise<void> {
+    let first = true;
+    try {
+      for await (const frame of greeting.frames(rate)) {
+        if (call.hangupCause !== undefined || !this.#calls.has(call.cmd.callId)) return;
+        leg.write(frame);
+        if (first) {
+          first = false;
+          this.deps.emit({ type: 'greeting-started', callId: call.cmd.callId, at: this.#now() });
+        }
+      }
+    } catch (err) {
+      this.deps.emit({ type: 'log', level: 'warn', message: `greeting synthesis failed: ${(err as Error).message}`, callId: call.cmd.callId });
+    }
+    // Hang up once what was queued has been played out.
+    await new Promise<void>((resolve) => {
+      if (leg.queuedMs === 0) return resolve();
+      const off = leg.on((e) => {
+        if (e.type === 'drained' || e.type === 'ended') {
+          off();
+          resolve();
+        }
+      });
+    });
+    this.#hangup(call, 'greeting_done');
+  }
+
+  #hangup(call: ActiveCall, cause: LocalHangup): void {
+    if (call.hangupCause !== undefined || !call.leg) return;
+    call.hangupCause = cause;
+    this.#settle(call, call.leg.hangup());
+  }
+
+  #cancel(callId: string): void {
+    const call = this.#calls.get(callId);
+    if (!call) return;
+    call.cancelRequested = true;
+    if (!call.leg || call.hangupCause !== undefined) return;
+    call.hangupCause = 'cancel';
+    this.#settle(call, call.answered ? call.leg.hangup() : call.leg.cancel());
+  }
+
+  /** The leg reports the end through its events; a failing hangup/cancel is logged, never lost. */
+  #settle(call: ActiveCall, p: Promise<unknown>): void {
+    p.catch((err: unknown) =>
+      this.deps.emit({ type: 'log', level: 'error', message: `hangup failed: ${(err as Error).message}`, callId: call.cmd.callId }),
+    );
+  }
+}

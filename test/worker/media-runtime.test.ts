@@ -1,0 +1,180 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TtsProvider } from '../../src/providers/tts/types.js';
+import { endReasonFor, MediaRuntime, type LegEventLike, type LegLike } from '../../src/worker/media-runtime.js';
+import type { DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
+
+/** A leg driven by the test: it records what the runtime does and emits what the test says. */
+class FakeLeg implements LegLike {
+  readonly listeners = new Set<(e: LegEventLike) => void>();
+  readonly written: Array<{ frame: Int16Array; answered: boolean }> = [];
+  answered = false;
+  queued = 0;
+  calls: string[] = [];
+  on(l: (e: LegEventLike) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  emit(e: LegEventLike) {
+    if (e.type === 'answered') this.answered = true;
+    for (const l of [...this.listeners]) l(e);
+  }
+  write(frame: Int16Array) {
+    this.written.push({ frame, answered: this.answered });
+    this.queued += 20;
+  }
+  get queuedMs() {
+    return this.queued;
+  }
+  drain() {
+    this.queued = 0;
+    this.emit({ type: 'drained' });
+  }
+  async cancel() {
+    this.calls.push('cancel');
+  }
+  async hangup() {
+    this.calls.push('hangup');
+  }
+}
+
+/** One second of a 440 Hz tone per request, in two chunks. */
+const tone: TtsProvider = {
+  name: 'tone',
+  capabilities: { streaming: true, nativeSampleRates: [16000] },
+  async *synthesize(req) {
+    for (let c = 0; c < 2; c++) {
+      const n = req.sampleRate / 2;
+      yield Int16Array.from({ length: n }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * (c * n + i)) / req.sampleRate)));
+    }
+  },
+};
+
+function cmd(over: Partial<DialCommand> = {}): DialCommand {
+  return {
+    type: 'dial',
+    callId: 'c1',
+    to: '+14155550123',
+    from: '+14155550100',
+    customHeaders: [],
+    trunk: { host: '127.0.0.1', port: 5060, transport: 'udp' },
+    ringTimeoutMs: 45000,
+    maxDurationMs: 60000,
+    greeting: { text: 'Hello' },
+    ...over,
+  };
+}
+
+function setup() {
+  const events: WorkerEvent[] = [];
+  const legs: FakeLeg[] = [];
+  const rt = new MediaRuntime({
+    tts: tone,
+    emit: (e) => events.push(e),
+    dialLeg: async () => {
+      const l = new FakeLeg();
+      legs.push(l);
+      return l;
+    },
+  });
+  return { rt, events, legs };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 10));
+
+test('the greeting plays only after answer, at the leg rate, then the call hangs up as agent_hangup', async () => {
+  const { rt, events, legs } = setup();
+  rt.handle(cmd());
+  await tick();
+  const leg = legs[0]!;
+  leg.emit({ type: 'ringing', earlyMedia: true });
+  await tick();
+  assert.equal(leg.written.length, 0, 'nothing is sent while ringing, even with early media');
+  leg.emit({ type: 'answered', codec: 'PCMU', sampleRate: 8000 });
+  await tick();
+  assert.equal(leg.written.length, 50, 'one second of greeting = 50 frames of 20 ms');
+  assert.ok(leg.written.every((w) => w.answered && w.frame.length === 160));
+  assert.deepEqual(leg.calls, [], 'no hang-up before the audio has played');
+  leg.drain();
+  await tick();
+  assert.deepEqual(leg.calls, ['hangup']);
+  leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'BYE', by: 'local', outcome: 'completed' });
+  const types = events.map((e) => e.type);
+  assert.deepEqual(types, ['ringing', 'answered', 'greeting-started', 'ended']);
+  const ended = events.at(-1) as Extract<WorkerEvent, { type: 'ended' }>;
+  assert.equal(ended.status, 'completed');
+  assert.equal(ended.endReason, 'agent_hangup');
+  assert.equal(rt.activeCalls, 0);
+});
+
+test('cancel before answer sends CANCEL; after answer it hangs up; both end canceled_by_api', async () => {
+  const { rt, events, legs } = setup();
+  rt.handle(cmd({ callId: 'a' }));
+  rt.handle(cmd({ callId: 'b' }));
+  await tick();
+  const [a, b] = legs as [FakeLeg, FakeLeg];
+  rt.handle({ type: 'cancel', callId: 'a' });
+  assert.deepEqual(a.calls, ['cancel']);
+  a.emit({ type: 'ended', sipStatusCode: 487, reason: 'Request Terminated', by: 'local', outcome: 'canceled' });
+  b.emit({ type: 'answered', codec: 'PCMA', sampleRate: 8000 });
+  await tick();
+  rt.handle({ type: 'cancel', callId: 'b' });
+  assert.deepEqual(b.calls, ['hangup']);
+  b.emit({ type: 'ended', sipStatusCode: 200, reason: 'BYE', by: 'local', outcome: 'completed' });
+  const ends = events.filter((e): e is Extract<WorkerEvent, { type: 'ended' }> => e.type === 'ended');
+  assert.deepEqual(ends.map((e) => [e.callId, e.status, e.endReason]), [
+    ['a', 'canceled', 'canceled_by_api'],
+    ['b', 'completed', 'canceled_by_api'],
+  ]);
+});
+
+test('a cancel that arrives while the leg is still being dialed is applied once it exists', async () => {
+  let release: (l: LegLike) => void = () => undefined;
+  const leg = new FakeLeg();
+  const rt = new MediaRuntime({ tts: tone, emit: () => undefined, dialLeg: () => new Promise<LegLike>((r) => (release = r)) });
+  rt.handle(cmd());
+  rt.handle({ type: 'cancel', callId: 'c1' });
+  release(leg);
+  await tick();
+  assert.deepEqual(leg.calls, ['cancel']);
+});
+
+test('max_duration hangs up a call that is still talking', async () => {
+  const { rt, events, legs } = setup();
+  rt.handle(cmd({ maxDurationMs: 30 }));
+  await tick();
+  legs[0]!.emit({ type: 'answered', codec: 'PCMU', sampleRate: 8000 });
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(legs[0]!.calls, ['hangup']);
+  legs[0]!.emit({ type: 'ended', sipStatusCode: 200, reason: 'BYE', by: 'local', outcome: 'completed' });
+  assert.equal((events.at(-1) as { endReason: string }).endReason, 'max_duration_reached');
+});
+
+test('a duplicate dial is refused and a dial that throws ends failed', async () => {
+  const { rt, events, legs } = setup();
+  rt.handle(cmd());
+  rt.handle(cmd());
+  await tick();
+  assert.equal(legs.length, 1, 'the same call is never dialed twice');
+  const broken = new MediaRuntime({ tts: tone, emit: (e) => events.push(e), dialLeg: async () => Promise.reject(new Error('no route')) });
+  broken.handle(cmd({ callId: 'x' }));
+  await tick();
+  const end = events.find((e) => e.type === 'ended' && e.callId === 'x') as Extract<WorkerEvent, { type: 'ended' }>;
+  assert.equal(end.status, 'failed');
+  assert.equal(end.endReason, 'dial_error');
+  assert.match(end.reason, /no route/);
+});
+
+test('end reasons from SIP outcomes', () => {
+  const e = (outcome: 'completed' | 'busy' | 'no_answer' | 'canceled' | 'failed', code: number, by: 'local' | 'remote' | 'timeout' | 'error', reason = '') =>
+    ({ type: 'ended', outcome, sipStatusCode: code, by, reason }) as const;
+  assert.equal(endReasonFor(e('completed', 200, 'remote'), undefined), 'callee_hangup');
+  assert.equal(endReasonFor(e('busy', 486, 'remote'), undefined), 'busy');
+  assert.equal(endReasonFor(e('busy', 603, 'remote'), undefined), 'declined');
+  assert.equal(endReasonFor(e('no_answer', 487, 'timeout'), undefined), 'ring_timeout');
+  assert.equal(endReasonFor(e('no_answer', 480, 'remote'), undefined), 'no_answer');
+  assert.equal(endReasonFor(e('failed', 403, 'remote'), undefined), 'sip_error');
+  assert.equal(endReasonFor(e('failed', 408, 'timeout'), undefined), 'dial_error');
+  assert.equal(endReasonFor(e('completed', 200, 'local', 'rtp_timeout'), undefined), 'media_timeout');
+  assert.equal(endReasonFor(e('completed', 200, 'local'), 'max_duration'), 'max_duration_reached');
+});
