@@ -1,0 +1,308 @@
+/**
+ * CallLeg: one outbound call with its media, the unit the platform drives.
+ *
+ * Composes the SIP UAC (sip/OutboundCall) with one RTP endpoint (rtp/MediaSession):
+ * - dial: open the MediaSession (an even port from the pool), put its SDP offer in the INVITE
+ *   (RFC 3264 §5: the offer goes in the INVITE, so the answer must be in the 2xx, §13.2.1).
+ * - answer: negotiate the 2xx's SDP; media starts before 'answered' is emitted, so write() works from
+ *   the first listener. An unusable answer (no common codec, port 0, garbage) cannot be refused with a
+ *   4xx any more (the 2xx is final, RFC 3261 §13.2.2.4): we ACK, hang up with BYE and end 'failed'.
+ * - re-INVITE (hold/unhold/refresh, RFC 3264 §8): answered through MediaSession.answerReOffer; an
+ *   offerless re-INVITE (§14.2) gets a fresh offer in our 2xx and its answer from the ACK.
+ * - no RTP for rtpTimeoutMs after answer (while we expect to receive): BYE, reason 'rtp_timeout'.
+ * - every way a call ends (our BYE/CANCEL, theirs, ring timeout, failure, UA shutdown) goes through
+ *   finish(): the media is closed and its port returned exactly once, then `ended` resolves.
+ */
+import { MediaSession, type MediaSessionStats } from './rtp/index.js';
+import { SdpError, type NegotiatedMedia } from './sdp/index.js';
+import type { CallEvent, EndedEvent, OutboundCall } from './sip/index.js';
+import { offerTokens, type CallLegOptions, type LegEnded, type LegEvent } from './leg-events.js';
+
+type Override = { readonly reason: string; readonly by: LegEnded['by']; readonly outcome: LegEnded['outcome'] };
+
+export class CallLeg {
+  readonly callId: string;
+  /** Resolves once, after the media is closed and its port returned. Never rejects. */
+  readonly ended: Promise<LegEnded>;
+
+  private resolveEnded: (e: LegEnded) => void = () => undefined;
+  private readonly listeners = new Set<(e: LegEvent) => void>();
+  private readonly audioListeners = new Set<(frame: Int16Array) => void>();
+  private readonly offMedia: Array<() => void> = [];
+  private offCall: () => void = () => undefined;
+  private isAnswered = false;
+  private finishing = false;
+  /** Why WE ended an answered call, when it was not a plain hangup (rewrites the SIP ended event). */
+  private override: Override | undefined;
+  /** The last SDP we sent (offer or answer): o= session id/version continuity (RFC 3264 §8). */
+  private localSdp: string;
+  private offerlessPending = false;
+
+  private constructor(
+    private readonly call: OutboundCall,
+    private readonly media: MediaSession,
+    offer: string,
+  ) {
+    this.callId = call.callId;
+    this.localSdp = offer;
+    this.ended = new Promise((resolve) => {
+      this.resolveEnded = resolve;
+    });
+    this.offMedia.push(
+      media.on('frame', (e) => {
+        for (const l of [...this.audioListeners]) this.safely(() => l(e.frame), 'audio');
+      }),
+      media.on('dtmf', (e) => this.emit({ type: 'dtmf', digit: e.digit, durationMs: e.durationMs })),
+      media.on('drained', (e) => {
+        if (!e.cleared) this.emit({ type: 'drained' });
+      }),
+      media.on('rtp-timeout', () => this.endAnswered({ reason: 'rtp_timeout', by: 'timeout', outcome: 'completed' })),
+    );
+    // Replay what already happened (nothing normally: events arrive from the socket, after dial returns).
+    for (const ev of [...call.history]) this.onCallEvent(ev);
+    if (!this.finishing) this.offCall = call.on((ev) => this.onCallEvent(ev));
+  }
+
+  /** Opens the media, builds the SDP offer and sends the INVITE. Throws (port returned) on bad options. */
+  static async dial(opts: CallLegOptions): Promise<CallLeg> {
+    const codecs = offerTokens(opts.codecs);
+    const media = await MediaSession.open({
+      localAddress: opts.localAddress,
+      portPool: opts.portPool,
+      codecs,
+      ...(opts.advertiseAddress !== undefined ? { advertiseAddress: opts.advertiseAddress } : {}),
+      ...(opts.pacing !== undefined ? { clock: opts.pacing } : {}),
+      ...(opts.rtpTimeoutMs !== undefined ? { rtpTimeoutMs: opts.rtpTimeoutMs } : {}),
+      ...(opts.jitterTargetMs !== undefined ? { jitterTargetMs: opts.jitterTargetMs } : {}),
+    });
+    let leg: CallLeg | undefined;
+    try {
+      const offer = media.offer();
+      const call = opts.ua.dial({
+        ...opts.dial,
+        sdpOffer: offer,
+        // Only reachable after answer (the SIP layer answers re-INVITEs in the confirmed dialog only),
+        // by which time the leg exists.
+        onReinvite: (remoteOffer) => {
+          if (!leg) throw new Error('re-INVITE before the leg exists');
+          return leg.answerReinvite(remoteOffer);
+        },
+      });
+      leg = new CallLeg(call, media, offer);
+      return leg;
+    } catch (err) {
+      await media.close();
+      throw err;
+    }
+  }
+
+  get answered(): boolean {
+    return this.isAnswered;
+  }
+
+  /** PCM rate of write()/onAudio frames (8000 for G.711, 16000 for L16/16000); undefined before answer. */
+  get sampleRate(): number | undefined {
+    return this.isAnswered ? this.media.negotiated?.sampleRate : undefined;
+  }
+
+  get codec(): string | undefined {
+    return this.isAnswered ? this.media.negotiated?.codec : undefined;
+  }
+
+  get localPort(): number {
+    return this.media.localPort;
+  }
+
+  on(listener: (e: LegEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** 20 ms frames heard from the callee (after the jitter buffer), at sampleRate, after answer. */
+  onAudio(listener: (frame: Int16Array) => void): () => void {
+    this.audioListeners.add(listener);
+    return () => this.audioListeners.delete(listener);
+  }
+
+  /**
+   * Queues PCM16 at sampleRate, in 20 ms frames. Throws before answer: audio must never go out on early
+   * media (a 183 with SDP is the network's ringback/announcements, and the callee cannot hear it).
+   * After the call ended it is a no-op (a pipeline racing with hangup must not crash).
+   */
+  write(frame: Int16Array): void {
+    if (!this.isAnswered) throw new Error('CallLeg.write() before answer: no audio is sent on early media');
+    if (this.finishing) return;
+    this.media.write(frame);
+  }
+
+  /** Drops queued audio (barge-in); returns the ms that will never be played. */
+  clear(): number {
+    return this.finishing ? 0 : this.media.clear();
+  }
+
+  get playedMs(): number {
+    return this.media.playedMs;
+  }
+
+  get queuedMs(): number {
+    return this.media.queuedMs;
+  }
+
+  /** RFC 4733 digits (0-9 * # A-D). Throws before answer, after end, or if telephone-event was not negotiated. */
+  sendDtmf(digits: string, durationMs = 100): void {
+    if (!this.isAnswered || this.finishing) throw new Error('CallLeg.sendDtmf() needs an answered, live call');
+    if (!this.media.sendDtmf(digits, durationMs)) throw new Error('the callee did not accept telephone-event (RFC 4733)');
+  }
+
+  /** CANCEL before answer, BYE after (the SIP layer picks). Resolves when media is closed. */
+  async cancel(): Promise<LegEnded> {
+    if (!this.finishing) await this.call.cancel();
+    return this.ended;
+  }
+
+  async hangup(): Promise<LegEnded> {
+    if (!this.finishing) await this.call.hangup();
+    return this.ended;
+  }
+
+  /** Blind transfer with REFER (RFC 3515); resolves with the REFER's final status (202 = accepted). */
+  transfer(target: string): Promise<number> {
+    return this.call.transfer(target);
+  }
+
+  /** RTP counters of this leg (benchmarks, diagnostics). */
+  mediaStats(): MediaSessionStats {
+    return this.media.stats();
+  }
+
+  // ---------------------------------------------------------------- SIP events
+
+  private onCallEvent(ev: CallEvent): void {
+    switch (ev.type) {
+      case 'trying':
+        this.emit({ type: 'trying' });
+        return;
+      case 'ringing':
+        // Early media (183 + SDP) is not played or answered to: the leg starts media on the 2xx only.
+        this.emit({ type: 'ringing', earlyMedia: ev.earlyMedia });
+        return;
+      case 'answered':
+        this.onAnswered(ev.remoteSdp);
+        return;
+      case 'reinvited':
+        if (this.offerlessPending) this.onOfferlessAnswer(ev.remoteSdp);
+        return;
+      case 'ended':
+        this.finish(ev).then(undefined, (err: unknown) => process.emitWarning(`CallLeg finish failed: ${String(err)}`));
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onAnswered(remoteSdp: string): void {
+    let n: NegotiatedMedia;
+    try {
+      n = this.media.negotiateAnswer(remoteSdp);
+      this.media.start(n);
+    } catch (err) {
+      this.endAnswered({ reason: `sdp_negotiation_failed: ${describe(err)}`, by: 'error', outcome: 'failed' });
+      return;
+    }
+    this.isAnswered = true;
+    this.emit({ type: 'answered', codec: n.codec, sampleRate: n.sampleRate });
+  }
+
+  /** Hang up an answered call for a reason of ours (the BYE's result is appended by finish()). */
+  private endAnswered(o: Override): void {
+    if (this.finishing || this.override || this.call.state !== 'answered') return;
+    this.override = o;
+    // Never rejects (OutboundCall.ended); finish() runs from the 'ended' event.
+    void this.call.hangup();
+  }
+
+  /** onReinvite hook: our answer to their offer, or (offerless, RFC 3261 §14.2) a fresh offer. */
+  private answerReinvite(remoteOffer: string | undefined): string {
+    if (this.finishing || !this.isAnswered) throw new Error('re-INVITE while the leg has no running media');
+    if (remoteOffer === undefined) {
+      const { sessionId, version } = origin(this.localSdp);
+      let sdp = this.media.offer({ sessionId, sessionVersion: version });
+      // RFC 3264 §8: the version goes up by one only if the description changed.
+      if (withoutOrigin(sdp) !== withoutOrigin(this.localSdp)) sdp = this.media.offer({ sessionId, sessionVersion: version + 1 });
+      this.localSdp = sdp;
+      this.offerlessPending = true;
+      return sdp;
+    }
+    // SdpError propagates: the SIP layer answers 488 (RFC 3261 §14.2) and the old media stays.
+    const r = this.media.answerReOffer(remoteOffer);
+    this.localSdp = r.sdp;
+    return r.sdp;
+  }
+
+  private onOfferlessAnswer(answer: string | undefined): void {
+    this.offerlessPending = false;
+    if (answer === undefined) return; // ACK without the answer: keep the media as it was
+    try {
+      this.media.update(this.media.negotiateAnswer(answer));
+    } catch (err) {
+      this.endAnswered({ reason: `sdp_negotiation_failed: re-INVITE answer: ${describe(err)}`, by: 'error', outcome: 'failed' });
+    }
+  }
+
+  // ---------------------------------------------------------------- the one way out
+
+  private async finish(ev: EndedEvent): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    this.offCall();
+    for (const off of this.offMedia) off();
+    try {
+      await this.media.close(this.override?.reason);
+    } catch (err) {
+      process.emitWarning(`CallLeg: closing media failed: ${String(err)}`);
+    }
+    const o = this.override;
+    const ended: LegEnded = o
+      ? {
+          type: 'ended',
+          sipStatusCode: ev.sipStatusCode,
+          // rtp_timeout stays a bare machine-readable reason; a negotiation failure says how we hung up.
+          reason: o.reason === 'rtp_timeout' ? o.reason : `${o.reason}; hung up: ${ev.reason}`,
+          by: o.by,
+          outcome: o.outcome,
+        }
+      : { type: 'ended', sipStatusCode: ev.sipStatusCode, reason: ev.reason, by: ev.by, outcome: ev.outcome };
+    this.emit(ended);
+    this.listeners.clear();
+    this.audioListeners.clear();
+    this.resolveEnded(ended);
+  }
+
+  private emit(e: LegEvent): void {
+    for (const l of [...this.listeners]) this.safely(() => l(e), e.type);
+  }
+
+  /** A listener bug must not break the call's state machine or the shared pacing clock. */
+  private safely(fn: () => void, what: string): void {
+    try {
+      fn();
+    } catch (err) {
+      process.emitWarning(`CallLeg ${this.callId}: '${what}' listener threw: ${String(err)}`);
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof SdpError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** o=<user> <sess-id> <sess-version> ... (RFC 4566 §5.2). */
+function origin(sdp: string): { sessionId: string; version: number } {
+  const m = /^o=\S+ (\S+) (\d+)/m.exec(sdp);
+  return { sessionId: m?.[1] ?? '0', version: Number(m?.[2] ?? 1) };
+}
+
+function withoutOrigin(sdp: string): string {
+  return sdp.replace(/^o=.*$/m, '');
+}
