@@ -22,6 +22,10 @@ export interface Codec {
   /** Encoded bytes per 20 ms frame. */
   readonly bytesPerFrame: number;
   encode(pcm: Int16Array): Uint8Array;
+  /** Encodes into `out` (e.g. straight after an RTP header); returns the bytes written. */
+  encodeInto(pcm: Int16Array, out: Uint8Array): number;
+  /** Encoded size of `samples` samples. */
+  encodedSize(samples: number): number;
   decode(payload: Uint8Array): Int16Array;
 }
 
@@ -37,6 +41,8 @@ export const PCMU: Codec = {
   dynamic: false,
   bytesPerFrame: 160,
   encode: (pcm) => encodeMuLaw(pcm),
+  encodeInto: (pcm, out) => encodeMuLaw(pcm, out.subarray(0, pcm.length)).length,
+  encodedSize: (n) => n,
   decode: (p) => decodeMuLaw(p),
 };
 
@@ -49,6 +55,8 @@ export const PCMA: Codec = {
   dynamic: false,
   bytesPerFrame: 160,
   encode: (pcm) => encodeALaw(pcm),
+  encodeInto: (pcm, out) => encodeALaw(pcm, out.subarray(0, pcm.length)).length,
+  encodedSize: (n) => n,
   decode: (p) => decodeALaw(p),
 };
 
@@ -62,6 +70,8 @@ export const L16_16000: Codec = {
   dynamic: true,
   bytesPerFrame: 640,
   encode: (pcm) => encodeL16(pcm),
+  encodeInto: (pcm, out) => encodeL16(pcm, out.subarray(0, pcm.length * 2)).length,
+  encodedSize: (n) => n * 2,
   decode: (p) => decodeL16(p),
 };
 

@@ -39,6 +39,10 @@ test('codec registry: static PTs per RFC 3551, frame sizes, round trip', () => {
     const frame = new Int16Array(samplesPerFrame(c.sampleRate)).map((_, i) => Math.round(8000 * Math.sin(i / 5)));
     const enc = c.encode(frame);
     assert.equal(enc.length, c.bytesPerFrame, c.name);
+    const into = new Uint8Array(c.encodedSize(frame.length) + 12).fill(0xaa);
+    assert.equal(c.encodeInto(frame, into.subarray(12)), enc.length, `${c.name} encodeInto size`);
+    assert.deepEqual(into.subarray(12), enc, `${c.name} encodeInto = encode`);
+    assert.ok(into.subarray(0, 12).every((b) => b === 0xaa), 'bytes before the target untouched');
     const dec = c.decode(enc);
     assert.equal(dec.length, frame.length);
     for (let i = 0; i < frame.length; i++) assert.ok(Math.abs((dec[i] as number) - (frame[i] as number)) < 600, c.name);

@@ -26,7 +26,7 @@ import { canReceive, canSend, type NegotiatedMedia, type OfferCodecToken, type O
 import { OutgoingQueue, SampleFifo } from './audio-queues.js';
 import { DtmfReceiver, DtmfSender } from './dtmf.js';
 import { JitterBuffer } from './jitter-buffer.js';
-import { buildRtp, looksLikeRtcp, parseRtp } from './packet.js';
+import { allocRtp, buildRtp, looksLikeRtcp, parseRtp } from './packet.js';
 import { LegSchedule, PacingClock, type PacingRegistration } from './pacing-clock.js';
 import type { PortPool } from './port-pool.js';
 import { ReceiverStats } from './receiver-stats.js';
@@ -378,7 +378,11 @@ export class MediaSession {
     } else {
       const frame = this.outQ.shift();
       if (frame) {
-        this.transmit(n.payloadType, this.marker, this.ts, (this.codec as Codec).encode(frame));
+        const codec = this.codec as Codec;
+        const len = codec.encodedSize(frame.length);
+        const pkt = allocRtp(n.payloadType, this.marker, this.seq, this.ts, this.ssrc, len);
+        codec.encodeInto(frame, pkt.subarray(12));
+        this.sendPacket(pkt, len);
         this.playedMsTotal += FRAME_MS;
         this.wasPlaying = true;
         if (this.outQ.length === 0) {
@@ -393,18 +397,22 @@ export class MediaSession {
   }
 
   private transmit(pt: number, marker: boolean, ts: number, payload: Uint8Array): void {
+    this.sendPacket(buildRtp(pt, marker, this.seq, ts, this.ssrc, payload), payload.length);
+  }
+
+  /** Sends a packet built with the current sequence number, then advances it. */
+  private sendPacket(pkt: Buffer, payloadLength: number): void {
     if (this.conn === 'connecting') {
       this.counters.droppedWhileConnecting++; // Node drops sends made mid-connect(); lasts < 1 ms
       return;
     }
-    const pkt = buildRtp(pt, marker, this.seq, ts, this.ssrc, payload);
     this.marker = false;
     this.seq = (this.seq + 1) & 0xffff;
     try {
       if (this.conn === 'connected') this.rtp.send(pkt);
       else if (this.sendTo) this.rtp.send(pkt, this.sendTo.port, this.sendTo.address);
       this.counters.packetsSent++;
-      this.counters.bytesSent += payload.length; // RFC 3550 §6.4.1 octet count: payload only
+      this.counters.bytesSent += payloadLength; // RFC 3550 §6.4.1 octet count: payload only
     } catch (err) {
       this.onSocketError(err as Error);
     }
@@ -419,14 +427,21 @@ export class MediaSession {
       if (r.kind === 'idle') break;
       if (r.kind === 'packet') {
         const pcm = codec.decode(r.payload);
-        this.fifo.append(pcm);
         this.lastDecoded = pcm;
         this.concealRun = 0;
+        if (this.fifo.length === 0 && pcm.length === this.frameSize) {
+          // Common case (ptime 20 both ways): the decoded packet is the frame; skip the FIFO copies.
+          this.counters.framesEmitted++;
+          this.emit({ type: 'frame', frame: pcm, sampleRate: codec.sampleRate, concealed });
+          return;
+        }
+        this.fifo.append(pcm);
       } else {
         // Loss concealment: one attenuated repeat of the last packet, then silence.
         concealed = true;
         this.counters.concealedPackets++;
         const n = this.lastDecoded?.length || this.frameSize;
+        // (lastDecoded may have been emitted as a frame: map() makes a copy, never mutating it)
         if (this.concealRun === 0 && this.lastDecoded) this.fifo.append(this.lastDecoded.map((s) => s >> 1));
         else this.fifo.appendSilence(n);
         this.concealRun++;

@@ -161,6 +161,21 @@ export function buildRtp(pt: number, marker: boolean, seq: number, ts: number, s
   return b;
 }
 
+/**
+ * Allocates a packet with the 12-byte header written and `payloadLength` uninitialised bytes after
+ * it, so a codec can encode straight into the packet (one allocation, no payload copy).
+ */
+export function allocRtp(pt: number, marker: boolean, seq: number, ts: number, ssrc: number, payloadLength: number): Buffer {
+  const b = Buffer.allocUnsafe(12 + payloadLength);
+  b[0] = 0x80;
+  b[1] = (marker ? 0x80 : 0) | pt;
+  b[2] = (seq >> 8) & 0xff;
+  b[3] = seq & 0xff;
+  writeU32(b, 4, ts >>> 0);
+  writeU32(b, 8, ssrc >>> 0);
+  return b;
+}
+
 /** True if the first bytes look like RTCP (RFC 5761 §4: second byte 192-223), for rtcp-mux demux. */
 export function looksLikeRtcp(buf: Uint8Array): boolean {
   if (buf.length < 2) return false;
