@@ -205,13 +205,19 @@ export async function checkAdmissionNow(q: Queryable, limits: CallLimits, now: D
     sql`select key, next_allowed from rate_buckets where key = any(${[agentKey(orgId, agentId), trunkKey(orgId, trunkId)]}::text[])`,
   );
   const nextOf = (key: string) => b.rows.find((row) => row.key === key)?.next_allowed.getTime() ?? -Infinity;
-  // The slot this call would get: once the bucket is open, after each due call queued ahead of it.
-  const slot = (cps: number | null, key: string, ahead: number) =>
-    isUnlimitedCps(cps) ? -Infinity : Math.max(nextOf(key), now.getTime()) + (ahead * 1000) / cps;
-  const agentSlot = slot(limits.agentCps, agentKey(orgId, agentId), Number(c.agent_q));
-  if (agentSlot > now.getTime()) return { ok: false, reason: 'agent_cps', retryAt: new Date(agentSlot) };
-  const trunkSlot = slot(limits.trunkCps, trunkKey(orgId, trunkId), Number(c.trunk_q));
-  if (trunkSlot > now.getTime()) return { ok: false, reason: 'trunk_cps', retryAt: new Date(trunkSlot) };
+  // The slot this call would get at the paced rate: once the bucket is open, after each due call
+  // queued ahead of it. "Over the limit" means more than max_cps calls within the coming second,
+  // i.e. a slot a full second or more away (at max_cps 1000 a 1 ms wait is not a refusal).
+  // It may go once its slot is under a second away: that is when a retry is accepted.
+  const t = now.getTime();
+  for (const [cps, key, ahead, reason] of [
+    [limits.agentCps, agentKey(orgId, agentId), Number(c.agent_q), 'agent_cps'],
+    [limits.trunkCps, trunkKey(orgId, trunkId), Number(c.trunk_q), 'trunk_cps'],
+  ] as const) {
+    if (isUnlimitedCps(cps)) continue;
+    const slot = Math.max(nextOf(key), t) + (ahead * 1000) / cps;
+    if (slot - t >= 1000) return { ok: false, reason, retryAt: new Date(slot - 1000 + 1) };
+  }
   return { ok: true };
 }
 
