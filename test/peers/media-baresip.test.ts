@@ -1,0 +1,136 @@
+/**
+ * CallLeg against baresip 1.0.0 (an independent SIP + RTP stack on libre/librem) as an auto-answer
+ * callee. baresip plays an espeak-ng prompt generated at test time and its sndfile module records what
+ * it heard (dump-*-dec.wav). Both directions are checked against the actual signal:
+ * - we hear baresip's prompt: a 0.5 s window of the prompt WAV is found in our received audio with a
+ *   normalised cross-correlation > 0.9 (G.711 is lossy; L16 is bit-exact);
+ * - baresip heard us: its recording holds our 1 kHz tone (dominant frequency) and our chirp (correlation).
+ * Over PCMU, PCMA and wideband L16/16000 (baresip's l16.so; mono at 16 kHz, RFC 3551 §4.5.11 big-endian).
+ * DTMF: baresip's RFC 4733 receiver logs every event it decodes ("received event: '5' (end=1)"): the
+ * log, from the peer's own decoder, is the proof that our telephone-event packets are understood.
+ */
+import { afterEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CallLeg, PortPool, UserAgent, type LegEvent } from '../../src/telephony/index.js';
+import { havePeer } from '../helpers/sipp.js';
+import { startBaresip, synthSpeech, type Baresip } from '../fixtures/media/baresip.js';
+import { bestCorrelation, chirp, concat, dominantFrequency, frames, readWav, rms, tone } from '../fixtures/media/signals.js';
+
+const missing = ['baresip', 'espeak-ng', 'sox'].filter((b) => !havePeer(b));
+const skip = missing.length > 0 ? `${missing.join(', ')} not installed: skipping CallLeg/baresip media tests` : false;
+const PROMPT = 'Hello, this is the callee speaking. One two three four five six seven eight nine ten.';
+
+let baresip: Baresip | undefined;
+let ua: UserAgent | undefined;
+let leg: CallLeg | undefined;
+
+afterEach(async () => {
+  await leg?.hangup();
+  await ua?.close();
+  await baresip?.stop();
+  leg = undefined;
+  ua = undefined;
+  baresip = undefined;
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function call(o: { peerCodecs: string; ours: string[]; rate: number; modules?: string[] }) {
+  const prompt = synthSpeech(PROMPT, o.rate);
+  assert.ok(prompt, 'espeak-ng + sox produced the prompt');
+  baresip = await startBaresip({ prompt, codecs: o.peerCodecs, srate: o.rate, ...(o.modules ? { modules: o.modules } : {}) });
+  ua = await UserAgent.listen({ udp: { host: '127.0.0.1', port: 0 } });
+  const min = 44000 + ((process.pid * 3) % 300) * 20;
+  const portPool = new PortPool({ min, max: min + 16 });
+  const b = baresip;
+  leg = await CallLeg.dial({
+    ua,
+    portPool,
+    localAddress: '127.0.0.1',
+    codecs: o.ours,
+    // baresip answers the account user (bob@); it ignores calls to anyone else.
+    dial: { to: `sip:bob@127.0.0.1:${b.port}`, from: 'sip:alice@127.0.0.1', trunk: { host: '127.0.0.1', port: b.port }, ringTimeoutMs: 5000 },
+  });
+  const heard: Int16Array[] = [];
+  leg.onAudio((f) => heard.push(f));
+  const l = leg;
+  const answered = await new Promise<Extract<LegEvent, { type: 'answered' }>>((resolve, reject) => {
+    l.on((e) => {
+      if (e.type === 'answered') resolve(e);
+      if (e.type === 'ended') reject(new Error(`ended before answer: ${e.reason}\n${b.log().slice(-2000)}`));
+    });
+  });
+  return { leg: l, baresip: b, portPool, heard, answered, prompt: readWav(`${b.dir}/prompt_s16_8k.wav`) };
+}
+
+/** Hangs up and waits until baresip closed the call (sndfile finalises its WAVs then). */
+async function finish(c: { leg: CallLeg; baresip: Baresip; portPool: PortPool }): Promise<void> {
+  const ended = await c.leg.hangup();
+  assert.deepEqual({ by: ended.by, outcome: ended.outcome }, { by: 'local', outcome: 'completed' });
+  await until(() => /terminated/.test(c.baresip.log()), 3000, 'baresip to close the call');
+  assert.equal(c.portPool.used, 0, 'RTP port returned');
+}
+
+describe('CallLeg vs baresip callee', { skip }, () => {
+  const cases = [
+    { name: 'PCMU', peerCodecs: 'PCMU/8000/1', ours: ['PCMU', 'PCMA'], rate: 8000, codec: 'PCMU', minCorr: 0.9 },
+    { name: 'PCMA', peerCodecs: 'PCMA/8000/1', ours: ['PCMU', 'PCMA'], rate: 8000, codec: 'PCMA', minCorr: 0.9 },
+    // Wideband: L16 is linear, so both directions should be bit-exact copies (correlation ~1).
+    { name: 'L16/16000', peerCodecs: 'L16/16000/1', ours: ['L16/16000', 'PCMU'], rate: 16000, codec: 'L16', minCorr: 0.99, modules: ['l16.so'] },
+  ];
+  for (const k of cases) {
+    test(`${k.name}: we hear baresip's prompt and baresip's recording is our tone + chirp`, async () => {
+      const c = await call(k);
+      assert.deepEqual(c.answered, { type: 'answered', codec: k.codec, sampleRate: k.rate });
+      const sr = k.rate;
+      const tonePart = tone(sr, 1000, 1000);
+      const chirpPart = chirp(sr, 1500);
+      for (const f of frames(concat([tonePart, chirpPart]), sr)) c.leg.write(f);
+      await until(() => c.leg.queuedMs === 0, 4000, 'our audio to play out');
+      await sleep(300);
+      await finish(c);
+
+      // 1. What we heard is baresip's prompt.
+      const got = concat(c.heard);
+      assert.ok(rms(got) > 500, `not silence (rms ${rms(got).toFixed(0)})`);
+      const window = c.prompt.samples.subarray(sr / 2, sr); // 0.5-1.0 s into the prompt: speech
+      assert.ok(rms(window) > 500, 'the prompt window holds speech');
+      const heardCorr = bestCorrelation(window, got);
+      assert.ok(heardCorr.corr > k.minCorr, `we heard the prompt (corr ${heardCorr.corr.toFixed(4)})`);
+
+      // 2. What baresip heard is us.
+      const dec = c.baresip.recordings().find((p) => p.endsWith('-dec.wav'));
+      assert.ok(dec, `baresip wrote a dump-*-dec.wav (files: ${c.baresip.recordings().join(', ')})`);
+      const rec = readWav(dec);
+      assert.equal(rec.sampleRate, sr);
+      // Where our tone starts in baresip's recording: the chirp follows 1 s later.
+      const chirpAt = bestCorrelation(chirpPart.subarray(sr / 5, (sr * 7) / 10), rec.samples);
+      assert.ok(chirpAt.corr > k.minCorr, `baresip recorded our chirp (corr ${chirpAt.corr.toFixed(4)})`);
+      const toneStart = chirpAt.lag - sr / 5 - sr;
+      assert.ok(toneStart >= 0, `tone precedes the chirp in the recording (at ${toneStart})`);
+      const toneRec = rec.samples.subarray(toneStart + sr / 10, toneStart + (sr * 9) / 10);
+      const f = dominantFrequency(toneRec, sr);
+      assert.ok(Math.abs(f - 1000) <= 10, `baresip heard a 1 kHz tone (dominant ${f} Hz)`);
+    });
+  }
+
+  test('DTMF: baresip decodes our RFC 4733 digits in order', async () => {
+    const c = await call({ peerCodecs: 'PCMU/8000/1', ours: ['PCMU'], rate: 8000 });
+    const digits = '159#*0';
+    c.leg.sendDtmf(digits, 100);
+    const ended = (): string[] => [...c.baresip.log().matchAll(/received event: '(.)' \(end=1\)/g)].map((m) => m[1] ?? '');
+    await until(() => ended().length >= digits.length, 5000, 'baresip to log the digits');
+    // RFC 4733 §2.5.1.4: the end packet is sent three times; baresip must still report each event once.
+    assert.deepEqual(ended().join(''), digits);
+    assert.throws(() => c.leg.sendDtmf('x'), RangeError, 'not a DTMF digit');
+    await finish(c);
+  });
+});
