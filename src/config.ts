@@ -12,6 +12,19 @@ export interface Config {
   logLevel: string;
   allowPrivateUrls: boolean;
   bodyLimit: number;
+  media: MediaConfig;
+}
+
+/** Where the SIP user agent and RTP legs of this process listen (see the README's table). */
+export interface MediaConfig {
+  sipHost: string;
+  sipPort: number;
+  /** Written in Via/Contact/SDP: the address the trunk can reach us on. */
+  advertiseHost: string | undefined;
+  rtpHost: string;
+  rtpPortMin: number;
+  rtpPortMax: number;
+  ttsVoice: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -51,5 +64,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     allowPrivateUrls: bool(env, 'OUTCALL_ALLOW_PRIVATE_URLS'),
     bodyLimit: int(env, 'OUTCALL_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
+    media: loadMediaConfig(env),
+  };
+}
+
+function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
+  const sipHost = env.OUTCALL_SIP_HOST || '127.0.0.1';
+  const advertiseHost = env.OUTCALL_SIP_ADVERTISE || undefined;
+  if ((sipHost === '0.0.0.0' || sipHost === '::') && advertiseHost === undefined) {
+    throw new OutcallError('config_invalid', `OUTCALL_SIP_HOST=${sipHost} listens on every interface: set OUTCALL_SIP_ADVERTISE to the address trunks reach this host on`);
+  }
+  const rtpPortMin = int(env, 'OUTCALL_RTP_PORT_MIN', 10000, 1024, 65534);
+  const rtpPortMax = int(env, 'OUTCALL_RTP_PORT_MAX', 20000, 1025, 65535);
+  if (rtpPortMax <= rtpPortMin + 2) throw new OutcallError('config_invalid', 'OUTCALL_RTP_PORT_MAX must be above OUTCALL_RTP_PORT_MIN');
+  return {
+    sipHost,
+    sipPort: int(env, 'OUTCALL_SIP_PORT', 5060, 0, 65535),
+    advertiseHost,
+    rtpHost: env.OUTCALL_RTP_HOST || sipHost,
+    rtpPortMin,
+    rtpPortMax,
+    ttsVoice: env.OUTCALL_TTS_VOICE || 'en-us',
   };
 }

@@ -8,6 +8,9 @@ import { toCall, type CallRow } from './call-object.js';
 import { transitionCall } from './transitions.js';
 import { isTerminal } from './status.js';
 
+/** NOTIFY channel on which cancel requests for calls being dialed or in progress are announced. */
+export const CALL_CANCEL_CHANNEL = 'outcall_call_cancel';
+
 function notFound(callId: string): OutcallError {
   return new OutcallError('call_not_found', `no call ${callId}`, 'callId');
 }
@@ -46,6 +49,8 @@ export async function cancelCall(ctx: AppContext, orgId: string, callId: string,
       await transitionCall(tx, { orgId, callId, to: 'canceled', at: ctx.now(), facts: { endReason: 'canceled_by_api' }, data: { by: 'api' } });
     } else if (row.cancel_requested_at === null) {
       await tx.query(sql`update calls set cancel_requested_at = ${ctx.now()} where org_id = ${orgId} and id = ${callId}`);
+      // The worker holding the call hears this at commit (and polls in case it does not).
+      await tx.query(sql`select pg_notify(${CALL_CANCEL_CHANNEL}, ${callId})`);
     }
     const after = await tx.query<CallRow>(sql`select * from calls where org_id = ${orgId} and id = ${callId}`);
     return toCall(after.rows[0] as CallRow);

@@ -10,7 +10,7 @@ export interface WavFormat {
 }
 
 export class WavStreamParser {
-  #buf = Buffer.alloc(0);
+  #buf: Buffer = Buffer.alloc(0);
   #format: WavFormat | undefined;
   #inData = false;
   #odd: number | undefined;

@@ -1,0 +1,186 @@
+import type { AppContext } from '../app-context.js';
+import type { CallRow } from '../calls/call-object.js';
+import { CALL_CANCEL_CHANNEL } from '../calls/call-queries.js';
+import { fillTemplate } from '../calls/templates.js';
+import { transitionCall } from '../calls/transitions.js';
+import type { CallStatus } from '../calls/status.js';
+import { beginDial } from '../dispatch/dial-guard.js';
+import type { ClaimedCall, Dialer } from '../dispatch/types.js';
+import { findAgentRow } from '../store/agents.js';
+import { sql } from '../store/sql.js';
+import { enqueueStatusEvent } from '../webhooks/outbox.js';
+import type { DialCommand, WorkerCommand, WorkerEvent } from './protocol.js';
+
+
+interface Held {
+  call: ClaimedCall;
+  done: () => void;
+  /** Events of one call are applied to the store strictly in order. */
+  chain: Promise<void>;
+}
+
+export interface MediaLink {
+  send(cmd: WorkerCommand): void;
+  on(listener: (e: WorkerEvent) => void): () => void;
+}
+
+/**
+ * The dispatcher's Dialer for real calls: takes the last-moment dial guard, hands the call to a
+ * media worker, and turns what the worker reports into the call's lifecycle (status, SIP code, end
+ * reason, status callbacks) in the store. dial() settles when the call has ended, which is how the
+ * dispatcher knows to stop renewing the call's lease.
+ */
+export class CallDialer implements Dialer {
+  readonly #held = new Map<string, Held>();
+  /** Set once the media worker is gone: no call is handed to it any more. */
+  #lost = false;
+  #off: (() => void) | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+  #poll: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly media: MediaLink,
+    private readonly workerId: string,
+    private readonly opts: { cancelPollMs?: number; codecs?: string[] } = {},
+  ) {}
+
+  async start(): Promise<void> {
+    this.#off = this.media.on((e) => this.#onEvent(e));
+    this.#unlisten = await this.ctx.db.listen(CALL_CANCEL_CHANNEL, (callId) => {
+      if (this.#held.has(callId)) this.media.send({ type: 'cancel', callId });
+    });
+    // NOTIFY is a hint; a periodic look at held calls catches a lost one.
+    const tick = () => {
+      this.#poll = setTimeout(() => {
+        void this.#pollCancels().finally(tick);
+      }, this.opts.cancelPollMs ?? 1000);
+      this.#poll.unref();
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#poll);
+    this.#off?.();
+    await this.#unlisten?.();
+  }
+
+  get heldCalls(): number {
+    return this.#held.size;
+  }
+
+  async dial(call: ClaimedCall): Promise<void> {
+    const agent = await findAgentRow(this.ctx.db, call.orgId, call.agentId, true);
+    const password = call.trunk.passwordEnc && this.ctx.secrets ? this.ctx.secrets.decrypt(call.trunk.passwordEnc) : undefined;
+    // Without a media worker the call is left dispatching: its lease runs out and the reaper
+    // re-queues it for another worker. It was never dialed, so that cannot dial it twice.
+    if (this.#lost) return;
+    if (!(await beginDial(this.ctx.db, call, this.workerId, { now: this.ctx.now() }))) return;
+    const greeting = agent?.greeting ? fillTemplate(agent.greeting, call.dynamicVariables) : '';
+    const cmd: DialCommand = {
+      type: 'dial',
+      callId: call.id,
+      to: call.to,
+      from: call.fromNumber,
+      ...(call.options.caller_id_name ? { callerIdName: call.options.caller_id_name } : {}),
+      customHeaders: call.options.custom_sip_headers,
+      trunk: { host: call.trunk.host, port: call.trunk.port, transport: call.trunk.transport },
+      ...(call.trunk.username && password !== undefined ? { credentials: { username: call.trunk.username, password } } : {}),
+      ringTimeoutMs: call.options.ring_timeout_s * 1000,
+      maxDurationMs: call.options.max_duration_s * 1000,
+      greeting: greeting.trim() ? { text: greeting, ...(agent?.tts?.voice ? { voice: agent.tts.voice } : agent?.voice ? { voice: agent.voice } : {}) } : null,
+      ...(this.opts.codecs ? { codecs: this.opts.codecs } : {}),
+    };
+    await new Promise<void>((resolve) => {
+      this.#held.set(call.id, { call, done: resolve, chain: Promise.resolve() });
+      if (this.#lost) void this.mediaLost();
+      else this.media.send(cmd);
+    });
+  }
+
+  #onEvent(e: WorkerEvent): void {
+    if (e.type === 'ready' || e.type === 'log') {
+      if (e.type === 'log') this.ctx.logger?.[e.level]({ callId: e.callId }, e.message);
+      return;
+    }
+    const held = this.#held.get(e.callId);
+    if (!held) return;
+    held.chain = held.chain
+      .then(() => this.#apply(held.call, e))
+      .catch((err: unknown) => this.ctx.logger?.error({ err, callId: e.callId, event: e.type }, 'could not record call event'))
+      .finally(() => {
+        if (e.type === 'ended') {
+          this.#held.delete(e.callId);
+          held.done();
+        }
+      });
+  }
+
+  async #apply(call: ClaimedCall, e: Exclude<WorkerEvent, { type: 'ready' | 'log' }>): Promise<void> {
+    const base = { orgId: call.orgId, callId: call.id };
+    switch (e.type) {
+      case 'ringing':
+        await this.ctx.db.transaction(async (tx) => {
+          const r = await tx.query<CallRow>(sql`select * from calls where org_id = ${call.orgId} and id = ${call.id}`);
+          const row = r.rows[0];
+          if (row && row.status === 'dialing') await enqueueStatusEvent(tx, row, 'ringing', this.ctx.now());
+        });
+        return;
+      case 'answered':
+        await this.ctx.db.transaction((tx) =>
+          transitionCall(tx, { ...base, to: 'in_progress', expectFrom: 'dialing', at: new Date(e.at), data: { codec: e.codec, sample_rate: e.sampleRate } }),
+        );
+        return;
+      case 'greeting-started':
+        return;
+      case 'ended': {
+        const to: CallStatus = e.status;
+        await this.ctx.db.transaction((tx) =>
+          transitionCall(tx, {
+            ...base,
+            to,
+            at: new Date(e.at),
+            facts: { sipStatusCode: e.sipStatusCode || null, endReason: e.endReason },
+            data: { reason: e.reason },
+          }),
+        );
+        return;
+      }
+    }
+  }
+
+  /**
+   * The media worker is gone (its thread crashed): every call it held is over, and the platform
+   * never re-dials a call that may have rung. They end failed / worker_lost.
+   */
+  async mediaLost(): Promise<void> {
+    this.#lost = true;
+    const held = [...this.#held.values()];
+    this.#held.clear();
+    for (const h of held) {
+      try {
+        await this.ctx.db.transaction(async (tx) => {
+          const r = await tx.query<{ status: CallStatus }>(sql`select status from calls where org_id = ${h.call.orgId} and id = ${h.call.id}`);
+          const status = r.rows[0]?.status;
+          if (status === 'dialing' || status === 'in_progress' || status === 'dispatching') {
+            await transitionCall(tx, { orgId: h.call.orgId, callId: h.call.id, to: 'failed', at: this.ctx.now(), facts: { endReason: 'worker_lost' } });
+          }
+        });
+      } catch (err) {
+        this.ctx.logger?.error({ err, callId: h.call.id }, 'could not fail a call of a lost media worker');
+      } finally {
+        h.done();
+      }
+    }
+  }
+
+  async #pollCancels(): Promise<void> {
+    if (this.#held.size === 0) return;
+    const ids = [...this.#held.keys()];
+    const r = await this.ctx.db.query<{ id: string }>(
+      sql`select id from calls where id = any(${ids}) and cancel_requested_at is not null and status in ('dialing', 'in_progress')`,
+    );
+    for (const row of r.rows) this.media.send({ type: 'cancel', callId: row.id });
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Entry of a media worker thread: the SIP user agent, the RTP legs and greeting playout live here,
+ * on their own event loop, so HTTP and database work on the main thread never delays a packet.
+ * Commands arrive by postMessage (protocol.ts); events go back the same way.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { MediaConfig } from '../config.js';
+import { EspeakNgTts } from '../providers/tts/espeak-ng.js';
+import { CallLeg } from '../telephony/call-leg.js';
+import { PortPool } from '../telephony/rtp/index.js';
+import { StreamTransport, UdpTransport, UserAgent } from '../telephony/sip/index.js';
+import { MediaRuntime } from './media-runtime.js';
+import type { WorkerCommand, WorkerEvent } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('media-worker-main must run in a worker thread');
+const cfg = workerData as MediaConfig;
+const emit = (e: WorkerEvent) => port.postMessage(e);
+
+const udp = await UdpTransport.bind({ host: cfg.sipHost, port: cfg.sipPort, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
+const tcp = await StreamTransport.tcp({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
+const ua = new UserAgent({ transports: [udp, tcp], userAgentName: 'Outcall' });
+const portPool = new PortPool({ min: cfg.rtpPortMin, max: cfg.rtpPortMax });
+const runtime = new MediaRuntime({
+  tts: new EspeakNgTts({ defaultVoice: cfg.ttsVoice }),
+  emit,
+  dialLeg: (cmd) =>
+    CallLeg.dial({
+      ua,
+      portPool,
+      localAddress: cfg.rtpHost,
+      ...(cfg.advertiseHost ? { advertiseAddress: cfg.advertiseHost } : {}),
+      ...(cmd.codecs ? { codecs: cmd.codecs } : {}),
+      dial: {
+        to: cmd.to,
+        from: cmd.from,
+        ...(cmd.callerIdName ? { callerIdName: cmd.callerIdName } : {}),
+        customHeaders: cmd.customHeaders,
+        ringTimeoutMs: cmd.ringTimeoutMs,
+        trunk: cmd.trunk,
+        ...(cmd.credentials ? { credentials: cmd.credentials } : {}),
+      },
+    }),
+});
+
+port.on('message', (cmd: WorkerCommand) => {
+  runtime.handle(cmd);
+  if (cmd.type === 'shutdown') {
+    // Give CANCEL/BYE a moment to leave, then close the transports and let the thread end.
+    setTimeout(() => {
+      void ua.close().finally(() => port.close());
+    }, 500);
+  }
+});
+emit({ type: 'ready', sipPort: udp.local.port });
