@@ -53,7 +53,8 @@ export function endReasonFor(
     case 'canceled':
       return 'canceled_by_api';
     case 'failed':
-      return ended.by === 'error' || ended.sipStatusCode === 408 || ended.sipStatusCode === 503 ? 'dial_error' : 'sip_error';
+      // Our side could not reach the trunk (transport error, Timer B) vs the far end refusing with a code.
+      return ended.by === 'error' || ended.by === 'timeout' ? 'dial_error' : 'sip_error';
   }
 }
 

@@ -175,6 +175,8 @@ test('end reasons from SIP outcomes', () => {
   assert.equal(endReasonFor(e('no_answer', 480, 'remote'), undefined), 'no_answer');
   assert.equal(endReasonFor(e('failed', 403, 'remote'), undefined), 'sip_error');
   assert.equal(endReasonFor(e('failed', 408, 'timeout'), undefined), 'dial_error');
+  assert.equal(endReasonFor(e('failed', 503, 'error'), undefined), 'dial_error');
+  assert.equal(endReasonFor(e('failed', 503, 'remote'), undefined), 'sip_error');
   assert.equal(endReasonFor(e('completed', 200, 'local', 'rtp_timeout'), undefined), 'media_timeout');
   assert.equal(endReasonFor(e('completed', 200, 'local'), 'max_duration'), 'max_duration_reached');
 });
