@@ -34,8 +34,13 @@ test('codec registry: static PTs per RFC 3551, frame sizes, round trip', () => {
   assert.equal(pcma.payloadType, 8);
   assert.ok(l16.dynamic && l16.payloadType >= 96 && l16.payloadType <= 127);
   assert.equal(l16.sampleRate, 16000);
-  assert.equal(getCodec('G722'), undefined, 'G.722 is not implemented');
-  for (const c of listCodecs()) {
+  const g722 = getCodec('G722');
+  assert.ok(g722);
+  assert.equal(g722.payloadType, 9);
+  assert.equal(g722.clockRate, 8000, 'RFC 3551 §4.5.2: RTP clock 8000 ...');
+  assert.equal(g722.sampleRate, 16000, '... for 16 kHz audio');
+  assert.equal(g722.encodedSize(320), 160);
+  for (const c of listCodecs().filter((x) => !x.stateful)) {
     const frame = new Int16Array(samplesPerFrame(c.sampleRate)).map((_, i) => Math.round(8000 * Math.sin(i / 5)));
     const enc = c.encode(frame);
     assert.equal(enc.length, c.bytesPerFrame, c.name);

@@ -17,7 +17,7 @@
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { getCodec, type Codec } from '../../media/codecs.js';
+import { getCodec, type Codec, type StreamDecoder, type StreamEncoder } from '../../media/codecs.js';
 import { samplesPerFrame } from '../../media/frames.js';
 import { createOffer } from '../sdp/offer.js';
 import { negotiate } from '../sdp/negotiate.js';
@@ -77,9 +77,12 @@ export class MediaSession {
   private state: 'open' | 'started' | 'closed' = 'open';
   private neg: NegotiatedMedia | undefined;
   private codec: Codec | undefined;
+  private encoder: StreamEncoder | undefined;
+  private decoder: StreamDecoder | undefined;
   private frameSize = 160;
   private tsPerFrame = 160;
-  private silencePayload: Uint8Array = new Uint8Array(0);
+  private silencePayload: Uint8Array | undefined;
+  private silenceFrame = new Int16Array(160);
   private reg: PacingRegistration | undefined;
   private schedule: LegSchedule | undefined;
   private conn: ConnState = 'none';
@@ -255,7 +258,11 @@ export class MediaSession {
       this.codec = codec;
       this.frameSize = samplesPerFrame(codec.sampleRate);
       this.tsPerFrame = (codec.clockRate * FRAME_MS) / 1000;
-      this.silencePayload = codec.encode(new Int16Array(this.frameSize));
+      this.encoder = codec.createEncoder();
+      this.decoder = codec.createDecoder();
+      this.silenceFrame = new Int16Array(this.frameSize);
+      // Stateless codecs: encode silence once. Stateful (G.722): run the stream encoder on it per tick.
+      this.silencePayload = codec.stateful ? undefined : codec.encode(this.silenceFrame);
       this.outQ.clear(); // frames at the old rate cannot be played at the new one
       this.outQ.frameSize = this.frameSize;
       this.resetReceive();
@@ -378,11 +385,7 @@ export class MediaSession {
     } else {
       const frame = this.outQ.shift();
       if (frame) {
-        const codec = this.codec as Codec;
-        const len = codec.encodedSize(frame.length);
-        const pkt = allocRtp(n.payloadType, this.marker, this.seq, this.ts, this.ssrc, len);
-        codec.encodeInto(frame, pkt.subarray(12));
-        this.sendPacket(pkt, len);
+        this.sendFrame(n.payloadType, frame);
         this.playedMsTotal += FRAME_MS;
         this.wasPlaying = true;
         if (this.outQ.length === 0) {
@@ -390,10 +393,19 @@ export class MediaSession {
           this.emit({ type: 'drained', playedMs: this.playedMsTotal, cleared: false });
         }
       } else if (this.opts.sendSilenceWhenIdle) {
-        this.transmit(n.payloadType, this.marker, this.ts, this.silencePayload);
+        if (this.silencePayload) this.transmit(n.payloadType, this.marker, this.ts, this.silencePayload);
+        else this.sendFrame(n.payloadType, this.silenceFrame);
       }
     }
     this.ts = (this.ts + this.tsPerFrame) >>> 0;
+  }
+
+  /** Encodes a PCM frame straight into a new packet (no intermediate payload buffer). */
+  private sendFrame(pt: number, frame: Int16Array): void {
+    const len = (this.codec as Codec).encodedSize(frame.length);
+    const pkt = allocRtp(pt, this.marker, this.seq, this.ts, this.ssrc, len);
+    (this.encoder as StreamEncoder).encodeInto(frame, pkt.subarray(12));
+    this.sendPacket(pkt, len);
   }
 
   private transmit(pt: number, marker: boolean, ts: number, payload: Uint8Array): void {
@@ -426,7 +438,7 @@ export class MediaSession {
       const r = this.jitter.pop();
       if (r.kind === 'idle') break;
       if (r.kind === 'packet') {
-        const pcm = codec.decode(r.payload);
+        const pcm = (this.decoder as StreamDecoder).decode(r.payload);
         this.lastDecoded = pcm;
         this.concealRun = 0;
         if (this.fifo.length === 0 && pcm.length === this.frameSize) {
@@ -511,7 +523,10 @@ export class MediaSession {
     const now = this.clock.time.now();
     if (this.remoteSsrc !== p.ssrc) {
       // New or changed source (RFC 3550 §8.2: e.g. the far end's media server switched streams).
-      if (this.remoteSsrc !== undefined) this.counters.ssrcChanges++;
+      if (this.remoteSsrc !== undefined) {
+        this.counters.ssrcChanges++;
+        this.decoder = (this.codec as Codec).createDecoder(); // a new stream starts from a fresh ADPCM state
+      }
       this.remoteSsrc = p.ssrc;
       this.jitter.reset();
       this.rx.reset(p.ssrc);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sdpTransform from 'sdp-transform';
-import { createOffer, negotiate, SdpError, type OfferSpec } from '../../../src/telephony/sdp/index.js';
+import { createOffer, negotiate, SdpError, type OfferCodecToken, type OfferSpec } from '../../../src/telephony/sdp/index.js';
 
 const spec: OfferSpec = { address: '192.0.2.10', port: 10000, codecs: ['PCMU', 'PCMA', 'L16/16000', 'telephone-event'], sessionId: '4242', sessionVersion: 7 };
 
@@ -47,7 +47,7 @@ test('offer: only narrowband codecs → one telephone-event; rtcp-mux and hold d
 test('offer: invalid local input is a typed error', () => {
   assert.throws(() => createOffer({ ...spec, address: 'not-an-ip' }), (e: unknown) => e instanceof SdpError && e.code === 'BAD_ADDRESS');
   assert.throws(() => createOffer({ ...spec, port: 0 }), (e: unknown) => e instanceof SdpError && e.code === 'MALFORMED');
-  assert.throws(() => createOffer({ ...spec, codecs: ['G722'] }), (e: unknown) => e instanceof SdpError && e.code === 'UNSUPPORTED_CODEC');
+  assert.throws(() => createOffer({ ...spec, codecs: ['OPUS' as OfferCodecToken] }), (e: unknown) => e instanceof SdpError && e.code === 'UNSUPPORTED_CODEC');
   assert.throws(() => createOffer({ ...spec, codecs: ['telephone-event'] }), (e: unknown) => e instanceof SdpError && e.code === 'NO_COMMON_CODEC');
 });
 
@@ -78,6 +78,19 @@ test('negotiate: wideband L16/16000 answer with a different dynamic PT; DTMF mus
   assert.deepEqual(n.recvPayloadTypes, [96, 97], 'and accept our offered PT too');
   assert.equal(n.dtmfPayloadType, 98, 'telephone-event/16000, not the 8000 one');
   assert.deepEqual(n.dtmfRecvPayloadTypes, [102, 98]);
+});
+
+test('negotiate: G.722 (PT 9, clock 8000, 16 kHz audio) with telephone-event/8000 (RFC 3551 §4.5.2, RFC 4733 §7.1.1)', () => {
+  const offer = createOffer({ ...spec, codecs: ['G722', 'PCMU', 'telephone-event'] });
+  assert.match(offer, /m=audio 10000 RTP\/AVP 9 0 101\r\n/);
+  assert.match(offer, /a=rtpmap:9 G722\/8000\r\n/);
+  assert.doesNotMatch(offer, /telephone-event\/16000/, 'G.722 runs an 8000 RTP clock');
+  const answer = SIPP_ANSWER.replace('RTP/AVP 0 101', 'RTP/AVP 9 101').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:9 G722/8000');
+  const n = negotiate({ ...spec, codecs: ['G722', 'PCMU', 'telephone-event'] }, answer);
+  assert.equal(n.codec, 'G722');
+  assert.equal(n.clockRate, 8000);
+  assert.equal(n.sampleRate, 16000);
+  assert.equal(n.dtmfPayloadType, 101);
 });
 
 test('negotiate: static PT without rtpmap; no telephone-event in answer → dtmf null', () => {
