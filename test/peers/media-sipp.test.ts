@@ -142,6 +142,34 @@ describe('CallLeg vs SIPp UAS with RTP echo', { skip }, () => {
     assert.equal(s.ua.stats().activeCalls, 0);
   });
 
+  test('SIPp puts us on hold (re-INVITE sendonly): we answer recvonly and stop sending RTP; REFER accepted', async () => {
+    const s = await setup('uas_reinvite_refer.xml', {}, true);
+    const leg = await s.dial();
+    await waitEvent(leg, 'answered');
+    const sendingBefore = leg.mediaStats().packetsSent;
+    // SIPp's ACK to our re-INVITE answer carries what its check_it regexp matched in our 200's body.
+    const deadline = Date.now() + 5000;
+    while (!/X-Answer-Checked: a=recvonly/.test(s.sipp.trace())) {
+      assert.ok(Date.now() < deadline, `no hold re-INVITE exchange; trace:\n${s.sipp.trace().slice(-2000)}`);
+      await sleep(20);
+    }
+    assert.ok(sendingBefore > 0 || leg.mediaStats().packetsSent > 0, 'we were sending before the hold');
+    await sleep(60);
+    const held = leg.mediaStats().packetsSent;
+    await sleep(300);
+    assert.equal(leg.mediaStats().packetsSent, held, 'no RTP sent while the callee holds us (RFC 3264 §8.4)');
+    assert.equal(await leg.transfer('sip:+15559990000@127.0.0.1'), 202);
+    // SIPp then reports the transfer with NOTIFY (RFC 3515 §2.4.4); hang up only after we answered it.
+    while (!s.sipp.received().some((m) => /^SIP\/2\.0 200[\s\S]*^CSeq: 2 NOTIFY$/m.test(m))) {
+      assert.ok(Date.now() < deadline, 'no NOTIFY answered');
+      await sleep(20);
+    }
+    const ended = await leg.hangup();
+    assert.equal(ended.outcome, 'completed');
+    assert.equal(await waitExit(s.sipp), 0, 'SIPp verified our recvonly answer, the REFER and the BYE');
+    assert.equal(s.portPool.used, 0);
+  });
+
   test('SIPp hangs up mid-call with media flowing: ended by remote, media closed, port free', async () => {
     const s = await setup('uas_media_echo_then_bye.xml', {}, true);
     const leg = await s.dial();
