@@ -354,18 +354,21 @@ export class MediaSession {
 
   private onTick(now: number): void {
     if (this.state !== 'started' || !this.schedule) return;
-    const { deadlines, skipped } = this.schedule.due(now);
+    const sched = this.schedule;
+    const count = sched.take(now);
+    const skipped = sched.lastSkipped;
     if (skipped > 0) {
       // Loop stalled beyond the burst bound: skip the grid points (time moves on) rather than burst.
       this.counters.skippedTicks += skipped;
       this.ts = (this.ts + skipped * this.tsPerFrame) >>> 0;
     }
-    for (const d of deadlines) {
-      recordLateness(this.counters.sendDeviationHistogram, Math.abs(now - d));
+    for (let k = 0; k < count; k++) {
+      recordLateness(this.counters.sendDeviationHistogram, Math.abs(now - (sched.firstTaken + k * sched.periodMs)));
       this.sendOne();
       this.playoutOne();
+      if (this.state !== 'started') return; // a listener closed us mid-tick
     }
-    if (deadlines.length > 0) this.housekeeping(now);
+    if (count > 0) this.housekeeping(now);
   }
 
   private sendOne(): void {

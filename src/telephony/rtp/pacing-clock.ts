@@ -208,18 +208,35 @@ export class LegSchedule {
    * `tolerance` lets a sub-ms-early tick count as on time.
    */
   due(now: number, tolerance = 0.25): { deadlines: number[]; skipped: number } {
+    const count = this.take(now, tolerance);
     const deadlines: number[] = [];
-    let skipped = 0;
+    for (let i = 0; i < count; i++) deadlines.push(this.firstTaken + i * this.periodMs);
+    return { deadlines, skipped: this.lastSkipped };
+  }
+
+  /** Grid time of the first packet returned by the last take(). */
+  firstTaken = 0;
+  /** Grid points skipped by the last take() (beyond maxBurst). */
+  lastSkipped = 0;
+
+  /**
+   * Allocation-free form of due() for the per-packet hot path: returns how many packets to send
+   * now; their grid times are firstTaken + k·periodMs; lastSkipped tells how many were skipped.
+   */
+  take(now: number, tolerance = 0.25): number {
+    this.lastSkipped = 0;
     const owed = Math.floor((now + tolerance - this.next) / this.periodMs) + 1;
-    if (owed <= 0) return { deadlines, skipped };
+    if (owed <= 0) return 0;
     if (owed > this.maxBurst) {
-      skipped = owed - this.maxBurst;
-      this.next += skipped * this.periodMs;
+      this.lastSkipped = owed - this.maxBurst;
+      this.next += this.lastSkipped * this.periodMs;
     }
+    this.firstTaken = this.next;
+    let n = 0;
     while (this.next <= now + tolerance) {
-      deadlines.push(this.next);
+      n++;
       this.next += this.periodMs;
     }
-    return { deadlines, skipped };
+    return n;
   }
 }
