@@ -8,6 +8,9 @@
  * Over PCMU, PCMA and wideband L16/16000 (baresip's l16.so; mono at 16 kHz, RFC 3551 §4.5.11 big-endian).
  * DTMF: baresip's RFC 4733 receiver logs every event it decodes ("received event: '5' (end=1)"): the
  * log, from the peer's own decoder, is the proof that our telephone-event packets are understood.
+ * The other way: keys typed into baresip's stdio UI during the call become its RFC 4733 digits, which
+ * must arrive as our 'dtmf' events in order.
+ * Far-end BYE: baresip 1.0 hangs up when its prompt file ends, while our audio is still flowing.
  */
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,10 +46,10 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-async function call(o: { peerCodecs: string; ours: string[]; rate: number; modules?: string[] }) {
-  const prompt = synthSpeech(PROMPT, o.rate);
+async function call(o: { peerCodecs: string; ours: string[]; rate: number; modules?: string[]; keyboard?: boolean; text?: string }) {
+  const prompt = synthSpeech(o.text ?? PROMPT, o.rate);
   assert.ok(prompt, 'espeak-ng + sox produced the prompt');
-  baresip = await startBaresip({ prompt, codecs: o.peerCodecs, srate: o.rate, ...(o.modules ? { modules: o.modules } : {}) });
+  baresip = await startBaresip({ prompt, codecs: o.peerCodecs, srate: o.rate, ...(o.modules ? { modules: o.modules } : {}), ...(o.keyboard ? { keyboard: true } : {}) });
   ua = await UserAgent.listen({ udp: { host: '127.0.0.1', port: 0 } });
   const min = 44000 + ((process.pid * 3) % 300) * 20;
   const portPool = new PortPool({ min, max: min + 16 });
@@ -121,6 +124,34 @@ describe('CallLeg vs baresip callee', { skip }, () => {
       assert.ok(Math.abs(f - 1000) <= 10, `baresip heard a 1 kHz tone (dominant ${f} Hz)`);
     });
   }
+
+  test('DTMF from baresip: keys typed into its UI arrive as RFC 4733 dtmf events, in order', async () => {
+    const c = await call({ peerCodecs: 'PCMU/8000/1', ours: ['PCMU'], rate: 8000, keyboard: true });
+    const got: string[] = [];
+    c.leg.on((e) => {
+      if (e.type === 'dtmf') got.push(e.digit);
+    });
+    await sleep(200);
+    // One key at a time: baresip's menu turns each key press into one telephone-event.
+    for (const k of ['4', '2', '#']) {
+      c.baresip.type(k);
+      await until(() => got.length > ['4', '2', '#'].indexOf(k), 3000, `digit ${k}`);
+    }
+    assert.deepEqual(got, ['4', '2', '#']);
+    await finish(c);
+  });
+
+  test('baresip hangs up when its prompt ends (BYE while media flows): ended by remote, port free', async () => {
+    // baresip 1.0's menu ends the call when the aufile source hits end of file: a real far-end BYE.
+    const c = await call({ peerCodecs: 'PCMU/8000/1', ours: ['PCMU'], rate: 8000, text: 'Goodbye now.' });
+    for (const f of frames(chirp(8000, 5000), 8000)) c.leg.write(f);
+    const ended = await c.leg.ended;
+    assert.deepEqual({ by: ended.by, outcome: ended.outcome, reason: ended.reason }, { by: 'remote', outcome: 'completed', reason: 'BYE from remote' });
+    assert.ok(rms(concat(c.heard)) > 300, 'we heard the prompt before the BYE');
+    assert.ok(c.leg.playedMs > 200 && c.leg.playedMs < 5000, `our audio was cut mid-way (${c.leg.playedMs} ms played)`);
+    assert.equal(c.portPool.used, 0, 'media closed, port returned');
+    assert.match(c.baresip.log(), /terminated/);
+  });
 
   test('DTMF: baresip decodes our RFC 4733 digits in order', async () => {
     const c = await call({ peerCodecs: 'PCMU/8000/1', ours: ['PCMU'], rate: 8000 });
