@@ -25,6 +25,10 @@ export interface MediaConfig {
   rtpPortMin: number;
   rtpPortMax: number;
   ttsVoice: string;
+  /** How long a worker's claim on a call lasts without a heartbeat; a dead worker's calls end after it. */
+  leaseMs: number;
+  /** Longest the dispatcher sleeps when no NOTIFY wakes it. */
+  dispatchPollMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -85,5 +89,7 @@ function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
     rtpPortMin,
     rtpPortMax,
     ttsVoice: env.OUTCALL_TTS_VOICE || 'en-us',
+    leaseMs: int(env, 'OUTCALL_LEASE_MS', 30_000, 1000, 600_000),
+    dispatchPollMs: int(env, 'OUTCALL_DISPATCH_POLL_MS', 1000, 10, 60_000),
   };
 }

@@ -3,11 +3,13 @@ import { loadConfig } from '../config.js';
 import { OutcallError } from '../errors.js';
 import { serve } from './serve.js';
 import { migrateCommand } from './migrate.js';
+import { worker } from './worker.js';
 
 const HELP = `outcall: outbound AI phone calls over your own SIP trunk
 
 Usage:
   outcall serve     run the API, dispatcher and media in one process (embedded store by default)
+  outcall worker    run a media worker (dispatcher + SIP/RTP, no HTTP) against DATABASE_URL
   outcall migrate   apply database migrations and exit
   outcall help      show this help
 
@@ -18,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(loadConfig());
+    case 'worker':
+      return worker(loadConfig());
     case 'migrate':
       return migrateCommand(loadConfig());
     case 'help':

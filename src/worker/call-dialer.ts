@@ -84,7 +84,8 @@ export class CallDialer implements Dialer {
       to: call.to,
       from: call.fromNumber,
       ...(call.options.caller_id_name ? { callerIdName: call.options.caller_id_name } : {}),
-      customHeaders: call.options.custom_sip_headers,
+      // Our call id rides on the INVITE so carrier logs and peers can be matched to calls.
+      customHeaders: [...call.options.custom_sip_headers, { name: 'X-Outcall-Call-Id', value: call.id }],
       trunk: { host: call.trunk.host, port: call.trunk.port, transport: call.trunk.transport },
       ...(call.trunk.username && password !== undefined ? { credentials: { username: call.trunk.username, password } } : {}),
       ringTimeoutMs: call.options.ring_timeout_s * 1000,

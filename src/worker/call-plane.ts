@@ -39,6 +39,8 @@ export async function startCallPlane(
     workerId,
     dialer,
     now: ctx.now,
+    leaseMs: media.leaseMs,
+    pollIntervalMs: media.dispatchPollMs,
     ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
     ...(opts.leaseMs !== undefined ? { leaseMs: opts.leaseMs } : {}),
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),

@@ -33,7 +33,7 @@ before(async () => {
   await deliverer.start();
   plane = await startCallPlane(
     t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 31000, rtpPortMax: 31998, ttsVoice: 'en-us' },
+    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 31000, rtpPortMax: 31998, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250 },
     { pollIntervalMs: 250 },
   );
 });

@@ -38,13 +38,17 @@ export interface TestAppOptions {
   withSecrets?: boolean;
   now?: () => Date;
   bodyLimit?: number;
+  /** Use this store (e.g. a scratch PostgreSQL other processes share) instead of a fresh one. */
+  db?: Database;
+  /** The secret key (32 bytes); random by default. Give it when other processes must decrypt too. */
+  secretKey?: Buffer;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
-  const db = await openTestDb();
+  const db = opts.db ?? (await openTestDb());
   const ctx: AppContext = {
     db,
-    secrets: opts.withSecrets === false ? undefined : new SecretBox(randomBytes(32)),
+    secrets: opts.withSecrets === false ? undefined : new SecretBox(opts.secretKey ?? randomBytes(32)),
     allowPrivateUrls: opts.allowPrivateUrls ?? false,
     now: opts.now ?? (() => new Date()),
     metrics: new Metrics(db),
