@@ -1,13 +1,14 @@
 /**
- * Claiming: in one transaction, lock due queued calls (FOR UPDATE SKIP LOCKED, so dispatchers on
- * other nodes take other calls instead of waiting), check their limits, and move each allowed one
- * to `dispatching` under this worker's lease. Calls over a limit stay queued, untouched.
+ * Claiming: in one transaction, pick agents with due calls (fairly, oldest due first), take each
+ * agent's limit lock without waiting (another dispatcher holding it is serving that agent), lock
+ * each agent's oldest due call (FOR UPDATE SKIP LOCKED), check the limits, and move each allowed
+ * call to `dispatching` under this worker's lease. Calls over a limit stay queued, untouched.
  */
 import type { CallOptions } from '../calls/call-object.js';
 import { transitionCall } from '../calls/transitions.js';
 import type { Database, Queryable } from '../store/db.js';
 import { sql } from '../store/sql.js';
-import { limitKeys, lockLimitKeys, LimitLedger, type CallLimits } from './limits.js';
+import { agentKey, limitKeys, lockLimitKeys, LimitLedger, tryLockSql, type CallLimits } from './limits.js';
 import type { ClaimedCall } from './types.js';
 
 export interface ClaimOptions {
@@ -52,45 +53,85 @@ interface CandidateRow {
   org_max: number | null;
 }
 
+/** Candidate agents looked at per pass, as a multiple of batchSize (some are busy elsewhere). */
+const AGENT_WINDOW_FACTOR = 4;
+/** Retry soon when agents were skipped because another dispatcher held them. */
+const CONTENDED_RETRY_MS = 5;
+
 /**
- * The oldest due call of each agent whose CPS bucket (and that call's trunk bucket) is open, agents
- * in order of their oldest due call. One call per agent per pass is all CPS pacing allows anyway
- * (starting a call pushes the agent's bucket past now), and it is what keeps one busy agent from
- * starving another: every agent with due work gets a turn each pass.
+ * Agents with a due queued call whose CPS bucket (and that call's trunk bucket) is open, in order
+ * of their oldest due call. No locks: this is the list the pass tries to lock agents from.
  */
-function candidates(now: Date, window: number) {
+function dueAgents(now: Date, limit: number) {
   return sql`with due_agents as (
       select org_id, agent_id, min(scheduled_at) as first_due
       from calls where status = 'queued' and scheduled_at <= ${now}
       group by org_id, agent_id
-    ), picks as (
-      select x.org_id, x.id, d.first_due
-      from due_agents d
-      left join rate_buckets ab on ab.key = 'agent:' || d.org_id || ':' || d.agent_id
+    )
+    select d.org_id, d.agent_id
+    from due_agents d
+    left join rate_buckets ab on ab.key = 'agent:' || d.org_id || ':' || d.agent_id
+    cross join lateral (
+      select c.trunk_id from calls c
+      where c.org_id = d.org_id and c.agent_id = d.agent_id and c.status = 'queued' and c.scheduled_at <= ${now}
+      order by c.scheduled_at, c.created_at, c.id limit 1
+    ) x
+    left join rate_buckets tb on tb.key = 'trunk:' || d.org_id || ':' || x.trunk_id
+    where (ab.next_allowed is null or ab.next_allowed <= ${now}) and (tb.next_allowed is null or tb.next_allowed <= ${now})
+    order by d.first_due, d.agent_id
+    limit ${limit}`;
+}
+
+/**
+ * The oldest due call of each given agent, locked. One call per agent per pass is all CPS pacing
+ * allows anyway (starting a call pushes the agent's bucket past now), and it is what keeps one busy
+ * agent from starving another: every agent with due work gets a turn each pass.
+ */
+function oldestCallOf(agents: readonly { org_id: string; agent_id: string }[], now: Date) {
+  // MATERIALIZED: the picks are computed once, then joined by primary key. Left to itself the
+  // planner (with fresh, unanalyzed rows) re-ran the per-agent lookup for every queued call.
+  return sql`with picks as materialized (
+      select g.ord, x.org_id, x.id
+      from unnest(${agents.map((a) => a.org_id)}::text[], ${agents.map((a) => a.agent_id)}::text[]) with ordinality as g(org_id, agent_id, ord)
       cross join lateral (
-        select c.org_id, c.id, c.trunk_id from calls c
-        where c.org_id = d.org_id and c.agent_id = d.agent_id and c.status = 'queued' and c.scheduled_at <= ${now}
+        select c.org_id, c.id from calls c
+        where c.org_id = g.org_id and c.agent_id = g.agent_id and c.status = 'queued' and c.scheduled_at <= ${now}
         order by c.scheduled_at, c.created_at, c.id limit 1
       ) x
-      left join rate_buckets tb on tb.key = 'trunk:' || x.org_id || ':' || x.trunk_id
-      where (ab.next_allowed is null or ab.next_allowed <= ${now}) and (tb.next_allowed is null or tb.next_allowed <= ${now})
-      order by d.first_due, x.id
-      limit ${window}
     )
     select c.id, c.org_id, c.agent_id, c.trunk_id, c.to_address, c.from_number, c.options, c.metadata,
       c.call_context, c.dynamic_variables, c.scheduled_at,
       t.host, t.port, t.transport, t.username, t.password_enc,
       a.max_cps as agent_cps, a.max_concurrent_calls as agent_max,
-      t.max_cps as trunk_cps, t.max_concurrent_calls as trunk_max, o.max_concurrent_calls as org_max,
-      p.first_due
+      t.max_cps as trunk_cps, t.max_concurrent_calls as trunk_max, o.max_concurrent_calls as org_max
     from picks p
     join calls c on c.org_id = p.org_id and c.id = p.id
     join agents a on a.org_id = c.org_id and a.id = c.agent_id
     join trunks t on t.org_id = c.org_id and t.id = c.trunk_id
     join organizations o on o.id = c.org_id
     where c.status = 'queued' and c.scheduled_at <= ${now}
-    order by p.first_due, c.id
+    order by p.ord
     for update of c skip locked`;
+}
+
+/**
+ * Takes the agents' limit locks without waiting, in list order, until `want` are held. An agent
+ * held by another dispatcher is being served there right now: skipping it (rather than queueing
+ * behind it) lets a second node take the next agents, which is where its throughput comes from.
+ * One statement: the scan streams rows through the filter and LIMIT stops it, so in practice no
+ * lock is tried past the `want`-th success (if one were, it would only hold an agent back until
+ * this transaction ends, never break a limit).
+ */
+async function tryLockAgents(tx: Queryable, agents: readonly { org_id: string; agent_id: string }[], want: number) {
+  if (agents.length === 0) return { held: [], busy: 0 };
+  const r = await tx.query<{ org_id: string; agent_id: string; ord: number }>(sql`select g.org_id, g.agent_id, g.ord
+    from unnest(${agents.map((a) => a.org_id)}::text[], ${agents.map((a) => a.agent_id)}::text[]) with ordinality as g(org_id, agent_id, ord)
+    where ${tryLockSql(sql`'agent:' || g.org_id || ':' || g.agent_id`)}
+    limit ${want}`);
+  const held = r.rows.map((row) => ({ org_id: row.org_id, agent_id: row.agent_id }));
+  // Agents before the last one taken that were not taken are busy elsewhere.
+  const last = r.rows.reduce((m, row) => Math.max(m, Number(row.ord)), 0);
+  return { held, busy: (held.length < want ? agents.length : last) - held.length };
 }
 
 function limitsOf(r: CandidateRow): CallLimits {
@@ -152,10 +193,14 @@ export async function claimCalls(db: Database, opts: ClaimOptions): Promise<Clai
   const { workerId, now, leaseMs, batchSize } = opts;
   const leaseExpiresAt = new Date(now.getTime() + leaseMs);
   return db.transaction(async (tx) => {
-    const rows = (await tx.query<CandidateRow>(candidates(now, batchSize))).rows;
+    const due = (await tx.query<{ org_id: string; agent_id: string }>(dueAgents(now, batchSize * AGENT_WINDOW_FACTOR))).rows;
+    const { held, busy } = await tryLockAgents(tx, due, batchSize);
+    const rows = held.length === 0 ? [] : (await tx.query<CandidateRow>(oldestCallOf(held, now))).rows;
     const limits = rows.map(limitsOf);
-    // Locks after the rows: SKIP LOCKED never waits, and every waiter here takes keys in one order.
-    await lockLimitKeys(tx, limits.flatMap(limitKeys));
+    // Trunk and organization locks are waited for, in sorted order (no deadlock between waiters);
+    // the agent locks taken above are try-locks, which never wait.
+    const agentKeys = new Set(held.map((a) => agentKey(a.org_id, a.agent_id)));
+    await lockLimitKeys(tx, limits.flatMap(limitKeys).filter((k) => !agentKeys.has(k)));
     const ledger = await LimitLedger.load(tx, now, limits);
     const claimed: ClaimedCall[] = [];
     const retryAts: Date[] = [];
@@ -166,15 +211,19 @@ export async function claimCalls(db: Database, opts: ClaimOptions): Promise<Clai
         continue;
       }
       await transitionCall(tx, { orgId: row.org_id, callId: row.id, to: 'dispatching', at: now, expectFrom: 'queued', data: { worker_id: workerId } });
-      await tx.query(sql`update calls set worker_id = ${workerId}, lease_expires_at = ${leaseExpiresAt}
-        where org_id = ${row.org_id} and id = ${row.id}`);
       claimed.push(toClaimed(row, workerId, leaseExpiresAt));
     }
+    if (claimed.length > 0) {
+      await tx.query(sql`update calls c set worker_id = ${workerId}, lease_expires_at = ${leaseExpiresAt}
+        from unnest(${claimed.map((c) => c.orgId)}::text[], ${claimed.map((c) => c.id)}::text[]) as g(org_id, id)
+        where c.org_id = g.org_id and c.id = g.id`);
+    }
     await ledger.save(tx);
+    if (busy > 0) retryAts.push(new Date(now.getTime() + CONTENDED_RETRY_MS));
     const nextAt = earliest([...retryAts, await nextDueAt(tx, now)]);
     // A full window that made progress may hide more agents behind it; a window that claimed
     // nothing (every candidate over a concurrency limit) must not spin.
-    const more = rows.length === batchSize && claimed.length > 0;
+    const more = held.length === batchSize && claimed.length > 0;
     return { claimed, limited: rows.length - claimed.length, more, nextAt };
   });
 }

@@ -12,7 +12,7 @@
  */
 import { OutcallError } from '../errors.js';
 import type { Queryable } from '../store/db.js';
-import { sql } from '../store/sql.js';
+import { sql, type SqlFragment } from '../store/sql.js';
 
 export const ACTIVE_STATUSES = ['dispatching', 'dialing', 'in_progress'] as const;
 
@@ -48,11 +48,21 @@ export function limitKeys(l: CallLimits): string[] {
   return keys;
 }
 
+/** The advisory lock id of a limit key (one 64-bit hash namespace for all of Outcall's limit locks). */
+function lockId(key: string | SqlFragment) {
+  return sql`hashtextextended('outcall:limit:' || (${key})::text, 0)`;
+}
+
+/** SQL that takes a key's lock if free, without waiting; true when taken. The key may be SQL. */
+export function tryLockSql(key: string | SqlFragment) {
+  return sql`pg_try_advisory_xact_lock(${lockId(key)})`;
+}
+
 /** Takes the advisory locks of keys in sorted order (a fixed order is what rules out deadlocks). */
 export async function lockLimitKeys(tx: Queryable, keys: Iterable<string>): Promise<void> {
   const sorted = [...new Set(keys)].sort();
   // One statement per key: the order in which one statement evaluates its rows is not guaranteed.
-  for (const k of sorted) await tx.query(sql`select pg_advisory_xact_lock(hashtextextended(${'outcall:limit:' + k}, 0))`);
+  for (const k of sorted) await tx.query(sql`select pg_advisory_xact_lock(${lockId(k)})`);
 }
 
 const isUnlimitedCps = (cps: number | null): cps is null => cps === null || !(cps > 0);
@@ -145,12 +155,13 @@ export class LimitLedger {
 
   /** Writes the buckets this pass moved (inside the same transaction, still under the locks). */
   async save(tx: Queryable): Promise<void> {
-    for (const key of [...this.#dirty].sort()) {
-      const at = new Date(this.#next.get(key) as number);
-      await tx.query(sql`insert into rate_buckets (key, next_allowed) values (${key}, ${at})
-        on conflict (key) do update set next_allowed = excluded.next_allowed`);
-    }
+    const keys = [...this.#dirty].sort();
     this.#dirty.clear();
+    if (keys.length === 0) return;
+    const times = keys.map((k) => new Date(this.#next.get(k) as number).toISOString());
+    await tx.query(sql`insert into rate_buckets (key, next_allowed)
+      select k, t from unnest(${keys}::text[], ${times}::timestamptz[]) as g(k, t)
+      on conflict (key) do update set next_allowed = excluded.next_allowed`);
   }
 }
 
