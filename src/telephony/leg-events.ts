@@ -12,7 +12,8 @@ export interface CallLegOptions {
   /** Address written into our SDP (c=/o=); required when localAddress is a wildcard. */
   readonly advertiseAddress?: string;
   /**
-   * Audio codecs in preference order: 'PCMU' | 'PCMA' | 'L16/16000' (or 'L16'). telephone-event
+   * Audio codecs in preference order: 'PCMU' | 'PCMA' | 'G722' | 'L16/16000' (or 'L16'). G.722 and L16
+   * are wideband: write()/onAudio frames are 16 kHz (G.722's RTP clock is 8000, RFC 3551 §4.5.2). telephone-event
    * (RFC 4733) is always offered, once per audio clock rate. Default ['PCMU', 'PCMA'].
    */
   readonly codecs?: readonly string[];
@@ -46,7 +47,7 @@ export type LegEvent =
 
 export type LegEnded = Extract<LegEvent, { type: 'ended' }>;
 
-const TOKENS: ReadonlySet<string> = new Set(['PCMU', 'PCMA', 'L16', 'L16/16000']);
+const TOKENS: ReadonlySet<string> = new Set(['PCMU', 'PCMA', 'G722', 'L16', 'L16/16000']);
 
 /**
  * Validates the codec preference and appends telephone-event: DTMF is always offered (RFC 4733 §7.1.1
@@ -57,7 +58,7 @@ export function offerTokens(codecs: readonly string[] | undefined): OfferCodecTo
   const out: OfferCodecToken[] = [];
   for (const c of list) {
     if (c === 'telephone-event') continue;
-    if (!TOKENS.has(c)) throw new TypeError(`unsupported codec ${c} (use PCMU, PCMA, L16/16000)`);
+    if (!TOKENS.has(c)) throw new TypeError(`unsupported codec ${c} (use PCMU, PCMA, G722, L16/16000)`);
     out.push(c as OfferCodecToken);
   }
   if (out.length === 0) throw new TypeError('codecs must name at least one audio codec');
