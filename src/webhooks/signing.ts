@@ -23,11 +23,11 @@ export function sign(secret: string, id: string, timestamp: number, body: string
   return `v1,${mac}`;
 }
 
-export interface SignedHeaders {
+export type SignedHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 export function signatureHeaders(secrets: readonly string[], id: string, timestamp: number, body: string): SignedHeaders {
   return {

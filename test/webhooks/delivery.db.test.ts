@@ -211,12 +211,12 @@ test('after a rotation both secrets verify during the grace period, then only th
   await deliverer().runOnce();
   const r = receiver.received[0]!;
   assert.equal(String(r.headers['webhook-signature']).split(' ').length, 2);
-  verifyWebhook(fresh, r.headers as Record<string, string>, r.body, { now: now() });
-  verifyWebhook(old, r.headers as Record<string, string>, r.body, { now: now() });
+  verifyWebhook(fresh!, r.headers as Record<string, string>, r.body, { now: now() });
+  verifyWebhook(old!, r.headers as Record<string, string>, r.body, { now: now() });
   clock += 3601_000;
   await endedCall(receiver.url());
   await deliverer().runOnce();
   const r2 = receiver.received[1]!;
   assert.equal(String(r2.headers['webhook-signature']).split(' ').length, 1);
-  assert.throws(() => verifyWebhook(old, r2.headers as Record<string, string>, r2.body, { now: now() }));
+  assert.throws(() => verifyWebhook(old!, r2.headers as Record<string, string>, r2.body, { now: now() }));
 });
