@@ -102,7 +102,7 @@ describe('CallLeg vs SIPp UAS with RTP echo', { skip }, () => {
       // A 0.5 s window from the middle of what we sent, searched in everything we heard.
       const probe = sent.subarray(4000, 8000);
       const { lag, corr } = bestCorrelation(probe, got);
-      assert.ok(corr > 0.9, `received audio correlates with the sent chirp (best ${corr.toFixed(3)} at lag ${lag})`);
+      assert.ok(corr > 0.99, `received audio correlates with the sent chirp (best ${corr.toFixed(3)} at lag ${lag})`);
       // heard[] starts with the first decoded frame, so an intact echo lines up at lag 4000 exactly;
       // loss or a jitter-buffer resync could shift it, but never before the window or past 1 s.
       const shiftMs = ((lag - 4000) / 8000) * 1000;
