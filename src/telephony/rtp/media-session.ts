@@ -313,16 +313,22 @@ export class MediaSession {
 
   // ---------------------------------------------------------------- outgoing audio
 
-  /** Queues PCM16 at the codec's sample rate; split into 20 ms frames (a partial tail is padded). */
+  /**
+   * Queues PCM16 at the codec's sample rate (negotiated.sampleRate); split into 20 ms frames, a
+   * partial tail is padded with silence (use media/FrameChunker to stream odd-sized chunks). Audio
+   * written before start() is discarded when start() fixes the codec.
+   */
   write(pcm: Int16Array): void {
     if (this.state === 'closed') return;
     this.outQ.push(pcm);
   }
 
-  /** Drops queued audio (barge-in). Returns how many ms of it will never be played. */
+  /**
+   * Drops queued audio (barge-in). Returns how many ms of it will never be played. Queued DTMF
+   * digits are not affected (they are commands, not speech).
+   */
   clear(): number {
     const frames = this.outQ.clear();
-    this.dtmfOut?.clear();
     if (frames > 0 && this.wasPlaying) {
       this.wasPlaying = false;
       this.emit({ type: 'drained', playedMs: this.playedMsTotal, cleared: true });
