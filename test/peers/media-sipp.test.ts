@@ -5,6 +5,8 @@
  *   and the codec is the one the ANSWER chose (RFC 3264 §7), not our first preference.
  * - SIPp answers a codec we did not offer: we ACK, BYE and end 'failed' with the reason.
  * - SIPp answers but sends no RTP: the RTP timeout hangs up (reason 'rtp_timeout').
+ * - SIPp holds us (re-INVITE sendonly) and resumes: our answers (recvonly, then sendrecv) come from
+ *   MediaSession.answerReOffer, RTP stops and the prompt pauses while held, the echo returns after.
  * - SIPp hangs up (BYE) mid-call while media flows: ended by remote, media closed, port reusable.
  */
 import { afterEach, describe, test } from 'node:test';
@@ -167,6 +169,40 @@ describe('CallLeg vs SIPp UAS with RTP echo', { skip }, () => {
     const ended = await leg.hangup();
     assert.equal(ended.outcome, 'completed');
     assert.equal(await waitExit(s.sipp), 0, 'SIPp verified our recvonly answer, the REFER and the BYE');
+    assert.equal(s.portPool.used, 0);
+  });
+
+  test('hold then unhold by re-INVITE: RTP stops while held, resumes after, and the echo comes back', async () => {
+    const s = await setup('uas_media_hold_unhold.xml', {}, true);
+    const leg = await s.dial();
+    const loudAt: number[] = [];
+    leg.onAudio((f) => {
+      if (rms(f) > 1000) loudAt.push(Date.now());
+    });
+    await waitEvent(leg, 'answered');
+    for (const f of frames(chirp(8000, 6000), 8000)) leg.write(f);
+    const waitTrace = async (re: RegExp): Promise<void> => {
+      const deadline = Date.now() + 5000;
+      while (!re.test(s.sipp.trace())) {
+        assert.ok(Date.now() < deadline, `SIPp trace never matched ${re}:\n${s.sipp.trace().slice(-2000)}`);
+        await sleep(20);
+      }
+    };
+    await waitTrace(/X-Answer-Checked: a=recvonly/);
+    await sleep(60);
+    const held = leg.mediaStats().packetsSent;
+    const queuedHeld = leg.queuedMs;
+    await sleep(300);
+    assert.equal(leg.mediaStats().packetsSent, held, 'nothing sent on hold');
+    assert.equal(leg.queuedMs, queuedHeld, 'the prompt is paused, not dropped, while held');
+    await waitTrace(/X-Answer-Checked: a=sendrecv/);
+    const resumedAt = Date.now();
+    await sleep(400);
+    assert.ok(leg.mediaStats().packetsSent > held + 10, 'sending again after unhold');
+    assert.ok(leg.queuedMs < queuedHeld, 'the prompt continues where it stopped');
+    assert.ok(loudAt.filter((t) => t > resumedAt).length > 5, 'the echo of our audio comes back after unhold');
+    await leg.hangup();
+    assert.equal(await waitExit(s.sipp), 0, 'SIPp checked a=recvonly then a=sendrecv in our answers');
     assert.equal(s.portPool.used, 0);
   });
 
