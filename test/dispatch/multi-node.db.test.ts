@@ -41,8 +41,8 @@ test(
         },
       });
       const nodes = [
-        new Dispatcher({ db: db1, workerId: 'node-1', dialer: dialerFor(0), pollIntervalMs: 50, batchSize: 10 }),
-        new Dispatcher({ db: db2, workerId: 'node-2', dialer: dialerFor(1), pollIntervalMs: 50, batchSize: 10 }),
+        new Dispatcher({ db: db1, workerId: 'node-1', dialer: dialerFor(0), pollIntervalMs: 50, batchSize: 4 }),
+        new Dispatcher({ db: db2, workerId: 'node-2', dialer: dialerFor(1), pollIntervalMs: 50, batchSize: 4 }),
       ];
       await Promise.all(nodes.map((n) => n.start()));
       try {
