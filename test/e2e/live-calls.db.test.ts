@@ -82,10 +82,12 @@ async function place(agentId: string, body: Record<string, unknown> = {}) {
 }
 
 /** The signed result webhook for a call, verified. */
-async function resultWebhook(callId: string) {
+async function resultWebhook(callId: string, timeoutMs = 20_000) {
   const [secret] = (await t.org.req('GET', '/v1/webhook-secrets')).body.data.map((s: { secret: string }) => s.secret);
-  const got = await waitFor(`result webhook of ${callId}`, () =>
-    receiver.received.find((r) => r.url === '/result' && JSON.parse(r.body).data.call_id === callId),
+  const got = await waitFor(
+    `result webhook of ${callId}`,
+    () => receiver.received.find((r) => r.url === '/result' && JSON.parse(r.body).data.call_id === callId),
+    timeoutMs,
   );
   verifyWebhook(secret, got.headers as Record<string, string>, got.body);
   assert.ok(got.body.includes('"metadata":{"case":"e2e","z":1,"a":[1,2]}'), 'metadata echoed verbatim');
@@ -197,5 +199,15 @@ describe('live calls against SIPp', { skip }, () => {
     const r = await resultWebhook(callId);
     assert.deepEqual([r.status, r.end_reason, r.sip_status_code], ['completed', 'canceled_by_api', 200]);
     assert.equal(await waitExit(sipp), 0);
+  });
+
+  test('max_duration: the platform hangs up a call that is still talking', async () => {
+    const port = await freeUdpPort();
+    sipp = await startSipp({ scenario: fixture('sipp', 'uas_answer.xml'), port, extraArgs: ['-timeout', '120s'] });
+    const { agentId } = await setup(port, {}, 'This message keeps going for a long while. '.repeat(40));
+    const r = await resultWebhook(await place(agentId, { max_duration_s: 30 }), 60_000);
+    assert.deepEqual([r.status, r.end_reason, r.sip_status_code], ['completed', 'max_duration_reached', 200]);
+    assert.ok(r.duration_s >= 29.9 && r.duration_s < 40, `ended at the limit, not before: ${r.duration_s} s`);
+    assert.equal(await waitExit(sipp), 0, 'SIPp got our BYE');
   });
 });
