@@ -6,7 +6,9 @@
 // receives its echo. Measured over --seconds of steady state (no signalling in the window):
 // CPU % of one core of this process (process.cpuUsage) and of SIPp (/proc), packets/s sent and received,
 // pacing deviation from each leg's 20 ms grid (p50/p99/max, from the legs' send-deviation histograms),
-// loss (sent - echoed back), skipped ticks, and the shared PacingClock's late/skipped slots.
+// loss (sent - echoed back) and the host's UDP receive-buffer drops in the window (/proc/net/snmp; counts
+// every socket on the machine, so it says WHERE loss happens: a full socket buffer, ours or SIPp's),
+// skipped ticks, and the shared PacingClock's late slots.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +40,7 @@ interface Row {
   loss: number;
   skipped: number;
   lateSlots: number;
+  rcvbufDrops: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -47,6 +50,14 @@ function procCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Kernel-wide UDP receive-buffer drops (/proc/net/snmp Udp: RcvbufErrors): where lost packets went. */
+function udpRcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = (lines[0] ?? '').split(/\s+/);
+  const values = (lines[1] ?? '').split(/\s+/);
+  return Number(values[names.indexOf('RcvbufErrors')] ?? NaN);
 }
 
 function tone(n: number): Int16Array {
@@ -103,6 +114,7 @@ async function run(n: number): Promise<Row> {
   const before = live.map((l) => l.mediaStats());
   const clock0 = clock.stats();
   const cpu0 = process.cpuUsage();
+  const drops0 = udpRcvbufErrors();
   const sipp0 = sipp.child.pid !== undefined ? procCpuMs(sipp.child.pid) : 0;
   const t0 = performance.now();
   await sleep(seconds * 1000);
@@ -110,6 +122,7 @@ async function run(n: number): Promise<Row> {
   const wallMs = performance.now() - t0;
   const sippMs = sipp.child.pid !== undefined ? procCpuMs(sipp.child.pid) - sipp0 : NaN;
   const clock1 = clock.stats();
+  const drops = udpRcvbufErrors() - drops0;
   const after = live.map((l) => l.mediaStats());
   clearInterval(topUp);
 
@@ -155,6 +168,7 @@ async function run(n: number): Promise<Row> {
     loss: sent > 0 ? Math.max(0, (sent - recv) / sent) * 100 : NaN,
     skipped,
     lateSlots: clock1.lateSlots - clock0.lateSlots,
+    rcvbufDrops: drops,
   };
 }
 
@@ -167,11 +181,11 @@ async function main(): Promise<void> {
     rows.push(await run(n));
   }
   console.log(`\nCallLegs vs SIPp -rtp_echo, PCMU 20 ms, ${seconds} s steady state per row, set up at ${cps} cps; node ${process.version}; 1-min load average before/after ${load0.toFixed(2)}/${(loadavg()[0] ?? NaN).toFixed(2)}`);
-  console.log('| legs | answered | our CPU % of a core (kernel) | SIPp CPU % | sent pkt/s | echoed pkt/s | dev p50 ms | dev p99 ms | dev max ms | loss % | skipped ticks | late slots |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| legs | answered | our CPU % of a core (kernel) | SIPp CPU % | sent pkt/s | echoed pkt/s | dev p50 ms | dev p99 ms | dev max ms | loss % | UDP rcvbuf drops (host) | skipped ticks | late slots |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.legs} | ${r.answered} | ${r.cpu.toFixed(1)} (${r.sys.toFixed(1)}) | ${r.sippCpu.toFixed(0)} | ${r.sentPerSec.toFixed(0)} | ${r.recvPerSec.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(2)} | ${r.loss.toFixed(3)} | ${r.skipped} | ${r.lateSlots} |`,
+      `| ${r.legs} | ${r.answered} | ${r.cpu.toFixed(1)} (${r.sys.toFixed(1)}) | ${r.sippCpu.toFixed(0)} | ${r.sentPerSec.toFixed(0)} | ${r.recvPerSec.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(2)} | ${r.loss.toFixed(3)} | ${r.rcvbufDrops} | ${r.skipped} | ${r.lateSlots} |`,
     );
   }
 }
