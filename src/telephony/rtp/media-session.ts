@@ -255,6 +255,7 @@ export class MediaSession {
     this.neg = n;
     const now = this.clock.time.now();
     if (first || prev?.codec !== n.codec) {
+      const rateChanged = this.codec !== undefined && this.codec.sampleRate !== codec.sampleRate;
       this.codec = codec;
       this.frameSize = samplesPerFrame(codec.sampleRate);
       this.tsPerFrame = (codec.clockRate * FRAME_MS) / 1000;
@@ -263,7 +264,9 @@ export class MediaSession {
       this.silenceFrame = new Int16Array(this.frameSize);
       // Stateless codecs: encode silence once. Stateful (G.722): run the stream encoder on it per tick.
       this.silencePayload = codec.stateful ? undefined : codec.encode(this.silenceFrame);
-      this.outQ.clear(); // frames at the old rate cannot be played at the new one
+      // Queued PCM survives a codec switch at the same rate (PCMU <-> PCMA after a re-INVITE, RFC 3264 §8);
+      // frames at another rate cannot be played at the new one and are dropped.
+      if (rateChanged) this.outQ.clear();
       this.outQ.frameSize = this.frameSize;
       this.resetReceive();
       this.dtmfIn = new DtmfReceiver(codec.clockRate);
