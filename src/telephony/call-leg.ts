@@ -13,12 +13,22 @@
  * - every way a call ends (our BYE/CANCEL, theirs, ring timeout, failure, UA shutdown) goes through
  *   finish(): the media is closed and its port returned exactly once, then `ended` resolves.
  */
+import { FrameChunker, Resampler, samplesPerFrame } from '../media/index.js';
 import { MediaSession, type MediaSessionStats } from './rtp/index.js';
 import { SdpError, type NegotiatedMedia } from './sdp/index.js';
 import type { CallEvent, EndedEvent, OutboundCall } from './sip/index.js';
 import { offerTokens, type CallLegOptions, type LegEnded, type LegEvent } from './leg-events.js';
 
 type Override = { readonly reason: string; readonly by: LegEnded['by']; readonly outcome: LegEnded['outcome'] };
+
+/** Converters between the leg's PCM rate (fixed at answer) and the codec's, after a re-INVITE changed it. */
+interface RateBridge {
+  readonly mediaRate: number;
+  readonly out: Resampler;
+  readonly outFrames: FrameChunker;
+  readonly in: Resampler;
+  readonly inFrames: FrameChunker;
+}
 
 export class CallLeg {
   readonly callId: string;
@@ -37,6 +47,9 @@ export class CallLeg {
   /** The last SDP we sent (offer or answer): o= session id/version continuity (RFC 3264 §8). */
   private localSdp: string;
   private offerlessPending = false;
+  /** PCM rate promised in 'answered'; write()/onAudio keep it for the whole call. */
+  private legRate: number | undefined;
+  private bridge: RateBridge | undefined;
 
   private constructor(
     private readonly call: OutboundCall,
@@ -50,7 +63,10 @@ export class CallLeg {
     });
     this.offMedia.push(
       media.on('frame', (e) => {
-        for (const l of [...this.audioListeners]) this.safely(() => l(e.frame), 'audio');
+        if (this.audioListeners.size === 0) return;
+        const b = this.bridge;
+        const out = b && e.sampleRate === b.mediaRate ? b.inFrames.push(b.in.process(e.frame)) : [e.frame];
+        for (const f of out) for (const l of [...this.audioListeners]) this.safely(() => l(f), 'audio');
       }),
       media.on('dtmf', (e) => this.emit({ type: 'dtmf', digit: e.digit, durationMs: e.durationMs })),
       media.on('drained', (e) => {
@@ -102,7 +118,7 @@ export class CallLeg {
 
   /** PCM rate of write()/onAudio frames (8000 for G.711, 16000 for L16/16000); undefined before answer. */
   get sampleRate(): number | undefined {
-    return this.isAnswered ? this.media.negotiated?.sampleRate : undefined;
+    return this.legRate;
   }
 
   get codec(): string | undefined {
@@ -132,7 +148,9 @@ export class CallLeg {
   write(frame: Int16Array): void {
     if (!this.isAnswered) throw new Error('CallLeg.write() before answer: no audio is sent on early media');
     if (this.finishing) return;
-    this.media.write(frame);
+    const b = this.bridge;
+    if (!b) this.media.write(frame);
+    else for (const f of b.outFrames.push(b.out.process(frame))) this.media.write(f);
   }
 
   /** Drops queued audio (barge-in); returns the ms that will never be played. */
@@ -210,6 +228,7 @@ export class CallLeg {
       return;
     }
     this.isAnswered = true;
+    this.legRate = n.sampleRate;
     this.emit({ type: 'answered', codec: n.codec, sampleRate: n.sampleRate });
   }
 
@@ -234,16 +253,43 @@ export class CallLeg {
       return sdp;
     }
     // SdpError propagates: the SIP layer answers 488 (RFC 3261 §14.2) and the old media stays.
+    const queued = this.media.queuedMs;
     const r = this.media.answerReOffer(remoteOffer);
     this.localSdp = r.sdp;
+    this.syncRate(queued);
     return r.sdp;
+  }
+
+  /**
+   * After a re-negotiation: if the codec's PCM rate is no longer the one promised at answer (e.g. an SBC
+   * re-INVITE moves an L16/G.722 call to PCMU), bridge it with resamplers so the consumer's frames keep
+   * their rate. Queued audio at the old rate was dropped by the media; report that as drained so a
+   * consumer waiting for its prompt to finish does not wait forever.
+   */
+  private syncRate(queuedBefore: number): void {
+    const rate = this.media.negotiated?.sampleRate;
+    const legRate = this.legRate;
+    if (rate === undefined || legRate === undefined) return;
+    if (rate === legRate) this.bridge = undefined;
+    else if (this.bridge?.mediaRate !== rate) {
+      this.bridge = {
+        mediaRate: rate,
+        out: new Resampler(legRate, rate),
+        outFrames: new FrameChunker(samplesPerFrame(rate)),
+        in: new Resampler(rate, legRate),
+        inFrames: new FrameChunker(samplesPerFrame(legRate)),
+      };
+    }
+    if (queuedBefore > 0 && this.media.queuedMs === 0) this.emit({ type: 'drained' });
   }
 
   private onOfferlessAnswer(answer: string | undefined): void {
     this.offerlessPending = false;
     if (answer === undefined) return; // ACK without the answer: keep the media as it was
     try {
+      const queued = this.media.queuedMs;
       this.media.update(this.media.negotiateAnswer(answer));
+      this.syncRate(queued);
     } catch (err) {
       this.endAnswered({ reason: `sdp_negotiation_failed: re-INVITE answer: ${describe(err)}`, by: 'error', outcome: 'failed' });
     }

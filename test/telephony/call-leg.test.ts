@@ -276,6 +276,46 @@ describe('CallLeg', () => {
     assert.ok(s.remote.packets.some((p) => p.pt === 8), 'PCMA on the wire');
   });
 
+  test('re-INVITE switching codec at the same rate (PCMU -> PCMA) keeps the queued prompt playing', async () => {
+    const s = await setup();
+    s.answer();
+    s.leg.write(new Int16Array(8000).fill(3000)); // 1 s queued
+    await sleep(100);
+    const queued = s.leg.queuedMs;
+    assert.ok(queued > 500);
+    s.transport.deliver(s.inDialog('INVITE', 2, answerSdp(s.remote.port, { codecs: '8 101', version: 2 })));
+    await flush();
+    assert.match(s.transport.responses(200).at(-1)?.body ?? '', /^m=audio \d+ RTP\/AVP 8 101\r$/m);
+    assert.equal(s.leg.codec, 'PCMA');
+    assert.ok(s.leg.queuedMs >= queued - 60, `the prompt was not dropped (${s.leg.queuedMs} ms left of ${queued})`);
+    assert.equal(s.events.filter((e) => e.type === 'drained').length, 0);
+  });
+
+  test('re-INVITE changing the rate (L16/16000 -> PCMU): the leg keeps its 16 kHz contract by resampling', async () => {
+    const s = await setup({ codecs: ['L16/16000', 'PCMU'] });
+    const l16 = answerSdp(s.remote.port, { codecs: '96 102' }).replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:96 L16/16000').replace('a=rtpmap:101 telephone-event/8000', 'a=rtpmap:102 telephone-event/16000');
+    s.answer(l16);
+    assert.deepEqual(s.events.at(-1), { type: 'answered', codec: 'L16', sampleRate: 16000 });
+    s.leg.write(new Int16Array(16000).fill(3000)); // 1 s at 16 kHz
+    await sleep(100);
+    s.transport.deliver(s.inDialog('INVITE', 2, answerSdp(s.remote.port, { codecs: '0 101', version: 2 })));
+    await flush();
+    assert.equal(s.leg.codec, 'PCMU');
+    assert.equal(s.leg.sampleRate, 16000, 'the PCM contract made at answer holds');
+    // Queued 16 kHz frames cannot be sent as PCMU: they are dropped, and the consumer is told.
+    assert.equal(s.events.filter((e) => e.type === 'drained').length, 1);
+    const heard: Int16Array[] = [];
+    s.leg.onAudio((f) => heard.push(f));
+    s.leg.write(new Int16Array(3200).fill(4000)); // 200 ms at 16 kHz -> 10 PCMU packets
+    await sleep(100);
+    const loud = encodeMuLaw(new Int16Array(160).fill(8000));
+    for (let i = 0; i < 10; i++) s.remote.send(buildRtp(0, i === 0, 500 + i, 9000 + i * 160, 0x777, loud));
+    await sleep(300);
+    assert.ok(heard.length > 0 && heard.every((f) => f.length === 320), 'callee audio arrives as 320-sample (16 kHz) frames');
+    assert.ok(heard.some((f) => Math.abs((f[160] ?? 0) - 8000) < 400), 'and carries the callee audio');
+    assert.ok(s.leg.playedMs >= 180, `our 16 kHz audio went out as PCMU (played ${s.leg.playedMs} ms)`);
+  });
+
   test('no RTP after answer: rtp timeout hangs up, reason rtp_timeout', async () => {
     const s = await setup({ rtpTimeoutMs: 200 });
     s.answer();
