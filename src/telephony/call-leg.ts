@@ -8,7 +8,9 @@
  *   the first listener. An unusable answer (no common codec, port 0, garbage) cannot be refused with a
  *   4xx any more (the 2xx is final, RFC 3261 §13.2.2.4): we ACK, hang up with BYE and end 'failed'.
  * - re-INVITE (hold/unhold/refresh, RFC 3264 §8): answered through MediaSession.answerReOffer; an
- *   offerless re-INVITE (§14.2) gets a fresh offer in our 2xx and its answer from the ACK.
+ *   offerless re-INVITE (§14.2) gets a fresh offer in our 2xx and its answer from the ACK. The PCM rate
+ *   announced in 'answered' is a contract for the whole call: if a re-INVITE moves to a codec with
+ *   another rate, the leg resamples both directions.
  * - no RTP for rtpTimeoutMs after answer (while we expect to receive): BYE, reason 'rtp_timeout'.
  * - every way a call ends (our BYE/CANCEL, theirs, ring timeout, failure, UA shutdown) goes through
  *   finish(): the media is closed and its port returned exactly once, then `ended` resolves.
