@@ -3,7 +3,8 @@
  *
  * Contract:
  * - `createOffer(spec: OfferSpec): string` — our INVITE body. Codec tokens in preference order:
- *   'PCMU' | 'PCMA' | 'L16/16000' | 'telephone-event' (one telephone-event PT per clock rate).
+ *   'PCMU' | 'PCMA' | 'G722' | 'L16/16000' | 'telephone-event' (one telephone-event PT per RTP clock
+ *   rate: 101 for 8000, which also serves G.722, and 102 for L16/16000).
  * - `negotiate(spec, answerSdp): NegotiatedMedia` — after the 200 OK / reliable 18x answer.
  * - `answerOffer(remoteOfferSdp, local: AnswerLocal): { sdp, media, sessionId, sessionVersion }` — for
  *   a re-INVITE (hold/unhold/refresh/new address); keep sessionId and pass back the returned version
