@@ -1,0 +1,47 @@
+import type { ProviderError } from '../errors.js';
+
+/**
+ * Speech to text: one small interface with capability flags. The voice pipeline pushes the callee's
+ * audio as 20 ms mono PCM16 frames and reads recognition events as they happen. Starting is
+ * synchronous so a leg the engine cannot hear (wrong sample rate, language) is refused before any
+ * audio flows; everything that can only go wrong later (the engine dies, a socket drops) arrives as
+ * an `error` event, so one loop over the events handles every outcome.
+ */
+export interface SttCapabilities {
+  /** Results arrive while audio is still being pushed, not only after end(). */
+  readonly streaming: boolean;
+  /** The engine emits `partial` events (hypotheses that may still change). */
+  readonly interimResults: boolean;
+  /** Rates accepted by start(); anything else is refused with 'unsupported_audio'. */
+  readonly sampleRates: readonly number[];
+}
+
+export interface SttStartOptions {
+  sampleRate: number;
+  /** BCP-47 tag, e.g. 'en-US'. Providers refuse languages they cannot recognize. */
+  language?: string;
+  /** Aborting kills the engine at once (hang-up): no more results, then `closed`. */
+  signal?: AbortSignal;
+}
+
+export type SttEvent =
+  | { type: 'partial'; text: string }
+  /** One utterance, settled. Times are ms from the first pushed sample of this stream. */
+  | { type: 'final'; text: string; startMs: number; endMs: number; confidence?: number }
+  | { type: 'error'; error: ProviderError }
+  /** Always the last event, exactly once; iteration ends after it. */
+  | { type: 'closed' };
+
+export interface SttStream extends AsyncIterable<SttEvent> {
+  /** One frame of PCM16 at the stream's rate. Ignored once the stream has ended or closed. */
+  push(frame: Int16Array): void;
+  /** No more audio: the engine settles what it heard (a last `final`), then `closed`. */
+  end(): void;
+}
+
+export interface SttProvider {
+  readonly name: string;
+  readonly capabilities: SttCapabilities;
+  /** Throws ProviderError('unsupported_audio' | 'provider_bad_request') synchronously. */
+  start(opts: SttStartOptions): SttStream;
+}
