@@ -10,7 +10,8 @@
 import { CALLS_QUEUED_CHANNEL } from '../calls/create-call.js';
 import type { Database } from '../store/db.js';
 import { claimCalls, type ClaimResult } from './claim.js';
-import { deregisterWorker, failUndialed, heartbeat, reapExpiredLeases, registerWorker, type ReapResult } from './leases.js';
+import { beginDial } from './dial-guard.js';
+import { deregisterWorker, failUndialed, heartbeat, pruneWorkers, reapExpiredLeases, registerWorker, type ReapResult } from './leases.js';
 import { Periodic } from './periodic.js';
 import { consoleLogger, type ClaimedCall, type Dialer, type DispatchLogger } from './types.js';
 
@@ -159,8 +160,19 @@ export class Dispatcher {
 
   /** One reaper pass; re-queued calls are announced by NOTIFY, which wakes every dispatcher. */
   async reapOnce(): Promise<ReapResult> {
-    const r = await reapExpiredLeases(this.#db, { now: this.#now() });
+    const now = this.#now();
+    const r = await reapExpiredLeases(this.#db, { now });
     if (r.requeued.length > 0 || r.failed.length > 0) this.#log.warn({ ...r, workerId: this.workerId }, 'expired leases reaped');
+    // Workers silent for ten leases hold nothing any more (their calls were reaped): forget them.
+    await pruneWorkers(this.#db, now, this.#leaseMs * 10);
     return r;
+  }
+
+  /**
+   * The dial guard for a call this dispatcher claimed (see dial-guard.ts): true means send the
+   * INVITE now; false means the call was canceled or re-queued meanwhile, send nothing.
+   */
+  beginDial(call: Pick<ClaimedCall, 'orgId' | 'id'>): Promise<boolean> {
+    return beginDial(this.#db, call, this.workerId, { now: this.#now(), leaseMs: this.#leaseMs });
   }
 }

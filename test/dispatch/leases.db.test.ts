@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { claimCalls } from '../../src/dispatch/claim.js';
 import { beginDial } from '../../src/dispatch/dial-guard.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
-import { heartbeat, reapExpiredLeases, registerWorker } from '../../src/dispatch/leases.js';
+import { heartbeat, pruneWorkers, reapExpiredLeases, registerWorker } from '../../src/dispatch/leases.js';
 import type { ClaimedCall, Dialer } from '../../src/dispatch/types.js';
 import { sql } from '../../src/store/sql.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -110,4 +110,15 @@ test("the dispatcher's heartbeat renews the calls its dialer still holds", async
   await new Promise((res) => setImmediate(res));
   assert.equal(d.heldCallIds.includes(id!), false, 'released when dial() settles');
   assert.equal(got.length, r.claimed.length);
+});
+
+test('pruneWorkers forgets silent workers that hold no active call, and keeps the others', async () => {
+  const id = await claimedCall('w-busy');
+  await registerWorker(t.db, 'w-busy', 'dispatcher', clock.now());
+  await registerWorker(t.db, 'w-idle', 'dispatcher', clock.now());
+  await registerWorker(t.db, 'w-alive', 'dispatcher', new Date(clock.ms + 60_000));
+  clock.advance(60_001);
+  await pruneWorkers(t.db, clock.now(), 60_000);
+  const left = await t.db.query<{ id: string }>(sql`select id from workers where id in ('w-busy','w-idle','w-alive') order by id`);
+  assert.deepEqual(left.rows.map((r) => r.id), ['w-alive', 'w-busy'], `w-busy still holds ${id}`);
 });

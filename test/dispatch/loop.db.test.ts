@@ -111,3 +111,27 @@ test('after stop() nothing more is claimed, and the worker is deregistered', asy
   assert.equal(await statusOf(t.db, r.body.id), 'queued');
   assert.equal((await t.db.query(sql`select 1 from workers where id = 'w-stop'`)).rowCount, 0);
 });
+
+test("a dialer that asks the dispatcher's guard gets true once and the call is dialing", async () => {
+  const { agentId } = await addAgent(t.ctx, t.org.id, { maxCps: 1000 });
+  const results = new Map<string, boolean[]>(); // the earlier test's leftover queued call shows up here too
+  const d: Dispatcher = new Dispatcher({
+    db: t.db,
+    workerId: 'w-guarded',
+    pollIntervalMs: POLL,
+    dialer: {
+      async dial(call) {
+        results.set(call.id, [await d.beginDial(call), await d.beginDial(call)]);
+      },
+    },
+  });
+  await d.start();
+  try {
+    const r = await t.org.req('POST', `/v1/agents/${agentId}/outbound-calls`, { to: '+14155550123' });
+    for (let i = 0; i < 100 && !results.has(r.body.id); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.deepEqual(results.get(r.body.id), [true, false]);
+    assert.equal(await statusOf(t.db, r.body.id), 'dialing');
+  } finally {
+    await d.stop();
+  }
+});
