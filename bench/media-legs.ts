@@ -1,20 +1,21 @@
-// Command: node --import tsx bench/media-legs.ts [legs...=100 500 1000] [--seconds 10] [--cps 100]
+// Command: node --import tsx bench/media-legs.ts [legs...=100 500 1000] [--seconds 10] [--cps 100] [--sipps 1]
 //
-// N concurrent full CallLegs (SIP dialog + MediaSession, PCMU 20 ms) in ONE process against one SIPp UAS
-// that answers every call and echoes all RTP it gets on its media port (-rtp_echo). Calls are set up at
+// N concurrent full CallLegs (SIP dialog + MediaSession, PCMU 20 ms) in ONE process against SIPp UAS
+// processes that answer every call and echo all RTP they get on their media port (-rtp_echo); --sipps K
+// spreads the legs over K SIPp processes (one SIPp echoes everything through a single socket). Calls are set up at
 // --cps, then every leg keeps 100-200 ms of a tone queued (so each tick really encodes G.711) and
 // receives its echo. Measured over --seconds of steady state (no signalling in the window):
 // CPU % of one core of this process (process.cpuUsage) and of SIPp (/proc), packets/s sent and received,
 // pacing deviation from each leg's 20 ms grid (p50/p99/max, from the legs' send-deviation histograms),
-// loss (sent - echoed back) and the host's UDP receive-buffer drops in the window (/proc/net/snmp; counts
-// every socket on the machine, so it says WHERE loss happens: a full socket buffer, ours or SIPp's),
+// loss (sent - echoed back) and WHERE it happened: receive-buffer drops of SIPp's one media socket vs our
+// RTP sockets (/proc/net/udp) and host-wide (/proc/net/snmp RcvbufErrors),
 // skipped ticks, and the shared PacingClock's late slots.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CallLeg, PacingClock, PortPool, UserAgent } from '../src/telephony/index.js';
 import { histogramPercentile } from '../src/telephony/rtp/index.js';
-import { freePort, freeUdpPort, havePeer, startSipp, waitExit } from '../test/helpers/sipp.js';
+import { freePort, freeUdpPort, havePeer, startSipp, waitExit, type SippProcess } from '../test/helpers/sipp.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -23,6 +24,7 @@ const opt = (name: string, def: number): number => {
 };
 const seconds = opt('--seconds', 10);
 const cps = opt('--cps', 100);
+const sippCount = Math.max(1, opt('--sipps', 1));
 const legCounts = args.filter((a, i) => /^\d+$/.test(a) && !(args[i - 1] ?? '').startsWith('--')).map(Number);
 if (legCounts.length === 0) legCounts.push(100, 500, 1000);
 
@@ -41,6 +43,8 @@ interface Row {
   skipped: number;
   lateSlots: number;
   rcvbufDrops: number;
+  sippDrops: number;
+  ourDrops: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -60,6 +64,17 @@ function udpRcvbufErrors(): number {
   return Number(values[names.indexOf('RcvbufErrors')] ?? NaN);
 }
 
+/** Per-socket receive drops (/proc/net/udp last column) summed over sockets bound to `ports`. */
+function socketDrops(ports: ReadonlySet<number>): number {
+  let sum = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const c = line.trim().split(/\s+/);
+    const port = parseInt((c[1] ?? '').split(':')[1] ?? '', 16);
+    if (ports.has(port)) sum += Number(c[c.length - 1] ?? 0);
+  }
+  return sum;
+}
+
 function tone(n: number): Int16Array {
   const a = new Int16Array(n);
   for (let i = 0; i < n; i++) a[i] = Math.round(6000 * Math.sin((2 * Math.PI * 440 * i) / 8000));
@@ -67,16 +82,24 @@ function tone(n: number): Int16Array {
 }
 
 async function run(n: number): Promise<Row> {
-  const port = await freePort();
-  const mediaPort = await freeUdpPort();
   const scenario = fileURLToPath(new URL('../test/fixtures/sipp/uas_media_echo.xml', import.meta.url));
-  const sipp = await startSipp({
-    scenario,
-    port,
-    calls: n,
-    keys: { pt: '0', codec: 'PCMU' },
-    extraArgs: ['-mp', String(mediaPort), '-rtp_echo', '-l', String(n + 10), '-buff_size', '8388608', '-max_recv_loops', '10000', '-timeout', `${Math.ceil(n / cps) * 3 + seconds + 60}s`],
-  });
+  // K SIPp processes, legs spread round-robin: one SIPp echoes everything through ONE media socket.
+  const sipps: SippProcess[] = [];
+  const mediaPorts: number[] = [];
+  for (let k = 0; k < sippCount; k++) {
+    const per = Math.ceil((n - k) / sippCount);
+    const mediaPort = await freeUdpPort();
+    mediaPorts.push(mediaPort);
+    sipps.push(
+      await startSipp({
+        scenario,
+        port: await freePort(),
+        calls: per,
+        keys: { pt: '0', codec: 'PCMU' },
+        extraArgs: ['-mp', String(mediaPort), '-rtp_echo', '-l', String(per + 10), '-buff_size', '8388608', '-max_recv_loops', '10000', '-timeout', `${Math.ceil(n / cps) * 3 + seconds + 60}s`],
+      }),
+    );
+  }
   const ua = await UserAgent.listen({ udp: { host: '127.0.0.1', port: 0 } });
   const pool = new PortPool({ min: 30000, max: 30000 + n * 2 + 400 });
   const clock = PacingClock.shared();
@@ -90,7 +113,7 @@ async function run(n: number): Promise<Row> {
       localAddress: '127.0.0.1',
       codecs: ['PCMU'],
       rtpTimeoutMs: 0,
-      dial: { to: `bench${i}`, from: 'outcall', trunk: { host: '127.0.0.1', port }, ringTimeoutMs: 30_000 },
+      dial: { to: `bench${i}`, from: 'outcall', trunk: { host: '127.0.0.1', port: (sipps[i % sippCount] as SippProcess).port }, ringTimeoutMs: 30_000 },
     });
     legs.push(leg);
     answeredP.push(
@@ -115,14 +138,21 @@ async function run(n: number): Promise<Row> {
   const clock0 = clock.stats();
   const cpu0 = process.cpuUsage();
   const drops0 = udpRcvbufErrors();
-  const sipp0 = sipp.child.pid !== undefined ? procCpuMs(sipp.child.pid) : 0;
+  const ourPorts = new Set(live.map((l) => l.localPort));
+  const sippPorts = new Set(mediaPorts);
+  const sippDrops0 = socketDrops(sippPorts);
+  const ourDrops0 = socketDrops(ourPorts);
+  const sippCpu = (): number => sipps.reduce((a, p) => a + (p.child.pid !== undefined ? procCpuMs(p.child.pid) : 0), 0);
+  const sipp0 = sippCpu();
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const cpu = process.cpuUsage(cpu0);
   const wallMs = performance.now() - t0;
-  const sippMs = sipp.child.pid !== undefined ? procCpuMs(sipp.child.pid) - sipp0 : NaN;
+  const sippMs = sippCpu() - sipp0;
   const clock1 = clock.stats();
   const drops = udpRcvbufErrors() - drops0;
+  const sippDrops = socketDrops(sippPorts) - sippDrops0;
+  const ourDrops = socketDrops(ourPorts) - ourDrops0;
   const after = live.map((l) => l.mediaStats());
   clearInterval(topUp);
 
@@ -150,8 +180,10 @@ async function run(n: number): Promise<Row> {
   }
   await Promise.all(legs.map((l) => l.ended));
   if (pool.used !== 0) process.stderr.write(`warning: ${pool.used} ports still in use\n`);
-  await waitExit(sipp, 20_000).catch((err: unknown) => process.stderr.write(`sipp: ${String(err).slice(0, 300)}\n`));
-  await sipp.stop();
+  for (const sipp of sipps) {
+    await waitExit(sipp, 20_000).catch((err: unknown) => process.stderr.write(`sipp: ${String(err).slice(0, 300)}\n`));
+    await sipp.stop();
+  }
   await ua.close();
   const wall = wallMs / 1000;
   return {
@@ -169,6 +201,8 @@ async function run(n: number): Promise<Row> {
     skipped,
     lateSlots: clock1.lateSlots - clock0.lateSlots,
     rcvbufDrops: drops,
+    sippDrops,
+    ourDrops,
   };
 }
 
@@ -180,12 +214,12 @@ async function main(): Promise<void> {
     process.stderr.write(`${n} CallLegs: setting up at ${cps} cps, then ${seconds} s of steady state...\n`);
     rows.push(await run(n));
   }
-  console.log(`\nCallLegs vs SIPp -rtp_echo, PCMU 20 ms, ${seconds} s steady state per row, set up at ${cps} cps; node ${process.version}; 1-min load average before/after ${load0.toFixed(2)}/${(loadavg()[0] ?? NaN).toFixed(2)}`);
-  console.log('| legs | answered | our CPU % of a core (kernel) | SIPp CPU % | sent pkt/s | echoed pkt/s | dev p50 ms | dev p99 ms | dev max ms | loss % | UDP rcvbuf drops (host) | skipped ticks | late slots |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(`\nCallLegs vs SIPp -rtp_echo, PCMU 20 ms, ${seconds} s steady state per row, set up at ${cps} cps, ${sippCount} SIPp process(es); node ${process.version}; 1-min load average before/after ${load0.toFixed(2)}/${(loadavg()[0] ?? NaN).toFixed(2)}`);
+  console.log('| legs | answered | our CPU % of a core (kernel) | SIPp CPU % | sent pkt/s | echoed pkt/s | dev p50 ms | dev p99 ms | dev max ms | loss % | drops: SIPp media socket / our RTP sockets / host total | skipped ticks | late slots |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.legs} | ${r.answered} | ${r.cpu.toFixed(1)} (${r.sys.toFixed(1)}) | ${r.sippCpu.toFixed(0)} | ${r.sentPerSec.toFixed(0)} | ${r.recvPerSec.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(2)} | ${r.loss.toFixed(3)} | ${r.rcvbufDrops} | ${r.skipped} | ${r.lateSlots} |`,
+      `| ${r.legs} | ${r.answered} | ${r.cpu.toFixed(1)} (${r.sys.toFixed(1)}) | ${r.sippCpu.toFixed(0)} | ${r.sentPerSec.toFixed(0)} | ${r.recvPerSec.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(2)} | ${r.loss.toFixed(3)} | ${r.sippDrops} / ${r.ourDrops} / ${r.rcvbufDrops} | ${r.skipped} | ${r.lateSlots} |`,
     );
   }
 }
