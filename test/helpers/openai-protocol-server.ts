@@ -1,0 +1,199 @@
+/**
+ * A local server speaking OpenAI's documented chat-completions streaming protocol
+ * (POST /v1/chat/completions, `stream: true`): a `text/event-stream` of `data: {chunk}` events
+ * ending with `data: [DONE]`. The first chunk carries the role, then content pieces, then a chunk
+ * with finish_reason, then (with stream_options.include_usage) a chunk with empty choices and the
+ * usage. Tool calls stream with id, type and function name in the call's first chunk and the
+ * arguments split across later chunks, several calls told apart by `index`. Errors are
+ * `{"error": {"message", "type", "param", "code"}}` with the HTTP status.
+ *
+ * Each test scripts the replies, in order, one per request; every request is recorded.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ScriptedToolCall {
+  id: string;
+  name: string;
+  /** The arguments JSON text, cut in pieces as a model streams it. */
+  argumentPieces: string[];
+}
+
+export type Reply =
+  | { kind: 'text'; pieces: string[]; finishReason?: string; usage?: { prompt_tokens: number; completion_tokens: number } }
+  | { kind: 'tool_calls'; calls: ScriptedToolCall[]; textBefore?: string[]; finishReason?: string }
+  | { kind: 'error'; status: number; body?: unknown; headers?: Record<string, string> }
+  /** Sends the pieces as content, then destroys the socket without finish_reason or [DONE]. */
+  | { kind: 'drop'; pieces: string[] }
+  /** Sends the response headers, then nothing, until the client goes away. */
+  | { kind: 'hang' }
+  /** Writes these strings to the body as they are (malformed streams, comments, odd line endings). */
+  | { kind: 'raw'; chunks: string[] }
+  /** Sends the pieces one per `every` ms and never ends (abort tests). */
+  | { kind: 'endless'; every: number };
+
+export interface ReplyTiming {
+  /** Wait this long before sending anything, headers included (a slow first byte). */
+  firstByteDelayMs?: number;
+  /** Wait this long between chunks. */
+  chunkDelayMs?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+  /** Resolves when the connection closed before the reply was complete (the client hung up). */
+  closedEarly: Promise<void>;
+  /** Time the handler spent writing the reply (its own share of a turn, for the bench). */
+  serverMs?: number;
+}
+
+const MODEL = 'gpt-4o-mini-2024-07-18';
+
+export class OpenAiProtocolServer {
+  readonly requests: RecordedRequest[] = [];
+  private readonly script: Array<{ reply: Reply; timing: ReplyTiming }> = [];
+  private fallback: { reply: Reply; timing: ReplyTiming } | undefined;
+  private readonly server: Server;
+  private seq = 0;
+
+  private constructor() {
+    this.server = createServer((req, res) => {
+      this.serve(req, res).catch((err: unknown) => {
+        res.destroy(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+  }
+
+  static async start(): Promise<OpenAiProtocolServer> {
+    const s = new OpenAiProtocolServer();
+    await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+    return s;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+  }
+
+  /** Queues the reply to the next request. */
+  reply(reply: Reply, timing: ReplyTiming = {}): this {
+    this.script.push({ reply, timing });
+    return this;
+  }
+
+  /** The reply to every request once the queue is empty (benchmarks). */
+  always(reply: Reply, timing: ReplyTiming = {}): this {
+    this.fallback = { reply, timing };
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+    const started = performance.now();
+    let closedEarly!: () => void;
+    const rec: RecordedRequest = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>,
+      closedEarly: new Promise<void>((resolve) => (closedEarly = resolve)),
+    };
+    this.requests.push(rec);
+    res.on('close', () => {
+      if (!res.writableFinished) closedEarly();
+    });
+    const next = this.script.shift() ?? this.fallback;
+    if (!next) {
+      sendError(res, 500, { error: { message: 'no scripted reply', type: 'server_error', param: null, code: null } });
+      return;
+    }
+    const { reply, timing } = next;
+    if (timing.firstByteDelayMs) await sleep(timing.firstByteDelayMs);
+    if (res.destroyed) return;
+    if (reply.kind === 'error') {
+      sendError(res, reply.status, reply.body ?? { error: { message: 'error', type: null, param: null, code: null } }, reply.headers);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.flushHeaders();
+    const id = `chatcmpl-${++this.seq}`;
+    const includeUsage = (rec.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({
+        id,
+        object: 'chat.completion.chunk',
+        created: 1_700_000_000,
+        model: MODEL,
+        system_fingerprint: 'fp_local',
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+        ...(includeUsage ? { usage: null } : {}),
+      })}\n\n`;
+    const send = async (text: string) => {
+      if (res.destroyed) return;
+      res.write(text);
+      if (timing.chunkDelayMs) await sleep(timing.chunkDelayMs);
+    };
+    switch (reply.kind) {
+      case 'text':
+        await send(chunk({ role: 'assistant', content: '', refusal: null }));
+        for (const p of reply.pieces) await send(chunk({ content: p }));
+        await send(chunk({}, reply.finishReason ?? 'stop'));
+        if (includeUsage) {
+          const usage = reply.usage ?? { prompt_tokens: 10, completion_tokens: reply.pieces.length };
+          await send(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model: MODEL, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } })}\n\n`);
+        }
+        await send('data: [DONE]\n\n');
+        break;
+      case 'tool_calls': {
+        await send(chunk({ role: 'assistant', content: reply.textBefore ? '' : null, refusal: null }));
+        for (const p of reply.textBefore ?? []) await send(chunk({ content: p }));
+        for (const [index, c] of reply.calls.entries()) {
+          await send(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }));
+          for (const a of c.argumentPieces) await send(chunk({ tool_calls: [{ index, function: { arguments: a } }] }));
+        }
+        await send(chunk({}, reply.finishReason ?? 'tool_calls'));
+        await send('data: [DONE]\n\n');
+        break;
+      }
+      case 'drop':
+        await send(chunk({ role: 'assistant', content: '' }));
+        for (const p of reply.pieces) await send(chunk({ content: p }));
+        await sleep(5); // let the pieces leave before the reset
+        res.socket?.resetAndDestroy();
+        return;
+      case 'hang':
+        await new Promise<void>((resolve) => res.on('close', resolve));
+        return;
+      case 'raw':
+        for (const c of reply.chunks) await send(c);
+        break;
+      case 'endless':
+        await send(chunk({ role: 'assistant', content: '' }));
+        for (let i = 0; !res.destroyed; i++) {
+          res.write(chunk({ content: `word${i} ` }));
+          await sleep(reply.every);
+        }
+        return;
+    }
+    rec.serverMs = performance.now() - started;
+    res.end();
+  }
+}
+
+function sendError(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(text);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
