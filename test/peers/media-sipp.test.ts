@@ -15,7 +15,7 @@ import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { CallLeg, PortPool, UserAgent, type LegEvent } from '../../src/telephony/index.js';
 import { freePort, freeUdpPort, havePeer, startSipp, waitExit, type SippProcess } from '../helpers/sipp.js';
-import { bestCorrelation, chirp, concat, frames, rms } from '../fixtures/media/signals.js';
+import { chirp, concat, findSignal, frames, rms } from '../fixtures/media/signals.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/sipp/${name}`, import.meta.url));
 const skip = havePeer('sipp') ? false : 'sipp (sip-tester) not installed: skipping CallLeg/SIPp media tests';
@@ -93,7 +93,7 @@ describe('CallLeg vs SIPp UAS with RTP echo', { skip }, () => {
       const sent = chirp(8000, 2000);
       for (const f of frames(sent, 8000)) leg.write(f);
       assert.equal(leg.queuedMs, 2000);
-      await waitEvent(leg, 'drained', 4000);
+      await waitEvent(leg, 'drained', 8000);
       assert.equal(leg.playedMs, 2000);
       await sleep(600); // the last of the echo: SIPp's turnaround + our 60 ms jitter buffer
       const ended = await leg.hangup();
@@ -101,13 +101,13 @@ describe('CallLeg vs SIPp UAS with RTP echo', { skip }, () => {
       assert.equal(await waitExit(s.sipp), 0, 'SIPp saw INVITE/ACK/BYE as scripted');
       const got = concat(heard);
       assert.ok(rms(got) > 1500, `echo is not silence (rms ${rms(got).toFixed(0)})`);
-      // A 0.5 s window from the middle of what we sent, searched in everything we heard.
-      const probe = sent.subarray(4000, 8000);
-      const { lag, corr } = bestCorrelation(probe, got);
-      assert.ok(corr > 0.99, `received audio correlates with the sent chirp (best ${corr.toFixed(3)} at lag ${lag})`);
-      // heard[] starts with the first decoded frame, so an intact echo lines up at lag 4000 exactly;
-      // loss or a jitter-buffer resync could shift it, but never before the window or past 1 s.
-      const shiftMs = ((lag - 4000) / 8000) * 1000;
+      // 300 ms windows of what we sent, searched in everything we heard (best of three: one late packet
+      // under heavy load may spoil a window, a wrong or silent signal spoils all of them).
+      const { offset, corr } = findSignal(sent, got, 8000, [400, 900, 1400]);
+      assert.ok(corr > 0.99, `received audio correlates with the sent chirp (best ${corr.toFixed(3)} at offset ${offset})`);
+      // heard[] starts with the first decoded frame, so an intact echo lines up at offset 0 exactly;
+      // loss or a jitter-buffer resync could shift it, but never before the start or past 1 s.
+      const shiftMs = (offset / 8000) * 1000;
       assert.ok(shiftMs >= -20 && shiftMs < 1000, `echo found where it belongs (shift ${shiftMs} ms)`);
       assert.equal(s.portPool.used, 0, 'RTP port returned');
       assert.equal(s.ua.stats().activeCalls, 0);
