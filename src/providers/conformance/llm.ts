@@ -40,6 +40,22 @@ async function collect(it: AsyncIterable<LlmEvent>): Promise<LlmEvent[]> {
   return out;
 }
 
+/**
+ * A liveness bound, not a speed check: a backend that is never told about the cancel would
+ * otherwise hang the suite instead of failing it.
+ */
+async function eventually(p: Promise<void>, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new assert.AssertionError({ message: `${what} did not happen within 5 s` })), 5_000);
+  });
+  try {
+    await Promise.race([p, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const text = (events: LlmEvent[]) => events.map((e) => (e.type === 'text_delta' ? e.text : '')).join('');
 
 function assertEndsWithDone(events: LlmEvent[], finishReason: string): void {
@@ -107,7 +123,7 @@ export const llmConformance: readonly LlmConformanceCase[] = [
       }
       assert.ok(events.length >= 2, 'got text before the abort');
       assert.ok(!events.some((e) => e.type === 'done'), 'no done after an abort');
-      await t.cancelled(t.requestCount() - 1);
+      await eventually(t.cancelled(t.requestCount() - 1), 'the backend seeing the request cancelled');
     },
   },
   {
@@ -117,7 +133,7 @@ export const llmConformance: readonly LlmConformanceCase[] = [
       for await (const ev of t.provider.chat({ messages: [{ role: 'user', content: 'talk' }] })) {
         if (ev.type === 'text_delta') break;
       }
-      await t.cancelled(t.requestCount() - 1);
+      await eventually(t.cancelled(t.requestCount() - 1), 'the backend seeing the request cancelled');
     },
   },
   {
