@@ -47,7 +47,7 @@ function rejectsWith(p: Promise<unknown>, code: string, retryable: boolean, chec
   });
 }
 
-describe('LLM conformance: OpenAI-compatible client against the local protocol server', () => {
+describe('LLM conformance: OpenAI-compatible client against the local protocol server', { timeout: 30_000 }, () => {
   let server: OpenAiProtocolServer;
   let target: LlmConformanceTarget;
   before(async () => {
@@ -78,7 +78,7 @@ describe('LLM conformance: OpenAI-compatible client against the local protocol s
   for (const c of llmConformance) test(c.name, () => c.run(target));
 });
 
-describe('OpenAI chat-completions protocol', () => {
+describe('OpenAI chat-completions protocol', { timeout: 30_000 }, () => {
   let server: OpenAiProtocolServer;
   before(async () => {
     server = await OpenAiProtocolServer.start();
