@@ -19,9 +19,9 @@ function feed(bytes: Uint8Array, cuts: number[]): string[] {
 }
 
 test('SSE: events split at every byte still parse, including a multi-byte character and CRLF/CR endings', () => {
-  const text = 'data: {"a":"héllo €"}\r\n\r\n: keep-alive comment\n\nevent: x\nid: 3\ndata: two\rdata: lines\r\rdata: [DONE]\n\n';
+  const text = 'data: {"a":"héllo €"}\r\n\r\n: keep-alive comment\n\nevent: x\nid: 3\ndata: two\rdata: lines\r\rdata: [DONE]\n\ndata: a\r\ndata: b\r\n\r\n';
   const bytes = enc.encode(text);
-  const expected = ['{"a":"héllo €"}', 'two\nlines', '[DONE]'];
+  const expected = ['{"a":"héllo €"}', 'two\nlines', '[DONE]', 'a\nb'];
   assert.deepEqual(feed(bytes, []), expected);
   for (let cut = 1; cut < bytes.length; cut++) assert.deepEqual(feed(bytes, [cut]), expected, `cut at ${cut}`);
   assert.deepEqual(feed(bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1)), expected, 'one byte at a time');
