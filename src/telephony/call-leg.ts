@@ -16,7 +16,7 @@
  *   finish(): the media is closed and its port returned exactly once, then `ended` resolves.
  */
 import { FrameChunker, Resampler, samplesPerFrame } from '../media/index.js';
-import { MediaSession, type MediaSessionStats } from './rtp/index.js';
+import { DTMF_DIGITS, MediaSession, type MediaSessionStats } from './rtp/index.js';
 import { SdpError, type NegotiatedMedia } from './sdp/index.js';
 import type { CallEvent, EndedEvent, OutboundCall } from './sip/index.js';
 import { offerTokens, type CallLegOptions, type LegEnded, type LegEvent } from './leg-events.js';
@@ -49,6 +49,8 @@ export class CallLeg {
   /** The last SDP we sent (offer or answer): o= session id/version continuity (RFC 3264 §8). */
   private localSdp: string;
   private offerlessPending = false;
+  /** INFO DTMF requests go out one after the other (each waits for the previous final response). */
+  private infoChain: Promise<void> = Promise.resolve();
   /** PCM rate promised in 'answered'; write()/onAudio keep it for the whole call. */
   private legRate: number | undefined;
   private bridge: RateBridge | undefined;
@@ -168,10 +170,28 @@ export class CallLeg {
     return this.media.queuedMs;
   }
 
-  /** RFC 4733 digits (0-9 * # A-D). Throws before answer, after end, or if telephone-event was not negotiated. */
+  /**
+   * Sends digits (0-9 * # A-D) as RFC 4733 telephone-events, or by SIP INFO when the callee did not accept
+   * telephone-event. Throws before answer, after the end, and (RangeError) for characters that are not digits.
+   */
   sendDtmf(digits: string, durationMs = 100): void {
     if (!this.isAnswered || this.finishing) throw new Error('CallLeg.sendDtmf() needs an answered, live call');
-    if (!this.media.sendDtmf(digits, durationMs)) throw new Error('the callee did not accept telephone-event (RFC 4733)');
+    if (this.media.sendDtmf(digits, durationMs)) return;
+    // No telephone-event in the answer: fall back to SIP INFO application/dtmf-relay, one request per
+    // digit, in order (the de-facto format of Cisco/Asterisk; RFC 6086 gives INFO its framework).
+    for (const d of digits) {
+      if (!DTMF_DIGITS.includes(d.toUpperCase())) throw new RangeError(`not a DTMF digit: ${d}`);
+    }
+    for (const d of digits.toUpperCase()) {
+      this.infoChain = this.infoChain
+        .then(() => (this.finishing ? 0 : this.call.sendInfo(`Signal=${d}\r\nDuration=${Math.round(durationMs)}\r\n`)))
+        .then(
+          (status) => {
+            if (status >= 300) process.emitWarning(`CallLeg ${this.callId}: INFO DTMF '${d}' refused with ${status}`);
+          },
+          (err: unknown) => process.emitWarning(`CallLeg ${this.callId}: INFO DTMF '${d}' failed: ${String(err)}`),
+        );
+    }
   }
 
   /** CANCEL before answer, BYE after (the SIP layer picks). Resolves when media is closed. */
@@ -209,6 +229,13 @@ export class CallLeg {
       case 'answered':
         this.onAnswered(ev.remoteSdp);
         return;
+      case 'info': {
+        // DTMF by SIP INFO (trunks without RFC 4733): application/dtmf-relay "Signal=5\r\nDuration=160"
+        // or application/dtmf "5".
+        const d = parseInfoDtmf(ev.contentType, ev.body);
+        if (d) this.emit({ type: 'dtmf', ...d });
+        return;
+      }
       case 'reinvited':
         if (this.offerlessPending) this.onOfferlessAnswer(ev.remoteSdp);
         return;
@@ -338,6 +365,20 @@ export class CallLeg {
       process.emitWarning(`CallLeg ${this.callId}: '${what}' listener threw: ${String(err)}`);
     }
   }
+}
+
+/** DTMF carried in an INFO body: application/dtmf-relay (Signal=/Duration=) or application/dtmf. */
+export function parseInfoDtmf(contentType: string | undefined, body: string): { digit: string; durationMs: number } | undefined {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  let digit: string | undefined;
+  let durationMs = 100;
+  if (type === 'application/dtmf-relay') {
+    digit = /^\s*signal\s*=\s*(\S)/im.exec(body)?.[1];
+    const dur = Number(/^\s*duration\s*=\s*(\d+)/im.exec(body)?.[1]);
+    if (Number.isFinite(dur) && dur > 0) durationMs = dur;
+  } else if (type === 'application/dtmf') digit = body.trim().charAt(0);
+  const d = digit?.toUpperCase();
+  return d !== undefined && d.length === 1 && DTMF_DIGITS.includes(d) ? { digit: d, durationMs } : undefined;
 }
 
 function describe(err: unknown): string {

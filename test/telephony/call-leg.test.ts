@@ -316,6 +316,35 @@ describe('CallLeg', () => {
     assert.ok(s.leg.playedMs >= 180, `our 16 kHz audio went out as PCMU (played ${s.leg.playedMs} ms)`);
   });
 
+  test('DTMF by SIP INFO: received dtmf-relay/dtmf bodies become dtmf events; without telephone-event we send INFO', async () => {
+    const s = await setup();
+    s.answer(answerSdp(s.remote.port, { codecs: '0' })); // no telephone-event in the answer
+    const info = (seq: number, type: string, body: string): string =>
+      s.inDialog('INFO', seq, '', [`Content-Type: ${type}`]).replace('Content-Length: 0\r\n\r\n', `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    s.transport.deliver(info(2, 'application/dtmf-relay', 'Signal=5\r\nDuration=160\r\n'));
+    s.transport.deliver(info(3, 'application/dtmf', '#'));
+    s.transport.deliver(info(4, 'application/dtmf-relay', 'Signal=x'));
+    s.transport.deliver(info(5, 'text/plain', 'Signal=7'));
+    assert.equal(s.transport.responses(200).filter((r) => r.core.cseq.method === 'INFO').length, 4, 'every INFO answered 200');
+    assert.deepEqual(s.events.filter((e) => e.type === 'dtmf'), [
+      { type: 'dtmf', digit: '5', durationMs: 160 },
+      { type: 'dtmf', digit: '#', durationMs: 100 },
+    ]);
+    assert.throws(() => s.leg.sendDtmf('1x'), RangeError);
+    s.leg.sendDtmf('19', 120);
+    await flush();
+    const infos = (): SipRequest[] => s.transport.requests('INFO');
+    assert.equal(infos().length, 1, 'one digit at a time');
+    assert.equal(infos()[0]?.headers.get('Content-Type'), 'application/dtmf-relay');
+    assert.equal(infos()[0]?.body, 'Signal=1\r\nDuration=120\r\n');
+    s.transport.deliver(respondTo(infos()[0] as SipRequest, 200));
+    await flush();
+    await flush();
+    assert.equal(infos().length, 2);
+    assert.equal(infos()[1]?.body, 'Signal=9\r\nDuration=120\r\n');
+    s.transport.deliver(respondTo(infos()[1] as SipRequest, 200));
+  });
+
   test('no RTP after answer: rtp timeout hangs up, reason rtp_timeout', async () => {
     const s = await setup({ rtpTimeoutMs: 200 });
     s.answer();
