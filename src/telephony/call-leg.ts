@@ -15,22 +15,14 @@
  * - every way a call ends (our BYE/CANCEL, theirs, ring timeout, failure, UA shutdown) goes through
  *   finish(): the media is closed and its port returned exactly once, then `ended` resolves.
  */
-import { FrameChunker, Resampler, samplesPerFrame } from '../media/index.js';
 import { DTMF_DIGITS, MediaSession, type MediaSessionStats } from './rtp/index.js';
-import { SdpError, type NegotiatedMedia } from './sdp/index.js';
+import type { NegotiatedMedia } from './sdp/index.js';
 import type { CallEvent, EndedEvent, OutboundCall } from './sip/index.js';
 import { offerTokens, type CallLegOptions, type LegEnded, type LegEvent } from './leg-events.js';
+import { describe, origin, parseInfoDtmf, rateBridge, withoutOrigin, type RateBridge } from './leg-helpers.js';
 
 type Override = { readonly reason: string; readonly by: LegEnded['by']; readonly outcome: LegEnded['outcome'] };
 
-/** Converters between the leg's PCM rate (fixed at answer) and the codec's, after a re-INVITE changed it. */
-interface RateBridge {
-  readonly mediaRate: number;
-  readonly out: Resampler;
-  readonly outFrames: FrameChunker;
-  readonly in: Resampler;
-  readonly inFrames: FrameChunker;
-}
 
 export class CallLeg {
   readonly callId: string;
@@ -301,13 +293,7 @@ export class CallLeg {
     if (rate === undefined || legRate === undefined) return;
     if (rate === legRate) this.bridge = undefined;
     else if (this.bridge?.mediaRate !== rate) {
-      this.bridge = {
-        mediaRate: rate,
-        out: new Resampler(legRate, rate),
-        outFrames: new FrameChunker(samplesPerFrame(rate)),
-        in: new Resampler(rate, legRate),
-        inFrames: new FrameChunker(samplesPerFrame(legRate)),
-      };
+      this.bridge = rateBridge(legRate, rate);
     }
     if (queuedBefore > 0 && this.media.queuedMs === 0) this.emit({ type: 'drained' });
   }
@@ -365,33 +351,4 @@ export class CallLeg {
       process.emitWarning(`CallLeg ${this.callId}: '${what}' listener threw: ${String(err)}`);
     }
   }
-}
-
-/** DTMF carried in an INFO body: application/dtmf-relay (Signal=/Duration=) or application/dtmf. */
-export function parseInfoDtmf(contentType: string | undefined, body: string): { digit: string; durationMs: number } | undefined {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
-  let digit: string | undefined;
-  let durationMs = 100;
-  if (type === 'application/dtmf-relay') {
-    digit = /^\s*signal\s*=\s*(\S)/im.exec(body)?.[1];
-    const dur = Number(/^\s*duration\s*=\s*(\d+)/im.exec(body)?.[1]);
-    if (Number.isFinite(dur) && dur > 0) durationMs = dur;
-  } else if (type === 'application/dtmf') digit = body.trim().charAt(0);
-  const d = digit?.toUpperCase();
-  return d !== undefined && d.length === 1 && DTMF_DIGITS.includes(d) ? { digit: d, durationMs } : undefined;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof SdpError) return `${err.code}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** o=<user> <sess-id> <sess-version> ... (RFC 4566 §5.2). */
-function origin(sdp: string): { sessionId: string; version: number } {
-  const m = /^o=\S+ (\S+) (\d+)/m.exec(sdp);
-  return { sessionId: m?.[1] ?? '0', version: Number(m?.[2] ?? 1) };
-}
-
-function withoutOrigin(sdp: string): string {
-  return sdp.replace(/^o=.*$/m, '');
 }
