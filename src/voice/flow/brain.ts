@@ -1,0 +1,148 @@
+import { fillTemplate } from '../../calls/templates.js';
+import { containsKeyword, words } from './match.js';
+import type { BranchNode, Flow, FlowAction, FlowEndReason, FlowEvent, FlowNode, ListenNode } from './types.js';
+import { validateFlow } from './validate.js';
+
+type State =
+  | { kind: 'new' }
+  | { kind: 'listening'; node: string; listenId: number; reprompts: number }
+  | { kind: 'tool'; node: string }
+  | { kind: 'ended'; reason: FlowEndReason };
+
+type Input = { kind: 'utterance'; text: string } | { kind: 'dtmf'; digit: string };
+
+/** Validation rejects instant loops; this only guards against a bug turning into a hung worker. */
+const MAX_STEPS = 10_000;
+
+/**
+ * Walks a flow for one call. It is pure and synchronous: events in, actions out, no timers and no
+ * audio, so the runtime (which plays prompts, runs tools and owns the clock) stays separate and
+ * the flow logic is tested without either.
+ *
+ * `{{variables}}` in texts and tool arguments come from the call's dynamic_variables, plus
+ * `last_utterance` and `last_dtmf` (what the callee said or keyed last).
+ */
+export class FlowBrain {
+  private readonly flow: Flow;
+  private state: State = { kind: 'new' };
+  private lastInput: Input | undefined;
+  private nextListenId = 1;
+
+  constructor(
+    flow: unknown,
+    private readonly variables: Readonly<Record<string, string>> = {},
+    opts: { toolNames?: readonly string[] } = {},
+  ) {
+    this.flow = validateFlow(flow, opts);
+  }
+
+  /** Whether the flow has ended the call; every later event is ignored. */
+  get ended(): boolean {
+    return this.state.kind === 'ended';
+  }
+
+  /** The node the brain waits in (for logs and the transcript), if any. */
+  get currentNode(): string | undefined {
+    return this.state.kind === 'listening' || this.state.kind === 'tool' ? this.state.node : undefined;
+  }
+
+  /** Call once, when the callee answers. */
+  start(): FlowAction[] {
+    if (this.state.kind !== 'new') throw new Error('FlowBrain.start() was already called');
+    return this.run(this.flow.start);
+  }
+
+  /** Reports one event; events that do not fit the current state (a digit during a tool call) are ignored. */
+  handle(event: FlowEvent): FlowAction[] {
+    const s = this.state;
+    switch (event.type) {
+      case 'callee_utterance':
+      case 'dtmf': {
+        if (s.kind !== 'listening') return [];
+        this.lastInput = event.type === 'dtmf' ? { kind: 'dtmf', digit: event.digit } : { kind: 'utterance', text: event.text };
+        return this.run(this.node<ListenNode>(s.node).next);
+      }
+      case 'timeout': {
+        if (s.kind !== 'listening') return [];
+        if (event.listenId !== undefined && event.listenId !== s.listenId) return [];
+        const node = this.node<ListenNode>(s.node);
+        if (node.reprompt !== undefined && s.reprompts < (node.max_reprompts ?? 0)) {
+          const listenId = this.nextListenId++;
+          this.state = { kind: 'listening', node: s.node, listenId, reprompts: s.reprompts + 1 };
+          return [{ type: 'say', text: this.fill(node.reprompt) }, { type: 'wait', timeoutMs: node.timeout_ms, listenId }];
+        }
+        return this.run(node.on_timeout);
+      }
+      case 'tool_result': {
+        if (s.kind !== 'tool') return [];
+        const node = this.flow.nodes[s.node];
+        if (node?.type !== 'tool') return [];
+        return this.run(event.ok ? node.on_success : node.on_failure);
+      }
+    }
+  }
+
+  /** Steps through nodes that need nothing from outside until one waits or ends the call. */
+  private run(from: string): FlowAction[] {
+    const actions: FlowAction[] = [];
+    let id = from;
+    for (let step = 0; step < MAX_STEPS; step++) {
+      const node = this.node<FlowNode>(id);
+      switch (node.type) {
+        case 'say':
+          actions.push({ type: 'say', text: this.fill(node.text) });
+          id = node.next;
+          continue;
+        case 'branch':
+          id = this.choose(node);
+          continue;
+        case 'listen': {
+          const listenId = this.nextListenId++;
+          this.state = { kind: 'listening', node: id, listenId, reprompts: 0 };
+          actions.push({ type: 'wait', timeoutMs: node.timeout_ms, listenId });
+          return actions;
+        }
+        case 'tool':
+          this.state = { kind: 'tool', node: id };
+          actions.push({ type: 'call_tool', name: node.tool, arguments: this.fillDeep(node.arguments ?? {}) as Record<string, unknown> });
+          return actions;
+        case 'end': {
+          const reason = node.reason ?? 'agent_hangup';
+          this.state = { kind: 'ended', reason };
+          if (node.text !== undefined) actions.push({ type: 'say', text: this.fill(node.text) });
+          actions.push({ type: 'end_call', reason });
+          return actions;
+        }
+      }
+    }
+    throw new Error(`flow did not wait within ${MAX_STEPS} steps (last node "${id}")`);
+  }
+
+  private choose(node: BranchNode): string {
+    const input = this.lastInput;
+    if (input === undefined) return node.default;
+    if (input.kind === 'dtmf') return node.cases.find((c) => c.dtmf === input.digit)?.next ?? node.default;
+    const said = words(input.text);
+    return node.cases.find((c) => c.keywords?.some((k) => containsKeyword(said, k)))?.next ?? node.default;
+  }
+
+  private node<T extends FlowNode>(id: string): T {
+    const n = this.flow.nodes[id];
+    if (n === undefined) throw new Error(`flow has no node "${id}"`); // validation makes this unreachable
+    return n as T;
+  }
+
+  private fill(text: string): string {
+    const vars: Record<string, string> = { ...this.variables };
+    if (this.lastInput?.kind === 'utterance') vars.last_utterance = this.lastInput.text;
+    if (this.lastInput?.kind === 'dtmf') vars.last_dtmf = this.lastInput.digit;
+    return fillTemplate(text, vars);
+  }
+
+  private fillDeep(v: unknown): unknown {
+    if (typeof v === 'string') return this.fill(v);
+    if (Array.isArray(v)) return v.map((x) => this.fillDeep(x));
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.fillDeep(x)]));
+    return v;
+  }
+}
