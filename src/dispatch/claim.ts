@@ -220,10 +220,11 @@ export async function claimCalls(db: Database, opts: ClaimOptions): Promise<Clai
     }
     await ledger.save(tx);
     if (busy > 0) retryAts.push(new Date(now.getTime() + CONTENDED_RETRY_MS));
-    const nextAt = earliest([...retryAts, await nextDueAt(tx, now)]);
     // A full window that made progress may hide more agents behind it; a window that claimed
     // nothing (every candidate over a concurrency limit) must not spin.
     const more = held.length === batchSize && claimed.length > 0;
+    // With more to do the loop goes again at once: when to wake up matters only otherwise.
+    const nextAt = earliest([...retryAts, more ? null : await nextDueAt(tx, now)]);
     return { claimed, limited: rows.length - claimed.length, more, nextAt };
   });
 }
