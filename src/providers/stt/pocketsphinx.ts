@@ -25,6 +25,8 @@ export interface PocketsphinxOptions {
 const RATE = 16000;
 /** Wait this long after the last output line before treating an utterance without `</s>` as done. */
 const SETTLE_MS = 50;
+/** Audio queued for the engine beyond this (30 s) means it is not keeping up: fail the stream. */
+const MAX_BACKLOG_BYTES = 30 * RATE * 2;
 
 export class PocketsphinxStt implements SttProvider {
   readonly name = 'pocketsphinx';
@@ -108,6 +110,11 @@ export class PocketsphinxStream implements SttStream {
     this.#samples += frame.length;
     // Copy: the caller may reuse its frame buffer, and the write completes later.
     stdin.write(Buffer.from(frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength)));
+    // An engine that stopped reading (stuck, starved of CPU) would make us buffer a live call's
+    // audio without bound; past MAX_BACKLOG its results would be too late to matter anyway.
+    if (stdin.writableLength > MAX_BACKLOG_BYTES) {
+      this.#finish(new ProviderError('provider_failed', `pocketsphinx fell ${Math.round(stdin.writableLength / (2 * RATE))} s behind the audio`, false));
+    }
   }
 
   end(): void {
