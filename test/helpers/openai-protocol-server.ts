@@ -46,8 +46,10 @@ export interface RecordedRequest {
   body: Record<string, unknown>;
   /** Resolves when the connection closed before the reply was complete (the client hung up). */
   closedEarly: Promise<void>;
-  /** Time the handler spent writing the reply (its own share of a turn, for the bench). */
+  /** From the request fully read to the reply ended: the server's own share of a turn (bench). */
   serverMs?: number;
+  /** From the request fully read to the first content piece written (bench). */
+  firstContentMs?: number;
 }
 
 const MODEL = 'gpt-4o-mini-2024-07-18';
@@ -144,7 +146,10 @@ export class OpenAiProtocolServer {
     switch (reply.kind) {
       case 'text':
         await send(chunk({ role: 'assistant', content: '', refusal: null }));
-        for (const p of reply.pieces) await send(chunk({ content: p }));
+        for (const p of reply.pieces) {
+          rec.firstContentMs ??= performance.now() - started;
+          await send(chunk({ content: p }));
+        }
         await send(chunk({}, reply.finishReason ?? 'stop'));
         if (includeUsage) {
           const usage = reply.usage ?? { prompt_tokens: 10, completion_tokens: reply.pieces.length };
