@@ -14,8 +14,6 @@ import { OutcallError } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { sql, type SqlFragment } from '../store/sql.js';
 
-export const ACTIVE_STATUSES = ['dispatching', 'dialing', 'in_progress'] as const;
-
 /** When a concurrency slot frees is unknown (calls last minutes): clients are told to retry soon. */
 export const CONCURRENCY_RETRY_AFTER_S = 5;
 
