@@ -65,11 +65,12 @@ class EnergyVadStream implements VadStream {
   async push(frame: Int16Array): Promise<VadFrameResult> {
     checkFrame(frame, this.#frameSamples, this.sampleRate);
     const db = rmsDbfs(frame);
-    // The floor starts at the first frame's level, follows quiet frames down at once, and creeps up
-    // slowly, and only outside speech, so a long sentence does not become the "noise".
+    // The floor starts at the first frame's level, follows quiet frames down at once and creeps up
+    // slowly. It creeps up during speech too: otherwise a room that got louder (a TV switched on)
+    // would read as speech forever. Speech itself cannot lift it much, because the dips between
+    // words pull it straight back down.
     let floor = this.#floor ?? db;
-    if (db < floor) floor = db;
-    else if (!this.#segmenter.speaking) floor = Math.min(db, floor + this.#risePerFrame);
+    floor = db < floor ? db : Math.min(db, floor + this.#risePerFrame);
     this.#floor = Math.max(FLOOR_MIN_DB, floor);
     const over = db - Math.max(this.#floor + this.#margin, this.#absMin);
     // A logistic over the margin maps "level above the gate" to a probability with 0.5 at the gate,
