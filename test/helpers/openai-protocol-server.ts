@@ -29,6 +29,8 @@ export type Reply =
   | { kind: 'hang' }
   /** Writes these strings to the body as they are (malformed streams, comments, odd line endings). */
   | { kind: 'raw'; chunks: string[] }
+  /** Ignores stream: true and answers with one whole chat.completion JSON object. */
+  | { kind: 'json'; content: string | null; toolCalls?: Array<{ id: string; name: string; arguments: string }>; finishReason?: string }
   /** Sends the pieces one per `every` ms and never ends (abort tests). */
   | { kind: 'endless'; every: number };
 
@@ -37,6 +39,8 @@ export interface ReplyTiming {
   firstByteDelayMs?: number;
   /** Wait this long between chunks. */
   chunkDelayMs?: number;
+  /** Wait this long after the last chunk ([DONE]) before ending the response. */
+  endDelayMs?: number;
 }
 
 export interface RecordedRequest {
@@ -46,6 +50,8 @@ export interface RecordedRequest {
   body: Record<string, unknown>;
   /** Resolves when the connection closed before the reply was complete (the client hung up). */
   closedEarly: Promise<void>;
+  /** The client's socket port: equal across requests when a kept-alive connection is reused. */
+  remotePort: number;
   /** From the request fully read to the reply ended: the server's own share of a turn (bench). */
   serverMs?: number;
   /** From the request fully read to the first content piece written (bench). */
@@ -107,6 +113,7 @@ export class OpenAiProtocolServer {
       headers: req.headers,
       body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>,
       closedEarly: new Promise<void>((resolve) => (closedEarly = resolve)),
+      remotePort: req.socket.remotePort ?? 0,
     };
     this.requests.push(rec);
     res.on('close', () => {
@@ -122,6 +129,25 @@ export class OpenAiProtocolServer {
     if (res.destroyed) return;
     if (reply.kind === 'error') {
       sendError(res, reply.status, reply.body ?? { error: { message: 'error', type: null, param: null, code: null } }, reply.headers);
+      return;
+    }
+    if (reply.kind === 'json') {
+      const message = {
+        role: 'assistant',
+        content: reply.content,
+        refusal: null,
+        ...(reply.toolCalls ? { tool_calls: reply.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) } : {}),
+      };
+      const body = {
+        id: `chatcmpl-${++this.seq}`,
+        object: 'chat.completion',
+        created: 1_700_000_000,
+        model: MODEL,
+        choices: [{ index: 0, message, logprobs: null, finish_reason: reply.finishReason ?? (reply.toolCalls ? 'tool_calls' : 'stop') }],
+        usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
+      };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -188,6 +214,7 @@ export class OpenAiProtocolServer {
         }
         return;
     }
+    if (timing.endDelayMs) await sleep(timing.endDelayMs);
     rec.serverMs = performance.now() - started;
     res.end();
   }

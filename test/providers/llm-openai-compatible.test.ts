@@ -176,6 +176,31 @@ describe('OpenAI chat-completions protocol', { timeout: 30_000 }, () => {
     ]);
   });
 
+  test('a server that ignores stream: true and answers one JSON completion still yields text, tool calls and done', async () => {
+    server.reply({ kind: 'json', content: 'Hello there.' });
+    assert.deepEqual(await collect(client(server).chat({ messages: [{ role: 'user', content: 'x' }] })), [
+      { type: 'text_delta', text: 'Hello there.' },
+      { type: 'done', finishReason: 'stop', usage: { promptTokens: 5, completionTokens: 3 } },
+    ]);
+    server.reply({ kind: 'json', content: null, toolCalls: [{ id: 'call_j', name: 'end_call', arguments: '{"reason":"done"}' }] });
+    const events = await collect(client(server).chat({ messages: [{ role: 'user', content: 'x' }] }));
+    assert.deepEqual(events[0], { type: 'tool_call', id: 'call_j', name: 'end_call', arguments: { reason: 'done' } });
+    assert.equal(events.length, 2);
+  });
+
+  test('a completed turn reads the body to its end (even when it ends a little after [DONE]), so connections are reused', async () => {
+    const llm = client(server);
+    const n = server.requests.length;
+    for (let i = 0; i < 4; i++) {
+      server.reply({ kind: 'text', pieces: [`turn ${i}`] }, { endDelayMs: 20 });
+      await collect(llm.chat({ messages: [{ role: 'user', content: 'x' }] }));
+    }
+    // A client that stopped at [DONE] and hung up would return before the server ended its reply.
+    assert.ok(server.requests.slice(n).every((r) => r.serverMs !== undefined), 'every reply ran to its end before chat() finished');
+    const ports = new Set(server.requests.slice(n).map((r) => r.remotePort));
+    assert.ok(ports.size < 4, `kept-alive connections reused: ${ports.size} ports for 4 turns`);
+  });
+
   test('usage from the final chunk is reported on done; length finish is passed on', async () => {
     server.reply({ kind: 'text', pieces: ['a', 'b'], finishReason: 'length', usage: { prompt_tokens: 42, completion_tokens: 2 } });
     const events = await collect(client(server).chat({ messages: [{ role: 'user', content: 'x' }] }));

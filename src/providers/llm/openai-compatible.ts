@@ -1,8 +1,9 @@
 import { realClock, type Clock, type TimerHandle } from '../../telephony/clock.js';
 import { ProviderError } from '../errors.js';
-import { errorFromResponse, parseVendorError, redact } from './http-errors.js';
+import { ChunkAssembler } from './chunks.js';
+import { errorFromResponse, redact } from './http-errors.js';
 import { SseParser } from './sse.js';
-import type { LlmChatRequest, LlmEvent, LlmFinishReason, LlmMessage, LlmProvider, LlmToolSpec, LlmUsage } from './types.js';
+import type { LlmChatRequest, LlmEvent, LlmMessage, LlmProvider, LlmToolSpec } from './types.js';
 
 export interface OpenAiCompatibleOptions {
   /** Name shown in errors and logs, e.g. 'openai', 'groq', 'ollama'. */
@@ -32,13 +33,8 @@ export interface OpenAiCompatibleOptions {
   fetch?: typeof fetch;
 }
 
-const MAX_ERROR_BODY = 16 * 1024;
-
-interface PartialCall {
-  id: string;
-  name: string;
-  args: string;
-}
+/** Error bodies and non-streamed replies are cut to this many characters before parsing. */
+const MAX_BODY = 1024 * 1024;
 
 /**
  * Chat completions over HTTP with `stream: true`, as documented by OpenAI and implemented by Groq,
@@ -100,8 +96,8 @@ export class OpenAiCompatibleLlm implements LlmProvider {
     };
     const firstTokenMs = this.opts.firstTokenTimeoutMs ?? 10_000;
     const idleMs = this.opts.idleTimeoutMs ?? 30_000;
-    let finished = false;
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    // Any way out before the body's end (break, abort, error, timeout) must close the connection.
+    let eof = false;
     try {
       arm(firstTokenMs, 'no first token');
       const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream', ...this.opts.headers };
@@ -114,86 +110,34 @@ export class OpenAiCompatibleLlm implements LlmProvider {
         if (e) throw e;
         return;
       }
-      if (!res.ok) {
-        let text = '';
+      const chunks = new ChunkAssembler(this.name, secret);
+      if (!res.ok || (res.headers.get('content-type') ?? '').includes('application/json')) {
+        let text: string;
         try {
-          text = (await res.text()).slice(0, MAX_ERROR_BODY);
+          text = (await res.text()).slice(0, MAX_BODY);
+          eof = true;
         } catch (err) {
-          // The status alone still says what went wrong; only the caller's abort ends quietly.
-          if (stopped(err, 'reading the error body') === undefined) return;
+          const e = stopped(err, 'reading the body');
+          if (e === undefined) return;
+          if (!res.ok) throw errorFromResponse(this.name, res.status, res.headers, '', secret);
+          throw e;
         }
-        throw errorFromResponse(this.name, res.status, res.headers, text, secret);
+        if (!res.ok) throw errorFromResponse(this.name, res.status, res.headers, text, secret);
+        // A server (or proxy) that ignored stream: true and sent the whole completion as JSON.
+        const events = [...chunks.push(text), ...chunks.flushCalls(), chunks.done()];
+        disarm();
+        for (const ev of events) {
+          yield ev;
+          if (req.signal?.aborted) return;
+        }
+        return;
       }
       if (res.body === null) throw new ProviderError('provider_failed', `${this.name}: HTTP ${res.status} with no body`, true);
-      reader = res.body.getReader();
+      const reader = res.body.getReader();
       const parser = new SseParser();
-      const calls = new Map<number, PartialCall>();
-      let emittedCalls = 0;
-      let started = false;
-      let finishReason: LlmFinishReason | undefined;
-      let usage: LlmUsage | undefined;
       let sawDone = false;
-
-      const flushCalls = (): LlmEvent[] => {
-        const out: LlmEvent[] = [];
-        for (const index of [...calls.keys()].sort((a, b) => a - b)) {
-          const c = calls.get(index) as PartialCall;
-          out.push({ type: 'tool_call', id: c.id, name: c.name, arguments: this.parseArguments(c) });
-          emittedCalls++;
-        }
-        calls.clear();
-        return out;
-      };
-
-      const handle = (data: string): LlmEvent[] => {
-        if (data.trim() === '[DONE]') {
-          sawDone = true;
-          return [];
-        }
-        let chunk: WireChunk;
-        try {
-          chunk = JSON.parse(data) as WireChunk;
-        } catch {
-          throw new ProviderError('provider_failed', `${this.name}: the stream carried a chunk that is not JSON`, true);
-        }
-        if (chunk.error !== undefined && chunk.error !== null) {
-          // Errors after the 200 arrive inside the stream (OpenAI, vLLM); the body parser reads both shapes.
-          const v = parseVendorError(JSON.stringify({ error: chunk.error }));
-          throw new ProviderError('provider_failed', redact(`${this.name}: error in stream: ${v.message ?? 'unknown'}`, secret), true);
-        }
-        const out: LlmEvent[] = [];
-        if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens ?? 0, completionTokens: chunk.usage.completion_tokens ?? 0 };
-        const choice = chunk.choices?.[0];
-        if (!choice) return out;
-        const delta = choice.delta ?? {};
-        if (typeof delta.content === 'string' && delta.content !== '') {
-          started = true;
-          out.push({ type: 'text_delta', text: delta.content });
-        }
-        for (const [pos, frag] of (delta.tool_calls ?? []).entries()) {
-          started = true;
-          const index = typeof frag.index === 'number' ? frag.index : pos;
-          let call = calls.get(index);
-          if (!call) {
-            call = { id: '', name: '', args: '' };
-            calls.set(index, call);
-          }
-          if (typeof frag.id === 'string' && frag.id !== '' && call.id === '') call.id = frag.id;
-          // The name comes whole in the call's first chunk; later chunks carry argument pieces.
-          if (typeof frag.function?.name === 'string' && call.name === '') call.name = frag.function.name;
-          if (typeof frag.function?.arguments === 'string') call.args += frag.function.arguments;
-          else if (frag.function?.arguments !== undefined) call.args += JSON.stringify(frag.function.arguments);
-        }
-        if (typeof choice.finish_reason === 'string') {
-          started = true;
-          finishReason = mapFinish(choice.finish_reason);
-          out.push(...flushCalls());
-        }
-        return out;
-      };
-
-      while (!sawDone) {
-        if (started) arm(idleMs, 'no data');
+      while (!sawDone && !eof) {
+        if (chunks.started) arm(idleMs, 'no data');
         let r: Awaited<ReturnType<typeof reader.read>>;
         try {
           r = await reader.read();
@@ -202,65 +146,45 @@ export class OpenAiCompatibleLlm implements LlmProvider {
           if (e) throw e;
           return;
         }
-        if (started) disarm();
+        if (r.done) eof = true;
         const events: LlmEvent[] = [];
         for (const data of r.done ? parser.end() : parser.push(r.value)) {
-          if (sawDone) break;
-          events.push(...handle(data));
+          if (data.trim() === '[DONE]') {
+            sawDone = true;
+            break;
+          }
+          events.push(...chunks.push(data));
         }
-        if (started) disarm();
+        if (chunks.started) disarm();
         for (const ev of events) {
           yield ev;
           if (req.signal?.aborted) return;
         }
-        if (r.done) break;
       }
       disarm();
-      if (!sawDone && finishReason === undefined) {
+      if (!sawDone && chunks.finishReason === undefined) {
         throw new ProviderError('provider_failed', `${this.name}: the stream ended before the answer was complete`, true);
       }
-      const pending = flushCalls();
-      for (const ev of pending) yield ev;
-      finished = true;
-      const reason: LlmFinishReason = emittedCalls > 0 ? 'tool_calls' : (finishReason ?? 'stop');
-      yield usage ? { type: 'done', finishReason: reason, usage } : { type: 'done', finishReason: reason };
+      for (const ev of chunks.flushCalls()) yield ev;
+      if (req.signal?.aborted) return;
+      yield chunks.done();
+      // Read on to the end of the body (normally right after [DONE]) so the connection goes back
+      // to the keep-alive pool instead of being closed.
+      if (!eof) {
+        arm(idleMs, 'no end of stream');
+        try {
+          while (!(await reader.read()).done);
+          eof = true;
+        } catch {
+          // The answer is complete; a connection that fails now only costs its reuse.
+        }
+      }
     } finally {
       disarm();
       req.signal?.removeEventListener('abort', onAbort);
-      // A consumer that stops early (break, abort, error) must not leave the connection streaming.
-      if (!finished) ac.abort();
-      reader?.releaseLock();
+      if (!eof) ac.abort();
     }
   }
-
-  private parseArguments(c: PartialCall): unknown {
-    if (c.args.trim() === '') return {};
-    try {
-      return JSON.parse(c.args) as unknown;
-    } catch {
-      // The model, not the transport, wrote bad JSON; a new attempt usually writes it right.
-      throw new ProviderError('provider_failed', `${this.name}: arguments of tool call "${c.name}" are not valid JSON`, true);
-    }
-  }
-}
-
-interface WireChunk {
-  choices?: Array<{
-    delta?: {
-      content?: string | null;
-      tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: unknown } }>;
-    };
-    finish_reason?: string | null;
-  }>;
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-  error?: unknown;
-}
-
-function mapFinish(r: string): LlmFinishReason {
-  if (r === 'stop' || r === 'length' || r === 'tool_calls' || r === 'content_filter') return r;
-  if (r === 'function_call') return 'tool_calls';
-  if (r === 'eos' || r === 'stop_sequence') return 'stop';
-  return 'other';
 }
 
 function toWire(m: LlmMessage): Record<string, unknown> {
