@@ -226,6 +226,7 @@ function sendError(res: ServerResponse, status: number, body: unknown, headers: 
   res.end(text);
 }
 
+/** Unref'd: a scripted delay still pending when a test ends must not hold the test process open. */
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -298,6 +298,35 @@ describe('OpenAI chat-completions protocol', { timeout: 30_000 }, () => {
     await rejectsWith(done, 'provider_timeout', true);
   });
 
+  test('a stream that stalls after it started is provider_timeout once the idle deadline passes (injected clock)', async () => {
+    const { VirtualClock } = await import('../helpers/virtual-clock.js');
+    const clock = new VirtualClock();
+    server.reply({ kind: 'endless', every: 60_000 });
+    const got: LlmEvent[] = [];
+    const done = collect(client(server, { clock, idleTimeoutMs: 2_000 }).chat({ messages: [{ role: 'user', content: 'x' }] }), got);
+    let settled = false;
+    done.then(() => (settled = true), () => (settled = true));
+    while (got.length === 0) await new Promise((r) => setTimeout(r, 5));
+    clock.advance(1_999);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(settled, false, 'still streaming before the idle deadline');
+    clock.advance(1);
+    await rejectsWith(done, 'provider_timeout', true, (e) => assert.match(e.message, /no data within 2000 ms/));
+    assert.deepEqual(got, [{ type: 'text_delta', text: 'word0 ' }]);
+    await server.requests.at(-1)?.closedEarly;
+  });
+
+  test('aborting while waiting for the first byte ends quietly at once and the server sees the connection close', async () => {
+    server.reply({ kind: 'text', pieces: ['late'] }, { firstByteDelayMs: 60_000 });
+    const ac = new AbortController();
+    const n = server.requests.length;
+    const done = collect(client(server).chat({ messages: [{ role: 'user', content: 'x' }], signal: ac.signal }));
+    while (server.requests.length === n) await new Promise((r) => setTimeout(r, 5));
+    ac.abort();
+    assert.deepEqual(await done, []);
+    await server.requests.at(-1)?.closedEarly;
+  });
+
   test('nothing listening is provider_unavailable, retryable', async () => {
     const gone = await OpenAiProtocolServer.start();
     const url = gone.baseUrl;
