@@ -5,6 +5,7 @@ import type { LlmProvider } from './types.js';
 export type { LlmCapabilities, LlmChatRequest, LlmEvent, LlmFinishReason, LlmMessage, LlmProvider, LlmToolCall, LlmToolSpec, LlmUsage } from './types.js';
 export { OpenAiCompatibleLlm, type OpenAiCompatibleOptions } from './openai-compatible.js';
 export { ProviderRateLimitedError } from './http-errors.js';
+export { agentToolName, llmToolsFromAgent } from './agent-tools.js';
 
 /** An agent's `llm` settings (src/api/schemas/agent.ts), with the api_key already decrypted. */
 export interface LlmSettings {
