@@ -28,8 +28,9 @@ let ua: UserAgent | undefined;
 let leg: CallLeg | undefined;
 
 afterEach(async () => {
-  await leg?.hangup();
+  // Closing the UA ends a leg a failed test left without waiting for a BYE to a possibly dead peer.
   await ua?.close();
+  await leg?.ended;
   await baresip?.stop();
   leg = undefined;
   ua = undefined;
