@@ -201,6 +201,13 @@ describe('OpenAI chat-completions protocol', { timeout: 30_000 }, () => {
     assert.ok(ports.size < 4, `kept-alive connections reused: ${ports.size} ports for 4 turns`);
   });
 
+  test('a server that lingers after [DONE] is hung up on after a short grace, and the turn still completes', async () => {
+    server.reply({ kind: 'text', pieces: ['bye'] }, { endDelayMs: 60_000 });
+    const events = await collect(client(server).chat({ messages: [{ role: 'user', content: 'x' }] }));
+    assert.deepEqual(events.at(-1), { type: 'done', finishReason: 'stop', usage: { promptTokens: 10, completionTokens: 1 } });
+    await server.requests.at(-1)?.closedEarly;
+  });
+
   test('usage from the final chunk is reported on done; length finish is passed on', async () => {
     server.reply({ kind: 'text', pieces: ['a', 'b'], finishReason: 'length', usage: { prompt_tokens: 42, completion_tokens: 2 } });
     const events = await collect(client(server).chat({ messages: [{ role: 'user', content: 'x' }] }));
