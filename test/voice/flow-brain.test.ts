@@ -60,6 +60,14 @@ test('confirm appointment: "no" wins over "sure" by case order, any case; "I can
   assert.deepEqual(says(cannot.handle({ type: 'callee_utterance', text: 'I cannot say, yesterday was busy' })), ['Sorry, I did not catch that. Please say yes or no.']);
 });
 
+test('confirm appointment: an empty or punctuation-only transcript is not an answer; the brain keeps listening', () => {
+  const brain = new FlowBrain(confirmAppointment, vars);
+  brain.start();
+  assert.deepEqual(brain.handle({ type: 'callee_utterance', text: '  ...  ' }), []);
+  assert.equal(brain.currentNode, 'ask');
+  assert.deepEqual(says(brain.handle({ type: 'callee_utterance', text: 'yes' })), ['Great, see you on Tuesday at 10 AM.', 'Goodbye!']);
+});
+
 test('confirm appointment: an unclear answer asks again and the second answer is used', () => {
   const brain = new FlowBrain(confirmAppointment, vars);
   brain.start();

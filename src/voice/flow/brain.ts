@@ -59,6 +59,8 @@ export class FlowBrain {
       case 'callee_utterance':
       case 'dtmf': {
         if (s.kind !== 'listening') return [];
+        // An empty transcript (noise, a cough) is not an answer: keep listening, timer untouched.
+        if (event.type === 'callee_utterance' && words(event.text).length === 0) return [];
         this.lastInput = event.type === 'dtmf' ? { kind: 'dtmf', digit: event.digit } : { kind: 'utterance', text: event.text };
         return this.run(this.node<ListenNode>(s.node).next);
       }
