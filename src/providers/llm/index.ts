@@ -6,6 +6,7 @@ export type { LlmCapabilities, LlmChatRequest, LlmEvent, LlmFinishReason, LlmMes
 export { OpenAiCompatibleLlm, type OpenAiCompatibleOptions } from './openai-compatible.js';
 export { ProviderRateLimitedError } from './http-errors.js';
 export { agentToolName, llmToolsFromAgent } from './agent-tools.js';
+export { ScriptedLlm, type ScriptedTurn } from './scripted.js';
 
 /** An agent's `llm` settings (src/api/schemas/agent.ts), with the api_key already decrypted. */
 export interface LlmSettings {
