@@ -42,6 +42,22 @@ test("an agent's llm settings become a client: base_url, key, model, sampling, c
   }
 });
 
+test('options.first_token_timeout_ms sets the first-token deadline', async () => {
+  const { VirtualClock } = await import('../helpers/virtual-clock.js');
+  const server = await OpenAiProtocolServer.start();
+  try {
+    server.reply({ kind: 'hang' });
+    const clock = new VirtualClock();
+    const llm = createLlmProvider({ provider: 'ollama', model: 'llama3.2', base_url: server.baseUrl, options: { first_token_timeout_ms: 1234 } }, { clock });
+    const done = collect(llm.chat({ messages: [{ role: 'user', content: 'x' }] }));
+    while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    clock.advance(1234);
+    await assert.rejects(done, (e: unknown) => e instanceof ProviderError && e.code === 'provider_timeout' && /ollama: no first token within 1234 ms/.test(e.message));
+  } finally {
+    await server.close();
+  }
+});
+
 test('settings that cannot work are rejected up front as bad_request', () => {
   const bad = (s: Parameters<typeof createLlmProvider>[0], pattern: RegExp) =>
     assert.throws(() => createLlmProvider(s), (e: unknown) => e instanceof ProviderError && e.code === 'provider_bad_request' && !e.retryable && pattern.test(e.message));
