@@ -1,8 +1,8 @@
 /**
  * CallLeg against a real SIPp UAS (sip-tester) with its RTP echo (-rtp_echo): the full path of one call
  * (INVITE with our SDP offer, SIPp's answer, media paced by the shared clock, G.711 both ways, BYE).
- * - PCMU and PCMA: a chirp we send comes back correlated with what we sent (not silence, not noise),
- *   and the codec is the one the ANSWER chose (RFC 3264 §7), not our first preference.
+ * - PCMU, PCMA and G.722: a chirp we send comes back correlated with what we sent (not silence, not
+ *   noise), and the codec is the one the ANSWER chose (RFC 3264 §7), not our first preference.
  * - SIPp answers a codec we did not offer: we ACK, BYE and end 'failed' with the reason.
  * - SIPp answers but sends no RTP: the RTP timeout hangs up (reason 'rtp_timeout').
  * - SIPp holds us (re-INVITE sendonly) and resumes: our answers (recvonly, then sendrecv) come from
@@ -82,18 +82,24 @@ function waitEvent<T extends LegEvent['type']>(leg: CallLeg, type: T, ms = 5000)
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('CallLeg vs SIPp UAS with RTP echo', { skip }, () => {
-  for (const [pt, codec] of [['0', 'PCMU'], ['8', 'PCMA']] as const) {
+  const cases = [
+    { pt: '0', codec: 'PCMU', rate: 8000, offer: ['PCMU', 'PCMA'], minCorr: 0.99 },
+    // We prefer PCMU; the answer's choice must win (RFC 3264 §7).
+    { pt: '8', codec: 'PCMA', rate: 8000, offer: ['PCMU', 'PCMA'], minCorr: 0.99 },
+    // G.722: stateful ADPCM encoder/decoder across a real path; 16 kHz PCM on an 8000 Hz RTP clock.
+    { pt: '9', codec: 'G722', rate: 16000, offer: ['G722', 'PCMU'], minCorr: 0.98 },
+  ];
+  for (const { pt, codec, rate, offer, minCorr } of cases) {
     test(`${codec}: the chirp we send comes back from SIPp's echo, correlated`, async () => {
       const s = await setup('uas_media_echo.xml', { pt, codec }, true);
-      // We prefer PCMU; for the PCMA case the answer's choice must win (RFC 3264 §7).
-      const leg = await s.dial({ codecs: ['PCMU', 'PCMA'] });
+      const leg = await s.dial({ codecs: offer });
       const heard: Int16Array[] = [];
       leg.onAudio((f) => heard.push(f));
       const answered = await waitEvent(leg, 'answered');
-      assert.deepEqual(answered, { type: 'answered', codec, sampleRate: 8000 });
-      assert.equal(leg.sampleRate, 8000);
-      const sent = chirp(8000, 2000);
-      for (const f of frames(sent, 8000)) leg.write(f);
+      assert.deepEqual(answered, { type: 'answered', codec, sampleRate: rate });
+      assert.equal(leg.sampleRate, rate);
+      const sent = chirp(rate, 2000);
+      for (const f of frames(sent, rate)) leg.write(f);
       assert.equal(leg.queuedMs, 2000);
       await waitEvent(leg, 'drained', 8000);
       assert.equal(leg.playedMs, 2000);
@@ -105,11 +111,11 @@ describe('CallLeg vs SIPp UAS with RTP echo', { skip }, () => {
       assert.ok(rms(got) > 1500, `echo is not silence (rms ${rms(got).toFixed(0)})`);
       // 300 ms windows of what we sent, searched in everything we heard (best of three: one late packet
       // under heavy load may spoil a window, a wrong or silent signal spoils all of them).
-      const { offset, corr } = findSignal(sent, got, 8000, [400, 900, 1400]);
-      assert.ok(corr > 0.99, `received audio correlates with the sent chirp (best ${corr.toFixed(3)} at offset ${offset})`);
+      const { offset, corr } = findSignal(sent, got, rate, [400, 900, 1400]);
+      assert.ok(corr > minCorr, `received audio correlates with the sent chirp (best ${corr.toFixed(3)} at offset ${offset})`);
       // heard[] starts with the first decoded frame, so an intact echo lines up at offset 0 exactly;
       // loss or a jitter-buffer resync could shift it, but never before the start or past 1 s.
-      const shiftMs = (offset / 8000) * 1000;
+      const shiftMs = (offset / rate) * 1000;
       assert.ok(shiftMs >= -20 && shiftMs < 1000, `echo found where it belongs (shift ${shiftMs} ms)`);
       assert.equal(s.portPool.used, 0, 'RTP port returned');
       assert.equal(s.ua.stats().activeCalls, 0);
