@@ -2,6 +2,7 @@ import { OutcallError } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { join, sql, type SqlFragment } from '../store/sql.js';
 import { enqueueTransitionWebhooks } from '../webhooks/outbox.js';
+import { CALLS_QUEUED_CHANNEL } from './create-call.js';
 import type { CallRow } from './call-object.js';
 import { canTransition, isTerminal, legalNextStatuses, type CallStatus, type EndReason } from './status.js';
 
@@ -75,5 +76,7 @@ export async function transitionCall(tx: Queryable, req: TransitionRequest): Pro
     returning id`);
   const call = updated.rows[0] as CallRow;
   await enqueueTransitionWebhooks(tx, call, req.to, req.at);
+  // An ended call frees a concurrency slot (and a re-queued one is due again): wake the dispatchers.
+  if (isTerminal(req.to) || req.to === 'queued') await tx.query(sql`select pg_notify(${CALLS_QUEUED_CHANNEL}, ${req.callId})`);
   return { from, to: req.to, eventId: Number(ev.rows[0]?.id), call };
 }
