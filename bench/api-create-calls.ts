@@ -7,12 +7,9 @@
  * scratch database from OUTCALL_TEST_DATABASE_URL), creates a trunk, number and agent, then times
  * POST /v1/agents/{id}/outbound-calls: one client in sequence, then N clients at once (keep-alive).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServe, waitExit } from '../test/helpers/cli.js';
-import { createScratchDatabase } from '../test/helpers/test-db.js';
+import { freshStoreEnv } from './helpers/store-env.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,17 +57,7 @@ async function run(base: string, agentId: string, total: number, clients: number
 }
 
 async function benchDriver(driver: string) {
-  const cleanup: Array<() => Promise<void> | void> = [];
-  let env: Record<string, string>;
-  if (driver === 'pglite') {
-    const dir = mkdtempSync(join(tmpdir(), 'outcall-bench-'));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    env = { OUTCALL_DATA_DIR: dir };
-  } else {
-    const scratch = await createScratchDatabase();
-    cleanup.push(scratch.drop);
-    env = { DATABASE_URL: scratch.url, OUTCALL_SECRET_KEY: 'a'.repeat(64), OUTCALL_DB_POOL_SIZE: '16' };
-  }
+  const { env, cleanup } = await freshStoreEnv(driver);
   // The bench spawns the server from source through tsx; NODE_ENV stays as the caller has it.
   const server = await startServe({ ...env, OUTCALL_API_KEY: KEY, OUTCALL_LOG_LEVEL: 'warn' });
   try {
@@ -84,7 +71,7 @@ async function benchDriver(driver: string) {
   } finally {
     server.child.kill('SIGTERM');
     await waitExit(server.child);
-    for (const c of cleanup) await c();
+    await cleanup();
   }
 }
 

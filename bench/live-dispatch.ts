@@ -10,9 +10,6 @@
  *    (uas_answer_fast.xml; we hang up at once: no greeting), first POST to the last call ended.
  */
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildResponse } from '../src/telephony/sip/builder.js';
@@ -20,7 +17,7 @@ import { parseMessage } from '../src/telephony/sip/parser.js';
 import { serializeMessage } from '../src/telephony/sip/serializer.js';
 import { startServe, waitExit } from '../test/helpers/cli.js';
 import { freeUdpPort, startSipp } from '../test/helpers/sipp.js';
-import { createScratchDatabase } from '../test/helpers/test-db.js';
+import { freshStoreEnv } from './helpers/store-env.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,17 +65,7 @@ async function busyTrunk() {
 }
 
 async function benchDriver(driver: string) {
-  const cleanup: Array<() => Promise<void> | void> = [];
-  let env: Record<string, string>;
-  if (driver === 'pglite') {
-    const dir = mkdtempSync(join(tmpdir(), 'outcall-bench-'));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    env = { OUTCALL_DATA_DIR: dir };
-  } else {
-    const scratch = await createScratchDatabase();
-    cleanup.push(scratch.drop);
-    env = { DATABASE_URL: scratch.url, OUTCALL_SECRET_KEY: 'b'.repeat(64), OUTCALL_DB_POOL_SIZE: '16' };
-  }
+  const { env, cleanup } = await freshStoreEnv(driver);
   const server = await startServe({ ...env, OUTCALL_API_KEY: KEY, OUTCALL_ALLOW_PRIVATE_URLS: 'true', OUTCALL_RTP_PORT_MIN: '40000', OUTCALL_RTP_PORT_MAX: '49998' });
   const trunk = await busyTrunk();
   try {
@@ -129,7 +116,7 @@ async function benchDriver(driver: string) {
     trunk.close();
     server.child.kill('SIGTERM');
     await waitExit(server.child);
-    for (const c of cleanup) await c();
+    await cleanup();
   }
 }
 
