@@ -15,7 +15,8 @@ import { MediaSession, PacingClock, PortPool, histogramPercentile } from '../src
 import type { NegotiatedMedia } from '../src/telephony/sdp/index.js';
 
 const args = process.argv.slice(2);
-const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 10) || 10;
+const secondsAt = args.indexOf('--seconds');
+const seconds = secondsAt >= 0 ? Number(args[secondsAt + 1]) || 10 : 10;
 const echo = !args.includes('--no-echo');
 const legCounts = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--seconds').map(Number);
 if (legCounts.length === 0) legCounts.push(100, 500, 1000);
