@@ -167,7 +167,7 @@ test('live fuzz: 20k mutated SIP messages + 20k mutated RTP/RTCP packets at an a
 
   const before = leg.mediaStats();
   let seq = 10;
-  const BATCH = 400;
+  const BATCH = 200;
   for (let sent = 0; sent < N; sent += BATCH) {
     for (let i = 0; i < BATCH; i++) {
       seq++;
@@ -179,7 +179,7 @@ test('live fuzz: 20k mutated SIP messages + 20k mutated RTP/RTCP packets at an a
       const target = kind >= 0.8 && r() < 0.7 ? leg.localPort + 1 : leg.localPort;
       rtpFuzzer.send(mutateRtp(base, r), target, '127.0.0.1');
     }
-    await sleep(15); // let the UA and the pacing clock run between bursts (loopback buffers are finite)
+    await sleep(10); // let the UA and the pacing clock run between bursts (loopback buffers are finite)
   }
   await sleep(300);
 
