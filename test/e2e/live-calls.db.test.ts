@@ -13,6 +13,7 @@ import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
 import { freeUdpPort, startSipp, waitExit, type SippProcess } from '../helpers/sipp.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { waitFor } from '../helpers/wait.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const haveTools = toolAvailable('sipp') && toolAvailable('espeak-ng');
@@ -48,16 +49,6 @@ afterEach(async () => {
   await sipp?.stop();
   sipp = undefined;
 });
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A trunk pointing at SIPp, credentials optional, and a voice agent with a number on it. */
 async function setup(sippPort: number, trunkExtra: Record<string, unknown> = {}, greeting = 'Hello, this is Outcall calling about your appointment.') {

@@ -16,6 +16,7 @@ import { freeUdpPort, startSipp, type SippProcess } from '../helpers/sipp.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createScratchDatabase, testDriver } from '../helpers/test-db.js';
+import { waitFor } from '../helpers/wait.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { startWorker, type WorkerProcess } from '../helpers/worker-process.js';
 
@@ -69,16 +70,6 @@ function worker(n: number) {
     workers.push(w);
     return w;
   });
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** INVITEs SIPp received, with their time, Call-ID, our call id and the From user. */
