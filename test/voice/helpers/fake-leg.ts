@@ -1,0 +1,43 @@
+import type { LegEventLike, LegLike } from '../../../src/worker/media-runtime.js';
+
+/** A call leg whose queue drains only when the test says so (play(ms)), so playout is exact. */
+export class FakeLeg implements LegLike {
+  readonly listeners = new Set<(e: LegEventLike) => void>();
+  readonly written: Int16Array[] = [];
+  queued = 0;
+  calls: string[] = [];
+  /** Everything that happened, in order: 'write', 'hangup' (for ordering assertions). */
+  log: string[] = [];
+
+  on(l: (e: LegEventLike) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  emit(e: LegEventLike): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+  write(frame: Int16Array): void {
+    this.written.push(frame);
+    this.log.push('write');
+    this.queued += 20;
+  }
+  get queuedMs(): number {
+    return this.queued;
+  }
+  /** The callee hears ms of queued audio; 'drained' when the queue empties. */
+  play(ms: number): void {
+    if (this.queued === 0) return;
+    this.queued = Math.max(0, this.queued - ms);
+    if (this.queued === 0) this.emit({ type: 'drained' });
+  }
+  answer(sampleRate = 8000): void {
+    this.emit({ type: 'answered', codec: 'PCMU', sampleRate });
+  }
+  async cancel(): Promise<void> {
+    this.calls.push('cancel');
+  }
+  async hangup(): Promise<void> {
+    this.calls.push('hangup');
+    this.log.push('hangup');
+  }
+}
