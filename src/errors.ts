@@ -27,12 +27,14 @@ export const ERROR_CATALOG = {
   call_not_found: { status: 404, summary: 'No call with that id in this organization.' },
   transcript_not_found: { status: 404, summary: 'No transcript with that id in this organization.' },
   delivery_not_found: { status: 404, summary: 'No webhook delivery with that id in this organization.' },
+  api_key_not_found: { status: 404, summary: 'No API key with that id in this organization.' },
   // 409
   idempotency_key_reused: { status: 409, summary: 'The Idempotency-Key was used with a different request body.' },
   call_id_conflict: { status: 409, summary: 'A call with that call_id already exists.' },
   phone_number_exists: { status: 409, summary: 'That number is already registered in this organization.' },
   trunk_in_use: { status: 409, summary: 'Phone numbers still use this trunk.' },
   call_not_cancelable: { status: 409, summary: 'The call has already ended.' },
+  last_api_key: { status: 409, summary: "The organization's last active API key cannot be revoked." },
   illegal_transition: { status: 409, summary: 'The call cannot move from its status to the one asked.' },
   // 413
   payload_too_large: { status: 413, summary: 'The request body is larger than the limit.' },

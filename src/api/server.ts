@@ -7,6 +7,7 @@ import { sql } from '../store/sql.js';
 import type { App } from './app-type.js';
 import { authenticate } from './auth.js';
 import { errorHandler } from './error-handler.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
 import { callRoutes } from './routes/calls.js';
 import { resourceRoutes } from './routes/resources.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -80,6 +81,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
     resourceRoutes(v1 as App, ctx);
     callRoutes(v1 as App, ctx);
     webhookRoutes(v1 as App, ctx);
+    apiKeyRoutes(v1 as App, ctx);
   });
   await app.ready();
   return app;
