@@ -66,6 +66,8 @@ export const END_REASONS = [
   'no_answer',
   'sip_error',
   'worker_lost',
+  // The worker holding the call never reported its end, long past the call's own limits.
+  'overdue',
   'dial_error',
   'media_timeout',
   'error_stt',

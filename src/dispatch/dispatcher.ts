@@ -12,6 +12,7 @@ import type { Database } from '../store/db.js';
 import { claimCalls, type ClaimResult } from './claim.js';
 import { beginDial } from './dial-guard.js';
 import { deregisterWorker, failUndialed, heartbeat, pruneWorkers, reapExpiredLeases, registerWorker, type ReapResult } from './leases.js';
+import { failOverdueCalls } from './overdue.js';
 import { Periodic } from './periodic.js';
 import { consoleLogger, type ClaimedCall, type Dialer, type DispatchLogger } from './types.js';
 
@@ -163,6 +164,8 @@ export class Dispatcher {
     const now = this.#now();
     const r = await reapExpiredLeases(this.#db, { now });
     if (r.requeued.length > 0 || r.failed.length > 0) this.#log.warn({ ...r, workerId: this.workerId }, 'expired leases reaped');
+    const overdue = await failOverdueCalls(this.#db, { now });
+    if (overdue.length > 0) this.#log.error({ overdue, workerId: this.workerId }, 'calls whose worker never reported an ending were failed as overdue');
     // Workers silent for ten leases hold nothing any more (their calls were reaped): forget them.
     await pruneWorkers(this.#db, now, this.#leaseMs * 10);
     return r;
