@@ -29,6 +29,8 @@ export interface MediaConfig {
   leaseMs: number;
   /** Longest the dispatcher sleeps when no NOTIFY wakes it. */
   dispatchPollMs: number;
+  /** Media worker threads in this process (each with its own SIP port and RTP port slice). */
+  threads: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -91,5 +93,6 @@ function loadMediaConfig(env: NodeJS.ProcessEnv): MediaConfig {
     ttsVoice: env.OUTCALL_TTS_VOICE || 'en-us',
     leaseMs: int(env, 'OUTCALL_LEASE_MS', 30_000, 1000, 600_000),
     dispatchPollMs: int(env, 'OUTCALL_DISPATCH_POLL_MS', 1000, 10, 60_000),
+    threads: int(env, 'OUTCALL_MEDIA_THREADS', 1, 1, 64),
   };
 }

@@ -152,13 +152,15 @@ export class CallDialer implements Dialer {
   }
 
   /**
-   * The media worker is gone (its thread crashed): every call it held is over, and the platform
-   * never re-dials a call that may have rung. They end failed / worker_lost.
+   * A media worker is gone (its thread crashed): every call it held is over, and the platform never
+   * re-dials a call that may have rung. They end failed / worker_lost. Without ids: all held calls.
+   * When no media worker is left, no call is handed out any more.
    */
-  async mediaLost(): Promise<void> {
-    this.#lost = true;
-    const held = [...this.#held.values()];
-    this.#held.clear();
+  async mediaLost(callIds?: readonly string[], allLost = true): Promise<void> {
+    if (allLost) this.#lost = true;
+    const ids = callIds ?? [...this.#held.keys()];
+    const held = ids.map((id) => this.#held.get(id)).filter((h): h is Held => h !== undefined);
+    for (const h of held) this.#held.delete(h.call.id);
     for (const h of held) {
       try {
         await this.ctx.db.transaction(async (tx) => {

@@ -3,18 +3,20 @@ import type { MediaConfig } from '../config.js';
 import { Dispatcher, type DispatcherOptions } from '../dispatch/dispatcher.js';
 import { newId } from '../ids.js';
 import { CallDialer } from './call-dialer.js';
-import { MediaThread } from './media-thread.js';
+import { MediaPool } from './media-pool.js';
 
 export interface CallPlane {
   workerId: string;
+  /** SIP port of the first media thread (each thread has its own). */
   sipPort: number;
+  media: MediaPool;
   dispatcher: Dispatcher;
   dialer: CallDialer;
   stop(): Promise<void>;
 }
 
 /**
- * Everything that turns queued calls into phone calls, for one worker: a media thread (SIP + RTP),
+ * Everything that turns queued calls into phone calls, for one worker: media threads (SIP + RTP),
  * the dialer that records what happens to each call, and the dispatcher that claims calls for it.
  * `outcall serve` runs one beside the API; `outcall worker` runs one alone against PostgreSQL.
  */
@@ -24,15 +26,14 @@ export async function startCallPlane(
   opts: Partial<Pick<DispatcherOptions, 'pollIntervalMs' | 'leaseMs' | 'batchSize'>> & { codecs?: string[] } = {},
 ): Promise<CallPlane> {
   const workerId = newId('wrk');
-  const thread = await MediaThread.start(media);
-  const dialer = new CallDialer(ctx, thread, workerId, opts.codecs ? { codecs: opts.codecs } : {});
+  const pool = await MediaPool.start(media, media.threads);
+  const dialer = new CallDialer(ctx, pool, workerId, opts.codecs ? { codecs: opts.codecs } : {});
   await dialer.start();
   let stopping = false;
-  thread.onExit(() => {
-    if (!stopping) {
-      ctx.logger?.error({ workerId }, 'the media worker thread died; failing its calls');
-      void dialer.mediaLost();
-    }
+  pool.onLost((callIds, allLost) => {
+    if (stopping) return;
+    ctx.logger?.error({ workerId, calls: callIds.length, allLost }, 'a media worker thread died; failing its calls');
+    void dialer.mediaLost(callIds, allLost);
   });
   const dispatcher = new Dispatcher({
     db: ctx.db,
@@ -49,7 +50,8 @@ export async function startCallPlane(
   await dispatcher.start();
   return {
     workerId,
-    sipPort: thread.sipPort,
+    sipPort: pool.sipPorts[0] ?? 0,
+    media: pool,
     dispatcher,
     dialer,
     async stop() {
@@ -57,7 +59,7 @@ export async function startCallPlane(
       // Stop claiming first; the dispatcher then waits for the calls it handed out to end.
       const dispatcherStopped = dispatcher.stop();
       // Shutting the media thread down cancels its calls; their endings are recorded as they come.
-      await thread.stop();
+      await pool.stop();
       // Whatever did not report an ending in time is failed (never re-dialed).
       await dialer.mediaLost();
       await dispatcherStopped;

@@ -34,7 +34,7 @@ before(async () => {
   await deliverer.start();
   plane = await startCallPlane(
     t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 31000, rtpPortMax: 31998, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250 },
+    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 31000, rtpPortMax: 31998, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 2 },
     { pollIntervalMs: 250 },
   );
 });
@@ -200,5 +200,23 @@ describe('live calls against SIPp', { skip }, () => {
     assert.deepEqual([r.status, r.end_reason, r.sip_status_code], ['completed', 'max_duration_reached', 200]);
     assert.ok(r.duration_s >= 29.9 && r.duration_s < 40, `ended at the limit, not before: ${r.duration_s} s`);
     assert.equal(await waitExit(sipp), 0, 'SIPp got our BYE');
+  });
+
+  test('two media threads: concurrent calls are spread over both, each with its own SIP port', async () => {
+    assert.equal(new Set(plane.media.sipPorts).size, 2);
+    const port = await freeUdpPort();
+    sipp = await startSipp({ scenario: fixture('sipp', 'uas_answer.xml'), port, calls: 2 });
+    const { agentId } = await setup(port, {}, 'This message keeps going for a long while. '.repeat(20));
+    const ids = [await place(agentId), await place(agentId)];
+    await waitFor('both calls in progress', async () => {
+      const s = await Promise.all(ids.map(async (id) => (await t.org.req('GET', `/v1/calls/${id}`)).body.status));
+      return s.every((x) => x === 'in_progress') ? true : undefined;
+    });
+    assert.deepEqual(plane.media.load, [1, 1], 'one call on each thread');
+    const contacts = new Set(sipp.received().filter((m) => m.startsWith('INVITE ')).map((m) => /\nContact:[^\n]*:(\d+)/i.exec(m)?.[1]));
+    assert.equal(contacts.size, 2, 'the INVITEs came from two SIP ports');
+    for (const id of ids) await t.org.req('POST', `/v1/agents/${agentId}/outbound-calls/${id}/cancel`);
+    for (const id of ids) assert.equal((await resultWebhook(id)).end_reason, 'canceled_by_api');
+    assert.deepEqual(plane.media.load, [0, 0]);
   });
 });
