@@ -6,7 +6,8 @@
 import type { FlowBrain, FlowAction, FlowEndReason } from './flow/index.js';
 
 export type BrainInput =
-  | { type: 'start' }
+  /** The callee answered; `greeting` is what the agent should open with, if configured. */
+  | { type: 'start'; greeting?: string }
   | { type: 'utterance'; text: string }
   | { type: 'dtmf'; digit: string }
   | { type: 'timeout'; listenId?: number };

@@ -47,9 +47,10 @@ export class LlmAgentBrain implements AgentBrain {
   async *respond(input: BrainInput, signal: AbortSignal): AsyncIterable<BrainOutput> {
     this.#replyIndex = undefined;
     if (input.type === 'start') {
-      if (this.opts.greeting !== undefined) {
-        this.#replyIndex = this.messages.push({ role: 'assistant', content: this.opts.greeting }) - 1;
-        yield { type: 'text', text: this.opts.greeting };
+      const greeting = input.greeting ?? this.opts.greeting;
+      if (greeting !== undefined) {
+        this.#replyIndex = this.messages.push({ role: 'assistant', content: greeting }) - 1;
+        yield { type: 'text', text: greeting };
         return;
       }
     } else if (input.type === 'utterance') this.messages.push({ role: 'user', content: input.text });

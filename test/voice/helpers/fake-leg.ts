@@ -36,7 +36,10 @@ export class FakeLeg implements LegLike {
   async cancel(): Promise<void> {
     this.calls.push('cancel');
   }
+  /** ms still queued (unplayed) when hangup() was called: 0 means the goodbye was heard in full. */
+  queuedAtHangup: number | undefined;
   async hangup(): Promise<void> {
+    this.queuedAtHangup = this.queued;
     this.calls.push('hangup');
     this.log.push('hangup');
   }

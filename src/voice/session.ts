@@ -1,0 +1,409 @@
+/**
+ * One call's voice agent: callee audio in (VAD + STT), agent turns out (brain -> sentence chunks ->
+ * TTS -> playout), with turn-taking, barge-in, limits and the transcript. Everything it decides is
+ * reported as VoiceEvents; every async path ends in an event, never in an unhandled rejection.
+ */
+import type { Clock, TimerHandle } from '../telephony/clock.js';
+import type { LegEventLike, LegLike } from '../worker/media-runtime.js';
+import type { SttProvider, SttStream } from '../providers/stt/types.js';
+import type { TtsProvider } from '../providers/tts/types.js';
+import type { VadFrameResult, VadProvider, VadStream } from '../providers/vad/types.js';
+import type { AgentBrain, BrainInput, BrainOutput } from './brain.js';
+import type { ToolCallRecord, TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
+import { Playout } from './playout.js';
+import { SentenceChunker } from './sentence-chunker.js';
+import { TurnSpeaker } from './turn-speaker.js';
+
+export interface VoiceSessionOptions {
+  greeting?: string;
+  firstSpeaker: 'agent' | 'callee';
+  bargeIn: { minSpeechMs: number };
+  /** Silence after the agent finished before the prompt, and again before hanging up. */
+  inactivityTimeoutMs: number;
+  maxDurationMs: number;
+  inactivityPrompt?: string;
+  wrapUpLine?: string;
+  apologyLine?: string;
+  language?: string;
+}
+
+export interface VoiceSessionDeps {
+  leg: LegLike;
+  tts: TtsProvider;
+  vad: VadProvider;
+  stt: SttProvider;
+  brain: AgentBrain;
+  clock: Clock;
+  options: VoiceSessionOptions;
+  emit?: (e: VoiceEvent) => void;
+}
+
+type ErrorSource = 'stt' | 'llm' | 'tts' | 'vad';
+const ERROR_END: Record<ErrorSource, VoiceEndReason> = { stt: 'error_stt', llm: 'error_llm', tts: 'error_tts', vad: 'error_stt' };
+
+interface Turn {
+  id: number;
+  ac: AbortController;
+  speaker: TurnSpeaker;
+  chunker: SentenceChunker;
+  heard: string[];
+  toolCalls: ToolCallRecord[];
+  latency: TurnLatency | undefined;
+  /** Clock time the callee stopped speaking (latency baseline), if this answers the callee. */
+  base: number | undefined;
+  startMs: number | undefined;
+  synthDone: boolean;
+  endAfter: VoiceEndReason | undefined;
+  wait: { timeoutMs: number; listenId: number | undefined } | undefined;
+}
+
+export class VoiceSession {
+  readonly transcript: TranscriptTurn[] = [];
+  readonly latencies: TurnLatency[] = [];
+  readonly events: VoiceEvent[] = [];
+  readonly #d: VoiceSessionDeps;
+  #rate = 0;
+  #playout: Playout | undefined;
+  #vad: VadStream | undefined;
+  #vadChain: Promise<void> = Promise.resolve();
+  #stt: SttStream | undefined;
+  readonly #sttAc = new AbortController();
+  #audioMs = 0;
+  #turn: Turn | undefined;
+  #turnSeq = 0;
+  #pending: Array<{ input: BrainInput; base: number | undefined }> = [];
+  // The callee's utterance in progress.
+  #speaking = false;
+  #onsetAudioMs = 0;
+  #speechStartAt: number | undefined;
+  #speechEndAt: number | undefined;
+  #finalText = '';
+  #finalAt: number | undefined;
+  #timers = new Map<'inactivity' | 'listen' | 'max', TimerHandle>();
+  #prompted = false;
+  #ending: VoiceEndReason | undefined;
+  #hungUp = false;
+  #ended = false;
+  readonly #unsubscribe: () => void;
+
+  constructor(deps: VoiceSessionDeps) {
+    this.#d = deps;
+    this.#unsubscribe = deps.leg.on((e) => this.#onLeg(e));
+  }
+
+  /** One 20 ms frame of the callee's audio at the leg's rate. */
+  pushAudio(frame: Int16Array): void {
+    if (this.#hungUp || this.#rate === 0) return;
+    this.#audioMs += 20;
+    const atMs = this.#audioMs;
+    this.#stt?.push(frame);
+    const vad = this.#vad;
+    if (!vad) return;
+    // VAD results resolve in push order; chaining keeps our handling in that order too.
+    this.#vadChain = this.#vadChain.then(
+      () => vad.push(frame).then((r) => this.#onVad(r, atMs)),
+    ).catch((err: unknown) => this.#fail('vad', err));
+  }
+
+  #now(): number {
+    return this.#d.clock.now();
+  }
+
+  #emit(e: VoiceEvent): void {
+    this.events.push(e);
+    this.#d.emit?.(e);
+  }
+
+  #onLeg(e: LegEventLike): void {
+    if (e.type === 'answered') this.#start(e.sampleRate);
+    else if (e.type === 'dtmf') this.#onDtmf(e.digit);
+    else if (e.type === 'ended' && !this.#hungUp) {
+      this.#hungUp = true;
+      this.#teardown();
+      this.#emit({ type: 'end_requested', reason: 'callee_hangup', atMs: this.#now() });
+      this.#emitEnded('callee_hangup');
+    }
+  }
+
+  #start(sampleRate: number): void {
+    if (this.#rate !== 0) return;
+    this.#rate = sampleRate;
+    const { options, clock } = this.#d;
+    this.#playout = new Playout(this.#d.leg, { sampleRate, clock });
+    this.#playout.on((e) => {
+      if (e.type === 'first_frame') this.#onFirstFrame(e.id);
+      else if (e.type === 'played') {
+        if (this.#turn?.speaker.ids.has(e.report.id)) this.#turn.heard.push(e.report.heardText);
+      } else this.#onIdle();
+    });
+    this.#setTimer('max', options.maxDurationMs, () => this.#endWithLine(options.wrapUpLine ?? 'We are out of time. Thank you, goodbye.', 'max_duration_reached'));
+    try {
+      this.#stt = this.#d.stt.start({ sampleRate, signal: this.#sttAc.signal, ...(options.language ? { language: options.language } : {}) });
+      void this.#readStt(this.#stt); // #readStt catches everything and reports it as an event
+    } catch (err) {
+      this.#fail('stt', err);
+      return;
+    }
+    this.#d.vad.create({ sampleRate, minSpeechMs: options.bargeIn.minSpeechMs }).then(
+      (v) => (this.#vad = v),
+      (err: unknown) => this.#fail('vad', err),
+    );
+    if (options.firstSpeaker === 'agent' || this.#d.brain.ownsTimeouts) {
+      this.#runTurn({ type: 'start', ...(options.greeting !== undefined ? { greeting: options.greeting } : {}) }, undefined);
+    } else this.#armInactivity();
+  }
+
+  async #readStt(stream: SttStream): Promise<void> {
+    try {
+      for await (const ev of stream) {
+        if (ev.type === 'partial') this.#emit({ type: 'transcript_partial', text: ev.text, atMs: this.#now() });
+        else if (ev.type === 'final') {
+          this.#finalText = `${this.#finalText} ${ev.text}`.trim();
+          this.#finalAt = this.#now();
+          this.#emit({ type: 'transcript_final', text: ev.text, atMs: this.#finalAt });
+          this.#maybeUserTurn();
+        } else if (ev.type === 'error') this.#fail('stt', ev.error);
+      }
+    } catch (err) {
+      this.#fail('stt', err);
+    }
+  }
+
+  #onVad(r: VadFrameResult, atMs: number): void {
+    for (const ev of r.events) {
+      if (ev.type === 'speech_start') {
+        this.#speaking = true;
+        this.#onsetAudioMs = ev.atMs;
+        this.#speechStartAt = this.#now();
+        this.#speechEndAt = undefined;
+        this.#prompted = false;
+        this.#clearTimer('inactivity');
+        this.#clearTimer('listen');
+        this.#emit({ type: 'callee_speech_started', atMs: this.#speechStartAt });
+      } else {
+        this.#speaking = false;
+        this.#speechEndAt = this.#now();
+        this.#emit({ type: 'callee_speech_ended', atMs: this.#speechEndAt });
+        this.#maybeUserTurn();
+      }
+    }
+    if (this.#speaking && this.#turn && atMs - this.#onsetAudioMs >= this.#d.options.bargeIn.minSpeechMs) this.#bargeIn();
+  }
+
+  #onDtmf(digit: string): void {
+    if (this.#hungUp) return;
+    this.#emit({ type: 'dtmf', digit, atMs: this.#now() });
+    this.#clearTimer('inactivity');
+    this.#clearTimer('listen');
+    this.#input({ type: 'dtmf', digit }, this.#now());
+  }
+
+  /** A user turn needs both: the recognizer settled the words and the callee stopped speaking. */
+  #maybeUserTurn(): void {
+    if (this.#speaking || this.#finalText === '' || this.#finalAt === undefined) return;
+    const end = this.#speechEndAt ?? this.#finalAt;
+    const text = this.#finalText;
+    this.transcript.push({ speaker: 'callee', text, startMs: this.#speechStartAt ?? end, endMs: end, interrupted: false });
+    const sttFinalMs = Math.max(0, this.#finalAt - end);
+    this.#finalText = '';
+    this.#finalAt = undefined;
+    this.#speechStartAt = undefined;
+    this.#speechEndAt = undefined;
+    this.#input({ type: 'utterance', text }, end, sttFinalMs);
+  }
+
+  #input(input: BrainInput, base: number | undefined, sttFinalMs?: number): void {
+    if (this.#ending) return;
+    // The agent never talks over itself: an answer that did not barge in waits for the reply to end.
+    if (this.#turn) this.#pending.push({ input, base });
+    else this.#runTurn(input, base, sttFinalMs);
+  }
+
+  #runTurn(input: BrainInput | { type: 'line'; text: string; endAfter?: VoiceEndReason }, base: number | undefined, sttFinalMs?: number): void {
+    const playout = this.#playout;
+    if (!playout || this.#hungUp) return;
+    const id = ++this.#turnSeq;
+    const ac = new AbortController();
+    const turn: Turn = {
+      id, ac, chunker: new SentenceChunker(), heard: [], toolCalls: [], base, startMs: undefined, synthDone: false, endAfter: undefined, wait: undefined,
+      latency: base === undefined ? undefined : { turnId: id, ...(sttFinalMs !== undefined ? { sttFinalMs } : {}) },
+      speaker: new TurnSpeaker(this.#d.tts, playout, this.#rate, id, ac.signal, () => {
+        if (turn.latency && turn.base !== undefined) turn.latency.ttsFirstAudioMs ??= this.#now() - turn.base;
+      }),
+    };
+    this.#turn = turn;
+    this.#emit({ type: 'agent_turn_started', turnId: id, atMs: this.#now() });
+    const source = input.type === 'line' ? fixedLine(input.text, input.endAfter) : this.#d.brain.respond(input, ac.signal);
+    void this.#drive(turn, source); // #drive reports every failure as an event
+  }
+
+  async #drive(turn: Turn, source: AsyncIterable<BrainOutput | { type: 'end_with'; reason: VoiceEndReason }>): Promise<void> {
+    const say = (chunks: string[]) => chunks.forEach((c) => turn.speaker.say(c));
+    try {
+      for await (const o of source) {
+        if (turn.ac.signal.aborted) return;
+        if (o.type === 'text') {
+          if (turn.latency && turn.base !== undefined) turn.latency.llmFirstTokenMs ??= this.#now() - turn.base;
+          say(turn.chunker.push(o.text));
+        } else if (o.type === 'flush') say(turn.chunker.flush());
+        else if (o.type === 'tool_call_started') {
+          turn.toolCalls.push({ id: o.id, name: o.name, arguments: o.arguments });
+          this.#emit({ type: 'tool_call_started', id: o.id, name: o.name, arguments: o.arguments, atMs: this.#now() });
+        } else if (o.type === 'tool_call_finished') {
+          const rec = turn.toolCalls.find((t) => t.id === o.id);
+          if (rec) Object.assign(rec, { ok: o.ok, result: o.result });
+          this.#emit({ type: 'tool_call_finished', id: o.id, name: o.name, ok: o.ok, result: o.result, atMs: this.#now() });
+        } else if (o.type === 'end_call') turn.endAfter = 'agent_hangup';
+        else if (o.type === 'end_with') turn.endAfter = o.reason;
+        else turn.wait = o.timeoutMs === undefined ? undefined : { timeoutMs: o.timeoutMs, listenId: o.listenId };
+      }
+      say(turn.chunker.flush());
+    } catch (err) {
+      if (turn.ac.signal.aborted) return;
+      await turn.speaker.done();
+      this.#abortTurn();
+      this.#fail('llm', err);
+      return;
+    }
+    await turn.speaker.done();
+    if (turn.ac.signal.aborted) return;
+    if (turn.speaker.error !== undefined) {
+      this.#abortTurn();
+      this.#fail('tts', turn.speaker.error);
+      return;
+    }
+    if (turn.endAfter) this.#ending ??= turn.endAfter;
+    turn.synthDone = true;
+    if (!this.#playout?.busy) this.#finishTurn(turn);
+  }
+
+  #onFirstFrame(utteranceId: string): void {
+    const turn = this.#turn;
+    if (!turn || !turn.speaker.ids.has(utteranceId) || turn.startMs !== undefined) return;
+    turn.startMs = this.#now();
+    if (turn.latency && turn.base !== undefined) turn.latency.endToEndMs = turn.startMs - turn.base;
+    this.#emit({ type: 'agent_first_audio', turnId: turn.id, atMs: turn.startMs });
+  }
+
+  #onIdle(): void {
+    const turn = this.#turn;
+    if (turn?.synthDone) this.#finishTurn(turn);
+  }
+
+  #finishTurn(turn: Turn): void {
+    this.#turn = undefined;
+    const now = this.#now();
+    const text = turn.heard.filter((h) => h !== '').join(' ');
+    this.#record(turn, text, false, now);
+    this.#emit({ type: 'agent_turn_finished', turnId: turn.id, text, atMs: now });
+    if (turn.endAfter) return this.#hangup(turn.endAfter);
+    const next = this.#pending.shift();
+    if (next) return this.#runTurn(next.input, next.base);
+    if (turn.wait && this.#d.brain.ownsTimeouts) {
+      const listenId = turn.wait.listenId;
+      this.#setTimer('listen', turn.wait.timeoutMs, () => this.#input(listenId === undefined ? { type: 'timeout' } : { type: 'timeout', listenId }, undefined));
+    } else if (!this.#d.brain.ownsTimeouts) this.#armInactivity();
+  }
+
+  #record(turn: Turn, text: string, interrupted: boolean, now: number): void {
+    if (text !== '' || turn.toolCalls.length > 0) {
+      this.transcript.push({ speaker: 'agent', text, startMs: turn.startMs ?? now, endMs: now, interrupted, ...(turn.toolCalls.length > 0 ? { toolCalls: turn.toolCalls } : {}) });
+    }
+    if (turn.latency) {
+      this.latencies.push(turn.latency);
+      this.#emit({ type: 'turn_latency', latency: turn.latency });
+    }
+  }
+
+  /** Barge-in: cancel the LLM and TTS in flight, drop unplayed audio, keep only what was heard. */
+  #bargeIn(): void {
+    const turn = this.#turn;
+    if (!turn || this.#ending) return;
+    const reports = this.#abortTurn();
+    const heard = [...turn.heard, ...reports.filter((r) => turn.speaker.ids.has(r.id)).map((r) => r.heardText)].filter((h) => h !== '').join(' ');
+    const now = this.#now();
+    this.#d.brain.interrupted(heard);
+    this.#record(turn, heard, true, now);
+    this.#emit({ type: 'agent_turn_interrupted', turnId: turn.id, heardText: heard, playedMs: reports.reduce((s, r) => s + r.playedMs, 0), atMs: now });
+  }
+
+  #abortTurn(): ReturnType<Playout['clear']> {
+    this.#turn?.ac.abort();
+    this.#turn = undefined;
+    this.#pending = [];
+    return this.#playout?.clear() ?? [];
+  }
+
+  #armInactivity(): void {
+    this.#setTimer('inactivity', this.#d.options.inactivityTimeoutMs, () => {
+      if (this.#turn || this.#ending) return;
+      if (this.#prompted) return this.#hangup('inactivity_timeout');
+      this.#prompted = true;
+      this.#runTurn({ type: 'line', text: this.#d.options.inactivityPrompt ?? 'Are you still there?' }, undefined);
+    });
+  }
+
+  /** Say a last line (wrap-up, apology), then hang up once it has played. */
+  #endWithLine(text: string, reason: VoiceEndReason): void {
+    // Already saying a last line: it hangs up when it has played.
+    if (this.#hungUp || this.#ending !== undefined) return;
+    this.#ending = reason;
+    this.#abortTurn();
+    this.#runTurn({ type: 'line', text, endAfter: reason }, undefined);
+  }
+
+  #fail(source: ErrorSource, err: unknown): void {
+    if (this.#hungUp) return;
+    const reason = ERROR_END[source];
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : 'unknown';
+    this.#emit({ type: 'error', source, code, message: err instanceof Error ? err.message : String(err), endReason: reason, atMs: this.#now() });
+    // Already saying a last line (or the apology itself failed): hang up rather than risk dead air.
+    if (this.#ending !== undefined) return this.#hangup(this.#ending === 'agent_hangup' ? reason : this.#ending);
+    this.#endWithLine(this.#d.options.apologyLine ?? 'Sorry, something went wrong on our side. We will call you back. Goodbye.', reason);
+  }
+
+  #hangup(reason: VoiceEndReason): void {
+    if (this.#hungUp) return;
+    this.#hungUp = true;
+    this.#emit({ type: 'end_requested', reason, atMs: this.#now() });
+    this.#teardown();
+    this.#d.leg.hangup().then(
+      () => this.#emitEnded(reason),
+      () => this.#emitEnded(reason), // the leg reports its own failure; the session still ends once
+    );
+  }
+
+  #teardown(): void {
+    for (const k of [...this.#timers.keys()]) this.#clearTimer(k);
+    this.#turn?.ac.abort();
+    this.#turn = undefined;
+    this.#playout?.close();
+    this.#sttAc.abort();
+    this.#unsubscribe();
+  }
+
+  #emitEnded(reason: VoiceEndReason): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#emit({ type: 'ended', reason, atMs: this.#now() });
+  }
+
+  #setTimer(k: 'inactivity' | 'listen' | 'max', ms: number, fn: () => void): void {
+    this.#clearTimer(k);
+    this.#timers.set(k, this.#d.clock.setTimer(ms, () => {
+      this.#timers.delete(k);
+      fn();
+    }));
+  }
+
+  #clearTimer(k: 'inactivity' | 'listen' | 'max'): void {
+    const t = this.#timers.get(k);
+    if (t !== undefined) this.#d.clock.clearTimer(t);
+    this.#timers.delete(k);
+  }
+}
+
+async function* fixedLine(text: string, endAfter: VoiceEndReason | undefined): AsyncIterable<BrainOutput | { type: 'end_with'; reason: VoiceEndReason }> {
+  yield { type: 'text', text };
+  if (endAfter) yield { type: 'end_with', reason: endAfter };
+}

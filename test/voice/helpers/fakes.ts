@@ -1,0 +1,100 @@
+import { ProviderError } from '../../../src/providers/errors.js';
+import type { SttEvent, SttProvider, SttStartOptions, SttStream } from '../../../src/providers/stt/types.js';
+import type { TtsProvider, TtsRequest } from '../../../src/providers/tts/types.js';
+import type { VadEvent, VadFrameResult, VadProvider, VadStream } from '../../../src/providers/vad/types.js';
+
+/** A VAD the test drives: speechStart()/speechEnd() take effect on the next pushed frame. */
+export class FakeVad implements VadProvider {
+  readonly name = 'fake-vad';
+  readonly capabilities = { sampleRates: [8000, 16000] };
+  #speaking = false;
+  #pending: Array<'start' | 'end'> = [];
+  #audioMs = 0;
+  speechStart(): void {
+    this.#pending.push('start');
+  }
+  speechEnd(): void {
+    this.#pending.push('end');
+  }
+  async create(opts: { sampleRate: number }): Promise<VadStream> {
+    return {
+      sampleRate: opts.sampleRate,
+      push: async (): Promise<VadFrameResult> => {
+        const at = this.#audioMs;
+        this.#audioMs += 20;
+        const events: VadEvent[] = [];
+        for (const p of this.#pending.splice(0)) {
+          this.#speaking = p === 'start';
+          events.push(p === 'start' ? { type: 'speech_start', atMs: at } : { type: 'speech_end', atMs: at, durationMs: 0 });
+        }
+        return { probability: this.#speaking ? 1 : 0, speaking: this.#speaking, events };
+      },
+      end: async () => [],
+    };
+  }
+}
+
+/** An STT the test drives: final('yes please') is delivered to the session's stream. */
+export class FakeStt implements SttProvider {
+  readonly name = 'fake-stt';
+  readonly capabilities = { streaming: true, interimResults: true, sampleRates: [8000, 16000] };
+  pushed = 0;
+  #queue: SttEvent[] = [];
+  #wake: (() => void) | undefined;
+  #closed = false;
+  final(text: string): void {
+    this.#put({ type: 'final', text, startMs: 0, endMs: 0 });
+  }
+  fail(error: ProviderError): void {
+    this.#put({ type: 'error', error });
+  }
+  #put(e: SttEvent): void {
+    this.#queue.push(e);
+    this.#wake?.();
+  }
+  start(opts: SttStartOptions): SttStream {
+    opts.signal?.addEventListener('abort', () => {
+      this.#closed = true;
+      this.#wake?.();
+    });
+    const self = this;
+    return {
+      push: () => {
+        self.pushed++;
+      },
+      end: () => {
+        self.#closed = true;
+        self.#wake?.();
+      },
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          const e = self.#queue.shift();
+          if (e) {
+            yield e;
+            continue;
+          }
+          if (self.#closed) break;
+          await new Promise<void>((r) => (self.#wake = r));
+        }
+        yield { type: 'closed' } as SttEvent;
+      },
+    };
+  }
+}
+
+/** TTS: 100 ms of tone per word, one chunk per word, with a macrotask between words (abortable). */
+export class ToneTts implements TtsProvider {
+  readonly name = 'tone';
+  readonly capabilities = { streaming: true, nativeSampleRates: [8000] };
+  readonly requests: string[] = [];
+  failWhen: ((text: string) => boolean) | undefined;
+  async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
+    this.requests.push(req.text);
+    if (this.failWhen?.(req.text)) throw new ProviderError('provider_failed', 'tone: scripted failure', false);
+    for (const _ of req.text.split(/\s+/).filter((w) => w !== '')) {
+      await new Promise((r) => setImmediate(r));
+      if (req.signal?.aborted) return;
+      yield new Int16Array(req.sampleRate / 10).fill(3000);
+    }
+  }
+}
