@@ -81,6 +81,7 @@ export class VoiceSession {
   #finalAt: number | undefined;
   #timers = new Map<'inactivity' | 'listen' | 'max', TimerHandle>();
   #prompted = false;
+  #listen: { timeoutMs: number; listenId: number | undefined } | undefined;
   #ending: VoiceEndReason | undefined;
   #hungUp = false;
   #ended = false;
@@ -185,6 +186,8 @@ export class VoiceSession {
         this.#speechEndAt = this.#now();
         this.#emit({ type: 'callee_speech_ended', atMs: this.#speechEndAt });
         this.#maybeUserTurn();
+        // Speech that never becomes a turn (no transcript) must not stop the silence count for good.
+        this.#armSilenceTimer();
       }
     }
     if (this.#speaking && this.#turn && atMs - this.#onsetAudioMs >= this.#d.options.bargeIn.minSpeechMs) this.#bargeIn();
@@ -232,6 +235,8 @@ export class VoiceSession {
       }),
     };
     this.#turn = turn;
+    this.#clearTimer('inactivity');
+    this.#clearTimer('listen');
     this.#emit({ type: 'agent_turn_started', turnId: id, atMs: this.#now() });
     const source = input.type === 'line' ? fixedLine(input.text, input.endAfter) : this.#d.brain.respond(input, ac.signal);
     void this.#drive(turn, source); // #drive reports every failure as an event
@@ -253,7 +258,7 @@ export class VoiceSession {
           const rec = turn.toolCalls.find((t) => t.id === o.id);
           if (rec) Object.assign(rec, { ok: o.ok, result: o.result });
           this.#emit({ type: 'tool_call_finished', id: o.id, name: o.name, ok: o.ok, result: o.result, atMs: this.#now() });
-        } else if (o.type === 'end_call') turn.endAfter = 'agent_hangup';
+        } else if (o.type === 'end_call') turn.endAfter = o.reason;
         else if (o.type === 'end_with') turn.endAfter = o.reason;
         else turn.wait = o.timeoutMs === undefined ? undefined : { timeoutMs: o.timeoutMs, listenId: o.listenId };
       }
@@ -299,10 +304,21 @@ export class VoiceSession {
     if (turn.endAfter) return this.#hangup(turn.endAfter);
     const next = this.#pending.shift();
     if (next) return this.#runTurn(next.input, next.base);
-    if (turn.wait && this.#d.brain.ownsTimeouts) {
-      const listenId = turn.wait.listenId;
-      this.#setTimer('listen', turn.wait.timeoutMs, () => this.#input(listenId === undefined ? { type: 'timeout' } : { type: 'timeout', listenId }, undefined));
-    } else if (!this.#d.brain.ownsTimeouts) this.#armInactivity();
+    this.#listen = turn.wait ?? this.#listen;
+    this.#armSilenceTimer();
+  }
+
+  /**
+   * Starts counting the callee's silence: a flow's own listen timeout (its last wait, so a turn that
+   * changed nothing, e.g. noise transcribed as nothing, keeps listening), else the inactivity timer.
+   */
+  #armSilenceTimer(): void {
+    if (this.#turn || this.#ending || this.#hungUp) return;
+    if (!this.#d.brain.ownsTimeouts) return this.#armInactivity();
+    const wait = this.#listen;
+    if (!wait) return;
+    const listenId = wait.listenId;
+    this.#setTimer('listen', wait.timeoutMs, () => this.#input(listenId === undefined ? { type: 'timeout' } : { type: 'timeout', listenId }, undefined));
   }
 
   #record(turn: Turn, text: string, interrupted: boolean, now: number): void {
