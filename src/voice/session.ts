@@ -10,6 +10,7 @@ import type { TtsProvider } from '../providers/tts/types.js';
 import type { VadFrameResult, VadProvider, VadStream } from '../providers/vad/types.js';
 import type { AgentBrain, BrainInput, BrainOutput } from './brain.js';
 import type { ToolCallRecord, TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
+import { CalleeTurns, type CalleeUtterance } from './callee-turns.js';
 import { Playout } from './playout.js';
 import { SentenceChunker } from './sentence-chunker.js';
 import { TurnSpeaker } from './turn-speaker.js';
@@ -72,13 +73,7 @@ export class VoiceSession {
   #turn: Turn | undefined;
   #turnSeq = 0;
   #pending: Array<{ input: BrainInput; base: number | undefined }> = [];
-  // The callee's utterance in progress.
-  #speaking = false;
-  #onsetAudioMs = 0;
-  #speechStartAt: number | undefined;
-  #speechEndAt: number | undefined;
-  #finalText = '';
-  #finalAt: number | undefined;
+  readonly #callee = new CalleeTurns();
   #timers = new Map<'inactivity' | 'listen' | 'max', TimerHandle>();
   #prompted = false;
   #listen: { timeoutMs: number; listenId: number | undefined } | undefined;
@@ -159,10 +154,8 @@ export class VoiceSession {
       for await (const ev of stream) {
         if (ev.type === 'partial') this.#emit({ type: 'transcript_partial', text: ev.text, atMs: this.#now() });
         else if (ev.type === 'final') {
-          this.#finalText = `${this.#finalText} ${ev.text}`.trim();
-          this.#finalAt = this.#now();
-          this.#emit({ type: 'transcript_final', text: ev.text, atMs: this.#finalAt });
-          this.#maybeUserTurn();
+          this.#emit({ type: 'transcript_final', text: ev.text, atMs: this.#now() });
+          this.#userTurn(this.#callee.final(ev.text, this.#now()));
         } else if (ev.type === 'error') this.#fail('stt', ev.error);
       }
     } catch (err) {
@@ -173,24 +166,19 @@ export class VoiceSession {
   #onVad(r: VadFrameResult, atMs: number): void {
     for (const ev of r.events) {
       if (ev.type === 'speech_start') {
-        this.#speaking = true;
-        this.#onsetAudioMs = ev.atMs;
-        this.#speechStartAt = this.#now();
-        this.#speechEndAt = undefined;
+        this.#callee.speechStart(this.#now(), ev.atMs);
         this.#prompted = false;
         this.#clearTimer('inactivity');
         this.#clearTimer('listen');
-        this.#emit({ type: 'callee_speech_started', atMs: this.#speechStartAt });
+        this.#emit({ type: 'callee_speech_started', atMs: this.#now() });
       } else {
-        this.#speaking = false;
-        this.#speechEndAt = this.#now();
-        this.#emit({ type: 'callee_speech_ended', atMs: this.#speechEndAt });
-        this.#maybeUserTurn();
+        this.#emit({ type: 'callee_speech_ended', atMs: this.#now() });
+        this.#userTurn(this.#callee.speechEnd(this.#now()));
         // Speech that never becomes a turn (no transcript) must not stop the silence count for good.
         this.#armSilenceTimer();
       }
     }
-    if (this.#speaking && this.#turn && atMs - this.#onsetAudioMs >= this.#d.options.bargeIn.minSpeechMs) this.#bargeIn();
+    if (this.#turn && this.#callee.speechMs(atMs) >= this.#d.options.bargeIn.minSpeechMs) this.#bargeIn();
   }
 
   #onDtmf(digit: string): void {
@@ -201,18 +189,10 @@ export class VoiceSession {
     this.#input({ type: 'dtmf', digit }, this.#now());
   }
 
-  /** A user turn needs both: the recognizer settled the words and the callee stopped speaking. */
-  #maybeUserTurn(): void {
-    if (this.#speaking || this.#finalText === '' || this.#finalAt === undefined) return;
-    const end = this.#speechEndAt ?? this.#finalAt;
-    const text = this.#finalText;
-    this.transcript.push({ speaker: 'callee', text, startMs: this.#speechStartAt ?? end, endMs: end, interrupted: false });
-    const sttFinalMs = Math.max(0, this.#finalAt - end);
-    this.#finalText = '';
-    this.#finalAt = undefined;
-    this.#speechStartAt = undefined;
-    this.#speechEndAt = undefined;
-    this.#input({ type: 'utterance', text }, end, sttFinalMs);
+  #userTurn(u: CalleeUtterance | undefined): void {
+    if (!u) return;
+    this.transcript.push({ speaker: 'callee', text: u.text, startMs: u.startMs, endMs: u.endMs, interrupted: false });
+    this.#input({ type: 'utterance', text: u.text }, u.endMs, u.sttFinalMs);
   }
 
   #input(input: BrainInput, base: number | undefined, sttFinalMs?: number): void {
