@@ -179,3 +179,72 @@ test('max duration: a wrap-up line, then max_duration_reached', async () => {
   const ended = h.session.events.at(-1);
   assert.deepEqual(ended?.type === 'ended' && ended.reason, 'max_duration_reached');
 });
+
+test('the agent does not talk over itself: a short answer during the greeting is replied to after it', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Wonderful.'] });
+  const h = harness(llmBrain(llm), { bargeIn: { minSpeechMs: 200 } });
+  h.leg.answer(8000);
+  await h.until('greeting audio', () => h.session.events.some((e) => e.type === 'agent_first_audio'));
+  h.vad.speechStart();
+  await h.step(5); // 100 ms: too short to barge in
+  h.vad.speechEnd();
+  h.stt.final('okay');
+  await h.step();
+  assert.equal(h.session.events.filter((e) => e.type === 'agent_turn_started').length, 1, 'no second turn while the greeting plays');
+  await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
+  const types = h.session.events.map((e) => e.type);
+  assert.ok(types.indexOf('agent_turn_finished') < types.lastIndexOf('agent_turn_started'));
+  const agent = h.session.transcript.filter((t) => t.speaker === 'agent');
+  assert.deepEqual(agent.map((t) => [t.text, t.interrupted]), [[GREETING, false], ['Wonderful.', false]]);
+});
+
+test('firstSpeaker callee: silence until the callee speaks, then the model answers them', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Hi, Ada here.'] });
+  const h = harness(new LlmAgentBrain({ llm, systemPrompt: 'You are Ada.' }), { firstSpeaker: 'callee' });
+  h.leg.answer(8000);
+  await h.step(20);
+  assert.equal(h.leg.written.length, 0);
+  await say(h, 'hello who is this');
+  await h.until('reply', () => h.session.transcript.length === 2);
+  assert.deepEqual(llm.requests[0]?.messages.map((m) => m.role), ['system', 'user']);
+  assert.equal(h.session.transcript[1]?.text, 'Hi, Ada here.');
+});
+
+test('callee hangs up mid-reply: the LLM is cancelled and the session ends with callee_hangup', async () => {
+  const llm = new ScriptedLlm().reply({ endless: true });
+  const h = harness(llmBrain(llm));
+  h.leg.answer(8000);
+  await h.until('greeting', () => h.session.transcript.length === 1);
+  await say(h, 'go on');
+  await h.until('reply audio', () => h.session.events.some((e) => e.type === 'agent_first_audio' && e.turnId === 2));
+  h.leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'remote', outcome: 'completed' });
+  await llm.cancelled(0);
+  const ended = h.session.events.at(-1);
+  assert.deepEqual(ended?.type === 'ended' && ended.reason, 'callee_hangup');
+  assert.deepEqual(h.leg.calls, [], 'we do not hang up a leg that is already gone');
+  const written = h.leg.written.length;
+  await h.step(20);
+  assert.equal(h.leg.written.length, written, 'nothing is written after the end');
+});
+
+test('STT error: apology, then error_stt', async () => {
+  const h = harness(llmBrain(new ScriptedLlm()), { apologyLine: 'Sorry, I cannot hear you.' });
+  h.leg.answer(8000);
+  await h.until('greeting', () => h.session.transcript.length === 1);
+  h.stt.fail(new ProviderError('provider_failed', 'socket closed', true));
+  await h.until('ended', () => h.session.events.some((e) => e.type === 'ended'));
+  assert.equal(h.tts.requests.at(-1), 'Sorry, I cannot hear you.');
+  assert.equal(h.leg.queuedAtHangup, 0);
+  const ended = h.session.events.at(-1);
+  assert.deepEqual(ended?.type === 'ended' && ended.reason, 'error_stt');
+});
+
+test('DTMF reaches the LLM as a user message', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['You pressed one.'] });
+  const h = harness(llmBrain(llm));
+  h.leg.answer(8000);
+  await h.until('greeting', () => h.session.transcript.length === 1);
+  h.leg.emit({ type: 'dtmf', digit: '1', durationMs: 100 });
+  await h.until('reply', () => h.session.transcript.length === 2);
+  assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: '[the callee pressed 1]' });
+});
