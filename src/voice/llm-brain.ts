@@ -41,7 +41,8 @@ export class LlmAgentBrain implements AgentBrain {
     const i = this.#replyIndex;
     const m = i === undefined ? undefined : this.messages[i];
     if (m && m.role === 'assistant') m.content = heardText;
-    else this.messages.push({ role: 'assistant', content: heardText });
+    // Cut off before a word was heard: the model said nothing, as far as the callee knows.
+    else if (heardText !== '') this.messages.push({ role: 'assistant', content: heardText });
   }
 
   async *respond(input: BrainInput, signal: AbortSignal): AsyncIterable<BrainOutput> {

@@ -72,7 +72,7 @@ export class VoiceSession {
   #audioMs = 0;
   #turn: Turn | undefined;
   #turnSeq = 0;
-  #pending: Array<{ input: BrainInput; base: number | undefined }> = [];
+  #pending: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
   readonly #callee = new CalleeTurns();
   #timers = new Map<'inactivity' | 'listen' | 'max', TimerHandle>();
   #prompted = false;
@@ -158,12 +158,15 @@ export class VoiceSession {
           this.#userTurn(this.#callee.final(ev.text, this.#now()));
         } else if (ev.type === 'error') this.#fail('stt', ev.error);
       }
+      // The recognizer went away while the call goes on: the agent is deaf, so end it politely.
+      if (!this.#hungUp) this.#fail('stt', new Error('speech recognition closed unexpectedly'));
     } catch (err) {
       this.#fail('stt', err);
     }
   }
 
   #onVad(r: VadFrameResult, atMs: number): void {
+    if (this.#hungUp) return;
     for (const ev of r.events) {
       if (ev.type === 'speech_start') {
         this.#callee.speechStart(this.#now(), ev.atMs);
@@ -198,7 +201,7 @@ export class VoiceSession {
   #input(input: BrainInput, base: number | undefined, sttFinalMs?: number): void {
     if (this.#ending) return;
     // The agent never talks over itself: an answer that did not barge in waits for the reply to end.
-    if (this.#turn) this.#pending.push({ input, base });
+    if (this.#turn) this.#pending.push({ input, base, sttFinalMs });
     else this.#runTurn(input, base, sttFinalMs);
   }
 
@@ -246,14 +249,14 @@ export class VoiceSession {
     } catch (err) {
       if (turn.ac.signal.aborted) return;
       await turn.speaker.done();
-      this.#abortTurn();
+      this.#cutTurn();
       this.#fail('llm', err);
       return;
     }
     await turn.speaker.done();
     if (turn.ac.signal.aborted) return;
     if (turn.speaker.error !== undefined) {
-      this.#abortTurn();
+      this.#cutTurn();
       this.#fail('tts', turn.speaker.error);
       return;
     }
@@ -283,7 +286,7 @@ export class VoiceSession {
     this.#emit({ type: 'agent_turn_finished', turnId: turn.id, text, atMs: now });
     if (turn.endAfter) return this.#hangup(turn.endAfter);
     const next = this.#pending.shift();
-    if (next) return this.#runTurn(next.input, next.base);
+    if (next) return this.#runTurn(next.input, next.base, next.sttFinalMs);
     this.#listen = turn.wait ?? this.#listen;
     this.#armSilenceTimer();
   }
@@ -313,21 +316,26 @@ export class VoiceSession {
 
   /** Barge-in: cancel the LLM and TTS in flight, drop unplayed audio, keep only what was heard. */
   #bargeIn(): void {
+    if (this.#ending) return;
+    this.#cutTurn();
+  }
+
+  /**
+   * Stops the agent's turn at once (barge-in, an error, the wrap-up): aborts its LLM and TTS work,
+   * drops unplayed audio and records what the callee heard of it as an interrupted turn.
+   */
+  #cutTurn(): void {
     const turn = this.#turn;
-    if (!turn || this.#ending) return;
-    const reports = this.#abortTurn();
+    this.#pending = [];
+    this.#turn = undefined;
+    turn?.ac.abort();
+    const reports = this.#playout?.clear() ?? [];
+    if (!turn) return;
     const heard = [...turn.heard, ...reports.filter((r) => turn.speaker.ids.has(r.id)).map((r) => r.heardText)].filter((h) => h !== '').join(' ');
     const now = this.#now();
     this.#d.brain.interrupted(heard);
     this.#record(turn, heard, true, now);
     this.#emit({ type: 'agent_turn_interrupted', turnId: turn.id, heardText: heard, playedMs: reports.reduce((s, r) => s + r.playedMs, 0), atMs: now });
-  }
-
-  #abortTurn(): ReturnType<Playout['clear']> {
-    this.#turn?.ac.abort();
-    this.#turn = undefined;
-    this.#pending = [];
-    return this.#playout?.clear() ?? [];
   }
 
   #armInactivity(): void {
@@ -344,7 +352,7 @@ export class VoiceSession {
     // Already saying a last line: it hangs up when it has played.
     if (this.#hungUp || this.#ending !== undefined) return;
     this.#ending = reason;
-    this.#abortTurn();
+    this.#cutTurn();
     this.#runTurn({ type: 'line', text, endAfter: reason }, undefined);
   }
 

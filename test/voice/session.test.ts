@@ -248,3 +248,21 @@ test('DTMF reaches the LLM as a user message', async () => {
   await h.until('reply', () => h.session.transcript.length === 2);
   assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: '[the callee pressed 1]' });
 });
+
+test('max duration during a reply: the reply is cut (heard part kept), the wrap-up plays, then the end', async () => {
+  const llm = new ScriptedLlm().reply({ endless: true });
+  const h = harness(llmBrain(llm), { maxDurationMs: 3000, wrapUpLine: 'We are out of time.' });
+  h.leg.answer(8000);
+  await h.until('greeting', () => h.session.transcript.length === 1);
+  await say(h, 'go on');
+  await h.until('ended', () => h.session.events.some((e) => e.type === 'ended'), 400);
+  await llm.cancelled(0);
+  const agent = h.session.transcript.filter((t) => t.speaker === 'agent');
+  assert.equal(agent.length, 3);
+  assert.equal(agent[1]?.interrupted, true);
+  assert.match(agent[1]?.text ?? '', /^word0 word1/);
+  assert.deepEqual([agent[2]?.text, agent[2]?.interrupted], ['We are out of time.', false]);
+  assert.equal(h.leg.queuedAtHangup, 0);
+  const ended = h.session.events.at(-1);
+  assert.deepEqual(ended?.type === 'ended' && ended.reason, 'max_duration_reached');
+});
