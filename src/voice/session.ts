@@ -8,12 +8,11 @@ import type { LegEventLike, LegLike } from '../worker/media-runtime.js';
 import type { SttProvider, SttStream } from '../providers/stt/types.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { VadFrameResult, VadProvider, VadStream } from '../providers/vad/types.js';
-import type { AgentBrain, BrainInput, BrainOutput } from './brain.js';
-import type { ToolCallRecord, TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
+import type { AgentBrain, BrainInput } from './brain.js';
+import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
 import { CalleeTurns, type CalleeUtterance } from './callee-turns.js';
+import { AgentTurn, fixedLine, type TurnOutcome } from './agent-turn.js';
 import { Playout } from './playout.js';
-import { SentenceChunker } from './sentence-chunker.js';
-import { TurnSpeaker } from './turn-speaker.js';
 
 export interface VoiceSessionOptions {
   greeting?: string;
@@ -42,22 +41,6 @@ export interface VoiceSessionDeps {
 type ErrorSource = 'stt' | 'llm' | 'tts' | 'vad';
 const ERROR_END: Record<ErrorSource, VoiceEndReason> = { stt: 'error_stt', llm: 'error_llm', tts: 'error_tts', vad: 'error_stt' };
 
-interface Turn {
-  id: number;
-  ac: AbortController;
-  speaker: TurnSpeaker;
-  chunker: SentenceChunker;
-  heard: string[];
-  toolCalls: ToolCallRecord[];
-  latency: TurnLatency | undefined;
-  /** Clock time the callee stopped speaking (latency baseline), if this answers the callee. */
-  base: number | undefined;
-  startMs: number | undefined;
-  synthDone: boolean;
-  endAfter: VoiceEndReason | undefined;
-  wait: { timeoutMs: number; listenId: number | undefined } | undefined;
-}
-
 export class VoiceSession {
   readonly transcript: TranscriptTurn[] = [];
   readonly latencies: TurnLatency[] = [];
@@ -70,7 +53,7 @@ export class VoiceSession {
   #stt: SttStream | undefined;
   readonly #sttAc = new AbortController();
   #audioMs = 0;
-  #turn: Turn | undefined;
+  #turn: AgentTurn | undefined;
   #turnSeq = 0;
   #pending: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
   readonly #callee = new CalleeTurns();
@@ -208,57 +191,25 @@ export class VoiceSession {
   #runTurn(input: BrainInput | { type: 'line'; text: string; endAfter?: VoiceEndReason }, base: number | undefined, sttFinalMs?: number): void {
     const playout = this.#playout;
     if (!playout || this.#hungUp) return;
-    const id = ++this.#turnSeq;
-    const ac = new AbortController();
-    const turn: Turn = {
-      id, ac, chunker: new SentenceChunker(), heard: [], toolCalls: [], base, startMs: undefined, synthDone: false, endAfter: undefined, wait: undefined,
-      latency: base === undefined ? undefined : { turnId: id, ...(sttFinalMs !== undefined ? { sttFinalMs } : {}) },
-      speaker: new TurnSpeaker(this.#d.tts, playout, this.#rate, id, ac.signal, () => {
-        if (turn.latency && turn.base !== undefined) turn.latency.ttsFirstAudioMs ??= this.#now() - turn.base;
-      }),
-    };
+    const turn = new AgentTurn(++this.#turnSeq, base, sttFinalMs, {
+      tts: this.#d.tts, playout, sampleRate: this.#rate, now: () => this.#now(), emit: (e) => this.#emit(e),
+    });
     this.#turn = turn;
     this.#clearTimer('inactivity');
     this.#clearTimer('listen');
-    this.#emit({ type: 'agent_turn_started', turnId: id, atMs: this.#now() });
-    const source = input.type === 'line' ? fixedLine(input.text, input.endAfter) : this.#d.brain.respond(input, ac.signal);
-    void this.#drive(turn, source); // #drive reports every failure as an event
+    this.#emit({ type: 'agent_turn_started', turnId: turn.id, atMs: this.#now() });
+    const source = input.type === 'line' ? fixedLine(input.text, input.endAfter) : this.#d.brain.respond(input, turn.ac.signal);
+    turn.run(source).then(
+      (outcome) => this.#afterSynthesis(turn, outcome),
+      (err: unknown) => this.#fail('llm', err), // run() never rejects; this only guards against a bug
+    );
   }
 
-  async #drive(turn: Turn, source: AsyncIterable<BrainOutput | { type: 'end_with'; reason: VoiceEndReason }>): Promise<void> {
-    const say = (chunks: string[]) => chunks.forEach((c) => turn.speaker.say(c));
-    try {
-      for await (const o of source) {
-        if (turn.ac.signal.aborted) return;
-        if (o.type === 'text') {
-          if (turn.latency && turn.base !== undefined) turn.latency.llmFirstTokenMs ??= this.#now() - turn.base;
-          say(turn.chunker.push(o.text));
-        } else if (o.type === 'flush') say(turn.chunker.flush());
-        else if (o.type === 'tool_call_started') {
-          turn.toolCalls.push({ id: o.id, name: o.name, arguments: o.arguments });
-          this.#emit({ type: 'tool_call_started', id: o.id, name: o.name, arguments: o.arguments, atMs: this.#now() });
-        } else if (o.type === 'tool_call_finished') {
-          const rec = turn.toolCalls.find((t) => t.id === o.id);
-          if (rec) Object.assign(rec, { ok: o.ok, result: o.result });
-          this.#emit({ type: 'tool_call_finished', id: o.id, name: o.name, ok: o.ok, result: o.result, atMs: this.#now() });
-        } else if (o.type === 'end_call') turn.endAfter = o.reason;
-        else if (o.type === 'end_with') turn.endAfter = o.reason;
-        else turn.wait = o.timeoutMs === undefined ? undefined : { timeoutMs: o.timeoutMs, listenId: o.listenId };
-      }
-      say(turn.chunker.flush());
-    } catch (err) {
-      if (turn.ac.signal.aborted) return;
-      await turn.speaker.done();
+  #afterSynthesis(turn: AgentTurn, outcome: TurnOutcome): void {
+    if (outcome.kind === 'aborted' || this.#turn !== turn) return;
+    if (outcome.kind === 'failed') {
       this.#cutTurn();
-      this.#fail('llm', err);
-      return;
-    }
-    await turn.speaker.done();
-    if (turn.ac.signal.aborted) return;
-    if (turn.speaker.error !== undefined) {
-      this.#cutTurn();
-      this.#fail('tts', turn.speaker.error);
-      return;
+      return this.#fail(outcome.source, outcome.error);
     }
     if (turn.endAfter) this.#ending ??= turn.endAfter;
     turn.synthDone = true;
@@ -267,10 +218,7 @@ export class VoiceSession {
 
   #onFirstFrame(utteranceId: string): void {
     const turn = this.#turn;
-    if (!turn || !turn.speaker.ids.has(utteranceId) || turn.startMs !== undefined) return;
-    turn.startMs = this.#now();
-    if (turn.latency && turn.base !== undefined) turn.latency.endToEndMs = turn.startMs - turn.base;
-    this.#emit({ type: 'agent_first_audio', turnId: turn.id, atMs: turn.startMs });
+    if (turn?.firstFrame(utteranceId)) this.#emit({ type: 'agent_first_audio', turnId: turn.id, atMs: turn.startMs ?? this.#now() });
   }
 
   #onIdle(): void {
@@ -278,10 +226,10 @@ export class VoiceSession {
     if (turn?.synthDone) this.#finishTurn(turn);
   }
 
-  #finishTurn(turn: Turn): void {
+  #finishTurn(turn: AgentTurn): void {
     this.#turn = undefined;
     const now = this.#now();
-    const text = turn.heard.filter((h) => h !== '').join(' ');
+    const text = turn.heardText();
     this.#record(turn, text, false, now);
     this.#emit({ type: 'agent_turn_finished', turnId: turn.id, text, atMs: now });
     if (turn.endAfter) return this.#hangup(turn.endAfter);
@@ -304,7 +252,7 @@ export class VoiceSession {
     this.#setTimer('listen', wait.timeoutMs, () => this.#input(listenId === undefined ? { type: 'timeout' } : { type: 'timeout', listenId }, undefined));
   }
 
-  #record(turn: Turn, text: string, interrupted: boolean, now: number): void {
+  #record(turn: AgentTurn, text: string, interrupted: boolean, now: number): void {
     if (text !== '' || turn.toolCalls.length > 0) {
       this.transcript.push({ speaker: 'agent', text, startMs: turn.startMs ?? now, endMs: now, interrupted, ...(turn.toolCalls.length > 0 ? { toolCalls: turn.toolCalls } : {}) });
     }
@@ -331,7 +279,7 @@ export class VoiceSession {
     turn?.ac.abort();
     const reports = this.#playout?.clear() ?? [];
     if (!turn) return;
-    const heard = [...turn.heard, ...reports.filter((r) => turn.speaker.ids.has(r.id)).map((r) => r.heardText)].filter((h) => h !== '').join(' ');
+    const heard = turn.heardText(reports);
     const now = this.#now();
     this.#d.brain.interrupted(heard);
     this.#record(turn, heard, true, now);
@@ -405,9 +353,4 @@ export class VoiceSession {
     if (t !== undefined) this.#d.clock.clearTimer(t);
     this.#timers.delete(k);
   }
-}
-
-async function* fixedLine(text: string, endAfter: VoiceEndReason | undefined): AsyncIterable<BrainOutput | { type: 'end_with'; reason: VoiceEndReason }> {
-  yield { type: 'text', text };
-  if (endAfter) yield { type: 'end_with', reason: endAfter };
 }

@@ -1,0 +1,104 @@
+/**
+ * One agent turn: reads what the brain says (or a fixed line), chunks it into sentences, speaks it
+ * through TTS into the playout, and keeps the turn's record: heard text, tool calls, end request,
+ * latency. The session decides what happens around turns; this only runs one.
+ */
+import type { TtsProvider } from '../providers/tts/types.js';
+import type { BrainOutput } from './brain.js';
+import type { ToolCallRecord, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
+import type { Playout, UtteranceReport } from './playout.js';
+import { SentenceChunker } from './sentence-chunker.js';
+import { TurnSpeaker } from './turn-speaker.js';
+
+export type TurnOutput = BrainOutput | { type: 'end_with'; reason: VoiceEndReason };
+
+export type TurnOutcome = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; source: 'llm' | 'tts'; error: unknown };
+
+export interface AgentTurnDeps {
+  tts: TtsProvider;
+  playout: Playout;
+  sampleRate: number;
+  now: () => number;
+  emit: (e: VoiceEvent) => void;
+}
+
+export class AgentTurn {
+  readonly ac = new AbortController();
+  readonly speaker: TurnSpeaker;
+  readonly heard: string[] = [];
+  readonly toolCalls: ToolCallRecord[] = [];
+  readonly latency: TurnLatency | undefined;
+  /** Clock time the first frame of this turn went to the leg. */
+  startMs: number | undefined;
+  /** All audio of the turn is in the playout; the turn ends when the playout is idle. */
+  synthDone = false;
+  endAfter: VoiceEndReason | undefined;
+  wait: { timeoutMs: number; listenId: number | undefined } | undefined;
+  readonly #chunker = new SentenceChunker();
+  readonly #d: AgentTurnDeps;
+
+  /** `base`: clock time the callee stopped speaking, when this turn answers them (latency baseline). */
+  constructor(
+    readonly id: number,
+    readonly base: number | undefined,
+    sttFinalMs: number | undefined,
+    deps: AgentTurnDeps,
+  ) {
+    this.#d = deps;
+    this.latency = base === undefined ? undefined : { turnId: id, ...(sttFinalMs !== undefined ? { sttFinalMs } : {}) };
+    this.speaker = new TurnSpeaker(deps.tts, deps.playout, deps.sampleRate, id, this.ac.signal, () => {
+      if (this.latency && base !== undefined) this.latency.ttsFirstAudioMs ??= deps.now() - base;
+    });
+  }
+
+  /** Speaks everything the source yields. Never rejects: failures come back as the outcome. */
+  async run(source: AsyncIterable<TurnOutput>): Promise<TurnOutcome> {
+    const say = (chunks: string[]) => chunks.forEach((c) => this.speaker.say(c));
+    try {
+      for await (const o of source) {
+        if (this.ac.signal.aborted) return { kind: 'aborted' };
+        if (o.type === 'text') {
+          if (this.latency && this.base !== undefined) this.latency.llmFirstTokenMs ??= this.#d.now() - this.base;
+          say(this.#chunker.push(o.text));
+        } else if (o.type === 'flush') say(this.#chunker.flush());
+        else if (o.type === 'tool_call_started') {
+          this.toolCalls.push({ id: o.id, name: o.name, arguments: o.arguments });
+          this.#d.emit({ type: 'tool_call_started', id: o.id, name: o.name, arguments: o.arguments, atMs: this.#d.now() });
+        } else if (o.type === 'tool_call_finished') {
+          const rec = this.toolCalls.find((t) => t.id === o.id);
+          if (rec) Object.assign(rec, { ok: o.ok, result: o.result });
+          this.#d.emit({ type: 'tool_call_finished', id: o.id, name: o.name, ok: o.ok, result: o.result, atMs: this.#d.now() });
+        } else if (o.type === 'end_call' || o.type === 'end_with') this.endAfter = o.reason;
+        else this.wait = o.timeoutMs === undefined ? undefined : { timeoutMs: o.timeoutMs, listenId: o.listenId };
+      }
+      say(this.#chunker.flush());
+    } catch (error) {
+      if (this.ac.signal.aborted) return { kind: 'aborted' };
+      await this.speaker.done();
+      return { kind: 'failed', source: 'llm', error };
+    }
+    await this.speaker.done();
+    if (this.ac.signal.aborted) return { kind: 'aborted' };
+    if (this.speaker.error !== undefined) return { kind: 'failed', source: 'tts', error: this.speaker.error };
+    return { kind: 'done' };
+  }
+
+  /** The playout wrote an utterance's first frame; true if it was this turn's first audio. */
+  firstFrame(utteranceId: string): boolean {
+    if (!this.speaker.ids.has(utteranceId) || this.startMs !== undefined) return false;
+    this.startMs = this.#d.now();
+    if (this.latency && this.base !== undefined) this.latency.endToEndMs = this.startMs - this.base;
+    return true;
+  }
+
+  /** What the callee heard: utterances played in full, then the heard part of those just cleared. */
+  heardText(cleared: readonly UtteranceReport[] = []): string {
+    const partial = cleared.filter((r) => this.speaker.ids.has(r.id)).map((r) => r.heardText);
+    return [...this.heard, ...partial].filter((h) => h !== '').join(' ');
+  }
+}
+
+export async function* fixedLine(text: string, endAfter: VoiceEndReason | undefined): AsyncIterable<TurnOutput> {
+  yield { type: 'text', text };
+  if (endAfter) yield { type: 'end_with', reason: endAfter };
+}
