@@ -13,6 +13,7 @@ import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from './
 import { CalleeTurns, type CalleeUtterance } from './callee-turns.js';
 import { AgentTurn, fixedLine, type TurnOutcome } from './agent-turn.js';
 import { Playout } from './playout.js';
+import { pickRate, RateAdapter } from './rate-adapter.js';
 
 export interface VoiceSessionOptions {
   greeting?: string;
@@ -52,7 +53,9 @@ export class VoiceSession {
   #vadChain: Promise<void> = Promise.resolve();
   #stt: SttStream | undefined;
   readonly #sttAc = new AbortController();
-  #audioMs = 0;
+  #vadAudioMs = 0;
+  #vadIn: RateAdapter | undefined;
+  #sttIn: RateAdapter | undefined;
   #turn: AgentTurn | undefined;
   #turnSeq = 0;
   #pending: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
@@ -73,15 +76,18 @@ export class VoiceSession {
   /** One 20 ms frame of the callee's audio at the leg's rate. */
   pushAudio(frame: Int16Array): void {
     if (this.#hungUp || this.#rate === 0) return;
-    this.#audioMs += 20;
-    const atMs = this.#audioMs;
-    this.#stt?.push(frame);
+    if (this.#stt && this.#sttIn) for (const f of this.#sttIn.push(frame)) this.#stt.push(f);
     const vad = this.#vad;
-    if (!vad) return;
-    // VAD results resolve in push order; chaining keeps our handling in that order too.
-    this.#vadChain = this.#vadChain.then(
-      () => vad.push(frame).then((r) => this.#onVad(r, atMs)),
-    ).catch((err: unknown) => this.#fail('vad', err));
+    if (!vad || !this.#vadIn) return;
+    for (const f of this.#vadIn.push(frame)) {
+      // Audio time as the VAD counts it, so barge-in compares like with like.
+      this.#vadAudioMs += 20;
+      const atMs = this.#vadAudioMs;
+      // VAD results resolve in push order; chaining keeps our handling in that order too.
+      this.#vadChain = this.#vadChain
+        .then(() => vad.push(f).then((r) => this.#onVad(r, atMs)))
+        .catch((err: unknown) => this.#fail('vad', err));
+    }
   }
 
   #now(): number {
@@ -116,14 +122,19 @@ export class VoiceSession {
       } else this.#onIdle();
     });
     this.#setTimer('max', options.maxDurationMs, () => this.#endWithLine(options.wrapUpLine ?? 'We are out of time. Thank you, goodbye.', 'max_duration_reached'));
+    // Engines that cannot hear the leg's rate get resampled audio rather than refusing the call.
+    const sttRate = pickRate(sampleRate, this.#d.stt.capabilities.sampleRates);
+    const vadRate = pickRate(sampleRate, this.#d.vad.capabilities.sampleRates);
+    this.#sttIn = new RateAdapter(sampleRate, sttRate);
+    this.#vadIn = new RateAdapter(sampleRate, vadRate);
     try {
-      this.#stt = this.#d.stt.start({ sampleRate, signal: this.#sttAc.signal, ...(options.language ? { language: options.language } : {}) });
+      this.#stt = this.#d.stt.start({ sampleRate: sttRate, signal: this.#sttAc.signal, ...(options.language ? { language: options.language } : {}) });
       void this.#readStt(this.#stt); // #readStt catches everything and reports it as an event
     } catch (err) {
       this.#fail('stt', err);
       return;
     }
-    this.#d.vad.create({ sampleRate, minSpeechMs: options.bargeIn.minSpeechMs }).then(
+    this.#d.vad.create({ sampleRate: vadRate, minSpeechMs: options.bargeIn.minSpeechMs }).then(
       (v) => (this.#vad = v),
       (err: unknown) => this.#fail('vad', err),
     );

@@ -11,10 +11,10 @@ import { FakeStt, FakeVad, ToneTts } from './helpers/fakes.js';
 
 const GREETING = 'Hello, this is Ada from the clinic.';
 
-function harness(brain: AgentBrain, opts: Partial<VoiceSessionOptions> = {}) {
+function harness(brain: AgentBrain, opts: Partial<VoiceSessionOptions> = {}, vadRates?: number[]) {
   const leg = new FakeLeg();
   const clock = new VirtualClock();
-  const vad = new FakeVad();
+  const vad = new FakeVad(vadRates);
   const stt = new FakeStt();
   const tts = new ToneTts();
   const options: VoiceSessionOptions = { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 5000, maxDurationMs: 600_000, ...opts };
@@ -265,4 +265,16 @@ test('max duration during a reply: the reply is cut (heard part kept), the wrap-
   assert.equal(h.leg.queuedAtHangup, 0);
   const ended = h.session.events.at(-1);
   assert.deepEqual(ended?.type === 'ended' && ended.reason, 'max_duration_reached');
+});
+
+test('a 16 kHz-only VAD on an 8 kHz leg is fed resampled 20 ms frames, and barge-in still works', async () => {
+  const llm = new ScriptedLlm();
+  const h = harness(llmBrain(llm), { bargeIn: { minSpeechMs: 200 } }, [16000]);
+  h.leg.answer(8000);
+  await h.until('greeting audio', () => h.session.events.some((e) => e.type === 'agent_first_audio'));
+  h.vad.speechStart();
+  await h.until('barge-in', () => h.session.events.some((e) => e.type === 'agent_turn_interrupted'), 20);
+  assert.ok(h.vad.frameLengths.length > 0);
+  assert.ok(h.vad.frameLengths.every((n) => n === 320), 'every VAD frame is 20 ms at 16 kHz');
+  assert.equal(h.session.transcript[0]?.interrupted, true);
 });

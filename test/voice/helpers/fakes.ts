@@ -6,8 +6,13 @@ import type { VadEvent, VadFrameResult, VadProvider, VadStream } from '../../../
 /** A VAD the test drives: speechStart()/speechEnd() take effect on the next pushed frame. */
 export class FakeVad implements VadProvider {
   readonly name = 'fake-vad';
-  readonly capabilities = { sampleRates: [8000, 16000] };
+  readonly capabilities: { sampleRates: number[] };
+  /** Sample count of every frame pushed, to check the rate the VAD was fed. */
+  readonly frameLengths: number[] = [];
   #speaking = false;
+  constructor(sampleRates: number[] = [8000, 16000]) {
+    this.capabilities = { sampleRates };
+  }
   #pending: Array<'start' | 'end'> = [];
   #audioMs = 0;
   speechStart(): void {
@@ -19,7 +24,8 @@ export class FakeVad implements VadProvider {
   async create(opts: { sampleRate: number }): Promise<VadStream> {
     return {
       sampleRate: opts.sampleRate,
-      push: async (): Promise<VadFrameResult> => {
+      push: async (frame: Int16Array): Promise<VadFrameResult> => {
+        this.frameLengths.push(frame.length);
         const at = this.#audioMs;
         this.#audioMs += 20;
         const events: VadEvent[] = [];
