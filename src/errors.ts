@@ -15,6 +15,7 @@ export const ERROR_CATALOG = {
   invalid_url: { status: 400, summary: 'A URL is not an absolute http(s) URL.' },
   private_url_not_allowed: { status: 400, summary: 'A URL points to a private, loopback or link-local address.' },
   invalid_cursor: { status: 400, summary: 'The pagination cursor is not one this API issued.' },
+  invalid_flow: { status: 400, summary: "The agent's scripted flow is not valid; the message lists every problem." },
   agent_cannot_place_calls: { status: 400, summary: 'Only voice agents place phone calls.' },
   unsupported_media_type: { status: 415, summary: 'The body must be application/json.' },
   // 401

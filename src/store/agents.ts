@@ -2,6 +2,7 @@ import type { AppContext } from '../app-context.js';
 import type { Agent, AgentCreate, AgentPatch, ProviderSettings, ProviderSettingsInput, Tool } from '../api/schemas/agent.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
+import { FlowValidationError, validateFlow } from '../voice/flow/index.js';
 import { assertPublicUrl } from '../webhooks/url-guard.js';
 import type { Queryable } from './db.js';
 import { afterCursor, page } from './pagination.js';
@@ -30,6 +31,8 @@ export interface AgentRow {
   max_cps: number;
   max_concurrent_calls: number | null;
   on_limit: 'queue' | 'reject';
+  /** A validated scripted flow (src/voice/flow), or null. */
+  flow: unknown;
   created_at: Date;
   updated_at: Date;
 }
@@ -53,6 +56,7 @@ export function toAgent(r: AgentRow): Agent {
     max_cps: r.max_cps,
     max_concurrent_calls: r.max_concurrent_calls,
     on_limit: r.on_limit,
+    flow: r.flow ?? null,
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
   };
@@ -103,8 +107,23 @@ function checkAgentInput(ctx: AppContext, input: AgentPatch): void {
   }
 }
 
+/** The flow must be runnable: every problem is named at once (a flow's tool nodes need the agent's tools). */
+function checkFlow(flow: unknown, tools: AgentPatch['tools']): void {
+  if (flow === undefined || flow === null) return;
+  try {
+    validateFlow(flow, tools ? { toolNames: tools.map((t) => t.name ?? t.type) } : {});
+  } catch (err) {
+    if (err instanceof FlowValidationError) {
+      const first = err.problems[0];
+      throw new OutcallError('invalid_flow', err.message, first?.path ? `flow.${first.path}` : 'flow');
+    }
+    throw err;
+  }
+}
+
 export async function createAgent(ctx: AppContext, orgId: string, input: AgentCreate): Promise<Agent> {
   checkAgentInput(ctx, input);
+  checkFlow(input.flow, input.tools ?? []);
   const providers = Object.fromEntries(PROVIDER_KINDS.map((k) => [k, splitProvider(input[k] ?? null)])) as Record<
     ProviderKind,
     ReturnType<typeof splitProvider>
@@ -113,12 +132,12 @@ export async function createAgent(ctx: AppContext, orgId: string, input: AgentCr
   for (const k of PROVIDER_KINDS) if (providers[k].key !== undefined) secrets[k] = providers[k].key;
   const r = await ctx.db.query<AgentRow>(sql`insert into agents
     (id, org_id, name, kind, system_prompt, greeting, language, voice, stt, llm, tts, provider_secrets_enc, tools,
-     webhook_url, max_cps, max_concurrent_calls, on_limit)
+     webhook_url, max_cps, max_concurrent_calls, on_limit, flow)
     values (${newId('agt')}, ${orgId}, ${input.name}, ${input.kind ?? 'voice'}, ${input.system_prompt ?? ''},
       ${input.greeting ?? ''}, ${input.language ?? 'en-US'}, ${input.voice ?? null},
       ${asJson(providers.stt.shown)}, ${asJson(providers.llm.shown)}, ${asJson(providers.tts.shown)},
       ${encryptSecrets(ctx, secrets)}, ${JSON.stringify(input.tools ?? [])}, ${input.webhook_url ?? null},
-      ${input.max_cps ?? 1}, ${input.max_concurrent_calls ?? null}, ${input.on_limit ?? 'queue'})
+      ${input.max_cps ?? 1}, ${input.max_concurrent_calls ?? null}, ${input.on_limit ?? 'queue'}, ${asJson(input.flow ?? null)})
     returning *`);
   return toAgent(r.rows[0] as AgentRow);
 }
@@ -157,6 +176,8 @@ export async function updateAgent(ctx: AppContext, orgId: string, id: string, pa
     );
     const row = current.rows[0];
     if (!row) throw new OutcallError('agent_not_found', `no agent ${id}`, 'agentId');
+    // The flow and the tools it calls are checked together, whichever of them the patch changes.
+    if (patch.flow !== undefined || patch.tools !== undefined) checkFlow(patch.flow !== undefined ? patch.flow : row.flow, patch.tools ?? row.tools);
     const parts = updateSet(patch, {
       name: asIs,
       kind: asIs,
@@ -169,6 +190,7 @@ export async function updateAgent(ctx: AppContext, orgId: string, id: string, pa
       max_cps: asIs,
       max_concurrent_calls: asIs,
       on_limit: asIs,
+      flow: asJson,
     });
     const touched = PROVIDER_KINDS.filter((k) => patch[k] !== undefined);
     if (touched.length > 0) {

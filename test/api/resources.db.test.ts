@@ -235,3 +235,37 @@ describe('agents', () => {
     assert.equal((await t.org.req('POST', `/v1/agents/${ag.body.id}/outbound-calls`, { to: '+14155550123' })).status, 404);
   });
 });
+
+describe('agent flows', () => {
+  const flow = {
+    start: 'greet',
+    nodes: {
+      greet: { type: 'say', text: 'Hi {{name}}, can you make Tuesday?', next: 'ask' },
+      ask: { type: 'listen', timeout_ms: 5000, next: 'decide', on_timeout: 'bye' },
+      decide: { type: 'branch', cases: [{ keywords: ['yes'], next: 'book' }], default: 'bye' },
+      book: { type: 'tool', tool: 'book_slot', on_success: 'bye', on_failure: 'bye' },
+      bye: { type: 'end', text: 'Goodbye.' },
+    },
+  };
+  const tools = [{ type: 'http', name: 'book_slot', description: 'Books', url: 'https://api.example.com/book' }];
+
+  test('a valid flow is stored and returned as given; an invalid one is refused naming the problem', async () => {
+    const ok = await t.org.req('POST', '/v1/agents', { name: 'Flowing', flow, tools });
+    assert.equal(ok.status, 201, ok.raw);
+    assert.deepEqual(ok.body.flow, flow);
+    assert.deepEqual((await t.org.req('GET', `/v1/agents/${ok.body.id}`)).body.flow, flow);
+    const noTool = await t.org.req('POST', '/v1/agents', { name: 'No tool', flow });
+    assert.equal(noTool.status, 400);
+    assert.equal(noTool.body.error.code, 'invalid_flow');
+    assert.match(noTool.body.error.message, /book_slot/);
+    const broken = await t.org.req('POST', '/v1/agents', { name: 'Broken', flow: { start: 'nowhere', nodes: { a: { type: 'say', text: 'x', next: 'b' } } } });
+    assert.equal(broken.body.error.code, 'invalid_flow');
+    // Removing the tool the stored flow calls is refused too; clearing the flow is allowed.
+    const drop = await t.org.req('PATCH', `/v1/agents/${ok.body.id}`, { tools: [] });
+    assert.equal(drop.body.error.code, 'invalid_flow');
+    const cleared = await t.org.req('PATCH', `/v1/agents/${ok.body.id}`, { flow: null });
+    assert.equal(cleared.status, 200, cleared.raw);
+    assert.equal(cleared.body.flow, null);
+    assert.equal((await t.org.req('POST', '/v1/agents', { name: 'Plain' })).body.flow, null);
+  });
+});

@@ -75,6 +75,11 @@ const fields = {
   webhook_url: Nullable(HttpUrl('default result webhook for calls of this agent that give no callback_url')),
   max_cps: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 1, description: 'calls per second this agent may start' }),
   max_concurrent_calls: Nullable(Type.Integer({ minimum: 1, maximum: 100000 })),
+  flow: Nullable(
+    Type.Unknown({
+      description: 'a scripted conversation {start, nodes} (say, listen, branch, tool, end) the agent runs without an LLM',
+    }),
+  ),
   on_limit: Type.Union([Type.Literal('queue'), Type.Literal('reject')], {
     default: 'queue',
     description: 'over a limit: keep the call queued, or answer 429 with Retry-After',
@@ -97,6 +102,7 @@ export const AgentCreate = Type.Object(
     max_cps: Type.Optional(fields.max_cps),
     max_concurrent_calls: Type.Optional(fields.max_concurrent_calls),
     on_limit: Type.Optional(fields.on_limit),
+    flow: Type.Optional(fields.flow),
   },
   { additionalProperties: false },
 );
@@ -121,6 +127,7 @@ export const Agent = Type.Object({
   max_cps: Type.Number(),
   max_concurrent_calls: Nullable(Type.Integer()),
   on_limit: fields.on_limit,
+  flow: Type.Unknown(),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
