@@ -6,10 +6,52 @@ import { transitionCall } from '../calls/transitions.js';
 import type { CallStatus } from '../calls/status.js';
 import { beginDial } from '../dispatch/dial-guard.js';
 import type { ClaimedCall, Dialer } from '../dispatch/types.js';
-import { findAgentRow } from '../store/agents.js';
+import { newId } from '../ids.js';
+import type { LlmSettings } from '../providers/llm/index.js';
+import { findAgentRow, readProviderSecrets, type AgentRow } from '../store/agents.js';
 import { sql } from '../store/sql.js';
 import { enqueueStatusEvent } from '../webhooks/outbox.js';
-import type { DialCommand, WorkerCommand, WorkerEvent } from './protocol.js';
+import type { DialCommand, VoiceCallSpec, WorkerCommand, WorkerEvent } from './protocol.js';
+
+/** Codecs offered by default to a voice agent that hears with pocketsphinx (16 kHz only): wideband first. */
+export const WIDEBAND_FIRST = ['L16/16000', 'G722', 'PCMU', 'PCMA'];
+const WIDEBAND = new Set(['L16/16000', 'G722']);
+
+/** The same codecs with the wideband ones first (order otherwise kept). */
+export function widebandFirst(codecs: readonly string[]): string[] {
+  return [...codecs.filter((c) => WIDEBAND.has(c)), ...codecs.filter((c) => !WIDEBAND.has(c))];
+}
+
+/**
+ * What the media worker needs to run the agent's conversation, or undefined for a greeting-only
+ * agent (no flow, no llm settings). The LLM key is decrypted here, just before the call.
+ */
+export function voiceSpecFor(
+  agent: AgentRow,
+  call: Pick<ClaimedCall, 'callContext' | 'dynamicVariables'>,
+  llmKey: string | undefined,
+): VoiceCallSpec | undefined {
+  const flow = agent.flow;
+  const hasFlow = flow !== undefined && flow !== null;
+  if (!hasFlow && !agent.llm) return undefined;
+  let llm: LlmSettings | undefined;
+  if (agent.llm) {
+    const { has_api_key: _shown, language: _language, voice: _voice, ...rest } = agent.llm;
+    llm = { ...rest, ...(llmKey !== undefined ? { api_key: llmKey } : {}) };
+  }
+  const greeting = agent.greeting ? fillTemplate(agent.greeting, call.dynamicVariables).trim() : '';
+  const voice = agent.tts?.voice ?? agent.voice ?? undefined;
+  return {
+    ...(hasFlow ? { flow } : {}),
+    ...(llm ? { llm } : {}),
+    systemPrompt: agent.system_prompt,
+    ...(call.callContext ? { callContext: call.callContext } : {}),
+    dynamicVariables: call.dynamicVariables,
+    ...(greeting ? { greeting } : {}),
+    ...(agent.language ? { language: agent.language } : {}),
+    ...(voice ? { voice } : {}),
+  };
+}
 
 
 interface Held {
@@ -73,11 +115,17 @@ export class CallDialer implements Dialer {
   async dial(call: ClaimedCall): Promise<void> {
     const agent = await findAgentRow(this.ctx.db, call.orgId, call.agentId, true);
     const password = call.trunk.passwordEnc && this.ctx.secrets ? this.ctx.secrets.decrypt(call.trunk.passwordEnc) : undefined;
+    // Before the dial guard: a key that cannot be read must not leave a call marked dialing.
+    const llmKey = agent?.llm?.has_api_key ? readProviderSecrets(this.ctx, agent).llm : undefined;
+    const voice = agent ? voiceSpecFor(agent, call, llmKey) : undefined;
     // Without a media worker the call is left dispatching: its lease runs out and the reaper
     // re-queues it for another worker. It was never dialed, so that cannot dial it twice.
     if (this.#lost) return;
     if (!(await beginDial(this.ctx.db, call, this.workerId, { now: this.ctx.now() }))) return;
     const greeting = agent?.greeting ? fillTemplate(agent.greeting, call.dynamicVariables) : '';
+    // pocketsphinx hears 16 kHz only: a voice agent offers the wideband codecs first.
+    const pocketsphinx = voice !== undefined && (agent?.stt?.provider ?? 'pocketsphinx') === 'pocketsphinx';
+    const codecs = pocketsphinx ? widebandFirst(this.opts.codecs ?? WIDEBAND_FIRST) : this.opts.codecs;
     const cmd: DialCommand = {
       type: 'dial',
       callId: call.id,
@@ -91,7 +139,8 @@ export class CallDialer implements Dialer {
       ringTimeoutMs: call.options.ring_timeout_s * 1000,
       maxDurationMs: call.options.max_duration_s * 1000,
       greeting: greeting.trim() ? { text: greeting, ...(agent?.tts?.voice ? { voice: agent.tts.voice } : agent?.voice ? { voice: agent.voice } : {}) } : null,
-      ...(this.opts.codecs ? { codecs: this.opts.codecs } : {}),
+      ...(codecs ? { codecs } : {}),
+      ...(voice ? { voice } : {}),
     };
     await new Promise<void>((resolve) => {
       this.#held.set(call.id, { call, done: resolve, chain: Promise.resolve() });
@@ -137,15 +186,24 @@ export class CallDialer implements Dialer {
         return;
       case 'ended': {
         const to: CallStatus = e.status;
-        await this.ctx.db.transaction((tx) =>
-          transitionCall(tx, {
+        const turns = e.transcript;
+        await this.ctx.db.transaction(async (tx) => {
+          // A voice call's transcript is stored with the terminal transition, so a webhook reader finds it.
+          let transcriptId: string | undefined;
+          if (turns !== undefined) {
+            transcriptId = newId('tr');
+            await tx.query(
+              sql`insert into transcripts (id, org_id, call_id, turns) values (${transcriptId}, ${call.orgId}, ${call.id}, ${JSON.stringify(turns)})`,
+            );
+          }
+          await transitionCall(tx, {
             ...base,
             to,
             at: new Date(e.at),
-            facts: { sipStatusCode: e.sipStatusCode || null, endReason: e.endReason },
+            facts: { sipStatusCode: e.sipStatusCode || null, endReason: e.endReason, ...(transcriptId ? { transcriptId } : {}) },
             data: { reason: e.reason },
-          }),
-        );
+          });
+        });
         return;
       }
     }

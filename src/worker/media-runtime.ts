@@ -1,5 +1,6 @@
 import type { EndReason } from '../calls/status.js';
 import type { TtsProvider } from '../providers/tts/types.js';
+import type { TranscriptTurn, VoiceEndReason, VoiceEvent } from '../voice/events.js';
 import { PendingGreeting } from './greeting.js';
 import type { CallOutcomeStatus, DialCommand, WorkerCommand, WorkerEvent } from './protocol.js';
 
@@ -18,11 +19,26 @@ export interface LegLike {
   readonly queuedMs: number;
   cancel(): Promise<unknown>;
   hangup(): Promise<unknown>;
+  /** Decoded 20 ms frames of the callee's audio after answer (voice calls need it). */
+  onAudio?(listener: (frame: Int16Array) => void): () => void;
 }
 
 export type DialLeg = (cmd: DialCommand) => Promise<LegLike>;
 
-type LocalHangup = 'greeting_done' | 'max_duration' | 'cancel';
+/** What the runtime needs of a voice agent on one call (a VoiceSession provides it). */
+export interface VoiceCall {
+  pushAudio(frame: Int16Array): void;
+  readonly transcript: readonly TranscriptTurn[];
+}
+
+/**
+ * Builds the voice agent of a call in two steps: prepare (before dialing: providers, brain; a
+ * throw fails the call without ringing anyone), then attach to the dialed leg before answer. The
+ * session subscribes to the leg itself, starts on 'answered' and hangs up by itself.
+ */
+export type PrepareVoice = (cmd: DialCommand) => (leg: LegLike, onEvent: (e: VoiceEvent) => void) => VoiceCall;
+
+type LocalHangup = 'greeting_done' | 'max_duration' | 'cancel' | 'voice';
 
 interface ActiveCall {
   cmd: DialCommand;
@@ -32,14 +48,17 @@ interface ActiveCall {
   greeting: PendingGreeting | undefined;
   maxTimer: NodeJS.Timeout | undefined;
   cancelRequested: boolean;
+  voice: { attach: ReturnType<PrepareVoice>; call: VoiceCall | undefined; reason: VoiceEndReason | undefined; offAudio: (() => void) | undefined } | undefined;
 }
 
 /** Why the call ended, in the platform's words (stable end_reason strings). */
 export function endReasonFor(
   ended: Extract<LegEventLike, { type: 'ended' }>,
   cause: LocalHangup | undefined,
+  voiceReason?: VoiceEndReason,
 ): EndReason {
   if (cause === 'cancel') return 'canceled_by_api';
+  if (cause === 'voice' && voiceReason !== undefined) return voiceReason;
   if (cause === 'max_duration') return 'max_duration_reached';
   if (cause === 'greeting_done') return 'agent_hangup';
   if (ended.reason === 'rtp_timeout') return 'media_timeout';
@@ -68,7 +87,14 @@ export class MediaRuntime {
   readonly #calls = new Map<string, ActiveCall>();
 
   constructor(
-    private readonly deps: { dialLeg: DialLeg; tts: TtsProvider; emit: (e: WorkerEvent) => void; now?: () => number },
+    private readonly deps: {
+      dialLeg: DialLeg;
+      tts: TtsProvider;
+      emit: (e: WorkerEvent) => void;
+      now?: () => number;
+      /** Runs a voice agent on calls whose DialCommand carries `voice`; without it they are greeting-only. */
+      prepareVoice?: PrepareVoice;
+    },
   ) {}
 
   get activeCalls(): number {
@@ -99,14 +125,33 @@ export class MediaRuntime {
       this.deps.emit({ type: 'log', level: 'error', message: 'duplicate dial command ignored', callId: cmd.callId });
       return;
     }
+    let voice: ActiveCall['voice'];
+    if (cmd.voice && this.deps.prepareVoice) {
+      try {
+        voice = { attach: this.deps.prepareVoice(cmd), call: undefined, reason: undefined, offAudio: undefined };
+      } catch (err) {
+        // Nothing rang: the agent cannot run (bad flow, unknown LLM provider), so the call fails here.
+        this.deps.emit({
+          type: 'ended',
+          callId: cmd.callId,
+          status: 'failed',
+          sipStatusCode: 0,
+          endReason: cmd.voice.flow !== undefined && cmd.voice.flow !== null ? 'dial_error' : 'error_llm',
+          reason: `voice agent could not start: ${(err as Error).message}`,
+          at: this.#now(),
+        });
+        return;
+      }
+    }
     const call: ActiveCall = {
       cmd,
       leg: undefined,
       answered: false,
       hangupCause: undefined,
-      greeting: cmd.greeting ? new PendingGreeting(this.deps.tts, cmd.greeting.text, cmd.greeting.voice) : undefined,
+      greeting: !voice && cmd.greeting ? new PendingGreeting(this.deps.tts, cmd.greeting.text, cmd.greeting.voice) : undefined,
       maxTimer: undefined,
       cancelRequested: false,
+      voice,
     };
     this.#calls.set(cmd.callId, call);
     let leg: LegLike;
@@ -127,7 +172,10 @@ export class MediaRuntime {
       return;
     }
     call.leg = leg;
+    // Subscribed before the session, so on the leg's end the runtime reports first (a session-made
+    // hang-up has already told us its reason through end_requested).
     leg.on((e) => this.#onLeg(call, leg, e));
+    if (voice) this.#attachVoice(call, voice, leg);
     if (call.cancelRequested) this.#cancel(cmd.callId);
   }
 
@@ -140,6 +188,8 @@ export class MediaRuntime {
       case 'answered': {
         call.answered = true;
         this.deps.emit({ type: 'answered', callId, codec: e.codec, sampleRate: e.sampleRate, at: this.#now() });
+        // The voice session starts on this same event and owns the greeting and max_duration.
+        if (call.voice) return;
         call.maxTimer = setTimeout(() => this.#hangup(call, 'max_duration'), call.cmd.maxDurationMs);
         if (call.greeting) void this.#playGreeting(call, leg, call.greeting, e.sampleRate);
         else this.#hangup(call, 'greeting_done');
@@ -148,21 +198,55 @@ export class MediaRuntime {
       case 'ended': {
         clearTimeout(call.maxTimer);
         call.greeting?.cancel();
+        call.voice?.offAudio?.();
         this.#calls.delete(callId);
         this.deps.emit({
           type: 'ended',
           callId,
           status: e.outcome,
           sipStatusCode: e.sipStatusCode,
-          endReason: endReasonFor(e, call.hangupCause),
+          endReason: endReasonFor(e, call.hangupCause, call.voice?.reason),
           reason: e.reason,
           at: this.#now(),
+          // An answered voice call has a conversation to keep (possibly empty); an unanswered one has none.
+          ...(call.voice && call.answered ? { transcript: [...(call.voice.call?.transcript ?? [])] } : {}),
         });
         return;
       }
       default:
         return;
     }
+  }
+
+  #attachVoice(call: ActiveCall, voice: NonNullable<ActiveCall['voice']>, leg: LegLike): void {
+    const callId = call.cmd.callId;
+    let greeted = false;
+    try {
+      voice.call = voice.attach(leg, (e) => {
+        if (e.type === 'end_requested') {
+          // The session hangs up by itself: the runtime must not hang up again, and its reason is the call's.
+          if (call.hangupCause === undefined) {
+            call.hangupCause = 'voice';
+            voice.reason = e.reason;
+          }
+        } else if (e.type === 'agent_first_audio' && !greeted) {
+          greeted = true;
+          this.deps.emit({ type: 'greeting-started', callId, at: this.#now() });
+        } else if (e.type === 'error') {
+          this.deps.emit({ type: 'log', level: 'warn', message: `voice ${e.source} error (${e.code}): ${e.message}`, callId });
+        }
+      });
+    } catch (err) {
+      this.deps.emit({ type: 'log', level: 'error', message: `voice agent could not attach: ${(err as Error).message}`, callId });
+      this.#cancel(callId);
+      return;
+    }
+    const session = voice.call;
+    if (!leg.onAudio) {
+      this.deps.emit({ type: 'log', level: 'error', message: 'this leg gives no callee audio: the agent cannot hear', callId });
+      return;
+    }
+    voice.offAudio = leg.onAudio((frame) => session.pushAudio(frame));
   }
 
   async #playGreeting(call: ActiveCall, leg: LegLike, greeting: PendingGreeting, rate: number): Promise<void> {

@@ -5,12 +5,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaConfig } from '../config.js';
+import { PocketsphinxStt } from '../providers/stt/pocketsphinx.js';
 import { EspeakNgTts } from '../providers/tts/espeak-ng.js';
+import { EnergyVad } from '../providers/vad/energy.js';
+import { realClock } from '../telephony/clock.js';
 import { CallLeg } from '../telephony/call-leg.js';
 import { PortPool } from '../telephony/rtp/index.js';
 import { StreamTransport, UdpTransport, UserAgent } from '../telephony/sip/index.js';
 import { MediaRuntime } from './media-runtime.js';
 import type { WorkerCommand, WorkerEvent } from './protocol.js';
+import { voicePreparer } from './voice-call.js';
 
 const port = parentPort;
 if (!port) throw new Error('media-worker-main must run in a worker thread');
@@ -21,9 +25,12 @@ const udp = await UdpTransport.bind({ host: cfg.sipHost, port: cfg.sipPort, ...(
 const tcp = await StreamTransport.tcp({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
 const ua = new UserAgent({ transports: [udp, tcp], userAgentName: 'Outcall' });
 const portPool = new PortPool({ min: cfg.rtpPortMin, max: cfg.rtpPortMax });
+const tts = new EspeakNgTts({ defaultVoice: cfg.ttsVoice });
 const runtime = new MediaRuntime({
-  tts: new EspeakNgTts({ defaultVoice: cfg.ttsVoice }),
+  tts,
   emit,
+  // Agents with a flow or LLM settings hold a conversation: espeak-ng out, energy VAD + pocketsphinx in.
+  prepareVoice: voicePreparer({ tts, vad: new EnergyVad(), stt: new PocketsphinxStt(), clock: realClock }),
   dialLeg: (cmd) =>
     CallLeg.dial({
       ua,

@@ -4,6 +4,26 @@
  * plain data, and both directions are discriminated unions.
  */
 import type { EndReason } from '../calls/status.js';
+import type { LlmSettings } from '../providers/llm/index.js';
+import type { TranscriptTurn } from '../voice/events.js';
+
+/**
+ * What the media worker needs to run a voice agent (VoiceSession) on a call instead of the
+ * greeting-only playout: a scripted flow, or LLM settings (with the decrypted key) and the prompt.
+ */
+export interface VoiceCallSpec {
+  /** A scripted flow (validated again in the worker with validateFlow). Wins over `llm`. */
+  flow?: unknown;
+  llm?: LlmSettings;
+  systemPrompt: string;
+  /** The call's call_context (appended to the prompt for this call). */
+  callContext?: string;
+  dynamicVariables: Record<string, string>;
+  /** Opening line (dynamic variables filled); a flow speaks its own start nodes instead. */
+  greeting?: string;
+  language?: string;
+  voice?: string;
+}
 
 export interface DialCommand {
   type: 'dial';
@@ -19,6 +39,8 @@ export interface DialCommand {
   /** Spoken the moment the callee answers, then the call ends (until the voice agent takes over). */
   greeting: { text: string; voice?: string } | null;
   codecs?: string[];
+  /** Present: the call runs a voice agent (greeting is then ignored; the session owns max_duration). */
+  voice?: VoiceCallSpec;
 }
 
 export type WorkerCommand = DialCommand | { type: 'cancel'; callId: string } | { type: 'shutdown' };
@@ -38,5 +60,7 @@ export type WorkerEvent =
       endReason: EndReason;
       reason: string;
       at: number;
+      /** Voice calls only: the conversation, in order. */
+      transcript?: TranscriptTurn[];
     }
   | { type: 'log'; level: 'warn' | 'error'; message: string; callId?: string };

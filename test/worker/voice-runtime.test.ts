@@ -1,0 +1,236 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Flow } from '../../src/voice/flow/index.js';
+import type { TranscriptTurn, VoiceEvent } from '../../src/voice/events.js';
+import { MediaRuntime, type LegLike, type PrepareVoice, type VoiceCall } from '../../src/worker/media-runtime.js';
+import type { DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
+import { brainFor, voicePreparer } from '../../src/worker/voice-call.js';
+import { voiceSpecFor, widebandFirst } from '../../src/worker/call-dialer.js';
+import type { AgentRow } from '../../src/store/agents.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
+import { FakeLeg } from '../voice/helpers/fake-leg.js';
+import { FakeStt, FakeVad, ToneTts } from '../voice/helpers/fakes.js';
+
+/** The voice tests' leg, plus the callee audio tap a real CallLeg has. */
+class AudioLeg extends FakeLeg {
+  readonly audio = new Set<(f: Int16Array) => void>();
+  hangupEndsCall = true;
+  onAudio(l: (f: Int16Array) => void): () => void {
+    this.audio.add(l);
+    return () => this.audio.delete(l);
+  }
+  hear(frame: Int16Array): void {
+    for (const l of this.audio) l(frame);
+  }
+  override async hangup(): Promise<void> {
+    await super.hangup();
+    // A real leg reports its own end after the BYE.
+    if (this.hangupEndsCall) this.emit({ type: 'ended', sipStatusCode: 200, reason: 'local hangup', by: 'local', outcome: 'completed' });
+  }
+  override async cancel(): Promise<void> {
+    await super.cancel();
+    this.emit({ type: 'ended', sipStatusCode: 487, reason: 'canceled', by: 'local', outcome: 'canceled' });
+  }
+}
+
+const flow: Flow = {
+  start: 'greet',
+  nodes: {
+    greet: { type: 'say', text: 'Hello {{name}}, shall we meet on Tuesday?', next: 'ask' },
+    ask: { type: 'listen', timeout_ms: 5000, next: 'decide', on_timeout: 'bye' },
+    decide: { type: 'branch', cases: [{ keywords: ['yes'], next: 'great' }], default: 'bye' },
+    great: { type: 'say', text: 'Great, see you then.', next: 'bye' },
+    bye: { type: 'end' },
+  },
+};
+
+function cmd(over: Partial<DialCommand> = {}): DialCommand {
+  return {
+    type: 'dial',
+    callId: 'c1',
+    to: '+14155550123',
+    from: '+14155550100',
+    customHeaders: [],
+    trunk: { host: '127.0.0.1', port: 5060, transport: 'udp' },
+    ringTimeoutMs: 45000,
+    maxDurationMs: 60000,
+    greeting: { text: 'Hello' },
+    ...over,
+  };
+}
+
+const voiceCmd = (over: Partial<DialCommand> = {}) =>
+  cmd({ voice: { flow, systemPrompt: '', dynamicVariables: { name: 'Ana' } }, ...over });
+
+/** A scripted stand-in for the session: the test decides what it does with the leg. */
+function fakeVoice() {
+  const made: Array<{ cmd: DialCommand; leg: LegLike; onEvent: (e: VoiceEvent) => void; frames: Int16Array[]; transcript: TranscriptTurn[] }> = [];
+  const prepare: PrepareVoice = (c) => (leg, onEvent) => {
+    const v = { cmd: c, leg, onEvent, frames: [] as Int16Array[], transcript: [] as TranscriptTurn[] };
+    made.push(v);
+    const call: VoiceCall = { pushAudio: (f) => v.frames.push(f), transcript: v.transcript };
+    return call;
+  };
+  return { made, prepare };
+}
+
+function runtime(prepareVoice?: PrepareVoice) {
+  const events: WorkerEvent[] = [];
+  const legs: AudioLeg[] = [];
+  const rt = new MediaRuntime({
+    tts: new ToneTts(),
+    emit: (e) => events.push(e),
+    dialLeg: async () => {
+      const l = new AudioLeg();
+      legs.push(l);
+      return l;
+    },
+    ...(prepareVoice ? { prepareVoice } : {}),
+  });
+  return { rt, events, legs };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('a dial with voice runs the voice agent: session made before answer, callee audio fed, no greeting, no runtime hang-up', async () => {
+  const v = fakeVoice();
+  const { rt, events, legs } = runtime(v.prepare);
+  rt.handle(voiceCmd());
+  await tick();
+  const leg = legs[0];
+  assert.ok(leg);
+  assert.equal(v.made.length, 1, 'session attached to the dialed leg before answer');
+  assert.equal(v.made[0]?.leg, leg);
+  leg.answer(16000);
+  await tick();
+  leg.hear(new Int16Array(320));
+  leg.hear(new Int16Array(320));
+  assert.equal(v.made[0]?.frames.length, 2);
+  // The runtime neither plays its greeting nor hangs up: the session owns the call.
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(leg.written.length, 0);
+  assert.deepEqual(leg.calls, []);
+  // The session decides to end: its reason and transcript become the call's.
+  v.made[0]?.transcript.push({ speaker: 'agent', text: 'Bye.', startMs: 0, endMs: 1, interrupted: false });
+  v.made[0]?.onEvent({ type: 'end_requested', reason: 'inactivity_timeout', atMs: 1 });
+  rt.handle({ type: 'cancel', callId: 'c1' }); // a late cancel must not hang up a second time
+  await leg.hangup();
+  const ended = events.find((e) => e.type === 'ended');
+  assert.ok(ended?.type === 'ended');
+  assert.equal(ended.endReason, 'inactivity_timeout');
+  assert.deepEqual(ended.transcript?.map((t) => t.text), ['Bye.']);
+  assert.deepEqual(leg.calls, ['hangup']);
+  assert.equal(rt.activeCalls, 0);
+});
+
+test('a voice call the callee hangs up ends callee_hangup with the transcript so far; a cancel before answer ends canceled_by_api, no transcript', async () => {
+  const v = fakeVoice();
+  const { rt, events, legs } = runtime(v.prepare);
+  rt.handle(voiceCmd());
+  rt.handle(voiceCmd({ callId: 'c2' }));
+  await tick();
+  legs[0]?.answer(16000);
+  legs[0]?.emit({ type: 'ended', sipStatusCode: 200, reason: 'remote BYE', by: 'remote', outcome: 'completed' });
+  rt.handle({ type: 'cancel', callId: 'c2' });
+  await tick();
+  const ends = events.filter((e) => e.type === 'ended');
+  assert.deepEqual(ends.map((e) => e.type === 'ended' && [e.callId, e.endReason, e.transcript?.length]), [
+    ['c1', 'callee_hangup', 0],
+    ['c2', 'canceled_by_api', undefined],
+  ]);
+  assert.deepEqual(legs[1]?.calls, ['cancel']);
+});
+
+test('without prepareVoice, or without voice in the command, the call stays greeting-only (no transcript)', async () => {
+  const v = fakeVoice();
+  const { rt, events, legs } = runtime(v.prepare);
+  rt.handle(cmd());
+  await tick();
+  assert.equal(v.made.length, 0);
+  const leg = legs[0];
+  assert.ok(leg);
+  leg.answer(8000);
+  for (let i = 0; i < 200 && leg.written.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(leg.written.length > 0, 'greeting played');
+  leg.queued = 0;
+  leg.emit({ type: 'drained' });
+  for (let i = 0; i < 200 && !events.some((e) => e.type === 'ended'); i++) await new Promise((r) => setTimeout(r, 5));
+  const ended = events.find((e) => e.type === 'ended');
+  assert.ok(ended?.type === 'ended');
+  assert.equal(ended.endReason, 'agent_hangup');
+  assert.equal(ended.transcript, undefined);
+  assert.ok(events.some((e) => e.type === 'greeting-started'));
+});
+
+test('a voice agent that cannot start fails the call before dialing', async () => {
+  const { rt, events, legs } = runtime(voicePreparer({ tts: new ToneTts(), vad: new FakeVad(), stt: new FakeStt(), clock: new VirtualClock() }));
+  rt.handle(voiceCmd({ voice: { flow: { start: 'nowhere', nodes: {} }, systemPrompt: '', dynamicVariables: {} } }));
+  await tick();
+  assert.equal(legs.length, 0);
+  const ended = events.find((e) => e.type === 'ended');
+  assert.ok(ended?.type === 'ended');
+  assert.equal(ended.status, 'failed');
+  assert.equal(ended.endReason, 'dial_error');
+  assert.equal(ended.transcript, undefined);
+});
+
+test('the real VoiceSession through the runtime: flow greeting, "yes", reply, agent hang-up; transcript in ended', async () => {
+  const clock = new VirtualClock();
+  const vad = new FakeVad();
+  const stt = new FakeStt();
+  const { rt, events, legs } = runtime(voicePreparer({ tts: new ToneTts(), vad, stt, clock }));
+  rt.handle(voiceCmd());
+  await tick();
+  const leg = legs[0];
+  assert.ok(leg);
+  leg.answer(16000);
+  const step = async () => {
+    leg.play(20);
+    leg.hear(new Int16Array(320));
+    await clock.advanceAsync(20);
+  };
+  const until = async (what: string, pred: () => boolean) => {
+    for (let i = 0; i < 3000 && !pred(); i++) await step();
+    assert.ok(pred(), `timed out waiting for ${what}`);
+  };
+  await until('greeting-started', () => events.some((e) => e.type === 'greeting-started'));
+  await until('greeting played', () => leg.queued === 0);
+  for (let i = 0; i < 5; i++) await step();
+  vad.speechStart();
+  for (let i = 0; i < 10; i++) await step();
+  vad.speechEnd();
+  stt.final('yes please');
+  await until('ended', () => events.some((e) => e.type === 'ended'));
+  const ended = events.find((e) => e.type === 'ended');
+  assert.ok(ended?.type === 'ended');
+  assert.equal(ended.endReason, 'agent_hangup');
+  assert.equal(ended.status, 'completed');
+  assert.deepEqual(ended.transcript?.map((t) => [t.speaker, t.text.trim()]), [
+    ['agent', 'Hello Ana, shall we meet on Tuesday?'],
+    ['callee', 'yes please'],
+    ['agent', 'Great, see you then.'],
+  ]);
+  assert.deepEqual(leg.calls, ['hangup'], 'hung up once, by the session');
+});
+
+test('brainFor: flow wins; llm without flow; neither throws', () => {
+  assert.equal(brainFor({ flow, systemPrompt: '', dynamicVariables: { name: 'x' } }).ownsTimeouts, true);
+  assert.equal(brainFor({ llm: { provider: 'ollama', model: 'm' }, systemPrompt: 'p', dynamicVariables: {} }).ownsTimeouts, false);
+  assert.throws(() => brainFor({ systemPrompt: '', dynamicVariables: {} }));
+});
+
+test('voiceSpecFor: greeting-only agents get none; flow and llm (with the key) travel to the worker', () => {
+  const base = {
+    system_prompt: 'Be brief.', greeting: 'Hi {{name}}', language: 'en-US', voice: null, tts: null, stt: null, llm: null, flow: null,
+  } as unknown as AgentRow;
+  const call = { callContext: 'VIP', dynamicVariables: { name: 'Ana' } };
+  assert.equal(voiceSpecFor(base, call, undefined), undefined);
+  const withFlow = voiceSpecFor({ ...base, flow } as AgentRow, call, undefined);
+  assert.deepEqual(withFlow?.flow, flow);
+  assert.equal(withFlow?.greeting, 'Hi Ana');
+  const withLlm = voiceSpecFor({ ...base, llm: { provider: 'openai', model: 'gpt', has_api_key: true } } as AgentRow, call, 'sk-1');
+  assert.deepEqual(withLlm?.llm, { provider: 'openai', model: 'gpt', api_key: 'sk-1' });
+  assert.equal(withLlm?.callContext, 'VIP');
+  assert.equal(withLlm?.systemPrompt, 'Be brief.');
+  assert.deepEqual(widebandFirst(['PCMU', 'G722', 'PCMA', 'L16/16000']), ['G722', 'L16/16000', 'PCMU', 'PCMA']);
+});
