@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { TtsProvider } from '../../src/providers/tts/types.js';
 import { endReasonFor, MediaRuntime, type LegEventLike, type LegLike } from '../../src/worker/media-runtime.js';
 import type { DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
+import { dialCommand } from './dial-command.js';
 
 /** A leg driven by the test: it records what the runtime does and emits what the test says. */
 class FakeLeg implements LegLike {
@@ -50,20 +51,7 @@ const tone: TtsProvider = {
   },
 };
 
-function cmd(over: Partial<DialCommand> = {}): DialCommand {
-  return {
-    type: 'dial',
-    callId: 'c1',
-    to: '+14155550123',
-    from: '+14155550100',
-    customHeaders: [],
-    trunk: { host: '127.0.0.1', port: 5060, transport: 'udp' },
-    ringTimeoutMs: 45000,
-    maxDurationMs: 60000,
-    greeting: { text: 'Hello' },
-    ...over,
-  };
-}
+const cmd = dialCommand;
 
 function setup() {
   const events: WorkerEvent[] = [];

@@ -4,6 +4,7 @@ import type { Flow } from '../../src/voice/flow/index.js';
 import type { TranscriptTurn, VoiceEvent } from '../../src/voice/events.js';
 import { MediaRuntime, type LegLike, type PrepareVoice, type VoiceCall } from '../../src/worker/media-runtime.js';
 import type { DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
+import { dialCommand } from './dial-command.js';
 import { brainFor, voicePreparer } from '../../src/worker/voice-call.js';
 import { voiceSpecFor, widebandFirst } from '../../src/worker/call-dialer.js';
 import type { AgentRow } from '../../src/store/agents.js';
@@ -44,20 +45,7 @@ const flow: Flow = {
   },
 };
 
-function cmd(over: Partial<DialCommand> = {}): DialCommand {
-  return {
-    type: 'dial',
-    callId: 'c1',
-    to: '+14155550123',
-    from: '+14155550100',
-    customHeaders: [],
-    trunk: { host: '127.0.0.1', port: 5060, transport: 'udp' },
-    ringTimeoutMs: 45000,
-    maxDurationMs: 60000,
-    greeting: { text: 'Hello' },
-    ...over,
-  };
-}
+const cmd = dialCommand;
 
 const voiceCmd = (over: Partial<DialCommand> = {}) =>
   cmd({ voice: { flow, systemPrompt: '', dynamicVariables: { name: 'Ana' } }, ...over });
