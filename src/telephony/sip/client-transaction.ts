@@ -2,13 +2,13 @@
  * Client transactions (RFC 3261 §17.1): INVITE (Figure 5, with the RFC 6026 Accepted state) and
  * non-INVITE (Figure 6). Timers run on the injected clock; retransmission only on unreliable transports.
  */
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { buildNon2xxAck } from './builder.js';
 import type { Logger } from './logger.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { serializeMessage } from './serializer.js';
 import { StateMachine } from './state.js';
-import { timerD, type TimerConfig } from './timers.js';
+import { NamedTimers, timerD, type TimerConfig } from './timers.js';
 import type { HostPort, SipTransport } from './transport.js';
 
 export type ClientTxEvent =
@@ -33,33 +33,26 @@ export type InviteClientState = 'calling' | 'proceeding' | 'accepted' | 'complet
 export type NonInviteClientState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 abstract class ClientTransactionBase<S extends string> {
-  protected readonly timers = new Map<string, TimerHandle>();
+  protected readonly timers: NamedTimers;
   abstract readonly sm: StateMachine<S>;
 
   constructor(
     readonly request: SipRequest,
     protected readonly ctx: ClientTxContext,
-  ) {}
+  ) {
+    this.timers = new NamedTimers(ctx.clock);
+  }
 
   get branch(): string {
     return this.request.core.vias[0]?.params.get('branch') ?? '';
   }
 
   protected setTimer(name: string, ms: number, fn: () => void): void {
-    this.clearTimer(name);
-    this.timers.set(
-      name,
-      this.ctx.clock.setTimer(ms, () => {
-        this.timers.delete(name);
-        fn();
-      }),
-    );
+    this.timers.set(name, ms, fn);
   }
 
   protected clearTimer(name: string): void {
-    const h = this.timers.get(name);
-    if (h !== undefined) this.ctx.clock.clearTimer(h);
-    this.timers.delete(name);
+    this.timers.clear(name);
   }
 
   protected send(msg: SipRequest): void {
@@ -77,8 +70,7 @@ abstract class ClientTransactionBase<S extends string> {
   }
 
   protected terminate(): void {
-    for (const h of this.timers.values()) this.ctx.clock.clearTimer(h);
-    this.timers.clear();
+    this.timers.clearAll();
     this.sm.to('terminated' as S);
     this.ctx.onTerminated();
   }

@@ -2,12 +2,12 @@
  * Server transactions (RFC 3261 §17.2) for requests the far end sends us inside a dialog (BYE, re-INVITE,
  * INFO, NOTIFY, OPTIONS, ...). They answer request retransmissions with the last response.
  */
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Logger } from './logger.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { serializeMessage } from './serializer.js';
 import { StateMachine } from './state.js';
-import type { TimerConfig } from './timers.js';
+import { NamedTimers, type TimerConfig } from './timers.js';
 import type { HostPort, SipTransport } from './transport.js';
 
 export interface ServerTxContext {
@@ -24,34 +24,27 @@ export type InviteServerState = 'proceeding' | 'accepted' | 'completed' | 'confi
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 abstract class ServerTransactionBase<S extends string> {
-  protected readonly timers = new Map<string, TimerHandle>();
+  protected readonly timers: NamedTimers;
   protected lastResponse: SipResponse | undefined;
   abstract readonly sm: StateMachine<S>;
 
   constructor(
     readonly request: SipRequest,
     protected readonly ctx: ServerTxContext,
-  ) {}
+  ) {
+    this.timers = new NamedTimers(ctx.clock);
+  }
 
   get isFinal(): boolean {
     return this.lastResponse !== undefined && this.lastResponse.status >= 200;
   }
 
   protected setTimer(name: string, ms: number, fn: () => void): void {
-    this.clearTimer(name);
-    this.timers.set(
-      name,
-      this.ctx.clock.setTimer(ms, () => {
-        this.timers.delete(name);
-        fn();
-      }),
-    );
+    this.timers.set(name, ms, fn);
   }
 
   protected clearTimer(name: string): void {
-    const h = this.timers.get(name);
-    if (h !== undefined) this.ctx.clock.clearTimer(h);
-    this.timers.delete(name);
+    this.timers.clear(name);
   }
 
   protected transmit(res: SipResponse): void {
@@ -63,8 +56,7 @@ abstract class ServerTransactionBase<S extends string> {
   }
 
   protected terminate(): void {
-    for (const h of this.timers.values()) this.ctx.clock.clearTimer(h);
-    this.timers.clear();
+    this.timers.clearAll();
     this.sm.to('terminated' as S);
     this.ctx.onTerminated();
   }
