@@ -56,6 +56,8 @@ export const END_REASONS = [
   'callee_hangup',
   'agent_hangup',
   'canceled_by_api',
+  // The agent was deleted while the call still waited in the queue: it is never dialed.
+  'agent_deleted',
   'max_duration_reached',
   'inactivity_timeout',
   'transferred',

@@ -1,5 +1,6 @@
 import type { AppContext } from '../app-context.js';
 import type { Agent, AgentCreate, AgentPatch, ProviderSettings, ProviderSettingsInput, Tool } from '../api/schemas/agent.js';
+import { transitionCall } from '../calls/transitions.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
 import { FlowValidationError, validateFlow } from '../voice/flow/index.js';
@@ -215,12 +216,26 @@ function sqlColumn(kind: ProviderKind) {
   return kind === 'stt' ? sql`stt` : kind === 'llm' ? sql`llm` : sql`tts`;
 }
 
-/** Soft delete: calls keep their agent; numbers that used it as outbound agent lose it. */
-export async function deleteAgent(ctx: AppContext, orgId: string, id: string): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+/**
+ * Soft delete: calls keep their agent; numbers that used it as outbound agent lose it. Calls still
+ * queued for it are canceled (agent_deleted) in the same transaction, each with its event and
+ * webhook: an agent that no longer exists must not start talking to anyone. Calls already being
+ * dialed or in progress run to their end.
+ */
+export async function deleteAgent(ctx: AppContext, orgId: string, id: string): Promise<{ canceledCalls: number }> {
+  return ctx.db.transaction(async (tx) => {
     const r = await tx.query(sql`update agents set deleted_at = now() where org_id = ${orgId} and id = ${id} and deleted_at is null`);
     if (r.rowCount === 0) throw new OutcallError('agent_not_found', `no agent ${id}`, 'agentId');
     await tx.query(sql`update phone_numbers set outbound_agent_id = null, updated_at = now()
       where org_id = ${orgId} and outbound_agent_id = ${id}`);
+    // SKIP LOCKED: a call a dispatcher is claiming right now is its to finish (it reads the agent
+    // with deleted ones included and dials or re-queues; a re-queued one is caught by the claim).
+    const queued = await tx.query<{ id: string }>(sql`select id from calls
+      where org_id = ${orgId} and agent_id = ${id} and status = 'queued' for update skip locked`);
+    const at = ctx.now();
+    for (const c of queued.rows) {
+      await transitionCall(tx, { orgId, callId: c.id, to: 'canceled', at, facts: { endReason: 'agent_deleted' } });
+    }
+    return { canceledCalls: queued.rows.length };
   });
 }

@@ -113,11 +113,18 @@ export class CallDialer implements Dialer {
   }
 
   async dial(call: ClaimedCall): Promise<void> {
-    const agent = await findAgentRow(this.ctx.db, call.orgId, call.agentId, true);
+    const agent = await findAgentRow(this.ctx.db, call.orgId, call.agentId);
+    if (!agent) {
+      // Deleted between the claim and now: nobody would speak on this call, so it is never dialed.
+      await this.ctx.db.transaction((tx) =>
+        transitionCall(tx, { orgId: call.orgId, callId: call.id, to: 'canceled', expectFrom: 'dispatching', at: this.ctx.now(), facts: { endReason: 'agent_deleted' } }),
+      );
+      return;
+    }
     const password = call.trunk.passwordEnc && this.ctx.secrets ? this.ctx.secrets.decrypt(call.trunk.passwordEnc) : undefined;
     // Before the dial guard: a key that cannot be read must not leave a call marked dialing.
-    const llmKey = agent?.llm?.has_api_key ? readProviderSecrets(this.ctx, agent).llm : undefined;
-    const voice = agent ? voiceSpecFor(agent, call, llmKey) : undefined;
+    const llmKey = agent.llm?.has_api_key ? readProviderSecrets(this.ctx, agent).llm : undefined;
+    const voice = voiceSpecFor(agent, call, llmKey);
     // Without a media worker the call is left dispatching: its lease runs out and the reaper
     // re-queues it for another worker. It was never dialed, so that cannot dial it twice.
     if (this.#lost) return;

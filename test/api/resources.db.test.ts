@@ -231,7 +231,13 @@ describe('agents', () => {
     assert.equal((await t.org.req('DELETE', `/v1/agents/${ag.body.id}`)).status, 204);
     assert.equal((await t.org.req('GET', `/v1/agents/${ag.body.id}`)).status, 404);
     assert.equal((await t.org.req('GET', `/v1/phone-numbers/${n.body.id}`)).body.outbound_agent_id, null);
-    assert.equal((await t.org.req('GET', `/v1/agents/${ag.body.id}/outbound-calls/${call.body.id}`)).status, 200);
+    const kept = await t.org.req('GET', `/v1/agents/${ag.body.id}/outbound-calls/${call.body.id}`);
+    assert.equal(kept.status, 200);
+    // Nobody dispatches in this app: the call was still queued, so deleting its agent canceled it.
+    assert.equal(kept.body.status, 'canceled');
+    assert.equal(kept.body.end_reason, 'agent_deleted');
+    const events = await t.org.req('GET', `/v1/calls/${call.body.id}/events`);
+    assert.deepEqual(events.body.data.map((e: { to_status: string }) => e.to_status).slice(-1), ['canceled']);
     assert.equal((await t.org.req('POST', `/v1/agents/${ag.body.id}/outbound-calls`, { to: '+14155550123' })).status, 404);
   });
 });

@@ -51,7 +51,9 @@ export function resourceRoutes(app: App, ctx: AppContext): void {
       get: (org, id) => agents.getAgent(ctx, org, id),
       list: (org, limit, cursor) => agents.listAgents(ctx, org, limit, cursor),
       update: (org, id, patch) => agents.updateAgent(ctx, org, id, patch),
-      remove: (org, id) => agents.deleteAgent(ctx, org, id),
+      remove: async (org, id) => {
+        await agents.deleteAgent(ctx, org, id);
+      },
     },
   });
 }
