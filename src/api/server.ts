@@ -8,6 +8,7 @@ import type { App } from './app-type.js';
 import { authenticate } from './auth.js';
 import { errorHandler } from './error-handler.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { callStreamRoutes } from './routes/call-stream.js';
 import { callRoutes } from './routes/calls.js';
 import { resourceRoutes } from './routes/resources.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -80,6 +81,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
     v1.addHook('onRequest', authenticate(ctx));
     resourceRoutes(v1 as App, ctx);
     callRoutes(v1 as App, ctx);
+    callStreamRoutes(v1 as App, ctx);
     webhookRoutes(v1 as App, ctx);
     apiKeyRoutes(v1 as App, ctx);
   });

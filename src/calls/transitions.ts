@@ -1,3 +1,4 @@
+import { publishActivity } from './activity.js';
 import { OutcallError } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { join, sql, type SqlFragment } from '../store/sql.js';
@@ -78,5 +79,7 @@ export async function transitionCall(tx: Queryable, req: TransitionRequest): Pro
   await enqueueTransitionWebhooks(tx, call, req.to, req.at);
   // An ended call frees a concurrency slot (and a re-queued one is due again): wake the dispatchers.
   if (isTerminal(req.to) || req.to === 'queued') await tx.query(sql`select pg_notify(${CALLS_QUEUED_CHANNEL}, ${req.callId})`);
+  // Live watchers (GET /v1/calls/{id}/stream) re-read the events when this commits.
+  await publishActivity(tx, { kind: 'status', callId: req.callId });
   return { from, to: req.to, eventId: Number(ev.rows[0]?.id), call };
 }

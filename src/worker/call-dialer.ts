@@ -1,5 +1,6 @@
 import type { AppContext } from '../app-context.js';
 import type { CallRow } from '../calls/call-object.js';
+import { publishActivity } from '../calls/activity.js';
 import { CALL_CANCEL_CHANNEL } from '../calls/call-queries.js';
 import { fillTemplate } from '../calls/templates.js';
 import { transitionCall } from '../calls/transitions.js';
@@ -181,7 +182,10 @@ export class CallDialer implements Dialer {
         await this.ctx.db.transaction(async (tx) => {
           const r = await tx.query<CallRow>(sql`select * from calls where org_id = ${call.orgId} and id = ${call.id}`);
           const row = r.rows[0];
-          if (row && row.status === 'dialing') await enqueueStatusEvent(tx, row, 'ringing', this.ctx.now());
+          if (row && row.status === 'dialing') {
+            await enqueueStatusEvent(tx, row, 'ringing', this.ctx.now());
+            await publishActivity(tx, { kind: 'ringing', callId: call.id, at: this.ctx.now().toISOString(), earlyMedia: e.earlyMedia });
+          }
         });
         return;
       case 'answered':
