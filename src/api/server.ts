@@ -1,4 +1,5 @@
 import Fastify, { LogController } from 'fastify';
+import { Type } from 'typebox';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
@@ -79,6 +80,12 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 
   await app.register(async (v1) => {
     v1.addHook('onRequest', authenticate(ctx));
+    // Every route documents the error envelope, so generated clients type the failures too.
+    v1.addHook('onRoute', (route) => {
+      if (!route.schema) return;
+      const response = (route.schema.response ?? {}) as Record<string, unknown>;
+      route.schema.response = { ...response, '4xx': response['4xx'] ?? Type.Ref('ErrorEnvelope'), '5xx': response['5xx'] ?? Type.Ref('ErrorEnvelope') };
+    });
     resourceRoutes(v1 as App, ctx);
     callRoutes(v1 as App, ctx);
     callStreamRoutes(v1 as App, ctx);

@@ -70,3 +70,4 @@ export function withoutDefaults<T extends TSchema>(schema: T): T {
   };
   return strip(schema) as T;
 }
+
