@@ -9,7 +9,8 @@ export interface ToolRequest {
   body: string;
 }
 
-export type ToolAnswer = { status: number; body?: string; contentType?: string } | 'hang';
+/** An answer (after delayMs, if given), or never one. */
+export type ToolAnswer = { status: number; body?: string; contentType?: string; delayMs?: number } | 'hang';
 
 export class ToolServer {
   readonly requests: ToolRequest[] = [];
@@ -28,8 +29,12 @@ export class ToolServer {
         this.requests.push(r);
         const a = this.answer(r);
         if (a === 'hang') return void this.#hung.push(res);
-        res.writeHead(a.status, a.contentType ? { 'content-type': a.contentType } : {});
-        res.end(a.body ?? '');
+        const send = () => {
+          res.writeHead(a.status, a.contentType ? { 'content-type': a.contentType } : {});
+          res.end(a.body ?? '');
+        };
+        if (a.delayMs) setTimeout(send, a.delayMs);
+        else send();
       });
     });
     await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
