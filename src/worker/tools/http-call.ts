@@ -78,6 +78,8 @@ export function httpCall(
           ),
         );
         res.on('error', (err) => fail(new OutcallError('tool_http_error', `the tool's answer broke off: ${err.message}`)));
+        // Closed before the end (a reset mid-body): no answer to use. After 'end' this is a no-op.
+        res.on('close', () => fail(new OutcallError('tool_http_error', "the tool's answer broke off")));
       },
     );
     const timer = setTimeout(() => fail(new OutcallError('tool_timeout', `the tool did not answer within ${o.timeoutMs} ms`)), o.timeoutMs);
