@@ -101,6 +101,13 @@ test("timeout: a tool that never answers fails after its timeout_ms", async () =
   assert.ok(Date.now() - t0 >= 290, 'not before the timeout');
 });
 
+test('an answer cut off mid-body is a failed result at once, not a wait for the timeout', async () => {
+  srv.answer = () => 'cut';
+  const e = await codeOf(runner([http({ timeout_ms: 60_000 })])('lookup', {}, signal()));
+  assert.equal(e.code, 'tool_http_error');
+  assert.match(e.message, /broke off/);
+});
+
 test('an answer larger than the cap is refused, not read into memory', async () => {
   srv.answer = () => ({ status: 200, body: JSON.stringify({ blob: 'x'.repeat(100_000) }), contentType: 'application/json' });
   const e = await codeOf(runner([http()], { maxResponseBytes: 4096 })('lookup', {}, signal()));

@@ -10,7 +10,7 @@ export interface ToolRequest {
 }
 
 /** An answer (after delayMs, if given), or never one. */
-export type ToolAnswer = { status: number; body?: string; contentType?: string; delayMs?: number } | 'hang';
+export type ToolAnswer = { status: number; body?: string; contentType?: string; delayMs?: number } | 'hang' | 'cut';
 
 export class ToolServer {
   readonly requests: ToolRequest[] = [];
@@ -29,6 +29,13 @@ export class ToolServer {
         this.requests.push(r);
         const a = this.answer(r);
         if (a === 'hang') return void this.#hung.push(res);
+        if (a === 'cut') {
+          // Headers and half a body, then the connection drops.
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+          res.write('{"half":');
+          setTimeout(() => res.destroy(), 20);
+          return;
+        }
         const send = () => {
           res.writeHead(a.status, a.contentType ? { 'content-type': a.contentType } : {});
           res.end(a.body ?? '');
