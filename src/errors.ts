@@ -49,6 +49,16 @@ export const ERROR_CATALOG = {
   // 500/503
   internal_error: { status: 500, summary: 'An unexpected error; it has been logged.' },
   unavailable: { status: 503, summary: 'The store is unreachable.' },
+  // A tool the voice agent called failed: reported to the agent's brain (flow on_failure, the model's
+  // tool result) and in the transcript as {error, code}, never sent over HTTP.
+  tool_unknown: { status: 400, summary: 'The agent called a tool it does not have.' },
+  tool_bad_arguments: { status: 400, summary: 'The tool arguments are not what the tool takes.' },
+  tool_url_refused: { status: 400, summary: "The http tool's URL is invalid or resolves to a private address." },
+  tool_timeout: { status: 504, summary: 'The http tool did not answer within its timeout_ms.' },
+  tool_http_error: { status: 502, summary: 'The http tool could not be reached, or answered with a non-2xx status.' },
+  tool_response_too_large: { status: 502, summary: "The http tool's answer is larger than the limit." },
+  tool_unavailable: { status: 409, summary: 'The call cannot do this now (not answered, ended, or the leg lacks the feature).' },
+  transfer_failed: { status: 502, summary: "The callee's side refused the REFER, or reported that the transfer failed." },
   // Operator errors (start-up), never sent over HTTP.
   data_dir_locked: { status: 500, summary: 'Another process holds the embedded data folder.' },
   config_invalid: { status: 500, summary: 'An environment variable has an invalid value.' },

@@ -228,6 +228,9 @@ export class CallLeg {
         if (d) this.emit({ type: 'dtmf', ...d });
         return;
       }
+      case 'transfer-progress':
+        this.emit({ type: 'transfer-progress', statusCode: ev.statusCode, final: ev.final });
+        return;
       case 'reinvited':
         if (this.offerlessPending) this.onOfferlessAnswer(ev.remoteSdp);
         return;

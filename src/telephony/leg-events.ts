@@ -37,6 +37,8 @@ export type LegEvent =
   | { readonly type: 'dtmf'; readonly digit: string; readonly durationMs: number }
   /** The outgoing audio queue ran empty by playing out (not by clear()). */
   | { readonly type: 'drained' }
+  /** A NOTIFY about our REFER: the transfer's progress as a SIP status (RFC 3515 §2.4.5). */
+  | { readonly type: 'transfer-progress'; readonly statusCode: number; readonly final: boolean }
   | {
       readonly type: 'ended';
       readonly sipStatusCode: number;

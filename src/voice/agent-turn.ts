@@ -4,6 +4,7 @@
  * latency. The session decides what happens around turns; this only runs one.
  */
 import type { TtsProvider } from '../providers/tts/types.js';
+import type { Clock, TimerHandle } from '../telephony/clock.js';
 import type { BrainOutput } from './brain.js';
 import type { ToolCallRecord, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
 import type { Playout, UtteranceReport } from './playout.js';
@@ -20,6 +21,12 @@ export interface AgentTurnDeps {
   sampleRate: number;
   now: () => number;
   emit: (e: VoiceEvent) => void;
+  /**
+   * Filler speech while a tool runs: once the agent has been silent for afterMs with a tool call
+   * still out, `phrase()` is said (once per tool call). It never delays the result: an answer that
+   * comes meanwhile is queued after it.
+   */
+  filler?: { afterMs: number; phrase: () => string; clock: Clock };
 }
 
 export class AgentTurn {
@@ -36,6 +43,10 @@ export class AgentTurn {
   wait: { timeoutMs: number; listenId: number | undefined } | undefined;
   readonly #chunker = new SentenceChunker();
   readonly #d: AgentTurnDeps;
+  /** Tool calls still out, with their filler timer (or undefined while waiting for silence). */
+  readonly #tools = new Map<string, { timer: TimerHandle | undefined; off: (() => void) | undefined }>();
+  /** Set by stop(): the source is read no further (a tool ended the call, e.g. a transfer). */
+  #stopped = false;
 
   /** `base`: clock time the callee stopped speaking, when this turn answers them (latency baseline). */
   constructor(
@@ -49,6 +60,15 @@ export class AgentTurn {
     this.speaker = new TurnSpeaker(deps.tts, deps.playout, deps.sampleRate, id, this.ac.signal, () => {
       if (this.latency && base !== undefined) this.latency.ttsFirstAudioMs ??= deps.now() - base;
     });
+    this.ac.signal.addEventListener('abort', () => {
+      for (const id of [...this.#tools.keys()]) this.#toolDone(id);
+    });
+  }
+
+  /** Ends the turn after the output being handled: the brain is not asked for more, the call ends with `reason`. */
+  stop(reason: VoiceEndReason): void {
+    this.#stopped = true;
+    this.endAfter = reason;
   }
 
   /** Speaks everything the source yields. Never rejects: failures come back as the outcome. */
@@ -64,12 +84,15 @@ export class AgentTurn {
         else if (o.type === 'tool_call_started') {
           this.toolCalls.push({ id: o.id, name: o.name, arguments: o.arguments });
           this.#d.emit({ type: 'tool_call_started', id: o.id, name: o.name, arguments: o.arguments, atMs: this.#d.now() });
+          this.#armFiller(o.id);
         } else if (o.type === 'tool_call_finished') {
+          this.#toolDone(o.id);
           const rec = this.toolCalls.find((t) => t.id === o.id);
           if (rec) Object.assign(rec, { ok: o.ok, result: o.result });
           this.#d.emit({ type: 'tool_call_finished', id: o.id, name: o.name, ok: o.ok, result: o.result, atMs: this.#d.now() });
         } else if (o.type === 'end_call' || o.type === 'end_with') this.endAfter = o.reason;
         else this.wait = o.timeoutMs === undefined ? undefined : { timeoutMs: o.timeoutMs, listenId: o.listenId };
+        if (this.#stopped) break;
       }
       say(this.#chunker.flush());
     } catch (error) {
@@ -81,6 +104,39 @@ export class AgentTurn {
     if (this.ac.signal.aborted) return { kind: 'aborted' };
     if (this.speaker.error !== undefined) return { kind: 'failed', source: 'tts', error: this.speaker.error };
     return { kind: 'done' };
+  }
+
+  /**
+   * The filler clock starts once the agent is silent (an announcement before the tool still playing
+   * is not dead air), so afterMs is measured from the later of the tool start and the end of speech.
+   */
+  #armFiller(id: string): void {
+    const f = this.#d.filler;
+    if (!f || f.afterMs < 0 || this.ac.signal.aborted) return;
+    const entry: { timer: TimerHandle | undefined; off: (() => void) | undefined } = { timer: undefined, off: undefined };
+    this.#tools.set(id, entry);
+    const arm = () => {
+      entry.off?.();
+      entry.off = undefined;
+      entry.timer = f.clock.setTimer(f.afterMs, () => {
+        entry.timer = undefined;
+        if (!this.#tools.has(id) || this.ac.signal.aborted) return;
+        this.#tools.delete(id);
+        this.speaker.say(f.phrase());
+      });
+    };
+    if (!this.#d.playout.busy) return arm();
+    entry.off = this.#d.playout.on((e) => {
+      if (e.type === 'idle') arm();
+    });
+  }
+
+  #toolDone(id: string): void {
+    const entry = this.#tools.get(id);
+    if (!entry) return;
+    this.#tools.delete(id);
+    entry.off?.();
+    if (entry.timer !== undefined) this.#d.filler?.clock.clearTimer(entry.timer);
   }
 
   /** The playout wrote an utterance's first frame; true if it was this turn's first audio. */

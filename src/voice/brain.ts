@@ -98,6 +98,8 @@ export async function runSafely(
   try {
     return { ok: true, result: await run(name, args, signal) };
   } catch (err) {
-    return { ok: false, result: { error: err instanceof Error ? err.message : String(err) } };
+    // A stable code (src/errors.ts) lets a model or a transcript reader tell a timeout from a refusal.
+    const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+    return { ok: false, result: { error: err instanceof Error ? err.message : String(err), ...(code ? { code } : {}) } };
   }
 }

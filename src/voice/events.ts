@@ -7,7 +7,14 @@ import type { EndReason } from '../calls/status.js';
 /** The end reasons the voice runtime itself decides (a subset of src/calls/status.ts END_REASONS). */
 export type VoiceEndReason = Extract<
   EndReason,
-  'agent_hangup' | 'callee_hangup' | 'max_duration_reached' | 'inactivity_timeout' | 'error_stt' | 'error_llm' | 'error_tts'
+  | 'agent_hangup'
+  | 'callee_hangup'
+  | 'max_duration_reached'
+  | 'inactivity_timeout'
+  | 'transferred'
+  | 'error_stt'
+  | 'error_llm'
+  | 'error_tts'
 >;
 
 export const VOICE_END_REASONS: readonly VoiceEndReason[] = [
@@ -15,6 +22,7 @@ export const VOICE_END_REASONS: readonly VoiceEndReason[] = [
   'callee_hangup',
   'max_duration_reached',
   'inactivity_timeout',
+  'transferred',
   'error_stt',
   'error_llm',
   'error_tts',

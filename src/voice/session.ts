@@ -26,6 +26,11 @@ export interface VoiceSessionOptions {
   wrapUpLine?: string;
   apologyLine?: string;
   language?: string;
+  /**
+   * Said once per tool call when the agent has been silent for afterMs while the tool is still
+   * running (phrases in turn). Absent: the line stays quiet while tools run.
+   */
+  filler?: { afterMs: number; phrases: string[] };
 }
 
 export interface VoiceSessionDeps {
@@ -64,6 +69,10 @@ export class VoiceSession {
   #prompted = false;
   #listen: { timeoutMs: number; listenId: number | undefined } | undefined;
   #ending: VoiceEndReason | undefined;
+  /** Why the call ends if the far end hangs up now (a transfer in flight), instead of callee_hangup. */
+  #remoteEnd: VoiceEndReason | undefined;
+  #spokenWaiters: Array<() => void> = [];
+  #fillers = 0;
   #hungUp = false;
   #ended = false;
   readonly #unsubscribe: () => void;
@@ -94,6 +103,33 @@ export class VoiceSession {
     return this.#d.clock.now();
   }
 
+  /** Resolves once everything said so far has played out to the callee (or was cut, or the call ended). */
+  untilSpoken(): Promise<void> {
+    if (!this.#playout?.busy || this.#hungUp) return Promise.resolve();
+    return new Promise((resolve) => this.#spokenWaiters.push(resolve));
+  }
+
+  /**
+   * A tool moved the call elsewhere (a transfer): nothing more is asked of the brain and no input or
+   * barge-in is taken; the call ends with `reason` once what was said has played.
+   */
+  endAfterTurn(reason: VoiceEndReason): void {
+    if (this.#hungUp) return;
+    this.#ending ??= reason;
+    const turn = this.#turn;
+    if (turn) turn.stop(reason);
+    else this.#hangup(reason);
+  }
+
+  /** While set, the far end hanging up ends the call for `reason` (e.g. the transferee leaving after a REFER). */
+  expectRemoteEnd(reason: VoiceEndReason | undefined): void {
+    this.#remoteEnd = reason;
+  }
+
+  #spoken(): void {
+    for (const w of this.#spokenWaiters.splice(0)) w();
+  }
+
   #emit(e: VoiceEvent): void {
     this.events.push(e);
     this.#d.emit?.(e);
@@ -104,9 +140,13 @@ export class VoiceSession {
     else if (e.type === 'dtmf') this.#onDtmf(e.digit);
     else if (e.type === 'ended' && !this.#hungUp) {
       this.#hungUp = true;
+      const reason = this.#remoteEnd ?? 'callee_hangup';
+      // The turn in flight still belongs in the transcript (a transfer's tool call, say).
+      const turn = this.#turn;
+      if (turn && turn.toolCalls.length > 0) this.#record(turn, turn.heardText(), true, this.#now());
       this.#teardown();
-      this.#emit({ type: 'end_requested', reason: 'callee_hangup', atMs: this.#now() });
-      this.#emitEnded('callee_hangup');
+      this.#emit({ type: 'end_requested', reason, atMs: this.#now() });
+      this.#emitEnded(reason);
     }
   }
 
@@ -119,7 +159,10 @@ export class VoiceSession {
       if (e.type === 'first_frame') this.#onFirstFrame(e.id);
       else if (e.type === 'played') {
         if (this.#turn?.speaker.ids.has(e.report.id)) this.#turn.heard.push(e.report.heardText);
-      } else this.#onIdle();
+      } else {
+        this.#spoken();
+        this.#onIdle();
+      }
     });
     this.#setTimer('max', options.maxDurationMs, () => this.#endWithLine(options.wrapUpLine ?? 'We are out of time. Thank you, goodbye.', 'max_duration_reached'));
     // Engines that cannot hear the leg's rate get resampled audio rather than refusing the call.
@@ -202,8 +245,13 @@ export class VoiceSession {
   #runTurn(input: BrainInput | { type: 'line'; text: string; endAfter?: VoiceEndReason }, base: number | undefined, sttFinalMs?: number): void {
     const playout = this.#playout;
     if (!playout || this.#hungUp) return;
+    const filler = this.#d.options.filler;
+    const phrases = filler?.phrases.filter((p) => p.trim() !== '') ?? [];
     const turn = new AgentTurn(++this.#turnSeq, base, sttFinalMs, {
       tts: this.#d.tts, playout, sampleRate: this.#rate, now: () => this.#now(), emit: (e) => this.#emit(e),
+      ...(filler && phrases.length > 0
+        ? { filler: { afterMs: filler.afterMs, clock: this.#d.clock, phrase: () => phrases[this.#fillers++ % phrases.length] as string } }
+        : {}),
     });
     this.#turn = turn;
     this.#clearTimer('inactivity');
@@ -289,6 +337,7 @@ export class VoiceSession {
     this.#turn = undefined;
     turn?.ac.abort();
     const reports = this.#playout?.clear() ?? [];
+    this.#spoken();
     if (!turn) return;
     const heard = turn.heardText(reports);
     const now = this.#now();
@@ -341,6 +390,7 @@ export class VoiceSession {
     this.#turn?.ac.abort();
     this.#turn = undefined;
     this.#playout?.close();
+    this.#spoken();
     this.#sttAc.abort();
     this.#unsubscribe();
   }

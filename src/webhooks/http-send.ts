@@ -20,7 +20,7 @@ export class BlockedAddressError extends Error {}
  * checked is the address used: a DNS answer that changes after the URL was accepted (rebinding)
  * cannot slip a private address through.
  */
-function guardedLookup(allowPrivate: boolean) {
+export function guardedLookup(allowPrivate: boolean) {
   return (hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);

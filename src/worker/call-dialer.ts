@@ -12,6 +12,7 @@ import type { LlmSettings } from '../providers/llm/index.js';
 import { findAgentRow, readProviderSecrets, type AgentRow } from '../store/agents.js';
 import { sql } from '../store/sql.js';
 import { enqueueStatusEvent } from '../webhooks/outbox.js';
+import { signingSecrets } from '../webhooks/secrets.js';
 import type { DialCommand, VoiceCallSpec, WorkerCommand, WorkerEvent } from './protocol.js';
 
 /** Codecs offered by default to a voice agent that hears with pocketsphinx (16 kHz only): wideband first. */
@@ -31,6 +32,7 @@ export function voiceSpecFor(
   agent: AgentRow,
   call: Pick<ClaimedCall, 'callContext' | 'dynamicVariables'>,
   llmKey: string | undefined,
+  toolContext?: VoiceCallSpec['toolContext'],
 ): VoiceCallSpec | undefined {
   const flow = agent.flow;
   const hasFlow = flow !== undefined && flow !== null;
@@ -51,6 +53,7 @@ export function voiceSpecFor(
     ...(greeting ? { greeting } : {}),
     ...(agent.language ? { language: agent.language } : {}),
     ...(voice ? { voice } : {}),
+    ...(agent.tools && agent.tools.length > 0 ? { tools: agent.tools, ...(toolContext ? { toolContext } : {}) } : {}),
   };
 }
 
@@ -125,7 +128,14 @@ export class CallDialer implements Dialer {
     const password = call.trunk.passwordEnc && this.ctx.secrets ? this.ctx.secrets.decrypt(call.trunk.passwordEnc) : undefined;
     // Before the dial guard: a key that cannot be read must not leave a call marked dialing.
     const llmKey = agent.llm?.has_api_key ? readProviderSecrets(this.ctx, agent).llm : undefined;
-    const voice = voiceSpecFor(agent, call, llmKey);
+    // http tools are signed like webhooks: without a readable secret the call fails here, before dialing.
+    const httpTools = agent.tools?.some((t) => t.type === 'http') ?? false;
+    const voice = voiceSpecFor(agent, call, llmKey, {
+      agentId: agent.id,
+      metadata: call.metadata ?? null,
+      signingSecrets: httpTools ? await signingSecrets(this.ctx, call.orgId) : [],
+      allowPrivateUrls: this.ctx.allowPrivateUrls,
+    });
     // Without a media worker the call is left dispatching: its lease runs out and the reaper
     // re-queues it for another worker. It was never dialed, so that cannot dial it twice.
     if (this.#lost) return;

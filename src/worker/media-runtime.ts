@@ -11,6 +11,7 @@ export type LegEventLike =
   | { type: 'answered'; codec: string; sampleRate: number }
   | { type: 'dtmf'; digit: string; durationMs: number }
   | { type: 'drained' }
+  | { type: 'transfer-progress'; statusCode: number; final: boolean }
   | { type: 'ended'; sipStatusCode: number; reason: string; by: 'local' | 'remote' | 'timeout' | 'error'; outcome: CallOutcomeStatus };
 
 export interface LegLike {
@@ -21,6 +22,10 @@ export interface LegLike {
   hangup(): Promise<unknown>;
   /** Decoded 20 ms frames of the callee's audio after answer (voice calls need it). */
   onAudio?(listener: (frame: Int16Array) => void): () => void;
+  /** Blind transfer (REFER); resolves with the REFER's final status (the transfer_call tool). */
+  transfer?(target: string): Promise<number>;
+  /** RFC 4733 digits to the callee (the send_dtmf tool); throws on a bad digit or a dead call. */
+  sendDtmf?(digits: string): void;
 }
 
 export type DialLeg = (cmd: DialCommand) => Promise<LegLike>;

@@ -3,6 +3,7 @@
  * user agent, RTP legs, greeting playout). They cross a thread boundary (postMessage), so they are
  * plain data, and both directions are discriminated unions.
  */
+import type { Tool } from '../api/schemas/agent.js';
 import type { EndReason } from '../calls/status.js';
 import type { LlmSettings } from '../providers/llm/index.js';
 import type { TranscriptTurn } from '../voice/events.js';
@@ -23,6 +24,17 @@ export interface VoiceCallSpec {
   greeting?: string;
   language?: string;
   voice?: string;
+  /** The agent's tools as declared: offered to the model, run by name for the model and the flow's tool nodes. */
+  tools?: Tool[];
+  /** What the tools need beyond the dial command (present when there are tools). */
+  toolContext?: {
+    agentId: string;
+    /** The call's metadata, sent verbatim to http tools. */
+    metadata: unknown;
+    /** The organization's valid webhook signing secrets (decrypted), newest first: http tool requests are signed like webhooks. */
+    signingSecrets: string[];
+    allowPrivateUrls: boolean;
+  };
 }
 
 export interface DialCommand {
