@@ -36,7 +36,10 @@ export interface ToolCallRecord {
   result?: unknown;
 }
 
-/** One line of the transcript. `text` of an interrupted agent turn is only what the callee heard. */
+/**
+ * One line of the transcript, its times in ms since the answer. `text` of an interrupted agent turn
+ * is only what the callee heard.
+ */
 export interface TranscriptTurn {
   speaker: 'agent' | 'callee';
   text: string;
@@ -75,6 +78,8 @@ export type VoiceEvent =
   | { type: 'tool_call_started'; id: string; name: string; arguments: unknown; atMs: number }
   | { type: 'tool_call_finished'; id: string; name: string; ok: boolean; result?: unknown; atMs: number }
   | { type: 'turn_latency'; latency: TurnLatency }
+  /** A line was added to the transcript (what the callee said, or what of the agent's reply was heard). */
+  | { type: 'turn'; turn: TranscriptTurn }
   | { type: 'end_requested'; reason: VoiceEndReason; atMs: number }
   | { type: 'error'; source: 'stt' | 'llm' | 'tts' | 'vad'; code: string; message: string; endReason: VoiceEndReason; atMs: number }
   /** Always last, exactly once: the leg was hung up (or had already ended). */

@@ -53,6 +53,8 @@ export class VoiceSession {
   readonly events: VoiceEvent[] = [];
   readonly #d: VoiceSessionDeps;
   #rate = 0;
+  /** Session clock time of the answer: transcript times are counted from it. */
+  #answeredAt = 0;
   #playout: Playout | undefined;
   #vad: VadStream | undefined;
   #vadChain: Promise<void> = Promise.resolve();
@@ -130,6 +132,14 @@ export class VoiceSession {
     for (const w of this.#spokenWaiters.splice(0)) w();
   }
 
+  /** A line of the transcript, also announced as it happens (live call streams show it). */
+  #addTurn(at: TranscriptTurn): void {
+    // Stored times count from the answer: the session clock's origin means nothing to a reader.
+    const turn = { ...at, startMs: Math.max(0, Math.round(at.startMs - this.#answeredAt)), endMs: Math.max(0, Math.round(at.endMs - this.#answeredAt)) };
+    this.transcript.push(turn);
+    this.#emit({ type: 'turn', turn });
+  }
+
   #emit(e: VoiceEvent): void {
     this.events.push(e);
     this.#d.emit?.(e);
@@ -153,6 +163,7 @@ export class VoiceSession {
   #start(sampleRate: number): void {
     if (this.#rate !== 0) return;
     this.#rate = sampleRate;
+    this.#answeredAt = this.#d.clock.now();
     const { options, clock } = this.#d;
     this.#playout = new Playout(this.#d.leg, { sampleRate, clock });
     this.#playout.on((e) => {
@@ -231,7 +242,7 @@ export class VoiceSession {
 
   #userTurn(u: CalleeUtterance | undefined): void {
     if (!u) return;
-    this.transcript.push({ speaker: 'callee', text: u.text, startMs: u.startMs, endMs: u.endMs, interrupted: false });
+    this.#addTurn({ speaker: 'callee', text: u.text, startMs: u.startMs, endMs: u.endMs, interrupted: false });
     this.#input({ type: 'utterance', text: u.text }, u.endMs, u.sttFinalMs);
   }
 
@@ -313,7 +324,7 @@ export class VoiceSession {
 
   #record(turn: AgentTurn, text: string, interrupted: boolean, now: number): void {
     if (text !== '' || turn.toolCalls.length > 0) {
-      this.transcript.push({ speaker: 'agent', text, startMs: turn.startMs ?? now, endMs: now, interrupted, ...(turn.toolCalls.length > 0 ? { toolCalls: turn.toolCalls } : {}) });
+      this.#addTurn({ speaker: 'agent', text, startMs: turn.startMs ?? now, endMs: now, interrupted, ...(turn.toolCalls.length > 0 ? { toolCalls: turn.toolCalls } : {}) });
     }
     if (turn.latency) {
       this.latencies.push(turn.latency);

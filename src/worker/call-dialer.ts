@@ -205,6 +205,20 @@ export class CallDialer implements Dialer {
         return;
       case 'greeting-started':
         return;
+      case 'turn': {
+        const t = e.turn;
+        await publishActivity(this.ctx.db, {
+          kind: 'turn',
+          callId: call.id,
+          turn: { speaker: t.speaker, text: t.text, interrupted: t.interrupted, startMs: t.startMs, endMs: t.endMs },
+        });
+        return;
+      }
+      case 'latency': {
+        const { turnId, ...figures } = e.latency;
+        await publishActivity(this.ctx.db, { kind: 'latency', callId: call.id, latency: { turn_id: turnId, ...snakeKeys(figures) } });
+        return;
+      }
       case 'ended': {
         const to: CallStatus = e.status;
         const turns = e.transcript;
@@ -265,4 +279,11 @@ export class CallDialer implements Dialer {
     );
     for (const row of r.rows) this.media.send({ type: 'cancel', callId: row.id });
   }
+}
+
+/** sttFinalMs -> stt_final_ms: the API speaks snake_case. */
+function snakeKeys(o: Record<string, number | undefined>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
+  return out;
 }

@@ -237,6 +237,10 @@ export class MediaRuntime {
         } else if (e.type === 'agent_first_audio' && !greeted) {
           greeted = true;
           this.deps.emit({ type: 'greeting-started', callId, at: this.#now() });
+        } else if (e.type === 'turn') {
+          this.deps.emit({ type: 'turn', callId, turn: e.turn });
+        } else if (e.type === 'turn_latency') {
+          this.deps.emit({ type: 'latency', callId, latency: e.latency });
         } else if (e.type === 'error') {
           this.deps.emit({ type: 'log', level: 'warn', message: `voice ${e.source} error (${e.code}): ${e.message}`, callId });
         }

@@ -6,7 +6,7 @@
 import type { Tool } from '../api/schemas/agent.js';
 import type { EndReason } from '../calls/status.js';
 import type { LlmSettings } from '../providers/llm/index.js';
-import type { TranscriptTurn } from '../voice/events.js';
+import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
 
 /**
  * What the media worker needs to run a voice agent (VoiceSession) on a call instead of the
@@ -64,6 +64,9 @@ export type WorkerEvent =
   | { type: 'ringing'; callId: string; earlyMedia: boolean }
   | { type: 'answered'; callId: string; codec: string; sampleRate: number; at: number }
   | { type: 'greeting-started'; callId: string; at: number }
+  /** Live: a transcript line as it happens (the whole transcript still comes with 'ended'). */
+  | { type: 'turn'; callId: string; turn: TranscriptTurn }
+  | { type: 'latency'; callId: string; latency: TurnLatency }
   | {
       type: 'ended';
       callId: string;

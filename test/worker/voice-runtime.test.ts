@@ -171,6 +171,8 @@ test('the real VoiceSession through the runtime: flow greeting, "yes", reply, ag
   await tick();
   const leg = legs[0];
   assert.ok(leg);
+  // The phone rang for a minute: the session clock is far from its origin at the answer.
+  await clock.advanceAsync(60_000);
   leg.answer(16000);
   const step = async () => {
     leg.play(20);
@@ -199,6 +201,13 @@ test('the real VoiceSession through the runtime: flow greeting, "yes", reply, ag
     ['agent', 'Great, see you then.'],
   ]);
   assert.deepEqual(leg.calls, ['hangup'], 'hung up once, by the session');
+  // Each line was also reported live, before the end, with the same content as the stored one.
+  const live = events.filter((e) => e.type === 'turn');
+  assert.deepEqual(live.map((e) => e.type === 'turn' && e.turn), ended.transcript);
+  assert.ok(events.indexOf(live.at(-1)!) < events.indexOf(ended));
+  // Times count from the answer: the first line starts within the first second, not at clock origin + uptime.
+  assert.ok(ended.transcript![0]!.startMs < 1000, `greeting starts ${ended.transcript![0]!.startMs} ms after answer`);
+  assert.ok(events.some((e) => e.type === 'latency'), 'the reply reported its latency');
 });
 
 test('brainFor: flow wins; llm without flow; neither throws', () => {
