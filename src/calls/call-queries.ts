@@ -31,6 +31,30 @@ export async function listAgentCalls(ctx: AppContext, orgId: string, agentId: st
   return page(r.rows, q.limit, toCall);
 }
 
+export interface CallFilter {
+  status?: CallStatus;
+  agent_id?: string;
+  to?: string;
+  created_after?: string;
+  created_before?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** An organisation's calls, newest first, across its agents (the dashboard's and the CLI's list). */
+export async function listCalls(ctx: AppContext, orgId: string, q: CallFilter) {
+  const where = [
+    q.status !== undefined ? sql`and status = ${q.status}` : sql``,
+    q.agent_id !== undefined ? sql`and agent_id = ${q.agent_id}` : sql``,
+    q.to !== undefined ? sql`and to_address = ${q.to}` : sql``,
+    q.created_after !== undefined ? sql`and created_at >= ${new Date(q.created_after)}` : sql``,
+    q.created_before !== undefined ? sql`and created_at < ${new Date(q.created_before)}` : sql``,
+  ];
+  const r = await ctx.db.query<CallRow>(sql`select * from calls where org_id = ${orgId} ${where[0]!} ${where[1]!} ${where[2]!} ${where[3]!} ${where[4]!}
+    ${afterCursor(q.cursor)} order by created_at desc, id desc limit ${q.limit + 1}`);
+  return page(r.rows, q.limit, toCall);
+}
+
 /**
  * Cancels a call. Not yet dialed (queued, dispatching): it ends canceled at once, and a dispatcher
  * that claimed it fails its own dispatching -> dialing transition, so it is never dialed. Dialing

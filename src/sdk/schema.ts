@@ -1828,6 +1828,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisation's calls, newest first, filtered by status, agent, destination or creation time */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                    agent_id?: string;
+                    /** @description the destination exactly as the call was created */
+                    to?: string;
+                    created_after?: string;
+                    created_before?: string;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                agent_id: string;
+                                to: string;
+                                from: string;
+                                /** @enum {unknown} */
+                                status: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                scheduled_at: string;
+                                dispatched_at: string | null;
+                                answered_at: string | null;
+                                ended_at: string | null;
+                                cancel_requested_at: string | null;
+                                duration_s: number | null;
+                                sip_status_code: number | null;
+                                end_reason: string | null;
+                                summary_text: string | null;
+                                transcript_id: string | null;
+                                metadata: unknown;
+                                call_context: string | null;
+                                dynamic_variables: {
+                                    [key: string]: string;
+                                };
+                                callback_url: string | null;
+                                status_callback: {
+                                    /** @description receives status callbacks */
+                                    url: string;
+                                    /** @description events to send; all of them when omitted */
+                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                    /** @default POST */
+                                    method: "POST" | "GET";
+                                } | null;
+                                caller_id_name: string | null;
+                                custom_sip_headers: {
+                                    /** @description custom headers must start with X- */
+                                    name: string;
+                                    /** @description printable ASCII, no line breaks */
+                                    value: string;
+                                }[];
+                                ring_timeout_s: number;
+                                max_duration_s: number;
+                                machine_detection: {
+                                    /** @default disabled */
+                                    mode: "disabled" | "detect" | "detect_message_end";
+                                    /** @default false */
+                                    hangup_on_machine: boolean;
+                                };
+                                record: {
+                                    enabled: boolean;
+                                    /** @default mono */
+                                    channels: "mono" | "dual";
+                                };
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/calls/{callId}": {
         parameters: {
             query?: never;

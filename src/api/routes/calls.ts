@@ -1,9 +1,9 @@
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../../app-context.js';
-import { cancelCall, getCall, getTranscript, listAgentCalls, listCallEvents } from '../../calls/call-queries.js';
+import { cancelCall, getCall, getTranscript, listAgentCalls, listCallEvents, listCalls } from '../../calls/call-queries.js';
 import { createOutboundCall } from '../../calls/create-call.js';
 import type { App } from '../app-type.js';
-import { Call, CallEvent, CallListQuery, OutboundCallCreate, Transcript } from '../schemas/call.js';
+import { Call, CallEvent, CallListQuery, OrgCallListQuery, OutboundCallCreate, Transcript } from '../schemas/call.js';
 import { listOf } from '../schemas/common.js';
 
 import { security } from '../schemas/common.js';
@@ -82,6 +82,22 @@ export function callRoutes(app: App, ctx: AppContext): void {
     async (req, reply) => {
       const p = req.params as Static<typeof AgentCallParams>;
       return reply.code(202).send(await cancelCall(ctx, req.orgId, p.callId, p.agentId));
+    },
+  );
+  app.get(
+    '/v1/calls',
+    {
+      schema: {
+        tags: ['calls'],
+        security,
+        summary: "The organisation's calls, newest first, filtered by status, agent, destination or creation time",
+        querystring: OrgCallListQuery,
+        response: { 200: listOf(Call) },
+      },
+    },
+    async (req) => {
+      const q = req.query as Static<typeof OrgCallListQuery>;
+      return listCalls(ctx, req.orgId, { ...q, limit: q.limit ?? 50 });
     },
   );
   app.get(

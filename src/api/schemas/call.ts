@@ -120,6 +120,19 @@ export const Call = Type.Object({
 });
 export type Call = Static<typeof Call>;
 
+export const OrgCallListQuery = Type.Object(
+  {
+    status: Type.Optional(CallStatusSchema),
+    agent_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    to: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'the destination exactly as the call was created' })),
+    created_after: Type.Optional(Type.String({ format: 'date-time' })),
+    created_before: Type.Optional(Type.String({ format: 'date-time' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  },
+  { additionalProperties: false },
+);
+
 export const CallListQuery = Type.Object(
   {
     status: Type.Optional(CallStatusSchema),

@@ -92,7 +92,7 @@ export const RESOURCES: Record<string, Resource> = {
   },
   calls: {
     help: `outcall calls <action>
-  list --agent <id> [--status <status>] [--limit n]   an agent's calls, newest first
+  list [--agent <id>] [--status <status>] [--limit n] calls, newest first
   get <call_id>                                       the call object
   events <call_id>                                    its status transitions
   transcript <call_id>                                what was said, in order
@@ -100,12 +100,10 @@ export const RESOURCES: Record<string, Resource> = {
   cancel <call_id>                                    cancel (queued, ringing or in progress)`,
     actions: {
       list: async (c) => {
-        const agent = str(c.flags.agent);
-        if (!agent) throw new CliError('calls list needs --agent <id>', 2);
         const r = await api<{ data: Record<string, unknown>[] }>(
           c.target,
           'GET',
-          `/v1/agents/${encodeURIComponent(agent)}/outbound-calls${q({ status: str(c.flags.status), limit: str(c.flags.limit) })}`,
+          `/v1/calls${q({ agent_id: str(c.flags.agent), status: str(c.flags.status), limit: str(c.flags.limit) })}`,
         );
         print(r, c.json, () => table(r.data, ['id', 'to', 'status', 'end_reason', 'created_at']));
         return 0;
