@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
 import { readWav } from '../fixtures/media/signals.js';
 import { CALLEE_RATE, startCallee, type Callee } from '../fixtures/voice/callee.js';
+import { heardOffsetMs } from '../fixtures/voice/energy.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { waitFor } from '../helpers/wait.js';
@@ -85,9 +86,18 @@ export interface EndedCall {
   // The API's call object.
   call: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   turns: TranscriptTurnOut[];
-  /** What baresip heard (our agent) and what it sent (the scripted callee), 16 kHz. */
+  /**
+   * What baresip heard (our agent) on the timeline of what it sent (the scripted callee's WAV),
+   * aligned at the end: both dumps end when the call closes, and the heard one is shorter by its late
+   * start (our first packet, baresip's jitter-buffer fill) and by packets baresip dropped as late, so
+   * it is shifted by the whole difference (`offsetMs`). Agent audio then appears no earlier than it
+   * was heard: times measured from the callee's speech to it are upper bounds.
+   */
   heard: Int16Array;
+  /** The heard dump as written, from its start (≈ the answer, like the sent dump): lower bounds. */
+  heardFromStart: Int16Array;
   sent: Int16Array;
+  offsetMs: number;
 }
 
 /** Waits for the call's terminal status, then reads its transcript (API) and baresip's recordings. */
@@ -115,7 +125,11 @@ export async function callEnded(t: TestApp, placed: PlacedCall, ms: number): Pro
   const heard = readWav(dec);
   const sent = readWav(enc);
   assert.equal(heard.sampleRate, CALLEE_RATE, 'wideband leg (L16/16000)');
-  return { call, turns, heard: heard.samples, sent: sent.samples };
+  const offsetMs = heardOffsetMs(heard.samples, sent.samples, CALLEE_RATE);
+  assert.ok(offsetMs >= 0 && offsetMs < 2000, `baresip's dumps end together (heard dump ${offsetMs} ms shorter)`);
+  const aligned = new Int16Array(Math.round((offsetMs * CALLEE_RATE) / 1000) + heard.samples.length);
+  aligned.set(heard.samples, aligned.length - heard.samples.length);
+  return { call, turns, heard: aligned, heardFromStart: heard.samples, sent: sent.samples, offsetMs };
 }
 
 /** The transcript as [speaker, text, interrupted] rows, for diagnostics. */
