@@ -126,7 +126,8 @@ export async function callEnded(t: TestApp, placed: PlacedCall, ms: number): Pro
   const sent = readWav(enc);
   assert.equal(heard.sampleRate, CALLEE_RATE, 'wideband leg (L16/16000)');
   const offsetMs = heardOffsetMs(heard.samples, sent.samples, CALLEE_RATE);
-  assert.ok(offsetMs >= 0 && offsetMs < 2000, `baresip's dumps end together (heard dump ${offsetMs} ms shorter)`);
+  // A sanity bound only: under load baresip drops late packets, so the gap grows with the call's length.
+  assert.ok(offsetMs >= 0 && offsetMs < 6000, `baresip's dumps end together (heard dump ${offsetMs} ms shorter)`);
   const aligned = new Int16Array(Math.round((offsetMs * CALLEE_RATE) / 1000) + heard.samples.length);
   aligned.set(heard.samples, aligned.length - heard.samples.length);
   return { call, turns, heard: aligned, heardFromStart: heard.samples, sent: sent.samples, offsetMs };
