@@ -34,7 +34,7 @@ after(async () => {
 
 describe('barge-in on a live call (baresip, L16/16000)', { skip }, () => {
   test('the callee talks over a long greeting: playout stops, the turn is marked interrupted with only what was heard', async (tc) => {
-    const script = calleeScript([{ atS: 4, text: 'wait, stop please, I am really busy right now, call me later' }], 15);
+    const script = calleeScript([{ atS: 4, text: 'wait, stop please, I am really busy right now, call me later' }], 20);
     assert.ok(script, 'flite + sox produced the callee speech');
     const REPLY = 'Sorry, I will call you later.';
     llm.reply({ kind: 'text', pieces: [REPLY] });

@@ -54,7 +54,7 @@ async function spokenMs(text: string): Promise<number> {
 
 describe('LLM agent on a live call (baresip, L16/16000, OpenAI protocol server)', { skip }, () => {
   test('greeting, the callee speaks, the model answers with what it was told and heard; transcript in order', async (tc) => {
-    const script = calleeScript([{ atS: 5, text: 'yes please deliver it tomorrow' }], 14);
+    const script = calleeScript([{ atS: 5, text: 'yes please deliver it tomorrow' }], 18);
     assert.ok(script, 'flite + sox produced the callee speech');
     const REPLY = ['Great, ', 'it will arrive ', 'tomorrow morning.'];
     llm.reply({ kind: 'text', pieces: REPLY });
