@@ -15,8 +15,11 @@ const skip = voiceSkip();
 const GREETING =
   'Hello, this is Outcall. I am calling to tell you about several changes to your account this month, ' +
   'including a new billing address, a new payment plan, and the new contact number we now have on file for you.';
-/** Generous: energy VAD onset + the 300 ms barge-in minimum + our 60 ms playout lead + baresip's jitter buffer. */
-const STOP_BOUND_MS = 1500;
+/**
+ * Generous: energy VAD onset + the 300 ms barge-in minimum + our 60 ms playout lead + both jitter
+ * buffers, measured as an upper bound that also carries packets baresip dropped under load.
+ */
+const STOP_BOUND_MS = 2000;
 
 let rig: VoiceRig;
 let llm: OpenAiProtocolServer;
