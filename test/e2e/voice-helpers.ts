@@ -1,0 +1,139 @@
+/**
+ * What the live voice tests share: the call plane (API store -> dispatcher -> media worker thread),
+ * a baresip callee per call reached through its own trunk and number, placing a call through the
+ * API and waiting for its end, and reading back what baresip heard and sent.
+ */
+import assert from 'node:assert/strict';
+import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import { readWav } from '../fixtures/media/signals.js';
+import { CALLEE_RATE, startCallee, type Callee } from '../fixtures/voice/callee.js';
+import { heardOffsetMs } from '../fixtures/voice/energy.js';
+import { toolAvailable } from '../helpers/require-tool.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** The live voice tests' tools; the reason to skip when one is missing (CI fails instead). */
+export function voiceSkip(): string | false {
+  const missing = ['baresip', 'espeak-ng', 'flite', 'sox', 'pocketsphinx_continuous'].filter((b) => !toolAvailable(b));
+  return missing.length > 0 ? `${missing.join(', ')} not installed (scripts/setup-test-env.sh)` : false;
+}
+
+export interface VoiceRig {
+  t: TestApp;
+  plane: CallPlane;
+  stop(): Promise<void>;
+}
+
+/** The API app and a call plane with one media thread, RTP ports from its own range (one per test file). */
+export async function startVoiceRig(rtpPortMin: number, rtpPortMax: number): Promise<VoiceRig> {
+  const t = await startTestApp({ allowPrivateUrls: true });
+  const plane = await startCallPlane(
+    t.ctx,
+    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin, rtpPortMax, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
+    { pollIntervalMs: 250 },
+  );
+  return {
+    t,
+    plane,
+    async stop() {
+      await plane.stop();
+      await t.close();
+    },
+  };
+}
+
+const TERMINAL = ['completed', 'failed', 'busy', 'no_answer', 'canceled'];
+
+export interface PlacedCall {
+  callId: string;
+  callee: Callee;
+}
+
+/**
+ * Starts a baresip callee playing `prompt`, creates a trunk to it, the agent (`agent` body) and a
+ * number, and places one call through the API (`call` body merged into {to}). The caller stops
+ * the callee (stopCallee) when done.
+ */
+export async function placeCall(t: TestApp, o: { prompt: Buffer; agent: Record<string, unknown>; call?: Record<string, unknown> }): Promise<PlacedCall> {
+  const n = String(Math.floor(Math.random() * 9e6) + 1e6);
+  const to = `+1415${String(Math.floor(Math.random() * 9e6) + 1e6)}`;
+  const callee = await startCallee({ user: to, prompt: o.prompt });
+  try {
+    const trunk = await t.org.req('POST', '/v1/trunks', { name: `baresip-${n}`, host: '127.0.0.1', port: callee.port });
+    assert.equal(trunk.status, 201, trunk.raw);
+    const agent = await t.org.req('POST', '/v1/agents', { name: `voice-${n}`, max_cps: 50, ...o.agent });
+    assert.equal(agent.status, 201, agent.raw);
+    const pn = await t.org.req('POST', '/v1/phone-numbers', { number: `+1628${n}`, trunk_id: trunk.body.id, outbound_agent_id: agent.body.id });
+    assert.equal(pn.status, 201, pn.raw);
+    const r = await t.org.req('POST', `/v1/agents/${agent.body.id}/outbound-calls`, { to, max_duration_s: 60, ...o.call });
+    assert.equal(r.status, 202, r.raw);
+    return { callId: r.body.id as string, callee };
+  } catch (err) {
+    await callee.stop();
+    throw err;
+  }
+}
+
+export interface TranscriptTurnOut {
+  speaker: 'agent' | 'callee';
+  text: string;
+  interrupted: boolean;
+  startMs: number;
+  endMs: number;
+}
+
+export interface EndedCall {
+  // The API's call object.
+  call: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  turns: TranscriptTurnOut[];
+  /**
+   * What baresip heard (our agent) on the timeline of what it sent (the scripted callee's WAV),
+   * aligned at the end: both dumps end when the call closes, and the heard one is shorter by its late
+   * start (our first packet, baresip's jitter-buffer fill) and by packets baresip dropped as late, so
+   * it is shifted by the whole difference (`offsetMs`). Agent audio then appears no earlier than it
+   * was heard: times measured from the callee's speech to it are upper bounds.
+   */
+  heard: Int16Array;
+  /** The heard dump as written, from its start (≈ the answer, like the sent dump): lower bounds. */
+  heardFromStart: Int16Array;
+  sent: Int16Array;
+  offsetMs: number;
+}
+
+/** Waits for the call's terminal status, then reads its transcript (API) and baresip's recordings. */
+export async function callEnded(t: TestApp, placed: PlacedCall, ms: number): Promise<EndedCall> {
+  const call = await waitFor(
+    'the call to end',
+    async () => {
+      const got = await t.org.req('GET', `/v1/calls/${placed.callId}`);
+      return TERMINAL.includes(got.body.status) ? (got.body as Record<string, unknown>) : undefined;
+    },
+    ms,
+  );
+  let turns: TranscriptTurnOut[] = [];
+  if (call.transcript_id) {
+    const tr = await t.org.req('GET', `/v1/transcripts/${String(call.transcript_id)}`);
+    assert.equal(tr.status, 200, tr.raw);
+    assert.equal(tr.body.call_id, placed.callId);
+    turns = tr.body.turns as TranscriptTurnOut[];
+  }
+  const c = placed.callee;
+  // baresip finalises the WAV headers when the call closes on its side.
+  await waitFor('baresip to close the call', () => /terminated|closed|BYE/i.test(c.log()) || undefined, 8000).catch(() => undefined);
+  const dec = await waitFor('baresip recording (heard)', () => c.recordings().find((p) => p.endsWith('-dec.wav')), 8000);
+  const enc = await waitFor('baresip recording (sent)', () => c.recordings().find((p) => p.endsWith('-enc.wav')), 8000);
+  const heard = readWav(dec);
+  const sent = readWav(enc);
+  assert.equal(heard.sampleRate, CALLEE_RATE, 'wideband leg (L16/16000)');
+  const offsetMs = heardOffsetMs(heard.samples, sent.samples, CALLEE_RATE);
+  // A sanity bound only: under load baresip drops late packets, so the gap grows with the call's length.
+  assert.ok(offsetMs >= 0 && offsetMs < 6000, `baresip's dumps end together (heard dump ${offsetMs} ms shorter)`);
+  const aligned = new Int16Array(Math.round((offsetMs * CALLEE_RATE) / 1000) + heard.samples.length);
+  aligned.set(heard.samples, aligned.length - heard.samples.length);
+  return { call, turns, heard: aligned, heardFromStart: heard.samples, sent: sent.samples, offsetMs };
+}
+
+/** The transcript as [speaker, text, interrupted] rows, for diagnostics. */
+export function showTurns(turns: readonly TranscriptTurnOut[]): string {
+  return JSON.stringify(turns.map((x) => [x.speaker, x.text, ...(x.interrupted ? ['interrupted'] : [])]));
+}
