@@ -37,6 +37,8 @@ export class PersonaTurns {
   private next = 0;
   private heard: string[] = [];
   private speaking: PersonaLine | undefined;
+  /** The VAD's view, whatever our state: an agent turn that began while we talked is still a turn. */
+  private agentTalking = false;
   private readonly timers: NamedTimers;
   /** Lines said, in order (for tests and logs). */
   readonly said: string[] = [];
@@ -70,6 +72,7 @@ export class PersonaTurns {
   }
 
   agentSpeechStart(): void {
+    this.agentTalking = true;
     if (this.s === 'listening' || this.s === 'awaiting_words') {
       this.timers.clear('idle');
       this.timers.clear('words');
@@ -86,6 +89,7 @@ export class PersonaTurns {
 
   /** The agent's turn ended (turn_silence_ms of silence after speech). */
   agentSpeechEnd(): void {
+    this.agentTalking = false;
     if (this.s !== 'agent_speaking') return;
     this.timers.clear('interrupt');
     if (!this.deps.hearsWords) {
@@ -147,6 +151,12 @@ export class PersonaTurns {
     if ((this.s === 'greeting' || this.s === 'beep') && this.persona.record) this.deps.act({ type: 'start_recording' });
     this.s = 'listening';
     this.heard = [];
+    if (this.agentTalking) {
+      // The agent started while we were talking and is still at it: its turn ends with its silence.
+      this.s = 'awaiting_words';
+      this.agentSpeechStart();
+      return;
+    }
     this.timers.set('idle', this.persona.idle_hangup_ms ?? DEFAULT_IDLE_HANGUP_MS, () => {
       if (this.s === 'listening') this.hangup('agent_idle');
     });
