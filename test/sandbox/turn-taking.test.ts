@@ -37,8 +37,8 @@ describe('persona turn-taking', () => {
     assert.equal(s.turns.state, 'awaiting_words');
     s.turns.agentSaid('minute for a question');
     assert.deepEqual(s.says(), ['Yes, I have a minute.'], 'keyword from any utterance of the turn');
-    s.turns.agentSpeechStart();
-    assert.equal(s.turns.state, 'speaking', 'the agent talking over us does not stop our line');
+    s.turns.agentSaid('late words of that turn');
+    assert.equal(s.turns.state, 'speaking');
     s.turns.playbackDone();
     assert.equal(s.turns.state, 'listening');
     s.turns.agentSpeechStart();
