@@ -62,6 +62,7 @@ export const ERROR_CATALOG = {
   // Operator errors (start-up), never sent over HTTP.
   data_dir_locked: { status: 500, summary: 'Another process holds the embedded data folder.' },
   config_invalid: { status: 500, summary: 'An environment variable has an invalid value.' },
+  sandbox_persona_invalid: { status: 500, summary: 'A sandbox persona file is not valid; the message names the file and the field.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -1,6 +1,7 @@
 import { buildServer } from '../api/server.js';
 import { bootstrap } from '../bootstrap.js';
 import type { Config } from '../config.js';
+import { startEmbeddedSandbox } from '../sandbox/embedded.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { startCallPlane } from '../worker/call-plane.js';
 
@@ -12,6 +13,7 @@ export async function serve(config: Config): Promise<number> {
   const deliverer = new WebhookDeliverer(ctx);
   await deliverer.start();
   const plane = await startCallPlane(ctx, config.media);
+  const sandbox = await startEmbeddedSandbox(ctx, { embeddedStore: config.databaseUrl === undefined });
   const address = await app.listen({ host: config.host, port: config.port });
   const store = config.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`;
   console.log(`\nOutcall is listening on ${address}  (store: ${store}; SIP on ${config.media.sipHost}:${plane.sipPort})`);
@@ -20,6 +22,7 @@ export async function serve(config: Config): Promise<number> {
     console.log(`Try it:\n  curl -H "Authorization: Bearer ${createdApiKey}" ${address}/v1/agents\n`);
   }
   console.log(`OpenAPI document: ${address}/openapi.json\n`);
+  if (sandbox) console.log(`${sandbox.banner.replace('<api>', address)}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -28,6 +31,7 @@ export async function serve(config: Config): Promise<number> {
   app.log.info('shutting down');
   await app.close();
   await plane.stop();
+  await sandbox?.stop();
   await deliverer.stop();
   await ctx.db.close();
   return 0;

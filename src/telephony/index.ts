@@ -3,9 +3,12 @@
  * the layers underneath stay importable for workers that need them (UserAgent, PortPool, PacingClock).
  */
 export { CallLeg } from './call-leg.js';
+export { InboundLeg, type InboundLegOptions } from './inbound-leg.js';
+export { chooseAnswerCodec, WIDEBAND_ANSWER_PREFERENCE, type AudioCodecToken } from './answer-codec.js';
 export type { CallLegOptions, LegEvent, LegEnded, LegOutcome } from './leg-events.js';
 export {
   UserAgent,
+  InboundCall,
   mapOutcome,
   type UserAgentOptions,
   type UserAgentListenOptions,

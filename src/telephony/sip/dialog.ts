@@ -1,5 +1,5 @@
 /**
- * Dialog state on the UAC side (RFC 3261 §12): identifiers, route set, remote target, CSeq spaces, and
+ * Dialog state of both sides (RFC 3261 §12; UAC from the response, UAS from the INVITE): identifiers, route set, remote target, CSeq spaces, and
  * construction of in-dialog requests (§12.2.1.1).
  */
 import { fail, ok, type Result } from './errors.js';
@@ -63,6 +63,23 @@ export class Dialog {
     return ok(
       new Dialog(invite.core.callId, localTag, remoteTag, strip(invite.core.from), strip(res.core.to), routeSetFrom(res), target.value, invite.core.cseq.seq, state),
     );
+  }
+
+  /**
+   * §12.1.1: the UAS side of a dialog, from an incoming INVITE and the To tag we chose. The route set is
+   * the INVITE's Record-Route in order (not reversed), the remote target its Contact, the remote CSeq the
+   * INVITE's; our own CSeq space starts at a random number (§8.1.1.5). Local = the INVITE's To, remote = its From.
+   */
+  static fromIncomingInvite(invite: SipRequest, localTag: string, state: DialogState = 'early'): Result<Dialog> {
+    const remoteTag = invite.core.from.params.get('tag');
+    if (!remoteTag) return fail('missing-header', 'INVITE without a From tag');
+    const target = contactUri(invite);
+    if (!target.ok) return target;
+    const strip = (a: NameAddr): NameAddr => ({ ...a, params: new Map([...a.params].filter(([k]) => k !== 'tag')) });
+    const localSeq = Math.floor(Math.random() * 2 ** 30);
+    const d = new Dialog(invite.core.callId, localTag, remoteTag, strip(invite.core.to), strip(invite.core.from), invite.headers.getAll('Record-Route'), target.value, localSeq, state);
+    d.remoteSeq = invite.core.cseq.seq;
+    return ok(d);
   }
 
   /** §13.2.2.4: on the 2xx an early dialog becomes confirmed and its route set is recomputed. */

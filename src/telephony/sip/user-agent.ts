@@ -1,11 +1,13 @@
 /**
  * The user agent: owns transports and the transaction layer, dials outbound calls and dispatches
- * incoming requests and stray responses to them. UAC only: out-of-dialog INVITEs are refused.
+ * incoming requests and stray responses to them. Out-of-dialog INVITEs are refused with 403 unless
+ * an onInvite() handler is set (UAS, inbound-call.ts).
  */
 import { realClock, type Clock } from '../clock.js';
 import { buildResponse } from './builder.js';
 import { OutboundCall } from './call.js';
 import { ALLOW, type CallHost, type DialOptions } from './call-types.js';
+import { InboundCall } from './inbound-call.js';
 import { newTag } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { SipResponse } from './message.js';
@@ -46,6 +48,8 @@ export interface UserAgentStats {
 
 export class UserAgent implements TransactionUser {
   private readonly calls = new Map<string, OutboundCall>();
+  private readonly inbound = new Map<string, InboundCall>();
+  private inviteHandler: ((call: InboundCall) => void) | undefined;
   private readonly host: CallHost;
   private readonly logger: Logger;
   private internalErrors = 0;
@@ -67,6 +71,7 @@ export class UserAgent implements TransactionUser {
       transportFor: (p) => this.transportFor(p),
       release: (callId) => {
         this.calls.delete(callId);
+        this.inbound.delete(callId);
       },
     };
     for (const t of opts.transports) {
@@ -109,13 +114,22 @@ export class UserAgent implements TransactionUser {
     return call;
   }
 
+  /**
+   * Accept incoming calls: every new out-of-dialog INVITE becomes an InboundCall (100 Trying already
+   * sent) handed to `handler`, which rings, answers or rejects it. Without a handler they get 403.
+   */
+  onInvite(handler: ((call: InboundCall) => void) | undefined): void {
+    this.inviteHandler = handler;
+  }
+
   stats(): UserAgentStats {
     let active = 0;
     for (const c of this.calls.values()) if (c.state !== 'ended') active++;
+    for (const c of this.inbound.values()) if (c.state !== 'ended') active++;
     return {
       transactions: this.layer.size,
       activeCalls: active,
-      lingeringCalls: this.calls.size - active,
+      lingeringCalls: this.calls.size + this.inbound.size - active,
       dropped: this.opts.transports.reduce((n, t) => n + t.stats.dropped, 0),
       internalErrors: this.internalErrors,
     };
@@ -128,7 +142,20 @@ export class UserAgent implements TransactionUser {
       call.handleRequest(inc);
       return;
     }
+    const incoming = this.inbound.get(req.core.callId);
+    if (incoming) {
+      incoming.handleRequest(inc);
+      return;
+    }
     if (req.method === 'ACK') return;
+    const handler = this.inviteHandler;
+    if (req.method === 'INVITE' && handler && req.core.to.params.get('tag') === undefined && !this.closed) {
+      const call = InboundCall.accept(this.host, inc);
+      if (!call) return; // answered 400 (no From tag or Contact)
+      this.inbound.set(call.callId, call);
+      handler(call);
+      return;
+    }
     const hasToTag = req.core.to.params.get('tag') !== undefined;
     let status: number;
     const extra: { name: string; value: string }[] = [];
@@ -137,7 +164,7 @@ export class UserAgent implements TransactionUser {
       // §11.2: trunks probe liveness with OPTIONS; answer with our capabilities.
       status = 200;
       extra.push({ name: 'Allow', value: ALLOW }, { name: 'Accept', value: 'application/sdp' });
-    } else if (req.method === 'INVITE') status = 403; // UAC only: we never accept incoming calls.
+    } else if (req.method === 'INVITE') status = 403; // no onInvite handler: we accept no incoming calls.
     else if (req.method === 'CANCEL') status = 481; // §9.2: nothing to cancel.
     else {
       status = 405;
@@ -157,6 +184,7 @@ export class UserAgent implements TransactionUser {
     if (this.closed) return;
     this.closed = true;
     for (const c of this.calls.values()) c.abort('user agent closed');
+    for (const c of this.inbound.values()) c.abort('user agent closed');
     this.layer.close();
     await Promise.all(this.opts.transports.map((t) => t.close()));
   }

@@ -1,0 +1,55 @@
+/**
+ * The sandbox's magic numbers: what happens when the platform dials them. They live in the NANP range
+ * 555-0100 to 555-0199, which the North American Numbering Plan Administrator reserves for fictional
+ * use in every area code, so no real subscriber can ever be dialed by mistake. Any area code routes
+ * (+1 NPA 555 01xx); the documented form uses 202. Routing is pure: Request-URI user -> behaviour.
+ */
+
+export type SandboxRoute =
+  /** Answers and runs a persona (JSON data in sandbox/personas); answerAfterMs overrides the persona's. */
+  | { readonly kind: 'persona'; readonly persona: string; readonly answerAfterMs?: number }
+  /** Rejects with a final status, after ringing for ringMs (0 = at once, no 180). */
+  | { readonly kind: 'reject'; readonly status: number; readonly reason: string; readonly ringMs: number }
+  /** 180 and nothing else until the caller gives up (CANCEL). */
+  | { readonly kind: 'ring_forever' };
+
+export interface MagicNumber {
+  /** E.164, the documented form (+1 202 555 01xx). */
+  readonly number: string;
+  /** The last four digits that select the behaviour. */
+  readonly line: string;
+  readonly name: string;
+  readonly description: string;
+  readonly route: SandboxRoute;
+}
+
+const AREA = '202';
+
+const TABLE: ReadonlyArray<Omit<MagicNumber, 'number'>> = [
+  { line: '0100', name: 'human', description: 'answers after two rings (~3 s), holds a short conversation, hangs up after its last line', route: { kind: 'persona', persona: 'human' } },
+  { line: '0101', name: 'busy', description: 'busy: 486 Busy Here at once', route: { kind: 'reject', status: 486, reason: 'Busy Here', ringMs: 0 } },
+  { line: '0102', name: 'no-answer', description: 'rings (180) until the caller cancels', route: { kind: 'ring_forever' } },
+  { line: '0103', name: 'declined', description: 'rings 2 s, then 603 Decline (the callee pressed "reject")', route: { kind: 'reject', status: 603, reason: 'Decline', ringMs: 2000 } },
+  { line: '0104', name: 'failure', description: '503 Service Unavailable at once (a carrier failure)', route: { kind: 'reject', status: 503, reason: 'Service Unavailable', ringMs: 0 } },
+  { line: '0105', name: 'voicemail', description: 'answers, plays a greeting and a beep, records what the agent leaves', route: { kind: 'persona', persona: 'voicemail' } },
+  { line: '0106', name: 'hangs-up', description: 'answers and hangs up during the agent\'s greeting (~1.5 s)', route: { kind: 'persona', persona: 'hangs-up' } },
+  { line: '0107', name: 'slow-answer', description: 'rings ~8 s, then the human persona', route: { kind: 'persona', persona: 'human', answerAfterMs: 8000 } },
+  { line: '0108', name: 'interrupter', description: 'talks over the agent (starts ~0.8 s into each agent turn)', route: { kind: 'persona', persona: 'interrupter' } },
+];
+
+/** The magic numbers, documented form first (README and `startSandbox().numbers`). */
+export const MAGIC_NUMBERS: readonly MagicNumber[] = TABLE.map((t) => ({ ...t, number: `+1${AREA}555${t.line}` }));
+
+/**
+ * The route for a dialed Request-URI user, or undefined (answer 404). Accepts +1 NPA 555 01xx with any
+ * area code, with or without +1, and visual separators (RFC 3966 §5.1.1: - . ( ) are not digits).
+ */
+export function routeFor(dialed: string): MagicNumber | undefined {
+  const digits = dialed.replace(/[-.() ]/g, '');
+  const m = /^(?:\+?1)?(?:[2-9]\d\d)?555(01\d\d)$/.exec(digits);
+  if (!m) return undefined;
+  return MAGIC_NUMBERS.find((n) => n.line === m[1]);
+}
+
+/** The sandbox's own caller id, seeded as the demo agent's phone number (same fictional range). */
+export const SANDBOX_CALLER_ID = `+1${AREA}5550199`;

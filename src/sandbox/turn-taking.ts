@@ -1,0 +1,199 @@
+/**
+ * A persona's turn-taking, as a pure state machine on an injected clock: it is told when the agent
+ * starts and stops talking (energy VAD; "stops" = turn_silence_ms of silence), what words the agent
+ * said (speech recognition, when the leg is wideband) and when its own audio finished playing, and
+ * answers with actions (say, beep, start recording, hang up).
+ *
+ * - The persona waits for the agent to finish its turn, then says its next line. With words heard, the
+ *   first remaining line whose `when` keywords the agent said is chosen, else the first remaining line
+ *   without `when`; without words (narrowband leg, nothing recognized) lines go in order.
+ * - Recognition settles ~0.5 s after the speech ends: the persona waits up to wordsWaitMs for it.
+ * - `interrupt`: the next line starts after that much agent speech, without waiting for silence.
+ * - It hangs up after a line with then: 'hangup', after its last line (unless hangup_after_last_line is
+ *   false), at hangup_after_ms after answering, or when the agent stays silent for idle_hangup_ms.
+ */
+import type { Clock } from '../telephony/clock.js';
+import { NamedTimers } from '../telephony/sip/timers.js';
+import { containsKeyword, words } from '../voice/flow/match.js';
+import type { Persona, PersonaLine } from './persona.js';
+
+export type TurnAction =
+  | { readonly type: 'say'; readonly text: string; readonly kind: 'greeting' | 'line' }
+  | { readonly type: 'beep' }
+  | { readonly type: 'start_recording' }
+  | { readonly type: 'hangup'; readonly reason: TurnHangupReason };
+
+export type TurnHangupReason = 'last_line' | 'line_says_hangup' | 'hangup_after_ms' | 'agent_idle';
+
+export type TurnState = 'idle' | 'greeting' | 'beep' | 'listening' | 'agent_speaking' | 'awaiting_words' | 'speaking' | 'done';
+
+export const DEFAULT_TURN_SILENCE_MS = 700;
+export const DEFAULT_IDLE_HANGUP_MS = 20_000;
+/** How long to wait after the agent's turn for the recognizer's result (pocketsphinx: ~0.4-0.5 s). */
+export const DEFAULT_WORDS_WAIT_MS = 1500;
+
+export class PersonaTurns {
+  private s: TurnState = 'idle';
+  private next = 0;
+  private heard: string[] = [];
+  private speaking: PersonaLine | undefined;
+  /** The VAD's view, whatever our state: an agent turn that began while we talked is still a turn. */
+  private agentTalking = false;
+  private readonly timers: NamedTimers;
+  /** Lines said, in order (for tests and logs). */
+  readonly said: string[] = [];
+
+  constructor(
+    private readonly persona: Persona,
+    private readonly deps: {
+      readonly clock: Clock;
+      readonly act: (a: TurnAction) => void;
+      /** True when agent speech is recognized into words (wideband leg with a recognizer). */
+      readonly hearsWords: boolean;
+      readonly wordsWaitMs?: number;
+    },
+  ) {
+    this.timers = new NamedTimers(deps.clock);
+  }
+
+  get state(): TurnState {
+    return this.s;
+  }
+
+  /** The call was answered. */
+  start(): void {
+    if (this.s !== 'idle') return;
+    const p = this.persona;
+    if (p.hangup_after_ms !== undefined) this.timers.set('hangup-after', p.hangup_after_ms, () => this.hangup('hangup_after_ms'));
+    if (p.greeting !== undefined) {
+      this.s = 'greeting';
+      this.deps.act({ type: 'say', text: p.greeting, kind: 'greeting' });
+    } else this.afterGreeting();
+  }
+
+  agentSpeechStart(): void {
+    this.agentTalking = true;
+    if (this.s === 'listening' || this.s === 'awaiting_words') {
+      this.timers.clear('idle');
+      this.timers.clear('words');
+      if (this.s === 'listening') this.heard = [];
+      this.s = 'agent_speaking';
+      const i = this.persona.interrupt;
+      if (i && this.next < this.persona.lines.length) {
+        this.timers.set('interrupt', i.after_agent_speech_ms, () => {
+          if (this.s === 'agent_speaking') this.reply();
+        });
+      }
+    }
+  }
+
+  /** The agent's turn ended (turn_silence_ms of silence after speech). */
+  agentSpeechEnd(): void {
+    this.agentTalking = false;
+    if (this.s !== 'agent_speaking') return;
+    this.timers.clear('interrupt');
+    if (!this.deps.hearsWords) {
+      this.reply();
+      return;
+    }
+    this.s = 'awaiting_words';
+    this.timers.set('words', this.deps.wordsWaitMs ?? DEFAULT_WORDS_WAIT_MS, () => {
+      if (this.s === 'awaiting_words') this.reply();
+    });
+  }
+
+  /** A recognized utterance of the agent. */
+  agentSaid(text: string): void {
+    if (this.s === 'done') return;
+    this.heard.push(...words(text));
+    if (this.s === 'awaiting_words') this.reply();
+  }
+
+  /** Our last say/beep finished playing. */
+  playbackDone(): void {
+    switch (this.s) {
+      case 'greeting':
+        this.afterGreeting();
+        return;
+      case 'beep':
+        this.listen();
+        return;
+      case 'speaking': {
+        const line = this.speaking;
+        this.speaking = undefined;
+        if (line?.then === 'hangup') this.hangup('line_says_hangup');
+        else if (this.next >= this.persona.lines.length && this.persona.hangup_after_last_line !== false) this.hangup('last_line');
+        else this.listen();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The call is over (either side hung up): no more actions. */
+  stop(): void {
+    this.s = 'done';
+    this.timers.clearAll();
+  }
+
+  private afterGreeting(): void {
+    if (this.persona.beep) {
+      this.s = 'beep';
+      this.deps.act({ type: 'beep' });
+      return;
+    }
+    this.listen();
+  }
+
+  private listen(): void {
+    if (this.s === 'done') return;
+    if ((this.s === 'greeting' || this.s === 'beep') && this.persona.record) this.deps.act({ type: 'start_recording' });
+    this.s = 'listening';
+    this.heard = [];
+    if (this.agentTalking) {
+      // The agent started while we were talking and is still at it: its turn ends with its silence.
+      this.s = 'awaiting_words';
+      this.agentSpeechStart();
+      return;
+    }
+    this.timers.set('idle', this.persona.idle_hangup_ms ?? DEFAULT_IDLE_HANGUP_MS, () => {
+      if (this.s === 'listening') this.hangup('agent_idle');
+    });
+  }
+
+  private reply(): void {
+    this.timers.clear('words');
+    this.timers.clear('interrupt');
+    const line = this.pick();
+    if (!line) {
+      if (this.persona.hangup_after_last_line !== false) this.hangup('last_line');
+      else this.listen();
+      return;
+    }
+    this.s = 'speaking';
+    this.speaking = line;
+    this.said.push(line.say);
+    this.deps.act({ type: 'say', text: line.say, kind: 'line' });
+  }
+
+  /** Keyword match among the remaining lines when words were heard, else line order. */
+  private pick(): PersonaLine | undefined {
+    const remaining = this.persona.lines.slice(this.next);
+    if (remaining.length === 0) return undefined;
+    let idx = 0;
+    if (this.heard.length > 0) {
+      const byWords = remaining.findIndex((l) => l.when !== undefined && l.when.agent_said_any.some((k) => containsKeyword(this.heard, k)));
+      const plain = remaining.findIndex((l) => l.when === undefined);
+      idx = byWords >= 0 ? byWords : plain >= 0 ? plain : 0;
+    }
+    this.next += idx + 1;
+    return remaining[idx];
+  }
+
+  private hangup(reason: TurnHangupReason): void {
+    if (this.s === 'done') return;
+    this.stop();
+    this.deps.act({ type: 'hangup', reason });
+  }
+}

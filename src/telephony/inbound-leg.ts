@@ -1,0 +1,232 @@
+/**
+ * InboundLeg: one incoming call with its media, the callee-side twin of CallLeg (same write/onAudio/
+ * on/hangup surface, same LegEvent union).
+ *
+ * - ringing(): 180. answer(): opens a MediaSession on a port from the pool, answers the INVITE's offer
+ *   with our preferred codec among those offered (answer-codec.ts, wideband first), starts media and
+ *   sends the 200 (RFC 3264 §6: the offer was in the INVITE, so the answer goes in the 2xx, §13.3.1.1).
+ *   An offer we cannot answer (no common codec, garbage, offerless INVITE) is rejected with 488.
+ * - Media starts with the 200, before the ACK: the caller may send RTP as soon as it has our answer.
+ * - re-INVITEs (hold/unhold/refresh) are answered by the MediaSession keeping the codec (RFC 3264 §8).
+ * - Every way it ends (our BYE or rejection, the caller's BYE or CANCEL, no ACK, UA shutdown) closes the
+ *   media and returns its port exactly once, then `ended` resolves.
+ */
+import { chooseAnswerCodec, WIDEBAND_ANSWER_PREFERENCE, type AudioCodecToken } from './answer-codec.js';
+import type { LegEnded, LegEvent } from './leg-events.js';
+import { describe } from './leg-helpers.js';
+import { MediaSession, type PacingClock, type PortPool } from './rtp/index.js';
+import { mapOutcome, type InboundCall, type InboundEnded } from './sip/index.js';
+
+export interface InboundLegOptions {
+  readonly portPool: PortPool;
+  /** Address the RTP socket binds to. */
+  readonly localAddress: string;
+  /** Address written into our SDP; required when localAddress is a wildcard. */
+  readonly advertiseAddress?: string;
+  /** Codecs we accept, in preference order. Default wideband first: L16/16000, G722, PCMU, PCMA. */
+  readonly codecs?: readonly AudioCodecToken[];
+  readonly pacing?: PacingClock;
+  /** Hang up when no RTP arrived for this long after answer. Default 30000; 0 = never. */
+  readonly rtpTimeoutMs?: number;
+  readonly jitterTargetMs?: number;
+}
+
+export class InboundLeg {
+  readonly callId: string;
+  /** Resolves once, after the media (if any) is closed and its port returned. Never rejects. */
+  readonly ended: Promise<LegEnded>;
+
+  private resolveEnded: (e: LegEnded) => void = () => undefined;
+  private readonly listeners = new Set<(e: LegEvent) => void>();
+  private readonly audioListeners = new Set<(frame: Int16Array) => void>();
+  private readonly offMedia: Array<() => void> = [];
+  private media: MediaSession | undefined;
+  private answering = false;
+  private isAnswered = false;
+  private finishing = false;
+  private rtpTimedOut = false;
+
+  constructor(
+    readonly call: InboundCall,
+    private readonly opts: InboundLegOptions,
+  ) {
+    this.callId = call.callId;
+    this.ended = new Promise((resolve) => {
+      this.resolveEnded = resolve;
+    });
+    call.onReinvite = (remoteOffer) => {
+      const m = this.media;
+      if (!m || this.finishing || remoteOffer === undefined) throw new Error('re-INVITE without an offer or without running media');
+      return m.answerReOffer(remoteOffer).sdp;
+    };
+    call.on((ev) => {
+      if (ev.type === 'ended') this.finish(ev).then(undefined, (err: unknown) => process.emitWarning(`InboundLeg finish failed: ${String(err)}`));
+    });
+  }
+
+  /** The number the caller dialed (Request-URI user). */
+  get dialed(): string {
+    return this.call.dialed;
+  }
+
+  get answered(): boolean {
+    return this.isAnswered;
+  }
+
+  /** PCM rate of write()/onAudio frames (16000 for L16/16000 and G.722, 8000 for G.711); undefined before answer. */
+  get sampleRate(): number | undefined {
+    return this.isAnswered ? this.media?.negotiated?.sampleRate : undefined;
+  }
+
+  get codec(): string | undefined {
+    return this.isAnswered ? this.media?.negotiated?.codec : undefined;
+  }
+
+  on(listener: (e: LegEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** 20 ms frames heard from the caller, at sampleRate, after answer. */
+  onAudio(listener: (frame: Int16Array) => void): () => void {
+    this.audioListeners.add(listener);
+    return () => this.audioListeners.delete(listener);
+  }
+
+  ringing(): void {
+    if (this.finishing || this.answering) return;
+    this.call.ringing();
+    this.emit({ type: 'ringing', earlyMedia: false });
+  }
+
+  /**
+   * Answers with our codec choice; resolves when the 200 is sent and media runs. Rejects (after answering
+   * 488 to the INVITE) when the offer cannot be answered, and when the call already ended (caller canceled).
+   */
+  async answer(): Promise<void> {
+    if (this.finishing || this.answering) throw new Error(`answer() on a leg that is ${this.finishing ? 'over' : 'already answering'}`);
+    this.answering = true;
+    const offer = this.call.remoteSdp;
+    let codec: AudioCodecToken | undefined;
+    try {
+      codec = offer === undefined ? undefined : chooseAnswerCodec(offer, this.opts.codecs ?? WIDEBAND_ANSWER_PREFERENCE);
+    } catch (err) {
+      this.call.reject(488, 'Not Acceptable Here');
+      throw new Error(`unusable SDP offer: ${describe(err)}`);
+    }
+    if (codec === undefined) {
+      this.call.reject(488, 'Not Acceptable Here');
+      throw new Error(offer === undefined ? 'offerless INVITE: not supported' : 'no codec in common with the offer');
+    }
+    const media = await MediaSession.open({
+      localAddress: this.opts.localAddress,
+      portPool: this.opts.portPool,
+      codecs: [codec, 'telephone-event'],
+      ...(this.opts.advertiseAddress !== undefined ? { advertiseAddress: this.opts.advertiseAddress } : {}),
+      ...(this.opts.pacing !== undefined ? { clock: this.opts.pacing } : {}),
+      ...(this.opts.rtpTimeoutMs !== undefined ? { rtpTimeoutMs: this.opts.rtpTimeoutMs } : {}),
+      ...(this.opts.jitterTargetMs !== undefined ? { jitterTargetMs: this.opts.jitterTargetMs } : {}),
+    });
+    if (this.finishing || !this.call.sm.is('offered', 'ringing')) {
+      // The caller canceled while the port was being bound.
+      await media.close();
+      throw new Error('the call ended before it could be answered');
+    }
+    this.media = media;
+    let sdp: string;
+    try {
+      sdp = media.answerReOffer(offer as string).sdp;
+    } catch (err) {
+      this.call.reject(488, 'Not Acceptable Here');
+      throw new Error(`cannot answer the offer: ${describe(err)}`);
+    }
+    this.offMedia.push(
+      media.on('frame', (e) => {
+        for (const l of [...this.audioListeners]) this.safely(() => l(e.frame), 'audio');
+      }),
+      media.on('dtmf', (e) => this.emit({ type: 'dtmf', digit: e.digit, durationMs: e.durationMs })),
+      media.on('drained', (e) => {
+        if (!e.cleared) this.emit({ type: 'drained' });
+      }),
+      media.on('rtp-timeout', () => {
+        this.rtpTimedOut = true;
+        void this.call.hangup();
+      }),
+    );
+    this.call.answer(sdp);
+    this.isAnswered = true;
+    const n = media.negotiated;
+    this.emit({ type: 'answered', codec: n?.codec ?? codec, sampleRate: n?.sampleRate ?? 8000 });
+  }
+
+  /** A final non-2xx before answer (486 busy, 603 decline, 503 failure, ...). */
+  reject(status: number, reason?: string): void {
+    if (this.isAnswered || this.finishing) return;
+    this.call.reject(status, reason);
+  }
+
+  /** BYE after answer (sent once the ACK arrived), 480 before. Resolves when media is closed. */
+  async hangup(): Promise<LegEnded> {
+    if (!this.finishing) await this.call.hangup();
+    return this.ended;
+  }
+
+  /** Queues PCM16 at sampleRate. Throws before answer; a no-op once the call is over. */
+  write(frame: Int16Array): void {
+    if (!this.isAnswered) throw new Error('InboundLeg.write() before answer');
+    if (this.finishing) return;
+    this.media?.write(frame);
+  }
+
+  /** Drops queued audio; returns the ms that will never be played. */
+  clear(): number {
+    return this.finishing || !this.media ? 0 : this.media.clear();
+  }
+
+  get queuedMs(): number {
+    return this.media?.queuedMs ?? 0;
+  }
+
+  get playedMs(): number {
+    return this.media?.playedMs ?? 0;
+  }
+
+  get localPort(): number | undefined {
+    return this.media?.localPort;
+  }
+
+  private async finish(ev: InboundEnded): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    for (const off of this.offMedia) off();
+    try {
+      await this.media?.close(this.rtpTimedOut ? 'rtp_timeout' : undefined);
+    } catch (err) {
+      process.emitWarning(`InboundLeg: closing media failed: ${String(err)}`);
+    }
+    const outcome = ev.sipStatusCode === 487 && !ev.answered ? 'canceled' : mapOutcome({ answered: ev.answered, sipStatusCode: ev.sipStatusCode });
+    const ended: LegEnded = {
+      type: 'ended',
+      sipStatusCode: ev.sipStatusCode,
+      reason: this.rtpTimedOut ? 'rtp_timeout' : ev.reason,
+      by: this.rtpTimedOut ? 'timeout' : ev.by,
+      outcome,
+    };
+    this.emit(ended);
+    this.listeners.clear();
+    this.audioListeners.clear();
+    this.resolveEnded(ended);
+  }
+
+  private emit(e: LegEvent): void {
+    for (const l of [...this.listeners]) this.safely(() => l(e), e.type);
+  }
+
+  private safely(fn: () => void, what: string): void {
+    try {
+      fn();
+    } catch (err) {
+      process.emitWarning(`InboundLeg ${this.callId}: '${what}' listener threw: ${String(err)}`);
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * A newcomer's first call: the seeded demo agent (scripted flow) calls the sandbox's human persona
+ * over live SIP/RTP on L16/16000. The persona waits for the greeting to end (energy VAD), hears it
+ * (pocketsphinx), answers with its line (espeak-ng), the agent hears that (its own pocketsphinx),
+ * branches on "yes", replies and hangs up. The stored transcript holds the three turns in order.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSandbox, seedSandbox, type Sandbox, type SandboxSeed } from '../../src/sandbox/index.js';
+import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import { toolAvailable } from '../helpers/require-tool.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { waitFor } from '../helpers/wait.js';
+
+const missing = ['espeak-ng', 'pocketsphinx_continuous'].filter((b) => !toolAvailable(b));
+const skip = missing.length > 0 ? `${missing.join(', ')} not installed (scripts/setup-test-env.sh)` : false;
+const TERMINAL = ['completed', 'failed', 'busy', 'no_answer', 'canceled'];
+
+let t: TestApp;
+let plane: CallPlane;
+let sandbox: Sandbox;
+let seed: SandboxSeed;
+
+before(async () => {
+  if (skip) return;
+  t = await startTestApp({ allowPrivateUrls: true });
+  sandbox = await startSandbox({ host: '127.0.0.1', port: 0, rtpPortMin: 38600, rtpPortMax: 38798 });
+  seed = await seedSandbox(t.ctx, t.org.id, { host: sandbox.host, port: sandbox.port });
+  plane = await startCallPlane(
+    t.ctx,
+    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 38800, rtpPortMax: 38998, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
+    { pollIntervalMs: 250 },
+  );
+});
+after(async () => {
+  if (skip) return;
+  await plane.stop();
+  await sandbox.stop();
+  await t.close();
+});
+
+describe('sandbox human persona talks with the demo flow agent (live, L16/16000)', { skip }, () => {
+  test('greeting, the persona\'s "yes" as the agent heard it, the agent\'s reply; completed', async (tc) => {
+    const r = await t.org.req('POST', `/v1/agents/${seed.agentId}/outbound-calls`, { to: '+12025550100', max_duration_s: 60 });
+    assert.equal(r.status, 202, r.raw);
+    const callId = r.body.id as string;
+    const call = await waitFor(
+      'the call to end',
+      async () => {
+        const got = await t.org.req('GET', `/v1/calls/${callId}`);
+        return TERMINAL.includes(got.body.status) ? got.body : undefined;
+      },
+      60_000,
+    );
+    const rec = await waitFor('the sandbox to record the call', () => sandbox.calls.find((x) => x.dialed === '+12025550100'), 10_000);
+    const tr = call.transcript_id ? await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`) : undefined;
+    const turns = (tr?.body.turns ?? []) as Array<{ speaker: string; text: string }>;
+    tc.diagnostic(`call: ${call.status}/${call.end_reason}; transcript: ${JSON.stringify(turns.map((x) => [x.speaker, x.text]))}`);
+    tc.diagnostic(`persona: said ${JSON.stringify(rec.persona?.said)}, heard ${JSON.stringify(rec.persona?.heard)}, hangup ${rec.persona?.hangupReason ?? '-'}`);
+    assert.equal(call.status, 'completed');
+    assert.equal(call.sip_status_code, 200);
+    assert.equal(rec.persona?.codec, 'L16', 'wideband, so both recognizers can hear');
+    assert.ok((rec.persona?.heard.length ?? 0) > 0, 'the persona recognized some of the agent\'s words');
+    // Which "yes" line depends on whether the persona's recognizer settled before its wait ran out.
+    assert.match(rec.persona?.said[0] ?? '', /^Yes/, 'the persona answered the question after the greeting');
+
+    assert.ok(turns.length >= 3, `three turns at least: ${JSON.stringify(turns)}`);
+    assert.deepEqual(turns.slice(0, 3).map((x) => x.speaker), ['agent', 'callee', 'agent']);
+    assert.match(turns[0]?.text ?? '', /Hello, this is the Outcall demo calling\. Do you have a minute for a quick question\?/);
+    assert.match(turns[1]?.text ?? '', /\byes\b/i, 'the agent\'s pocketsphinx heard "yes"');
+    assert.match(turns[2]?.text ?? '', /^Great! This call went over real SIP and RTP/);
+    assert.equal(call.end_reason, 'agent_hangup', 'the flow ended the call after its reply');
+  });
+});
