@@ -16,10 +16,8 @@
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../../app-context.js';
 import { CallActivityHub } from '../../calls/activity-hub.js';
-import type { CallActivity } from '../../calls/activity.js';
+import { watchCallActivity, type CallWatch, type CallWatchItem } from '../../calls/call-watch.js';
 import { getCall } from '../../calls/call-queries.js';
-import { isTerminal, type CallStatus } from '../../calls/status.js';
-import { sql } from '../../store/sql.js';
 import type { App } from '../app-type.js';
 import { security } from '../schemas/common.js';
 
@@ -51,7 +49,7 @@ export function callStreamRoutes(app: App, ctx: AppContext, opts: { heartbeatMs?
       const { callId } = req.params as Static<typeof Params>;
       const q = req.query as Static<typeof Query>;
       const lastEventId = Number(req.headers['last-event-id']);
-      let lastId = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (q.after ?? 0);
+      const lastId = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (q.after ?? 0);
       // Unknown call, or another organisation's: a normal JSON 404 before any stream starts.
       const call = await getCall(ctx, req.orgId, callId);
 
@@ -69,60 +67,44 @@ export function callStreamRoutes(app: App, ctx: AppContext, opts: { heartbeatMs?
         res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       };
       const timers: NodeJS.Timeout[] = [];
-      let unsubscribe: (() => void) | undefined;
+      let watch: CallWatch | undefined;
       const close = () => {
         if (closed) return;
         closed = true;
         for (const t of timers) clearInterval(t);
-        unsubscribe?.();
+        watch?.stop();
         res.end();
       };
       req.raw.on('close', close);
-
-      // Status events are read one pass at a time, so they leave in id order exactly once.
-      let chain = Promise.resolve();
-      const flush = () => {
-        chain = chain.then(async () => {
-          if (closed) return;
-          const r = await ctx.db.query<{ id: number; from_status: CallStatus | null; to_status: CallStatus; at: Date; data: Record<string, unknown> }>(
-            sql`select id, from_status, to_status, at, data from call_events
-              where org_id = ${req.orgId} and call_id = ${callId} and id > ${lastId} order by id`,
-          );
-          let ended = false;
-          for (const e of r.rows) {
-            lastId = Number(e.id);
-            send('status', { id: lastId, call_id: callId, from_status: e.from_status, to_status: e.to_status, at: e.at.toISOString(), data: e.data }, lastId);
-            if (isTerminal(e.to_status)) ended = true;
-          }
-          if (ended) {
-            send('end', await getCall(ctx, req.orgId, callId));
-            close();
-          }
-        }).catch((err: unknown) => {
-          req.log.error({ err, callId }, 'call stream could not read events');
-          close();
-        });
+      send('call', call);
+      const onItem = (item: CallWatchItem) => {
+        switch (item.kind) {
+          case 'status':
+            return send('status', item.event, item.event.id);
+          case 'ringing':
+            return send('ringing', { call_id: callId, at: item.at, early_media: item.earlyMedia });
+          case 'turn':
+            return send('turn', { call_id: callId, ...item.turn });
+          case 'latency':
+            return send('latency', { call_id: callId, ...item.latency });
+          case 'end':
+            send('end', item.call);
+            return close();
+          case 'error':
+            req.log.error({ err: item.error, callId }, 'call stream failed');
+            send('error', { code: 'stream_unavailable', message: 'live updates stopped; poll GET /v1/calls/{id}' });
+            return close();
+        }
       };
-      const onActivity = (a: CallActivity) => {
-        if (a.kind === 'status') flush();
-        else if (a.kind === 'ringing') send('ringing', { call_id: callId, at: a.at, early_media: a.earlyMedia });
-        else if (a.kind === 'turn') send('turn', { call_id: callId, ...a.turn });
-        else send('latency', { call_id: callId, ...a.latency });
-      };
-
       try {
-        // Subscribed before the first read: nothing that happens in between is missed.
-        unsubscribe = await hub.subscribe(callId, onActivity);
+        watch = await watchCallActivity(ctx, hub, req.orgId, callId, lastId, onItem, { pollMs: opts.pollMs ?? POLL_MS });
       } catch (err) {
         req.log.error({ err, callId }, 'call stream could not listen');
         send('error', { code: 'stream_unavailable', message: 'live updates are unavailable; poll GET /v1/calls/{id}' });
         return close();
       }
-      if (closed) return unsubscribe();
-      send('call', call);
-      flush();
+      if (closed) watch.stop();
       timers.push(setInterval(() => !closed && res.write(': keep-alive\n\n'), opts.heartbeatMs ?? HEARTBEAT_MS));
-      timers.push(setInterval(flush, opts.pollMs ?? POLL_MS));
     },
   );
 }
