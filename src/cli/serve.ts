@@ -2,6 +2,8 @@ import { buildServer } from '../api/server.js';
 import { bootstrap } from '../bootstrap.js';
 import type { Config } from '../config.js';
 import { startEmbeddedSandbox } from '../sandbox/embedded.js';
+import { DEFAULT_ORG_ID } from '../store/orgs.js';
+import { runDemoCall, wantDemoCall } from './demo-call.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { startCallPlane } from '../worker/call-plane.js';
 
@@ -23,6 +25,19 @@ export async function serve(config: Config): Promise<number> {
   }
   console.log(`OpenAPI document: ${address}/openapi.json\n`);
   if (sandbox) console.log(`${sandbox.banner.replace('<api>', address)}\n`);
+  // The quickstart: the first start shows a whole call happen, right here in the terminal.
+  if (sandbox && wantDemoCall(sandbox.seed.created.includes('agent'))) {
+    const human = sandbox.sandbox.numbers.find((n) => n.name === 'human')?.number;
+    if (human) {
+      void runDemoCall(ctx, {
+        orgId: DEFAULT_ORG_ID,
+        agentId: sandbox.seed.agentId,
+        to: human,
+        address,
+        ...(createdApiKey !== undefined ? { apiKey: createdApiKey } : {}),
+      }).catch((err: unknown) => app.log.warn({ err }, 'the demo call did not complete'));
+    }
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
