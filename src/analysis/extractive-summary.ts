@@ -14,10 +14,17 @@ export interface ExtractiveOptions {
   maxPieceChars?: number;
 }
 
+/** Words that end in a period without ending a sentence ("Dr. Lee"), and single initials ("J. Smith"). */
+const ABBREVIATION = /(?:^|\s)(?:dr|mr|mrs|ms|prof|st|jr|sr|vs|etc|e\.g|i\.e|no|[a-z])\.$/i;
+
 /** The first sentence of a line (the whole line when it has no sentence end). */
 export function firstSentence(text: string): string {
-  const m = /^.*?[.!?](?=\s|$)/.exec(text);
-  return m ? m[0] : text;
+  for (const m of text.matchAll(/[.!?](?=\s|$)/g)) {
+    const head = text.slice(0, (m.index as number) + 1);
+    if (m[0] === '.' && ABBREVIATION.test(head)) continue;
+    return head;
+  }
+  return text;
 }
 
 export function extractiveSummary(turns: readonly TranscriptTurn[], opts: ExtractiveOptions = {}): string {
