@@ -27,6 +27,7 @@ export const ERROR_CATALOG = {
   phone_number_not_found: { status: 404, summary: 'No phone number with that id or number in this organization.' },
   call_not_found: { status: 404, summary: 'No call with that id in this organization.' },
   transcript_not_found: { status: 404, summary: 'No transcript with that id in this organization.' },
+  recording_not_found: { status: 404, summary: 'The call has no recording (record was off, it was not answered, or it has not ended yet).' },
   delivery_not_found: { status: 404, summary: 'No webhook delivery with that id in this organization.' },
   api_key_not_found: { status: 404, summary: 'No API key with that id in this organization.' },
   // 409
@@ -40,6 +41,8 @@ export const ERROR_CATALOG = {
   // 413
   payload_too_large: { status: 413, summary: 'The request body is larger than the limit.' },
   metadata_too_large: { status: 413, summary: 'metadata is larger than 16 KB once serialized.' },
+  // 416
+  range_not_satisfiable: { status: 416, summary: 'The Range asks for bytes past the end of the file.' },
   // 422
   no_from_number: { status: 422, summary: 'No from number was given and no number has this agent as its outbound agent.' },
   missing_dynamic_variable: { status: 422, summary: 'The prompt or greeting uses a {{variable}} that dynamic_variables does not give.' },

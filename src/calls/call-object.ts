@@ -1,4 +1,5 @@
-import { STATUS_CALLBACK_EVENTS, type Call, type OutboundCallCreate } from '../api/schemas/call.js';
+import { STATUS_CALLBACK_EVENTS, type Call, type CallMetrics, type OutboundCallCreate } from '../api/schemas/call.js';
+import type { RecordingSummary } from '../store/recordings.js';
 import type { CallStatus, EndReason } from './status.js';
 
 /** The call options as stored (validated, defaults filled), echoed on the call object. */
@@ -36,7 +37,15 @@ export interface CallRow {
   end_reason: EndReason | null;
   summary_text: string | null;
   transcript_id: string | null;
+  recording: RecordingSummary | null;
+  metrics: CallMetrics | null;
+  summary_source: 'llm' | 'extractive' | null;
+  analysis_due_at: Date | null;
+  analyzed_at: Date | null;
 }
+
+/** Where a call's recording is served (relative to the API's address). */
+export const recordingUrl = (callId: string) => `/v1/calls/${encodeURIComponent(callId)}/recording`;
 
 export function optionsFrom(body: OutboundCallCreate, agentWebhookUrl: string | null): CallOptions {
   return {
@@ -76,7 +85,11 @@ export function toCall(r: CallRow): Call {
     sip_status_code: r.sip_status_code,
     end_reason: r.end_reason,
     summary_text: r.summary_text,
+    summary_source: r.summary_source ?? null,
+    analyzed_at: iso(r.analyzed_at ?? null),
     transcript_id: r.transcript_id,
+    recording: r.recording ? { url: recordingUrl(r.id), ...r.recording } : null,
+    metrics: r.metrics ?? null,
     metadata: r.metadata ?? null,
     call_context: r.call_context,
     dynamic_variables: r.dynamic_variables,

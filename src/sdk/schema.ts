@@ -1381,7 +1381,30 @@ export interface paths {
                                 sip_status_code: number | null;
                                 end_reason: string | null;
                                 summary_text: string | null;
+                                summary_source: ("llm" | "extractive") | null;
+                                analyzed_at: string | null;
                                 transcript_id: string | null;
+                                recording: {
+                                    /** @description GET it with your API key: audio/wav */
+                                    url: string;
+                                    duration_ms: number;
+                                    /** @description dual: callee left, agent right */
+                                    channels: "mono" | "dual";
+                                    sample_rate: number;
+                                } | null;
+                                metrics: {
+                                    answer_to_greeting_ms: number | null;
+                                    end_to_end_p50_ms: number | null;
+                                    end_to_end_max_ms: number | null;
+                                    /** @description one per agent reply, in order */
+                                    turns: {
+                                        turn_id: number;
+                                        stt_final_ms: number | null;
+                                        llm_first_token_ms: number | null;
+                                        tts_first_audio_ms: number | null;
+                                        end_to_end_ms: number | null;
+                                    }[];
+                                } | null;
                                 metadata: unknown;
                                 call_context: string | null;
                                 dynamic_variables: {
@@ -1542,7 +1565,30 @@ export interface paths {
                             sip_status_code: number | null;
                             end_reason: string | null;
                             summary_text: string | null;
+                            summary_source: ("llm" | "extractive") | null;
+                            analyzed_at: string | null;
                             transcript_id: string | null;
+                            recording: {
+                                /** @description GET it with your API key: audio/wav */
+                                url: string;
+                                duration_ms: number;
+                                /** @description dual: callee left, agent right */
+                                channels: "mono" | "dual";
+                                sample_rate: number;
+                            } | null;
+                            metrics: {
+                                answer_to_greeting_ms: number | null;
+                                end_to_end_p50_ms: number | null;
+                                end_to_end_max_ms: number | null;
+                                /** @description one per agent reply, in order */
+                                turns: {
+                                    turn_id: number;
+                                    stt_final_ms: number | null;
+                                    llm_first_token_ms: number | null;
+                                    tts_first_audio_ms: number | null;
+                                    end_to_end_ms: number | null;
+                                }[];
+                            } | null;
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -1651,7 +1697,30 @@ export interface paths {
                             sip_status_code: number | null;
                             end_reason: string | null;
                             summary_text: string | null;
+                            summary_source: ("llm" | "extractive") | null;
+                            analyzed_at: string | null;
                             transcript_id: string | null;
+                            recording: {
+                                /** @description GET it with your API key: audio/wav */
+                                url: string;
+                                duration_ms: number;
+                                /** @description dual: callee left, agent right */
+                                channels: "mono" | "dual";
+                                sample_rate: number;
+                            } | null;
+                            metrics: {
+                                answer_to_greeting_ms: number | null;
+                                end_to_end_p50_ms: number | null;
+                                end_to_end_max_ms: number | null;
+                                /** @description one per agent reply, in order */
+                                turns: {
+                                    turn_id: number;
+                                    stt_final_ms: number | null;
+                                    llm_first_token_ms: number | null;
+                                    tts_first_audio_ms: number | null;
+                                    end_to_end_ms: number | null;
+                                }[];
+                            } | null;
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -1764,7 +1833,30 @@ export interface paths {
                             sip_status_code: number | null;
                             end_reason: string | null;
                             summary_text: string | null;
+                            summary_source: ("llm" | "extractive") | null;
+                            analyzed_at: string | null;
                             transcript_id: string | null;
+                            recording: {
+                                /** @description GET it with your API key: audio/wav */
+                                url: string;
+                                duration_ms: number;
+                                /** @description dual: callee left, agent right */
+                                channels: "mono" | "dual";
+                                sample_rate: number;
+                            } | null;
+                            metrics: {
+                                answer_to_greeting_ms: number | null;
+                                end_to_end_p50_ms: number | null;
+                                end_to_end_max_ms: number | null;
+                                /** @description one per agent reply, in order */
+                                turns: {
+                                    turn_id: number;
+                                    stt_final_ms: number | null;
+                                    llm_first_token_ms: number | null;
+                                    tts_first_audio_ms: number | null;
+                                    end_to_end_ms: number | null;
+                                }[];
+                            } | null;
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -1880,7 +1972,30 @@ export interface paths {
                                 sip_status_code: number | null;
                                 end_reason: string | null;
                                 summary_text: string | null;
+                                summary_source: ("llm" | "extractive") | null;
+                                analyzed_at: string | null;
                                 transcript_id: string | null;
+                                recording: {
+                                    /** @description GET it with your API key: audio/wav */
+                                    url: string;
+                                    duration_ms: number;
+                                    /** @description dual: callee left, agent right */
+                                    channels: "mono" | "dual";
+                                    sample_rate: number;
+                                } | null;
+                                metrics: {
+                                    answer_to_greeting_ms: number | null;
+                                    end_to_end_p50_ms: number | null;
+                                    end_to_end_max_ms: number | null;
+                                    /** @description one per agent reply, in order */
+                                    turns: {
+                                        turn_id: number;
+                                        stt_final_ms: number | null;
+                                        llm_first_token_ms: number | null;
+                                        tts_first_audio_ms: number | null;
+                                        end_to_end_ms: number | null;
+                                    }[];
+                                } | null;
                                 metadata: unknown;
                                 call_context: string | null;
                                 dynamic_variables: {
@@ -1992,7 +2107,30 @@ export interface paths {
                             sip_status_code: number | null;
                             end_reason: string | null;
                             summary_text: string | null;
+                            summary_source: ("llm" | "extractive") | null;
+                            analyzed_at: string | null;
                             transcript_id: string | null;
+                            recording: {
+                                /** @description GET it with your API key: audio/wav */
+                                url: string;
+                                duration_ms: number;
+                                /** @description dual: callee left, agent right */
+                                channels: "mono" | "dual";
+                                sample_rate: number;
+                            } | null;
+                            metrics: {
+                                answer_to_greeting_ms: number | null;
+                                end_to_end_p50_ms: number | null;
+                                end_to_end_max_ms: number | null;
+                                /** @description one per agent reply, in order */
+                                turns: {
+                                    turn_id: number;
+                                    stt_final_ms: number | null;
+                                    llm_first_token_ms: number | null;
+                                    tts_first_audio_ms: number | null;
+                                    end_to_end_ms: number | null;
+                                }[];
+                            } | null;
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -2097,6 +2235,74 @@ export interface paths {
                                 };
                             }[];
                         };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/calls/{callId}/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The call's recording as 16-bit PCM WAV (record.enabled); dual: callee left, agent right. Supports HEAD and one byte Range. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description one byte range, e.g. bytes=0-1023 (RFC 9110 §14.2) */
+                    range?: string;
+                };
+                path: {
+                    callId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "audio/wav": string;
+                    };
+                };
+                /** @description Default Response */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "audio/wav": string;
                     };
                 };
                 /** @description Default Response */

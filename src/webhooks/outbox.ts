@@ -31,6 +31,7 @@ export function resultData(row: CallRow) {
     metadata: c.metadata,
     summary_text: c.summary_text,
     transcript_id: c.transcript_id,
+    recording: c.recording,
     sip_status_code: c.sip_status_code,
     end_reason: c.end_reason,
     created_at: c.created_at,
@@ -68,6 +69,8 @@ export async function enqueueStatusEvent(tx: Queryable, row: CallRow, event: Sta
     sip_status_code: c.sip_status_code,
     end_reason: c.end_reason,
     metadata: c.metadata,
+    // The analysis result, which the terminal webhooks (written before it) could not carry.
+    ...(event === 'analyzed' ? { summary_text: c.summary_text, summary_source: c.summary_source, transcript_id: c.transcript_id, recording: c.recording } : {}),
   };
   await writeEvent(tx, row, `call.${event}`, at, data, { url: sc.url, method: sc.method ?? 'POST' });
 }

@@ -1,3 +1,4 @@
+import { callMetrics } from '../analysis/metrics.js';
 import type { AppContext } from '../app-context.js';
 import type { CallRow } from '../calls/call-object.js';
 import { publishActivity } from '../calls/activity.js';
@@ -10,6 +11,8 @@ import type { ClaimedCall, Dialer } from '../dispatch/types.js';
 import { newId } from '../ids.js';
 import type { LlmSettings } from '../providers/llm/index.js';
 import { findAgentRow, readProviderSecrets, type AgentRow } from '../store/agents.js';
+import type { Queryable } from '../store/db.js';
+import { insertRecording } from '../store/recordings.js';
 import { sql } from '../store/sql.js';
 import { enqueueStatusEvent } from '../webhooks/outbox.js';
 import { signingSecrets } from '../webhooks/secrets.js';
@@ -88,7 +91,12 @@ export class CallDialer implements Dialer {
     private readonly ctx: AppContext,
     private readonly media: MediaLink,
     private readonly workerId: string,
-    private readonly opts: { cancelPollMs?: number; codecs?: string[] } = {},
+    private readonly opts: {
+      cancelPollMs?: number;
+      codecs?: string[];
+      /** A call with a transcript has ended (committed): its post-call analysis may start. */
+      onAnalysisDue?: (orgId: string, callId: string) => void;
+    } = {},
   ) {}
 
   async start(): Promise<void> {
@@ -159,6 +167,7 @@ export class CallDialer implements Dialer {
       greeting: greeting.trim() ? { text: greeting, ...(agent?.tts?.voice ? { voice: agent.tts.voice } : agent?.voice ? { voice: agent.voice } : {}) } : null,
       ...(codecs ? { codecs } : {}),
       ...(voice ? { voice } : {}),
+      ...(call.options.record?.enabled ? { record: { channels: call.options.record.channels } } : {}),
     };
     await new Promise<void>((resolve) => {
       this.#held.set(call.id, { call, done: resolve, chain: Promise.resolve() });
@@ -220,28 +229,52 @@ export class CallDialer implements Dialer {
         return;
       }
       case 'ended': {
-        const to: CallStatus = e.status;
-        const turns = e.transcript;
-        await this.ctx.db.transaction(async (tx) => {
-          // A voice call's transcript is stored with the terminal transition, so a webhook reader finds it.
-          let transcriptId: string | undefined;
-          if (turns !== undefined) {
-            transcriptId = newId('tr');
-            await tx.query(
-              sql`insert into transcripts (id, org_id, call_id, turns) values (${transcriptId}, ${call.orgId}, ${call.id}, ${JSON.stringify(turns)})`,
-            );
-          }
-          await transitionCall(tx, {
-            ...base,
-            to,
-            at: new Date(e.at),
-            facts: { sipStatusCode: e.sipStatusCode || null, endReason: e.endReason, ...(transcriptId ? { transcriptId } : {}) },
-            data: { reason: e.reason },
-          });
-        });
+        try {
+          await this.ctx.db.transaction((tx) => this.#end(tx, call, e, true));
+        } catch (err) {
+          if (!e.recording) throw err;
+          // The end of the call must be stored whatever happens to its audio (too large, a bad row).
+          this.ctx.logger?.error({ err, callId: call.id }, 'could not store the call recording; ending the call without it');
+          await this.ctx.db.transaction((tx) => this.#end(tx, call, e, false));
+        }
+        // Committed: the summary is made off the dial path (the terminal webhooks are already written).
+        if (e.transcript !== undefined) this.opts.onAnalysisDue?.(call.orgId, call.id);
         return;
       }
     }
+  }
+
+  /**
+   * The terminal transition of a call with what the worker measured and recorded: the transcript,
+   * metrics and recording are written first in the same transaction, so the result webhook and a
+   * reader of the call find them.
+   */
+  async #end(tx: Queryable, call: ClaimedCall, e: Extract<WorkerEvent, { type: 'ended' }>, withRecording: boolean): Promise<void> {
+    const turns = e.transcript;
+    let transcriptId: string | undefined;
+    if (turns !== undefined) {
+      transcriptId = newId('tr');
+      await tx.query(sql`insert into transcripts (id, org_id, call_id, turns) values (${transcriptId}, ${call.orgId}, ${call.id}, ${JSON.stringify(turns)})`);
+    }
+    if (e.timings) {
+      await tx.query(sql`update calls set metrics = ${JSON.stringify(callMetrics(e.timings))} where org_id = ${call.orgId} and id = ${call.id}`);
+    }
+    if (turns !== undefined) {
+      // Post-call analysis is due from now (a sweep finds it if this process dies before it runs).
+      await tx.query(sql`update calls set analysis_due_at = ${this.ctx.now()} where org_id = ${call.orgId} and id = ${call.id}`);
+    }
+    if (withRecording && e.recording) {
+      const r = e.recording;
+      await insertRecording(tx, { orgId: call.orgId, callId: call.id, channels: r.channels, sampleRate: r.sampleRate, durationMs: r.durationMs, wav: new Uint8Array(r.wav) });
+    }
+    await transitionCall(tx, {
+      orgId: call.orgId,
+      callId: call.id,
+      to: e.status,
+      at: new Date(e.at),
+      facts: { sipStatusCode: e.sipStatusCode || null, endReason: e.endReason, ...(transcriptId ? { transcriptId } : {}) },
+      data: { reason: e.reason },
+    });
   }
 
   /**

@@ -1,3 +1,4 @@
+import { PostCallRunner, type PostCallOptions } from '../analysis/post-call.js';
 import type { AppContext } from '../app-context.js';
 import type { MediaConfig } from '../config.js';
 import { Dispatcher, type DispatcherOptions } from '../dispatch/dispatcher.js';
@@ -12,6 +13,8 @@ export interface CallPlane {
   media: MediaPool;
   dispatcher: Dispatcher;
   dialer: CallDialer;
+  /** Summaries and `analyzed` events of ended calls (also those a dead process left behind). */
+  postCall: PostCallRunner;
   stop(): Promise<void>;
 }
 
@@ -23,11 +26,16 @@ export interface CallPlane {
 export async function startCallPlane(
   ctx: AppContext,
   media: MediaConfig,
-  opts: Partial<Pick<DispatcherOptions, 'pollIntervalMs' | 'leaseMs' | 'batchSize'>> & { codecs?: string[] } = {},
+  opts: Partial<Pick<DispatcherOptions, 'pollIntervalMs' | 'leaseMs' | 'batchSize'>> & { codecs?: string[]; postCall?: PostCallOptions } = {},
 ): Promise<CallPlane> {
   const workerId = newId('wrk');
   const pool = await MediaPool.start(media, media.threads);
-  const dialer = new CallDialer(ctx, pool, workerId, opts.codecs ? { codecs: opts.codecs } : {});
+  const postCall = new PostCallRunner(ctx, opts.postCall);
+  postCall.start();
+  const dialer = new CallDialer(ctx, pool, workerId, {
+    ...(opts.codecs ? { codecs: opts.codecs } : {}),
+    onAnalysisDue: (orgId, callId) => postCall.kick(orgId, callId),
+  });
   await dialer.start();
   let stopping = false;
   pool.onLost((callIds, allLost) => {
@@ -54,6 +62,7 @@ export async function startCallPlane(
     media: pool,
     dispatcher,
     dialer,
+    postCall,
     async stop() {
       stopping = true;
       // Stop claiming first; the dispatcher then waits for the calls it handed out to end.
@@ -64,6 +73,7 @@ export async function startCallPlane(
       await dialer.mediaLost();
       await dispatcherStopped;
       await dialer.stop();
+      await postCall.stop();
     },
   };
 }

@@ -1,8 +1,9 @@
 import type { EndReason } from '../calls/status.js';
 import type { TtsProvider } from '../providers/tts/types.js';
-import type { TranscriptTurn, VoiceEndReason, VoiceEvent } from '../voice/events.js';
+import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../voice/events.js';
 import { PendingGreeting } from './greeting.js';
-import type { CallOutcomeStatus, DialCommand, WorkerCommand, WorkerEvent } from './protocol.js';
+import type { CallOutcomeStatus, CallTimings, DialCommand, WorkerCommand, WorkerEvent } from './protocol.js';
+import { tapLeg, type RecordingTap } from './recording-tap.js';
 
 /** What the runtime needs of a call leg (src/telephony/call-leg.ts provides it). */
 export type LegEventLike =
@@ -54,6 +55,15 @@ interface ActiveCall {
   maxTimer: NodeJS.Timeout | undefined;
   cancelRequested: boolean;
   voice: { attach: ReturnType<PrepareVoice>; call: VoiceCall | undefined; reason: VoiceEndReason | undefined; offAudio: (() => void) | undefined } | undefined;
+  recording: RecordingTap | undefined;
+  answeredAt: number | undefined;
+  greetingAt: number | undefined;
+  latencies: TurnLatency[];
+}
+
+function timingsOf(call: ActiveCall): CallTimings {
+  const greeting = call.answeredAt !== undefined && call.greetingAt !== undefined ? Math.max(0, call.greetingAt - call.answeredAt) : undefined;
+  return { ...(greeting !== undefined ? { answerToGreetingMs: greeting } : {}), turns: [...call.latencies] };
 }
 
 /** Why the call ended, in the platform's words (stable end_reason strings). */
@@ -157,11 +167,20 @@ export class MediaRuntime {
       maxTimer: undefined,
       cancelRequested: false,
       voice,
+      recording: undefined,
+      answeredAt: undefined,
+      greetingAt: undefined,
+      latencies: [],
     };
     this.#calls.set(cmd.callId, call);
     let leg: LegLike;
     try {
       leg = await this.deps.dialLeg(cmd);
+      if (cmd.record) {
+        // Everyone else gets the tapped leg, so every frame the agent writes is recorded.
+        call.recording = tapLeg(leg, { channels: cmd.record.channels, maxMs: cmd.maxDurationMs, now: () => this.#now() });
+        leg = call.recording.leg;
+      }
     } catch (err) {
       call.greeting?.cancel();
       this.#calls.delete(cmd.callId);
@@ -192,7 +211,8 @@ export class MediaRuntime {
         return;
       case 'answered': {
         call.answered = true;
-        this.deps.emit({ type: 'answered', callId, codec: e.codec, sampleRate: e.sampleRate, at: this.#now() });
+        call.answeredAt = this.#now();
+        this.deps.emit({ type: 'answered', callId, codec: e.codec, sampleRate: e.sampleRate, at: call.answeredAt });
         // The voice session starts on this same event and owns the greeting and max_duration.
         if (call.voice) return;
         call.maxTimer = setTimeout(() => this.#hangup(call, 'max_duration'), call.cmd.maxDurationMs);
@@ -205,6 +225,8 @@ export class MediaRuntime {
         call.greeting?.cancel();
         call.voice?.offAudio?.();
         this.#calls.delete(callId);
+        const at = this.#now();
+        const recording = call.recording?.finish(at);
         this.deps.emit({
           type: 'ended',
           callId,
@@ -212,9 +234,11 @@ export class MediaRuntime {
           sipStatusCode: e.sipStatusCode,
           endReason: endReasonFor(e, call.hangupCause, call.voice?.reason),
           reason: e.reason,
-          at: this.#now(),
+          at,
           // An answered voice call has a conversation to keep (possibly empty); an unanswered one has none.
           ...(call.voice && call.answered ? { transcript: [...(call.voice.call?.transcript ?? [])] } : {}),
+          ...(call.answered ? { timings: timingsOf(call) } : {}),
+          ...(recording ? { recording } : {}),
         });
         return;
       }
@@ -236,10 +260,12 @@ export class MediaRuntime {
           }
         } else if (e.type === 'agent_first_audio' && !greeted) {
           greeted = true;
-          this.deps.emit({ type: 'greeting-started', callId, at: this.#now() });
+          call.greetingAt = this.#now();
+          this.deps.emit({ type: 'greeting-started', callId, at: call.greetingAt });
         } else if (e.type === 'turn') {
           this.deps.emit({ type: 'turn', callId, turn: e.turn });
         } else if (e.type === 'turn_latency') {
+          call.latencies.push(e.latency);
           this.deps.emit({ type: 'latency', callId, latency: e.latency });
         } else if (e.type === 'error') {
           this.deps.emit({ type: 'log', level: 'warn', message: `voice ${e.source} error (${e.code}): ${e.message}`, callId });
@@ -266,7 +292,8 @@ export class MediaRuntime {
         leg.write(frame);
         if (first) {
           first = false;
-          this.deps.emit({ type: 'greeting-started', callId: call.cmd.callId, at: this.#now() });
+          call.greetingAt = this.#now();
+          this.deps.emit({ type: 'greeting-started', callId: call.cmd.callId, at: call.greetingAt });
         }
       }
     } catch (err) {

@@ -13,13 +13,14 @@ import { CallLeg } from '../telephony/call-leg.js';
 import { PortPool } from '../telephony/rtp/index.js';
 import { StreamTransport, UdpTransport, UserAgent } from '../telephony/sip/index.js';
 import { MediaRuntime } from './media-runtime.js';
-import type { WorkerCommand, WorkerEvent } from './protocol.js';
+import { transferablesOf, type WorkerCommand, type WorkerEvent } from './protocol.js';
 import { voicePreparer } from './voice-call.js';
 
 const port = parentPort;
 if (!port) throw new Error('media-worker-main must run in a worker thread');
 const cfg = workerData as MediaConfig;
-const emit = (e: WorkerEvent) => port.postMessage(e);
+// A recording's WAV is moved to the control thread, not copied.
+const emit = (e: WorkerEvent) => port.postMessage(e, transferablesOf(e));
 
 const udp = await UdpTransport.bind({ host: cfg.sipHost, port: cfg.sipPort, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
 const tcp = await StreamTransport.tcp({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });

@@ -6,6 +6,7 @@
 import type { Tool } from '../api/schemas/agent.js';
 import type { EndReason } from '../calls/status.js';
 import type { LlmSettings } from '../providers/llm/index.js';
+import type { Recording, RecordingChannels } from '../media/wav-recorder.js';
 import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
 
 /**
@@ -53,6 +54,16 @@ export interface DialCommand {
   codecs?: string[];
   /** Present: the call runs a voice agent (greeting is then ignored; the session owns max_duration). */
   voice?: VoiceCallSpec;
+  /** Present: the call is recorded from answer to end (capped at maxDurationMs). */
+  record?: { channels: RecordingChannels };
+}
+
+/** Timings of an answered call, measured in the media worker. */
+export interface CallTimings {
+  /** Answer -> the first greeting frame written to the leg (it leaves on the next 20 ms tick). */
+  answerToGreetingMs?: number;
+  /** One per agent reply of a voice call (VoiceSession's turn_latency). */
+  turns: TurnLatency[];
 }
 
 export type WorkerCommand = DialCommand | { type: 'cancel'; callId: string } | { type: 'shutdown' };
@@ -77,5 +88,14 @@ export type WorkerEvent =
       at: number;
       /** Voice calls only: the conversation, in order. */
       transcript?: TranscriptTurn[];
+      /** Answered calls only. */
+      timings?: CallTimings;
+      /** Answered calls with record on: the WAV (its ArrayBuffer is transferred, not copied). */
+      recording?: Recording;
     }
   | { type: 'log'; level: 'warn' | 'error'; message: string; callId?: string };
+
+/** What postMessage should transfer rather than copy with an event (a recording's WAV bytes). */
+export function transferablesOf(e: WorkerEvent): ArrayBuffer[] {
+  return e.type === 'ended' && e.recording ? [e.recording.wav] : [];
+}

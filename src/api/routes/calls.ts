@@ -5,6 +5,7 @@ import { createOutboundCall } from '../../calls/create-call.js';
 import type { App } from '../app-type.js';
 import { Call, CallEvent, CallListQuery, OrgCallListQuery, OutboundCallCreate, Transcript } from '../schemas/call.js';
 import { listOf } from '../schemas/common.js';
+import { callRecordingRoute } from './call-recording.js';
 
 import { security } from '../schemas/common.js';
 const AgentParams = Type.Object({ agentId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
@@ -118,6 +119,7 @@ export function callRoutes(app: App, ctx: AppContext): void {
     },
     async (req) => listCallEvents(ctx, req.orgId, (req.params as Static<typeof CallParams>).callId),
   );
+  callRecordingRoute(app, ctx);
   app.get(
     '/v1/transcripts/:id',
     {

@@ -89,6 +89,37 @@ export type OutboundCallCreate = Static<typeof OutboundCallCreate>;
 
 export const CallStatusSchema = Type.Enum(CALL_STATUSES);
 
+const Ms = (description: string) => Nullable(Type.Number({ minimum: 0, description }));
+
+export const TurnMetrics = Type.Object({
+  turn_id: Type.Integer(),
+  stt_final_ms: Ms("callee's speech end -> final transcript"),
+  llm_first_token_ms: Ms("callee's speech end -> the model's first words"),
+  tts_first_audio_ms: Ms("callee's speech end -> first synthesized audio"),
+  end_to_end_ms: Ms("callee's speech end -> the agent's first audio into the call"),
+});
+
+export const CallMetrics = Type.Object(
+  {
+    answer_to_greeting_ms: Ms('answer -> first greeting audio into the call'),
+    end_to_end_p50_ms: Ms('median end_to_end_ms over the turns'),
+    end_to_end_max_ms: Ms('largest end_to_end_ms over the turns'),
+    turns: Type.Array(TurnMetrics, { description: 'one per agent reply, in order' }),
+  },
+  { description: 'latencies measured by the media worker (answered calls)' },
+);
+export type CallMetrics = Static<typeof CallMetrics>;
+
+export const RecordingRef = Type.Object(
+  {
+    url: Type.String({ description: 'GET it with your API key: audio/wav' }),
+    duration_ms: Type.Integer(),
+    channels: Type.Union([Type.Literal('mono'), Type.Literal('dual')], { description: 'dual: callee left, agent right' }),
+    sample_rate: Type.Integer(),
+  },
+  { description: 'the call recording (record.enabled), from answer to end' },
+);
+
 export const Call = Type.Object({
   id: Type.String(),
   agent_id: Type.String(),
@@ -104,8 +135,12 @@ export const Call = Type.Object({
   duration_s: Nullable(Type.Number({ description: 'seconds from answer to end' })),
   sip_status_code: Nullable(Type.Integer()),
   end_reason: Nullable(Type.String()),
-  summary_text: Nullable(Type.String()),
+  summary_text: Nullable(Type.String({ description: 'set when the call has been analyzed (voice calls), after it ends' })),
+  summary_source: Nullable(Type.Union([Type.Literal('llm'), Type.Literal('extractive')], { description: "the agent's LLM, or key lines of the transcript" })),
+  analyzed_at: Nullable(Timestamp),
   transcript_id: Nullable(Type.String()),
+  recording: Nullable(RecordingRef),
+  metrics: Nullable(CallMetrics),
   metadata: Type.Unknown(),
   call_context: Nullable(Type.String()),
   dynamic_variables: Type.Record(Type.String(), Type.String()),

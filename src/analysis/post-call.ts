@@ -1,0 +1,150 @@
+/**
+ * Post-call analysis, off the dial path: once a call with a transcript has ended (its terminal
+ * webhooks already written), a summary is made (the agent's LLM, else the extractive summary) and
+ * stored with the `analyzed` status event, in one transaction.
+ *
+ * Durable without a queue table: the terminal transition sets calls.analysis_due_at; analyzing a call
+ * first claims it by pushing analysis_due_at one lease ahead (compare-and-set, so two processes never
+ * analyze one call at once), and the final transaction clears it and sets analyzed_at only if
+ * analyzed_at is still null, so `analyzed` is written exactly once. A process that dies in between
+ * leaves analysis_due_at behind: the next sweep (at start, then periodically, in any process) takes
+ * the call over once the lease has run out.
+ */
+import type { AppContext } from '../app-context.js';
+import type { CallRow } from '../calls/call-object.js';
+import { createLlmProvider, type LlmProvider, type LlmSettings } from '../providers/llm/index.js';
+import { findAgentRow, readProviderSecrets, type AgentRow } from '../store/agents.js';
+import { sql } from '../store/sql.js';
+import type { TranscriptTurn } from '../voice/events.js';
+import { enqueueStatusEvent } from '../webhooks/outbox.js';
+import { extractiveSummary } from './extractive-summary.js';
+import { llmSummary } from './llm-summary.js';
+import { spokenLines } from './transcript-text.js';
+
+export interface PostCallOptions {
+  /** How often due calls are looked for (a missed kick, a process that died). Default 30 s. */
+  sweepMs?: number;
+  /** How long one analysis may hold a call before another process may take it over. Default 120 s. */
+  leaseMs?: number;
+  /** Longest the LLM may take to summarize before the extractive summary is used. Default 30 s. */
+  llmTimeoutMs?: number;
+  /** Calls looked at per sweep. Default 20. */
+  batchSize?: number;
+  /** Builds the LLM client from the agent's settings (tests inject a fetch; default createLlmProvider). */
+  createLlm?: (settings: LlmSettings) => LlmProvider;
+}
+
+export type AnalysisOutcome = { kind: 'analyzed'; source: 'llm' | 'extractive'; summary: string | null } | { kind: 'not_due' };
+
+/** The agent's LLM settings as the provider factory takes them, with the decrypted key. */
+function llmSettingsOf(ctx: AppContext, agent: AgentRow): LlmSettings | undefined {
+  if (!agent.llm) return undefined;
+  const { has_api_key: _shown, language: _language, voice: _voice, ...rest } = agent.llm;
+  const key = agent.llm.has_api_key ? readProviderSecrets(ctx, agent).llm : undefined;
+  return { ...(rest as LlmSettings), ...(key !== undefined ? { api_key: key } : {}) };
+}
+
+async function summarize(
+  ctx: AppContext,
+  row: CallRow,
+  turns: readonly TranscriptTurn[],
+  opts: PostCallOptions,
+): Promise<{ source: 'llm' | 'extractive'; summary: string }> {
+  const agent = await findAgentRow(ctx.db, row.org_id, row.agent_id, true);
+  if (agent?.llm && spokenLines(turns).length > 0) {
+    try {
+      const settings = llmSettingsOf(ctx, agent) as LlmSettings;
+      const llm = (opts.createLlm ?? ((s: LlmSettings) => createLlmProvider(s)))(settings);
+      const summary = await llmSummary(llm, turns, { signal: AbortSignal.timeout(opts.llmTimeoutMs ?? 30_000), callContext: row.call_context });
+      return { source: 'llm', summary };
+    } catch (err) {
+      // The extractive summary below stands in; summary_source tells the client which one it got.
+      ctx.logger?.warn({ callId: row.id, err: (err as Error).message }, 'LLM summary failed; using the extractive summary');
+    }
+  }
+  return { source: 'extractive', summary: extractiveSummary(turns) };
+}
+
+/** Analyzes one call if it is due (and nobody else holds it). */
+export async function analyzeCall(ctx: AppContext, orgId: string, callId: string, opts: PostCallOptions = {}): Promise<AnalysisOutcome> {
+  const now = ctx.now();
+  const claimed = await ctx.db.query<CallRow>(sql`update calls set analysis_due_at = ${new Date(now.getTime() + (opts.leaseMs ?? 120_000))}
+    where org_id = ${orgId} and id = ${callId} and analysis_due_at <= ${now} and analyzed_at is null returning *`);
+  const row = claimed.rows[0];
+  if (!row) return { kind: 'not_due' };
+  let turns: TranscriptTurn[] = [];
+  if (row.transcript_id) {
+    const t = await ctx.db.query<{ turns: TranscriptTurn[] }>(sql`select turns from transcripts where org_id = ${orgId} and id = ${row.transcript_id}`);
+    turns = t.rows[0]?.turns ?? [];
+  }
+  const { source, summary } = await summarize(ctx, row, turns, opts);
+  const text = summary === '' ? null : summary;
+  await ctx.db.transaction(async (tx) => {
+    const at = ctx.now();
+    const done = await tx.query<CallRow>(sql`update calls set summary_text = ${text}, summary_source = ${source}, analyzed_at = ${at},
+      analysis_due_at = null where org_id = ${orgId} and id = ${callId} and analyzed_at is null returning *`);
+    const analyzed = done.rows[0];
+    if (analyzed) await enqueueStatusEvent(tx, analyzed, 'analyzed', at);
+  });
+  return { kind: 'analyzed', source, summary: text };
+}
+
+/** Runs post-call analysis in the background for the calls this process ends, and sweeps for the rest. */
+export class PostCallRunner {
+  readonly #inflight = new Set<Promise<unknown>>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly opts: PostCallOptions = {},
+  ) {}
+
+  /** Sweeps now (calls left over by a process that died) and then every sweepMs. */
+  start(): void {
+    const tick = () => {
+      this.#track(this.sweep()).finally(() => {
+        if (this.#stopped) return;
+        this.#timer = setTimeout(tick, this.opts.sweepMs ?? 30_000);
+        this.#timer.unref();
+      });
+    };
+    tick();
+  }
+
+  /** A call just ended with a transcript: analyze it now, without making anyone wait. */
+  kick(orgId: string, callId: string): void {
+    if (this.#stopped) return;
+    void this.#track(analyzeCall(this.ctx, orgId, callId, this.opts));
+  }
+
+  /** Analyzes the calls that are due; returns how many were analyzed. */
+  async sweep(): Promise<number> {
+    const due = await this.ctx.db.query<{ org_id: string; id: string }>(sql`select org_id, id from calls
+      where analysis_due_at <= ${this.ctx.now()} order by analysis_due_at limit ${this.opts.batchSize ?? 20}`);
+    let n = 0;
+    for (const c of due.rows) {
+      if (this.#stopped) break;
+      if ((await analyzeCall(this.ctx, c.org_id, c.id, this.opts)).kind === 'analyzed') n++;
+    }
+    return n;
+  }
+
+  /** Stops sweeping and waits for the analyses under way (a stopped one is picked up by a later sweep). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** Keeps the promise until it settles; its failure is logged (the call stays due for a later sweep). */
+  #track<T>(p: Promise<T>): Promise<T | undefined> {
+    const guarded = p.catch((err: unknown) => {
+      this.ctx.logger?.error({ err }, 'post-call analysis failed; it will be retried by a sweep');
+      return undefined;
+    });
+    this.#inflight.add(guarded);
+    void guarded.finally(() => this.#inflight.delete(guarded));
+    return guarded;
+  }
+}

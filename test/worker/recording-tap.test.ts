@@ -1,0 +1,123 @@
+/**
+ * The media runtime records a call when the dial command says so: from answer to end, the callee's
+ * frames and the frames written into the leg, shipped with 'ended' (with the call's timings).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TtsProvider } from '../../src/providers/tts/types.js';
+import { WavStreamParser } from '../../src/providers/tts/wav-stream.js';
+import { MediaRuntime, type LegEventLike, type LegLike } from '../../src/worker/media-runtime.js';
+import { transferablesOf, type WorkerEvent } from '../../src/worker/protocol.js';
+import { dialCommand } from './dial-command.js';
+
+class AudioLeg implements LegLike {
+  readonly listeners = new Set<(e: LegEventLike) => void>();
+  readonly audio = new Set<(f: Int16Array) => void>();
+  queued = 0;
+  on(l: (e: LegEventLike) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  onAudio(l: (f: Int16Array) => void) {
+    this.audio.add(l);
+    return () => this.audio.delete(l);
+  }
+  emit(e: LegEventLike) {
+    for (const l of [...this.listeners]) l(e);
+  }
+  hear(f: Int16Array) {
+    for (const l of [...this.audio]) l(f);
+  }
+  write() {
+    this.queued += 20;
+  }
+  get queuedMs() {
+    return this.queued;
+  }
+  async cancel() {}
+  async hangup() {}
+}
+
+/** 200 ms of a constant per request (easy to find in the recording). */
+const flat: TtsProvider = {
+  name: 'flat',
+  capabilities: { streaming: true, nativeSampleRates: [16000] },
+  async *synthesize(req) {
+    yield new Int16Array(req.sampleRate / 5).fill(1000);
+  },
+};
+
+function setup() {
+  let now = 10_000;
+  const events: WorkerEvent[] = [];
+  const legs: AudioLeg[] = [];
+  const rt = new MediaRuntime({
+    tts: flat,
+    emit: (e) => events.push(e),
+    now: () => now,
+    dialLeg: async () => {
+      const l = new AudioLeg();
+      legs.push(l);
+      return l;
+    },
+  });
+  return { rt, events, legs, advance: (ms: number) => (now += ms) };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 10));
+const ended = (events: WorkerEvent[]) => events.find((e): e is Extract<WorkerEvent, { type: 'ended' }> => e.type === 'ended');
+
+test('a recorded greeting call: the greeting on the agent channel from answer, the callee on the other, timings', async () => {
+  const { rt, events, legs, advance } = setup();
+  rt.handle(dialCommand({ record: { channels: 'dual' } }));
+  await tick();
+  const leg = legs[0] as AudioLeg;
+  leg.hear(new Int16Array(320).fill(-5)); // before answer: never recorded
+  advance(1000); // ringing
+  leg.emit({ type: 'answered', codec: 'L16/16000', sampleRate: 16000 });
+  await tick();
+  advance(40);
+  leg.hear(new Int16Array(320).fill(-7)); // slot 2
+  advance(460);
+  leg.queued = 0;
+  leg.emit({ type: 'drained' });
+  await tick();
+  leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'local', outcome: 'completed' });
+  const e = ended(events);
+  assert.ok(e?.recording, 'the recording came with ended');
+  assert.equal(e.recording.channels, 'dual');
+  assert.equal(e.recording.sampleRate, 16000);
+  assert.equal(e.recording.durationMs, 500);
+  assert.deepEqual(transferablesOf(e), [e.recording.wav], 'its bytes are transferred, not copied');
+  assert.deepEqual(e.timings, { answerToGreetingMs: 0, turns: [] });
+  const p = new WavStreamParser();
+  const inter = p.push(Buffer.from(e.recording.wav));
+  assert.equal(p.format?.channels, 2);
+  const left = (i: number) => inter[2 * i];
+  const right = (i: number) => inter[2 * i + 1];
+  assert.equal(inter.length, 2 * 8000);
+  assert.equal(right(0), 1000, 'the greeting starts at answer');
+  assert.equal(right(3199), 1000);
+  assert.equal(right(3200), 0, '200 ms of greeting, then silence');
+  assert.equal(left(0), 0, 'nothing from before answer');
+  assert.equal(left(640), -7);
+  assert.equal(left(960), 0);
+});
+
+test('no recording without record, and none for a call that was never answered', async () => {
+  const a = setup();
+  a.rt.handle(dialCommand());
+  await tick();
+  a.legs[0]?.emit({ type: 'answered', codec: 'PCMU', sampleRate: 8000 });
+  await tick();
+  a.legs[0]?.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'remote', outcome: 'completed' });
+  assert.equal(ended(a.events)?.recording, undefined);
+  assert.ok(ended(a.events)?.timings, 'an answered call still reports its timings');
+
+  const b = setup();
+  b.rt.handle(dialCommand({ record: { channels: 'mono' } }));
+  await tick();
+  b.legs[0]?.emit({ type: 'ended', sipStatusCode: 486, reason: 'busy', by: 'remote', outcome: 'busy' });
+  assert.equal(ended(b.events)?.recording, undefined);
+  assert.equal(ended(b.events)?.timings, undefined);
+});
