@@ -151,7 +151,7 @@ test('without prepareVoice, or without voice in the command, the call stays gree
 });
 
 test('a voice agent that cannot start fails the call before dialing', async () => {
-  const { rt, events, legs } = runtime(voicePreparer({ tts: new ToneTts(), vad: new FakeVad(), stt: new FakeStt(), clock: new VirtualClock() }));
+  const { rt, events, legs } = runtime(voicePreparer({ engines: { tts: new ToneTts(), vad: new FakeVad(), stt: new FakeStt() }, clock: new VirtualClock() }));
   rt.handle(voiceCmd({ voice: { flow: { start: 'nowhere', nodes: {} }, systemPrompt: '', dynamicVariables: {} } }));
   await tick();
   assert.equal(legs.length, 0);
@@ -166,7 +166,7 @@ test('the real VoiceSession through the runtime: flow greeting, "yes", reply, ag
   const clock = new VirtualClock();
   const vad = new FakeVad();
   const stt = new FakeStt();
-  const { rt, events, legs } = runtime(voicePreparer({ tts: new ToneTts(), vad, stt, clock }));
+  const { rt, events, legs } = runtime(voicePreparer({ engines: { tts: new ToneTts(), vad, stt }, clock }));
   rt.handle(voiceCmd());
   await tick();
   const leg = legs[0];
