@@ -113,7 +113,7 @@ test('first_speaker callee with a flow: silence until the callee speaks, then th
   h.leg.answer(8000);
   await h.step(50);
   assert.equal(h.leg.written.length, 0, 'the agent waits');
-  assert.equal(h.tts.requests.length, 0, 'nothing is synthesized for a callee-first call before it is needed');
+  assert.equal((h.tts as ToneTts).requests.length, 0, 'nothing is synthesized for a callee-first call before it is needed');
   h.vad.speechStart();
   await h.step(10);
   h.vad.speechEnd();
@@ -130,7 +130,7 @@ test('first_speaker callee, callee silent: the inactivity prompt, then inactivit
     const h = harness(brain, { firstSpeaker: 'callee', inactivityTimeoutMs: 3000, inactivityPrompt: 'Hello, can you hear me?' });
     h.leg.answer(8000);
     await h.until('ended', () => h.has('ended'), 600);
-    assert.deepEqual(h.tts.requests, ['Hello, can you hear me?']);
+    assert.deepEqual((h.tts as ToneTts).requests, ['Hello, can you hear me?']);
     const ended = h.session.events.at(-1);
     assert.deepEqual(ended?.type === 'ended' && ended.reason, 'inactivity_timeout');
     assert.ok(h.clock.now() >= 6000);
