@@ -156,7 +156,7 @@ export async function createAgent(ctx: AppContext, orgId: string, input: AgentCr
   for (const k of PROVIDER_KINDS) if (providers[k].key !== undefined) secrets[k] = providers[k].key;
   const r = await ctx.db.query<AgentRow>(sql`insert into agents
     (id, org_id, name, kind, system_prompt, greeting, language, voice, stt, llm, tts, provider_secrets_enc, tools,
-     webhook_url, max_cps, max_concurrent_calls, on_limit, flow)
+     webhook_url, max_cps, max_concurrent_calls, on_limit, flow, conversation)
     values (${newId('agt')}, ${orgId}, ${input.name}, ${input.kind ?? 'voice'}, ${input.system_prompt ?? ''},
       ${input.greeting ?? ''}, ${input.language ?? 'en-US'}, ${input.voice ?? null},
       ${asJson(providers.stt.shown)}, ${asJson(providers.llm.shown)}, ${asJson(providers.tts.shown)},
