@@ -63,7 +63,7 @@ async function run(kind: 'greeting-only' | 'voice (flow)', ua: UserAgent, pool: 
         emit: (e) => {
           if (e.type === 'ended') resolve(e);
         },
-        prepareVoice: voicePreparer({ tts, vad: new EnergyVad(), stt: new PocketsphinxStt(), clock: realClock }),
+        prepareVoice: voicePreparer({ engines: { tts, vad: new EnergyVad(), stt: new PocketsphinxStt() }, clock: realClock }),
         dialLeg: async (cmd) => {
           const leg = await CallLeg.dial({
             ua,

@@ -82,7 +82,7 @@ async function oneCall(ua: UserAgent, pool: PortPool, script: NonNullable<Return
   const to = `+1415${String(Math.floor(Math.random() * 9e6) + 1e6)}`;
   const callee = await startCallee({ user: to, prompt: script.wav, runSeconds: TOTAL_S + 20 });
   const tts = new EspeakNgTts({ defaultVoice: 'en-us' });
-  const base = voicePreparer({ tts, vad: new EnergyVad(), stt: new PocketsphinxStt(), clock: realClock });
+  const base = voicePreparer({ engines: { tts, vad: new EnergyVad(), stt: new PocketsphinxStt() }, clock: realClock });
   const events: string[] = [];
   // Our clock: the callee's last loud frame before each speech end, and our first reply frame after it.
   let lastLoudIn = 0;

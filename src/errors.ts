@@ -46,6 +46,10 @@ export const ERROR_CATALOG = {
   // 422
   no_from_number: { status: 422, summary: 'No from number was given and no number has this agent as its outbound agent.' },
   missing_dynamic_variable: { status: 422, summary: 'The prompt or greeting uses a {{variable}} that dynamic_variables does not give.' },
+  unsupported_provider: {
+    status: 422,
+    summary: 'An stt, tts, llm or conversation.vad provider (or a flite voice) is not one this server runs; the message lists the supported ones.',
+  },
   secret_key_missing: { status: 422, summary: 'Storing a secret needs OUTCALL_SECRET_KEY to be set.' },
   // 429
   rate_limited: { status: 429, summary: 'Over a calls-per-second or concurrency limit; retry after Retry-After seconds.' },

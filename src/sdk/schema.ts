@@ -729,6 +729,33 @@ export interface paths {
                                  */
                                 on_limit: "queue" | "reject";
                                 flow: unknown;
+                                conversation: {
+                                    /** @description who speaks first (default agent); callee: wait for the callee's first words, with the inactivity prompt if they stay silent */
+                                    first_speaker?: "agent" | "callee";
+                                    barge_in?: {
+                                        /** @description the callee may interrupt the agent (default true) */
+                                        enabled?: boolean;
+                                        /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
+                                        min_speech_ms?: number;
+                                        /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                        min_words?: number;
+                                    };
+                                    /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
+                                    inactivity_timeout_s?: number;
+                                    /** @description said after inactivity_timeout_s of silence (default "Are you still there?") */
+                                    inactivity_prompt?: string;
+                                    /** @description said when the call reaches max_duration_s, before hanging up */
+                                    wrap_up_line?: string;
+                                    /** @description said when a speech or language provider fails, before hanging up */
+                                    apology_line?: string;
+                                    filler?: {
+                                        /** @description a reply that has not started speaking after this long gets a filler phrase */
+                                        after_ms: number;
+                                        phrases: string[];
+                                    } | null;
+                                    /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                    vad?: string;
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -852,6 +879,33 @@ export interface paths {
                          */
                         on_limit?: "queue" | "reject";
                         flow?: unknown | null;
+                        conversation?: {
+                            /** @description who speaks first (default agent); callee: wait for the callee's first words, with the inactivity prompt if they stay silent */
+                            first_speaker?: "agent" | "callee";
+                            barge_in?: {
+                                /** @description the callee may interrupt the agent (default true) */
+                                enabled?: boolean;
+                                /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
+                                min_speech_ms?: number;
+                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                min_words?: number;
+                            };
+                            /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
+                            inactivity_timeout_s?: number;
+                            /** @description said after inactivity_timeout_s of silence (default "Are you still there?") */
+                            inactivity_prompt?: string;
+                            /** @description said when the call reaches max_duration_s, before hanging up */
+                            wrap_up_line?: string;
+                            /** @description said when a speech or language provider fails, before hanging up */
+                            apology_line?: string;
+                            filler?: {
+                                /** @description a reply that has not started speaking after this long gets a filler phrase */
+                                after_ms: number;
+                                phrases: string[];
+                            } | null;
+                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                            vad?: string;
+                        } | null;
                     };
                 };
             };
@@ -934,6 +988,33 @@ export interface paths {
                              */
                             on_limit: "queue" | "reject";
                             flow: unknown;
+                            conversation: {
+                                /** @description who speaks first (default agent); callee: wait for the callee's first words, with the inactivity prompt if they stay silent */
+                                first_speaker?: "agent" | "callee";
+                                barge_in?: {
+                                    /** @description the callee may interrupt the agent (default true) */
+                                    enabled?: boolean;
+                                    /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
+                                    min_speech_ms?: number;
+                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                    min_words?: number;
+                                };
+                                /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
+                                inactivity_timeout_s?: number;
+                                /** @description said after inactivity_timeout_s of silence (default "Are you still there?") */
+                                inactivity_prompt?: string;
+                                /** @description said when the call reaches max_duration_s, before hanging up */
+                                wrap_up_line?: string;
+                                /** @description said when a speech or language provider fails, before hanging up */
+                                apology_line?: string;
+                                filler?: {
+                                    /** @description a reply that has not started speaking after this long gets a filler phrase */
+                                    after_ms: number;
+                                    phrases: string[];
+                                } | null;
+                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                vad?: string;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -1064,6 +1145,33 @@ export interface paths {
                              */
                             on_limit: "queue" | "reject";
                             flow: unknown;
+                            conversation: {
+                                /** @description who speaks first (default agent); callee: wait for the callee's first words, with the inactivity prompt if they stay silent */
+                                first_speaker?: "agent" | "callee";
+                                barge_in?: {
+                                    /** @description the callee may interrupt the agent (default true) */
+                                    enabled?: boolean;
+                                    /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
+                                    min_speech_ms?: number;
+                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                    min_words?: number;
+                                };
+                                /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
+                                inactivity_timeout_s?: number;
+                                /** @description said after inactivity_timeout_s of silence (default "Are you still there?") */
+                                inactivity_prompt?: string;
+                                /** @description said when the call reaches max_duration_s, before hanging up */
+                                wrap_up_line?: string;
+                                /** @description said when a speech or language provider fails, before hanging up */
+                                apology_line?: string;
+                                filler?: {
+                                    /** @description a reply that has not started speaking after this long gets a filler phrase */
+                                    after_ms: number;
+                                    phrases: string[];
+                                } | null;
+                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                vad?: string;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -1221,6 +1329,33 @@ export interface paths {
                         /** @description over a limit: keep the call queued, or answer 429 with Retry-After */
                         on_limit?: "queue" | "reject";
                         flow?: unknown | null;
+                        conversation?: {
+                            /** @description who speaks first (default agent); callee: wait for the callee's first words, with the inactivity prompt if they stay silent */
+                            first_speaker?: "agent" | "callee";
+                            barge_in?: {
+                                /** @description the callee may interrupt the agent (default true) */
+                                enabled?: boolean;
+                                /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
+                                min_speech_ms?: number;
+                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                min_words?: number;
+                            };
+                            /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
+                            inactivity_timeout_s?: number;
+                            /** @description said after inactivity_timeout_s of silence (default "Are you still there?") */
+                            inactivity_prompt?: string;
+                            /** @description said when the call reaches max_duration_s, before hanging up */
+                            wrap_up_line?: string;
+                            /** @description said when a speech or language provider fails, before hanging up */
+                            apology_line?: string;
+                            filler?: {
+                                /** @description a reply that has not started speaking after this long gets a filler phrase */
+                                after_ms: number;
+                                phrases: string[];
+                            } | null;
+                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                            vad?: string;
+                        } | null;
                     };
                 };
             };
@@ -1303,6 +1438,33 @@ export interface paths {
                              */
                             on_limit: "queue" | "reject";
                             flow: unknown;
+                            conversation: {
+                                /** @description who speaks first (default agent); callee: wait for the callee's first words, with the inactivity prompt if they stay silent */
+                                first_speaker?: "agent" | "callee";
+                                barge_in?: {
+                                    /** @description the callee may interrupt the agent (default true) */
+                                    enabled?: boolean;
+                                    /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
+                                    min_speech_ms?: number;
+                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                    min_words?: number;
+                                };
+                                /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
+                                inactivity_timeout_s?: number;
+                                /** @description said after inactivity_timeout_s of silence (default "Are you still there?") */
+                                inactivity_prompt?: string;
+                                /** @description said when the call reaches max_duration_s, before hanging up */
+                                wrap_up_line?: string;
+                                /** @description said when a speech or language provider fails, before hanging up */
+                                apology_line?: string;
+                                filler?: {
+                                    /** @description a reply that has not started speaking after this long gets a filler phrase */
+                                    after_ms: number;
+                                    phrases: string[];
+                                } | null;
+                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                vad?: string;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */

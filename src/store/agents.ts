@@ -1,8 +1,9 @@
 import type { AppContext } from '../app-context.js';
-import type { Agent, AgentCreate, AgentPatch, ProviderSettings, ProviderSettingsInput, Tool } from '../api/schemas/agent.js';
+import type { Agent, AgentCreate, AgentPatch, ConversationSettings, ProviderSettings, ProviderSettingsInput, Tool } from '../api/schemas/agent.js';
 import { transitionCall } from '../calls/transitions.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
+import { checkSpeechChoice, ProviderChoiceError, unsupportedProvider } from '../providers/registry.js';
 import { FlowValidationError, validateFlow } from '../voice/flow/index.js';
 import { assertPublicUrl } from '../webhooks/url-guard.js';
 import type { Queryable } from './db.js';
@@ -34,6 +35,8 @@ export interface AgentRow {
   on_limit: 'queue' | 'reject';
   /** A validated scripted flow (src/voice/flow), or null. */
   flow: unknown;
+  /** How the conversation is held (null: every default). */
+  conversation: ConversationSettings | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -58,6 +61,7 @@ export function toAgent(r: AgentRow): Agent {
     max_concurrent_calls: r.max_concurrent_calls,
     on_limit: r.on_limit,
     flow: r.flow ?? null,
+    conversation: r.conversation ?? null,
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
   };
@@ -108,6 +112,25 @@ function checkAgentInput(ctx: AppContext, input: AgentPatch): void {
   }
 }
 
+/**
+ * Provider names must be ones this server runs (a typo would otherwise only show as a failed call).
+ */
+function checkProviders(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | 'conversation'>): void {
+  const llm = agent.llm?.provider;
+  const llmProblem = llm === undefined ? undefined : unsupportedProvider('llm', llm);
+  if (llmProblem) throw new OutcallError('unsupported_provider', llmProblem, 'llm.provider');
+  try {
+    checkSpeechChoice({
+      ...(agent.tts ? { tts: { provider: agent.tts.provider, ...(agent.tts.voice ? { voice: agent.tts.voice } : {}) } } : {}),
+      ...(agent.stt ? { stt: { provider: agent.stt.provider, ...(agent.stt.options ? { options: agent.stt.options } : {}) } } : {}),
+      ...(agent.conversation?.vad ? { vad: agent.conversation.vad } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof ProviderChoiceError)) throw err;
+    throw new OutcallError('unsupported_provider', err.message, err.kind === 'vad' ? 'conversation.vad' : `${err.kind}.${err.field}`);
+  }
+}
+
 /** The flow must be runnable: every problem is named at once (a flow's tool nodes need the agent's tools). */
 function checkFlow(flow: unknown, tools: AgentPatch['tools']): void {
   if (flow === undefined || flow === null) return;
@@ -125,6 +148,7 @@ function checkFlow(flow: unknown, tools: AgentPatch['tools']): void {
 export async function createAgent(ctx: AppContext, orgId: string, input: AgentCreate): Promise<Agent> {
   checkAgentInput(ctx, input);
   checkFlow(input.flow, input.tools ?? []);
+  checkProviders(input);
   const providers = Object.fromEntries(PROVIDER_KINDS.map((k) => [k, splitProvider(input[k] ?? null)])) as Record<
     ProviderKind,
     ReturnType<typeof splitProvider>
@@ -133,12 +157,13 @@ export async function createAgent(ctx: AppContext, orgId: string, input: AgentCr
   for (const k of PROVIDER_KINDS) if (providers[k].key !== undefined) secrets[k] = providers[k].key;
   const r = await ctx.db.query<AgentRow>(sql`insert into agents
     (id, org_id, name, kind, system_prompt, greeting, language, voice, stt, llm, tts, provider_secrets_enc, tools,
-     webhook_url, max_cps, max_concurrent_calls, on_limit, flow)
+     webhook_url, max_cps, max_concurrent_calls, on_limit, flow, conversation)
     values (${newId('agt')}, ${orgId}, ${input.name}, ${input.kind ?? 'voice'}, ${input.system_prompt ?? ''},
       ${input.greeting ?? ''}, ${input.language ?? 'en-US'}, ${input.voice ?? null},
       ${asJson(providers.stt.shown)}, ${asJson(providers.llm.shown)}, ${asJson(providers.tts.shown)},
       ${encryptSecrets(ctx, secrets)}, ${JSON.stringify(input.tools ?? [])}, ${input.webhook_url ?? null},
-      ${input.max_cps ?? 1}, ${input.max_concurrent_calls ?? null}, ${input.on_limit ?? 'queue'}, ${asJson(input.flow ?? null)})
+      ${input.max_cps ?? 1}, ${input.max_concurrent_calls ?? null}, ${input.on_limit ?? 'queue'}, ${asJson(input.flow ?? null)},
+      ${asJson(input.conversation ?? null)})
     returning *`);
   return toAgent(r.rows[0] as AgentRow);
 }
@@ -171,6 +196,8 @@ export async function listAgents(ctx: AppContext, orgId: string, limit: number, 
  */
 export async function updateAgent(ctx: AppContext, orgId: string, id: string, patch: AgentPatch): Promise<Agent> {
   checkAgentInput(ctx, patch);
+  // Only what the patch replaces: each provider object (and conversation) is replaced whole.
+  checkProviders(patch);
   return ctx.db.transaction(async (tx) => {
     const current = await tx.query<AgentRow>(
       sql`select * from agents where org_id = ${orgId} and id = ${id} and deleted_at is null for update`,
@@ -192,6 +219,7 @@ export async function updateAgent(ctx: AppContext, orgId: string, id: string, pa
       max_concurrent_calls: asIs,
       on_limit: asIs,
       flow: asJson,
+      conversation: asJson,
     });
     const touched = PROVIDER_KINDS.filter((k) => patch[k] !== undefined);
     if (touched.length > 0) {

@@ -30,6 +30,12 @@ export interface AgentBrain {
   interrupted(heardText: string): void;
   /** Whether the brain runs its own silence timers (a flow's listen timeouts). */
   readonly ownsTimeouts: boolean;
+  /**
+   * What respond({type: 'start', greeting}) will say before it needs anything from outside (the
+   * callee, a tool, the model), so it can be synthesized while the phone rings. Must not change the
+   * brain's state. Omitted or empty: nothing is known in advance.
+   */
+  opening?(greeting: string | undefined): BrainOutput[];
 }
 
 /** Runs one tool; a thrown error is reported to the brain as a failed result, never as a crash. */
@@ -39,6 +45,7 @@ export type ToolRunner = (name: string, args: unknown, signal: AbortSignal) => P
 export class FlowAgentBrain implements AgentBrain {
   readonly ownsTimeouts = true;
   #toolSeq = 0;
+  #started = false;
 
   constructor(
     private readonly flow: FlowBrain,
@@ -49,9 +56,16 @@ export class FlowAgentBrain implements AgentBrain {
     // A flow does not remember what it said; nothing to correct.
   }
 
+  opening(): BrainOutput[] {
+    return this.flow.opening().flatMap((text): BrainOutput[] => [{ type: 'text', text: `${text} ` }, { type: 'flush' }]);
+  }
+
   async *respond(input: BrainInput, signal: AbortSignal): AsyncIterable<BrainOutput> {
+    // When the callee speaks first, their first words start the flow (its opening answers them).
+    const start = input.type === 'start' || !this.#started;
+    this.#started = true;
     let actions: FlowAction[] =
-      input.type === 'start'
+      start
         ? this.flow.start()
         : input.type === 'utterance'
           ? this.flow.handle({ type: 'callee_utterance', text: input.text })

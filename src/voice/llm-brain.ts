@@ -45,6 +45,12 @@ export class LlmAgentBrain implements AgentBrain {
     else if (heardText !== '') this.messages.push({ role: 'assistant', content: heardText });
   }
 
+  /** The configured greeting is known before answer; anything the model says is not. */
+  opening(greeting: string | undefined): BrainOutput[] {
+    const g = greeting ?? this.opts.greeting;
+    return g === undefined ? [] : [{ type: 'text', text: g }];
+  }
+
   async *respond(input: BrainInput, signal: AbortSignal): AsyncIterable<BrainOutput> {
     this.#replyIndex = undefined;
     if (input.type === 'start') {

@@ -7,18 +7,25 @@ import type { Clock, TimerHandle } from '../telephony/clock.js';
 import type { LegEventLike, LegLike } from '../worker/media-runtime.js';
 import type { SttProvider, SttStream } from '../providers/stt/types.js';
 import type { TtsProvider } from '../providers/tts/types.js';
+import { ProviderError } from '../providers/errors.js';
 import type { VadFrameResult, VadProvider, VadStream } from '../providers/vad/types.js';
 import type { AgentBrain, BrainInput } from './brain.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
 import { CalleeTurns, type CalleeUtterance } from './callee-turns.js';
 import { AgentTurn, fixedLine, type TurnOutcome } from './agent-turn.js';
 import { Playout } from './playout.js';
+import { PrimedTts, spokenChunks } from './primed-tts.js';
 import { pickRate, RateAdapter } from './rate-adapter.js';
 
 export interface VoiceSessionOptions {
   greeting?: string;
   firstSpeaker: 'agent' | 'callee';
-  bargeIn: { minSpeechMs: number };
+  /**
+   * enabled (default true): the callee's speech may cut the agent off. minSpeechMs: how long it must
+   * last (also the VAD's minimum speech). minWords (default 0): if > 0, it must also have been
+   * transcribed to at least this many words (partials or finals), so a "mm-hm" does not cut in.
+   */
+  bargeIn: { minSpeechMs: number; enabled?: boolean; minWords?: number };
   /** Silence after the agent finished before the prompt, and again before hanging up. */
   inactivityTimeoutMs: number;
   maxDurationMs: number;
@@ -52,9 +59,17 @@ export class VoiceSession {
   readonly latencies: TurnLatency[] = [];
   readonly events: VoiceEvent[] = [];
   readonly #d: VoiceSessionDeps;
+  /** The engine, with the opening line made while the phone rings. */
+  readonly #tts: PrimedTts;
   #rate = 0;
   /** Session clock time of the answer: transcript times are counted from it. */
   #answeredAt = 0;
+  /** The brain has been asked something (the callee-first wait is over). */
+  #brainStarted = false;
+  /** The callee's current utterance, for barge-in: longest speech run (ms) and words transcribed. */
+  #uttSpeechMs = 0;
+  #uttFinalWords = 0;
+  #uttPartialWords = 0;
   #playout: Playout | undefined;
   #vad: VadStream | undefined;
   #vadChain: Promise<void> = Promise.resolve();
@@ -81,7 +96,10 @@ export class VoiceSession {
 
   constructor(deps: VoiceSessionDeps) {
     this.#d = deps;
+    this.#tts = new PrimedTts(deps.tts);
     this.#unsubscribe = deps.leg.on((e) => this.#onLeg(e));
+    // Made before answer (while it rings), spoken only after: the first packet leaves at 'answered'.
+    if (deps.options.firstSpeaker === 'agent') this.#tts.prime(spokenChunks(deps.brain.opening?.(deps.options.greeting) ?? []));
   }
 
   /** One 20 ms frame of the callee's audio at the leg's rate. */
@@ -146,7 +164,7 @@ export class VoiceSession {
   }
 
   #onLeg(e: LegEventLike): void {
-    if (e.type === 'answered') this.#start(e.sampleRate);
+    if (e.type === 'answered') this.#start(e.sampleRate, e.codec);
     else if (e.type === 'dtmf') this.#onDtmf(e.digit);
     else if (e.type === 'ended' && !this.#hungUp) {
       this.#hungUp = true;
@@ -160,7 +178,7 @@ export class VoiceSession {
     }
   }
 
-  #start(sampleRate: number): void {
+  #start(sampleRate: number, codec: string): void {
     if (this.#rate !== 0) return;
     this.#rate = sampleRate;
     this.#answeredAt = this.#d.clock.now();
@@ -176,12 +194,22 @@ export class VoiceSession {
       }
     });
     this.#setTimer('max', options.maxDurationMs, () => this.#endWithLine(options.wrapUpLine ?? 'We are out of time. Thank you, goodbye.', 'max_duration_reached'));
-    // Engines that cannot hear the leg's rate get resampled audio rather than refusing the call.
-    const sttRate = pickRate(sampleRate, this.#d.stt.capabilities.sampleRates);
+    // A VAD that cannot take the leg's rate gets resampled audio; a recognizer only ever gets audio
+    // at or below the leg's rate (upsampled narrowband has nothing above 4 kHz for a wideband model).
+    const sttRate = sttRateFor(sampleRate, this.#d.stt.capabilities.sampleRates);
     const vadRate = pickRate(sampleRate, this.#d.vad.capabilities.sampleRates);
-    this.#sttIn = new RateAdapter(sampleRate, sttRate);
     this.#vadIn = new RateAdapter(sampleRate, vadRate);
     try {
+      if (sttRate === undefined) {
+        const rates = this.#d.stt.capabilities.sampleRates.join('/');
+        throw new ProviderError(
+          'unsupported_audio',
+          `${this.#d.stt.name} hears only ${rates} Hz audio and this leg is ${codec} at ${sampleRate} Hz (narrowband): ` +
+            'offer a wideband codec (L16/16000 or G.722) or use a recognizer that takes narrowband audio',
+          false,
+        );
+      }
+      this.#sttIn = new RateAdapter(sampleRate, sttRate);
       this.#stt = this.#d.stt.start({ sampleRate: sttRate, signal: this.#sttAc.signal, ...(options.language ? { language: options.language } : {}) });
       void this.#readStt(this.#stt); // #readStt catches everything and reports it as an event
     } catch (err) {
@@ -192,17 +220,24 @@ export class VoiceSession {
       (v) => (this.#vad = v),
       (err: unknown) => this.#fail('vad', err),
     );
-    if (options.firstSpeaker === 'agent' || this.#d.brain.ownsTimeouts) {
+    if (options.firstSpeaker === 'agent') {
       this.#runTurn({ type: 'start', ...(options.greeting !== undefined ? { greeting: options.greeting } : {}) }, undefined);
-    } else this.#armInactivity();
+    } else this.#armInactivity(); // the callee's first words start the conversation (a flow starts on them)
   }
 
   async #readStt(stream: SttStream): Promise<void> {
     try {
       for await (const ev of stream) {
-        if (ev.type === 'partial') this.#emit({ type: 'transcript_partial', text: ev.text, atMs: this.#now() });
-        else if (ev.type === 'final') {
+        if (ev.type === 'partial') {
+          this.#emit({ type: 'transcript_partial', text: ev.text, atMs: this.#now() });
+          this.#uttPartialWords = wordCount(ev.text);
+          this.#maybeBargeIn();
+        } else if (ev.type === 'final') {
           this.#emit({ type: 'transcript_final', text: ev.text, atMs: this.#now() });
+          this.#uttFinalWords += wordCount(ev.text);
+          this.#uttPartialWords = 0;
+          // Before the words become a turn: a barge-in clears queued turns, this one must survive it.
+          this.#maybeBargeIn();
           this.#userTurn(this.#callee.final(ev.text, this.#now()));
         } else if (ev.type === 'error') this.#fail('stt', ev.error);
       }
@@ -229,7 +264,24 @@ export class VoiceSession {
         this.#armSilenceTimer();
       }
     }
-    if (this.#turn && this.#callee.speechMs(atMs) >= this.#d.options.bargeIn.minSpeechMs) this.#bargeIn();
+    this.#uttSpeechMs = Math.max(this.#uttSpeechMs, this.#callee.speechMs(atMs));
+    this.#maybeBargeIn(this.#callee.speechMs(atMs));
+  }
+
+  /**
+   * Whether the callee's speech now cuts the agent off: barge-in enabled, speech long enough (the
+   * segment under way, or with minWords the longest of this utterance, since words come after the
+   * sound), and with minWords > 0 enough words transcribed.
+   */
+  #maybeBargeIn(segmentMs?: number): void {
+    const b = this.#d.options.bargeIn;
+    if (!this.#turn || b.enabled === false) return;
+    const minWords = b.minWords ?? 0;
+    if (minWords === 0) {
+      if (segmentMs !== undefined && segmentMs >= b.minSpeechMs) this.#bargeIn();
+      return;
+    }
+    if (this.#uttSpeechMs >= b.minSpeechMs && this.#uttFinalWords + this.#uttPartialWords >= minWords) this.#bargeIn();
   }
 
   #onDtmf(digit: string): void {
@@ -242,6 +294,9 @@ export class VoiceSession {
 
   #userTurn(u: CalleeUtterance | undefined): void {
     if (!u) return;
+    this.#uttSpeechMs = 0;
+    this.#uttFinalWords = 0;
+    this.#uttPartialWords = 0;
     this.#addTurn({ speaker: 'callee', text: u.text, startMs: u.startMs, endMs: u.endMs, interrupted: false });
     this.#input({ type: 'utterance', text: u.text }, u.endMs, u.sttFinalMs);
   }
@@ -256,10 +311,11 @@ export class VoiceSession {
   #runTurn(input: BrainInput | { type: 'line'; text: string; endAfter?: VoiceEndReason }, base: number | undefined, sttFinalMs?: number): void {
     const playout = this.#playout;
     if (!playout || this.#hungUp) return;
+    if (input.type !== 'line') this.#brainStarted = true;
     const filler = this.#d.options.filler;
     const phrases = filler?.phrases.filter((p) => p.trim() !== '') ?? [];
     const turn = new AgentTurn(++this.#turnSeq, base, sttFinalMs, {
-      tts: this.#d.tts, playout, sampleRate: this.#rate, now: () => this.#now(), emit: (e) => this.#emit(e),
+      tts: this.#tts, playout, sampleRate: this.#rate, now: () => this.#now(), emit: (e) => this.#emit(e),
       ...(filler && phrases.length > 0
         ? { filler: { afterMs: filler.afterMs, clock: this.#d.clock, phrase: () => phrases[this.#fillers++ % phrases.length] as string } }
         : {}),
@@ -298,6 +354,7 @@ export class VoiceSession {
 
   #finishTurn(turn: AgentTurn): void {
     this.#turn = undefined;
+    this.#tts.release(); // the opening has been spoken (or was not what the brain said)
     const now = this.#now();
     const text = turn.heardText();
     this.#record(turn, text, false, now);
@@ -315,7 +372,8 @@ export class VoiceSession {
    */
   #armSilenceTimer(): void {
     if (this.#turn || this.#ending || this.#hungUp) return;
-    if (!this.#d.brain.ownsTimeouts) return this.#armInactivity();
+    // Until the brain has started (callee first), the session's inactivity timer is the only one.
+    if (!this.#d.brain.ownsTimeouts || !this.#brainStarted) return this.#armInactivity();
     const wait = this.#listen;
     if (!wait) return;
     const listenId = wait.listenId;
@@ -347,6 +405,7 @@ export class VoiceSession {
     this.#pending = [];
     this.#turn = undefined;
     turn?.ac.abort();
+    this.#tts.release();
     const reports = this.#playout?.clear() ?? [];
     this.#spoken();
     if (!turn) return;
@@ -400,6 +459,7 @@ export class VoiceSession {
     for (const k of [...this.#timers.keys()]) this.#clearTimer(k);
     this.#turn?.ac.abort();
     this.#turn = undefined;
+    this.#tts.release();
     this.#playout?.close();
     this.#spoken();
     this.#sttAc.abort();
@@ -425,4 +485,19 @@ export class VoiceSession {
     if (t !== undefined) this.#d.clock.clearTimer(t);
     this.#timers.delete(k);
   }
+}
+
+/**
+ * The rate a recognizer gets: the leg's when it takes it, else the highest it takes below the
+ * leg's (downsampling loses nothing it could use). Undefined when it only takes higher rates:
+ * upsampling narrowband audio would feed it garbage.
+ */
+export function sttRateFor(legRate: number, supported: readonly number[]): number | undefined {
+  if (supported.length === 0 || supported.includes(legRate)) return legRate;
+  const lower = supported.filter((r) => r < legRate);
+  return lower.length === 0 ? undefined : Math.max(...lower);
+}
+
+function wordCount(text: string): number {
+  return text.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length;
 }

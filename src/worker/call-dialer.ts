@@ -15,8 +15,10 @@ import type { Queryable } from '../store/db.js';
 import { insertRecording } from '../store/recordings.js';
 import { sql } from '../store/sql.js';
 import { enqueueStatusEvent } from '../webhooks/outbox.js';
+import type { ConversationSettings } from '../api/schemas/agent.js';
+import type { SpeechChoice } from '../providers/registry.js';
 import { signingSecrets } from '../webhooks/secrets.js';
-import type { DialCommand, VoiceCallSpec, WorkerCommand, WorkerEvent } from './protocol.js';
+import type { DialCommand, VoiceCallSpec, VoiceConversation, WorkerCommand, WorkerEvent } from './protocol.js';
 
 /** Codecs offered by default to a voice agent that hears with pocketsphinx (16 kHz only): wideband first. */
 export const WIDEBAND_FIRST = ['L16/16000', 'G722', 'PCMU', 'PCMA'];
@@ -47,6 +49,12 @@ export function voiceSpecFor(
   }
   const greeting = agent.greeting ? fillTemplate(agent.greeting, call.dynamicVariables).trim() : '';
   const voice = agent.tts?.voice ?? agent.voice ?? undefined;
+  const speech: SpeechChoice = {
+    ...(agent.tts ? { tts: { provider: agent.tts.provider, ...(voice ? { voice } : {}) } } : {}),
+    ...(agent.stt ? { stt: { provider: agent.stt.provider, ...(agent.stt.options ? { options: agent.stt.options } : {}) } } : {}),
+    ...(agent.conversation?.vad ? { vad: agent.conversation.vad } : {}),
+  };
+  const conversation = agent.conversation ? conversationFor(agent.conversation, call.dynamicVariables) : undefined;
   return {
     ...(hasFlow ? { flow } : {}),
     ...(llm ? { llm } : {}),
@@ -57,7 +65,33 @@ export function voiceSpecFor(
     ...(agent.language ? { language: agent.language } : {}),
     ...(voice ? { voice } : {}),
     ...(agent.tools && agent.tools.length > 0 ? { tools: agent.tools, ...(toolContext ? { toolContext } : {}) } : {}),
+    ...(Object.keys(speech).length > 0 ? { speech } : {}),
+    ...(conversation ? { conversation } : {}),
   };
+}
+
+/** The agent's conversation settings in the worker's terms; absent fields stay absent (session defaults). */
+export function conversationFor(c: ConversationSettings, vars: Record<string, string>): VoiceConversation {
+  const line = (t: string | undefined) => (t === undefined ? undefined : fillTemplate(t, vars).trim() || undefined);
+  const out: VoiceConversation = {};
+  if (c.first_speaker) out.firstSpeaker = c.first_speaker;
+  if (c.barge_in) {
+    const b = c.barge_in;
+    out.bargeIn = {
+      ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
+      ...(b.min_speech_ms !== undefined ? { minSpeechMs: b.min_speech_ms } : {}),
+      ...(b.min_words !== undefined ? { minWords: b.min_words } : {}),
+    };
+  }
+  if (c.inactivity_timeout_s !== undefined) out.inactivityTimeoutMs = c.inactivity_timeout_s * 1000;
+  const prompt = line(c.inactivity_prompt);
+  if (prompt) out.inactivityPrompt = prompt;
+  const wrap = line(c.wrap_up_line);
+  if (wrap) out.wrapUpLine = wrap;
+  const apology = line(c.apology_line);
+  if (apology) out.apologyLine = apology;
+  if (c.filler !== undefined) out.filler = c.filler === null ? null : { afterMs: c.filler.after_ms, phrases: c.filler.phrases.map((p) => fillTemplate(p, vars)) };
+  return out;
 }
 
 

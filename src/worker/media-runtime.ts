@@ -44,6 +44,17 @@ export interface VoiceCall {
  */
 export type PrepareVoice = (cmd: DialCommand) => (leg: LegLike, onEvent: (e: VoiceEvent) => void) => VoiceCall;
 
+/** A voice agent that cannot run, with the end reason the call gets (thrown by a PrepareVoice). */
+export class VoicePrepareError extends Error {
+  constructor(
+    readonly endReason: EndReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'VoicePrepareError';
+  }
+}
+
 type LocalHangup = 'greeting_done' | 'max_duration' | 'cancel' | 'voice';
 
 interface ActiveCall {
@@ -54,7 +65,16 @@ interface ActiveCall {
   greeting: PendingGreeting | undefined;
   maxTimer: NodeJS.Timeout | undefined;
   cancelRequested: boolean;
-  voice: { attach: ReturnType<PrepareVoice>; call: VoiceCall | undefined; reason: VoiceEndReason | undefined; offAudio: (() => void) | undefined } | undefined;
+  voice:
+    | {
+        attach: ReturnType<PrepareVoice>;
+        call: VoiceCall | undefined;
+        reason: VoiceEndReason | undefined;
+        offAudio: (() => void) | undefined;
+        /** The first provider error of the session: why an error_* call ended, in words. */
+        error: string | undefined;
+      }
+    | undefined;
   recording: RecordingTap | undefined;
   answeredAt: number | undefined;
   greetingAt: number | undefined;
@@ -143,15 +163,16 @@ export class MediaRuntime {
     let voice: ActiveCall['voice'];
     if (cmd.voice && this.deps.prepareVoice) {
       try {
-        voice = { attach: this.deps.prepareVoice(cmd), call: undefined, reason: undefined, offAudio: undefined };
+        voice = { attach: this.deps.prepareVoice(cmd), call: undefined, reason: undefined, offAudio: undefined, error: undefined };
       } catch (err) {
-        // Nothing rang: the agent cannot run (bad flow, unknown LLM provider), so the call fails here.
+        // Nothing rang: the agent cannot run (bad flow, unknown provider), so the call fails here.
+        const fallback: EndReason = cmd.voice.flow !== undefined && cmd.voice.flow !== null ? 'dial_error' : 'error_llm';
         this.deps.emit({
           type: 'ended',
           callId: cmd.callId,
           status: 'failed',
           sipStatusCode: 0,
-          endReason: cmd.voice.flow !== undefined && cmd.voice.flow !== null ? 'dial_error' : 'error_llm',
+          endReason: err instanceof VoicePrepareError ? err.endReason : fallback,
           reason: `voice agent could not start: ${(err as Error).message}`,
           at: this.#now(),
         });
@@ -233,7 +254,8 @@ export class MediaRuntime {
           status: e.outcome,
           sipStatusCode: e.sipStatusCode,
           endReason: endReasonFor(e, call.hangupCause, call.voice?.reason),
-          reason: e.reason,
+          // A session ended by a provider error says which error, rather than "local hangup".
+          reason: call.hangupCause === 'voice' && call.voice?.error !== undefined ? call.voice.error : e.reason,
           at,
           // An answered voice call has a conversation to keep (possibly empty); an unanswered one has none.
           ...(call.voice && call.answered ? { transcript: [...(call.voice.call?.transcript ?? [])] } : {}),
@@ -268,6 +290,7 @@ export class MediaRuntime {
           call.latencies.push(e.latency);
           this.deps.emit({ type: 'latency', callId, latency: e.latency });
         } else if (e.type === 'error') {
+          voice.error ??= `${e.source} error (${e.code}): ${e.message}`;
           this.deps.emit({ type: 'log', level: 'warn', message: `voice ${e.source} error (${e.code}): ${e.message}`, callId });
         }
       });

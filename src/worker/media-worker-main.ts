@@ -5,9 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaConfig } from '../config.js';
-import { PocketsphinxStt } from '../providers/stt/pocketsphinx.js';
-import { EspeakNgTts } from '../providers/tts/espeak-ng.js';
-import { EnergyVad } from '../providers/vad/energy.js';
+import { SpeechRegistry } from '../providers/registry.js';
 import { realClock } from '../telephony/clock.js';
 import { CallLeg } from '../telephony/call-leg.js';
 import { PortPool } from '../telephony/rtp/index.js';
@@ -26,12 +24,19 @@ const udp = await UdpTransport.bind({ host: cfg.sipHost, port: cfg.sipPort, ...(
 const tcp = await StreamTransport.tcp({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
 const ua = new UserAgent({ transports: [udp, tcp], userAgentName: 'Outcall' });
 const portPool = new PortPool({ min: cfg.rtpPortMin, max: cfg.rtpPortMax });
-const tts = new EspeakNgTts({ defaultVoice: cfg.ttsVoice });
+// One registry per media thread: its engines (and Silero's model session) are shared by the thread's calls.
+const speech = new SpeechRegistry({
+  espeakVoice: cfg.ttsVoice,
+  onVadFallback: (err) =>
+    emit({ type: 'log', level: 'warn', message: `Silero VAD cannot run on this worker, using the energy VAD instead: ${err.message}` }),
+});
 const runtime = new MediaRuntime({
-  tts,
+  // Greeting-only agents speak with the default engine.
+  tts: speech.tts(undefined),
   emit,
-  // Agents with a flow or LLM settings hold a conversation: espeak-ng out, energy VAD + pocketsphinx in.
-  prepareVoice: voicePreparer({ tts, vad: new EnergyVad(), stt: new PocketsphinxStt(), clock: realClock }),
+  // Agents with a flow or LLM settings hold a conversation with the engines they chose (registry defaults:
+  // espeak-ng out, Silero VAD + pocketsphinx in).
+  prepareVoice: voicePreparer({ engines: (spec) => speech.engines(spec.speech ?? {}), clock: realClock }),
   dialLeg: (cmd) =>
     CallLeg.dial({
       ua,

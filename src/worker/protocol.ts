@@ -7,6 +7,7 @@ import type { Tool } from '../api/schemas/agent.js';
 import type { EndReason } from '../calls/status.js';
 import type { LlmSettings } from '../providers/llm/index.js';
 import type { Recording, RecordingChannels } from '../media/wav-recorder.js';
+import type { SpeechChoice } from '../providers/registry.js';
 import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
 
 /**
@@ -36,6 +37,21 @@ export interface VoiceCallSpec {
     signingSecrets: string[];
     allowPrivateUrls: boolean;
   };
+  /** The agent's speech engines (tts, stt, conversation.vad); absent ones are the worker's defaults. */
+  speech?: SpeechChoice;
+  /** The agent's conversation settings, as given (the session fills the defaults). */
+  conversation?: VoiceConversation;
+}
+
+/** The agent's `conversation` field in the worker's terms (ms, camelCase); lines have {{variables}} filled. */
+export interface VoiceConversation {
+  firstSpeaker?: 'agent' | 'callee';
+  bargeIn?: { enabled?: boolean; minSpeechMs?: number; minWords?: number };
+  inactivityTimeoutMs?: number;
+  inactivityPrompt?: string;
+  wrapUpLine?: string;
+  apologyLine?: string;
+  filler?: { afterMs: number; phrases: string[] } | null;
 }
 
 export interface DialCommand {

@@ -1,30 +1,59 @@
 /**
  * Composes a call's voice agent in the media worker: the brain (scripted flow, else LLM) and the
- * providers (TTS, VAD, STT) around a VoiceSession on the dialed leg. The session subscribes to the
- * leg before answer and starts on 'answered'.
+ * providers the agent chose (TTS, VAD, STT) around a VoiceSession on the dialed leg, with the
+ * agent's conversation settings. The session subscribes to the leg before answer and starts on
+ * 'answered'.
  */
+import type { EndReason } from '../calls/status.js';
 import { createLlmProvider, llmToolsFromAgent } from '../providers/llm/index.js';
-import type { SttProvider } from '../providers/stt/types.js';
+import { ProviderChoiceError, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
 import type { TtsProvider } from '../providers/tts/types.js';
-import type { VadProvider } from '../providers/vad/types.js';
 import type { Clock } from '../telephony/clock.js';
 import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../voice/brain.js';
 import { FlowBrain } from '../voice/flow/index.js';
 import { LlmAgentBrain } from '../voice/llm-brain.js';
 import { VoiceSession, type VoiceSessionOptions } from '../voice/session.js';
-import type { PrepareVoice } from './media-runtime.js';
-import type { DialCommand, VoiceCallSpec } from './protocol.js';
+import { VoicePrepareError, type PrepareVoice } from './media-runtime.js';
+import type { DialCommand, VoiceCallSpec, VoiceConversation } from './protocol.js';
 import { createToolRunner, type CallControl } from './tools/index.js';
 
 export interface VoiceProviders {
-  tts: TtsProvider;
-  vad: VadProvider;
-  stt: SttProvider;
+  /** The call's engines: fixed ones, or built per call from the agent's choice (the worker's SpeechRegistry). */
+  engines: SpeechEngines | ((spec: VoiceCallSpec) => SpeechEngines);
   clock: Clock;
   /** Runs a flow's or the model's tools; by default the agent's own tools (src/worker/tools) run. */
   runTool?: ToolRunner;
-  /** Session defaults (inactivity, barge-in); max duration always comes from the call. */
+  /** This worker's session defaults; the agent's conversation settings win over them; max duration comes from the call. */
   options?: Partial<Omit<VoiceSessionOptions, 'maxDurationMs'>>;
+}
+
+const CHOICE_END: Record<ProviderKind, EndReason> = { tts: 'error_tts', stt: 'error_stt', vad: 'error_stt', llm: 'error_llm' };
+
+/** The session defaults when neither the worker nor the agent says otherwise. */
+export const SESSION_DEFAULTS = {
+  firstSpeaker: 'agent',
+  bargeIn: { enabled: true, minSpeechMs: 300, minWords: 0 },
+  inactivityTimeoutMs: 10_000,
+} as const satisfies Partial<VoiceSessionOptions>;
+
+/** The agent's conversation settings over the worker's defaults. */
+export function sessionOptionsFor(
+  c: VoiceConversation | undefined,
+  defaults: Partial<Omit<VoiceSessionOptions, 'maxDurationMs'>> = {},
+): Omit<VoiceSessionOptions, 'maxDurationMs'> {
+  const base = { ...SESSION_DEFAULTS, ...defaults };
+  const o: Omit<VoiceSessionOptions, 'maxDurationMs'> = {
+    ...base,
+    firstSpeaker: c?.firstSpeaker ?? base.firstSpeaker,
+    bargeIn: { ...SESSION_DEFAULTS.bargeIn, ...defaults.bargeIn, ...c?.bargeIn },
+    inactivityTimeoutMs: c?.inactivityTimeoutMs ?? base.inactivityTimeoutMs,
+  };
+  if (c?.inactivityPrompt !== undefined) o.inactivityPrompt = c.inactivityPrompt;
+  if (c?.wrapUpLine !== undefined) o.wrapUpLine = c.wrapUpLine;
+  if (c?.apologyLine !== undefined) o.apologyLine = c.apologyLine;
+  if (c?.filler === null) delete o.filler;
+  else if (c?.filler !== undefined) o.filler = c.filler;
+  return o;
 }
 
 const noTools: ToolRunner = async (name) => {
@@ -79,23 +108,27 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
   return (cmd) => {
     const spec = cmd.voice;
     if (!spec) throw new Error('not a voice call');
+    let engines: SpeechEngines;
+    try {
+      engines = typeof p.engines === 'function' ? p.engines(spec) : p.engines;
+    } catch (err) {
+      // Refused before dialing: an engine this worker does not run must not become a deaf or mute call.
+      if (err instanceof ProviderChoiceError) throw new VoicePrepareError(CHOICE_END[err.kind], err.message);
+      throw err;
+    }
     let control: CallControl | undefined;
     const brain = brainFor(spec, p.runTool ?? toolRunnerFor(cmd, spec, p.clock, () => control));
     const isFlow = spec.flow !== undefined && spec.flow !== null;
     const options: VoiceSessionOptions = {
-      firstSpeaker: 'agent',
-      bargeIn: { minSpeechMs: 300 },
-      inactivityTimeoutMs: 10_000,
-      filler: DEFAULT_FILLER,
-      ...p.options,
+      ...sessionOptionsFor(spec.conversation, { filler: DEFAULT_FILLER, ...p.options }),
       maxDurationMs: cmd.maxDurationMs,
       // A flow speaks its own opening nodes; an LLM agent opens with the configured greeting.
       ...(!isFlow && spec.greeting ? { greeting: spec.greeting } : {}),
       ...(spec.language ? { language: spec.language } : {}),
     };
-    const tts = spec.voice ? withVoice(p.tts, spec.voice) : p.tts;
+    const tts = spec.voice ? withVoice(engines.tts, spec.voice) : engines.tts;
     return (leg, onEvent) => {
-      const session = new VoiceSession({ leg, tts, vad: p.vad, stt: p.stt, brain, clock: p.clock, options, emit: onEvent });
+      const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
       control = {
         leg,
         untilSpoken: () => session.untilSpoken(),

@@ -148,7 +148,7 @@ describe('agents', () => {
       greeting: 'Hi, this is {{clinic}}.',
       language: 'en-GB',
       voice: 'slt',
-      stt: { provider: 'deepgram', model: 'nova-3', api_key: 'dg-secret-123' },
+      stt: { provider: 'pocketsphinx', model: 'en-us', api_key: 'dg-secret-123' },
       llm: { provider: 'openai', model: 'gpt-4o-mini', temperature: 0.3, max_tokens: 300, api_key: 'sk-secret-456' },
       tts: { provider: 'espeak-ng', voice: 'en-us' },
       tools: [
@@ -162,7 +162,7 @@ describe('agents', () => {
     });
     assert.equal(r.status, 201, r.raw);
     assert.ok(!r.raw.includes('secret-123') && !r.raw.includes('secret-456'));
-    assert.deepEqual(r.body.stt, { provider: 'deepgram', model: 'nova-3', has_api_key: true });
+    assert.deepEqual(r.body.stt, { provider: 'pocketsphinx', model: 'en-us', has_api_key: true });
     assert.equal(r.body.llm.has_api_key, true);
     assert.equal(r.body.tts.has_api_key, false);
     assert.equal(r.body.tools.length, 2);
@@ -210,6 +210,71 @@ describe('agents', () => {
     }
     const afterCount = await t.db.query<{ n: number }>(sql`select count(*)::int as n from agents`);
     assert.equal(afterCount.rows[0]?.n, before.rows[0]?.n);
+  });
+
+  test('conversation settings: stored as given, null by default, replaced whole by PATCH, ranges checked', async () => {
+    const plain = await t.org.req('POST', '/v1/agents', { name: 'plain' });
+    assert.equal(plain.body.conversation, null);
+    const conversation = {
+      first_speaker: 'callee',
+      barge_in: { enabled: true, min_speech_ms: 400, min_words: 2 },
+      inactivity_timeout_s: 8,
+      inactivity_prompt: 'Hello, {{name}}?',
+      wrap_up_line: 'We are out of time.',
+      apology_line: 'Sorry, we have a problem.',
+      filler: { after_ms: 1200, phrases: ['One moment.', 'Let me check.'] },
+      vad: 'energy',
+    };
+    const r = await t.org.req('POST', '/v1/agents', { name: 'talker', conversation });
+    assert.equal(r.status, 201, r.raw);
+    assert.deepEqual(r.body.conversation, conversation);
+    assert.deepEqual((await t.org.req('GET', `/v1/agents/${r.body.id}`)).body.conversation, conversation);
+    const p = await t.org.req('PATCH', `/v1/agents/${r.body.id}`, { conversation: { barge_in: { enabled: false } } });
+    assert.equal(p.status, 200, p.raw);
+    assert.deepEqual(p.body.conversation, { barge_in: { enabled: false } });
+    const cleared = await t.org.req('PATCH', `/v1/agents/${r.body.id}`, { conversation: null });
+    assert.equal(cleared.body.conversation, null);
+    const bad: Array<[unknown, string]> = [
+      [{ first_speaker: 'nobody' }, 'conversation.first_speaker'],
+      [{ barge_in: { min_speech_ms: 50 } }, 'conversation.barge_in.min_speech_ms'],
+      [{ barge_in: { min_words: 21 } }, 'conversation.barge_in.min_words'],
+      [{ barge_in: { enabled: 'yes' } }, 'conversation.barge_in.enabled'],
+      [{ inactivity_timeout_s: 1 }, 'conversation.inactivity_timeout_s'],
+      [{ inactivity_timeout_s: 601 }, 'conversation.inactivity_timeout_s'],
+      [{ inactivity_prompt: '' }, 'conversation.inactivity_prompt'],
+      [{ filler: { after_ms: 100, phrases: ['Hm.'] } }, 'conversation.filler.after_ms'],
+      [{ filler: { after_ms: 1000, phrases: [] } }, 'conversation.filler.phrases'],
+    ];
+    for (const [c, param] of bad) {
+      const b = await t.org.req('POST', '/v1/agents', { name: 'bad', conversation: c });
+      assert.equal(b.status, 400, JSON.stringify(c) + b.raw);
+      assert.equal(b.body.error.param, param, JSON.stringify(c) + b.raw);
+    }
+    const typo = await t.org.req('POST', '/v1/agents', { name: 'bad', conversation: { barge_in: { min_word: 2 } } });
+    assert.deepEqual([typo.status, typo.body.error.code, typo.body.error.param], [400, 'unknown_field', 'conversation.barge_in.min_word']);
+  });
+
+  test('providers this server does not run are refused with 422 unsupported_provider, listing the supported ones', async () => {
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ tts: { provider: 'elevenlabs' } }, 'tts.provider', /tts provider "elevenlabs" is not supported; supported: espeak-ng, flite/],
+      [{ stt: { provider: 'deepgram' } }, 'stt.provider', /supported: pocketsphinx/],
+      [{ llm: { provider: 'anthropic', model: 'x' } }, 'llm.provider', /supported: .*openai.*ollama/],
+      [{ conversation: { vad: 'webrtc' } }, 'conversation.vad', /supported: silero, energy/],
+      [{ tts: { provider: 'flite', voice: 'en-us' } }, 'tts.voice', /flite has no voice "en-us"; voices: kal, kal16, awb, awb_time, rms, slt/],
+      [{ stt: { provider: 'pocketsphinx', options: { end_silence_ms: 10 } } }, 'stt.options', /end_silence_ms/],
+    ];
+    const ok = await t.org.req('POST', '/v1/agents', { name: 'ok', tts: { provider: 'flite', voice: 'slt' }, stt: { provider: 'pocketsphinx' }, conversation: { vad: 'silero' } });
+    assert.equal(ok.status, 201, ok.raw);
+    for (const [body, param, message] of cases) {
+      const r = await t.org.req('POST', '/v1/agents', { name: 'x', ...body });
+      assert.equal(r.status, 422, JSON.stringify(body) + r.raw);
+      assert.equal(r.body.error.code, 'unsupported_provider');
+      assert.equal(r.body.error.param, param);
+      assert.match(r.body.error.message, message);
+      const p = await t.org.req('PATCH', `/v1/agents/${ok.body.id}`, body);
+      assert.equal(p.status, 422, 'PATCH is checked too');
+    }
+    assert.equal((await t.org.req('GET', `/v1/agents/${ok.body.id}`)).body.tts.voice, 'slt', 'nothing written by refused PATCHes');
   });
 
   test('private URLs are accepted when the operator allows them', async () => {

@@ -19,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'outcall-quickstart-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('first start shows a completed sandbox call with both sides; the next start does not call again', { skip }, async () => {
-  const first = await startServe({ OUTCALL_DATA_DIR: dir, OUTCALL_DEMO_CALL: '' });
+  const first = await startServe({ OUTCALL_DATA_DIR: dir, OUTCALL_DEMO_CALL: '', OUTCALL_SANDBOX: '' });
   try {
     const out = await waitFor('the demo call result', async () => (/Place the next call/.test(first.output()) ? first.output() : undefined), 120_000);
     const lines = out.split('\n');
@@ -40,7 +40,7 @@ test('first start shows a completed sandbox call with both sides; the next start
     first.child.kill('SIGTERM');
     assert.equal(await waitExit(first.child), 0);
   }
-  const second = await startServe({ OUTCALL_DATA_DIR: dir, OUTCALL_DEMO_CALL: '' });
+  const second = await startServe({ OUTCALL_DATA_DIR: dir, OUTCALL_DEMO_CALL: '', OUTCALL_SANDBOX: '' });
   try {
     await new Promise((r) => setTimeout(r, 1500));
     assert.doesNotMatch(second.output(), /Demo call/);

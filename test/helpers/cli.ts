@@ -32,7 +32,7 @@ export function startServe(env: Record<string, string>): Promise<{ child: ChildP
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
       cwd: REPO,
-      env: { ...process.env, OUTCALL_LOG_LEVEL: 'warn', OUTCALL_PORT: '0', OUTCALL_SIP_PORT: '0', OUTCALL_DEMO_CALL: '0', ...env },
+      env: { ...process.env, OUTCALL_LOG_LEVEL: 'warn', OUTCALL_PORT: '0', OUTCALL_SIP_PORT: '0', OUTCALL_DEMO_CALL: '0', OUTCALL_SANDBOX: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -11,12 +11,11 @@ import { FakeStt, FakeVad, ToneTts } from './helpers/fakes.js';
 
 const GREETING = 'Hello, this is Ada from the clinic.';
 
-function harness(brain: AgentBrain, opts: Partial<VoiceSessionOptions> = {}, vadRates?: number[]) {
+function harness(brain: AgentBrain, opts: Partial<VoiceSessionOptions> = {}, vadRates?: number[], tts = new ToneTts()) {
   const leg = new FakeLeg();
   const clock = new VirtualClock();
   const vad = new FakeVad(vadRates);
   const stt = new FakeStt();
-  const tts = new ToneTts();
   const options: VoiceSessionOptions = { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 5000, maxDurationMs: 600_000, ...opts };
   const session = new VoiceSession({ leg, tts, vad, stt, brain, clock, options });
   /** One 20 ms period of real time: the leg plays a frame, the callee sends one, timers run. */
@@ -161,8 +160,10 @@ test('LLM error: an apology is spoken, then the call ends with error_llm', async
 });
 
 test('TTS error with TTS still failing: hang up with error_tts instead of dead air', async () => {
-  const h = harness(llmBrain(new ScriptedLlm()));
-  h.tts.failWhen = () => true;
+  // Failing from the start: the greeting is synthesized while the phone rings, before answer.
+  const failing = new ToneTts();
+  failing.failWhen = () => true;
+  const h = harness(llmBrain(new ScriptedLlm()), {}, undefined, failing);
   h.leg.answer(8000);
   await h.until('ended', () => h.session.events.some((e) => e.type === 'ended'), 50);
   const ended = h.session.events.at(-1);

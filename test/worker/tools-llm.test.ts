@@ -60,7 +60,7 @@ test('LLM agent: offered its tools, the model calls an http tool and send_dtmf, 
       toolContext: { agentId: 'agt_9', metadata: { crm: 7 }, signingSecrets: [secret], allowPrivateUrls: true },
     },
   });
-  const session = voicePreparer({ tts: new ToneTts(), vad: new FakeVad(), stt: new FakeStt(), clock })(cmd)(leg, (e) => events.push(e));
+  const session = voicePreparer({ engines: { tts: new ToneTts(), vad: new FakeVad(), stt: new FakeStt() }, clock })(cmd)(leg, (e) => events.push(e));
   leg.answer(8000);
   for (let i = 0; i < 3000 && !events.some((e) => e.type === 'ended'); i++) {
     leg.play(20);

@@ -5,8 +5,10 @@ import type { TranscriptTurn, VoiceEvent } from '../../src/voice/events.js';
 import { MediaRuntime, type LegLike, type PrepareVoice, type VoiceCall } from '../../src/worker/media-runtime.js';
 import type { DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
 import { dialCommand } from './dial-command.js';
-import { brainFor, voicePreparer } from '../../src/worker/voice-call.js';
-import { voiceSpecFor, widebandFirst } from '../../src/worker/call-dialer.js';
+import { brainFor, sessionOptionsFor, voicePreparer } from '../../src/worker/voice-call.js';
+import { conversationFor, voiceSpecFor, widebandFirst } from '../../src/worker/call-dialer.js';
+import { SpeechRegistry } from '../../src/providers/registry.js';
+import type { VoiceCallSpec } from '../../src/worker/protocol.js';
 import type { AgentRow } from '../../src/store/agents.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { FakeLeg } from '../voice/helpers/fake-leg.js';
@@ -151,7 +153,7 @@ test('without prepareVoice, or without voice in the command, the call stays gree
 });
 
 test('a voice agent that cannot start fails the call before dialing', async () => {
-  const { rt, events, legs } = runtime(voicePreparer({ tts: new ToneTts(), vad: new FakeVad(), stt: new FakeStt(), clock: new VirtualClock() }));
+  const { rt, events, legs } = runtime(voicePreparer({ engines: { tts: new ToneTts(), vad: new FakeVad(), stt: new FakeStt() }, clock: new VirtualClock() }));
   rt.handle(voiceCmd({ voice: { flow: { start: 'nowhere', nodes: {} }, systemPrompt: '', dynamicVariables: {} } }));
   await tick();
   assert.equal(legs.length, 0);
@@ -166,7 +168,7 @@ test('the real VoiceSession through the runtime: flow greeting, "yes", reply, ag
   const clock = new VirtualClock();
   const vad = new FakeVad();
   const stt = new FakeStt();
-  const { rt, events, legs } = runtime(voicePreparer({ tts: new ToneTts(), vad, stt, clock }));
+  const { rt, events, legs } = runtime(voicePreparer({ engines: { tts: new ToneTts(), vad, stt }, clock }));
   rt.handle(voiceCmd());
   await tick();
   const leg = legs[0];
@@ -230,4 +232,53 @@ test('voiceSpecFor: greeting-only agents get none; flow and llm (with the key) t
   assert.equal(withLlm?.callContext, 'VIP');
   assert.equal(withLlm?.systemPrompt, 'Be brief.');
   assert.deepEqual(widebandFirst(['PCMU', 'G722', 'PCMA', 'L16/16000']), ['G722', 'L16/16000', 'PCMU', 'PCMA']);
+});
+
+test('an engine the worker does not run fails the call before dialing, with the matching end reason and the reason in words', async () => {
+  const registry = new SpeechRegistry();
+  const cases: Array<[VoiceCallSpec['speech'], string, RegExp]> = [
+    [{ tts: { provider: 'polly' } }, 'error_tts', /tts provider "polly" is not supported; supported: espeak-ng, flite/],
+    [{ tts: { provider: 'flite', voice: 'en-us' } }, 'error_tts', /flite has no voice "en-us"/],
+    [{ stt: { provider: 'whisper' } }, 'error_stt', /stt provider "whisper"/],
+    [{ vad: 'webrtc' }, 'error_stt', /vad provider "webrtc"/],
+  ];
+  for (const [speech, endReason, reason] of cases) {
+    const { rt, events, legs } = runtime(voicePreparer({ engines: (spec) => registry.engines(spec.speech ?? {}), clock: new VirtualClock() }));
+    rt.handle(voiceCmd({ voice: { flow, systemPrompt: '', dynamicVariables: { name: 'Ana' }, ...(speech ? { speech } : {}) } }));
+    await tick();
+    assert.equal(legs.length, 0, 'nothing rang');
+    const ended = events.find((e) => e.type === 'ended');
+    assert.ok(ended?.type === 'ended');
+    assert.deepEqual([ended.status, ended.endReason], ['failed', endReason]);
+    assert.match(ended.reason, reason);
+  }
+});
+
+test("voiceSpecFor carries the agent's engines and conversation (lines filled); sessionOptionsFor puts them over the defaults", () => {
+  const agent = {
+    system_prompt: '', greeting: '', language: 'en-US', voice: 'kal', llm: null, flow,
+    tts: { provider: 'flite', has_api_key: false }, stt: { provider: 'pocketsphinx', options: { end_silence_ms: 400 }, has_api_key: false },
+    conversation: {
+      first_speaker: 'callee', barge_in: { min_words: 2 }, inactivity_timeout_s: 7, inactivity_prompt: 'Still there, {{name}}?',
+      filler: { after_ms: 900, phrases: ['One moment.'] }, vad: 'energy',
+    },
+  } as unknown as AgentRow;
+  const spec = voiceSpecFor(agent, { callContext: null, dynamicVariables: { name: 'Ana' } }, undefined);
+  assert.deepEqual(spec?.speech, { tts: { provider: 'flite', voice: 'kal' }, stt: { provider: 'pocketsphinx', options: { end_silence_ms: 400 } }, vad: 'energy' });
+  assert.deepEqual(spec?.conversation, {
+    firstSpeaker: 'callee', bargeIn: { minWords: 2 }, inactivityTimeoutMs: 7000, inactivityPrompt: 'Still there, Ana?', filler: { afterMs: 900, phrases: ['One moment.'] },
+  });
+  const o = sessionOptionsFor(spec?.conversation, { inactivityTimeoutMs: 20_000, apologyLine: 'Worker apology.' });
+  assert.equal(o.firstSpeaker, 'callee');
+  assert.deepEqual(o.bargeIn, { enabled: true, minSpeechMs: 300, minWords: 2 });
+  assert.equal(o.inactivityTimeoutMs, 7000, "the agent's setting wins over the worker's default");
+  assert.equal(o.apologyLine, 'Worker apology.', "the worker's default stays where the agent says nothing");
+  assert.deepEqual(o.filler, { afterMs: 900, phrases: ['One moment.'] });
+  const none = sessionOptionsFor(undefined);
+  assert.deepEqual([none.firstSpeaker, none.bargeIn, none.inactivityTimeoutMs, none.filler], ['agent', { enabled: true, minSpeechMs: 300, minWords: 0 }, 10_000, undefined]);
+  assert.equal(sessionOptionsFor(conversationFor({ filler: null }, {}), { filler: { afterMs: 1, phrases: ['x'] } }).filler, undefined, 'filler: null turns it off');
+  // An agent with no speech settings travels without them (the worker's defaults apply).
+  const plain = voiceSpecFor({ ...agent, tts: null, stt: null, voice: null, conversation: null } as AgentRow, { callContext: null, dynamicVariables: {} }, undefined);
+  assert.equal(plain?.speech, undefined);
+  assert.equal(plain?.conversation, undefined);
 });

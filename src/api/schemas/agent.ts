@@ -63,6 +63,63 @@ export const Tool = Type.Object(
 );
 export type Tool = Static<typeof Tool>;
 
+const Line = (description: string) => Type.String({ minLength: 1, maxLength: 1024, description });
+
+/**
+ * How the agent holds the conversation (voice agents with a flow or llm). Every field is optional;
+ * the defaults are in the descriptions. PATCH replaces the whole object.
+ */
+export const ConversationSettings = Type.Object(
+  {
+    first_speaker: Type.Optional(
+      Type.Union([Type.Literal('agent'), Type.Literal('callee')], {
+        description: "who speaks first (default agent); callee: wait for the callee's first words, with the inactivity prompt if they stay silent",
+      }),
+    ),
+    barge_in: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ description: 'the callee may interrupt the agent (default true)' })),
+          min_speech_ms: Type.Optional(
+            Type.Integer({ minimum: 100, maximum: 5000, description: 'speech that interrupts (and starts a callee turn) lasts at least this long (default 300)' }),
+          ),
+          min_words: Type.Optional(
+            Type.Integer({ minimum: 0, maximum: 20, description: 'if > 0, interrupt only once the transcript of the speech has this many words (default 0)' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    inactivity_timeout_s: Type.Optional(
+      Type.Integer({ minimum: 2, maximum: 600, description: 'silence before the inactivity prompt, and again before hanging up (default 10)' }),
+    ),
+    inactivity_prompt: Type.Optional(Line('said after inactivity_timeout_s of silence (default "Are you still there?")')),
+    wrap_up_line: Type.Optional(Line('said when the call reaches max_duration_s, before hanging up')),
+    apology_line: Type.Optional(Line('said when a speech or language provider fails, before hanging up')),
+    filler: Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            after_ms: Type.Integer({ minimum: 200, maximum: 10000, description: 'a reply that has not started speaking after this long gets a filler phrase' }),
+            phrases: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 20 }),
+          },
+          { additionalProperties: false, description: 'filler phrases while a slow reply is prepared (default none)' },
+        ),
+      ),
+    ),
+    vad: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[a-z0-9][a-z0-9_.-]*$',
+        description: 'voice activity detector: silero (default; energy if its model cannot load) or energy',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ConversationSettings = Static<typeof ConversationSettings>;
+
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 128 }),
   kind: Type.Union([Type.Literal('voice'), Type.Literal('text')], { default: 'voice' }),
@@ -84,6 +141,7 @@ const fields = {
     default: 'queue',
     description: 'over a limit: keep the call queued, or answer 429 with Retry-After',
   }),
+  conversation: Nullable(ConversationSettings),
 };
 
 export const AgentCreate = Type.Object(
@@ -103,6 +161,7 @@ export const AgentCreate = Type.Object(
     max_concurrent_calls: Type.Optional(fields.max_concurrent_calls),
     on_limit: Type.Optional(fields.on_limit),
     flow: Type.Optional(fields.flow),
+    conversation: Type.Optional(fields.conversation),
   },
   { additionalProperties: false },
 );
@@ -128,6 +187,7 @@ export const Agent = Type.Object({
   max_concurrent_calls: Nullable(Type.Integer()),
   on_limit: fields.on_limit,
   flow: Type.Unknown(),
+  conversation: fields.conversation,
   created_at: Timestamp,
   updated_at: Timestamp,
 });

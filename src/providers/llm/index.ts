@@ -34,6 +34,9 @@ const DEFAULT_BASE_URLS: Record<string, string> = {
   'openai-compatible': '',
 };
 
+/** The llm providers createLlmProvider knows (the API refuses others). */
+export const LLM_PROVIDERS: readonly string[] = Object.keys(DEFAULT_BASE_URLS);
+
 /** Options the client reads itself; every other option is sent as a request body field (top_p, seed...). */
 const CLIENT_OPTIONS = ['first_token_timeout_ms', 'idle_timeout_ms', 'stream_usage', 'max_tokens_field'] as const;
 

@@ -52,6 +52,27 @@ export class FlowBrain {
     return this.run(this.flow.start);
   }
 
+  /**
+   * The texts start() will say before the flow first needs something from outside (a listen, a
+   * tool) or ends: known before the call is answered. Pure: the state is not touched.
+   */
+  opening(): string[] {
+    const texts: string[] = [];
+    let id = this.flow.start;
+    for (let step = 0; step < MAX_STEPS; step++) {
+      const node = this.node<FlowNode>(id);
+      if (node.type === 'say') {
+        texts.push(this.fill(node.text));
+        id = node.next;
+      } else if (node.type === 'branch') id = this.choose(node);
+      else {
+        if (node.type === 'end' && node.text !== undefined) texts.push(this.fill(node.text));
+        return texts;
+      }
+    }
+    return texts;
+  }
+
   /** Reports one event; events that do not fit the current state (a digit during a tool call) are ignored. */
   handle(event: FlowEvent): FlowAction[] {
     const s = this.state;

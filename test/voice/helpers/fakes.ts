@@ -43,13 +43,19 @@ export class FakeVad implements VadProvider {
 /** An STT the test drives: final('yes please') is delivered to the session's stream. */
 export class FakeStt implements SttProvider {
   readonly name = 'fake-stt';
-  readonly capabilities = { streaming: true, interimResults: true, sampleRates: [8000, 16000] };
+  readonly capabilities: { streaming: boolean; interimResults: boolean; sampleRates: number[] };
+  constructor(sampleRates: number[] = [8000, 16000]) {
+    this.capabilities = { streaming: true, interimResults: true, sampleRates };
+  }
   pushed = 0;
   #queue: SttEvent[] = [];
   #wake: (() => void) | undefined;
   #closed = false;
   final(text: string): void {
     this.#put({ type: 'final', text, startMs: 0, endMs: 0 });
+  }
+  partial(text: string): void {
+    this.#put({ type: 'partial', text });
   }
   fail(error: ProviderError): void {
     this.#put({ type: 'error', error });

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProviderError } from '../../src/providers/errors.js';
+import { checkSpeechChoice, ProviderChoiceError, SpeechRegistry, SUPPORTED_PROVIDERS, unsupportedProvider } from '../../src/providers/registry.js';
+import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
+import { EspeakNgTts } from '../../src/providers/tts/espeak-ng.js';
+import { FliteTts } from '../../src/providers/tts/flite.js';
+import { EnergyVad } from '../../src/providers/vad/energy.js';
+import { FallbackVad } from '../../src/providers/vad/fallback.js';
+import { SileroVad } from '../../src/providers/vad/silero.js';
+
+test('defaults: espeak-ng, pocketsphinx, Silero (with energy behind it)', () => {
+  const e = new SpeechRegistry().engines({});
+  assert.ok(e.tts instanceof EspeakNgTts);
+  assert.ok(e.stt instanceof PocketsphinxStt);
+  assert.ok(e.vad instanceof FallbackVad);
+  assert.ok(e.vad.active instanceof SileroVad);
+});
+
+test("the agent's choice is honoured, and engines are shared by a registry's calls", () => {
+  const r = new SpeechRegistry();
+  const a = r.engines({ tts: { provider: 'flite', voice: 'kal' }, vad: 'energy' });
+  const b = r.engines({ tts: { provider: 'flite' }, vad: 'energy' });
+  assert.ok(a.tts instanceof FliteTts);
+  assert.ok(a.vad instanceof EnergyVad);
+  assert.equal(a.tts, b.tts, 'one flite per thread');
+  assert.equal(a.vad, b.vad);
+  assert.equal(r.engines({}).vad, r.engines({ vad: 'silero' }).vad, 'one Silero (one model session) per thread');
+  assert.notEqual(r.engines({ stt: { provider: 'pocketsphinx', options: { end_silence_ms: 300 } } }).stt, a.stt, 'options make their own engine');
+});
+
+test('unknown names are refused with the kind, the field and the supported list', () => {
+  assert.equal(unsupportedProvider('tts', 'flite'), undefined);
+  assert.match(unsupportedProvider('tts', 'polly') ?? '', /supported: espeak-ng, flite$/);
+  assert.ok(SUPPORTED_PROVIDERS.llm.includes('openai'));
+  const cases: Array<[Parameters<typeof checkSpeechChoice>[0], string, string]> = [
+    [{ tts: { provider: 'polly' } }, 'tts', 'provider'],
+    [{ tts: { provider: 'flite', voice: 'en-us' } }, 'tts', 'voice'],
+    [{ stt: { provider: 'whisper' } }, 'stt', 'provider'],
+    [{ stt: { provider: 'pocketsphinx', options: { end_silence_ms: 'soon' } } }, 'stt', 'options'],
+    [{ vad: 'webrtc' }, 'vad', 'provider'],
+  ];
+  for (const [choice, kind, field] of cases) {
+    assert.throws(
+      () => new SpeechRegistry().engines(choice),
+      (err: unknown) => err instanceof ProviderChoiceError && err.kind === kind && err.field === field && err.code === 'provider_bad_request',
+      JSON.stringify(choice),
+    );
+  }
+  // espeak-ng voices are many and not checked here (a wrong one fails at synthesis).
+  assert.doesNotThrow(() => checkSpeechChoice({ tts: { provider: 'espeak-ng', voice: 'en-gb' } }));
+});
+
+test('Silero that cannot load: energy VAD takes over, and the fallback is reported once', async () => {
+  const told: ProviderError[] = [];
+  const r = new SpeechRegistry({ sileroModelPath: '/nonexistent/silero.onnx', onVadFallback: (e) => told.push(e) });
+  const vad = r.vad(undefined);
+  const s1 = await vad.create({ sampleRate: 8000 });
+  const s2 = await vad.create({ sampleRate: 16000 });
+  assert.equal(s1.sampleRate, 8000);
+  assert.equal(s2.sampleRate, 16000);
+  assert.equal((await s1.push(new Int16Array(160))).speaking, false, 'a working stream');
+  assert.equal(told.length, 1);
+  assert.equal(told[0]?.code, 'provider_unavailable');
+  assert.ok(vad instanceof FallbackVad && vad.active instanceof EnergyVad);
+  // A caller's mistake is not a reason to fall back: it is passed through.
+  const fresh = new FallbackVad(new SileroVad(), new EnergyVad(), () => assert.fail('no fallback for a bad rate'));
+  await assert.rejects(fresh.create({ sampleRate: 44100 }), (e: unknown) => e instanceof ProviderError && e.code === 'unsupported_audio');
+});
+
+test('Silero loads on this machine: it is the live VAD, no fallback', async () => {
+  let fellBack = false;
+  const vad = new SpeechRegistry({ onVadFallback: () => (fellBack = true) }).vad(undefined);
+  await vad.create({ sampleRate: 16000 });
+  assert.equal(fellBack, false);
+  assert.ok(vad instanceof FallbackVad && vad.active instanceof SileroVad);
+});

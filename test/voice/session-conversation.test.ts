@@ -1,0 +1,262 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { ScriptedLlm } from '../../src/providers/llm/scripted.js';
+import type { TtsProvider, TtsRequest } from '../../src/providers/tts/types.js';
+import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
+import type { SttProvider } from '../../src/providers/stt/types.js';
+import { FlowAgentBrain, type AgentBrain } from '../../src/voice/brain.js';
+import { FlowBrain, type Flow } from '../../src/voice/flow/index.js';
+import { LlmAgentBrain } from '../../src/voice/llm-brain.js';
+import { spokenChunks } from '../../src/voice/primed-tts.js';
+import { sttRateFor, VoiceSession, type VoiceSessionOptions } from '../../src/voice/session.js';
+import type { Clock } from '../../src/telephony/clock.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
+import { FakeLeg } from './helpers/fake-leg.js';
+import { FakeStt, FakeVad, ToneTts } from './helpers/fakes.js';
+
+const GREETING = 'Hello, this is Ada from the clinic. Do you have a minute?';
+
+function harness(brain: AgentBrain, opts: Partial<VoiceSessionOptions> = {}, engines: { tts?: TtsProvider; stt?: SttProvider; clock?: VirtualClock } = {}) {
+  const leg = new FakeLeg();
+  const clock = engines.clock ?? new VirtualClock();
+  const vad = new FakeVad();
+  const stt = new FakeStt();
+  const tts = engines.tts ?? new ToneTts();
+  const options: VoiceSessionOptions = { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 5000, maxDurationMs: 600_000, ...opts };
+  const session = new VoiceSession({ leg, tts, vad, stt: engines.stt ?? stt, brain, clock, options });
+  const step = async (n = 1) => {
+    for (let i = 0; i < n; i++) {
+      leg.play(20);
+      session.pushAudio(new Int16Array(160));
+      await clock.advanceAsync(20);
+    }
+  };
+  const until = async (what: string, pred: () => boolean, maxSteps = 2000) => {
+    for (let i = 0; i < maxSteps && !pred(); i++) await step();
+    assert.ok(pred(), `timed out waiting for ${what}`);
+  };
+  const has = (type: string) => session.events.some((e) => e.type === type);
+  return { leg, clock, vad, stt, tts, session, step, until, has };
+}
+
+const llmBrain = (llm = new ScriptedLlm()) => new LlmAgentBrain({ llm, systemPrompt: 'You are Ada.', greeting: GREETING });
+
+test('barge_in.enabled false: long speech over the agent does not cut it; the answer is replied to after it', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Noted.'] });
+  const h = harness(llmBrain(llm), { bargeIn: { minSpeechMs: 200, enabled: false } });
+  h.leg.answer(8000);
+  await h.until('greeting audio', () => h.has('agent_first_audio'));
+  h.vad.speechStart();
+  await h.step(40); // 800 ms of speech: four times what would interrupt
+  assert.equal(h.has('agent_turn_interrupted'), false);
+  h.vad.speechEnd();
+  h.stt.final('wait a second please');
+  await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
+  const inOrder = [...h.session.transcript].sort((a, b) => a.startMs - b.startMs);
+  assert.deepEqual(inOrder.map((t) => [t.speaker, t.text, t.interrupted]), [
+    ['agent', GREETING, false],
+    ['callee', 'wait a second please', false],
+    ['agent', 'Noted.', false],
+  ]);
+});
+
+test('barge_in.min_words: speech alone does not cut the agent; a partial with enough words does', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Of course.'] });
+  const h = harness(llmBrain(llm), { bargeIn: { minSpeechMs: 200, minWords: 3 } });
+  h.leg.answer(8000);
+  await h.until('greeting audio', () => h.has('agent_first_audio'));
+  h.vad.speechStart();
+  await h.step(20); // 400 ms: long enough, but no words yet
+  assert.equal(h.has('agent_turn_interrupted'), false);
+  h.stt.partial('mm hm');
+  await h.step(2);
+  assert.equal(h.has('agent_turn_interrupted'), false, 'two words are a backchannel, not a barge-in');
+  h.stt.partial('sorry can you');
+  await h.step();
+  assert.ok(h.has('agent_turn_interrupted'), 'three words cut the agent off');
+  assert.equal(h.session.transcript[0]?.interrupted, true);
+});
+
+test('barge_in.min_words with a recognizer that has no partials: the final cuts in, and its words are answered at once', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Sure, I will call later.'] });
+  const h = harness(llmBrain(llm), { bargeIn: { minSpeechMs: 200, minWords: 2 } });
+  h.leg.answer(8000);
+  await h.until('greeting audio', () => h.has('agent_first_audio'));
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  await h.step();
+  assert.equal(h.has('agent_turn_interrupted'), false, 'no words yet');
+  h.stt.final('call later');
+  await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2, 300);
+  assert.deepEqual(h.session.transcript.map((t) => [t.speaker, t.interrupted]), [
+    ['agent', true],
+    ['callee', false],
+    ['agent', false],
+  ]);
+  assert.equal(h.session.transcript[1]?.text, 'call later', 'the words that cut in are the next turn, not lost');
+});
+
+const flow: Flow = {
+  start: 'hi',
+  nodes: {
+    hi: { type: 'say', text: 'Hi, this is the clinic. Is this Sam?', next: 'check' },
+    check: { type: 'branch', cases: [{ dtmf: '1', next: 'bye' }], default: 'ask' },
+    ask: { type: 'say', text: 'I am calling about Tuesday.', next: 'listen' },
+    listen: { type: 'listen', timeout_ms: 4000, next: 'bye', on_timeout: 'bye' },
+    bye: { type: 'end', text: 'Goodbye.' },
+  },
+};
+
+test('first_speaker callee with a flow: silence until the callee speaks, then the flow opens', async () => {
+  const h = harness(new FlowAgentBrain(new FlowBrain(flow), async () => ({})), { firstSpeaker: 'callee' });
+  h.leg.answer(8000);
+  await h.step(50);
+  assert.equal(h.leg.written.length, 0, 'the agent waits');
+  assert.equal((h.tts as ToneTts).requests.length, 0, 'nothing is synthesized for a callee-first call before it is needed');
+  h.vad.speechStart();
+  await h.step(10);
+  h.vad.speechEnd();
+  h.stt.final('hello');
+  await h.until('opening', () => h.has('agent_turn_finished'));
+  assert.deepEqual(h.session.transcript.map((t) => [t.speaker, t.text]), [
+    ['callee', 'hello'],
+    ['agent', 'Hi, this is the clinic. Is this Sam? I am calling about Tuesday.'],
+  ]);
+});
+
+test('first_speaker callee, callee silent: the inactivity prompt, then inactivity_timeout (flow or not)', async () => {
+  for (const brain of [new FlowAgentBrain(new FlowBrain(flow), async () => ({})), llmBrain()]) {
+    const h = harness(brain, { firstSpeaker: 'callee', inactivityTimeoutMs: 3000, inactivityPrompt: 'Hello, can you hear me?' });
+    h.leg.answer(8000);
+    await h.until('ended', () => h.has('ended'), 600);
+    assert.deepEqual((h.tts as ToneTts).requests, ['Hello, can you hear me?']);
+    const ended = h.session.events.at(-1);
+    assert.deepEqual(ended?.type === 'ended' && ended.reason, 'inactivity_timeout');
+    assert.ok(h.clock.now() >= 6000);
+  }
+});
+
+test('a 16 kHz-only recognizer on a narrowband leg: a spoken apology, then error_stt with a clear message (no upsampled garbage)', async () => {
+  for (const stt of [new FakeStt([16000]), new PocketsphinxStt({ binary: '/nonexistent/pocketsphinx_continuous' })]) {
+    const h = harness(llmBrain(), { apologyLine: 'Sorry, this line is too poor for me to hear you. Goodbye.' }, { stt });
+    h.leg.emit({ type: 'answered', codec: 'PCMU', sampleRate: 8000 });
+    await h.until('ended', () => h.has('ended'), 500);
+    const err = h.session.events.find((e) => e.type === 'error');
+    assert.ok(err?.type === 'error');
+    assert.deepEqual([err.source, err.code, err.endReason], ['stt', 'unsupported_audio', 'error_stt']);
+    assert.match(err.message, /16000 Hz.*PCMU at 8000 Hz \(narrowband\).*wideband codec/);
+    assert.deepEqual(h.session.transcript.map((t) => t.text), ['Sorry, this line is too poor for me to hear you. Goodbye.'], 'no greeting, only the apology');
+    assert.equal(h.leg.queuedAtHangup, 0, 'the apology was heard in full');
+    const ended = h.session.events.at(-1);
+    assert.deepEqual(ended?.type === 'ended' && ended.reason, 'error_stt');
+  }
+  // Its pushed frames never reach a recognizer that was never started.
+  const fake = new FakeStt([16000]);
+  const h = harness(llmBrain(), {}, { stt: fake });
+  h.leg.answer(8000);
+  await h.step(10);
+  assert.equal(fake.pushed, 0);
+});
+
+test('sttRateFor: the leg rate, else the best lower rate; never upsampled', () => {
+  assert.equal(sttRateFor(16000, [16000]), 16000);
+  assert.equal(sttRateFor(48000, [8000, 16000]), 16000);
+  assert.equal(sttRateFor(8000, [16000]), undefined);
+  assert.equal(sttRateFor(8000, [8000, 16000]), 8000);
+  assert.equal(sttRateFor(8000, []), 8000);
+});
+
+/** A TTS that takes `delayMs` of (virtual) time before its first audio, like a slow engine or a cloud vendor. */
+class SlowTts implements TtsProvider {
+  readonly name = 'slow';
+  readonly capabilities = { streaming: true, nativeSampleRates: [16000] };
+  readonly requests: Array<{ text: string; atMs: number }> = [];
+  readonly aborted: string[] = [];
+  constructor(
+    private readonly clock: Clock,
+    private readonly delayMs: number,
+  ) {}
+  async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
+    this.requests.push({ text: req.text, atMs: this.clock.now() });
+    req.signal?.addEventListener('abort', () => this.aborted.push(req.text), { once: true });
+    await new Promise<void>((r) => this.clock.setTimer(this.delayMs, r));
+    if (req.signal?.aborted) return;
+    for (const _ of req.text.split(/\s+/)) yield new Int16Array(req.sampleRate / 10).fill(2000);
+  }
+}
+
+test('the greeting is made while the phone rings: the first frame is written at answer time even with a slow TTS, never before', async () => {
+  const clock = new VirtualClock();
+  const tts = new SlowTts(clock, 1500);
+  const h = harness(llmBrain(), {}, { tts, clock });
+  // Ringing for 3 s; the engine needs 1.5 s.
+  for (let i = 0; i < 150; i++) await h.step();
+  assert.equal(h.leg.written.length, 0, 'no audio before answer (no early media)');
+  assert.deepEqual(tts.requests.map((r) => [r.text, r.atMs]), [['Hello, this is Ada from the clinic.', 0], ['Do you have a minute?', 0]]);
+  const answeredAt = clock.now();
+  h.leg.answer(8000);
+  await new Promise((r) => setImmediate(r)); // promise callbacks only: the virtual clock does not move
+  assert.equal(clock.now(), answeredAt);
+  assert.ok(h.leg.written.length > 0, 'first frame written at the instant of answer');
+  assert.equal(h.leg.written[0]?.length, 160, 'at the leg rate (made at 16 kHz, resampled to 8 kHz)');
+  const first = h.session.events.find((e) => e.type === 'agent_first_audio');
+  assert.equal(first?.type === 'agent_first_audio' && first.atMs, answeredAt);
+  await h.until('greeting recorded', () => h.session.transcript.length === 1);
+  assert.deepEqual(h.session.transcript.map((t) => [t.speaker, t.text, t.startMs]), [['agent', GREETING, 0]], 'the transcript is what it always was (the greeting starts at the answer)');
+  assert.equal(tts.requests.length, 2, 'the engine was not asked again at answer');
+});
+
+test('without an opening known in advance the same slow TTS delays the first frame (the control)', async () => {
+  const clock = new VirtualClock();
+  const tts = new SlowTts(clock, 1500);
+  const h = harness(new LlmAgentBrain({ llm: new ScriptedLlm().reply({ text: ['Hello there.'] }), systemPrompt: 'p' }), {}, { tts, clock });
+  for (let i = 0; i < 150; i++) await h.step();
+  assert.equal(tts.requests.length, 0);
+  const answeredAt = clock.now();
+  h.leg.answer(8000);
+  await h.until('first audio', () => h.has('agent_first_audio'));
+  const first = h.session.events.find((e) => e.type === 'agent_first_audio');
+  assert.ok(first?.type === 'agent_first_audio' && first.atMs >= answeredAt + 1500, 'synthesis started only at answer');
+});
+
+test("a flow's opening (say nodes up to the first listen, through a branch's default) is made before answer and spoken from it", async () => {
+  const brain = new FlowAgentBrain(new FlowBrain(flow), async () => ({}));
+  assert.deepEqual(spokenChunks(brain.opening()), ['Hi, this is the clinic.', 'Is this Sam?', 'I am calling about Tuesday.']);
+  const clock = new VirtualClock();
+  const tts = new SlowTts(clock, 1000);
+  const h = harness(brain, {}, { tts, clock });
+  await h.step(100);
+  assert.equal(tts.requests.length, 3);
+  const answeredAt = clock.now();
+  h.leg.answer(16000);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(h.leg.written.length > 0, 'first frame at answer');
+  assert.equal(h.leg.written[0]?.length, 320);
+  await h.until('opening played', () => h.has('agent_turn_finished'));
+  assert.equal(h.session.transcript[0]?.text, 'Hi, this is the clinic. Is this Sam? I am calling about Tuesday.');
+  assert.equal(h.session.transcript[0]?.startMs, 0, 'the opening starts at the answer');
+  assert.equal(tts.requests.length, 3, 'every chunk came from the audio made while ringing');
+});
+
+test('a hang-up before answer kills the pre-synthesis; a barge-in during the greeting drops the rest of it', async () => {
+  const clock = new VirtualClock();
+  const tts = new SlowTts(clock, 10_000);
+  const h = harness(llmBrain(), {}, { tts, clock });
+  h.leg.emit({ type: 'ended', sipStatusCode: 486, reason: 'busy', by: 'remote', outcome: 'busy' });
+  assert.deepEqual(tts.aborted, ['Hello, this is Ada from the clinic.', 'Do you have a minute?'], 'synthesis stopped at once');
+  await h.step(600);
+  assert.equal(h.leg.written.length, 0);
+  const ended = h.session.events.at(-1);
+  assert.deepEqual(ended?.type === 'ended' && ended.reason, 'callee_hangup');
+
+  const h2 = harness(llmBrain(new ScriptedLlm().reply({ text: ['Okay.'] })));
+  h2.leg.answer(8000);
+  await h2.until('greeting audio', () => h2.has('agent_first_audio'));
+  h2.vad.speechStart();
+  await h2.until('barge-in', () => h2.has('agent_turn_interrupted'), 30);
+  h2.vad.speechEnd();
+  h2.stt.final('who is this');
+  await h2.until('reply', () => h2.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
+  assert.equal(h2.session.transcript.at(-1)?.text, 'Okay.');
+});
