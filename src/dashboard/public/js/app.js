@@ -3,7 +3,7 @@
  * #/agents/<id>, #/numbers, #/keys), and page lifetimes: each page gets an AbortSignal that fires
  * when the user leaves it, which stops its streams, timers and requests.
  */
-import { api, session } from './api.js';
+import { api, ApiError, session } from './api.js';
 import { h, replace } from './dom.js';
 import { clearErrors, onSubmit } from './forms.js';
 import { agentEditPage } from './pages/agent-edit.js';
@@ -80,7 +80,8 @@ function renderLogin(message) {
       await api('GET', '/v1/api-keys');
     } catch (err) {
       session.clear();
-      throw err;
+      // Shown beside the key field, whatever the API named.
+      throw err instanceof ApiError ? new ApiError(err.status, err.code, err.message, 'key') : err;
     }
     clearErrors(form);
     if (!parseHash().path) location.hash = '#/calls';
