@@ -89,6 +89,9 @@ interface MediaLike {
   addEventListener(type: string, fn: () => void, opts?: { once: boolean }): void;
 }
 
+/** The key the page keeps in sessionStorage (read without the DOM library's types). */
+const storedKey = () => page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('outcall.apiKey'));
+
 /** Signs in through the login form unless the page already has a session. */
 async function signIn(hash = '#/calls'): Promise<void> {
   await page.goto(`${base}/dashboard/${hash}`);
@@ -143,7 +146,7 @@ describe('dashboard in a browser', { skip }, () => {
       await page.fill('#api-key', t.org.key);
       await page.click('#login-form button[type=submit]');
       await page.waitForSelector('#calls-list');
-      assert.equal(await page.evaluate('sessionStorage.getItem("outcall.apiKey")'), t.org.key, 'the key is kept in sessionStorage');
+      assert.equal(await storedKey(), t.org.key, 'the key is kept in sessionStorage');
       assert.match(page.url(), /#\/calls$/);
 
       // A trunk pointing at baresip.
@@ -247,15 +250,16 @@ describe('dashboard in a browser', { skip }, () => {
       await shot('06-call-completed');
 
       // Its result webhook, delivered; redelivering sends the same event again as a new delivery.
-      await waitFor('the result webhook', () => (receiver.received.length > 0 ? true : undefined), 20_000);
-      await page.click('#deliveries button:has-text("Refresh")');
-      await page.waitForSelector('#deliveries tr[data-delivery-id]');
+      // The page follows a delivery still on its way until it has an outcome.
+      await page.waitForSelector('#deliveries .badge.delivery-delivered', { timeout: 30_000 });
+      assert.equal(receiver.received.length, 1);
       const before = await page.$$eval('#deliveries tr[data-delivery-id]', (r) => r.length);
       await page.click('#deliveries tr[data-delivery-id] button:has-text("Redeliver")');
-      await page.waitForFunction(`document.querySelectorAll('#deliveries tr[data-delivery-id]').length === ${before + 1}`);
+      await waitFor('the redelivery row', async () => ((await page.locator('#deliveries tr[data-delivery-id]').count()) === before + 1 ? true : undefined), 20_000);
       const sent = await waitFor('the redelivery', () => (receiver.received.length >= 2 ? receiver.received : undefined), 20_000);
       const ids = new Set(sent.map((r) => r.headers['webhook-id']));
       assert.equal(ids.size, before, 'a redelivery carries the same webhook-id');
+      await waitFor('both deliveries delivered', async () => ((await page.locator('#deliveries .badge.delivery-delivered').count()) === before + 1 ? true : undefined), 30_000);
 
       // The calls list shows it, and filters by status.
       await page.click('nav a[data-nav=calls]');
@@ -268,6 +272,49 @@ describe('dashboard in a browser', { skip }, () => {
     } finally {
       await callee.stop();
     }
+  });
+
+  test('editing an agent sends only what changed, so a stored provider key survives a rename; deleting it', async () => {
+    const a = await t.org.req('POST', '/v1/agents', { name: 'Editable', system_prompt: 'Be brief.', llm: { provider: 'openai', model: 'gpt-4o-mini', api_key: 'sk-test-123' } });
+    assert.equal(a.status, 201, a.raw);
+    const id = a.body.id as string;
+    await signIn(`#/agents/${id}`);
+    await page.waitForSelector('#agent-form');
+    assert.equal(await page.getAttribute('#agent-form [name="llm.api_key"]', 'placeholder'), 'a key is stored');
+    assert.deepEqual(JSON.parse(await page.inputValue('#agent-form [name=llm]')), { provider: 'openai', model: 'gpt-4o-mini' }, 'the key itself is never shown');
+
+    await page.fill('#agent-form [name=name]', 'Edited');
+    await page.click('#agent-form button[type=submit]');
+    await page.waitForSelector('.page-head h1:has-text("Edited")');
+    let got = (await t.org.req('GET', `/v1/agents/${id}`)).body;
+    assert.equal(got.name, 'Edited');
+    assert.equal(got.system_prompt, 'Be brief.');
+    assert.equal(got.llm.has_api_key, true, 'the untouched provider (and its key) was not resent');
+
+    // Changing the provider without retyping the key replaces it whole, as the form warns.
+    await page.fill('#agent-form [name=llm]', JSON.stringify({ provider: 'openai', model: 'gpt-4.1-mini' }));
+    await page.click('#agent-form button[type=submit]');
+    await page.waitForSelector('#notices .notice:has-text("Saved.")');
+    got = (await t.org.req('GET', `/v1/agents/${id}`)).body;
+    assert.equal(got.llm.model, 'gpt-4.1-mini');
+    assert.equal(got.llm.has_api_key, false);
+    await page.waitForSelector('#agent-form');
+    await page.fill('#agent-form [name="llm.api_key"]', 'sk-again');
+    await page.click('#agent-form button[type=submit]');
+    await page.waitForSelector('#agent-form [name="llm.api_key"][placeholder="a key is stored"]');
+    assert.equal((await t.org.req('GET', `/v1/agents/${id}`)).body.llm.has_api_key, true);
+
+    // Malformed JSON is caught in the page, beside its field, before any request.
+    await page.fill('#agent-form [name=tools]', '[{"type":');
+    await page.click('#agent-form button[type=submit]');
+    const e = await page.waitForSelector('#agent-form .field-error[data-code=invalid_json]');
+    assert.ok(await e.evaluate((x) => x.closest('.field')?.querySelector('[name=tools]') !== null));
+
+    await page.click('nav a[data-nav=agents]');
+    await page.click(`#agents-list tr[data-agent-id="${id}"] button:has-text("Delete")`);
+    await page.waitForSelector(`#agents-list tr[data-agent-id="${id}"]`, { state: 'detached' });
+    assert.equal((await t.org.req('GET', `/v1/agents/${id}`)).status, 404);
+    assert.deepEqual(pageErrors, [], 'no script errors on the page');
   });
 
   test('API keys: a new key is shown once and can be revoked; logging out forgets the key', async () => {
@@ -291,7 +338,7 @@ describe('dashboard in a browser', { skip }, () => {
 
     await page.click('#logout');
     await page.waitForSelector('#login-form');
-    assert.equal(await page.evaluate('sessionStorage.getItem("outcall.apiKey")'), null);
+    assert.equal(await storedKey(), null);
     assert.deepEqual(pageErrors, [], 'no script errors on the page');
   });
 });

@@ -88,10 +88,10 @@ export function pre(value) {
   return h('pre', { class: 'json' }, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
 }
 
-/** A short-lived message at the top of the view. */
+/** A short-lived message above the page (kept outside the view, so it outlives a page change). */
 export function notice(text, kind = 'ok') {
   const el = h('div', { class: `notice ${kind}`, role: 'status' }, text);
-  document.getElementById('view')?.prepend(el);
+  document.getElementById('notices')?.append(el);
   setTimeout(() => el.remove(), 6000);
   return el;
 }

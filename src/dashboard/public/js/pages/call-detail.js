@@ -12,6 +12,8 @@ import { badge, fmtDuration, fmtMs, fmtOffset, fmtTime, h, link, pre, replace, s
 /** How long to wait after the end for post-call work (recording, metrics, summary) to appear. */
 const ANALYSIS_WAIT_MS = 90_000;
 const ANALYSIS_POLL_MS = 2000;
+/** How long to keep re-reading deliveries that are still pending (retries back off far longer). */
+const DELIVERY_FOLLOW_MS = 60_000;
 
 export async function callDetailPage(root, { params: [callId], signal }) {
   const id = encodeURIComponent(callId);
@@ -221,6 +223,27 @@ export async function callDetailPage(root, { params: [callId], signal }) {
   async function loadDeliveries() {
     state.deliveries = (await get(`/v1/webhook-deliveries${query({ call_id: state.call.id, limit: 200 })}`)).data;
     drawDeliveries();
+    void followDeliveries();
+  }
+
+  // While a delivery is on its way its row is re-read, so the outcome shows without a reload.
+  let following = false;
+  async function followDeliveries() {
+    if (following) return;
+    following = true;
+    try {
+      const until = Date.now() + DELIVERY_FOLLOW_MS;
+      while (!signal.aborted && Date.now() < until && state.deliveries.some((d) => d.status === 'pending' || d.status === 'delivering')) {
+        await new Promise((r) => setTimeout(r, ANALYSIS_POLL_MS));
+        if (signal.aborted) return;
+        const page = await get(`/v1/webhook-deliveries${query({ call_id: state.call.id, limit: 200 })}`).catch(() => undefined);
+        if (!page) continue;
+        state.deliveries = page.data;
+        drawDeliveries();
+      }
+    } finally {
+      following = false;
+    }
   }
 
   async function loadStored() {
