@@ -15,7 +15,7 @@ import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
 import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';
 import { toolAvailable } from '../helpers/require-tool.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { callFixture, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { waitFor } from '../helpers/wait.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -267,6 +267,7 @@ describe('dashboard in a browser', { skip }, () => {
       await page.selectOption('#filter-status', 'failed');
       await page.click('form.filters button[type=submit]');
       await page.waitForSelector('#calls-list .empty');
+      assert.equal(await page.isVisible('#calls-more'), false, 'no further page to load');
       await shot('07-calls-list');
       assert.deepEqual(pageErrors, [], 'no script errors on the page');
     } finally {
@@ -314,6 +315,38 @@ describe('dashboard in a browser', { skip }, () => {
     await page.click(`#agents-list tr[data-agent-id="${id}"] button:has-text("Delete")`);
     await page.waitForSelector(`#agents-list tr[data-agent-id="${id}"]`, { state: 'detached' });
     assert.equal((await t.org.req('GET', `/v1/agents/${id}`)).status, 404);
+    assert.deepEqual(pageErrors, [], 'no script errors on the page');
+  });
+
+  test('the calls list pages with its cursor; a queued call is canceled from its page', async () => {
+    // Scheduled far ahead, so they stay queued and nothing dials them.
+    const f = await callFixture(t.org, {}, '+14155550111');
+    const later = new Date(Date.now() + 30 * 86400_000).toISOString();
+    const ids: string[] = [];
+    for (let i = 0; i < 55; i++) {
+      const r = await t.org.req('POST', `/v1/agents/${f.agentId}/outbound-calls`, { to: `+1415555${String(1000 + i)}`, scheduled_at: later });
+      assert.equal(r.status, 202, r.raw);
+      ids.push(r.body.id as string);
+    }
+    await signIn(`#/calls?agent_id=${f.agentId}`);
+    await page.waitForSelector('#calls-list tr[data-call-id]');
+    assert.equal(await page.locator('#calls-list tr[data-call-id]').count(), 50, 'the first page');
+    await page.click('#calls-more');
+    await waitFor('the second page', async () => ((await page.locator('#calls-list tr[data-call-id]').count()) === 55 ? true : undefined), 10_000);
+    assert.equal(await page.isVisible('#calls-more'), false, 'no third page');
+    const shown = await page.$$eval('#calls-list tr[data-call-id]', (rows) => rows.map((r) => r.getAttribute('data-call-id')));
+    assert.deepEqual(new Set(shown), new Set(ids), 'each call once, none of another agent');
+
+    const target = ids[0] as string;
+    await page.click(`#calls-list tr[data-call-id="${target}"] a`);
+    await page.waitForSelector('#call-status [data-status=queued]');
+    await page.waitForSelector('#stream-state.stream-live');
+    await page.click('#cancel-call');
+    await page.waitForSelector('#call-status [data-status=canceled]');
+    await page.waitForSelector('#cancel-call', { state: 'detached' });
+    await page.waitForSelector('#timeline [data-status=canceled]');
+    assert.equal((await t.org.req('GET', `/v1/calls/${target}`)).body.end_reason, 'canceled_by_api');
+    for (const id of ids.slice(1)) await t.org.req('POST', `/v1/agents/${f.agentId}/outbound-calls/${id}/cancel`);
     assert.deepEqual(pageErrors, [], 'no script errors on the page');
   });
 

@@ -24,7 +24,7 @@ export async function callsPage(root, { query: q, signal, navigate }) {
     h('label', { class: 'live-toggle' }, live, ' live'),
   );
   const list = h('div', { id: 'calls-list' });
-  const more = h('button', { type: 'button', class: 'ghost', hidden: true }, 'Load more');
+  const more = h('button', { type: 'button', class: 'ghost', id: 'calls-more', hidden: true }, 'Load more');
   replace(root, h('div', { class: 'page-head' }, h('h1', null, 'Calls')), form, h('section', { class: 'card' }, list, more));
 
   let rows = [];
