@@ -264,11 +264,11 @@ describe('dashboard in a browser', { skip }, () => {
       // The calls list shows it, and filters by status.
       await page.click('nav a[data-nav=calls]');
       await page.waitForSelector(`#calls-list tr[data-call-id="${callId}"] [data-status=completed]`);
+      await shot('07-calls-list');
       await page.selectOption('#filter-status', 'failed');
       await page.click('form.filters button[type=submit]');
       await page.waitForSelector('#calls-list .empty');
       assert.equal(await page.isVisible('#calls-more'), false, 'no further page to load');
-      await shot('07-calls-list');
       assert.deepEqual(pageErrors, [], 'no script errors on the page');
     } finally {
       await callee.stop();
