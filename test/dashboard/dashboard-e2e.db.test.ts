@@ -242,7 +242,11 @@ describe('dashboard in a browser', { skip }, () => {
             }),
         );
         assert.ok(duration > 1, `the recording plays (${duration} s)`);
+        // The call's measured latencies, and the summary once post-call analysis has run.
         await page.waitForSelector('#latency dl.kv');
+        assert.match(await page.innerText('#latency'), /Answer → greeting\s+\d+ ms/);
+        const summary = await page.waitForSelector('#summary-text', { timeout: 60_000 });
+        assert.ok(((await summary.textContent()) ?? '').length > 0, 'a summary is shown');
       } else {
         assert.equal('recording' in call, false, 'this branch has no recordings yet');
         assert.equal(await page.$('#recording-audio'), null, 'no audio element without a recording');
