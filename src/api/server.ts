@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
+import { dashboardRoutes } from '../dashboard/routes.js';
 import { OutcallError } from '../errors.js';
 import { sql } from '../store/sql.js';
 import type { App } from './app-type.js';
@@ -77,6 +78,8 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
     return reply.type(ctx.metrics.registry.contentType).send(text);
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The dashboard page is public (outside the /v1 auth hook); its API calls carry the user's key.
+  dashboardRoutes(app);
 
   await app.register(async (v1) => {
     v1.addHook('onRequest', authenticate(ctx));

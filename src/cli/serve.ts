@@ -1,6 +1,7 @@
 import { buildServer } from '../api/server.js';
 import { bootstrap } from '../bootstrap.js';
 import type { Config } from '../config.js';
+import { DASHBOARD_PATH } from '../dashboard/routes.js';
 import { startEmbeddedSandbox } from '../sandbox/embedded.js';
 import { DEFAULT_ORG_ID } from '../store/orgs.js';
 import { runDemoCall, wantDemoCall } from './demo-call.js';
@@ -23,6 +24,7 @@ export async function serve(config: Config): Promise<number> {
     console.log(`\nYour API key (shown once; it is stored hashed, so keep it now):\n\n  ${createdApiKey}\n`);
     console.log(`Try it:\n  curl -H "Authorization: Bearer ${createdApiKey}" ${address}/v1/agents\n`);
   }
+  console.log(`Dashboard: ${address}${DASHBOARD_PATH}  (sign in with an API key)`);
   console.log(`OpenAPI document: ${address}/openapi.json\n`);
   if (sandbox) console.log(`${sandbox.banner.replace('<api>', address)}\n`);
   // The quickstart: the first start shows a whole call happen, right here in the terminal.
