@@ -4,6 +4,7 @@ import { OutcallError } from '../errors.js';
 import { CliError } from './client/api.js';
 import { callCommand } from './client/call-command.js';
 import { resourceCommand, RESOURCES } from './client/resources-command.js';
+import { testCommand } from './client/test-command.js';
 import { serve } from './serve.js';
 import { migrateCommand } from './migrate.js';
 import { worker } from './worker.js';
@@ -18,6 +19,7 @@ Run the platform:
 Use it (talks to a running API: --url / OUTCALL_URL, --key / OUTCALL_API_KEY):
   outcall call <number> --agent <id>   place a call and watch it live
   outcall calls      list, get, events, transcript, watch, cancel
+  outcall test <dir> run scenario files (real calls) and check the results
   outcall agents     list, get, create, update, delete
   outcall trunks     list, get, create, update, delete
   outcall numbers    list, get, create, update, delete
@@ -39,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(loadConfig());
     case 'call':
       return callCommand(argv.slice(1));
+    case 'test':
+      return testCommand(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':
