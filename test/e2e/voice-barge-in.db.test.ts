@@ -27,7 +27,7 @@ let llm: OpenAiProtocolServer;
 before(async () => {
   if (skip) return;
   rig = await startVoiceRig(37200, 37398);
-  llm = await OpenAiProtocolServer.start();
+  llm = await OpenAiProtocolServer.start({ answerSummaries: true });
 });
 after(async () => {
   if (skip) return;

@@ -26,8 +26,8 @@ let quietLlm: OpenAiProtocolServer;
 before(async () => {
   if (skip) return;
   rig = await startVoiceRig(37400, 37598);
-  limitsLlm = await OpenAiProtocolServer.start();
-  quietLlm = await OpenAiProtocolServer.start();
+  limitsLlm = await OpenAiProtocolServer.start({ answerSummaries: true });
+  quietLlm = await OpenAiProtocolServer.start({ answerSummaries: true });
 });
 after(async () => {
   if (skip) return;

@@ -26,7 +26,7 @@ let llm: OpenAiProtocolServer;
 before(async () => {
   if (skip) return;
   rig = await startVoiceRig(37000, 37198);
-  llm = await OpenAiProtocolServer.start();
+  llm = await OpenAiProtocolServer.start({ answerSummaries: true });
 });
 after(async () => {
   if (skip) return;

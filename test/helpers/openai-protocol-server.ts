@@ -11,6 +11,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SUMMARY_SYSTEM_PROMPT } from '../../src/analysis/llm-summary.js';
 
 export interface ScriptedToolCall {
   id: string;
@@ -62,6 +63,9 @@ const MODEL = 'gpt-4o-mini-2024-07-18';
 
 export class OpenAiProtocolServer {
   readonly requests: RecordedRequest[] = [];
+  /** With `answerSummaries`: the platform's post-call summary requests, kept out of `requests` and the script. */
+  readonly summaryRequests: RecordedRequest[] = [];
+  private answerSummaries = false;
   private readonly script: Array<{ reply: Reply; timing: ReplyTiming }> = [];
   private fallback: { reply: Reply; timing: ReplyTiming } | undefined;
   private readonly server: Server;
@@ -75,8 +79,14 @@ export class OpenAiProtocolServer {
     });
   }
 
-  static async start(): Promise<OpenAiProtocolServer> {
+  /**
+   * `answerSummaries`: a live call's post-call summary (src/analysis, asked after the call ended,
+   * possibly while the next test already scripted its replies) gets a fixed text reply and never
+   * takes a scripted one.
+   */
+  static async start(o: { answerSummaries?: boolean } = {}): Promise<OpenAiProtocolServer> {
     const s = new OpenAiProtocolServer();
+    s.answerSummaries = o.answerSummaries === true;
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     return s;
   }
@@ -115,11 +125,13 @@ export class OpenAiProtocolServer {
       closedEarly: new Promise<void>((resolve) => (closedEarly = resolve)),
       remotePort: req.socket.remotePort ?? 0,
     };
-    this.requests.push(rec);
+    const messages = rec.body.messages as Array<{ role?: string; content?: unknown }> | undefined;
+    const isSummary = this.answerSummaries && messages?.[0]?.role === 'system' && messages[0].content === SUMMARY_SYSTEM_PROMPT;
+    (isSummary ? this.summaryRequests : this.requests).push(rec);
     res.on('close', () => {
       if (!res.writableFinished) closedEarly();
     });
-    const next = this.script.shift() ?? this.fallback;
+    const next = isSummary ? { reply: { kind: 'text', pieces: ['The callee was called.'] } as Reply, timing: {} } : (this.script.shift() ?? this.fallback);
     if (!next) {
       sendError(res, 500, { error: { message: 'no scripted reply', type: 'server_error', param: null, code: null } });
       return;
