@@ -2,7 +2,7 @@
 //
 // From the callee's answer (the 200 OK processed: the leg's 'answered' event, emitted while the
 // datagram is handled) to the first RTP packet of the greeting leaving our socket (dgram send with
-// a non-silent payload), against SIPp (uas_answer.xml: 180, 500 ms of ringing, 200 with PCMU).
+// a non-silent payload), against SIPp (uas_answer.xml: 180, 500 ms of ringing, 200 with PCMU; uas_answer_l16.xml the same on L16/16000 for the voice agent).
 // The same MediaRuntime the media worker thread runs, in this process, one call at a time:
 // - greeting-only agent: the greeting is synthesized while it rings (PendingGreeting) and played at answer;
 // - voice agent (a flow whose first node says the greeting): VoiceSession starts at answer and
@@ -32,9 +32,10 @@ let firstPacket: number | undefined;
 const origSend = dgram.Socket.prototype.send;
 dgram.Socket.prototype.send = function patched(this: dgram.Socket, ...args: unknown[]) {
   const b = args[0];
-  // One call at a time: the first RTP packet (v2, PCMU 20 ms) after the answer whose payload is not silence.
-  if (answeredAt !== undefined && firstPacket === undefined && Buffer.isBuffer(b) && b.length === 172 && (b[0]! & 0xc0) === 0x80) {
-    if (b.subarray(12).some((x) => x !== 0xff && x !== 0x7f)) firstPacket = performance.now();
+  // One call at a time: the first RTP packet (v2, 20 ms of PCMU or of L16/16000) after the answer whose payload is not silence.
+  if (answeredAt !== undefined && firstPacket === undefined && Buffer.isBuffer(b) && (b[0]! & 0xc0) === 0x80) {
+    if (b.length === 172 && b.subarray(12).some((x) => x !== 0xff && x !== 0x7f)) firstPacket = performance.now();
+    else if (b.length === 652 && b.subarray(12).some((x) => x !== 0)) firstPacket = performance.now();
   }
   return (origSend as (...a: unknown[]) => void).apply(this, args);
 } as typeof dgram.Socket.prototype.send;
@@ -47,7 +48,8 @@ const pct = (xs: number[], p: number): number => {
 async function run(kind: 'greeting-only' | 'voice (flow)', ua: UserAgent, pool: PortPool): Promise<number[]> {
   const port = await freePort();
   const sipp = await startSipp({
-    scenario: fileURLToPath(new URL('../test/fixtures/sipp/uas_answer.xml', import.meta.url)),
+    // A voice agent hears with a 16 kHz recognizer and refuses narrowband legs: it is measured on L16/16000.
+    scenario: fileURLToPath(new URL(kind === 'voice (flow)' ? '../test/fixtures/sipp/uas_answer_l16.xml' : '../test/fixtures/sipp/uas_answer.xml', import.meta.url)),
     port,
     calls: CALLS,
     extraArgs: ['-mp', String(await freePort()), '-timeout', '600s'],
@@ -69,7 +71,7 @@ async function run(kind: 'greeting-only' | 'voice (flow)', ua: UserAgent, pool: 
             ua,
             portPool: pool,
             localAddress: '127.0.0.1',
-            codecs: ['PCMU'],
+            codecs: kind === 'voice (flow)' ? ['L16/16000'] : ['PCMU'],
             dial: { to: cmd.to, from: cmd.from, trunk: cmd.trunk, ringTimeoutMs: cmd.ringTimeoutMs },
           });
           // Subscribed before the runtime's own listener: the mark is set before anything reacts.
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
   const rows: Array<[string, number[]]> = [];
   for (const kind of ['greeting-only', 'voice (flow)'] as const) rows.push([kind, await run(kind, ua, pool)]);
   await ua.close();
-  console.log(`\nanswer -> first greeting RTP packet on the wire, vs SIPp (500 ms ringing, PCMU), ${CALLS} calls each, one at a time; node ${process.version}; 1-min load average before/after ${load0.toFixed(2)}/${(loadavg()[0] ?? NaN).toFixed(2)} (2 cores shared with other work)`);
+  console.log(`\nanswer -> first greeting RTP packet on the wire, vs SIPp (500 ms ringing; greeting-only on PCMU, voice on L16/16000), ${CALLS} calls each, one at a time; node ${process.version}; 1-min load average before/after ${load0.toFixed(2)}/${(loadavg()[0] ?? NaN).toFixed(2)} (2 cores shared with other work)`);
   console.log('| agent | n | p50 ms | p99 ms | max ms |');
   console.log('|---|---:|---:|---:|---:|');
   for (const [k, xs] of rows) console.log(`| ${k} | ${xs.length} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${Math.max(...xs).toFixed(1)} |`);
