@@ -4,6 +4,7 @@
  * happens (status changes, each line of the conversation), then the result webhook's payload, the
  * dashboard address and ready-to-paste commands for the next call.
  */
+import { spawnSync } from 'node:child_process';
 import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { CallActivityHub } from '../calls/activity-hub.js';
@@ -33,8 +34,25 @@ export function wantDemoCall(firstStart: boolean, env: NodeJS.ProcessEnv = proce
   return firstStart || env.OUTCALL_DEMO_CALL === '1';
 }
 
-export async function runDemoCall(ctx: AppContext, o: DemoCallOptions): Promise<{ callId: string; status: string }> {
+/** The programs both sides of the demo conversation speak and hear with (Debian packages). */
+const DEMO_ENGINES = [
+  { bin: 'espeak-ng', pkg: 'espeak-ng' },
+  { bin: 'pocketsphinx_continuous', pkg: 'pocketsphinx pocketsphinx-en-us' },
+];
+
+/** The demo's speech engines that are not installed (their Debian packages), so it can say so instead of failing a call. */
+export function missingDemoEngines(): string[] {
+  return DEMO_ENGINES.filter((e) => spawnSync('/bin/sh', ['-c', `command -v ${e.bin}`]).status !== 0).map((e) => e.pkg);
+}
+
+export async function runDemoCall(ctx: AppContext, o: DemoCallOptions): Promise<{ callId: string; status: string } | undefined> {
   const out = o.out ?? ((l: string) => console.log(l));
+  const missing = missingDemoEngines();
+  if (missing.length > 0) {
+    out(`No demo call: voice agents speak with espeak-ng and hear with pocketsphinx, and this machine lacks them.`);
+    out(`Install them (Debian/Ubuntu): sudo apt-get install ${missing.join(' ')}   then start again with OUTCALL_DEMO_CALL=1\n`);
+    return undefined;
+  }
   const { call } = await createOutboundCall(
     ctx,
     o.orgId,

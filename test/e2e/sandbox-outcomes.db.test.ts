@@ -6,52 +6,27 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSandbox, seedSandbox, type Sandbox, type SandboxSeed } from '../../src/sandbox/index.js';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
-import { toolAvailable } from '../helpers/require-tool.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { seedSandbox } from '../../src/sandbox/index.js';
+import { sandboxSkip, startSandboxRig, type SandboxRig } from './sandbox-rig.js';
 import { waitFor } from '../helpers/wait.js';
 
-const missing = ['espeak-ng', 'pocketsphinx_continuous'].filter((b) => !toolAvailable(b));
-const skip = missing.length > 0 ? `${missing.join(', ')} not installed (scripts/setup-test-env.sh)` : false;
-const TERMINAL = ['completed', 'failed', 'busy', 'no_answer', 'canceled'];
+const skip = sandboxSkip;
 
-let t: TestApp;
-let plane: CallPlane;
-let sandbox: Sandbox;
-let seed: SandboxSeed;
+let rig: SandboxRig;
+let t: SandboxRig['t'];
+let sandbox: SandboxRig['sandbox'];
+let seed: SandboxRig['seed'];
 
 before(async () => {
   if (skip) return;
-  t = await startTestApp({ allowPrivateUrls: true });
-  sandbox = await startSandbox({ host: '127.0.0.1', port: 0, rtpPortMin: 38200, rtpPortMax: 38398 });
-  seed = await seedSandbox(t.ctx, t.org.id, { host: sandbox.host, port: sandbox.port });
-  plane = await startCallPlane(
-    t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 38400, rtpPortMax: 38598, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
-    { pollIntervalMs: 250 },
-  );
+  rig = await startSandboxRig(38200);
+  ({ t, sandbox, seed } = rig);
 });
 after(async () => {
-  if (skip) return;
-  await plane.stop();
-  await sandbox.stop();
-  await t.close();
+  if (!skip) await rig.stop();
 });
 
-async function call(to: string, extra: Record<string, unknown> = {}) {
-  const r = await t.org.req('POST', `/v1/agents/${seed.agentId}/outbound-calls`, { to, max_duration_s: 60, ...extra });
-  assert.equal(r.status, 202, r.raw);
-  const id = r.body.id as string;
-  return waitFor(
-    `call ${id} to ${to} to end`,
-    async () => {
-      const got = await t.org.req('GET', `/v1/calls/${id}`);
-      return TERMINAL.includes(got.body.status) ? got.body : undefined;
-    },
-    40_000,
-  );
-}
+const call = (to: string, extra: Record<string, unknown> = {}) => rig.call(to, extra, 40_000);
 
 describe('sandbox numbers: call outcomes (live SIP)', { skip }, () => {
   test('the seed is idempotent: same trunk/agent/number, trunk follows the sandbox port', async () => {
