@@ -2,11 +2,13 @@
  * `outcall serve` in embedded mode (PGlite) starts the sandbox next to the call plane, on 127.0.0.1,
  * and seeds the `sandbox` trunk, the demo agent and its number in the default organization, so the very
  * first start can place a real call. OUTCALL_SANDBOX=0 turns it off; OUTCALL_SANDBOX_PORT picks the SIP
- * port (default: any free one; the seeded trunk follows it).
+ * port (default: any free one; the seeded trunk follows it); OUTCALL_SANDBOX_PERSONAS adds a folder of the
+ * user's own personas (a persona with a `line` gets its own number).
  */
 import type { AppContext } from '../app-context.js';
 import { OutcallError } from '../errors.js';
 import { DEFAULT_ORG_ID } from '../store/orgs.js';
+import { BUNDLED_PERSONA_DIR, loadPersonaDirs } from './persona.js';
 import { seedSandbox, type SandboxSeed } from './seed.js';
 import { startSandbox, type Sandbox } from './service.js';
 
@@ -26,7 +28,9 @@ export async function startEmbeddedSandbox(ctx: AppContext, o: { embeddedStore: 
   if (!/^\d{1,5}$/.test(portText) || port > 65535) throw new OutcallError('config_invalid', `OUTCALL_SANDBOX_PORT must be a UDP port (0-65535), got '${portText}'`);
   let sandbox: Sandbox;
   try {
-    sandbox = await startSandbox({ host: '127.0.0.1', port });
+    // OUTCALL_SANDBOX_PERSONAS: a folder of the user's own persona files, added to (or replacing, by name) the bundled ones.
+    const extra = env.OUTCALL_SANDBOX_PERSONAS;
+    sandbox = await startSandbox({ host: '127.0.0.1', port, ...(extra ? { personas: loadPersonaDirs([BUNDLED_PERSONA_DIR, extra]) } : {}) });
   } catch (err) {
     // The sandbox is a convenience: a broken persona file or a taken port must not stop the platform.
     const msg = `sandbox not started: ${(err as Error).message}`;

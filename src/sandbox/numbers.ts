@@ -5,6 +5,8 @@
  * (+1 NPA 555 01xx); the documented form uses 202. Routing is pure: Request-URI user -> behaviour.
  */
 
+import { OutcallError } from '../errors.js';
+
 export type SandboxRoute =
   /** Answers and runs a persona (JSON data in sandbox/personas); answerAfterMs overrides the persona's. */
   | { readonly kind: 'persona'; readonly persona: string; readonly answerAfterMs?: number }
@@ -44,11 +46,23 @@ export const MAGIC_NUMBERS: readonly MagicNumber[] = TABLE.map((t) => ({ ...t, n
  * The route for a dialed Request-URI user, or undefined (answer 404). Accepts +1 NPA 555 01xx with any
  * area code, with or without +1, and visual separators (RFC 3966 §5.1.1: - . ( ) are not digits).
  */
-export function routeFor(dialed: string): MagicNumber | undefined {
+export function routeFor(dialed: string, numbers: readonly MagicNumber[] = MAGIC_NUMBERS): MagicNumber | undefined {
   const digits = dialed.replace(/[-.() ]/g, '');
   const m = /^(?:\+?1)?(?:[2-9]\d\d)?555(01\d\d)$/.exec(digits);
   if (!m) return undefined;
-  return MAGIC_NUMBERS.find((n) => n.line === m[1]);
+  return numbers.find((n) => n.line === m[1]);
+}
+
+/** The built-in numbers plus one per persona that names its own `line` (users' personas). */
+export function numbersWithPersonas(personas: Iterable<{ readonly name: string; readonly line?: string; readonly description?: string }>): MagicNumber[] {
+  const out: MagicNumber[] = [...MAGIC_NUMBERS];
+  for (const p of personas) {
+    if (p.line === undefined) continue;
+    const taken = out.find((n) => n.line === p.line);
+    if (taken) throw new OutcallError('sandbox_persona_invalid', `persona '${p.name}': line ${p.line} is already the number of '${taken.name}'`);
+    out.push({ line: p.line, number: `+1${AREA}555${p.line}`, name: p.name, description: p.description ?? `the persona '${p.name}'`, route: { kind: 'persona', persona: p.name } });
+  }
+  return out;
 }
 
 /** The sandbox's own caller id, seeded as the demo agent's phone number (same fictional range). */

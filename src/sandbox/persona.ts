@@ -18,6 +18,8 @@ export interface PersonaLine {
 
 export interface Persona {
   readonly name: string;
+  /** Its own sandbox number: +1 NPA 555 <line>, a line 0109-0198 that no built-in number uses. */
+  readonly line?: string;
   readonly description?: string;
   /** Ringing time before the answer. */
   readonly answer_after_ms: number;
@@ -46,7 +48,7 @@ export interface Persona {
 }
 
 const KEYS = new Set([
-  'name', 'description', 'answer_after_ms', 'voice', 'espeak_voice', 'greeting', 'beep', 'record', 'lines',
+  'name', 'line', 'description', 'answer_after_ms', 'voice', 'espeak_voice', 'greeting', 'beep', 'record', 'lines',
   'hangup_after_last_line', 'hangup_after_ms', 'interrupt', 'turn_silence_ms', 'idle_hangup_ms',
 ]);
 const LINE_KEYS = new Set(['say', 'when', 'then']);
@@ -64,6 +66,9 @@ export function personaProblems(v: unknown): string[] {
   if (!isObject(v)) return ['the persona must be a JSON object'];
   for (const k of Object.keys(v)) if (!KEYS.has(k)) out.push(`${k}: unknown field (allowed: ${[...KEYS].join(', ')})`);
   if (typeof v.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,39}$/.test(v.name)) out.push('name: required, lowercase letters, digits and dashes (max 40)');
+  if (v.line !== undefined && (typeof v.line !== 'string' || !/^01\d\d$/.test(v.line) || v.line < '0109' || v.line > '0198')) {
+    out.push('line: the last four digits of its own number, "0109" to "0198" (0100-0108 are built in, 0199 is the caller id)');
+  }
   if (v.description !== undefined && !isText(v.description, 300)) out.push('description: a non-empty string of at most 300 characters');
   if (!isInt(v.answer_after_ms, 0, 120_000)) out.push('answer_after_ms: required, an integer from 0 to 120000');
   for (const k of ['voice', 'espeak_voice'] as const) {
@@ -131,5 +136,12 @@ export function loadPersonas(dir: string = BUNDLED_PERSONA_DIR): Map<string, Per
     if (out.has(p.name)) throw new OutcallError('sandbox_persona_invalid', `${path}: a persona named '${p.name}' is already defined`);
     out.set(p.name, p);
   }
+  return out;
+}
+
+/** Personas from several folders, a later folder's persona replacing an earlier one of the same name. */
+export function loadPersonaDirs(dirs: readonly string[]): Map<string, Persona> {
+  const out = new Map<string, Persona>();
+  for (const dir of dirs) for (const [name, p] of loadPersonas(dir)) out.set(name, p);
   return out;
 }

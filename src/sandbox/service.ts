@@ -16,7 +16,7 @@ import type { TtsProvider } from '../providers/tts/types.js';
 import { EnergyVad } from '../providers/vad/energy.js';
 import type { VadProvider } from '../providers/vad/types.js';
 import { OutcallError } from '../errors.js';
-import { MAGIC_NUMBERS, routeFor, type MagicNumber } from './numbers.js';
+import { numbersWithPersonas, routeFor, type MagicNumber } from './numbers.js';
 import { loadPersonas, type Persona } from './persona.js';
 import { runPersonaCall, type PersonaCallResult, type SandboxRecording } from './persona-call.js';
 
@@ -68,7 +68,8 @@ export interface Sandbox {
 export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
   const host = o.host ?? '127.0.0.1';
   const personas = o.personas ?? loadPersonas();
-  for (const n of MAGIC_NUMBERS) {
+  const numbers = numbersWithPersonas(personas.values());
+  for (const n of numbers) {
     if (n.route.kind === 'persona' && !personas.has(n.route.persona)) {
       throw new OutcallError('sandbox_persona_invalid', `number ${n.number} (${n.name}) needs a persona named '${n.route.persona}'; loaded: ${[...personas.keys()].join(', ') || 'none'}`);
     }
@@ -98,7 +99,7 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
   };
 
   const handle = async (call: InboundCall): Promise<void> => {
-    const number = routeFor(call.dialed);
+    const number = routeFor(call.dialed, numbers);
     logger.info({ dialed: call.dialed, behaviour: number?.name ?? 'unknown' }, 'sandbox call');
     if (!number) {
       call.reject(404, 'Not a sandbox number (use +1 NPA 555 01xx)');
@@ -149,7 +150,7 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
   return {
     host,
     port,
-    numbers: MAGIC_NUMBERS,
+    numbers,
     calls,
     async stop() {
       ua.onInvite(undefined);
