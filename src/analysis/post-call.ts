@@ -13,7 +13,7 @@
 import type { AppContext } from '../app-context.js';
 import type { CallRow } from '../calls/call-object.js';
 import { createLlmProvider, type LlmProvider, type LlmSettings } from '../providers/llm/index.js';
-import { findAgentRow, readProviderSecrets, type AgentRow } from '../store/agents.js';
+import { findAgentRow, readProviderSecrets, resolvedProvider, type AgentRow } from '../store/agents.js';
 import { sql } from '../store/sql.js';
 import type { TranscriptTurn } from '../voice/events.js';
 import { enqueueStatusEvent } from '../webhooks/outbox.js';
@@ -39,9 +39,9 @@ export type AnalysisOutcome = { kind: 'analyzed'; source: 'llm' | 'extractive'; 
 /** The agent's LLM settings as the provider factory takes them, with the decrypted key. */
 function llmSettingsOf(ctx: AppContext, agent: AgentRow): LlmSettings | undefined {
   if (!agent.llm) return undefined;
-  const { has_api_key: _shown, language: _language, voice: _voice, ...rest } = agent.llm;
-  const key = agent.llm.has_api_key ? readProviderSecrets(ctx, agent).llm : undefined;
-  return { ...(rest as LlmSettings), ...(key !== undefined ? { api_key: key } : {}) };
+  // The summary asks the agent's first model only: a failure falls back to the extractive summary.
+  const { fallbacks: _fallbacks, language: _language, voice: _voice, ...first } = agent.llm;
+  return resolvedProvider(first, agent.llm.has_api_key ? readProviderSecrets(ctx, agent).llm : undefined);
 }
 
 async function summarize(

@@ -17,12 +17,54 @@ import { EnergyVad } from './vad/energy.js';
 import { FallbackVad } from './vad/fallback.js';
 import { SileroVad } from './vad/silero.js';
 import type { VadProvider } from './vad/types.js';
+import type { ProviderChain, ProviderFallbackEvent, ResolvedProviderSettings } from './settings.js';
+
+/** How a provider of one kind is made from its settings. Local engines are shared per registry (no per-call state). */
+interface Maker<P> {
+  make: (s: ResolvedProviderSettings, r: SpeechRegistry) => P;
+  /** Checks what can be known without running the engine or the network; throws ProviderChoiceError. */
+  check?: (s: ResolvedProviderSettings, path: string) => void;
+}
+
+const TTS_MAKERS: Record<string, Maker<TtsProvider>> = {
+  'espeak-ng': { make: (_s, r) => r.shared('espeak-ng', () => new EspeakNgTts(r.opts.espeakVoice ? { defaultVoice: r.opts.espeakVoice } : {})) },
+  flite: {
+    make: (_s, r) => r.shared('flite', () => new FliteTts()),
+    check: (s, path) => {
+      if (s.voice !== undefined && !FliteTts.knowsVoice(s.voice)) {
+        throw new ProviderChoiceError('tts', `flite has no voice "${s.voice}"; voices: ${FLITE_VOICES.join(', ')} (or the path of a .flitevox file)`, `${path}.voice`);
+      }
+    },
+  },
+};
+
+const STT_MAKERS: Record<string, Maker<SttProvider>> = {
+  pocketsphinx: {
+    // The process-per-stream engine keeps no state; engines with options differ per agent.
+    make: (s, r) => {
+      const endSilence = s.options?.end_silence_ms as number | undefined;
+      return r.shared(`pocketsphinx:${endSilence ?? ''}`, () => new PocketsphinxStt(endSilence !== undefined ? { endSilenceMs: endSilence } : {}));
+    },
+    check: (s, path) => {
+      const endSilence = s.options?.end_silence_ms;
+      if (endSilence !== undefined && (typeof endSilence !== 'number' || !(endSilence >= 100 && endSilence <= 5000))) {
+        throw new ProviderChoiceError('stt', `stt option end_silence_ms must be a number of ms in 100..5000, got ${JSON.stringify(endSilence)}`, `${path}.options`);
+      }
+    },
+  },
+};
+
+const VAD_NAMES = ['silero', 'energy'] as const;
+
+/** Speech-to-speech models the worker runs instead of stt + llm + tts (src/voice/realtime). */
+const SPEECH_TO_SPEECH: readonly string[] = [];
 
 export const SUPPORTED_PROVIDERS = {
-  tts: ['espeak-ng', 'flite'],
-  stt: ['pocketsphinx'],
-  vad: ['silero', 'energy'],
+  tts: Object.keys(TTS_MAKERS),
+  stt: Object.keys(STT_MAKERS),
+  vad: VAD_NAMES,
   llm: LLM_PROVIDERS,
+  speech_to_speech: SPEECH_TO_SPEECH,
 } as const satisfies Record<string, readonly string[]>;
 
 export type ProviderKind = keyof typeof SUPPORTED_PROVIDERS;
@@ -42,18 +84,18 @@ export class ProviderChoiceError extends ProviderError {
   constructor(
     readonly kind: ProviderKind,
     message: string,
-    /** The setting at fault. */
-    readonly field: 'provider' | 'voice' | 'options' = 'provider',
+    /** The agent setting at fault, e.g. 'tts.voice' or 'stt.fallbacks[0].provider'. */
+    readonly path: string = `${kind}.provider`,
   ) {
     super('provider_bad_request', message, false);
     this.name = 'ProviderChoiceError';
   }
 }
 
-/** The speech settings of one call (from the agent's tts, stt and conversation.vad). */
+/** The speech settings of one call (from the agent's tts, stt and conversation.vad), keys resolved. */
 export interface SpeechChoice {
-  tts?: { provider: string; voice?: string };
-  stt?: { provider: string; options?: Record<string, string | number | boolean> };
+  tts?: ProviderChain;
+  stt?: ProviderChain;
   vad?: string;
 }
 
@@ -71,39 +113,42 @@ export interface SpeechRegistryOptions {
   onVadFallback?: (err: ProviderError) => void;
 }
 
+export interface EngineHooks {
+  /** A chain switched to its next provider (the call records it). */
+  onFallback?: (e: ProviderFallbackEvent) => void;
+}
+
 export class SpeechRegistry {
   readonly #cache = new Map<string, TtsProvider | SttProvider | VadProvider>();
 
-  constructor(private readonly opts: SpeechRegistryOptions = {}) {}
+  constructor(readonly opts: SpeechRegistryOptions = {}) {}
 
-  /** The engines for one call. Throws ProviderChoiceError for a name (or flite voice) this worker cannot run. */
-  engines(choice: SpeechChoice): SpeechEngines {
+  /** The engines for one call. Throws ProviderChoiceError for a name (or setting) this worker cannot run. */
+  engines(choice: SpeechChoice, hooks: EngineHooks = {}): SpeechEngines {
     checkSpeechChoice(choice);
-    return { tts: this.tts(choice.tts), stt: this.stt(choice.stt), vad: this.vad(choice.vad) };
+    return { tts: this.tts(choice.tts, hooks), stt: this.stt(choice.stt, hooks), vad: this.vad(choice.vad) };
   }
 
-  tts(s: SpeechChoice['tts']): TtsProvider {
-    const name = check('tts', s?.provider ?? DEFAULT_PROVIDERS.tts);
-    return this.#once(name, () => (name === 'flite' ? new FliteTts() : new EspeakNgTts(this.opts.espeakVoice ? { defaultVoice: this.opts.espeakVoice } : {})));
+  tts(s: ProviderChain | undefined, hooks: EngineHooks = {}): TtsProvider {
+    return chainOf(this.#build('tts', TTS_MAKERS, s ?? { provider: DEFAULT_PROVIDERS.tts }), (list) => fallbackTts(list, hooks));
   }
 
-  stt(s: SpeechChoice['stt']): SttProvider {
-    const name = check('stt', s?.provider ?? DEFAULT_PROVIDERS.stt);
-    const endSilence = s?.options?.end_silence_ms;
-    // Engines with options differ per agent; the process-per-stream engine keeps no state, so this is cheap.
-    return this.#once(`${name}:${endSilence ?? ''}`, () => new PocketsphinxStt(endSilence !== undefined ? { endSilenceMs: endSilence as number } : {}));
+  stt(s: ProviderChain | undefined, hooks: EngineHooks = {}): SttProvider {
+    return chainOf(this.#build('stt', STT_MAKERS, s ?? { provider: DEFAULT_PROVIDERS.stt }), (list) => fallbackStt(list, hooks));
   }
 
   vad(name: string | undefined): VadProvider {
-    const n = check('vad', name ?? DEFAULT_PROVIDERS.vad);
-    if (n === 'energy') return this.#once('energy', () => new EnergyVad());
-    return this.#once('silero', () => {
+    const n = name ?? DEFAULT_PROVIDERS.vad;
+    checkName('vad', n, 'conversation.vad');
+    if (n === 'energy') return this.shared('energy', () => new EnergyVad());
+    return this.shared('silero', () => {
       const silero = new SileroVad(this.opts.sileroModelPath ? { modelPath: this.opts.sileroModelPath } : {});
-      return new FallbackVad(silero, this.#once('energy', () => new EnergyVad()), this.opts.onVadFallback);
+      return new FallbackVad(silero, this.shared('energy', () => new EnergyVad()), this.opts.onVadFallback);
     });
   }
 
-  #once<T extends TtsProvider | SttProvider | VadProvider>(key: string, make: () => T): T {
+  /** One engine per key for this registry (a media thread): for engines without per-call state. */
+  shared<T extends TtsProvider | SttProvider | VadProvider>(key: string, make: () => T): T {
     let p = this.#cache.get(key) as T | undefined;
     if (!p) {
       p = make();
@@ -111,29 +156,57 @@ export class SpeechRegistry {
     }
     return p;
   }
+
+  #build<P>(kind: 'tts' | 'stt', makers: Record<string, Maker<P>>, chain: ProviderChain): P[] {
+    return chainEntries(chain).map(([s, path]) => {
+      const maker = makers[checkName(kind, s.provider, `${kind}${path}.provider`)] as Maker<P>;
+      try {
+        return maker.make(s, this);
+      } catch (err) {
+        // A cloud provider without a key, or with an option of the wrong type: refused before dialing.
+        if (err instanceof ProviderError && !(err instanceof ProviderChoiceError)) throw new ProviderChoiceError(kind, err.message, `${kind}${path}`);
+        throw err;
+      }
+    });
+  }
+}
+
+/** The chain's settings in order, each with its path under the kind ('' for the first). */
+function chainEntries(chain: ProviderChain): Array<[ResolvedProviderSettings, string]> {
+  const { fallbacks, ...first } = chain;
+  return [[first, ''], ...(fallbacks ?? []).map((f, i): [ResolvedProviderSettings, string] => [f, `.fallbacks[${i}]`])];
+}
+
+function chainOf<P>(list: P[], wrap: (list: P[]) => P): P {
+  return list.length === 1 ? (list[0] as P) : wrap(list);
 }
 
 /**
  * Everything about a call's speech settings that can be known without running an engine: provider
- * names, flite's voice, pocketsphinx's options. The API runs it when an agent is saved, the worker
- * before dialing. Throws ProviderChoiceError naming the problem.
+ * names (fallbacks included), flite's voice, pocketsphinx's options. The API runs it when an agent is
+ * saved, the worker before dialing. Throws ProviderChoiceError naming the problem.
  */
 export function checkSpeechChoice(choice: SpeechChoice): void {
-  const tts = check('tts', choice.tts?.provider ?? DEFAULT_PROVIDERS.tts);
-  const voice = choice.tts?.voice;
-  if (tts === 'flite' && voice !== undefined && !FliteTts.knowsVoice(voice)) {
-    throw new ProviderChoiceError('tts', `flite has no voice "${voice}"; voices: ${FLITE_VOICES.join(', ')} (or the path of a .flitevox file)`, 'voice');
+  for (const [kind, makers] of [['tts', TTS_MAKERS], ['stt', STT_MAKERS]] as const) {
+    const chain: ProviderChain = choice[kind] ?? { provider: DEFAULT_PROVIDERS[kind] };
+    for (const [s, path] of chainEntries(chain)) {
+      const name = checkName(kind, s.provider, `${kind}${path}.provider`);
+      (makers as Record<string, Maker<unknown>>)[name]?.check?.(s, `${kind}${path}`);
+    }
   }
-  check('stt', choice.stt?.provider ?? DEFAULT_PROVIDERS.stt);
-  const endSilence = choice.stt?.options?.end_silence_ms;
-  if (endSilence !== undefined && (typeof endSilence !== 'number' || !(endSilence >= 100 && endSilence <= 5000))) {
-    throw new ProviderChoiceError('stt', `stt option end_silence_ms must be a number of ms in 100..5000, got ${JSON.stringify(endSilence)}`, 'options');
-  }
-  check('vad', choice.vad ?? DEFAULT_PROVIDERS.vad);
+  checkName('vad', choice.vad ?? DEFAULT_PROVIDERS.vad, 'conversation.vad');
 }
 
-function check(kind: ProviderKind, name: string): string {
+function checkName(kind: ProviderKind, name: string, path: string): string {
   const problem = unsupportedProvider(kind, name);
-  if (problem) throw new ProviderChoiceError(kind, problem);
+  if (problem) throw new ProviderChoiceError(kind, problem, path);
   return name;
+}
+
+// Replaced by the fallback adapters (src/providers/fallback) when they land; until then a chain is refused.
+function fallbackTts(list: TtsProvider[], _hooks: EngineHooks): TtsProvider {
+  throw new ProviderChoiceError('tts', `tts fallbacks are not supported by this worker (${list.length} providers given)`, 'tts.fallbacks');
+}
+function fallbackStt(list: SttProvider[], _hooks: EngineHooks): SttProvider {
+  throw new ProviderChoiceError('stt', `stt fallbacks are not supported by this worker (${list.length} providers given)`, 'stt.fallbacks');
 }

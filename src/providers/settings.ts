@@ -73,3 +73,18 @@ export function booleanOption(s: ResolvedProviderSettings, key: string): boolean
   if (typeof v !== 'boolean') throw new ProviderError('provider_bad_request', `${s.provider} option ${key} must be true or false, got ${JSON.stringify(v)}`, false);
   return v;
 }
+
+/** A kind's provider with the ones to try, in order, when it fails before producing output. */
+export interface ProviderChain extends ResolvedProviderSettings {
+  fallbacks?: ResolvedProviderSettings[];
+}
+
+/** A switch to the next provider of a chain, as recorded on the call. */
+export interface ProviderFallbackEvent {
+  kind: 'stt' | 'tts' | 'llm';
+  from: string;
+  to: string;
+  /** The ProviderError code of the failure that caused the switch. */
+  code: string;
+  message: string;
+}

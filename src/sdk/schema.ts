@@ -678,6 +678,19 @@ export interface paths {
                                         [key: string]: string | number | boolean;
                                     };
                                     has_api_key: boolean;
+                                    fallbacks?: {
+                                        provider: string;
+                                        model?: string;
+                                        language?: string;
+                                        voice?: string;
+                                        base_url?: string;
+                                        temperature?: number;
+                                        max_tokens?: number;
+                                        options?: {
+                                            [key: string]: string | number | boolean;
+                                        };
+                                        has_api_key: boolean;
+                                    }[];
                                 } | null;
                                 llm: {
                                     provider: string;
@@ -691,8 +704,47 @@ export interface paths {
                                         [key: string]: string | number | boolean;
                                     };
                                     has_api_key: boolean;
+                                    fallbacks?: {
+                                        provider: string;
+                                        model?: string;
+                                        language?: string;
+                                        voice?: string;
+                                        base_url?: string;
+                                        temperature?: number;
+                                        max_tokens?: number;
+                                        options?: {
+                                            [key: string]: string | number | boolean;
+                                        };
+                                        has_api_key: boolean;
+                                    }[];
                                 } | null;
                                 tts: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                    fallbacks?: {
+                                        provider: string;
+                                        model?: string;
+                                        language?: string;
+                                        voice?: string;
+                                        base_url?: string;
+                                        temperature?: number;
+                                        max_tokens?: number;
+                                        options?: {
+                                            [key: string]: string | number | boolean;
+                                        };
+                                        has_api_key: boolean;
+                                    }[];
+                                } | null;
+                                speech_to_speech: {
                                     provider: string;
                                     model?: string;
                                     language?: string;
@@ -811,8 +863,9 @@ export interface paths {
                             model?: string;
                             language?: string;
                             voice?: string;
-                            /** @description endpoint of an OpenAI-compatible or self-hosted server */
+                            /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
                             base_url?: string;
+                            /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
                             api_key?: string;
                             temperature?: number;
                             max_tokens?: number;
@@ -820,14 +873,32 @@ export interface paths {
                             options?: {
                                 [key: string]: string | number | boolean;
                             };
+                            /** @description tried in order when the provider before fails or times out before producing output (within the same turn); each switch is recorded on the call */
+                            fallbacks?: {
+                                provider: string;
+                                model?: string;
+                                language?: string;
+                                voice?: string;
+                                /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
+                                base_url?: string;
+                                /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
+                                api_key?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                                /** @description provider-specific settings */
+                                options?: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            }[];
                         } | null;
                         llm?: {
                             provider: string;
                             model?: string;
                             language?: string;
                             voice?: string;
-                            /** @description endpoint of an OpenAI-compatible or self-hosted server */
+                            /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
                             base_url?: string;
+                            /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
                             api_key?: string;
                             temperature?: number;
                             max_tokens?: number;
@@ -835,14 +906,66 @@ export interface paths {
                             options?: {
                                 [key: string]: string | number | boolean;
                             };
+                            /** @description tried in order when the provider before fails or times out before producing output (within the same turn); each switch is recorded on the call */
+                            fallbacks?: {
+                                provider: string;
+                                model?: string;
+                                language?: string;
+                                voice?: string;
+                                /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
+                                base_url?: string;
+                                /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
+                                api_key?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                                /** @description provider-specific settings */
+                                options?: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            }[];
                         } | null;
                         tts?: {
                             provider: string;
                             model?: string;
                             language?: string;
                             voice?: string;
-                            /** @description endpoint of an OpenAI-compatible or self-hosted server */
+                            /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
                             base_url?: string;
+                            /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
+                            api_key?: string;
+                            temperature?: number;
+                            max_tokens?: number;
+                            /** @description provider-specific settings */
+                            options?: {
+                                [key: string]: string | number | boolean;
+                            };
+                            /** @description tried in order when the provider before fails or times out before producing output (within the same turn); each switch is recorded on the call */
+                            fallbacks?: {
+                                provider: string;
+                                model?: string;
+                                language?: string;
+                                voice?: string;
+                                /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
+                                base_url?: string;
+                                /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
+                                api_key?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                                /** @description provider-specific settings */
+                                options?: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            }[];
+                        } | null;
+                        /** @description a speech-to-speech model (provider openai: the Realtime API) that hears and speaks itself, instead of stt + llm + tts */
+                        speech_to_speech?: {
+                            provider: string;
+                            model?: string;
+                            language?: string;
+                            voice?: string;
+                            /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
+                            base_url?: string;
+                            /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
                             api_key?: string;
                             temperature?: number;
                             max_tokens?: number;
@@ -937,6 +1060,19 @@ export interface paths {
                                     [key: string]: string | number | boolean;
                                 };
                                 has_api_key: boolean;
+                                fallbacks?: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                }[];
                             } | null;
                             llm: {
                                 provider: string;
@@ -950,8 +1086,47 @@ export interface paths {
                                     [key: string]: string | number | boolean;
                                 };
                                 has_api_key: boolean;
+                                fallbacks?: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                }[];
                             } | null;
                             tts: {
+                                provider: string;
+                                model?: string;
+                                language?: string;
+                                voice?: string;
+                                base_url?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                                options?: {
+                                    [key: string]: string | number | boolean;
+                                };
+                                has_api_key: boolean;
+                                fallbacks?: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                }[];
+                            } | null;
+                            speech_to_speech: {
                                 provider: string;
                                 model?: string;
                                 language?: string;
@@ -1094,6 +1269,19 @@ export interface paths {
                                     [key: string]: string | number | boolean;
                                 };
                                 has_api_key: boolean;
+                                fallbacks?: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                }[];
                             } | null;
                             llm: {
                                 provider: string;
@@ -1107,8 +1295,47 @@ export interface paths {
                                     [key: string]: string | number | boolean;
                                 };
                                 has_api_key: boolean;
+                                fallbacks?: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                }[];
                             } | null;
                             tts: {
+                                provider: string;
+                                model?: string;
+                                language?: string;
+                                voice?: string;
+                                base_url?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                                options?: {
+                                    [key: string]: string | number | boolean;
+                                };
+                                has_api_key: boolean;
+                                fallbacks?: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                }[];
+                            } | null;
+                            speech_to_speech: {
                                 provider: string;
                                 model?: string;
                                 language?: string;
@@ -1267,8 +1494,9 @@ export interface paths {
                             model?: string;
                             language?: string;
                             voice?: string;
-                            /** @description endpoint of an OpenAI-compatible or self-hosted server */
+                            /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
                             base_url?: string;
+                            /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
                             api_key?: string;
                             temperature?: number;
                             max_tokens?: number;
@@ -1276,14 +1504,32 @@ export interface paths {
                             options?: {
                                 [key: string]: string | number | boolean;
                             };
+                            /** @description tried in order when the provider before fails or times out before producing output (within the same turn); each switch is recorded on the call */
+                            fallbacks?: {
+                                provider: string;
+                                model?: string;
+                                language?: string;
+                                voice?: string;
+                                /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
+                                base_url?: string;
+                                /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
+                                api_key?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                                /** @description provider-specific settings */
+                                options?: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            }[];
                         } | null;
                         llm?: {
                             provider: string;
                             model?: string;
                             language?: string;
                             voice?: string;
-                            /** @description endpoint of an OpenAI-compatible or self-hosted server */
+                            /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
                             base_url?: string;
+                            /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
                             api_key?: string;
                             temperature?: number;
                             max_tokens?: number;
@@ -1291,14 +1537,66 @@ export interface paths {
                             options?: {
                                 [key: string]: string | number | boolean;
                             };
+                            /** @description tried in order when the provider before fails or times out before producing output (within the same turn); each switch is recorded on the call */
+                            fallbacks?: {
+                                provider: string;
+                                model?: string;
+                                language?: string;
+                                voice?: string;
+                                /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
+                                base_url?: string;
+                                /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
+                                api_key?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                                /** @description provider-specific settings */
+                                options?: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            }[];
                         } | null;
                         tts?: {
                             provider: string;
                             model?: string;
                             language?: string;
                             voice?: string;
-                            /** @description endpoint of an OpenAI-compatible or self-hosted server */
+                            /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
                             base_url?: string;
+                            /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
+                            api_key?: string;
+                            temperature?: number;
+                            max_tokens?: number;
+                            /** @description provider-specific settings */
+                            options?: {
+                                [key: string]: string | number | boolean;
+                            };
+                            /** @description tried in order when the provider before fails or times out before producing output (within the same turn); each switch is recorded on the call */
+                            fallbacks?: {
+                                provider: string;
+                                model?: string;
+                                language?: string;
+                                voice?: string;
+                                /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
+                                base_url?: string;
+                                /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
+                                api_key?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                                /** @description provider-specific settings */
+                                options?: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            }[];
+                        } | null;
+                        /** @description a speech-to-speech model (provider openai: the Realtime API) that hears and speaks itself, instead of stt + llm + tts */
+                        speech_to_speech?: {
+                            provider: string;
+                            model?: string;
+                            language?: string;
+                            voice?: string;
+                            /** @description endpoint of the vendor (default: its public API) or of a self-hosted server */
+                            base_url?: string;
+                            /** @description write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used */
                             api_key?: string;
                             temperature?: number;
                             max_tokens?: number;
@@ -1387,6 +1685,19 @@ export interface paths {
                                     [key: string]: string | number | boolean;
                                 };
                                 has_api_key: boolean;
+                                fallbacks?: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                }[];
                             } | null;
                             llm: {
                                 provider: string;
@@ -1400,8 +1711,47 @@ export interface paths {
                                     [key: string]: string | number | boolean;
                                 };
                                 has_api_key: boolean;
+                                fallbacks?: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                }[];
                             } | null;
                             tts: {
+                                provider: string;
+                                model?: string;
+                                language?: string;
+                                voice?: string;
+                                base_url?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                                options?: {
+                                    [key: string]: string | number | boolean;
+                                };
+                                has_api_key: boolean;
+                                fallbacks?: {
+                                    provider: string;
+                                    model?: string;
+                                    language?: string;
+                                    voice?: string;
+                                    base_url?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                    options?: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    has_api_key: boolean;
+                                }[];
+                            } | null;
+                            speech_to_speech: {
                                 provider: string;
                                 model?: string;
                                 language?: string;

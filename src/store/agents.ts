@@ -1,18 +1,19 @@
 import type { AppContext } from '../app-context.js';
-import type { Agent, AgentCreate, AgentPatch, ConversationSettings, ProviderSettings, ProviderSettingsInput, Tool } from '../api/schemas/agent.js';
+import type { Agent, AgentCreate, AgentPatch, ConversationSettings, ProviderChoice, ProviderChoiceInput, ProviderSettings, ProviderSettingsInput, Tool } from '../api/schemas/agent.js';
 import { transitionCall } from '../calls/transitions.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
 import { checkSpeechChoice, ProviderChoiceError, unsupportedProvider } from '../providers/registry.js';
 import { FlowValidationError, validateFlow } from '../voice/flow/index.js';
+import { resolveApiKey, type ProviderChain, type ResolvedProviderSettings } from '../providers/settings.js';
 import { assertPublicUrl } from '../webhooks/url-guard.js';
 import type { Queryable } from './db.js';
 import { afterCursor, page } from './pagination.js';
 import { sql } from './sql.js';
 import { asIs, asJson, setList, updateSet } from './update-set.js';
 
-type ProviderKind = 'stt' | 'llm' | 'tts';
-const PROVIDER_KINDS: readonly ProviderKind[] = ['stt', 'llm', 'tts'];
+type ProviderKind = 'stt' | 'llm' | 'tts' | 'speech_to_speech';
+const PROVIDER_KINDS: readonly ProviderKind[] = ['stt', 'llm', 'tts', 'speech_to_speech'];
 
 export interface AgentRow {
   id: string;
@@ -27,6 +28,7 @@ export interface AgentRow {
   stt: ProviderSettings | null;
   llm: ProviderSettings | null;
   tts: ProviderSettings | null;
+  speech_to_speech: ProviderChoice | null;
   provider_secrets_enc: string | null;
   tools: Tool[];
   webhook_url: string | null;
@@ -41,7 +43,16 @@ export interface AgentRow {
   updated_at: Date;
 }
 
-export type ProviderSecrets = Partial<Record<ProviderKind, string>>;
+/**
+ * Decrypted provider keys by where they belong: 'stt', 'llm', 'tts', 'speech_to_speech', and
+ * '<kind>.fallbacks.<i>' for the i-th fallback of a kind.
+ */
+export type ProviderSecrets = { [slot: string]: string | undefined };
+
+/** The secret slot of a kind's provider (i undefined) or of its i-th fallback. */
+export function secretSlot(kind: ProviderKind, i?: number): string {
+  return i === undefined ? kind : `${kind}.fallbacks.${i}`;
+}
 
 export function toAgent(r: AgentRow): Agent {
   return {
@@ -55,6 +66,7 @@ export function toAgent(r: AgentRow): Agent {
     stt: r.stt,
     llm: r.llm,
     tts: r.tts,
+    speech_to_speech: r.speech_to_speech ?? null,
     tools: r.tools,
     webhook_url: r.webhook_url,
     max_cps: r.max_cps,
@@ -74,6 +86,21 @@ export function readProviderSecrets(ctx: AppContext, row: Pick<AgentRow, 'provid
   return JSON.parse(ctx.secrets.decrypt(row.provider_secrets_enc)) as ProviderSecrets;
 }
 
+/** A provider as the API shows it, with its key: the agent's own, else the vendor's environment variable. */
+export function resolvedProvider(shown: ProviderChoice, agentKey: string | undefined): ResolvedProviderSettings {
+  const { has_api_key: _shown, ...rest } = shown;
+  const key = resolveApiKey(shown.provider, agentKey);
+  return { ...rest, ...(key !== undefined ? { api_key: key } : {}) };
+}
+
+/** A kind's provider and its fallbacks, each with its key. */
+export function providerChainFor(kind: 'stt' | 'llm' | 'tts', shown: ProviderSettings, secrets: ProviderSecrets): ProviderChain {
+  const { fallbacks, ...first } = shown;
+  const chain: ProviderChain = resolvedProvider(first, secrets[secretSlot(kind)]);
+  if (fallbacks && fallbacks.length > 0) chain.fallbacks = fallbacks.map((f, i) => resolvedProvider(f, secrets[secretSlot(kind, i)]));
+  return chain;
+}
+
 function encryptSecrets(ctx: AppContext, secrets: ProviderSecrets): string | null {
   if (Object.keys(secrets).length === 0) return null;
   if (!ctx.secrets) {
@@ -82,10 +109,19 @@ function encryptSecrets(ctx: AppContext, secrets: ProviderSecrets): string | nul
   return ctx.secrets.encrypt(JSON.stringify(secrets));
 }
 
-function splitProvider(input: ProviderSettingsInput | null): { shown: ProviderSettings | null; key: string | undefined } {
-  if (input === null) return { shown: null, key: undefined };
-  const { api_key, ...rest } = input;
-  return { shown: { ...rest, has_api_key: api_key !== undefined }, key: api_key };
+/** What the API shows of a provider (has_api_key instead of the key), and its keys by secret slot. */
+function splitProvider(kind: ProviderKind, input: ProviderSettingsInput | ProviderChoiceInput | null): { shown: ProviderSettings | null; keys: ProviderSecrets } {
+  if (input === null) return { shown: null, keys: {} };
+  const keys: ProviderSecrets = {};
+  const one = (c: ProviderChoiceInput, slot: string): ProviderChoice => {
+    const { api_key, ...rest } = c;
+    if (api_key !== undefined) keys[slot] = api_key;
+    return { ...rest, has_api_key: api_key !== undefined };
+  };
+  const { fallbacks, ...main } = input as ProviderSettingsInput;
+  const shown: ProviderSettings = one(main, secretSlot(kind));
+  if (fallbacks !== undefined) shown.fallbacks = fallbacks.map((f, i) => one(f, secretSlot(kind, i)));
+  return { shown, keys };
 }
 
 /** Rules a JSON schema cannot say: http tools need name, description and url; names are unique; URLs public. */
@@ -107,27 +143,39 @@ function checkAgentInput(ctx: AppContext, input: AgentPatch): void {
   });
   if (input.webhook_url) assertPublicUrl(input.webhook_url, 'webhook_url', ctx.allowPrivateUrls);
   for (const kind of PROVIDER_KINDS) {
-    const base = input[kind]?.base_url;
-    if (base) assertPublicUrl(base, `${kind}.base_url`, ctx.allowPrivateUrls);
+    const p = input[kind];
+    if (!p) continue;
+    if (p.base_url) assertPublicUrl(p.base_url, `${kind}.base_url`, ctx.allowPrivateUrls);
+    ('fallbacks' in p ? p.fallbacks : undefined)?.forEach((f, i) => {
+      if (f.base_url) assertPublicUrl(f.base_url, `${kind}.fallbacks[${i}].base_url`, ctx.allowPrivateUrls);
+    });
   }
 }
 
 /**
- * Provider names must be ones this server runs (a typo would otherwise only show as a failed call).
+ * Provider names must be ones this server runs (a typo would otherwise only show as a failed call),
+ * fallbacks included; settings a provider can check without the network are checked too.
  */
-function checkProviders(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | 'conversation'>): void {
-  const llm = agent.llm?.provider;
-  const llmProblem = llm === undefined ? undefined : unsupportedProvider('llm', llm);
-  if (llmProblem) throw new OutcallError('unsupported_provider', llmProblem, 'llm.provider');
+function checkProviders(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | 'speech_to_speech' | 'conversation'>): void {
+  const llmChain = [agent.llm, ...(agent.llm?.fallbacks ?? [])];
+  llmChain.forEach((p, i) => {
+    const problem = p ? unsupportedProvider('llm', p.provider) : undefined;
+    if (problem) throw new OutcallError('unsupported_provider', problem, i === 0 ? 'llm.provider' : `llm.fallbacks[${i - 1}].provider`);
+  });
+  const s2s = agent.speech_to_speech;
+  if (s2s) {
+    const problem = unsupportedProvider('speech_to_speech', s2s.provider);
+    if (problem) throw new OutcallError('unsupported_provider', problem, 'speech_to_speech.provider');
+  }
   try {
     checkSpeechChoice({
-      ...(agent.tts ? { tts: { provider: agent.tts.provider, ...(agent.tts.voice ? { voice: agent.tts.voice } : {}) } } : {}),
-      ...(agent.stt ? { stt: { provider: agent.stt.provider, ...(agent.stt.options ? { options: agent.stt.options } : {}) } } : {}),
+      ...(agent.tts ? { tts: agent.tts } : {}),
+      ...(agent.stt ? { stt: agent.stt } : {}),
       ...(agent.conversation?.vad ? { vad: agent.conversation.vad } : {}),
     });
   } catch (err) {
     if (!(err instanceof ProviderChoiceError)) throw err;
-    throw new OutcallError('unsupported_provider', err.message, err.kind === 'vad' ? 'conversation.vad' : `${err.kind}.${err.field}`);
+    throw new OutcallError('unsupported_provider', err.message, err.kind === 'vad' ? 'conversation.vad' : err.path);
   }
 }
 
@@ -149,18 +197,19 @@ export async function createAgent(ctx: AppContext, orgId: string, input: AgentCr
   checkAgentInput(ctx, input);
   checkFlow(input.flow, input.tools ?? []);
   checkProviders(input);
-  const providers = Object.fromEntries(PROVIDER_KINDS.map((k) => [k, splitProvider(input[k] ?? null)])) as Record<
+  checkSpeechToSpeech(input.speech_to_speech ?? null, input.flow ?? null);
+  const providers = Object.fromEntries(PROVIDER_KINDS.map((k) => [k, splitProvider(k, input[k] ?? null)])) as Record<
     ProviderKind,
     ReturnType<typeof splitProvider>
   >;
   const secrets: ProviderSecrets = {};
-  for (const k of PROVIDER_KINDS) if (providers[k].key !== undefined) secrets[k] = providers[k].key;
+  for (const k of PROVIDER_KINDS) Object.assign(secrets, providers[k].keys);
   const r = await ctx.db.query<AgentRow>(sql`insert into agents
-    (id, org_id, name, kind, system_prompt, greeting, language, voice, stt, llm, tts, provider_secrets_enc, tools,
+    (id, org_id, name, kind, system_prompt, greeting, language, voice, stt, llm, tts, speech_to_speech, provider_secrets_enc, tools,
      webhook_url, max_cps, max_concurrent_calls, on_limit, flow, conversation)
     values (${newId('agt')}, ${orgId}, ${input.name}, ${input.kind ?? 'voice'}, ${input.system_prompt ?? ''},
       ${input.greeting ?? ''}, ${input.language ?? 'en-US'}, ${input.voice ?? null},
-      ${asJson(providers.stt.shown)}, ${asJson(providers.llm.shown)}, ${asJson(providers.tts.shown)},
+      ${asJson(providers.stt.shown)}, ${asJson(providers.llm.shown)}, ${asJson(providers.tts.shown)}, ${asJson(providers.speech_to_speech.shown)},
       ${encryptSecrets(ctx, secrets)}, ${JSON.stringify(input.tools ?? [])}, ${input.webhook_url ?? null},
       ${input.max_cps ?? 1}, ${input.max_concurrent_calls ?? null}, ${input.on_limit ?? 'queue'}, ${asJson(input.flow ?? null)},
       ${asJson(input.conversation ?? null)})
@@ -206,6 +255,9 @@ export async function updateAgent(ctx: AppContext, orgId: string, id: string, pa
     if (!row) throw new OutcallError('agent_not_found', `no agent ${id}`, 'agentId');
     // The flow and the tools it calls are checked together, whichever of them the patch changes.
     if (patch.flow !== undefined || patch.tools !== undefined) checkFlow(patch.flow !== undefined ? patch.flow : row.flow, patch.tools ?? row.tools);
+    if (patch.flow !== undefined || patch.speech_to_speech !== undefined) {
+      checkSpeechToSpeech(patch.speech_to_speech !== undefined ? patch.speech_to_speech : row.speech_to_speech, patch.flow !== undefined ? patch.flow : row.flow);
+    }
     const parts = updateSet(patch, {
       name: asIs,
       kind: asIs,
@@ -225,9 +277,9 @@ export async function updateAgent(ctx: AppContext, orgId: string, id: string, pa
     if (touched.length > 0) {
       const secrets = readProviderSecrets(ctx, row);
       for (const k of touched) {
-        const { shown, key } = splitProvider(patch[k] ?? null);
-        if (key === undefined) delete secrets[k];
-        else secrets[k] = key;
+        const { shown, keys } = splitProvider(k, patch[k] ?? null);
+        for (const slot of Object.keys(secrets)) if (slot === k || slot.startsWith(`${k}.`)) delete secrets[slot];
+        Object.assign(secrets, keys);
         parts.push(sql`${sqlColumn(k)} = ${asJson(shown)}`);
       }
       parts.push(sql`provider_secrets_enc = ${encryptSecrets(ctx, secrets)}`);
@@ -241,7 +293,14 @@ export async function updateAgent(ctx: AppContext, orgId: string, id: string, pa
 
 function sqlColumn(kind: ProviderKind) {
   // Fixed names chosen by code.
-  return kind === 'stt' ? sql`stt` : kind === 'llm' ? sql`llm` : sql`tts`;
+  return kind === 'stt' ? sql`stt` : kind === 'llm' ? sql`llm` : kind === 'tts' ? sql`tts` : sql`speech_to_speech`;
+}
+
+/** A scripted flow speaks through tts and hears through stt: it cannot run on a speech-to-speech model. */
+function checkSpeechToSpeech(s2s: unknown, flow: unknown): void {
+  if (s2s !== null && s2s !== undefined && flow !== null && flow !== undefined) {
+    throw new OutcallError('invalid_request', 'an agent with a flow cannot use speech_to_speech: a flow speaks through tts and hears through stt', 'speech_to_speech');
+  }
 }
 
 /**

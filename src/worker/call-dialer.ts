@@ -9,8 +9,7 @@ import type { CallStatus } from '../calls/status.js';
 import { beginDial } from '../dispatch/dial-guard.js';
 import type { ClaimedCall, Dialer } from '../dispatch/types.js';
 import { newId } from '../ids.js';
-import type { LlmSettings } from '../providers/llm/index.js';
-import { findAgentRow, readProviderSecrets, type AgentRow } from '../store/agents.js';
+import { findAgentRow, providerChainFor, readProviderSecrets, resolvedProvider, secretSlot, type AgentRow, type ProviderSecrets } from '../store/agents.js';
 import type { Queryable } from '../store/db.js';
 import { insertRecording } from '../store/recordings.js';
 import { sql } from '../store/sql.js';
@@ -31,33 +30,32 @@ export function widebandFirst(codecs: readonly string[]): string[] {
 
 /**
  * What the media worker needs to run the agent's conversation, or undefined for a greeting-only
- * agent (no flow, no llm settings). The LLM key is decrypted here, just before the call.
+ * agent (no flow, no llm, no speech-to-speech settings). Provider keys are decrypted just before the
+ * call (`secrets`); a provider without its own key gets the vendor's environment variable.
  */
 export function voiceSpecFor(
   agent: AgentRow,
   call: Pick<ClaimedCall, 'callContext' | 'dynamicVariables'>,
-  llmKey: string | undefined,
+  secrets: ProviderSecrets,
   toolContext?: VoiceCallSpec['toolContext'],
 ): VoiceCallSpec | undefined {
   const flow = agent.flow;
   const hasFlow = flow !== undefined && flow !== null;
-  if (!hasFlow && !agent.llm) return undefined;
-  let llm: LlmSettings | undefined;
-  if (agent.llm) {
-    const { has_api_key: _shown, language: _language, voice: _voice, ...rest } = agent.llm;
-    llm = { ...rest, ...(llmKey !== undefined ? { api_key: llmKey } : {}) };
-  }
+  const s2s = agent.speech_to_speech ? resolvedProvider(agent.speech_to_speech, secrets[secretSlot('speech_to_speech')]) : undefined;
+  if (!hasFlow && !agent.llm && !s2s) return undefined;
+  const llm = agent.llm ? providerChainFor('llm', agent.llm, secrets) : undefined;
   const greeting = agent.greeting ? fillTemplate(agent.greeting, call.dynamicVariables).trim() : '';
   const voice = agent.tts?.voice ?? agent.voice ?? undefined;
   const speech: SpeechChoice = {
-    ...(agent.tts ? { tts: { provider: agent.tts.provider, ...(voice ? { voice } : {}) } } : {}),
-    ...(agent.stt ? { stt: { provider: agent.stt.provider, ...(agent.stt.options ? { options: agent.stt.options } : {}) } } : {}),
+    ...(agent.tts ? { tts: { ...providerChainFor('tts', agent.tts, secrets), ...(voice ? { voice } : {}) } } : {}),
+    ...(agent.stt ? { stt: { ...(agent.language ? { language: agent.language } : {}), ...providerChainFor('stt', agent.stt, secrets) } } : {}),
     ...(agent.conversation?.vad ? { vad: agent.conversation.vad } : {}),
   };
   const conversation = agent.conversation ? conversationFor(agent.conversation, call.dynamicVariables) : undefined;
   return {
     ...(hasFlow ? { flow } : {}),
     ...(llm ? { llm } : {}),
+    ...(s2s ? { speechToSpeech: { ...(agent.language ? { language: agent.language } : {}), ...s2s } } : {}),
     systemPrompt: agent.system_prompt,
     ...(call.callContext ? { callContext: call.callContext } : {}),
     dynamicVariables: call.dynamicVariables,
@@ -169,10 +167,10 @@ export class CallDialer implements Dialer {
     }
     const password = call.trunk.passwordEnc && this.ctx.secrets ? this.ctx.secrets.decrypt(call.trunk.passwordEnc) : undefined;
     // Before the dial guard: a key that cannot be read must not leave a call marked dialing.
-    const llmKey = agent.llm?.has_api_key ? readProviderSecrets(this.ctx, agent).llm : undefined;
+    const secrets = readProviderSecrets(this.ctx, agent);
     // http tools are signed like webhooks: without a readable secret the call fails here, before dialing.
     const httpTools = agent.tools?.some((t) => t.type === 'http') ?? false;
-    const voice = voiceSpecFor(agent, call, llmKey, {
+    const voice = voiceSpecFor(agent, call, secrets, {
       agentId: agent.id,
       metadata: call.metadata ?? null,
       signingSecrets: httpTools ? await signingSecrets(this.ctx, call.orgId) : [],

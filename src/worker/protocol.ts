@@ -5,7 +5,7 @@
  */
 import type { Tool } from '../api/schemas/agent.js';
 import type { EndReason } from '../calls/status.js';
-import type { LlmSettings } from '../providers/llm/index.js';
+import type { ProviderChain, ResolvedProviderSettings } from '../providers/settings.js';
 import type { Recording, RecordingChannels } from '../media/wav-recorder.js';
 import type { SpeechChoice } from '../providers/registry.js';
 import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
@@ -17,7 +17,10 @@ import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
 export interface VoiceCallSpec {
   /** A scripted flow (validated again in the worker with validateFlow). Wins over `llm`. */
   flow?: unknown;
-  llm?: LlmSettings;
+  /** The agent's model, with its fallbacks (keys resolved). */
+  llm?: ProviderChain;
+  /** A speech-to-speech model that hears and speaks itself: the call runs it instead of stt + llm + tts. */
+  speechToSpeech?: ResolvedProviderSettings;
   systemPrompt: string;
   /** The call's call_context (appended to the prompt for this call). */
   callContext?: string;

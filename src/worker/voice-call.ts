@@ -27,7 +27,7 @@ export interface VoiceProviders {
   options?: Partial<Omit<VoiceSessionOptions, 'maxDurationMs'>>;
 }
 
-const CHOICE_END: Record<ProviderKind, EndReason> = { tts: 'error_tts', stt: 'error_stt', vad: 'error_stt', llm: 'error_llm' };
+const CHOICE_END: Record<ProviderKind, EndReason> = { tts: 'error_tts', stt: 'error_stt', vad: 'error_stt', llm: 'error_llm', speech_to_speech: 'error_llm' };
 
 /** The session defaults when neither the worker nor the agent says otherwise. */
 export const SESSION_DEFAULTS = {

@@ -256,7 +256,7 @@ describe('agents', () => {
 
   test('providers this server does not run are refused with 422 unsupported_provider, listing the supported ones', async () => {
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-      [{ tts: { provider: 'elevenlabs' } }, 'tts.provider', /tts provider "elevenlabs" is not supported; supported: espeak-ng, flite/],
+      [{ tts: { provider: 'polly' } }, 'tts.provider', /tts provider "polly" is not supported; supported: espeak-ng, flite/],
       [{ stt: { provider: 'deepgram' } }, 'stt.provider', /supported: pocketsphinx/],
       [{ llm: { provider: 'anthropic', model: 'x' } }, 'llm.provider', /supported: .*openai.*ollama/],
       [{ conversation: { vad: 'webrtc' } }, 'conversation.vad', /supported: silero, energy/],

@@ -34,16 +34,18 @@ test('unknown names are refused with the kind, the field and the supported list'
   assert.match(unsupportedProvider('tts', 'polly') ?? '', /supported: espeak-ng, flite$/);
   assert.ok(SUPPORTED_PROVIDERS.llm.includes('openai'));
   const cases: Array<[Parameters<typeof checkSpeechChoice>[0], string, string]> = [
-    [{ tts: { provider: 'polly' } }, 'tts', 'provider'],
-    [{ tts: { provider: 'flite', voice: 'en-us' } }, 'tts', 'voice'],
-    [{ stt: { provider: 'whisper' } }, 'stt', 'provider'],
-    [{ stt: { provider: 'pocketsphinx', options: { end_silence_ms: 'soon' } } }, 'stt', 'options'],
-    [{ vad: 'webrtc' }, 'vad', 'provider'],
+    [{ tts: { provider: 'polly' } }, 'tts', 'tts.provider'],
+    [{ tts: { provider: 'flite', voice: 'en-us' } }, 'tts', 'tts.voice'],
+    [{ stt: { provider: 'whisper' } }, 'stt', 'stt.provider'],
+    [{ stt: { provider: 'pocketsphinx', options: { end_silence_ms: 'soon' } } }, 'stt', 'stt.options'],
+    [{ stt: { provider: 'pocketsphinx', fallbacks: [{ provider: 'whisper' }] } }, 'stt', 'stt.fallbacks[0].provider'],
+    [{ tts: { provider: 'espeak-ng', fallbacks: [{ provider: 'flite', voice: 'nope' }] } }, 'tts', 'tts.fallbacks[0].voice'],
+    [{ vad: 'webrtc' }, 'vad', 'conversation.vad'],
   ];
   for (const [choice, kind, field] of cases) {
     assert.throws(
       () => new SpeechRegistry().engines(choice),
-      (err: unknown) => err instanceof ProviderChoiceError && err.kind === kind && err.field === field && err.code === 'provider_bad_request',
+      (err: unknown) => err instanceof ProviderChoiceError && err.kind === kind && err.path === field && err.code === 'provider_bad_request',
       JSON.stringify(choice),
     );
   }

@@ -223,11 +223,11 @@ test('voiceSpecFor: greeting-only agents get none; flow and llm (with the key) t
     system_prompt: 'Be brief.', greeting: 'Hi {{name}}', language: 'en-US', voice: null, tts: null, stt: null, llm: null, flow: null,
   } as unknown as AgentRow;
   const call = { callContext: 'VIP', dynamicVariables: { name: 'Ana' } };
-  assert.equal(voiceSpecFor(base, call, undefined), undefined);
-  const withFlow = voiceSpecFor({ ...base, flow } as AgentRow, call, undefined);
+  assert.equal(voiceSpecFor(base, call, {}), undefined);
+  const withFlow = voiceSpecFor({ ...base, flow } as AgentRow, call, {});
   assert.deepEqual(withFlow?.flow, flow);
   assert.equal(withFlow?.greeting, 'Hi Ana');
-  const withLlm = voiceSpecFor({ ...base, llm: { provider: 'openai', model: 'gpt', has_api_key: true } } as AgentRow, call, 'sk-1');
+  const withLlm = voiceSpecFor({ ...base, llm: { provider: 'openai', model: 'gpt', has_api_key: true } } as AgentRow, call, { llm: 'sk-1' });
   assert.deepEqual(withLlm?.llm, { provider: 'openai', model: 'gpt', api_key: 'sk-1' });
   assert.equal(withLlm?.callContext, 'VIP');
   assert.equal(withLlm?.systemPrompt, 'Be brief.');
@@ -263,8 +263,9 @@ test("voiceSpecFor carries the agent's engines and conversation (lines filled); 
       filler: { after_ms: 900, phrases: ['One moment.'] }, vad: 'energy',
     },
   } as unknown as AgentRow;
-  const spec = voiceSpecFor(agent, { callContext: null, dynamicVariables: { name: 'Ana' } }, undefined);
-  assert.deepEqual(spec?.speech, { tts: { provider: 'flite', voice: 'kal' }, stt: { provider: 'pocketsphinx', options: { end_silence_ms: 400 } }, vad: 'energy' });
+  const spec = voiceSpecFor(agent, { callContext: null, dynamicVariables: { name: 'Ana' } }, {});
+  // The recognizer hears in the agent's language unless its settings name another.
+  assert.deepEqual(spec?.speech, { tts: { provider: 'flite', voice: 'kal' }, stt: { language: 'en-US', provider: 'pocketsphinx', options: { end_silence_ms: 400 } }, vad: 'energy' });
   assert.deepEqual(spec?.conversation, {
     firstSpeaker: 'callee', bargeIn: { minWords: 2 }, inactivityTimeoutMs: 7000, inactivityPrompt: 'Still there, Ana?', filler: { afterMs: 900, phrases: ['One moment.'] },
   });
@@ -278,7 +279,7 @@ test("voiceSpecFor carries the agent's engines and conversation (lines filled); 
   assert.deepEqual([none.firstSpeaker, none.bargeIn, none.inactivityTimeoutMs, none.filler], ['agent', { enabled: true, minSpeechMs: 300, minWords: 0 }, 10_000, undefined]);
   assert.equal(sessionOptionsFor(conversationFor({ filler: null }, {}), { filler: { afterMs: 1, phrases: ['x'] } }).filler, undefined, 'filler: null turns it off');
   // An agent with no speech settings travels without them (the worker's defaults apply).
-  const plain = voiceSpecFor({ ...agent, tts: null, stt: null, voice: null, conversation: null } as AgentRow, { callContext: null, dynamicVariables: {} }, undefined);
+  const plain = voiceSpecFor({ ...agent, tts: null, stt: null, voice: null, conversation: null } as AgentRow, { callContext: null, dynamicVariables: {} }, {});
   assert.equal(plain?.speech, undefined);
   assert.equal(plain?.conversation, undefined);
 });

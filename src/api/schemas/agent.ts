@@ -9,24 +9,40 @@ const Options = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), 
   description: 'provider-specific settings',
 });
 
+const providerInputFields = {
+  provider: ProviderName,
+  model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  language: Type.Optional(Type.String({ minLength: 2, maxLength: 35 })),
+  voice: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  base_url: Type.Optional(HttpUrl('endpoint of the vendor (default: its public API) or of a self-hosted server')),
+  api_key: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 512, description: "write-only, stored encrypted; without it the vendor's environment variable (e.g. DEEPGRAM_API_KEY) is used" }),
+  ),
+  temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+  max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+  options: Type.Optional(Options),
+};
+
+/** One provider without fallbacks (a fallback entry, or the speech-to-speech model). */
+export const ProviderChoiceInput = Type.Object(providerInputFields, { additionalProperties: false });
+export type ProviderChoiceInput = Static<typeof ProviderChoiceInput>;
+
 /** Settings of one speech or language provider. api_key is write-only: stored encrypted, never returned. */
 export const ProviderSettingsInput = Type.Object(
   {
-    provider: ProviderName,
-    model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    language: Type.Optional(Type.String({ minLength: 2, maxLength: 35 })),
-    voice: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    base_url: Type.Optional(HttpUrl('endpoint of an OpenAI-compatible or self-hosted server')),
-    api_key: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
-    max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-    options: Type.Optional(Options),
+    ...providerInputFields,
+    fallbacks: Type.Optional(
+      Type.Array(ProviderChoiceInput, {
+        maxItems: 3,
+        description: 'tried in order when the provider before fails or times out before producing output (within the same turn); each switch is recorded on the call',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 export type ProviderSettingsInput = Static<typeof ProviderSettingsInput>;
 
-export const ProviderSettings = Type.Object({
+const providerShownFields = {
   provider: Type.String(),
   model: Type.Optional(Type.String()),
   language: Type.Optional(Type.String()),
@@ -36,7 +52,12 @@ export const ProviderSettings = Type.Object({
   max_tokens: Type.Optional(Type.Integer()),
   options: Type.Optional(Type.Record(Type.String(), OptionValue)),
   has_api_key: Type.Boolean(),
-});
+};
+
+export const ProviderChoice = Type.Object(providerShownFields);
+export type ProviderChoice = Static<typeof ProviderChoice>;
+
+export const ProviderSettings = Type.Object({ ...providerShownFields, fallbacks: Type.Optional(Type.Array(ProviderChoice)) });
 export type ProviderSettings = Static<typeof ProviderSettings>;
 
 /**
@@ -128,6 +149,9 @@ const fields = {
   language: Type.String({ minLength: 2, maxLength: 35, pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$', default: 'en-US' }),
   voice: Nullable(Type.String({ minLength: 1, maxLength: 128 })),
   provider: Nullable(ProviderSettingsInput),
+  speech_to_speech: Type.Union([ProviderChoiceInput, Type.Null()], {
+    description: 'a speech-to-speech model (provider openai: the Realtime API) that hears and speaks itself, instead of stt + llm + tts',
+  }),
   tools: Type.Array(Tool, { maxItems: 64 }),
   webhook_url: Nullable(HttpUrl('default result webhook for calls of this agent that give no callback_url')),
   max_cps: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 1, description: 'calls per second this agent may start' }),
@@ -155,6 +179,7 @@ export const AgentCreate = Type.Object(
     stt: Type.Optional(fields.provider),
     llm: Type.Optional(fields.provider),
     tts: Type.Optional(fields.provider),
+    speech_to_speech: Type.Optional(fields.speech_to_speech),
     tools: Type.Optional(fields.tools),
     webhook_url: Type.Optional(fields.webhook_url),
     max_cps: Type.Optional(fields.max_cps),
@@ -181,6 +206,7 @@ export const Agent = Type.Object({
   stt: Nullable(ProviderSettings),
   llm: Nullable(ProviderSettings),
   tts: Nullable(ProviderSettings),
+  speech_to_speech: Nullable(ProviderChoice),
   tools: Type.Array(Tool),
   webhook_url: Nullable(Type.String()),
   max_cps: Type.Number(),
