@@ -28,5 +28,8 @@ export function callMetrics(t: CallTimings): CallMetrics {
       tts_first_audio_ms: ms(x.ttsFirstAudioMs),
       end_to_end_ms: ms(x.endToEndMs),
     })),
+    ...(t.providerFallbacks && t.providerFallbacks.length > 0
+      ? { provider_fallbacks: t.providerFallbacks.map((f) => ({ kind: f.kind, from: f.from, to: f.to, code: f.code, message: f.message, at_ms: Math.max(0, Math.round(f.atMs)) })) }
+      : {}),
   };
 }

@@ -1916,6 +1916,19 @@ export interface paths {
                                         tts_first_audio_ms: number | null;
                                         end_to_end_ms: number | null;
                                     }[];
+                                    /** @description each switch to an agent's fallback provider during the call, in order */
+                                    provider_fallbacks?: {
+                                        kind: "stt" | "llm" | "tts";
+                                        /** @description the provider that failed */
+                                        from: string;
+                                        /** @description the provider that took over */
+                                        to: string;
+                                        /** @description why: the provider error code, e.g. provider_timeout */
+                                        code: string;
+                                        message: string;
+                                        /** @description ms from answer */
+                                        at_ms: number;
+                                    }[];
                                 } | null;
                                 metadata: unknown;
                                 call_context: string | null;
@@ -2100,6 +2113,19 @@ export interface paths {
                                     tts_first_audio_ms: number | null;
                                     end_to_end_ms: number | null;
                                 }[];
+                                /** @description each switch to an agent's fallback provider during the call, in order */
+                                provider_fallbacks?: {
+                                    kind: "stt" | "llm" | "tts";
+                                    /** @description the provider that failed */
+                                    from: string;
+                                    /** @description the provider that took over */
+                                    to: string;
+                                    /** @description why: the provider error code, e.g. provider_timeout */
+                                    code: string;
+                                    message: string;
+                                    /** @description ms from answer */
+                                    at_ms: number;
+                                }[];
                             } | null;
                             metadata: unknown;
                             call_context: string | null;
@@ -2231,6 +2257,19 @@ export interface paths {
                                     llm_first_token_ms: number | null;
                                     tts_first_audio_ms: number | null;
                                     end_to_end_ms: number | null;
+                                }[];
+                                /** @description each switch to an agent's fallback provider during the call, in order */
+                                provider_fallbacks?: {
+                                    kind: "stt" | "llm" | "tts";
+                                    /** @description the provider that failed */
+                                    from: string;
+                                    /** @description the provider that took over */
+                                    to: string;
+                                    /** @description why: the provider error code, e.g. provider_timeout */
+                                    code: string;
+                                    message: string;
+                                    /** @description ms from answer */
+                                    at_ms: number;
                                 }[];
                             } | null;
                             metadata: unknown;
@@ -2367,6 +2406,19 @@ export interface paths {
                                     llm_first_token_ms: number | null;
                                     tts_first_audio_ms: number | null;
                                     end_to_end_ms: number | null;
+                                }[];
+                                /** @description each switch to an agent's fallback provider during the call, in order */
+                                provider_fallbacks?: {
+                                    kind: "stt" | "llm" | "tts";
+                                    /** @description the provider that failed */
+                                    from: string;
+                                    /** @description the provider that took over */
+                                    to: string;
+                                    /** @description why: the provider error code, e.g. provider_timeout */
+                                    code: string;
+                                    message: string;
+                                    /** @description ms from answer */
+                                    at_ms: number;
                                 }[];
                             } | null;
                             metadata: unknown;
@@ -2507,6 +2559,19 @@ export interface paths {
                                         tts_first_audio_ms: number | null;
                                         end_to_end_ms: number | null;
                                     }[];
+                                    /** @description each switch to an agent's fallback provider during the call, in order */
+                                    provider_fallbacks?: {
+                                        kind: "stt" | "llm" | "tts";
+                                        /** @description the provider that failed */
+                                        from: string;
+                                        /** @description the provider that took over */
+                                        to: string;
+                                        /** @description why: the provider error code, e.g. provider_timeout */
+                                        code: string;
+                                        message: string;
+                                        /** @description ms from answer */
+                                        at_ms: number;
+                                    }[];
                                 } | null;
                                 metadata: unknown;
                                 call_context: string | null;
@@ -2641,6 +2706,19 @@ export interface paths {
                                     llm_first_token_ms: number | null;
                                     tts_first_audio_ms: number | null;
                                     end_to_end_ms: number | null;
+                                }[];
+                                /** @description each switch to an agent's fallback provider during the call, in order */
+                                provider_fallbacks?: {
+                                    kind: "stt" | "llm" | "tts";
+                                    /** @description the provider that failed */
+                                    from: string;
+                                    /** @description the provider that took over */
+                                    to: string;
+                                    /** @description why: the provider error code, e.g. provider_timeout */
+                                    code: string;
+                                    message: string;
+                                    /** @description ms from answer */
+                                    at_ms: number;
                                 }[];
                             } | null;
                             metadata: unknown;

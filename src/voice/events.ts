@@ -3,6 +3,7 @@
  * Times are ms on the session's injected clock, so tests in virtual time see exact values.
  */
 import type { EndReason } from '../calls/status.js';
+import type { ProviderFallbackEvent } from '../providers/settings.js';
 
 /** The end reasons the voice runtime itself decides (a subset of src/calls/status.ts END_REASONS). */
 export type VoiceEndReason = Extract<
@@ -82,6 +83,11 @@ export type VoiceEvent =
   | { type: 'turn'; turn: TranscriptTurn }
   | { type: 'end_requested'; reason: VoiceEndReason; atMs: number }
   | { type: 'error'; source: 'stt' | 'llm' | 'tts' | 'vad'; code: string; message: string; endReason: VoiceEndReason; atMs: number }
+  /**
+   * A provider chain switched to its next provider (the call keeps going; recorded in its metrics).
+   * Reported by the providers, not the session, so the media worker stamps its time.
+   */
+  | { type: 'provider_fallback'; fallback: ProviderFallbackEvent }
   /** Always last, exactly once: the leg was hung up (or had already ended). */
   | { type: 'ended'; reason: VoiceEndReason; atMs: number };
 

@@ -2,7 +2,7 @@ import type { EndReason } from '../calls/status.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../voice/events.js';
 import { PendingGreeting } from './greeting.js';
-import type { CallOutcomeStatus, CallTimings, DialCommand, WorkerCommand, WorkerEvent } from './protocol.js';
+import type { CallOutcomeStatus, CallTimings, DialCommand, ProviderFallbackRecord, WorkerCommand, WorkerEvent } from './protocol.js';
 import { tapLeg, type RecordingTap } from './recording-tap.js';
 
 /** What the runtime needs of a call leg (src/telephony/call-leg.ts provides it). */
@@ -79,11 +79,16 @@ interface ActiveCall {
   answeredAt: number | undefined;
   greetingAt: number | undefined;
   latencies: TurnLatency[];
+  fallbacks: ProviderFallbackRecord[];
 }
 
 function timingsOf(call: ActiveCall): CallTimings {
   const greeting = call.answeredAt !== undefined && call.greetingAt !== undefined ? Math.max(0, call.greetingAt - call.answeredAt) : undefined;
-  return { ...(greeting !== undefined ? { answerToGreetingMs: greeting } : {}), turns: [...call.latencies] };
+  return {
+    ...(greeting !== undefined ? { answerToGreetingMs: greeting } : {}),
+    turns: [...call.latencies],
+    ...(call.fallbacks.length > 0 ? { providerFallbacks: [...call.fallbacks] } : {}),
+  };
 }
 
 /** Why the call ended, in the platform's words (stable end_reason strings). */
@@ -192,6 +197,7 @@ export class MediaRuntime {
       answeredAt: undefined,
       greetingAt: undefined,
       latencies: [],
+      fallbacks: [],
     };
     this.#calls.set(cmd.callId, call);
     let leg: LegLike;
@@ -289,6 +295,10 @@ export class MediaRuntime {
         } else if (e.type === 'turn_latency') {
           call.latencies.push(e.latency);
           this.deps.emit({ type: 'latency', callId, latency: e.latency });
+        } else if (e.type === 'provider_fallback') {
+          call.fallbacks.push({ ...e.fallback, atMs: call.answeredAt === undefined ? 0 : this.#now() - call.answeredAt });
+          const f = e.fallback;
+          this.deps.emit({ type: 'log', level: 'warn', message: `${f.kind} provider ${f.from} failed (${f.code}: ${f.message}); ${f.to} takes over`, callId });
         } else if (e.type === 'error') {
           voice.error ??= `${e.source} error (${e.code}): ${e.message}`;
           this.deps.emit({ type: 'log', level: 'warn', message: `voice ${e.source} error (${e.code}): ${e.message}`, callId });

@@ -36,7 +36,7 @@ const runtime = new MediaRuntime({
   emit,
   // Agents with a flow or LLM settings hold a conversation with the engines they chose (registry defaults:
   // espeak-ng out, Silero VAD + pocketsphinx in).
-  prepareVoice: voicePreparer({ engines: (spec) => speech.engines(spec.speech ?? {}), clock: realClock }),
+  prepareVoice: voicePreparer({ engines: (spec, hooks) => speech.engines(spec.speech ?? {}, hooks), clock: realClock }),
   dialLeg: (cmd) =>
     CallLeg.dial({
       ua,

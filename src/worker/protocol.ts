@@ -5,7 +5,7 @@
  */
 import type { Tool } from '../api/schemas/agent.js';
 import type { EndReason } from '../calls/status.js';
-import type { ProviderChain, ResolvedProviderSettings } from '../providers/settings.js';
+import type { ProviderChain, ProviderFallbackEvent, ResolvedProviderSettings } from '../providers/settings.js';
 import type { Recording, RecordingChannels } from '../media/wav-recorder.js';
 import type { SpeechChoice } from '../providers/registry.js';
 import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
@@ -83,7 +83,12 @@ export interface CallTimings {
   answerToGreetingMs?: number;
   /** One per agent reply of a voice call (VoiceSession's turn_latency). */
   turns: TurnLatency[];
+  /** Each switch of a provider chain to its next provider, in order. */
+  providerFallbacks?: ProviderFallbackRecord[];
 }
+
+/** A provider switch as the call records it: ms from answer (the session's clock). */
+export type ProviderFallbackRecord = ProviderFallbackEvent & { atMs: number };
 
 export type WorkerCommand = DialCommand | { type: 'cancel'; callId: string } | { type: 'shutdown' };
 

@@ -6,12 +6,13 @@
  */
 import type { EndReason } from '../calls/status.js';
 import { createLlmProvider, llmToolsFromAgent } from '../providers/llm/index.js';
-import { ProviderChoiceError, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
+import { ProviderChoiceError, type EngineHooks, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { Clock } from '../telephony/clock.js';
 import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../voice/brain.js';
 import { FlowBrain } from '../voice/flow/index.js';
 import { LlmAgentBrain } from '../voice/llm-brain.js';
+import type { VoiceEvent } from '../voice/events.js';
 import { VoiceSession, type VoiceSessionOptions } from '../voice/session.js';
 import { VoicePrepareError, type PrepareVoice } from './media-runtime.js';
 import type { DialCommand, VoiceCallSpec, VoiceConversation } from './protocol.js';
@@ -19,7 +20,7 @@ import { createToolRunner, type CallControl } from './tools/index.js';
 
 export interface VoiceProviders {
   /** The call's engines: fixed ones, or built per call from the agent's choice (the worker's SpeechRegistry). */
-  engines: SpeechEngines | ((spec: VoiceCallSpec) => SpeechEngines);
+  engines: SpeechEngines | ((spec: VoiceCallSpec, hooks: EngineHooks) => SpeechEngines);
   clock: Clock;
   /** Runs a flow's or the model's tools; by default the agent's own tools (src/worker/tools) run. */
   runTool?: ToolRunner;
@@ -108,9 +109,12 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
   return (cmd) => {
     const spec = cmd.voice;
     if (!spec) throw new Error('not a voice call');
+    // Provider switches are reported to the session's listener once the call is attached (before answer).
+    let emit: ((e: VoiceEvent) => void) | undefined;
+    const hooks: EngineHooks = { onFallback: (fallback) => emit?.({ type: 'provider_fallback', fallback }) };
     let engines: SpeechEngines;
     try {
-      engines = typeof p.engines === 'function' ? p.engines(spec) : p.engines;
+      engines = typeof p.engines === 'function' ? p.engines(spec, hooks) : p.engines;
     } catch (err) {
       // Refused before dialing: an engine this worker does not run must not become a deaf or mute call.
       if (err instanceof ProviderChoiceError) throw new VoicePrepareError(CHOICE_END[err.kind], err.message);
@@ -128,6 +132,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
     };
     const tts = spec.voice ? withVoice(engines.tts, spec.voice) : engines.tts;
     return (leg, onEvent) => {
+      emit = onEvent;
       const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
       control = {
         leg,

@@ -77,6 +77,9 @@ test('metrics: per-turn latencies in ms, p50 (nearest rank) and max of end-to-en
     ],
   });
   assert.deepEqual(callMetrics({ turns: [] }), { answer_to_greeting_ms: null, end_to_end_p50_ms: null, end_to_end_max_ms: null, turns: [] });
+  // Provider switches are shown only when there were some, with their time rounded to whole ms.
+  const f = callMetrics({ turns: [], providerFallbacks: [{ kind: 'stt', from: 'deepgram', to: 'openai', code: 'provider_failed', message: 'socket closed', atMs: 1520.6 }] });
+  assert.deepEqual(f.provider_fallbacks, [{ kind: 'stt', from: 'deepgram', to: 'openai', code: 'provider_failed', message: 'socket closed', at_ms: 1521 }]);
 });
 
 test('firstSentence: titles and initials do not end a sentence', () => {

@@ -183,6 +183,41 @@ describe('agents', () => {
     assert.deepEqual(JSON.parse(t.ctx.secrets?.decrypt(row2.rows[0]?.provider_secrets_enc as string) as string), { stt: 'dg-secret-123' });
   });
 
+  test('fallback providers: each keeps its own encrypted key; PATCH replaces a chain with its keys; bad fallbacks are named', async () => {
+    const r = await t.org.req('POST', '/v1/agents', {
+      name: 'Chain',
+      llm: {
+        provider: 'openai', model: 'gpt-4o-mini', api_key: 'sk-first-111',
+        fallbacks: [{ provider: 'groq', model: 'llama', api_key: 'gq-second-222' }, { provider: 'ollama', model: 'qwen' }],
+      },
+      stt: { provider: 'pocketsphinx', api_key: 'ps-333' },
+    });
+    assert.equal(r.status, 201, r.raw);
+    assert.ok(!r.raw.includes('111') && !r.raw.includes('222'));
+    assert.deepEqual(r.body.llm.fallbacks, [{ provider: 'groq', model: 'llama', has_api_key: true }, { provider: 'ollama', model: 'qwen', has_api_key: false }]);
+    const secrets = async () => {
+      const row = await t.db.query<{ provider_secrets_enc: string }>(sql`select provider_secrets_enc from agents where id = ${r.body.id}`);
+      return JSON.parse(t.ctx.secrets?.decrypt(row.rows[0]?.provider_secrets_enc as string) as string) as Record<string, string>;
+    };
+    assert.deepEqual(await secrets(), { llm: 'sk-first-111', 'llm.fallbacks.0': 'gq-second-222', stt: 'ps-333' });
+    // A new chain without keys leaves no key of the old chain behind (a key never moves to another vendor).
+    const p = await t.org.req('PATCH', `/v1/agents/${r.body.id}`, { llm: { provider: 'groq', model: 'llama', fallbacks: [{ provider: 'openai', model: 'x', api_key: 'sk-new-444' }] } });
+    assert.equal(p.status, 200, p.raw);
+    assert.deepEqual(await secrets(), { 'llm.fallbacks.0': 'sk-new-444', stt: 'ps-333' });
+    const bad: Array<[Record<string, unknown>, string, string]> = [
+      [{ llm: { provider: 'openai', model: 'x', fallbacks: [{ provider: 'watson' }] } }, 'unsupported_provider', 'llm.fallbacks[0].provider'],
+      [{ tts: { provider: 'espeak-ng', fallbacks: [{ provider: 'flite', voice: 'nobody' }] } }, 'unsupported_provider', 'tts.fallbacks[0].voice'],
+      [{ llm: { provider: 'openai', model: 'x', fallbacks: [{ provider: 'groq', fallbacks: [] }] } }, 'unknown_field', 'llm.fallbacks[0].fallbacks'],
+      [{ llm: { provider: 'openai', model: 'x', fallbacks: [1, 2, 3, 4].map(() => ({ provider: 'groq' })) } }, 'invalid_request', 'llm.fallbacks'],
+      [{ llm: { provider: 'openai', model: 'x', fallbacks: [{ provider: 'vllm', base_url: 'http://10.0.0.8:8000/v1' }] } }, 'private_url_not_allowed', 'llm.fallbacks[0].base_url'],
+    ];
+    for (const [patch, code, field] of bad) {
+      const b = await t.org.req('PATCH', `/v1/agents/${r.body.id}`, patch);
+      assert.equal(b.body.error?.code, code, `${JSON.stringify(patch)}: ${b.raw}`);
+      assert.equal(b.body.error?.param, field, JSON.stringify(patch));
+    }
+  });
+
   test('validation of agent fields and tool rules', async () => {
     const bad: Array<[Record<string, unknown>, number, string, string]> = [
       [{ name: '' }, 400, 'invalid_request', 'name'],

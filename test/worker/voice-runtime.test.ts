@@ -113,6 +113,28 @@ test('a dial with voice runs the voice agent: session made before answer, callee
   assert.equal(rt.activeCalls, 0);
 });
 
+test('a provider switch reported during a call is kept, in order, with its time from answer, and logged', async () => {
+  const v = fakeVoice();
+  const { rt, events, legs } = runtime(v.prepare);
+  rt.handle(voiceCmd());
+  await tick();
+  legs[0]?.answer(16000);
+  await tick();
+  const f1 = { kind: 'llm' as const, from: 'anthropic', to: 'openai', code: 'provider_unavailable', message: 'overloaded' };
+  const f2 = { kind: 'tts' as const, from: 'elevenlabs', to: 'espeak-ng', code: 'provider_timeout', message: 'no audio in 5000 ms' };
+  v.made[0]?.onEvent({ type: 'provider_fallback', fallback: f1 });
+  await new Promise((r) => setTimeout(r, 30));
+  v.made[0]?.onEvent({ type: 'provider_fallback', fallback: f2 });
+  legs[0]?.emit({ type: 'ended', sipStatusCode: 200, reason: 'remote BYE', by: 'remote', outcome: 'completed' });
+  await tick();
+  const ended = events.find((e) => e.type === 'ended');
+  assert.ok(ended?.type === 'ended');
+  const got = ended.timings?.providerFallbacks ?? [];
+  assert.deepEqual(got.map(({ atMs: _at, ...f }) => f), [f1, f2]);
+  assert.ok((got[1]?.atMs ?? 0) >= 25 && (got[0]?.atMs ?? -1) >= 0 && (got[0]?.atMs ?? 99) < (got[1]?.atMs ?? 0), JSON.stringify(got));
+  assert.ok(events.some((e) => e.type === 'log' && /llm provider anthropic failed \(provider_unavailable: overloaded\); openai takes over/.test(e.message)));
+});
+
 test('a voice call the callee hangs up ends callee_hangup with the transcript so far; a cancel before answer ends canceled_by_api, no transcript', async () => {
   const v = fakeVoice();
   const { rt, events, legs } = runtime(v.prepare);

@@ -105,6 +105,19 @@ export const CallMetrics = Type.Object(
     end_to_end_p50_ms: Ms('median end_to_end_ms over the turns'),
     end_to_end_max_ms: Ms('largest end_to_end_ms over the turns'),
     turns: Type.Array(TurnMetrics, { description: 'one per agent reply, in order' }),
+    provider_fallbacks: Type.Optional(
+      Type.Array(
+        Type.Object({
+          kind: Type.Union([Type.Literal('stt'), Type.Literal('llm'), Type.Literal('tts')]),
+          from: Type.String({ description: 'the provider that failed' }),
+          to: Type.String({ description: 'the provider that took over' }),
+          code: Type.String({ description: 'why: the provider error code, e.g. provider_timeout' }),
+          message: Type.String(),
+          at_ms: Type.Integer({ description: 'ms from answer' }),
+        }),
+        { description: "each switch to an agent's fallback provider during the call, in order" },
+      ),
+    ),
   },
   { description: 'latencies measured by the media worker (answered calls)' },
 );
