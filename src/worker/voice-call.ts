@@ -9,6 +9,7 @@ import { createLlmProvider, llmToolsFromAgent } from '../providers/llm/index.js'
 import { ProviderChoiceError, type EngineHooks, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { Clock } from '../telephony/clock.js';
+import { offerTokens } from '../telephony/leg-events.js';
 import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../voice/brain.js';
 import { FlowBrain } from '../voice/flow/index.js';
 import { LlmAgentBrain } from '../voice/llm-brain.js';
@@ -129,6 +130,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       // A flow speaks its own opening nodes; an LLM agent opens with the configured greeting.
       ...(!isFlow && spec.greeting ? { greeting: spec.greeting } : {}),
       ...(spec.language ? { language: spec.language } : {}),
+      expectedSampleRate: offerRate(cmd.codecs),
     };
     const tts = spec.voice ? withVoice(engines.tts, spec.voice) : engines.tts;
     return (leg, onEvent) => {
@@ -152,4 +154,10 @@ function withVoice(tts: TtsProvider, voice: string): TtsProvider {
     capabilities: tts.capabilities,
     synthesize: (req) => tts.synthesize(req.voice === undefined ? { ...req, voice } : req),
   };
+}
+
+/** The rate of the first audio codec offered (the one a callee that honours our order answers with). */
+export function offerRate(codecs: readonly string[] | undefined): number {
+  const first = offerTokens(codecs).find((c) => c !== 'telephone-event');
+  return first === 'L16/16000' || first === 'G722' ? 16000 : 8000;
 }
