@@ -9,7 +9,7 @@ import { createLlmProvider, llmToolsFromAgent } from '../providers/llm/index.js'
 import { ProviderChoiceError, type EngineHooks, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { Clock } from '../telephony/clock.js';
-import { offerTokens } from '../telephony/leg-events.js';
+import { offerRate } from './offer-rate.js';
 import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../voice/brain.js';
 import { FlowBrain } from '../voice/flow/index.js';
 import { LlmAgentBrain } from '../voice/llm-brain.js';
@@ -156,8 +156,3 @@ function withVoice(tts: TtsProvider, voice: string): TtsProvider {
   };
 }
 
-/** The rate of the first audio codec offered (the one a callee that honours our order answers with). */
-export function offerRate(codecs: readonly string[] | undefined): number {
-  const first = offerTokens(codecs).find((c) => c !== 'telephone-event');
-  return first === 'L16/16000' || first === 'G722' ? 16000 : 8000;
-}
