@@ -7,6 +7,7 @@
  * loaded once per thread.
  */
 import { ProviderError } from './errors.js';
+import { FallbackStt, FallbackTts, type FallbackSwitch } from './fallback/index.js';
 import { LLM_PROVIDERS } from './llm/index.js';
 import { PocketsphinxStt } from './stt/pocketsphinx.js';
 import type { SttProvider } from './stt/types.js';
@@ -179,7 +180,9 @@ export class SpeechRegistry {
     return chainEntries(chain).map(([s, path]) => {
       const maker = makers[checkName(kind, s.provider, `${kind}${path}.provider`)] as Maker<P>;
       try {
-        return maker.make(s, this);
+        const made = maker.make(s, this);
+        // Each TTS of a chain speaks with its own voice (a fallback vendor has other voice names).
+        return kind === 'tts' ? (withVoice(made as TtsProvider, s.voice) as P) : made;
       } catch (err) {
         // A cloud provider without a key, or with an option of the wrong type: refused before dialing.
         if (err instanceof ProviderError && !(err instanceof ProviderChoiceError)) throw new ProviderChoiceError(kind, err.message, `${kind}${path}`);
@@ -221,10 +224,25 @@ function checkName(kind: ProviderKind, name: string, path: string): string {
   return name;
 }
 
-// Replaced by the fallback adapters (src/providers/fallback) when they land; until then a chain is refused.
-function fallbackTts(list: TtsProvider[], _hooks: EngineHooks): TtsProvider {
-  throw new ProviderChoiceError('tts', `tts fallbacks are not supported by this worker (${list.length} providers given)`, 'tts.fallbacks');
+/** A fallback adapter's switch in the call's terms. */
+export function fallbackEvent(s: FallbackSwitch): ProviderFallbackEvent {
+  return { kind: s.kind, from: s.from, to: s.to, code: s.error.code, message: s.error.message };
 }
-function fallbackStt(list: SttProvider[], _hooks: EngineHooks): SttProvider {
-  throw new ProviderChoiceError('stt', `stt fallbacks are not supported by this worker (${list.length} providers given)`, 'stt.fallbacks');
+
+function fallbackTts(list: TtsProvider[], hooks: EngineHooks): TtsProvider {
+  return new FallbackTts(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)) });
+}
+
+function fallbackStt(list: SttProvider[], hooks: EngineHooks): SttProvider {
+  return new FallbackStt(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)) });
+}
+
+/** The provider with `voice` on every request that names none. */
+export function withVoice(tts: TtsProvider, voice: string | undefined): TtsProvider {
+  if (voice === undefined) return tts;
+  return {
+    name: tts.name,
+    capabilities: tts.capabilities,
+    synthesize: (req) => tts.synthesize(req.voice === undefined ? { ...req, voice } : req),
+  };
 }

@@ -5,8 +5,11 @@
  * 'answered'.
  */
 import type { EndReason } from '../calls/status.js';
-import { createLlmProvider, llmToolsFromAgent } from '../providers/llm/index.js';
-import { ProviderChoiceError, type EngineHooks, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
+import { ProviderError } from '../providers/errors.js';
+import { FallbackLlm } from '../providers/fallback/index.js';
+import { createLlmProvider, llmToolsFromAgent, type LlmProvider } from '../providers/llm/index.js';
+import type { ProviderChain } from '../providers/settings.js';
+import { fallbackEvent, ProviderChoiceError, withVoice, type EngineHooks, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { Clock } from '../telephony/clock.js';
 import { offerRate } from './offer-rate.js';
@@ -86,7 +89,7 @@ function toolRunnerFor(cmd: DialCommand, spec: VoiceCallSpec, clock: Clock, cont
 }
 
 /** The agent's brain for a call: the flow when there is one, else the LLM. Throws when neither can run. */
-export function brainFor(spec: VoiceCallSpec, runTool: ToolRunner = noTools): AgentBrain {
+export function brainFor(spec: VoiceCallSpec, runTool: ToolRunner = noTools, hooks: EngineHooks = {}): AgentBrain {
   if (spec.flow !== undefined && spec.flow !== null) {
     return new FlowAgentBrain(new FlowBrain(spec.flow, spec.dynamicVariables), runTool);
   }
@@ -94,7 +97,7 @@ export function brainFor(spec: VoiceCallSpec, runTool: ToolRunner = noTools): Ag
     const context: Record<string, unknown> = { dynamic_variables: spec.dynamicVariables };
     if (spec.callContext) context.call_context = spec.callContext;
     return new LlmAgentBrain({
-      llm: createLlmProvider(spec.llm),
+      llm: llmChain(spec.llm, hooks),
       systemPrompt: spec.systemPrompt,
       callContext: context,
       runTool,
@@ -122,7 +125,14 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       throw err;
     }
     let control: CallControl | undefined;
-    const brain = brainFor(spec, p.runTool ?? toolRunnerFor(cmd, spec, p.clock, () => control));
+    let brain: AgentBrain;
+    try {
+      brain = brainFor(spec, p.runTool ?? toolRunnerFor(cmd, spec, p.clock, () => control), hooks);
+    } catch (err) {
+      // A model without its key (or with a bad option) is refused before dialing.
+      if (err instanceof ProviderError) throw new VoicePrepareError('error_llm', `llm: ${err.message}`);
+      throw err;
+    }
     const isFlow = spec.flow !== undefined && spec.flow !== null;
     const options: VoiceSessionOptions = {
       ...sessionOptionsFor(spec.conversation, { filler: DEFAULT_FILLER, ...p.options }),
@@ -132,7 +142,9 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       ...(spec.language ? { language: spec.language } : {}),
       expectedSampleRate: offerRate(cmd.codecs),
     };
-    const tts = spec.voice ? withVoice(engines.tts, spec.voice) : engines.tts;
+    // An agent without tts settings speaks the default engine with its `voice`; with them, each
+    // provider of the chain already carries its own voice (src/providers/registry.ts).
+    const tts = spec.speech?.tts ? engines.tts : withVoice(engines.tts, spec.voice);
     return (leg, onEvent) => {
       emit = onEvent;
       const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
@@ -147,12 +159,11 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
   };
 }
 
-/** The agent's voice on every request that names none. */
-function withVoice(tts: TtsProvider, voice: string): TtsProvider {
-  return {
-    name: tts.name,
-    capabilities: tts.capabilities,
-    synthesize: (req) => tts.synthesize(req.voice === undefined ? { ...req, voice } : req),
-  };
-}
 
+/** The agent's model, or its chain with fallbacks: a model that fails before its first words is replaced within the turn. */
+export function llmChain(chain: ProviderChain, hooks: EngineHooks = {}): LlmProvider {
+  const { fallbacks, ...first } = chain;
+  const list = [first, ...(fallbacks ?? [])].map((s) => createLlmProvider(s));
+  if (list.length === 1) return list[0] as LlmProvider;
+  return new FallbackLlm(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)) });
+}

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
+import type { TtsProvider } from '../../src/providers/tts/types.js';
 import assert from 'node:assert/strict';
 import { ProviderError } from '../../src/providers/errors.js';
-import { checkSpeechChoice, ProviderChoiceError, SpeechRegistry, SUPPORTED_PROVIDERS, unsupportedProvider } from '../../src/providers/registry.js';
+import { withVoice, checkSpeechChoice, ProviderChoiceError, SpeechRegistry, SUPPORTED_PROVIDERS, unsupportedProvider } from '../../src/providers/registry.js';
 import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
 import { EspeakNgTts } from '../../src/providers/tts/espeak-ng.js';
 import { FliteTts } from '../../src/providers/tts/flite.js';
@@ -21,9 +22,10 @@ test("the agent's choice is honoured, and engines are shared by a registry's cal
   const r = new SpeechRegistry();
   const a = r.engines({ tts: { provider: 'flite', voice: 'kal' }, vad: 'energy' });
   const b = r.engines({ tts: { provider: 'flite' }, vad: 'energy' });
-  assert.ok(a.tts instanceof FliteTts);
+  assert.ok(b.tts instanceof FliteTts);
+  assert.equal(a.tts.name, 'flite', 'a voice wraps the same engine');
   assert.ok(a.vad instanceof EnergyVad);
-  assert.equal(a.tts, b.tts, 'one flite per thread');
+  assert.equal(b.tts, r.engines({ tts: { provider: 'flite' } }).tts, 'one flite per thread');
   assert.equal(a.vad, b.vad);
   assert.equal(r.engines({}).vad, r.engines({ vad: 'silero' }).vad, 'one Silero (one model session) per thread');
   assert.notEqual(r.engines({ stt: { provider: 'pocketsphinx', options: { end_silence_ms: 300 } } }).stt, a.stt, 'options make their own engine');
@@ -95,5 +97,38 @@ test('cloud TTS: built per call with its key (the agent key or the env var); no 
   assert.throws(
     () => checkSpeechChoice({ tts: { provider: 'espeak-ng', fallbacks: [{ provider: 'elevenlabs', options: { stability: 'x' } }] } }),
     (e: unknown) => e instanceof ProviderChoiceError && e.path === 'tts.fallbacks[0].options',
+  );
+});
+
+test('withVoice: each provider of a chain speaks its own voice unless the request names one', async () => {
+  const seen: Array<string | undefined> = [];
+  const fake: TtsProvider = {
+    name: 'fake',
+    capabilities: { streaming: true, nativeSampleRates: [8000] },
+    async *synthesize(req) {
+      seen.push(req.voice);
+      yield new Int16Array(8);
+    },
+  };
+  const own = withVoice(fake, 'Rachel');
+  for await (const _ of own.synthesize({ text: 'a', sampleRate: 8000 })) void _;
+  for await (const _ of own.synthesize({ text: 'a', sampleRate: 8000, voice: 'asked' })) void _;
+  assert.deepEqual(seen, ['Rachel', 'asked']);
+  assert.equal(withVoice(fake, undefined), fake, 'no voice: the provider itself');
+});
+
+test('a TTS chain: the vendor that cannot be reached is replaced by the next within the same request, and the switch is reported', async () => {
+  const switches: unknown[] = [];
+  const tts = new SpeechRegistry().tts(
+    { provider: 'elevenlabs', api_key: 'xi-test', base_url: 'ws://127.0.0.1:9', fallbacks: [{ provider: 'espeak-ng' }] },
+    { onFallback: (f) => switches.push(f) },
+  );
+  let samples = 0;
+  for await (const c of tts.synthesize({ text: 'Hello there.', sampleRate: 8000 })) samples += c.length;
+  assert.ok(samples > 4000, `espeak-ng spoke instead (${samples} samples)`);
+  assert.equal(switches.length, 1);
+  assert.deepEqual(
+    { ...(switches[0] as Record<string, unknown>), message: undefined },
+    { kind: 'tts', from: 'elevenlabs', to: 'espeak-ng', code: 'provider_unavailable', message: undefined },
   );
 });

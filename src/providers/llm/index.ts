@@ -1,4 +1,5 @@
 import { ProviderError } from '../errors.js';
+import type { ResolvedProviderSettings } from '../settings.js';
 import { createAnthropicLlm } from './anthropic.js';
 import { OpenAiCompatibleLlm, type OpenAiCompatibleOptions } from './openai-compatible.js';
 import type { LlmProvider } from './types.js';
@@ -10,16 +11,8 @@ export { ProviderRateLimitedError } from './http-errors.js';
 export { agentToolName, llmToolsFromAgent } from './agent-tools.js';
 export { ScriptedLlm, type ScriptedTurn } from './scripted.js';
 
-/** An agent's `llm` settings (src/api/schemas/agent.ts), with the api_key already decrypted. */
-export interface LlmSettings {
-  provider: string;
-  model?: string;
-  base_url?: string;
-  api_key?: string;
-  temperature?: number;
-  max_tokens?: number;
-  options?: Record<string, string | number | boolean>;
-}
+/** An agent's `llm` settings (src/api/schemas/agent.ts), with the api_key already resolved. */
+export type LlmSettings = ResolvedProviderSettings;
 
 /**
  * Vendors that speak chat completions, and where they listen when base_url is not given.
