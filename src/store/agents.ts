@@ -3,6 +3,8 @@ import type { Agent, AgentCreate, AgentPatch, ConversationSettings, ProviderChoi
 import { transitionCall } from '../calls/transitions.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
+import { ProviderError } from '../providers/errors.js';
+import { checkAnthropicLlmSettings } from '../providers/llm/index.js';
 import { checkSpeechChoice, ProviderChoiceError, unsupportedProvider } from '../providers/registry.js';
 import { FlowValidationError, validateFlow } from '../voice/flow/index.js';
 import { resolveApiKey, type ProviderChain, type ResolvedProviderSettings } from '../providers/settings.js';
@@ -159,8 +161,19 @@ function checkAgentInput(ctx: AppContext, input: AgentPatch): void {
 function checkProviders(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | 'speech_to_speech' | 'conversation'>): void {
   const llmChain = [agent.llm, ...(agent.llm?.fallbacks ?? [])];
   llmChain.forEach((p, i) => {
-    const problem = p ? unsupportedProvider('llm', p.provider) : undefined;
-    if (problem) throw new OutcallError('unsupported_provider', problem, i === 0 ? 'llm.provider' : `llm.fallbacks[${i - 1}].provider`);
+    if (!p) return;
+    const at = i === 0 ? 'llm' : `llm.fallbacks[${i - 1}]`;
+    const problem = unsupportedProvider('llm', p.provider);
+    if (problem) throw new OutcallError('unsupported_provider', problem, `${at}.provider`);
+    // What a vendor refuses without the network (its options, its ranges) is refused now, not at the first call.
+    if (p.provider === 'anthropic') {
+      try {
+        checkAnthropicLlmSettings(p);
+      } catch (err) {
+        if (err instanceof ProviderError) throw new OutcallError('unsupported_provider', err.message, at);
+        throw err;
+      }
+    }
   });
   const s2s = agent.speech_to_speech;
   if (s2s) {

@@ -210,6 +210,9 @@ describe('agents', () => {
       [{ llm: { provider: 'openai', model: 'x', fallbacks: [{ provider: 'groq', fallbacks: [] }] } }, 'unknown_field', 'llm.fallbacks[0].fallbacks'],
       [{ llm: { provider: 'openai', model: 'x', fallbacks: [1, 2, 3, 4].map(() => ({ provider: 'groq' })) } }, 'invalid_request', 'llm.fallbacks'],
       [{ llm: { provider: 'openai', model: 'x', fallbacks: [{ provider: 'vllm', base_url: 'http://10.0.0.8:8000/v1' }] } }, 'private_url_not_allowed', 'llm.fallbacks[0].base_url'],
+      [{ llm: { provider: 'openai', model: 'x', fallbacks: [{ provider: 'anthropic', temperature: 1.5 }] } }, 'unsupported_provider', 'llm.fallbacks[0]'],
+      [{ llm: { provider: 'anthropic', options: { promt_caching: false } } }, 'unsupported_provider', 'llm'],
+      [{ tts: { provider: 'elevenlabs', options: { stability: 'high' } } }, 'unsupported_provider', 'tts.options'],
     ];
     for (const [patch, code, field] of bad) {
       const b = await t.org.req('PATCH', `/v1/agents/${r.body.id}`, patch);
