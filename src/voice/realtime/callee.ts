@@ -1,0 +1,37 @@
+/**
+ * The callee's side of the transcript from the server's events: speech_started/stopped give each
+ * user item's times (audio ms since the first appended frame, i.e. since the answer, as the server
+ * counts them), conversation.item.input_audio_transcription.completed gives its words, later.
+ */
+import type { TranscriptTurn } from '../events.js';
+
+export class CalleeTranscript {
+  readonly #items = new Map<string, { startMs: number; endMs: number | undefined }>();
+  #lastEnd = 0;
+
+  started(itemId: string, audioStartMs: number | undefined): void {
+    this.#items.set(itemId, { startMs: audioStartMs ?? this.#lastEnd, endMs: undefined });
+  }
+
+  stopped(itemId: string, audioEndMs: number | undefined): void {
+    const it = this.#items.get(itemId);
+    const end = audioEndMs ?? it?.startMs ?? this.#lastEnd;
+    this.#lastEnd = Math.max(this.#lastEnd, end);
+    if (it) it.endMs = end;
+    else this.#items.set(itemId, { startMs: end, endMs: end });
+  }
+
+  /** The transcript line for a transcribed item, or undefined for empty words. */
+  completed(itemId: string, transcript: string): TranscriptTurn | undefined {
+    const it = this.#items.get(itemId);
+    this.#items.delete(itemId);
+    const text = transcript.trim();
+    if (text === '') return undefined;
+    const startMs = Math.round(it?.startMs ?? this.#lastEnd);
+    return { speaker: 'callee', text, startMs, endMs: Math.round(it?.endMs ?? startMs), interrupted: false };
+  }
+}
+
+export function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
