@@ -21,7 +21,8 @@ export interface AudioItem {
 export class RealtimeResponse {
   readonly items = new Map<string, AudioItem>();
   readonly toolCalls: ToolCallRecord[] = [];
-  readonly latency: TurnLatency | undefined;
+  /** Undefined when it answers no callee speech (or handed its baseline to a follow-up). */
+  latency: TurnLatency | undefined;
   /** Tool calls still running. */
   pendingTools = 0;
   /** Whether a follow-up response must be asked for once the tools are done. */
@@ -41,6 +42,8 @@ export class RealtimeResponse {
     readonly createdAt: number,
     /** Clock time the callee stopped speaking, when this response answers them. */
     readonly base: number | undefined,
+    /** Where its line goes in the transcript. */
+    readonly order: number,
   ) {
     this.latency = base === undefined ? undefined : { turnId };
   }

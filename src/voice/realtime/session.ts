@@ -48,6 +48,9 @@ type TimerKey = 'inactivity' | 'max' | 'last';
 
 export class RealtimeSession {
   readonly transcript: TranscriptTurn[] = [];
+  readonly #keys: number[] = [];
+  /** Orders transcript lines (see #addTurn). */
+  #order = 0;
   readonly latencies: TurnLatency[] = [];
   readonly events: VoiceEvent[] = [];
   /** Client events sent, audio appends excepted (tests read them). */
@@ -80,6 +83,8 @@ export class RealtimeSession {
   #remoteEnd: VoiceEndReason | undefined;
   #spokenWaiters: Array<() => void> = [];
   readonly #toolAc = new AbortController();
+  /** Hang up for this reason once the playout is idle (the last words heard in full). */
+  #endWhenIdle: VoiceEndReason | undefined;
   #hungUp = false;
   #ended = false;
   readonly #unsubscribe: () => void;
@@ -143,8 +148,7 @@ export class RealtimeSession {
     if (last) {
       last.endAfter ??= reason;
       last.wantsFollowUp = false;
-    } else if (this.#playout?.busy) void this.untilSpoken().then(() => this.#hangup(reason));
-    else this.#hangup(reason);
+    } else this.#endOnIdle(reason);
   }
 
   expectRemoteEnd(reason: VoiceEndReason | undefined): void {
@@ -172,11 +176,16 @@ export class RealtimeSession {
     this.#send(ev);
   }
 
-  /** A transcript line; times from the answer, kept in time order (callee words come late). */
-  #addTurn(turn: TranscriptTurn): void {
+  /**
+   * A transcript line, times from the answer. Lines are kept in the order things happened (`key`:
+   * when the callee started speaking, when a response was created): a callee's words arrive late,
+   * after the model may already have answered them.
+   */
+  #addTurn(turn: TranscriptTurn, key: number): void {
     let i = this.transcript.length;
-    while (i > 0 && (this.transcript[i - 1] as TranscriptTurn).startMs > turn.startMs) i--;
+    while (i > 0 && (this.#keys[i - 1] as number) > key) i--;
     this.transcript.splice(i, 0, turn);
+    this.#keys.splice(i, 0, key);
     this.#emit({ type: 'turn', turn });
   }
 
@@ -209,6 +218,7 @@ export class RealtimeSession {
       else if (e.type === 'played') this.#onPlayed(e.report.id);
       else {
         for (const w of this.#spokenWaiters.splice(0)) w();
+        if (this.#endWhenIdle) return this.#hangup(this.#endWhenIdle);
         this.#settle();
       }
     });
@@ -258,18 +268,18 @@ export class RealtimeSession {
         return this.#onSpeechStarted(e);
       case 'input_audio_buffer.speech_stopped':
         this.#speechEndAt = now;
-        this.#callee.stopped(str(e.item_id), num(e.audio_end_ms));
+        this.#callee.stopped(str(e.item_id), num(e.audio_end_ms), ++this.#order);
         this.#emit({ type: 'callee_speech_ended', atMs: now });
         return;
       case 'conversation.item.input_audio_transcription.completed': {
-        const turn = this.#callee.completed(str(e.item_id), str(e.transcript));
-        if (!turn) return;
-        this.#emit({ type: 'transcript_final', text: turn.text, atMs: now });
-        return this.#addTurn(turn);
+        const done = this.#callee.completed(str(e.item_id), str(e.transcript));
+        if (!done) return;
+        this.#emit({ type: 'transcript_final', text: done.turn.text, atMs: now });
+        return this.#addTurn(done.turn, done.key);
       }
       case 'response.created': {
         const id = str((e.response as { id?: unknown } | undefined)?.id);
-        const r = new RealtimeResponse(id, ++this.#turnSeq, format, now, this.#speechEndAt);
+        const r = new RealtimeResponse(id, ++this.#turnSeq, format, now, this.#speechEndAt, ++this.#order);
         this.#speechEndAt = undefined;
         r.endAfter = this.#nextEndAfter.shift();
         this.#responses.set(id, r);
@@ -347,7 +357,7 @@ export class RealtimeSession {
 
   #onSpeechStarted(e: ServerEvent): void {
     const now = this.#now();
-    this.#callee.started(str(e.item_id), num(e.audio_start_ms));
+    this.#callee.started(str(e.item_id), num(e.audio_start_ms), ++this.#order);
     this.#prompted = false;
     this.#clearTimer('inactivity');
     this.#emit({ type: 'callee_speech_started', atMs: now });
@@ -428,6 +438,11 @@ export class RealtimeSession {
   #followUp(r: RealtimeResponse): void {
     if (!r.done || r.pendingTools > 0 || !r.wantsFollowUp || this.#ending) return;
     r.wantsFollowUp = false;
+    // A silent tool call is no reply yet: the callee is still waiting for the follow-up's first audio.
+    if (r.firstFrameAt === undefined && r.latency) {
+      this.#speechEndAt ??= r.base;
+      r.latency = undefined;
+    }
     this.#request({ type: 'response.create' });
   }
 
@@ -458,9 +473,14 @@ export class RealtimeSession {
       const text = r.heardText();
       this.#record(r, text, false);
       this.#emit({ type: 'agent_turn_finished', turnId: r.turnId, text, atMs: this.#now() });
-      if (r.endAfter) return this.#hangup(r.endAfter);
+      if (r.endAfter) return this.#endOnIdle(r.endAfter);
     }
     if (this.#responses.size === 0 && !this.#active && this.#queued.length === 0 && !this.#playout?.busy) this.#armInactivity();
+  }
+
+  #endOnIdle(reason: VoiceEndReason): void {
+    if (this.#playout?.busy) this.#endWhenIdle ??= reason;
+    else this.#hangup(reason);
   }
 
   #record(r: RealtimeResponse, text: string, interrupted: boolean): void {
@@ -469,7 +489,7 @@ export class RealtimeSession {
       this.#addTurn({
         speaker: 'agent', text, startMs: this.#sinceAnswer(start), endMs: this.#sinceAnswer(this.#now()), interrupted,
         ...(r.toolCalls.length > 0 ? { toolCalls: r.toolCalls } : {}),
-      });
+      }, r.order);
     }
     if (r.latency) {
       this.latencies.push(r.latency);
