@@ -75,7 +75,7 @@ export class OpenAiRealtimeServer {
     const wss = new WebSocketServer({ noServer: true });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     const port = (http.address() as AddressInfo).port;
-    const s = new OpenAiRealtimeServer(http, wss, `ws://127.0.0.1:${port}/v1`);
+    const s = new OpenAiRealtimeServer(http, wss, `http://127.0.0.1:${port}/v1`);
     http.on('upgrade', (req, socket, head) => {
       const fail = s.#upgradeFailures.shift();
       if (fail) {
