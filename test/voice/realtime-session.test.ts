@@ -9,6 +9,12 @@ import { OpenAiRealtimeServer, type RecordedConnection } from '../helpers/openai
 import { waitFor } from '../helpers/wait.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { calleeFrames, KEY, play, pushFrames, startSession } from './realtime-helpers.js';
+import { FakeLeg } from './helpers/fake-leg.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
+import { ProviderError } from '../../src/providers/errors.js';
+import { checkOpenAiRealtimeSettings, realtimeConfigFrom } from '../../src/voice/realtime/config.js';
+import { RealtimeSession } from '../../src/voice/realtime/session.js';
+import type { VoiceEvent } from '../../src/voice/events.js';
 
 const skip = toolAvailable('espeak-ng') ? false : 'espeak-ng is not installed (the server speaks with it)';
 let server: OpenAiRealtimeServer;
@@ -206,5 +212,47 @@ describe('RealtimeSession errors', { skip }, () => {
     const r = startSession(server, { settings: { base_url: 'ws://127.0.0.1:9/v1' } });
     const err = await waitFor('error', () => r.events.find((e) => e.type === 'error'));
     assert.ok(err.type === 'error' && err.code === 'provider_unavailable', JSON.stringify(err));
+  });
+});
+
+describe('Realtime settings', () => {
+  test('defaults for a phone call, URL from base_url (https becomes wss), options validated', () => {
+    const c = realtimeConfigFrom({ provider: 'openai', api_key: KEY });
+    assert.equal(c.url, 'wss://api.openai.com/v1/realtime?model=gpt-realtime');
+    assert.equal(c.voice, 'marin');
+    assert.deepEqual(c.turnDetection, { type: 'server_vad', silence_duration_ms: 500 });
+    assert.equal(realtimeConfigFrom({ provider: 'openai', api_key: KEY, base_url: 'https://proxy.example/v1/', model: 'gpt-realtime-mini' }).url, 'wss://proxy.example/v1/realtime?model=gpt-realtime-mini');
+    assert.deepEqual(realtimeConfigFrom({ provider: 'openai', api_key: KEY, options: { vad: 'semantic_vad', eagerness: 'low' } }).turnDetection, { type: 'semantic_vad', eagerness: 'low' });
+    for (const options of <Array<Record<string, string | number>>>[{ vad: 'push_to_talk' }, { vad_threshold: 2 }, { silence_duration_ms: 'long' }, { eagerness: 'eager', vad: 'semantic_vad' }]) {
+      assert.throws(() => checkOpenAiRealtimeSettings({ provider: 'openai', options }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_bad_request', JSON.stringify(options));
+    }
+    assert.throws(() => realtimeConfigFrom({ provider: 'openai' }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_auth_failed');
+    assert.throws(() => checkOpenAiRealtimeSettings({ provider: 'anthropic' }), /use openai/);
+  });
+});
+
+const liveKey = process.env.OPENAI_API_KEY;
+describe('RealtimeSession against OpenAI (live)', { skip: liveKey ? false : 'OPENAI_API_KEY is not set: the live OpenAI Realtime test needs a real key and network access' }, () => {
+  test('the greeting made while ringing plays after the answer as G.711', async () => {
+    const leg = new FakeLeg();
+    const clock = new VirtualClock();
+    const events: VoiceEvent[] = [];
+    const session = new RealtimeSession({
+      leg, clock, config: realtimeConfigFrom({ provider: 'openai', api_key: liveKey }), instructions: 'You are a polite assistant.', tools: [],
+      runTool: async () => ({}), emit: (e) => events.push(e), offeredCodecs: ['PCMU'],
+      options: { firstSpeaker: 'agent', greeting: 'Hello, this is a test call.', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 10_000, maxDurationMs: 60_000 },
+    });
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(leg.written.length, 0);
+    leg.answer(8000);
+    assert.ok(!events.some((e) => e.type === 'error'), JSON.stringify(events.find((e) => e.type === 'error')));
+    await waitFor('audio', () => leg.written.length > 0 || undefined, 15_000);
+    for (let i = 0; i < 600 && !session.transcript.length; i++) {
+      leg.play(20);
+      clock.advance(20);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.match(session.transcript[0]?.text ?? '', /test call/i);
+    leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'remote', outcome: 'completed' });
   });
 });
