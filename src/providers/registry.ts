@@ -11,7 +11,10 @@ import { LLM_PROVIDERS } from './llm/index.js';
 import { PocketsphinxStt } from './stt/pocketsphinx.js';
 import type { SttProvider } from './stt/types.js';
 import { EspeakNgTts } from './tts/espeak-ng.js';
+import { checkCartesiaTtsSettings, createCartesiaTts } from './tts/cartesia.js';
+import { checkElevenLabsTtsSettings, createElevenLabsTts } from './tts/elevenlabs.js';
 import { FLITE_VOICES, FliteTts } from './tts/flite.js';
+import { checkOpenAiTtsSettings, createOpenAiTts } from './tts/openai.js';
 import type { TtsProvider } from './tts/types.js';
 import { EnergyVad } from './vad/energy.js';
 import { FallbackVad } from './vad/fallback.js';
@@ -26,6 +29,18 @@ interface Maker<P> {
   check?: (s: ResolvedProviderSettings, path: string) => void;
 }
 
+/** A vendor's settings check (its ProviderError) as a ProviderChoiceError naming the agent's field. */
+function cloudCheck(kind: 'tts' | 'stt', check: (s: ResolvedProviderSettings) => unknown): (s: ResolvedProviderSettings, path: string) => void {
+  return (s, path) => {
+    try {
+      check(s);
+    } catch (err) {
+      if (err instanceof ProviderError) throw new ProviderChoiceError(kind, err.message, `${path}.options`);
+      throw err;
+    }
+  };
+}
+
 const TTS_MAKERS: Record<string, Maker<TtsProvider>> = {
   'espeak-ng': { make: (_s, r) => r.shared('espeak-ng', () => new EspeakNgTts(r.opts.espeakVoice ? { defaultVoice: r.opts.espeakVoice } : {})) },
   flite: {
@@ -36,6 +51,9 @@ const TTS_MAKERS: Record<string, Maker<TtsProvider>> = {
       }
     },
   },
+  elevenlabs: { make: (s) => createElevenLabsTts(s), check: cloudCheck('tts', checkElevenLabsTtsSettings) },
+  openai: { make: (s) => createOpenAiTts(s), check: cloudCheck('tts', checkOpenAiTtsSettings) },
+  cartesia: { make: (s) => createCartesiaTts(s), check: cloudCheck('tts', checkCartesiaTtsSettings) },
 };
 
 const STT_MAKERS: Record<string, Maker<SttProvider>> = {

@@ -20,11 +20,11 @@ export class PrimedTts implements TtsProvider {
     this.capabilities = tts.capabilities;
   }
 
-  /** Starts synthesizing these texts (each exactly as it will be requested). */
-  prime(texts: readonly string[]): void {
+  /** Starts synthesizing these texts (each exactly as it will be requested), at the rate the leg will likely have. */
+  prime(texts: readonly string[], rate?: number): void {
     for (const text of texts) {
       const list = this.#ready.get(text) ?? [];
-      list.push(new PendingGreeting(this.tts, text, undefined));
+      list.push(new PendingGreeting(this.tts, text, undefined, rate));
       this.#ready.set(text, list);
     }
   }

@@ -34,6 +34,12 @@ export interface VoiceSessionOptions {
   apologyLine?: string;
   language?: string;
   /**
+   * The leg's rate if the callee answers with the first codec offered: the opening is synthesized
+   * at it while the phone rings (default 16000), so a narrowband call gets 8 kHz audio made
+   * natively rather than resampled.
+   */
+  expectedSampleRate?: number;
+  /**
    * Said once per tool call when the agent has been silent for afterMs while the tool is still
    * running (phrases in turn). Absent: the line stays quiet while tools run.
    */
@@ -99,7 +105,7 @@ export class VoiceSession {
     this.#tts = new PrimedTts(deps.tts);
     this.#unsubscribe = deps.leg.on((e) => this.#onLeg(e));
     // Made before answer (while it rings), spoken only after: the first packet leaves at 'answered'.
-    if (deps.options.firstSpeaker === 'agent') this.#tts.prime(spokenChunks(deps.brain.opening?.(deps.options.greeting) ?? []));
+    if (deps.options.firstSpeaker === 'agent') this.#tts.prime(spokenChunks(deps.brain.opening?.(deps.options.greeting) ?? []), deps.options.expectedSampleRate);
   }
 
   /** One 20 ms frame of the callee's audio at the leg's rate. */

@@ -182,7 +182,8 @@ export class CallDialer implements Dialer {
     if (!(await beginDial(this.ctx.db, call, this.workerId, { now: this.ctx.now() }))) return;
     const greeting = agent?.greeting ? fillTemplate(agent.greeting, call.dynamicVariables) : '';
     // pocketsphinx hears 16 kHz only: a voice agent offers the wideband codecs first.
-    const pocketsphinx = voice !== undefined && (agent?.stt?.provider ?? 'pocketsphinx') === 'pocketsphinx';
+    // A speech-to-speech model hears the leg itself (G.711 natively): it keeps the configured order.
+    const pocketsphinx = voice !== undefined && !voice.speechToSpeech && (agent?.stt?.provider ?? 'pocketsphinx') === 'pocketsphinx';
     const codecs = pocketsphinx ? widebandFirst(this.opts.codecs ?? WIDEBAND_FIRST) : this.opts.codecs;
     const cmd: DialCommand = {
       type: 'dial',
@@ -196,7 +197,14 @@ export class CallDialer implements Dialer {
       ...(call.trunk.username && password !== undefined ? { credentials: { username: call.trunk.username, password } } : {}),
       ringTimeoutMs: call.options.ring_timeout_s * 1000,
       maxDurationMs: call.options.max_duration_s * 1000,
-      greeting: greeting.trim() ? { text: greeting, ...(agent?.tts?.voice ? { voice: agent.tts.voice } : agent?.voice ? { voice: agent.voice } : {}) } : null,
+      greeting: greeting.trim()
+        ? {
+            text: greeting,
+            ...(agent.tts?.voice ? { voice: agent.tts.voice } : agent.voice ? { voice: agent.voice } : {}),
+            // A greeting-only agent speaks with its own TTS (and fallbacks), like a voice agent.
+            ...(agent.tts ? { tts: providerChainFor('tts', agent.tts, secrets) } : {}),
+          }
+        : null,
       ...(codecs ? { codecs } : {}),
       ...(voice ? { voice } : {}),
       ...(call.options.record?.enabled ? { record: { channels: call.options.record.channels } } : {}),

@@ -1,7 +1,10 @@
 import { FrameChunker, Resampler, samplesPerFrame } from '../media/index.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 
-/** Greeting audio is synthesized at this rate while the phone rings, then converted to the leg's rate. */
+/**
+ * Greeting audio is synthesized at this rate while the phone rings, unless the caller knows the rate
+ * the leg will most likely have (then converted to the leg's actual rate at answer if it differs).
+ */
 export const GREETING_RATE = 16000;
 
 /**
@@ -16,13 +19,19 @@ export class PendingGreeting {
   #wake: (() => void) | undefined;
   readonly #abort = new AbortController();
 
-  constructor(tts: TtsProvider, text: string, voice: string | undefined) {
+  constructor(
+    tts: TtsProvider,
+    text: string,
+    voice: string | undefined,
+    /** The rate to synthesize at: the leg's expected rate saves a resampling hop (and a vendor makes it natively). */
+    private readonly rate: number = GREETING_RATE,
+  ) {
     void this.#run(tts, text, voice);
   }
 
   async #run(tts: TtsProvider, text: string, voice: string | undefined): Promise<void> {
     try {
-      for await (const c of tts.synthesize({ text, sampleRate: GREETING_RATE, signal: this.#abort.signal, ...(voice ? { voice } : {}) })) {
+      for await (const c of tts.synthesize({ text, sampleRate: this.rate, signal: this.#abort.signal, ...(voice ? { voice } : {}) })) {
         this.#chunks.push(c);
         this.#wake?.();
       }
@@ -36,7 +45,7 @@ export class PendingGreeting {
 
   /** Yields the greeting as 20 ms frames at `rate`, as fast as synthesis allows. Throws what synthesis threw. */
   async *frames(rate: number): AsyncIterable<Int16Array> {
-    const resampler = rate === GREETING_RATE ? undefined : new Resampler(GREETING_RATE, rate);
+    const resampler = rate === this.rate ? undefined : new Resampler(this.rate, rate);
     const chunker = new FrameChunker(samplesPerFrame(rate));
     let i = 0;
     for (;;) {

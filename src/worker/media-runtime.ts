@@ -1,7 +1,9 @@
 import type { EndReason } from '../calls/status.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../voice/events.js';
+import type { ProviderChain } from '../providers/settings.js';
 import { PendingGreeting } from './greeting.js';
+import { offerRate } from './offer-rate.js';
 import type { CallOutcomeStatus, CallTimings, DialCommand, ProviderFallbackRecord, WorkerCommand, WorkerEvent } from './protocol.js';
 import { tapLeg, type RecordingTap } from './recording-tap.js';
 
@@ -129,7 +131,10 @@ export class MediaRuntime {
   constructor(
     private readonly deps: {
       dialLeg: DialLeg;
+      /** The greeting-only agents' TTS when the agent names none. */
       tts: TtsProvider;
+      /** Builds the agent's own TTS for a greeting-only call (throws for one this worker cannot run). */
+      greetingTts?: (chain: ProviderChain) => TtsProvider;
       emit: (e: WorkerEvent) => void;
       now?: () => number;
       /** Runs a voice agent on calls whose DialCommand carries `voice`; without it they are greeting-only. */
@@ -184,12 +189,22 @@ export class MediaRuntime {
         return;
       }
     }
+    let greetingTts = this.deps.tts;
+    if (!voice && cmd.greeting?.tts && this.deps.greetingTts) {
+      try {
+        greetingTts = this.deps.greetingTts(cmd.greeting.tts);
+      } catch (err) {
+        // Refused before ringing anyone: a greeting nobody can speak must not become a silent call.
+        this.deps.emit({ type: 'ended', callId: cmd.callId, status: 'failed', sipStatusCode: 0, endReason: 'error_tts', reason: `greeting TTS could not start: ${(err as Error).message}`, at: this.#now() });
+        return;
+      }
+    }
     const call: ActiveCall = {
       cmd,
       leg: undefined,
       answered: false,
       hangupCause: undefined,
-      greeting: !voice && cmd.greeting ? new PendingGreeting(this.deps.tts, cmd.greeting.text, cmd.greeting.voice) : undefined,
+      greeting: !voice && cmd.greeting ? new PendingGreeting(greetingTts, cmd.greeting.text, cmd.greeting.voice, offerRate(cmd.codecs)) : undefined,
       maxTimer: undefined,
       cancelRequested: false,
       voice,

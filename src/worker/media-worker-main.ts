@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaConfig } from '../config.js';
-import { SpeechRegistry } from '../providers/registry.js';
+import { checkSpeechChoice, SpeechRegistry } from '../providers/registry.js';
 import { realClock } from '../telephony/clock.js';
 import { CallLeg } from '../telephony/call-leg.js';
 import { PortPool } from '../telephony/rtp/index.js';
@@ -33,6 +33,12 @@ const speech = new SpeechRegistry({
 const runtime = new MediaRuntime({
   // Greeting-only agents speak with the default engine.
   tts: speech.tts(undefined),
+  greetingTts: (chain) => {
+    checkSpeechChoice({ tts: chain });
+    return speech.tts(chain, {
+      onFallback: (f) => emit({ type: 'log', level: 'warn', message: `greeting ${f.kind} provider ${f.from} failed (${f.code}: ${f.message}); ${f.to} takes over` }),
+    });
+  },
   emit,
   // Agents with a flow or LLM settings hold a conversation with the engines they chose (registry defaults:
   // espeak-ng out, Silero VAD + pocketsphinx in).

@@ -69,7 +69,7 @@ export interface DialCommand {
   ringTimeoutMs: number;
   maxDurationMs: number;
   /** Spoken the moment the callee answers, then the call ends (until the voice agent takes over). */
-  greeting: { text: string; voice?: string } | null;
+  greeting: { text: string; voice?: string; tts?: ProviderChain } | null;
   codecs?: string[];
   /** Present: the call runs a voice agent (greeting is then ignored; the session owns max_duration). */
   voice?: VoiceCallSpec;

@@ -9,6 +9,7 @@ import { createLlmProvider, llmToolsFromAgent } from '../providers/llm/index.js'
 import { ProviderChoiceError, type EngineHooks, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { Clock } from '../telephony/clock.js';
+import { offerRate } from './offer-rate.js';
 import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../voice/brain.js';
 import { FlowBrain } from '../voice/flow/index.js';
 import { LlmAgentBrain } from '../voice/llm-brain.js';
@@ -138,6 +139,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       // A flow speaks its own opening nodes; an LLM agent opens with the configured greeting.
       ...(!isFlow && spec.greeting ? { greeting: spec.greeting } : {}),
       ...(spec.language ? { language: spec.language } : {}),
+      expectedSampleRate: offerRate(cmd.codecs),
     };
     const tts = spec.voice ? withVoice(engines.tts, spec.voice) : engines.tts;
     return (leg, onEvent) => {
@@ -162,3 +164,4 @@ function withVoice(tts: TtsProvider, voice: string): TtsProvider {
     synthesize: (req) => tts.synthesize(req.voice === undefined ? { ...req, voice } : req),
   };
 }
+

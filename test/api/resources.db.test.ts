@@ -293,7 +293,7 @@ describe('agents', () => {
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
       [{ tts: { provider: 'polly' } }, 'tts.provider', /tts provider "polly" is not supported; supported: espeak-ng, flite/],
       [{ stt: { provider: 'deepgram' } }, 'stt.provider', /supported: pocketsphinx/],
-      [{ llm: { provider: 'anthropic', model: 'x' } }, 'llm.provider', /supported: .*openai.*ollama/],
+      [{ llm: { provider: 'cohere', model: 'x' } }, 'llm.provider', /llm provider "cohere" is not supported; supported: anthropic, openai.*ollama/],
       [{ conversation: { vad: 'webrtc' } }, 'conversation.vad', /supported: silero, energy/],
       [{ tts: { provider: 'flite', voice: 'en-us' } }, 'tts.voice', /flite has no voice "en-us"; voices: kal, kal16, awb, awb_time, rms, slt/],
       [{ stt: { provider: 'pocketsphinx', options: { end_silence_ms: 10 } } }, 'stt.options', /end_silence_ms/],

@@ -61,7 +61,7 @@ test('options.first_token_timeout_ms sets the first-token deadline', async () =>
 test('settings that cannot work are rejected up front as bad_request', () => {
   const bad = (s: Parameters<typeof createLlmProvider>[0], pattern: RegExp) =>
     assert.throws(() => createLlmProvider(s), (e: unknown) => e instanceof ProviderError && e.code === 'provider_bad_request' && !e.retryable && pattern.test(e.message));
-  bad({ provider: 'anthropic', model: 'x' }, /unknown llm provider "anthropic"/);
+  bad({ provider: 'cohere', model: 'x' }, /unknown llm provider "cohere"/);
   bad({ provider: 'openai-compatible', model: 'x' }, /needs a base_url/);
   bad({ provider: 'openai' }, /needs a model/);
   assert.equal(createLlmProvider({ provider: 'groq', model: 'llama-3.1-8b-instant' }).name, 'groq');

@@ -31,7 +31,7 @@ test("the agent's choice is honoured, and engines are shared by a registry's cal
 
 test('unknown names are refused with the kind, the field and the supported list', () => {
   assert.equal(unsupportedProvider('tts', 'flite'), undefined);
-  assert.match(unsupportedProvider('tts', 'polly') ?? '', /supported: espeak-ng, flite$/);
+  assert.match(unsupportedProvider('tts', 'polly') ?? '', /supported: espeak-ng, flite, elevenlabs, openai, cartesia$/);
   assert.ok(SUPPORTED_PROVIDERS.llm.includes('openai'));
   const cases: Array<[Parameters<typeof checkSpeechChoice>[0], string, string]> = [
     [{ tts: { provider: 'polly' } }, 'tts', 'tts.provider'],
@@ -76,4 +76,24 @@ test('Silero loads on this machine: it is the live VAD, no fallback', async () =
   await vad.create({ sampleRate: 16000 });
   assert.equal(fellBack, false);
   assert.ok(vad instanceof FallbackVad && vad.active instanceof SileroVad);
+});
+
+test('cloud TTS: built per call with its key (the agent key or the env var); no key or a bad option is refused before dialing, naming the field', () => {
+  const r = new SpeechRegistry();
+  const a = r.tts({ provider: 'elevenlabs', api_key: 'xi-1' });
+  const b = r.tts({ provider: 'elevenlabs', api_key: 'xi-2' });
+  assert.equal(a.name, 'elevenlabs');
+  assert.notEqual(a, b, 'cloud providers carry per-agent keys: never shared between calls');
+  assert.throws(
+    () => r.engines({ tts: { provider: 'cartesia' } }),
+    (e: unknown) => e instanceof ProviderChoiceError && e.kind === 'tts' && e.path === 'tts' && /needs an API key.*CARTESIA_API_KEY/.test(e.message),
+  );
+  assert.throws(
+    () => checkSpeechChoice({ tts: { provider: 'openai', options: { speed: 'fast' } } }),
+    (e: unknown) => e instanceof ProviderChoiceError && e.path === 'tts.options',
+  );
+  assert.throws(
+    () => checkSpeechChoice({ tts: { provider: 'espeak-ng', fallbacks: [{ provider: 'elevenlabs', options: { stability: 'x' } }] } }),
+    (e: unknown) => e instanceof ProviderChoiceError && e.path === 'tts.fallbacks[0].options',
+  );
 });

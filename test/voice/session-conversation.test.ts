@@ -8,6 +8,7 @@ import { FlowAgentBrain, type AgentBrain } from '../../src/voice/brain.js';
 import { FlowBrain, type Flow } from '../../src/voice/flow/index.js';
 import { LlmAgentBrain } from '../../src/voice/llm-brain.js';
 import { spokenChunks } from '../../src/voice/primed-tts.js';
+import { offerRate } from '../../src/worker/offer-rate.js';
 import { sttRateFor, VoiceSession, type VoiceSessionOptions } from '../../src/voice/session.js';
 import type { Clock } from '../../src/telephony/clock.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
@@ -171,14 +172,14 @@ test('sttRateFor: the leg rate, else the best lower rate; never upsampled', () =
 class SlowTts implements TtsProvider {
   readonly name = 'slow';
   readonly capabilities = { streaming: true, nativeSampleRates: [16000] };
-  readonly requests: Array<{ text: string; atMs: number }> = [];
+  readonly requests: Array<{ text: string; atMs: number; rate?: number }> = [];
   readonly aborted: string[] = [];
   constructor(
     private readonly clock: Clock,
     private readonly delayMs: number,
   ) {}
   async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
-    this.requests.push({ text: req.text, atMs: this.clock.now() });
+    this.requests.push({ text: req.text, atMs: this.clock.now(), rate: req.sampleRate });
     req.signal?.addEventListener('abort', () => this.aborted.push(req.text), { once: true });
     await new Promise<void>((r) => this.clock.setTimer(this.delayMs, r));
     if (req.signal?.aborted) return;
@@ -193,7 +194,7 @@ test('the greeting is made while the phone rings: the first frame is written at 
   // Ringing for 3 s; the engine needs 1.5 s.
   for (let i = 0; i < 150; i++) await h.step();
   assert.equal(h.leg.written.length, 0, 'no audio before answer (no early media)');
-  assert.deepEqual(tts.requests.map((r) => [r.text, r.atMs]), [['Hello, this is Ada from the clinic.', 0], ['Do you have a minute?', 0]]);
+  assert.deepEqual(tts.requests.map((r) => [r.text, r.atMs, r.rate]), [['Hello, this is Ada from the clinic.', 0, 16000], ['Do you have a minute?', 0, 16000]]);
   const answeredAt = clock.now();
   h.leg.answer(8000);
   await new Promise((r) => setImmediate(r)); // promise callbacks only: the virtual clock does not move
@@ -205,6 +206,23 @@ test('the greeting is made while the phone rings: the first frame is written at 
   await h.until('greeting recorded', () => h.session.transcript.length === 1);
   assert.deepEqual(h.session.transcript.map((t) => [t.speaker, t.text, t.startMs]), [['agent', GREETING, 0]], 'the transcript is what it always was (the greeting starts at the answer)');
   assert.equal(tts.requests.length, 2, 'the engine was not asked again at answer');
+});
+
+test('expectedSampleRate: a narrowband-first offer gets its opening made at 8 kHz (no resampling hop); a wideband answer still gets 16 kHz frames', async () => {
+  for (const [answer, frame] of [[8000, 160], [16000, 320]] as const) {
+    const clock = new VirtualClock();
+    const tts = new SlowTts(clock, 100);
+    const h = harness(llmBrain(), { expectedSampleRate: 8000 }, { tts, clock });
+    for (let i = 0; i < 10; i++) await h.step();
+    assert.deepEqual(tts.requests.map((r) => r.rate), [8000, 8000], 'made at the expected rate while ringing');
+    h.leg.answer(answer);
+    await h.until('first frame', () => h.leg.written.length > 0);
+    assert.equal(h.leg.written[0]?.length, frame, `frames at the answered rate ${answer}`);
+  }
+  assert.equal(offerRate(['PCMU', 'L16/16000']), 8000);
+  assert.equal(offerRate(['G722', 'PCMU']), 16000);
+  assert.equal(offerRate(['L16/16000']), 16000);
+  assert.equal(offerRate(undefined), 8000, 'the default offer is PCMU first');
 });
 
 test('without an opening known in advance the same slow TTS delays the first frame (the control)', async () => {

@@ -69,7 +69,8 @@ const ended = (events: WorkerEvent[]) => events.find((e): e is Extract<WorkerEve
 
 test('a recorded greeting call: the greeting on the agent channel from answer, the callee on the other, timings', async () => {
   const { rt, events, legs, advance } = setup();
-  rt.handle(dialCommand({ record: { channels: 'dual' } }));
+  // Offered wideband first, so the greeting is made at the rate the leg answers with (no resampling).
+  rt.handle(dialCommand({ record: { channels: 'dual' }, codecs: ['L16/16000'] }));
   await tick();
   const leg = legs[0] as AudioLeg;
   leg.hear(new Int16Array(320).fill(-5)); // before answer: never recorded

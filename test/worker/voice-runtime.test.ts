@@ -305,3 +305,43 @@ test("voiceSpecFor carries the agent's engines and conversation (lines filled); 
   assert.equal(plain?.speech, undefined);
   assert.equal(plain?.conversation, undefined);
 });
+
+test("a greeting-only agent speaks with its own TTS, made at the offered codec's rate; one this worker cannot build fails the call before dialing (error_tts)", async () => {
+  const events: WorkerEvent[] = [];
+  const legs: AudioLeg[] = [];
+  const own = new ToneTts();
+  const asked: unknown[] = [];
+  const rt = new MediaRuntime({
+    tts: new ToneTts(),
+    greetingTts: (chain) => {
+      asked.push(chain);
+      if (chain.provider === 'nope') throw new Error('tts provider "nope" is not supported');
+      return own;
+    },
+    emit: (e) => events.push(e),
+    dialLeg: async () => {
+      const l = new AudioLeg();
+      legs.push(l);
+      return l;
+    },
+  });
+  rt.handle(cmd({ greeting: { text: 'Hello from our own voice', tts: { provider: 'elevenlabs', api_key: 'k' } }, codecs: ['PCMU'] }));
+  await tick();
+  assert.deepEqual(asked, [{ provider: 'elevenlabs', api_key: 'k' }]);
+  assert.deepEqual(own.requests, ['Hello from our own voice'], 'synthesized by the agent\'s engine while ringing');
+  legs[0]?.answer(8000);
+  await waitUntil(() => (legs[0]?.written.length ?? 0) > 0);
+  assert.equal(legs[0]?.written[0]?.length, 160);
+  rt.handle(cmd({ callId: 'c2', greeting: { text: 'Hi', tts: { provider: 'nope' } } }));
+  await tick();
+  assert.equal(legs.length, 1, 'nothing dialed for the call whose TTS cannot run');
+  const ended = events.find((e) => e.type === 'ended' && e.callId === 'c2');
+  assert.ok(ended?.type === 'ended');
+  assert.equal(ended.endReason, 'error_tts');
+  assert.match(ended.reason, /greeting TTS could not start: tts provider "nope"/);
+});
+
+async function waitUntil(pred: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(pred(), 'condition reached');
+}

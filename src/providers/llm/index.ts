@@ -1,9 +1,11 @@
 import { ProviderError } from '../errors.js';
+import { createAnthropicLlm } from './anthropic.js';
 import { OpenAiCompatibleLlm, type OpenAiCompatibleOptions } from './openai-compatible.js';
 import type { LlmProvider } from './types.js';
 
 export type { LlmCapabilities, LlmChatRequest, LlmEvent, LlmFinishReason, LlmMessage, LlmProvider, LlmToolCall, LlmToolSpec, LlmUsage } from './types.js';
 export { OpenAiCompatibleLlm, type OpenAiCompatibleOptions } from './openai-compatible.js';
+export { AnthropicLlm, checkAnthropicLlmSettings, createAnthropicLlm, type AnthropicLlmOptions } from './anthropic.js';
 export { ProviderRateLimitedError } from './http-errors.js';
 export { agentToolName, llmToolsFromAgent } from './agent-tools.js';
 export { ScriptedLlm, type ScriptedTurn } from './scripted.js';
@@ -35,12 +37,14 @@ const DEFAULT_BASE_URLS: Record<string, string> = {
 };
 
 /** The llm providers createLlmProvider knows (the API refuses others). */
-export const LLM_PROVIDERS: readonly string[] = Object.keys(DEFAULT_BASE_URLS);
+export const LLM_PROVIDERS: readonly string[] = ['anthropic', ...Object.keys(DEFAULT_BASE_URLS)];
 
 /** Options the client reads itself; every other option is sent as a request body field (top_p, seed...). */
 const CLIENT_OPTIONS = ['first_token_timeout_ms', 'idle_timeout_ms', 'stream_usage', 'max_tokens_field'] as const;
 
 export function createLlmProvider(settings: LlmSettings, extra: Pick<OpenAiCompatibleOptions, 'clock' | 'fetch'> = {}): LlmProvider {
+  // Anthropic speaks its own Messages API, not chat completions.
+  if (settings.provider === 'anthropic') return createAnthropicLlm(settings, extra);
   const known = Object.hasOwn(DEFAULT_BASE_URLS, settings.provider);
   if (!known) throw new ProviderError('provider_bad_request', `unknown llm provider "${settings.provider}"`, false);
   const baseUrl = settings.base_url ?? DEFAULT_BASE_URLS[settings.provider] ?? '';

@@ -1,0 +1,186 @@
+/**
+ * Cartesia text to speech over its WebSocket (https://docs.cartesia.ai/api-reference/tts/websocket):
+ * `wss://api.cartesia.ai/tts/websocket` with `Authorization: Bearer <key>` and `Cartesia-Version`
+ * headers (https://docs.cartesia.ai/api-reference, "API Conventions"; headers rather than query
+ * parameters so the key never sits in a URL). One request message per utterance:
+ * `{model_id, transcript, voice: {mode: "id", id}, output_format: {container: "raw", encoding:
+ * "pcm_s16le", sample_rate}, context_id, continue: false, language?}`; the server answers
+ * `{"type": "chunk", "data": base64}` messages, then `{"type": "done"}`, or
+ * `{"type": "error", "done": true, ...}` (`error` + `status_code` in older versions, `title`,
+ * `message`, `error_code` in newer ones; both are read). Timestamps and flush_done are ignored.
+ *
+ * Rates: raw pcm_s16le at any sample_rate the docs list (8000 to 48000), so every leg gets its
+ * own rate straight from the vendor: no resampling at all.
+ */
+import { randomUUID } from 'node:crypto';
+import { realClock, type Clock } from '../../telephony/clock.js';
+import { ProviderError } from '../errors.js';
+import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
+import { requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
+import { Pcm16leBytes, SynthesisTimer, iso639_1, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
+import type { TtsProvider, TtsRequest } from './types.js';
+import { WsChannel, socketFailure } from './ws-channel.js';
+
+export const CARTESIA_BASE_URL = 'wss://api.cartesia.ai';
+export const CARTESIA_DEFAULT_MODEL = 'sonic-3';
+/** The API version this adapter was written against (the dated reference it follows). */
+export const CARTESIA_VERSION = '2026-03-01';
+/** A stock voice from Cartesia's own SDK examples. */
+export const CARTESIA_DEFAULT_VOICE = '6ccbfb76-1fc6-48f7-b71d-91ac6298247b';
+export const CARTESIA_RATES = [8000, 16000, 22050, 24000, 44100, 48000] as const;
+
+export interface CartesiaTtsOptions {
+  apiKey: string;
+  /** Scheme and host, e.g. wss://api.cartesia.ai */
+  baseUrl?: string;
+  model?: string;
+  voice?: string;
+  /** ISO 639-1, e.g. en. */
+  language?: string;
+  version?: string;
+  timeouts?: TtsTimeouts;
+  clock?: Clock;
+}
+
+export class CartesiaTts implements TtsProvider {
+  readonly name = 'cartesia';
+  readonly capabilities = { streaming: true, nativeSampleRates: CARTESIA_RATES };
+  private readonly clock: Clock;
+  private readonly timeouts: TtsTimeouts;
+  readonly url: string;
+
+  constructor(private readonly opts: CartesiaTtsOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.timeouts = opts.timeouts ?? { firstAudioMs: 5000, idleMs: 10_000 };
+    this.url = `${wsBase(opts.baseUrl ?? CARTESIA_BASE_URL)}/tts/websocket`;
+  }
+
+  request(req: TtsRequest, contextId: string): Record<string, unknown> {
+    const msg: Record<string, unknown> = {
+      model_id: this.opts.model ?? CARTESIA_DEFAULT_MODEL,
+      transcript: req.text,
+      voice: { mode: 'id', id: req.voice ?? this.opts.voice ?? CARTESIA_DEFAULT_VOICE },
+      output_format: { container: 'raw', encoding: 'pcm_s16le', sample_rate: req.sampleRate },
+      context_id: contextId,
+      continue: false,
+    };
+    if (this.opts.language) msg.language = this.opts.language;
+    return msg;
+  }
+
+  async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
+    if (req.signal?.aborted) return;
+    const secret = this.opts.apiKey;
+    const ch = new WsChannel(this.url, { authorization: `Bearer ${secret}`, 'cartesia-version': this.opts.version ?? CARTESIA_VERSION });
+    const timer = new SynthesisTimer(this.clock, this.name, () => ch.terminate());
+    const onAbort = () => ch.terminate();
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    const contextId = randomUUID();
+    const bytes = new Pcm16leBytes();
+    let audio = false;
+    try {
+      timer.arm(this.timeouts.firstAudioMs, 'no first audio');
+      for (;;) {
+        if (audio) timer.arm(this.timeouts.idleMs, 'no audio');
+        const ev = await ch.next();
+        if (audio) timer.clear();
+        if (req.signal?.aborted) return;
+        if (timer.fired) throw timer.fired;
+        switch (ev.type) {
+          case 'open':
+            ch.send(this.request(req, contextId));
+            break;
+          case 'text': {
+            const m = this.parse(ev.text);
+            if (m.context_id !== undefined && m.context_id !== contextId) break;
+            if (m.type === 'error' || (typeof m.error === 'string' && m.type === undefined)) throw messageError(this.name, m, secret);
+            if (m.type === 'chunk' && typeof m.data === 'string') {
+              const pcm = bytes.push(Buffer.from(m.data, 'base64'));
+              if (pcm.length > 0) {
+                if (!audio) timer.clear();
+                audio = true;
+                yield pcm;
+                if (req.signal?.aborted) return;
+              }
+            }
+            if (m.type === 'done' || m.done === true) {
+              if (!audio) throw new ProviderError('provider_failed', `${this.name}: done without any audio`, true);
+              ch.close();
+              return;
+            }
+            break;
+          }
+          case 'binary':
+            throw new ProviderError('provider_failed', `${this.name}: unexpected binary frame (the protocol sends JSON)`, true);
+          case 'rejected': {
+            const v = parseVendorError(ev.body);
+            throw statusError(this.name, ev.status, ev.headers, [v.message, v.code].filter(Boolean).join(' ') || undefined, secret);
+          }
+          case 'failed':
+            throw socketFailure(this.name, ev, secret);
+          case 'close':
+            throw new ProviderError('provider_failed', redact(`${this.name}: the connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''}) before the audio was complete`, secret), true);
+          case 'stopped':
+            return;
+        }
+      }
+    } finally {
+      timer.clear();
+      req.signal?.removeEventListener('abort', onAbort);
+      ch.terminate();
+    }
+  }
+
+  private parse(text: string): Record<string, unknown> {
+    let m: unknown;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      throw new ProviderError('provider_failed', `${this.name}: a message that is not JSON`, true);
+    }
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new ProviderError('provider_failed', `${this.name}: a message that is not a JSON object`, true);
+    const data = (m as { data?: unknown }).data;
+    if ((m as { type?: unknown }).type === 'chunk' && (typeof data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(data))) {
+      throw new ProviderError('provider_failed', `${this.name}: a chunk whose data is not base64`, true);
+    }
+    return m as Record<string, unknown>;
+  }
+}
+
+/** An error message on the socket: by its status_code when it has one, else by its error_code. */
+function messageError(name: string, m: Record<string, unknown>, secret: string): ProviderError {
+  const s = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const words = [s(m.title), s(m.message) ?? s(m.error), s(m.error_code) && `(${s(m.error_code)})`].filter(Boolean).join(' ') || 'unknown error';
+  const status = typeof m.status_code === 'number' ? m.status_code : undefined;
+  const code = (s(m.error_code) ?? '').toLowerCase();
+  const text = redact(`${name}: ${words}`, secret).slice(0, 400);
+  // An account out of credit, whatever status it comes with: waiting will not help.
+  if (/quota|credit/.test(code)) return new ProviderRateLimitedError(text, false, undefined);
+  if (status !== undefined && status >= 400) return statusError(name, status, new Headers(), words, secret);
+  if (/auth|api_key|unauthori/.test(code)) return new ProviderError('provider_auth_failed', text, false);
+  if (/rate|concurren/.test(code)) return new ProviderRateLimitedError(text, true, undefined);
+  if (/not_found|invalid|unsupported/.test(code)) return new ProviderError('provider_bad_request', text, false);
+  return new ProviderError('provider_failed', text, true);
+}
+
+/** Checks an agent's Cartesia settings without the network (model and voice names are not checked). */
+export function checkCartesiaTtsSettings(s: ResolvedProviderSettings): Omit<CartesiaTtsOptions, 'apiKey' | 'clock'> {
+  const out: Omit<CartesiaTtsOptions, 'apiKey' | 'clock'> = { timeouts: ttsTimeouts(s) };
+  const version = stringOption(s, 'cartesia_version');
+  if (version !== undefined) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(version)) throw new ProviderError('provider_bad_request', `cartesia option cartesia_version must be a date (YYYY-MM-DD), got ${JSON.stringify(version)}`, false);
+    out.version = version;
+  }
+  if (s.base_url) out.baseUrl = s.base_url;
+  if (s.model) out.model = s.model;
+  if (s.voice) out.voice = s.voice;
+  const lang = iso639_1(s.language);
+  if (lang) out.language = lang;
+  return out;
+}
+
+export function createCartesiaTts(s: ResolvedProviderSettings, extra: { clock?: Clock } = {}): CartesiaTts {
+  const opts: CartesiaTtsOptions = { ...checkCartesiaTtsSettings(s), apiKey: requireApiKey('tts', s) };
+  if (extra.clock) opts.clock = extra.clock;
+  return new CartesiaTts(opts);
+}

@@ -1,0 +1,255 @@
+/**
+ * ElevenLabs text to speech over its WebSocket input-streaming endpoint
+ * (https://elevenlabs.io/docs/api-reference/websocket, AsyncAPI in elevenlabs/elevenlabs-docs
+ * fern/apis/api/asyncapi.yml): `wss://api.elevenlabs.io/v1/text-to-speech/{voice_id}/stream-input`
+ * with model_id and output_format in the query and the key in the `xi-api-key` header. The client
+ * sends `{"text": " "}` (with voice_settings) to open, then text with `flush: true`, then
+ * `{"text": ""}` to end; the server answers `{"audio": base64, "alignment", ...}` messages and
+ * `{"isFinal": true}`, and reports errors as `{"message", "error", "code"}` and close code 1008.
+ *
+ * The HTTP endpoint `POST /v1/text-to-speech/{voice_id}/stream` would also do for one whole text
+ * (its docs say the socket adds some buffering), but the socket is what a later LLM-streamed turn
+ * needs, so it is the one implemented. `auto_mode=true` turns that buffering off, since every
+ * request here carries complete sentences.
+ *
+ * Rates: output_format offers pcm_8000, pcm_16000, pcm_22050, pcm_24000, pcm_44100 (Pro tier),
+ * ulaw_8000 and alaw_8000 (TextToSpeechOutputFormatEnum), so 8 and 16 kHz legs get their own rate
+ * with no resampling; only other rates are resampled (48 kHz from pcm_24000).
+ */
+import { decodeMuLaw } from '../../media/g711.js';
+import { realClock, type Clock } from '../../telephony/clock.js';
+import { ProviderError } from '../errors.js';
+import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
+import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
+import { Pcm16leBytes, RateAdapter, SynthesisTimer, iso639_1, oneOf, pickVendorRate, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
+import type { TtsProvider, TtsRequest } from './types.js';
+import { WsChannel, socketFailure } from './ws-channel.js';
+
+export const ELEVENLABS_BASE_URL = 'wss://api.elevenlabs.io';
+/** The documented low-latency model (~75 ms), 32 languages. */
+export const ELEVENLABS_DEFAULT_MODEL = 'eleven_flash_v2_5';
+/** "George", the premade voice the API reference's examples use. */
+export const ELEVENLABS_DEFAULT_VOICE = 'JBFqnCBsd6RMkjVDRZzb';
+/** PCM rates output_format offers on the socket. */
+export const ELEVENLABS_PCM_RATES = [8000, 16000, 22050, 24000, 44100] as const;
+/** What we ask for when the leg's rate is not offered: 44.1 kHz needs a Pro plan, so not that. */
+const FALLBACK_RATES = [8000, 16000, 22050, 24000];
+
+export interface ElevenLabsTtsOptions {
+  apiKey: string;
+  /** Scheme and host, e.g. wss://api.elevenlabs.io (or a regional one, or a local test server). */
+  baseUrl?: string;
+  model?: string;
+  voice?: string;
+  /** ISO 639-1, for the Flash/Turbo v2.5 models. */
+  languageCode?: string;
+  /** RealtimeVoiceSettings: stability, similarity_boost, style, use_speaker_boost, speed. */
+  voiceSettings?: Record<string, number | boolean>;
+  autoMode?: boolean;
+  /** For 8 kHz legs: linear pcm_8000 (default) or G.711 ulaw_8000, decoded here. */
+  narrowbandFormat?: 'pcm_8000' | 'ulaw_8000';
+  applyTextNormalization?: 'auto' | 'on' | 'off';
+  timeouts?: TtsTimeouts;
+  clock?: Clock;
+}
+
+export class ElevenLabsTts implements TtsProvider {
+  readonly name = 'elevenlabs';
+  readonly capabilities = { streaming: true, nativeSampleRates: ELEVENLABS_PCM_RATES };
+  private readonly clock: Clock;
+  private readonly timeouts: TtsTimeouts;
+
+  constructor(private readonly opts: ElevenLabsTtsOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.timeouts = opts.timeouts ?? { firstAudioMs: 5000, idleMs: 10_000 };
+  }
+
+  /** The output_format asked for on a leg of `sampleRate`, and the rate of what comes back. */
+  outputFormat(sampleRate: number): { format: string; rate: number; ulaw: boolean } {
+    if (sampleRate === 8000 && this.opts.narrowbandFormat === 'ulaw_8000') return { format: 'ulaw_8000', rate: 8000, ulaw: true };
+    const rate = (ELEVENLABS_PCM_RATES as readonly number[]).includes(sampleRate) ? sampleRate : pickVendorRate(FALLBACK_RATES, sampleRate);
+    return { format: `pcm_${rate}`, rate, ulaw: false };
+  }
+
+  url(voice: string, format: string): string {
+    const q = new URLSearchParams({ model_id: this.opts.model ?? ELEVENLABS_DEFAULT_MODEL, output_format: format });
+    if (this.opts.autoMode ?? true) q.set('auto_mode', 'true');
+    if (this.opts.languageCode) q.set('language_code', this.opts.languageCode);
+    if (this.opts.applyTextNormalization) q.set('apply_text_normalization', this.opts.applyTextNormalization);
+    const base = wsBase(this.opts.baseUrl ?? ELEVENLABS_BASE_URL);
+    return `${base}/v1/text-to-speech/${encodeURIComponent(voice)}/stream-input?${q.toString()}`;
+  }
+
+  async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
+    if (req.signal?.aborted) return;
+    const secret = this.opts.apiKey;
+    const fmt = this.outputFormat(req.sampleRate);
+    const ch = new WsChannel(this.url(req.voice ?? this.opts.voice ?? ELEVENLABS_DEFAULT_VOICE, fmt.format), { 'xi-api-key': secret });
+    const timer = new SynthesisTimer(this.clock, this.name, () => ch.terminate());
+    const onAbort = () => ch.terminate();
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    const bytes = new Pcm16leBytes();
+    const rate = new RateAdapter(fmt.rate, req.sampleRate);
+    let audio = false;
+    let ended = false;
+    try {
+      timer.arm(this.timeouts.firstAudioMs, 'no first audio');
+      for (;;) {
+        if (audio) timer.arm(this.timeouts.idleMs, 'no audio');
+        const ev = await ch.next();
+        if (audio) timer.clear();
+        if (req.signal?.aborted) return;
+        if (timer.fired) throw timer.fired;
+        switch (ev.type) {
+          case 'open': {
+            const init: Record<string, unknown> = { text: ' ' };
+            if (this.opts.voiceSettings && Object.keys(this.opts.voiceSettings).length > 0) init.voice_settings = this.opts.voiceSettings;
+            ch.send(init);
+            // The docs ask for text ending in one space; flush makes it speak now, "" ends input.
+            ch.send({ text: `${req.text.trim()} `, flush: true });
+            ch.send({ text: '' });
+            ended = true;
+            break;
+          }
+          case 'text': {
+            const m = this.parse(ev.text);
+            if (typeof m.audio === 'string' && m.audio !== '') {
+              const raw = Buffer.from(m.audio, 'base64');
+              const pcm = rate.process(fmt.ulaw ? decodeMuLaw(raw) : bytes.push(raw));
+              if (pcm.length > 0) {
+                if (!audio) timer.clear();
+                audio = true;
+                yield pcm;
+                if (req.signal?.aborted) return;
+              }
+            } else if (m.isFinal !== true && (m.error !== undefined || m.message !== undefined)) {
+              throw messageError(this.name, str(m.error), str(m.message), secret);
+            }
+            if (m.isFinal === true) {
+              const tail = rate.flush();
+              ch.close();
+              if (tail.length > 0) yield tail;
+              return;
+            }
+            break;
+          }
+          case 'binary':
+            throw new ProviderError('provider_failed', `${this.name}: unexpected binary frame (the protocol sends JSON)`, true);
+          case 'rejected':
+            throw rejectionError(this.name, ev.status, ev.headers, ev.body, secret);
+          case 'failed':
+            throw socketFailure(this.name, ev, secret);
+          case 'close': {
+            // The server ends the socket after the final message; a normal close after all input
+            // and some audio is taken as the end even if isFinal was not seen.
+            if (ev.code === 1000 && ended && audio) {
+              const tail = rate.flush();
+              if (tail.length > 0) yield tail;
+              return;
+            }
+            throw closeError(this.name, ev.code, ev.reason, secret);
+          }
+          case 'stopped':
+            return;
+        }
+      }
+    } finally {
+      timer.clear();
+      req.signal?.removeEventListener('abort', onAbort);
+      ch.terminate();
+    }
+  }
+
+  private parse(text: string): Record<string, unknown> {
+    let m: unknown;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      throw new ProviderError('provider_failed', `${this.name}: a message that is not JSON`, true);
+    }
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new ProviderError('provider_failed', `${this.name}: a message that is not a JSON object`, true);
+    const audio = (m as { audio?: unknown }).audio;
+    if (audio !== undefined && audio !== null && (typeof audio !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(audio))) {
+      throw new ProviderError('provider_failed', `${this.name}: an audio field that is not base64`, true);
+    }
+    return m as Record<string, unknown>;
+  }
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** ElevenLabs' error words -> the runtime's codes (its socket reports errors as text, not status). */
+function classify(name: string, text: string, secret: string): ProviderError {
+  const t = text.toLowerCase();
+  const msg = redact(`${name}: ${text}`, secret).slice(0, 400);
+  if (t.includes('quota')) return new ProviderRateLimitedError(msg, false, undefined);
+  if (/api.?key|unauthori[sz]ed|authenticat|permission/.test(t)) return new ProviderError('provider_auth_failed', msg, false);
+  if (/rate.?limit|too.?many|concurren/.test(t)) return new ProviderRateLimitedError(msg, true, undefined);
+  if (/voice.*not.?found|voice_not_found|invalid|not found|unsupported/.test(t)) return new ProviderError('provider_bad_request', msg, false);
+  return new ProviderError('provider_failed', msg, true);
+}
+
+function messageError(name: string, error: string | undefined, message: string | undefined, secret: string): ProviderError {
+  return classify(name, [error, message].filter(Boolean).join(': ') || 'unknown error', secret);
+}
+
+function closeError(name: string, code: number, reason: string, secret: string): ProviderError {
+  if (code === 1006 || code === 1005) return new ProviderError('provider_failed', `${name}: the connection dropped before the audio was complete (close ${code})`, true);
+  if (code === 1000 || code === 1001) return new ProviderError('provider_failed', `${name}: the server closed (${code}) before the audio was complete`, true);
+  return classify(name, `closed ${code}${reason ? `: ${reason}` : ''}`, secret);
+}
+
+/** Its HTTP errors are `{"detail": {"status", "message"}}` (or `{"detail": "text"}`); quota_exceeded comes as 401. */
+function rejectionError(name: string, status: number, headers: Headers, body: string, secret: string): ProviderError {
+  let code: string | undefined;
+  let message: string | undefined;
+  try {
+    const detail = (JSON.parse(body) as { detail?: unknown }).detail;
+    if (typeof detail === 'string') message = detail;
+    else if (typeof detail === 'object' && detail !== null) {
+      code = str((detail as { status?: unknown }).status);
+      message = str((detail as { message?: unknown }).message);
+    }
+  } catch {
+    // not JSON: shown as text below
+  }
+  if (message === undefined && code === undefined) message = parseVendorError(body).message;
+  const text = [code, message].filter(Boolean).join(': ');
+  if (code === 'quota_exceeded') return statusError(name, 429, headers, text, secret, { quotaExhausted: true });
+  return statusError(name, status, headers, text, secret);
+}
+
+/** Checks an agent's ElevenLabs settings without the network (model and voice names are not checked). */
+export function checkElevenLabsTtsSettings(s: ResolvedProviderSettings): Omit<ElevenLabsTtsOptions, 'apiKey' | 'clock'> {
+  const voiceSettings: Record<string, number | boolean> = {};
+  for (const key of ['stability', 'similarity_boost', 'style', 'speed']) {
+    const v = numberOption(s, key);
+    if (v !== undefined) voiceSettings[key] = v;
+  }
+  const boost = booleanOption(s, 'use_speaker_boost');
+  if (boost !== undefined) voiceSettings.use_speaker_boost = boost;
+  const speed = voiceSettings.speed;
+  if (typeof speed === 'number' && (speed < 0.7 || speed > 1.2)) {
+    throw new ProviderError('provider_bad_request', `elevenlabs option speed must be between 0.7 and 1.2, got ${speed}`, false);
+  }
+  const out: Omit<ElevenLabsTtsOptions, 'apiKey' | 'clock'> = { voiceSettings, timeouts: ttsTimeouts(s) };
+  if (s.base_url) out.baseUrl = s.base_url;
+  if (s.model) out.model = s.model;
+  if (s.voice) out.voice = s.voice;
+  const lang = stringOption(s, 'language_code') ?? iso639_1(s.language);
+  if (lang) out.languageCode = lang;
+  const auto = booleanOption(s, 'auto_mode');
+  if (auto !== undefined) out.autoMode = auto;
+  const nb = oneOf(s, 'narrowband_format', stringOption(s, 'narrowband_format'), ['pcm_8000', 'ulaw_8000'] as const);
+  if (nb) out.narrowbandFormat = nb;
+  const norm = oneOf(s, 'apply_text_normalization', stringOption(s, 'apply_text_normalization'), ['auto', 'on', 'off'] as const);
+  if (norm) out.applyTextNormalization = norm;
+  return out;
+}
+
+export function createElevenLabsTts(s: ResolvedProviderSettings, extra: { clock?: Clock } = {}): ElevenLabsTts {
+  const checked = checkElevenLabsTtsSettings(s);
+  const opts: ElevenLabsTtsOptions = { ...checked, apiKey: requireApiKey('tts', s) };
+  if (extra.clock) opts.clock = extra.clock;
+  return new ElevenLabsTts(opts);
+}
