@@ -21,6 +21,7 @@ import { VoiceSession, type VoiceSessionOptions } from '../voice/session.js';
 import { VoicePrepareError, type PrepareVoice } from './media-runtime.js';
 import type { DialCommand, VoiceCallSpec, VoiceConversation } from './protocol.js';
 import { createToolRunner, type CallControl } from './tools/index.js';
+import { prepareRealtimeCall } from './realtime-call.js';
 
 export interface VoiceProviders {
   /** The call's engines: fixed ones, or built per call from the agent's choice (the worker's SpeechRegistry). */
@@ -113,6 +114,14 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
   return (cmd) => {
     const spec = cmd.voice;
     if (!spec) throw new Error('not a voice call');
+    if (spec.speechToSpeech) {
+      // A speech-to-speech model hears and speaks itself: no engines, no brain (src/worker/realtime-call.ts).
+      return prepareRealtimeCall(cmd, spec, {
+        clock: p.clock,
+        options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}) },
+        runTool: (control) => p.runTool ?? toolRunnerFor(cmd, spec, p.clock, control),
+      });
+    }
     // Provider switches are reported to the session's listener once the call is attached (before answer).
     let emit: ((e: VoiceEvent) => void) | undefined;
     const hooks: EngineHooks = { onFallback: (fallback) => emit?.({ type: 'provider_fallback', fallback }) };
