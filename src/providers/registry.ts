@@ -76,7 +76,7 @@ const STT_MAKERS: Record<string, Maker<SttProvider>> = {
 const VAD_NAMES = ['silero', 'energy'] as const;
 
 /** Speech-to-speech models the worker runs instead of stt + llm + tts (src/voice/realtime). */
-const SPEECH_TO_SPEECH: readonly string[] = [];
+const SPEECH_TO_SPEECH: readonly string[] = ['openai'];
 
 export const SUPPORTED_PROVIDERS = {
   tts: Object.keys(TTS_MAKERS),

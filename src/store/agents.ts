@@ -5,6 +5,7 @@ import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
 import { ProviderError } from '../providers/errors.js';
 import { checkAnthropicLlmSettings } from '../providers/llm/index.js';
+import { checkOpenAiRealtimeSettings } from '../voice/realtime/config.js';
 import { checkSpeechChoice, ProviderChoiceError, unsupportedProvider } from '../providers/registry.js';
 import { FlowValidationError, validateFlow } from '../voice/flow/index.js';
 import { resolveApiKey, type ProviderChain, type ResolvedProviderSettings } from '../providers/settings.js';
@@ -179,6 +180,12 @@ function checkProviders(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | 'speech_
   if (s2s) {
     const problem = unsupportedProvider('speech_to_speech', s2s.provider);
     if (problem) throw new OutcallError('unsupported_provider', problem, 'speech_to_speech.provider');
+    try {
+      checkOpenAiRealtimeSettings(s2s);
+    } catch (err) {
+      if (err instanceof ProviderError) throw new OutcallError('unsupported_provider', err.message, 'speech_to_speech');
+      throw err;
+    }
   }
   try {
     checkSpeechChoice({

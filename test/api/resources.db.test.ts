@@ -221,6 +221,36 @@ describe('agents', () => {
     }
   });
 
+  test('speech_to_speech: stored without its key (encrypted apart), replaced whole by PATCH; a flow or a bad option is refused', async () => {
+    const r = await t.org.req('POST', '/v1/agents', {
+      name: 'Realtime', speech_to_speech: { provider: 'openai', model: 'gpt-realtime', voice: 'marin', api_key: 'sk-rt-555', options: { vad: 'semantic_vad' } },
+    });
+    assert.equal(r.status, 201, r.raw);
+    assert.ok(!r.raw.includes('sk-rt-555'));
+    assert.deepEqual(r.body.speech_to_speech, { provider: 'openai', model: 'gpt-realtime', voice: 'marin', options: { vad: 'semantic_vad' }, has_api_key: true });
+    const row = await t.db.query<{ provider_secrets_enc: string }>(sql`select provider_secrets_enc from agents where id = ${r.body.id}`);
+    assert.deepEqual(JSON.parse(t.ctx.secrets?.decrypt(row.rows[0]?.provider_secrets_enc as string) as string), { speech_to_speech: 'sk-rt-555' });
+    const flow = { start: 'a', nodes: { a: { type: 'end' } } };
+    const withFlow = await t.org.req('PATCH', `/v1/agents/${r.body.id}`, { flow });
+    assert.equal(withFlow.body.error?.code, 'invalid_request', withFlow.raw);
+    assert.equal(withFlow.body.error?.param, 'speech_to_speech');
+    const bad: Array<[unknown, string, string]> = [
+      [{ provider: 'gemini' }, 'unsupported_provider', 'speech_to_speech.provider'],
+      [{ provider: 'openai', options: { vad: 'loud' } }, 'unsupported_provider', 'speech_to_speech'],
+      [{ provider: 'openai', fallbacks: [] }, 'unknown_field', 'speech_to_speech.fallbacks'],
+    ];
+    for (const [s2s, code, param] of bad) {
+      const b = await t.org.req('PATCH', `/v1/agents/${r.body.id}`, { speech_to_speech: s2s });
+      assert.equal(b.body.error?.code, code, `${JSON.stringify(s2s)}: ${b.raw}`);
+      assert.equal(b.body.error?.param, param);
+    }
+    const off = await t.org.req('PATCH', `/v1/agents/${r.body.id}`, { speech_to_speech: null, flow });
+    assert.equal(off.status, 200, off.raw);
+    assert.equal(off.body.speech_to_speech, null);
+    const row2 = await t.db.query<{ provider_secrets_enc: string | null }>(sql`select provider_secrets_enc from agents where id = ${r.body.id}`);
+    assert.equal(row2.rows[0]?.provider_secrets_enc, null, 'its key went with it');
+  });
+
   test('validation of agent fields and tool rules', async () => {
     const bad: Array<[Record<string, unknown>, number, string, string]> = [
       [{ name: '' }, 400, 'invalid_request', 'name'],

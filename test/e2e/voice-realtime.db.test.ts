@@ -8,7 +8,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resample } from '../../src/media/index.js';
-import { sql } from '../../src/store/sql.js';
 import { verifyWebhook } from '../../src/webhooks/signing.js';
 import { readWav, wavBytes } from '../fixtures/media/signals.js';
 import { startBaresip, type Baresip } from '../fixtures/media/baresip.js';
@@ -64,21 +63,13 @@ function readWavBuffer(wav: Buffer): Int16Array {
   return new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.length));
 }
 
-/**
- * The agent with speech_to_speech. Until the registry lists openai as a speech_to_speech provider the
- * API refuses it; the row is then given its speech_to_speech settings (and encrypted key) directly.
- */
+/** The agent with speech_to_speech, through the API (its key stored encrypted like any provider key). */
 async function s2sAgent(n: string, body: Record<string, unknown>): Promise<string> {
   const s2s = { provider: 'openai', model: 'gpt-realtime', base_url: model.baseUrl, options: { silence_duration_ms: 500 } };
-  const t = rig.t;
-  const viaApi = await t.org.req('POST', '/v1/agents', { name: `rt-${n}`, max_cps: 50, ...body, speech_to_speech: { ...s2s, api_key: KEY } });
-  if (viaApi.status === 201) return viaApi.body.id as string;
-  assert.equal(viaApi.body.error?.code, 'unsupported_provider', viaApi.raw);
-  const agent = await t.org.req('POST', '/v1/agents', { name: `rt-${n}`, max_cps: 50, ...body });
-  assert.equal(agent.status, 201, agent.raw);
-  const enc = t.ctx.secrets!.encrypt(JSON.stringify({ speech_to_speech: KEY }));
-  await t.ctx.db.query(sql`update agents set speech_to_speech = ${JSON.stringify(s2s)}, provider_secrets_enc = ${enc} where id = ${agent.body.id as string}`);
-  return agent.body.id as string;
+  const r = await rig.t.org.req('POST', '/v1/agents', { name: `rt-${n}`, max_cps: 50, ...body, speech_to_speech: { ...s2s, api_key: KEY } });
+  assert.equal(r.status, 201, r.raw);
+  assert.deepEqual(r.body.speech_to_speech, { ...s2s, has_api_key: true });
+  return r.body.id as string;
 }
 
 interface Placed {
