@@ -203,7 +203,8 @@ describe('deepgram stt: failures', () => {
 
   test('settings: missing key, bad options', () => {
     assert.throws(() => createDeepgramStt({ provider: 'deepgram' }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_auth_failed' && /DEEPGRAM_API_KEY/.test(e.message));
-    for (const options of [{ endpointing_ms: 'fast' }, { endpointing_ms: 5 }, { utterance_end_ms: 200 }, { keywords: 3 }, { smart_format: 'yes' }]) {
+    const bads: Array<Record<string, string | number | boolean>> = [{ endpointing_ms: 'fast' }, { endpointing_ms: 5 }, { utterance_end_ms: 200 }, { keywords: 3 }, { smart_format: 'yes' }];
+    for (const options of bads) {
       assert.throws(() => checkDeepgramSttSettings({ provider: 'deepgram', options }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_bad_request', JSON.stringify(options));
     }
     assert.throws(() => checkDeepgramSttSettings({ provider: 'deepgram', base_url: 'ftp://x' }), /base_url/);
