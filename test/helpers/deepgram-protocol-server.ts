@@ -29,7 +29,7 @@ export async function startDeepgramServer(o: DeepgramServerOptions = {}): Promis
   const timings: DeepgramTimings = { settleMs: [] };
   const server = await WsVendorServer.start(
     {
-      audioBytes: (data: RawData, isBinary: boolean) => (isBinary ? rawToBuffer(data).length : undefined),
+      audioOf: (data: RawData, isBinary: boolean) => (isBinary ? rawToBuffer(data) : undefined),
       onConnection: (ws, session) => serve(ws, session, o, timings),
     },
     '/v1',

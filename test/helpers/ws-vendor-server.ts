@@ -19,7 +19,8 @@ export type Fault =
   | { kind: 'close'; afterAudio: number; code: number; reason: string; message?: unknown };
 
 export type UpgradeScript =
-  | { kind: 'accept'; openDelayMs?: number; fault?: Fault }
+  /** `mute`: the upgrade succeeds but the vendor logic never runs (nothing is ever answered). */
+  | { kind: 'accept'; openDelayMs?: number; fault?: Fault; mute?: boolean }
   | { kind: 'reject'; status: number; body?: unknown; headers?: Record<string, string> }
   /** Takes the TCP connection and never answers the upgrade. */
   | { kind: 'hang' };
@@ -43,8 +44,8 @@ export interface Session {
 }
 
 export interface VendorHooks {
-  /** Audio bytes in this message, or undefined when it is not audio (for fault counting and the record). */
-  audioBytes(data: RawData, isBinary: boolean): number | undefined;
+  /** The audio this message carries (decoded from the vendor's framing), or undefined when it is not audio. */
+  audioOf(data: RawData, isBinary: boolean): Buffer | undefined;
   /** The vendor's logic for one accepted connection. */
   onConnection(ws: WebSocket, session: Session): void;
 }
@@ -144,13 +145,13 @@ export class WsVendorServer {
         markClosed({ code: 1006, ms: performance.now() });
         return;
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, session, script.fault, markClosed));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, session, script.fault, markClosed, script.mute === true));
     };
     if (script.openDelayMs) setTimeout(accept, script.openDelayMs);
     else accept();
   }
 
-  #connected(ws: WebSocket, session: Session, fault: Fault | undefined, markClosed: (v: { code: number; ms: number }) => void): void {
+  #connected(ws: WebSocket, session: Session, fault: Fault | undefined, markClosed: (v: { code: number; ms: number }) => void, mute: boolean): void {
     ws.on('close', (code) => {
       session.isClosed = true;
       markClosed({ code, ms: performance.now() });
@@ -158,8 +159,8 @@ export class WsVendorServer {
     ws.on('error', () => undefined);
     ws.on('message', (data, isBinary) => {
       if (session.faulted) return;
-      const bytes = this.hooks.audioBytes(data, isBinary);
-      if (bytes === undefined) {
+      const audio = this.hooks.audioOf(data, isBinary);
+      if (audio === undefined) {
         const text = String(data);
         try {
           session.texts.push(JSON.parse(text));
@@ -169,8 +170,8 @@ export class WsVendorServer {
         return;
       }
       session.audioMessages++;
-      session.audioBytes += bytes;
-      session.audio.push(rawToBuffer(data));
+      session.audioBytes += audio.length;
+      session.audio.push(audio);
       if (fault && session.audioMessages >= fault.afterAudio) {
         session.faulted = true;
         if (fault.kind === 'drop') {
@@ -183,7 +184,7 @@ export class WsVendorServer {
         }
       }
     });
-    this.hooks.onConnection(ws, session);
+    if (!mute) this.hooks.onConnection(ws, session);
   }
 }
 

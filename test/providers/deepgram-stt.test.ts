@@ -187,6 +187,21 @@ describe('deepgram stt: failures', () => {
     assertProviderError(await collectEvents(s, GUARD), 'provider_unavailable', true);
   });
 
+  test('no final after end(): provider_timeout after end_timeout_ms (virtual clock)', async () => {
+    server.next({ kind: 'accept', mute: true });
+    const clock = new VirtualClock();
+    const s = createDeepgramStt(settings({ options: { end_timeout_ms: 4000 } }), { clock }).start({ sampleRate: 16000 });
+    s.push(frame(16000));
+    const done = collectEvents(s, GUARD);
+    await waitFor(() => server.sessions.length > 0 && server.last.audioMessages >= 1, 'the audio to reach the server');
+    s.end();
+    await clock.advanceAsync(3999);
+    assert.ok(!server.last.isClosed, 'still waiting at 3999 ms');
+    await clock.advanceAsync(1);
+    const err = assertProviderError(await done, 'provider_timeout', true);
+    assert.match(err.message, /4000 ms after the end of the audio/);
+  });
+
   test('abort closes the socket at once, with no error', async () => {
     const ac = new AbortController();
     const s = createDeepgramStt(settings()).start({ sampleRate: 16000, signal: ac.signal });
