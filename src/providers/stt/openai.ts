@@ -1,9 +1,10 @@
 /**
  * OpenAI streaming transcription through a Realtime transcription session over WebSocket, following
- * the GA Realtime API: https://platform.openai.com/docs/guides/realtime-transcription (the guide),
- * https://platform.openai.com/docs/api-reference/realtime-client-events (session.update,
- * input_audio_buffer.append / .commit) and .../realtime-server-events (speech_started/stopped,
- * committed, conversation.item.input_audio_transcription.delta / .completed / .failed, error).
+ * the GA Realtime API: https://developers.openai.com/api/docs/guides/realtime-transcription (the guide),
+ * https://developers.openai.com/api/reference/resources/realtime/client-events (session.update,
+ * input_audio_buffer.append / .commit) and .../realtime/server-events (speech_started/stopped with
+ * audio_start_ms/audio_end_ms, committed, conversation.item.input_audio_transcription.delta /
+ * .completed / .failed, error).
  *
  * - Connect to `wss://api.openai.com/v1/realtime?intent=transcription` with `Authorization: Bearer`.
  *   No `OpenAI-Beta: realtime=v1` header: that selects the retired beta protocol, whose
