@@ -9,6 +9,8 @@
 import { ProviderError } from './errors.js';
 import { FallbackStt, FallbackTts, type FallbackSwitch } from './fallback/index.js';
 import { LLM_PROVIDERS } from './llm/index.js';
+import { checkDeepgramSttSettings, createDeepgramStt } from './stt/deepgram.js';
+import { checkOpenAiSttSettings, createOpenAiStt } from './stt/openai.js';
 import { PocketsphinxStt } from './stt/pocketsphinx.js';
 import type { SttProvider } from './stt/types.js';
 import { EspeakNgTts } from './tts/espeak-ng.js';
@@ -71,6 +73,9 @@ const STT_MAKERS: Record<string, Maker<SttProvider>> = {
       }
     },
   },
+  // Cloud recognizers take 8 kHz (narrowband calls) and 16 kHz audio.
+  deepgram: { make: (s) => createDeepgramStt(s), check: cloudCheck('stt', checkDeepgramSttSettings) },
+  openai: { make: (s) => createOpenAiStt(s), check: cloudCheck('stt', checkOpenAiSttSettings) },
 };
 
 const VAD_NAMES = ['silero', 'energy'] as const;
