@@ -7,11 +7,12 @@
  * - Errors: `{"type":"error","error":{"type","message"},"request_id"}` with the HTTP status, and the
  *   same `error` object as a streamed event after a 200: https://platform.claude.com/docs/en/api/errors
  */
-import { realClock, type Clock, type TimerHandle } from '../../telephony/clock.js';
+import { realClock, type Clock } from '../../telephony/clock.js';
 import { ProviderError } from '../errors.js';
 import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
 import { AnthropicStreamAssembler, messagesToWire, systemToWire, toolsToWire } from './anthropic-wire.js';
-import { errorFromResponse, redact } from './http-errors.js';
+import { errorFromResponse } from './http-errors.js';
+import { RequestGuard } from './request-guard.js';
 import { SseParser } from './sse.js';
 import type { LlmChatRequest, LlmEvent, LlmProvider } from './types.js';
 
@@ -93,29 +94,10 @@ export class AnthropicLlm implements LlmProvider {
   async *chat(req: LlmChatRequest): AsyncIterable<LlmEvent> {
     if (req.signal?.aborted) return;
     const secret = this.opts.apiKey;
-    const ac = new AbortController();
-    const onAbort = () => ac.abort();
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    let timeout: ProviderError | undefined;
-    let timer: TimerHandle | undefined;
-    const arm = (ms: number, what: string) => {
-      if (timer) this.clock.clearTimer(timer);
-      timer = this.clock.setTimer(ms, () => {
-        timeout = new ProviderError('provider_timeout', `${this.name}: ${what} within ${ms} ms`, true);
-        ac.abort();
-      });
-    };
-    const disarm = () => {
-      if (timer) this.clock.clearTimer(timer);
-      timer = undefined;
-    };
-    // Why the request stopped, in priority order: the caller's abort is not an error at all.
-    const stopped = (err: unknown, during: string): ProviderError | undefined => {
-      if (req.signal?.aborted) return undefined;
-      if (timeout) return timeout;
-      const why = redact(describe(err), secret);
-      return new ProviderError(during === 'connect' ? 'provider_unavailable' : 'provider_failed', `${this.name}: ${during} failed: ${why}`, true);
-    };
+    const guard = new RequestGuard(this.name, this.clock, req.signal, secret);
+    const arm = (ms: number, what: string) => guard.arm(ms, what);
+    const disarm = () => guard.disarm();
+    const stopped = (err: unknown, during: string) => guard.stopped(err, during);
     let eof = false;
     try {
       arm(this.opts.firstTokenTimeoutMs ?? 10_000, 'no first token');
@@ -128,7 +110,7 @@ export class AnthropicLlm implements LlmProvider {
       };
       let res: Response;
       try {
-        res = await this.fetchFn(this.url, { method: 'POST', headers, body: JSON.stringify(this.requestBody(req)), signal: ac.signal });
+        res = await this.fetchFn(this.url, { method: 'POST', headers, body: JSON.stringify(this.requestBody(req)), signal: guard.signal });
       } catch (err) {
         const e = stopped(err, 'connect');
         if (e) throw e;
@@ -195,9 +177,7 @@ export class AnthropicLlm implements LlmProvider {
         }
       }
     } finally {
-      disarm();
-      req.signal?.removeEventListener('abort', onAbort);
-      if (!eof) ac.abort();
+      guard.dispose(eof);
     }
   }
 }
@@ -257,8 +237,3 @@ export function createAnthropicLlm(s: ResolvedProviderSettings, extra: { clock?:
 }
 
 /** undici hides the useful part ("ECONNREFUSED", "other side closed") in err.cause. */
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = err.cause instanceof Error ? `: ${(err.cause as NodeJS.ErrnoException).code ?? err.cause.message}` : '';
-  return `${err.message}${cause}`;
-}
