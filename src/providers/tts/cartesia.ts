@@ -17,7 +17,7 @@ import { realClock, type Clock } from '../../telephony/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
 import { requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
-import { Pcm16leBytes, SynthesisTimer, iso639_1, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
+import { isBase64, parseJsonObject, Pcm16leBytes, SynthesisTimer, iso639_1, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
 import type { TtsProvider, TtsRequest } from './types.js';
 import { WsChannel, socketFailure } from './ws-channel.js';
 
@@ -132,18 +132,12 @@ export class CartesiaTts implements TtsProvider {
   }
 
   private parse(text: string): Record<string, unknown> {
-    let m: unknown;
-    try {
-      m = JSON.parse(text);
-    } catch {
-      throw new ProviderError('provider_failed', `${this.name}: a message that is not JSON`, true);
-    }
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new ProviderError('provider_failed', `${this.name}: a message that is not a JSON object`, true);
+    const m = parseJsonObject(this.name, text);
     const data = (m as { data?: unknown }).data;
-    if ((m as { type?: unknown }).type === 'chunk' && (typeof data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(data))) {
+    if ((m as { type?: unknown }).type === 'chunk' && !isBase64(data)) {
       throw new ProviderError('provider_failed', `${this.name}: a chunk whose data is not base64`, true);
     }
-    return m as Record<string, unknown>;
+    return m;
   }
 }
 

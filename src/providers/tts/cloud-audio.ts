@@ -165,3 +165,20 @@ export function statusError(
   if (status >= 400) return new ProviderError('provider_bad_request', text, false);
   return new ProviderError('provider_failed', text, true);
 }
+
+/** A vendor's JSON message as an object; anything else is a provider_failed (never a crash). */
+export function parseJsonObject(name: string, text: string): Record<string, unknown> {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    throw new ProviderError('provider_failed', `${name}: a message that is not JSON`, true);
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new ProviderError('provider_failed', `${name}: a message that is not a JSON object`, true);
+  return m as Record<string, unknown>;
+}
+
+/** Standard base64 (RFC 4648 section 4), as the vendors send audio in JSON. */
+export function isBase64(v: unknown): v is string {
+  return typeof v === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
+}

@@ -21,7 +21,7 @@ import { realClock, type Clock } from '../../telephony/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
 import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
-import { Pcm16leBytes, RateAdapter, SynthesisTimer, iso639_1, oneOf, pickVendorRate, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
+import { isBase64, parseJsonObject, Pcm16leBytes, RateAdapter, SynthesisTimer, iso639_1, oneOf, pickVendorRate, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
 import type { TtsProvider, TtsRequest } from './types.js';
 import { WsChannel, socketFailure } from './ws-channel.js';
 
@@ -161,18 +161,12 @@ export class ElevenLabsTts implements TtsProvider {
   }
 
   private parse(text: string): Record<string, unknown> {
-    let m: unknown;
-    try {
-      m = JSON.parse(text);
-    } catch {
-      throw new ProviderError('provider_failed', `${this.name}: a message that is not JSON`, true);
-    }
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new ProviderError('provider_failed', `${this.name}: a message that is not a JSON object`, true);
+    const m = parseJsonObject(this.name, text);
     const audio = (m as { audio?: unknown }).audio;
-    if (audio !== undefined && audio !== null && (typeof audio !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(audio))) {
+    if (audio !== undefined && audio !== null && !isBase64(audio)) {
       throw new ProviderError('provider_failed', `${this.name}: an audio field that is not base64`, true);
     }
-    return m as Record<string, unknown>;
+    return m;
   }
 }
 
