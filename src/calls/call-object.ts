@@ -1,4 +1,4 @@
-import { STATUS_CALLBACK_EVENTS, type Call, type CallMetrics, type OutboundCallCreate } from '../api/schemas/call.js';
+import { STATUS_CALLBACK_EVENTS, type AgentOverrides, type Call, type CallMetrics, type OutboundCallCreate } from '../api/schemas/call.js';
 import type { RecordingSummary } from '../store/recordings.js';
 import type { CallStatus, EndReason } from './status.js';
 
@@ -12,6 +12,8 @@ export interface CallOptions {
   max_duration_s: number;
   machine_detection: { mode: 'disabled' | 'detect' | 'detect_message_end'; hangup_on_machine: boolean };
   record: { enabled: boolean; channels: 'mono' | 'dual' };
+  /** Absent on calls stored before overrides existed. */
+  agent_overrides?: AgentOverrides | null;
 }
 
 export interface CallRow {
@@ -62,6 +64,7 @@ export function optionsFrom(body: OutboundCallCreate, agentWebhookUrl: string | 
       hangup_on_machine: body.machine_detection?.hangup_on_machine ?? false,
     },
     record: { enabled: body.record?.enabled ?? false, channels: body.record?.channels ?? 'mono' },
+    agent_overrides: body.agent_overrides ?? null,
   };
 }
 
@@ -101,5 +104,6 @@ export function toCall(r: CallRow): Call {
     max_duration_s: o.max_duration_s,
     machine_detection: o.machine_detection,
     record: o.record,
+    agent_overrides: o.agent_overrides ?? null,
   };
 }

@@ -9,6 +9,7 @@ import type { Queryable } from '../store/db.js';
 import { isUniqueViolation } from '../store/pg-errors.js';
 import { sql } from '../store/sql.js';
 import { assertPublicUrl } from '../webhooks/url-guard.js';
+import { checkOverrides } from './agent-overrides.js';
 import { optionsFrom, toCall, type CallRow } from './call-object.js';
 import { missingVariables } from './templates.js';
 
@@ -99,6 +100,7 @@ export async function createOutboundCall(
   if (agent.kind !== 'voice') {
     throw new OutcallError('agent_cannot_place_calls', `agent ${agentId} is a text agent; only voice agents place calls`, 'agentId');
   }
+  checkOverrides(agent, body.agent_overrides);
   const vars = body.dynamic_variables ?? {};
   const missing = missingVariables([agent.system_prompt, agent.greeting], vars);
   if (missing.length > 0) {

@@ -1964,6 +1964,17 @@ export interface paths {
                                     /** @default mono */
                                     channels: "mono" | "dual";
                                 };
+                                agent_overrides: {
+                                    /** @description this call's language, for the recognizer and the speech engines */
+                                    language?: string;
+                                    /** @description the TTS voice (or the speech-to-speech model's voice) for this call */
+                                    voice?: string;
+                                    llm?: {
+                                        model?: string;
+                                        temperature?: number;
+                                        max_tokens?: number;
+                                    };
+                                } | null;
                             }[];
                             next_cursor: string | null;
                         };
@@ -2053,6 +2064,18 @@ export interface paths {
                             enabled: boolean;
                             /** @default mono */
                             channels?: "mono" | "dual";
+                        };
+                        /** @description this call's changes to the agent's settings */
+                        agent_overrides?: {
+                            /** @description this call's language, for the recognizer and the speech engines */
+                            language?: string;
+                            /** @description the TTS voice (or the speech-to-speech model's voice) for this call */
+                            voice?: string;
+                            llm?: {
+                                model?: string;
+                                temperature?: number;
+                                max_tokens?: number;
+                            };
                         };
                         /**
                          * Format: date-time
@@ -2161,6 +2184,17 @@ export interface paths {
                                 /** @default mono */
                                 channels: "mono" | "dual";
                             };
+                            agent_overrides: {
+                                /** @description this call's language, for the recognizer and the speech engines */
+                                language?: string;
+                                /** @description the TTS voice (or the speech-to-speech model's voice) for this call */
+                                voice?: string;
+                                llm?: {
+                                    model?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                };
+                            } | null;
                         };
                     };
                 };
@@ -2306,6 +2340,17 @@ export interface paths {
                                 /** @default mono */
                                 channels: "mono" | "dual";
                             };
+                            agent_overrides: {
+                                /** @description this call's language, for the recognizer and the speech engines */
+                                language?: string;
+                                /** @description the TTS voice (or the speech-to-speech model's voice) for this call */
+                                voice?: string;
+                                llm?: {
+                                    model?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                };
+                            } | null;
                         };
                     };
                 };
@@ -2455,6 +2500,17 @@ export interface paths {
                                 /** @default mono */
                                 channels: "mono" | "dual";
                             };
+                            agent_overrides: {
+                                /** @description this call's language, for the recognizer and the speech engines */
+                                language?: string;
+                                /** @description the TTS voice (or the speech-to-speech model's voice) for this call */
+                                voice?: string;
+                                llm?: {
+                                    model?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                };
+                            } | null;
                         };
                     };
                 };
@@ -2607,6 +2663,17 @@ export interface paths {
                                     /** @default mono */
                                     channels: "mono" | "dual";
                                 };
+                                agent_overrides: {
+                                    /** @description this call's language, for the recognizer and the speech engines */
+                                    language?: string;
+                                    /** @description the TTS voice (or the speech-to-speech model's voice) for this call */
+                                    voice?: string;
+                                    llm?: {
+                                        model?: string;
+                                        temperature?: number;
+                                        max_tokens?: number;
+                                    };
+                                } | null;
                             }[];
                             next_cursor: string | null;
                         };
@@ -2755,6 +2822,17 @@ export interface paths {
                                 /** @default mono */
                                 channels: "mono" | "dual";
                             };
+                            agent_overrides: {
+                                /** @description this call's language, for the recognizer and the speech engines */
+                                language?: string;
+                                /** @description the TTS voice (or the speech-to-speech model's voice) for this call */
+                                voice?: string;
+                                llm?: {
+                                    model?: string;
+                                    temperature?: number;
+                                    max_tokens?: number;
+                                };
+                            } | null;
                         };
                     };
                 };

@@ -9,6 +9,7 @@ import type { CallStatus } from '../calls/status.js';
 import { beginDial } from '../dispatch/dial-guard.js';
 import type { ClaimedCall, Dialer } from '../dispatch/types.js';
 import { newId } from '../ids.js';
+import { applyOverrides } from '../calls/agent-overrides.js';
 import { findAgentRow, providerChainFor, readProviderSecrets, resolvedProvider, secretSlot, type AgentRow, type ProviderSecrets } from '../store/agents.js';
 import type { Queryable } from '../store/db.js';
 import { insertRecording } from '../store/recordings.js';
@@ -157,7 +158,9 @@ export class CallDialer implements Dialer {
   }
 
   async dial(call: ClaimedCall): Promise<void> {
-    const agent = await findAgentRow(this.ctx.db, call.orgId, call.agentId);
+    const row = await findAgentRow(this.ctx.db, call.orgId, call.agentId);
+    // This call's language, voice and model sampling over the agent's (agent_overrides).
+    const agent = row ? applyOverrides(row, call.options.agent_overrides) : undefined;
     if (!agent) {
       // Deleted between the claim and now: nobody would speak on this call, so it is never dialed.
       await this.ctx.db.transaction((tx) =>

@@ -56,6 +56,34 @@ describe('creating a call', () => {
     assert.equal(got.raw.includes('"metadata":{"zeta":1,"alpha":[true,null,"x"],"nested":{"b":2.5,"a":"ü"}}'), true);
   });
 
+  test('agent_overrides: echoed on the call (null without); refused when the agent cannot take them, nothing written', async () => {
+    const plain = await t.org.req('POST', url(), { to: '+14155550123' });
+    assert.equal(plain.body.agent_overrides, null);
+    const o = { language: 'es-MX', voice: 'es-la' };
+    const res = await t.org.req('POST', url(), { to: '+14155550123', agent_overrides: o });
+    assert.equal(res.status, 202, res.raw);
+    assert.deepEqual(res.body.agent_overrides, o);
+    assert.deepEqual((await t.org.req('GET', `${url()}/${res.body.id}`)).body.agent_overrides, o);
+    const flite = await t.org.req('POST', '/v1/agents', { name: 'flite', tts: { provider: 'flite' } });
+    const flitePn = await t.org.req('POST', '/v1/phone-numbers', { number: '+14155559911', trunk_id: fx.trunkId, outbound_agent_id: flite.body.id });
+    assert.equal(flitePn.status, 201, flitePn.raw);
+    const before = await countRows('calls');
+    const bad: Array<[string, Record<string, unknown>, number, string, string]> = [
+      [url(), { llm: { model: 'gpt-4o' } }, 400, 'invalid_request', 'agent_overrides.llm'],
+      [url(), { language: 'klingon!' }, 400, 'invalid_request', 'agent_overrides.language'],
+      [url(), { api_key: 'sk-x' }, 400, 'unknown_field', 'agent_overrides.api_key'],
+      [url(), {}, 400, 'invalid_request', 'agent_overrides'],
+      [`/v1/agents/${flite.body.id}/outbound-calls`, { voice: 'nobody' }, 422, 'unsupported_provider', 'agent_overrides.voice'],
+    ];
+    for (const [to, overrides, status, code, param] of bad) {
+      const r = await t.org.req('POST', to, { to: '+14155550123', agent_overrides: overrides });
+      assert.equal(r.status, status, `${JSON.stringify(overrides)}: ${r.raw}`);
+      assert.equal(r.body.error.code, code, r.raw);
+      assert.equal(r.body.error.param, param, r.raw);
+    }
+    assert.equal(await countRows('calls'), before);
+  });
+
   test('the first transition is stored with the call', async () => {
     const res = await t.org.req('POST', url(), { to: 'sip:alice@pbx.example.com' });
     assert.equal(res.status, 202, res.raw);

@@ -55,6 +55,32 @@ const Record = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * What one call may change of its agent: the language, the voice and the model's sampling, the
+ * things a campaign varies per callee. Providers and keys stay the agent's (a call cannot send the
+ * organization's keys to another vendor).
+ */
+export const AgentOverrides = Type.Object(
+  {
+    language: Type.Optional(
+      Type.String({ minLength: 2, maxLength: 35, pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$', description: "this call's language, for the recognizer and the speech engines" }),
+    ),
+    voice: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "the TTS voice (or the speech-to-speech model's voice) for this call" })),
+    llm: Type.Optional(
+      Type.Object(
+        {
+          model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+          max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+        },
+        { additionalProperties: false, minProperties: 1 },
+      ),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1, description: "this call's changes to the agent's settings" },
+);
+export type AgentOverrides = Static<typeof AgentOverrides>;
+
 export const OutboundCallCreate = Type.Object(
   {
     to: Destination,
@@ -78,6 +104,7 @@ export const OutboundCallCreate = Type.Object(
     max_duration_s: Type.Optional(Type.Integer({ minimum: 30, maximum: 14400, default: 3600 })),
     machine_detection: Type.Optional(MachineDetection),
     record: Type.Optional(Record),
+    agent_overrides: Type.Optional(AgentOverrides),
     scheduled_at: Type.Optional(Type.String({ format: 'date-time', description: 'dial no earlier than this time' })),
     call_id: Type.Optional(
       Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'your own id for the call (unique in your organization)' }),
@@ -165,6 +192,7 @@ export const Call = Type.Object({
   max_duration_s: Type.Integer(),
   machine_detection: MachineDetection,
   record: Record,
+  agent_overrides: Nullable(AgentOverrides),
 });
 export type Call = Static<typeof Call>;
 

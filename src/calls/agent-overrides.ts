@@ -1,0 +1,54 @@
+/**
+ * A call's agent_overrides applied to its agent: the call's language, voice and model sampling over
+ * the agent's settings, for this call only. Checked when the call is created (so a voice the engine
+ * does not have is a 422, not a failed call) and applied by the dialer just before dialing.
+ */
+import type { AgentOverrides } from '../api/schemas/call.js';
+import { OutcallError } from '../errors.js';
+import { ProviderError } from '../providers/errors.js';
+import { checkAnthropicLlmSettings } from '../providers/llm/index.js';
+import { checkSpeechChoice, ProviderChoiceError } from '../providers/registry.js';
+import type { AgentRow } from '../store/agents.js';
+
+export function applyOverrides(agent: AgentRow, o: AgentOverrides | null | undefined): AgentRow {
+  if (!o) return agent;
+  const a: AgentRow = { ...agent };
+  if (o.language !== undefined) {
+    a.language = o.language;
+    if (a.stt) a.stt = { ...a.stt, language: o.language };
+    if (a.speech_to_speech) a.speech_to_speech = { ...a.speech_to_speech, language: o.language };
+  }
+  if (o.voice !== undefined) {
+    // The voice belongs to the agent's first TTS (a fallback vendor keeps its own voice names).
+    if (a.tts) a.tts = { ...a.tts, voice: o.voice };
+    else a.voice = o.voice;
+    if (a.speech_to_speech) a.speech_to_speech = { ...a.speech_to_speech, voice: o.voice };
+  }
+  if (o.llm && a.llm) a.llm = { ...a.llm, ...o.llm };
+  return a;
+}
+
+/** Throws a 4xx OutcallError naming the override this agent cannot take. */
+export function checkOverrides(agent: AgentRow, o: AgentOverrides | undefined): void {
+  if (!o) return;
+  if (o.llm && !agent.llm) {
+    throw new OutcallError('invalid_request', 'agent_overrides.llm needs an agent with llm settings', 'agent_overrides.llm');
+  }
+  const a = applyOverrides(agent, o);
+  if (o.llm && a.llm?.provider === 'anthropic') {
+    try {
+      checkAnthropicLlmSettings(a.llm);
+    } catch (err) {
+      if (err instanceof ProviderError) throw new OutcallError('invalid_request', err.message, 'agent_overrides.llm');
+      throw err;
+    }
+  }
+  if (o.voice !== undefined && a.tts) {
+    try {
+      checkSpeechChoice({ tts: { provider: a.tts.provider, voice: o.voice } });
+    } catch (err) {
+      if (err instanceof ProviderChoiceError) throw new OutcallError('unsupported_provider', err.message, 'agent_overrides.voice');
+      throw err;
+    }
+  }
+}
