@@ -274,13 +274,20 @@ describe('dashboard in a browser', { skip }, () => {
   });
 
   test('editing an agent sends only what changed, so a stored provider key survives a rename; deleting it', async () => {
-    const a = await t.org.req('POST', '/v1/agents', { name: 'Editable', system_prompt: 'Be brief.', llm: { provider: 'openai', model: 'gpt-4o-mini', api_key: 'sk-test-123' } });
+    const a = await t.org.req('POST', '/v1/agents', {
+      name: 'Editable', system_prompt: 'Be brief.',
+      llm: { provider: 'openai', model: 'gpt-4o-mini', api_key: 'sk-test-123', fallbacks: [{ provider: 'groq', model: 'llama', api_key: 'gq-test-456' }] },
+    });
     assert.equal(a.status, 201, a.raw);
     const id = a.body.id as string;
     await signIn(`#/agents/${id}`);
     await page.waitForSelector('#agent-form');
     assert.equal(await page.getAttribute('#agent-form [name="llm.api_key"]', 'placeholder'), 'a key is stored');
-    assert.deepEqual(JSON.parse(await page.inputValue('#agent-form [name=llm]')), { provider: 'openai', model: 'gpt-4o-mini' }, 'the key itself is never shown');
+    assert.deepEqual(
+      JSON.parse(await page.inputValue('#agent-form [name=llm]')),
+      { provider: 'openai', model: 'gpt-4o-mini', fallbacks: [{ provider: 'groq', model: 'llama' }] },
+      'the keys themselves are never shown, nor has_api_key (the API would refuse it back)',
+    );
 
     await page.fill('#agent-form [name=name]', 'Edited');
     await page.click('#agent-form button[type=submit]');
@@ -289,6 +296,7 @@ describe('dashboard in a browser', { skip }, () => {
     assert.equal(got.name, 'Edited');
     assert.equal(got.system_prompt, 'Be brief.');
     assert.equal(got.llm.has_api_key, true, 'the untouched provider (and its key) was not resent');
+    assert.equal(got.llm.fallbacks[0].has_api_key, true, "and its fallback's key with it");
 
     // Changing the provider without retyping the key replaces it whole, as the form warns.
     await page.fill('#agent-form [name=llm]', JSON.stringify({ provider: 'openai', model: 'gpt-4.1-mini' }));

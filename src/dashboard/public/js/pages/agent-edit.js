@@ -35,15 +35,17 @@ const FIELDS = [
 ];
 
 const PROVIDERS = [
-  ['llm', 'Language model (llm)', '{"provider": "openai", "model": "gpt-4o-mini", "base_url": "https://api.openai.com/v1"}'],
-  ['stt', 'Speech to text (stt)', '{"provider": "pocketsphinx"}'],
-  ['tts', 'Text to speech (tts)', '{"provider": "espeak-ng", "voice": "en-us"}'],
+  ['llm', 'Language model (llm)', '{"provider": "anthropic", "fallbacks": [{"provider": "openai", "model": "gpt-4o-mini"}]}'],
+  ['stt', 'Speech to text (stt)', '{"provider": "deepgram", "options": {"keywords": "Tuesday"}}'],
+  ['tts', 'Text to speech (tts)', '{"provider": "elevenlabs", "fallbacks": [{"provider": "espeak-ng"}]}'],
+  ['speech_to_speech', 'Speech to speech (instead of stt, llm and tts)', '{"provider": "openai", "model": "gpt-realtime", "voice": "marin"}'],
 ];
 
-/** A provider as shown by the API, as the form edits it: without has_api_key. */
+/** A provider as shown by the API, as the form edits it: without has_api_key (its fallbacks' too). */
 function editable(p) {
   if (!p) return null;
   const { has_api_key: _k, ...rest } = p;
+  if (Array.isArray(rest.fallbacks)) rest.fallbacks = rest.fallbacks.map((f) => editable(f));
   return rest;
 }
 
@@ -58,6 +60,7 @@ function providerFieldset(kind, label, placeholder, current) {
       '',
     ),
     current?.has_api_key ? h('small', { class: 'hint' }, 'A key is stored. Changing these settings without typing the key again removes it.') : null,
+    h('small', { class: 'hint' }, 'Without a key the worker uses the vendor\'s environment variable (e.g. DEEPGRAM_API_KEY). A fallback\'s key goes inside its object as "api_key".'),
   );
 }
 
