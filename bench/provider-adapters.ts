@@ -143,6 +143,24 @@ const instantTts: TtsProvider = {
     row(`${label}: call -> first chunk, minus the server's synthesis`, over);
     console.log(`   (the local server's own time to first audio, espeak-ng: p50 ${pct(server, 50).toFixed(2)} ms)`);
   }
+  // The same HTTP request with bare fetch, reading the first body chunk: what loopback HTTP from a
+  // server in this process costs before any adapter code runs (the OpenAI adapter's own share is
+  // the difference).
+  const bare: number[] = [];
+  for (let i = 0; i < TURNS + 10; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${oa.baseUrl}/audio/speech`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini-tts', voice: 'alloy', input: SENTENCE, response_format: 'pcm' }),
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const total = performance.now() - t0;
+    await reader.cancel();
+    if (i >= 10) bare.push(total - (oa.requests.at(-1)?.firstAudioMs ?? NaN));
+  }
+  row('TTS bare fetch of the same OpenAI request (no adapter): call -> first body chunk, minus the server', bare);
   await el.close();
   await oa.close();
   await ca.close();
