@@ -78,7 +78,7 @@ const elevenTts = () => ({ provider: 'elevenlabs', base_url: http(eleven.baseUrl
 type Block = { type: string; text?: string; id?: string; name?: string; input?: unknown; tool_use_id?: string; content?: string };
 type WireMessage = { role: string; content: Block[] };
 
-/** A request's messages as [role, text-or-block-type...] rows: what the model was shown. */
+/** An Anthropic request's messages (alternating user/assistant turns of content blocks). */
 function wire(body: Record<string, unknown>): WireMessage[] {
   return body.messages as WireMessage[];
 }
@@ -197,6 +197,82 @@ describe('cloud providers on a live PCMU call (baresip 8 kHz, local vendor-proto
       assert.equal(hook.status, 'completed');
       assert.equal(hook.end_reason, 'callee_hangup');
       assert.equal(hook.transcript_id, call.transcript_id);
+    } finally {
+      await placed.callee.stop();
+    }
+  });
+
+  test('fallbacks within a turn: Cartesia refuses the key (401) -> espeak-ng, Anthropic overloaded (529) -> OpenAI; the call goes on, switches recorded', async (tc) => {
+    const LINE = 'can you deliver it on friday';
+    const script = narrowbandScript([{ atS: 5, text: LINE }], 15);
+    dg.script.hear(LINE);
+    claude.reply({ kind: 'error', status: 529, errorType: 'overloaded_error', message: 'Overloaded' });
+    const REPLY = 'Yes, Friday works, I have noted it.';
+    gpt.reply({ kind: 'text', pieces: ['Yes, Friday works, ', 'I have noted it.'] });
+    const marks = { claude: claude.requests.length, gpt: gpt.requests.length, cartesia: cartesia.sessions.length };
+    const placed = await placeCall(rig.t, {
+      prompt: script.wav,
+      narrowband: true,
+      agent: {
+        system_prompt: SYSTEM_PROMPT,
+        greeting: GREETING,
+        stt: deepgramStt(),
+        llm: anthropicLlm({ fallbacks: [{ provider: 'openai', base_url: gpt.baseUrl, model: 'gpt-4o-mini', api_key: KEYS.openai }] }),
+        // A key Cartesia does not know: its upgrade is refused with 401 on every request.
+        tts: { provider: 'cartesia', base_url: http(cartesia.baseUrl), api_key: 'sk_car_revoked-0123456789', fallbacks: [{ provider: 'espeak-ng' }] },
+      },
+      call: { callback_url: hooks.url('/result') },
+    });
+    try {
+      const { call, turns, heard, heardFromStart } = await callEnded(rig.t, placed, 45_000, RATE);
+      const said = script.spans[0]!;
+      const spans = loudSpans(heard, RATE);
+      const fallbacks = (call.metrics?.provider_fallbacks ?? []) as Array<{ kind: string; from: string; to: string; code: string; message: string; at_ms: number }>;
+      tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}; heard ${JSON.stringify(spans)}; callee line ${said.startMs}-${said.endMs} ms`);
+      tc.diagnostic(`provider_fallbacks ${JSON.stringify(fallbacks)}`);
+      assert.equal(call.status, 'completed', placed.callee.log().slice(-3000));
+      assert.equal(call.end_reason, 'callee_hangup', 'no provider failure ended the call');
+
+      // The switches, in order: the greeting's TTS (its synthesis starts while the phone rings; baresip
+      // answers at once, so the switch lands just after the answer), then the model answering the callee. Cartesia is not switched away from again on the reply:
+      // a refused key puts it last for the rest of the call (src/providers/fallback/common.ts).
+      assert.deepEqual(fallbacks.map((f) => [f.kind, f.from, f.to, f.code]), [
+        ['tts', 'cartesia', 'espeak-ng', 'provider_auth_failed'],
+        ['llm', 'anthropic', 'openai', 'provider_unavailable'],
+      ]);
+      assert.match(fallbacks[0]!.message, /401|Invalid API key/);
+      assert.match(fallbacks[1]!.message, /Overloaded|529/);
+      assert.ok(fallbacks.every((f) => !f.message.includes('sk_car_revoked') && !f.message.includes(KEYS.anthropic)), 'no key in a message');
+      assert.ok(fallbacks[0]!.at_ms < 1500, `the greeting's switch came at the answer (${fallbacks[0]!.at_ms} ms)`);
+      assert.ok(fallbacks[1]!.at_ms > said.endMs - 500 && fallbacks[1]!.at_ms < said.endMs + 5000, `the model switch came after the callee spoke (${fallbacks[1]!.at_ms} ms)`);
+
+      // Cartesia was asked (and refused) before espeak-ng spoke; the one Anthropic request was
+      // refused, and OpenAI got the same conversation.
+      const cs = cartesia.sessions.slice(marks.cartesia);
+      // Once: the reply went straight to espeak-ng (the refused key put Cartesia last).
+      assert.equal(cs.length, 1, 'Cartesia was asked for the greeting only');
+      assert.equal(cs[0]!.messages.length, 0, 'and refused it at the upgrade');
+      assert.equal(claude.requests.length - marks.claude, 1);
+      const oreqs = gpt.requests.slice(marks.gpt);
+      assert.equal(oreqs.length, 1);
+      assert.equal(oreqs[0]!.headers.authorization, `Bearer ${KEYS.openai}`);
+      const msgs = oreqs[0]!.body.messages as Array<{ role: string; content: string }>;
+      assert.deepEqual(msgs[0], { role: 'system', content: SYSTEM_PROMPT });
+      assert.deepEqual(msgs.slice(-2), [{ role: 'assistant', content: GREETING }, { role: 'user', content: LINE }]);
+      const m1 = wire(claude.requests[marks.claude]!.body);
+      assert.deepEqual(m1.at(-1), { role: 'user', content: [{ type: 'text', text: LINE }] }, 'Anthropic had been asked the same turn');
+
+      assert.deepEqual(turns.map((x) => [x.speaker, x.text]), [['agent', GREETING], ['callee', LINE], ['agent', REPLY]], showTurns(turns));
+      assert.ok(turns.every((x) => !x.interrupted));
+
+      // Both lines were heard: the greeting (espeak-ng) right after the answer, the reply after the callee.
+      const greetingFromAnswer = loudSpan(heardFromStart, RATE)?.startMs ?? NaN;
+      assert.ok(greetingFromAnswer < 2000, `the greeting starts right after the answer (${greetingFromAnswer} ms)`);
+      assert.ok((loudSpans(heardFromStart, RATE)[0]?.endMs ?? NaN) < said.startMs, 'the greeting was over before the callee spoke');
+      assert.ok(loudMs(heard, RATE, said.endMs, Number.POSITIVE_INFINITY) >= 800, 'baresip heard the reply after the callee spoke');
+
+      const hook = await signedResult(rig.t, hooks, placed.callId);
+      assert.equal(hook.status, 'completed');
     } finally {
       await placed.callee.stop();
     }
