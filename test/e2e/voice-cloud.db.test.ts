@@ -22,6 +22,7 @@ import { CartesiaProtocolServer } from '../helpers/cartesia-protocol-server.js';
 import { OpenAiProtocolServer } from '../helpers/openai-protocol-server.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { pcmFromBytes, type WsVendorServer } from '../helpers/ws-vendor-server.js';
+import { speech } from '../helpers/tts-speech.js';
 import { ToolServer } from '../worker/tools-server.js';
 import { callEnded, narrowbandScript, NARROWBAND_RATE, placeCall, showTurns, signedResult, startVoiceRig, voiceSkip, type VoiceRig } from './voice-helpers.js';
 
@@ -277,4 +278,100 @@ describe('cloud providers on a live PCMU call (baresip 8 kHz, local vendor-proto
       await placed.callee.stop();
     }
   });
+
+  test('barge-in over a streaming ElevenLabs reply: playout stops, the client closes that socket, the turn keeps only what was heard', async (tc) => {
+    const L1 = 'tell me about the delivery';
+    const L2 = 'stop please I have to go now';
+    const LONG =
+      'Of course, your blue bicycle leaves our warehouse tonight and the driver will bring it tomorrow morning between eight and ten, ' +
+      'and he will call you about thirty minutes before he arrives at your door';
+    const GOODBYE = 'Sorry to keep you, goodbye.';
+    const script = narrowbandScript([{ atS: 4.5, text: L1 }, { atS: 10, text: L2 }], 22);
+    dg.script.hear(L1, L2);
+    claude.reply({ kind: 'text', pieces: [LONG.slice(0, 40), LONG.slice(40, 120), LONG.slice(120)] });
+    claude.reply({ kind: 'tool_use', calls: [{ id: 'toolu_end_1', name: 'end_call', jsonPieces: [`{"goodbye": ${JSON.stringify(GOODBYE)}}`] }] });
+    // The greeting as fast as the server makes it; the long reply paced a little faster than real
+    // time (200 ms of audio every 160 ms), as a vendor streams it, so it is still streaming when cut.
+    eleven.next({ kind: 'speak' }).next({ kind: 'speak', chunkDelayMs: 160 });
+    const marks = { claude: claude.requests.length, eleven: eleven.sessions.length };
+    const placed = await placeCall(rig.t, {
+      prompt: script.wav,
+      narrowband: true,
+      agent: { system_prompt: SYSTEM_PROMPT, greeting: GREETING, stt: deepgramStt(), llm: anthropicLlm(), tts: elevenTts() },
+    });
+    try {
+      const { call, turns, heard, heardFromStart, offsetMs } = await callEnded(rig.t, placed, 45_000, RATE);
+      const [said1, said2] = [script.spans[0]!, script.spans[1]!];
+      const spans = loudSpans(heard, RATE);
+      tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}`);
+      tc.diagnostic(`callee lines ${said1.startMs}-${said1.endMs}, ${said2.startMs}-${said2.endMs} ms; agent audio heard: ${JSON.stringify(spans)} (heard dump shifted ${offsetMs} ms)`);
+      assert.equal(call.status, 'completed', placed.callee.log().slice(-3000));
+      assert.equal(call.end_reason, 'agent_hangup');
+
+      // The reply was playing when the callee cut in, and stopped soon after (upper bound: the
+      // end-aligned dump, see EndedCall.heard), then stayed quiet while the callee spoke.
+      assert.ok(loudMs(heard, RATE, said2.startMs - 1000, said2.startMs) >= 400, 'the agent was speaking when the callee started');
+      const stopAfter = (pcm: Int16Array): number => {
+        let stopMs = said2.startMs;
+        for (const x of loudSpans(pcm, RATE)) if (x.startMs < said2.endMs) stopMs = Math.max(stopMs, Math.min(x.endMs, said2.endMs));
+        return stopMs - said2.startMs;
+      };
+      const upper = stopAfter(heard);
+      tc.diagnostic(`agent audio stopped ${stopAfter(heardFromStart)}-${upper} ms after the callee's onset`);
+      assert.ok(upper < 2000, `the agent stopped at most ${upper} ms after the callee started talking`);
+      assert.equal(loudMs(heard, RATE, said2.startMs + upper, said2.endMs), 0, 'and stayed quiet while the callee spoke');
+      // How much of the reply baresip heard: from its first loud frame after L1 to the cut.
+      const replyStart = spans.find((x) => x.startMs > said1.endMs)?.startMs ?? NaN;
+      const heardReplyMs = said2.startMs + upper - replyStart;
+
+      // ElevenLabs: the reply's socket was still streaming and the client closed it.
+      const els = eleven.sessions.slice(marks.eleven);
+      const texts = els.map((e) => String(e.messages[1]?.text ?? '').trim());
+      tc.diagnostic(`ElevenLabs sessions: ${JSON.stringify(texts)}`);
+      assert.deepEqual(texts, [GREETING, LONG, GOODBYE]);
+      assert.ok(els.every((e) => e.query.get('output_format') === 'pcm_8000'));
+      const closedByClient = await Promise.race([els[1]!.closedEarly.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+      assert.ok(closedByClient, 'the client closed the reply socket before ElevenLabs had finished');
+
+      // The transcript: the reply cut to what was heard, marked interrupted.
+      assert.deepEqual(turns.map((x) => x.speaker), ['agent', 'callee', 'agent', 'callee', 'agent'], showTurns(turns));
+      assert.deepEqual([turns[0]!.text, turns[1]!.text, turns[3]!.text, turns[4]!.text], [GREETING, L1, L2, GOODBYE]);
+      const cut = turns[2]!;
+      assert.equal(cut.interrupted, true);
+      const words = LONG.split(/\s+/);
+      const kept = cut.text.split(/\s+/).filter((w) => w !== '');
+      assert.deepEqual(kept, words.slice(0, kept.length), `a prefix of the reply: "${cut.text}"`);
+      // Its share of the words is about the share of the reply's audio heard (espeak-ng's length at 8 kHz).
+      const fullMs = await spokenMs(LONG);
+      tc.diagnostic(`kept ${kept.length}/${words.length} words; baresip heard ~${heardReplyMs.toFixed(0)} ms of the reply's ${fullMs.toFixed(0)} ms`);
+      assert.ok(kept.length > 0, 'some of the reply was heard');
+      assert.ok(Math.abs(kept.length / words.length - heardReplyMs / fullMs) < 0.15, `kept ${kept.length}/${words.length} words for ${heardReplyMs.toFixed(0)} of ${fullMs.toFixed(0)} ms heard`);
+      assert.ok(turns.filter((x) => x !== cut).every((x) => !x.interrupted));
+
+      // The model's next request holds the reply as heard, then the callee's words.
+      const reqs = claude.requests.slice(marks.claude);
+      assert.equal(reqs.length, 2);
+      assert.equal(reqs[1]!.invalid, undefined);
+      assert.deepEqual(wire(reqs[1]!.body).slice(-2), [
+        { role: 'assistant', content: [{ type: 'text', text: cut.text }] },
+        { role: 'user', content: [{ type: 'text', text: L2 }] },
+      ]);
+    } finally {
+      await placed.callee.stop();
+    }
+  });
 });
+
+/** espeak-ng's own length of a line at the leg's rate (the local ElevenLabs server speaks with it). */
+async function spokenMs(text: string): Promise<number> {
+  const chunks: Int16Array[] = [];
+  for await (const pcm of speech(text, RATE)) chunks.push(pcm);
+  const all = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  const span = loudSpan(all, RATE);
+  return span ? span.endMs - span.startMs : (all.length * 1000) / RATE;
+}
