@@ -16,7 +16,10 @@ export interface UtteranceReport {
   text: string;
   /** Audio of this utterance the callee heard (or will hear: already in the leg's queue). */
   playedMs: number;
-  /** Audio of this utterance synthesized so far. */
+  /**
+   * The utterance's length: the audio synthesized, or while its audio is still arriving, at least
+   * the length its text would take at a typical speaking rate (SPEECH_MS_PER_CHAR).
+   */
   totalMs: number;
   /** The words of `text` prorated by playedMs / totalMs (all of it when fully played). */
   heardText: string;
@@ -40,6 +43,14 @@ interface Utterance {
   /** Cumulative leg-written ms at which this utterance's first frame was written. */
   startAtMs: number | undefined;
 }
+
+/**
+ * A typical speaking rate (about 60 ms a character, ~170 words a minute), for the length of an
+ * utterance cut while its audio was still arriving. A cloud TTS streams at about real time, so
+ * what was received by then is only the start of the utterance: taken as the whole, it would
+ * report most of the words as heard when the callee heard only the first few.
+ */
+export const SPEECH_MS_PER_CHAR = 60;
 
 export interface PlayoutOptions {
   sampleRate: number;
@@ -152,7 +163,8 @@ export class Playout {
     const writtenMs = u.written * this.#frameMs;
     // Written frames can no longer be taken back from the leg: they count as heard.
     const playedMs = u.startAtMs === undefined ? 0 : writtenMs;
-    const totalMs = u.received * this.#frameMs;
+    const receivedMs = u.received * this.#frameMs;
+    const totalMs = u.finished ? receivedMs : Math.max(receivedMs, u.text.trim().length * SPEECH_MS_PER_CHAR);
     return { id: u.id, text: u.text, playedMs, totalMs, heardText: prorate(u.text, totalMs === 0 ? 0 : playedMs / totalMs) };
   }
 

@@ -4,13 +4,17 @@
  * API and waiting for its end, and reading back what baresip heard and sent.
  */
 import assert from 'node:assert/strict';
+import { resample } from '../../src/media/index.js';
+import { verifyWebhook } from '../../src/webhooks/signing.js';
 import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
-import { readWav } from '../fixtures/media/signals.js';
-import { CALLEE_RATE, startCallee, type Callee } from '../fixtures/voice/callee.js';
+import { startBaresip } from '../fixtures/media/baresip.js';
+import { readWav, wavBytes } from '../fixtures/media/signals.js';
+import { CALLEE_RATE, calleeScript, startCallee, type Callee, type CalleeScript, type ScriptedLine } from '../fixtures/voice/callee.js';
 import { heardOffsetMs } from '../fixtures/voice/energy.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { waitFor } from '../helpers/wait.js';
+import type { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /** The live voice tests' tools; the reason to skip when one is missing (CI fails instead). */
 export function voiceSkip(): string | false {
@@ -49,15 +53,30 @@ export interface PlacedCall {
   callee: Callee;
 }
 
+/** The narrowband leg's rate: baresip on PCMU plays and records at 8 kHz. */
+export const NARROWBAND_RATE = 8000;
+
+/** A callee script (calleeScript) as baresip plays it on a narrowband leg: the WAV at 8 kHz, same spans. */
+export function narrowbandScript(lines: readonly ScriptedLine[], totalS: number): CalleeScript {
+  const s = calleeScript(lines, totalS);
+  assert.ok(s, 'flite + sox produced the callee speech');
+  const wav = s.wav.subarray(44);
+  const pcm16k = new Int16Array(wav.buffer.slice(wav.byteOffset, wav.byteOffset + wav.length));
+  return { ...s, wav: wavBytes(resample(pcm16k, CALLEE_RATE, NARROWBAND_RATE), NARROWBAND_RATE) };
+}
+
 /**
  * Starts a baresip callee playing `prompt`, creates a trunk to it, the agent (`agent` body) and a
  * number, and places one call through the API (`call` body merged into {to}). The caller stops
- * the callee (stopCallee) when done.
+ * the callee (stopCallee) when done. `narrowband`: baresip answers PCMU/8000 only (the prompt is
+ * then an 8 kHz WAV, see narrowbandScript); otherwise L16/16000.
  */
-export async function placeCall(t: TestApp, o: { prompt: Buffer; agent: Record<string, unknown>; call?: Record<string, unknown> }): Promise<PlacedCall> {
+export async function placeCall(t: TestApp, o: { prompt: Buffer; agent: Record<string, unknown>; call?: Record<string, unknown>; narrowband?: boolean }): Promise<PlacedCall> {
   const n = String(Math.floor(Math.random() * 9e6) + 1e6);
   const to = `+1415${String(Math.floor(Math.random() * 9e6) + 1e6)}`;
-  const callee = await startCallee({ user: to, prompt: o.prompt });
+  const callee = o.narrowband
+    ? await startBaresip({ prompt: o.prompt, codecs: 'PCMU/8000/1', srate: NARROWBAND_RATE, user: to, runSeconds: 90 })
+    : await startCallee({ user: to, prompt: o.prompt });
   try {
     const trunk = await t.org.req('POST', '/v1/trunks', { name: `baresip-${n}`, host: '127.0.0.1', port: callee.port });
     assert.equal(trunk.status, 201, trunk.raw);
@@ -100,8 +119,11 @@ export interface EndedCall {
   offsetMs: number;
 }
 
-/** Waits for the call's terminal status, then reads its transcript (API) and baresip's recordings. */
-export async function callEnded(t: TestApp, placed: PlacedCall, ms: number): Promise<EndedCall> {
+/**
+ * Waits for the call's terminal status, then reads its transcript (API) and baresip's recordings.
+ * `rate`: the leg's (baresip's) rate, NARROWBAND_RATE for a call placed with `narrowband`.
+ */
+export async function callEnded(t: TestApp, placed: PlacedCall, ms: number, rate = CALLEE_RATE): Promise<EndedCall> {
   const call = await waitFor(
     'the call to end',
     async () => {
@@ -124,13 +146,25 @@ export async function callEnded(t: TestApp, placed: PlacedCall, ms: number): Pro
   const enc = await waitFor('baresip recording (sent)', () => c.recordings().find((p) => p.endsWith('-enc.wav')), 8000);
   const heard = readWav(dec);
   const sent = readWav(enc);
-  assert.equal(heard.sampleRate, CALLEE_RATE, 'wideband leg (L16/16000)');
-  const offsetMs = heardOffsetMs(heard.samples, sent.samples, CALLEE_RATE);
+  assert.equal(heard.sampleRate, rate, rate === CALLEE_RATE ? 'wideband leg (L16/16000)' : `leg at ${rate} Hz`);
+  const offsetMs = heardOffsetMs(heard.samples, sent.samples, rate);
   // A sanity bound only: under load baresip drops late packets, so the gap grows with the call's length.
   assert.ok(offsetMs >= 0 && offsetMs < 6000, `baresip's dumps end together (heard dump ${offsetMs} ms shorter)`);
-  const aligned = new Int16Array(Math.round((offsetMs * CALLEE_RATE) / 1000) + heard.samples.length);
+  const aligned = new Int16Array(Math.round((offsetMs * rate) / 1000) + heard.samples.length);
   aligned.set(heard.samples, aligned.length - heard.samples.length);
   return { call, turns, heard: aligned, heardFromStart: heard.samples, sent: sent.samples, offsetMs };
+}
+
+/**
+ * The call's result webhook (placed with callback_url = hooks.url(path)), its signature verified
+ * against the org's webhook secret; returns its `data`.
+ */
+export async function signedResult(t: TestApp, hooks: WebhookReceiver, callId: string, path = '/result'): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const hook = await waitFor('the result webhook', () => hooks.received.find((h) => h.url === path && JSON.parse(h.body).data.call_id === callId), 20_000);
+  const secrets = (await t.org.req('GET', '/v1/webhook-secrets')).body.data as Array<{ secret: string }>;
+  assert.ok(secrets.length > 0, 'the org has a webhook secret');
+  verifyWebhook(secrets[0]!.secret, hook.headers as Record<string, string>, hook.body);
+  return JSON.parse(hook.body).data as Record<string, unknown>;
 }
 
 /** The transcript as [speaker, text, interrupted] rows, for diagnostics. */

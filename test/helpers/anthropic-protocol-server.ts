@@ -14,6 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SUMMARY_SYSTEM_PROMPT } from '../../src/analysis/llm-summary.js';
 
 export interface ScriptedToolUse {
   id: string;
@@ -56,6 +57,9 @@ const MODEL = 'claude-haiku-4-5-20251001';
 
 export class AnthropicProtocolServer {
   readonly requests: RecordedRequest[] = [];
+  /** With `answerSummaries`: the platform's post-call summary requests, kept out of `requests` and the script. */
+  readonly summaryRequests: RecordedRequest[] = [];
+  private answerSummaries = false;
   private readonly script: Array<{ reply: AnthropicReply; timing: ReplyTiming }> = [];
   private readonly server: Server;
   private seq = 0;
@@ -66,8 +70,14 @@ export class AnthropicProtocolServer {
     });
   }
 
-  static async start(): Promise<AnthropicProtocolServer> {
+  /**
+   * `answerSummaries`: a live call's post-call summary (src/analysis asks the agent's first model
+   * after the call ended, possibly while the next test already scripted its replies) gets a fixed
+   * text reply and never takes a scripted one.
+   */
+  static async start(o: { answerSummaries?: boolean } = {}): Promise<AnthropicProtocolServer> {
     const s = new AnthropicProtocolServer();
+    s.answerSummaries = o.answerSummaries === true;
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     return s;
   }
@@ -99,7 +109,8 @@ export class AnthropicProtocolServer {
       parseError = 'request body is not valid JSON';
     }
     const rec: RecordedRequest = { path: req.url ?? '', headers: req.headers, body, closedEarly: new Promise<void>((resolve) => (closedEarly = resolve)) };
-    this.requests.push(rec);
+    const isSummary = this.answerSummaries && systemText(body.system).startsWith(SUMMARY_SYSTEM_PROMPT);
+    (isSummary ? this.summaryRequests : this.requests).push(rec);
     res.on('close', () => {
       if (!res.writableFinished) closedEarly();
     });
@@ -109,7 +120,7 @@ export class AnthropicProtocolServer {
     }
     rec.invalid = parseError ?? validate(req.headers, body);
     if (rec.invalid) return sendError(res, 400, 'invalid_request_error', rec.invalid);
-    const next = this.script.shift();
+    const next = isSummary ? { reply: { kind: 'text', pieces: ['The callee was called.'] } as AnthropicReply, timing: {} } : this.script.shift();
     if (!next) return sendError(res, 500, 'api_error', 'no scripted reply');
     const { reply, timing } = next;
     if (timing.firstByteDelayMs) await sleep(timing.firstByteDelayMs);
@@ -198,6 +209,13 @@ export class AnthropicProtocolServer {
     if (timing.endDelayMs) await sleep(timing.endDelayMs);
     res.end();
   }
+}
+
+/** The request's top-level system prompt as text (a string, or text blocks joined). */
+function systemText(system: unknown): string {
+  if (typeof system === 'string') return system;
+  if (!Array.isArray(system)) return '';
+  return (system as Array<{ text?: unknown }>).map((b) => (typeof b.text === 'string' ? b.text : '')).join('\n');
 }
 
 type Block = { type?: unknown; text?: unknown; id?: unknown; tool_use_id?: unknown };

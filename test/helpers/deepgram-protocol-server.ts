@@ -7,6 +7,13 @@
  * After `{"type":"CloseStream"}` the last results come with speech_final false (the client must still
  * settle them), then `Metadata`, then a 1000 close. A wrong or missing `Authorization: Token` is
  * refused at the upgrade with 401 and Deepgram's `{"err_code","err_msg","request_id"}` body.
+ *
+ * Scripted hearing (`hear(text)`): pocketsphinx cannot make out narrowband (8 kHz) speech upsampled
+ * to its 16 kHz model, so a narrowband call test tells the server what the callee says. The next
+ * utterance the recognizer settles (its boundaries still come from the real audio) is reported
+ * with that text, in the same message format. With `scripted: true`, an utterance settled while
+ * nothing is queued is reported with an empty transcript, as Deepgram reports non-speech, so the
+ * recognizer's guesses never reach the client.
  */
 import { randomUUID } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
@@ -18,6 +25,27 @@ import { pcmFromBytes, rawToBuffer, WsVendorServer, type Session } from './ws-ve
 export interface DeepgramServerOptions {
   /** The key the server accepts (default: any non-empty token). */
   apiKey?: string;
+  /** Only `hear()` texts are reported; unscripted utterances come back with an empty transcript. */
+  scripted?: boolean;
+}
+
+/** What the next settled utterances are heard as (shared by all connections, in order). */
+export class DeepgramScript {
+  readonly #queue: string[] = [];
+  /** The texts reported so far, in order. */
+  readonly reported: string[] = [];
+
+  hear(...texts: string[]): this {
+    this.#queue.push(...texts);
+    return this;
+  }
+
+  /** The text to report for a settled utterance the recognizer heard as `recognized`. */
+  take(recognized: string, scripted: boolean): string {
+    const t = this.#queue.shift() ?? (scripted ? '' : recognized);
+    if (t !== '') this.reported.push(t);
+    return t;
+  }
 }
 
 export interface DeepgramTimings {
@@ -25,16 +53,17 @@ export interface DeepgramTimings {
   settleMs: number[];
 }
 
-export async function startDeepgramServer(o: DeepgramServerOptions = {}): Promise<{ server: WsVendorServer; timings: DeepgramTimings }> {
+export async function startDeepgramServer(o: DeepgramServerOptions = {}): Promise<{ server: WsVendorServer; timings: DeepgramTimings; script: DeepgramScript }> {
   const timings: DeepgramTimings = { settleMs: [] };
+  const script = new DeepgramScript();
   const server = await WsVendorServer.start(
     {
       audioOf: (data: RawData, isBinary: boolean) => (isBinary ? rawToBuffer(data) : undefined),
-      onConnection: (ws, session) => serve(ws, session, o, timings),
+      onConnection: (ws, session) => serve(ws, session, o, timings, script),
     },
     '/v1',
   );
-  return { server, timings };
+  return { server, timings, script };
 }
 
 /** The upgrade refusal Deepgram sends for a bad key (also scripted by tests for other statuses). */
@@ -42,7 +71,7 @@ export function deepgramErrorBody(code: string, msg: string): Record<string, str
   return { err_code: code, err_msg: msg, request_id: randomUUID() };
 }
 
-function serve(ws: WebSocket, session: Session, o: DeepgramServerOptions, timings: DeepgramTimings): void {
+function serve(ws: WebSocket, session: Session, o: DeepgramServerOptions, timings: DeepgramTimings, script: DeepgramScript): void {
   const auth = String(session.headers.authorization ?? '');
   const token = /^Token (.+)$/.exec(auth)?.[1];
   if (!token || (o.apiKey !== undefined && token !== o.apiKey) || session.path !== '/v1/listen') {
@@ -95,7 +124,7 @@ function serve(ws: WebSocket, session: Session, o: DeepgramServerOptions, timing
   (async () => {
     for await (const e of recognizer) {
       if (e.type === 'final') {
-        const words = e.text.split(/\s+/).filter(Boolean);
+        const words = script.take(e.text, o.scripted === true).split(/\s+/).filter(Boolean);
         results(e, false, false, words.slice(0, Math.max(1, Math.ceil(words.length / 2))));
         results(e, true, !closing, words);
       } else if (e.type === 'error') {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { Playout, prorate, type PlayoutEvent } from '../../src/voice/playout.js';
+import { Playout, prorate, SPEECH_MS_PER_CHAR, type PlayoutEvent } from '../../src/voice/playout.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { FakeLeg } from './helpers/fake-leg.js';
 
@@ -74,6 +74,18 @@ test('clear() stops at once and reports the heard prefix, prorated by words', ()
   period(leg, clock, 10);
   assert.equal(leg.written.length, before, 'nothing more is written after clear');
   assert.equal(playout.busy, false);
+});
+
+test('clear() while the audio is still arriving prorates by the text\'s expected length, not by the audio received so far', () => {
+  const { leg, clock, playout } = setup(40);
+  const text = 'one two three four five six seven eight nine ten';
+  const expectedMs = text.length * SPEECH_MS_PER_CHAR; // 2940 ms
+  playout.start('u1', text);
+  playout.push('u1', frames(10)); // 200 ms arrived, the TTS (a cloud stream) still sending
+  period(leg, clock, 6); // 8 frames written: 160 ms
+  const [r] = playout.clear();
+  // 160 of 200 ms received would be 8 of 10 words; the callee heard 160 ms of ~2.9 s: none yet.
+  assert.deepEqual([r?.playedMs, r?.totalMs, r?.heardText], [160, expectedMs, '']);
 });
 
 test('pushes to a cleared utterance are ignored', () => {
