@@ -184,9 +184,11 @@ export class CallDialer implements Dialer {
     if (this.#lost) return;
     if (!(await beginDial(this.ctx.db, call, this.workerId, { now: this.ctx.now() }))) return;
     const greeting = agent?.greeting ? fillTemplate(agent.greeting, call.dynamicVariables) : '';
-    // pocketsphinx hears 16 kHz only: a voice agent offers the wideband codecs first.
-    // A speech-to-speech model hears the leg itself (G.711 natively): it keeps the configured order.
-    const pocketsphinx = voice !== undefined && !voice.speechToSpeech && (agent?.stt?.provider ?? 'pocketsphinx') === 'pocketsphinx';
+    // pocketsphinx hears 16 kHz only: a voice agent that may hear with it (first or as a fallback)
+    // offers the wideband codecs first. A speech-to-speech model hears the leg itself (G.711
+    // natively), and cloud recognizers take 8 kHz: those keep the configured order.
+    const sttChain = agent.stt ? [agent.stt.provider, ...(agent.stt.fallbacks ?? []).map((f) => f.provider)] : ['pocketsphinx'];
+    const pocketsphinx = voice !== undefined && !voice.speechToSpeech && sttChain.includes('pocketsphinx');
     const codecs = pocketsphinx ? widebandFirst(this.opts.codecs ?? WIDEBAND_FIRST) : this.opts.codecs;
     const cmd: DialCommand = {
       type: 'dial',

@@ -1,4 +1,5 @@
 import { describe, test } from 'node:test';
+import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
 import assert from 'node:assert/strict';
 import { ProviderError } from '../../src/providers/errors.js';
 import { FallbackLlm, FallbackStt, FallbackTts, type FallbackSwitch } from '../../src/providers/fallback/index.js';
@@ -341,10 +342,28 @@ describe('FallbackStt', () => {
     assert.equal(b.streams.length, 0);
   });
 
-  test('capabilities: rates every provider takes (none listed = any), partials only if all give them', () => {
+  test('a narrowband call with the 16 kHz-only pocketsphinx in the chain: it is skipped at start, the 8 kHz recognizer hears the call', async () => {
+    const cloud = new FakeStt('deepgram');
+    const switches: FallbackSwitch[] = [];
+    const chain = new FallbackStt([new PocketsphinxStt(), cloud], { onFallback: (x) => switches.push(x) });
+    assert.deepEqual(chain.capabilities.sampleRates, [8000, 16000]);
+    const s = chain.start({ sampleRate: 8000 });
+    const events = collect(s);
+    s.push(frame(1));
+    await flush();
+    assert.equal(cloud.streams.length, 1);
+    assert.deepEqual(ids(cloud.streams[0]!.frames), [1]);
+    assert.deepEqual(switches.map((x) => [x.from, x.to, x.error.code]), [['pocketsphinx', 'deepgram', 'unsupported_audio']]);
+    cloud.streams[0]!.emit({ type: 'final', text: 'yes', startMs: 0, endMs: 20 });
+    s.end();
+    assert.deepEqual(await events, [{ type: 'final', text: 'yes', startMs: 0, endMs: 20 }, { type: 'closed' }]);
+  });
+
+  test('capabilities: rates some provider takes (none listed = any), partials only if all give them', () => {
     const caps = (rates: number[], interim = true) => ({ streaming: true, interimResults: interim, sampleRates: rates });
-    assert.deepEqual(new FallbackStt([new FakeStt('a', caps([8000, 16000, 48000])), new FakeStt('b', caps([16000, 48000], false)), new FakeStt('c', caps([]))]).capabilities, caps([16000, 48000], false));
-    assert.deepEqual(new FallbackStt([new FakeStt('a', caps([16000])), new FakeStt('b', caps([8000]))]).capabilities.sampleRates, [16000]);
+    assert.deepEqual(new FallbackStt([new FakeStt('a', caps([8000, 16000])), new FakeStt('b', caps([16000, 48000], false))]).capabilities, caps([8000, 16000, 48000], false));
+    assert.deepEqual(new FallbackStt([new FakeStt('a', caps([16000])), new FakeStt('b', caps([]))]).capabilities.sampleRates, [], 'one takes any rate: the chain does');
+    assert.deepEqual(new FallbackStt([new FakeStt('a', caps([16000])), new FakeStt('b', caps([8000]))]).capabilities.sampleRates, [8000, 16000]);
   });
 });
 

@@ -23,9 +23,11 @@ export interface FallbackSttOptions extends FallbackOptions {
  *   are shifted back onto this stream's clock.
  * - When no provider is left, the last error is passed on, then `closed`.
  *
- * Capabilities: sampleRates are the rates every provider accepts (a provider listing none takes
- * any rate), so a switch never meets a rate the next one refuses; when they share none, the first
- * provider's rates are declared and a provider that refuses the rate is skipped at start.
+ * Capabilities: sampleRates are the rates at least one provider accepts (a provider listing none
+ * takes any rate, and so does the chain), and a provider that refuses the call's rate is skipped at
+ * start and at a switch. A narrowband call with a cloud recognizer first and the 16 kHz-only local
+ * one as fallback therefore still runs on the cloud one: taking only the rates every provider
+ * accepts would refuse that call outright, losing a working recognizer for the sake of a fallback.
  * streaming and interimResults only if all have them (partials may stop after a switch).
  */
 export class FallbackStt implements SttProvider {
@@ -39,12 +41,13 @@ export class FallbackStt implements SttProvider {
   ) {
     assertProviders('stt', providers);
     this.name = providers.map((p) => p.name).join('|');
-    const listed = providers.map((p) => p.capabilities.sampleRates).filter((r) => r.length > 0);
-    const common = listed.length === 0 ? [] : (listed[0] as readonly number[]).filter((r) => listed.every((l) => l.includes(r)));
+    const lists = providers.map((p) => p.capabilities.sampleRates);
+    const anyRate = lists.some((r) => r.length === 0);
+    const union = anyRate ? [] : [...new Set(lists.flat())].sort((a, b) => a - b);
     this.capabilities = {
       streaming: providers.every((p) => p.capabilities.streaming),
       interimResults: providers.every((p) => p.capabilities.interimResults),
-      sampleRates: common.length > 0 || listed.length === 0 ? common : (providers[0] as SttProvider).capabilities.sampleRates,
+      sampleRates: union,
     };
     this.health = new ProviderHealth(opts);
   }
