@@ -115,14 +115,15 @@ describe('FallbackLlm', () => {
     assert.deepEqual(await collect(llm.chat(hi)), [text('A'), done], 'after the cooldown a is first again');
   });
 
-  test("a 429 puts the provider last for its Retry-After; other failures keep the configured order", async () => {
+  test('a 429 puts the provider last for its Retry-After, an overloaded one for the outage cooldown; other failures keep the order', async () => {
     const clock = new VirtualClock();
     const a = new FakeLlm('a', [
       { items: [], fail: new ProviderRateLimitedError('slow down', true, 7) },
       { items: [], fail: unavailable() },
+      { items: [], fail: new ProviderError('provider_failed', 'stream cut', true) },
       { items: [text('A'), done] },
     ]);
-    const b = new FakeLlm('b', [{ items: [text('B'), done] }]);
+    const b = new FakeLlm('b', [1, 2, 3, 4].map(() => ({ items: [text('B'), done] })));
     const llm = new FallbackLlm([a, b], { clock });
     await collect(llm.chat(hi));
     await collect(llm.chat(hi));
@@ -130,7 +131,12 @@ describe('FallbackLlm', () => {
     clock.advance(7_000);
     assert.deepEqual(await collect(llm.chat(hi)), [text('B'), done], 'a tried again, failed (529), b answered');
     assert.equal(a.script.calls, 2);
-    assert.deepEqual(await collect(llm.chat(hi)), [text('A'), done], 'a 529 does not demote a');
+    assert.deepEqual(await collect(llm.chat(hi)), [text('B'), done], 'the overloaded a waits: no round trip of silence every turn');
+    assert.equal(a.script.calls, 2);
+    clock.advance(30_000);
+    assert.deepEqual(await collect(llm.chat(hi)), [text('B'), done], 'a first again, its stream fails (provider_failed), b answers');
+    assert.equal(a.script.calls, 3);
+    assert.deepEqual(await collect(llm.chat(hi)), [text('A'), done], 'a failed stream does not demote a');
   });
 
   test('a cooling provider is still tried, last, when the others fail', async () => {
@@ -194,12 +200,12 @@ describe('FallbackLlm', () => {
 describe('FallbackTts', () => {
   test('fails before audio -> the next voice speaks the sentence; fails after audio -> the error passes through', async () => {
     const chunk = (v: number) => new Int16Array([v, v]);
-    const a = new FakeTts('a', [{ items: [], fail: unavailable() }, { items: [chunk(1)], fail: new ProviderError('provider_failed', 'cut', true) }]);
+    const a = new FakeTts('a', [{ items: [], fail: new ProviderError('provider_failed', 'broken', true) }, { items: [chunk(1)], fail: new ProviderError('provider_failed', 'cut', true) }]);
     const b = new FakeTts('b', [{ items: [chunk(2), chunk(3)] }], { streaming: true, nativeSampleRates: [16000, 24000] });
     const switches: FallbackSwitch[] = [];
     const tts = new FallbackTts([a, b], { onFallback: (s) => switches.push(s) });
     assert.deepEqual(await collect(tts.synthesize({ text: 'Hello.', sampleRate: 8000 })), [chunk(2), chunk(3)]);
-    assert.deepEqual(switches.map((s) => [s.kind, s.from, s.to, s.error.code]), [['tts', 'a', 'b', 'provider_unavailable']]);
+    assert.deepEqual(switches.map((s) => [s.kind, s.from, s.to, s.error.code]), [['tts', 'a', 'b', 'provider_failed']]);
     const got: Int16Array[] = [];
     await assert.rejects(collect(tts.synthesize({ text: 'Again.', sampleRate: 8000 }), got), /cut/);
     assert.deepEqual(got, [chunk(1)]);

@@ -11,8 +11,9 @@
  *   not know says nothing about vendor B, and a call that can go on must not end for it. The last
  *   provider's error is what the caller sees when all fail.
  * - Cooldown: a provider that answered 429 is put last for its Retry-After (default 30 s, at most
- *   5 min), and one that refused the key (auth) for 5 min, since neither gets better on the next
- *   turn and each would cost the caller a round trip of silence. A cooling provider is still tried,
+ *   5 min), one that refused the key (auth) for 5 min, and one that timed out or could not be
+ *   reached for 30 s, since none gets better on the next turn and each would cost the caller a
+ *   round trip of silence (a timeout: the whole first-token deadline, every turn). A cooling provider is still tried,
  *   last, rather than never: better late than a dead call. Success clears its cooldown.
  * - Each switch is reported once through onFallback({kind, from, to, error}).
  */
@@ -40,6 +41,8 @@ export interface FallbackOptions {
   maxCooldownMs?: number;
   /** Cooldown after an auth failure (default 300 000 ms). */
   authCooldownMs?: number;
+  /** Cooldown after a timeout or an unreachable / overloaded provider (default 30 000 ms). */
+  outageCooldownMs?: number;
   /**
    * LLM/TTS: a provider that has produced nothing this long after the request is abandoned
    * (provider_timeout) for the next one. Off by default: the adapters have their own first-token
@@ -83,6 +86,7 @@ export class ProviderHealth<P extends Named> {
       const after = (err as ProviderError & { retryAfterSeconds?: number }).retryAfterSeconds;
       ms = Math.min(after !== undefined ? after * 1000 : (this.opts.rateLimitCooldownMs ?? 30_000), this.opts.maxCooldownMs ?? 300_000);
     } else if (err.code === 'provider_auth_failed') ms = this.opts.authCooldownMs ?? 300_000;
+    else if (err.code === 'provider_timeout' || err.code === 'provider_unavailable') ms = this.opts.outageCooldownMs ?? 30_000;
     if (ms !== undefined && ms > 0) this.#until.set(p, this.clock.now() + ms);
   }
 
