@@ -194,7 +194,10 @@ describe('live calls against SIPp', { skip }, () => {
 
   test('max_duration: the platform hangs up a call that is still talking', async () => {
     const port = await freeUdpPort();
-    sipp = await startSipp({ scenario: fixture('sipp', 'uas_answer.xml'), port, extraArgs: ['-timeout', '120s'] });
+    // The callee echoes our RTP: a silent peer would hit the 30 s RTP timeout at the same instant as
+    // the 30 s limit, and which one ended the call would be a race (CI once saw media_timeout).
+    const mediaPort = await freeUdpPort();
+    sipp = await startSipp({ scenario: fixture('sipp', 'uas_answer.xml'), port, extraArgs: ['-timeout', '120s', '-mp', String(mediaPort), '-rtp_echo'] });
     const { agentId } = await setup(port, {}, 'This message keeps going for a long while. '.repeat(40));
     const r = await resultWebhook(await place(agentId, { max_duration_s: 30 }), 60_000);
     assert.deepEqual([r.status, r.end_reason, r.sip_status_code], ['completed', 'max_duration_reached', 200]);
