@@ -9,6 +9,7 @@ import { ProviderError } from '../providers/errors.js';
 import { checkAnthropicLlmSettings } from '../providers/llm/index.js';
 import { checkSpeechChoice, ProviderChoiceError } from '../providers/registry.js';
 import type { AgentRow } from '../store/agents.js';
+import { checkOpenAiRealtimeSettings } from '../voice/realtime/config.js';
 
 export function applyOverrides(agent: AgentRow, o: AgentOverrides | null | undefined): AgentRow {
   if (!o) return agent;
@@ -25,16 +26,26 @@ export function applyOverrides(agent: AgentRow, o: AgentOverrides | null | undef
     if (a.speech_to_speech) a.speech_to_speech = { ...a.speech_to_speech, voice: o.voice };
   }
   if (o.llm && a.llm) a.llm = { ...a.llm, ...o.llm };
+  // A speech-to-speech agent's model is its language model too.
+  if (o.llm && a.speech_to_speech) a.speech_to_speech = { ...a.speech_to_speech, ...o.llm };
   return a;
 }
 
 /** Throws a 4xx OutcallError naming the override this agent cannot take. */
 export function checkOverrides(agent: AgentRow, o: AgentOverrides | undefined): void {
   if (!o) return;
-  if (o.llm && !agent.llm) {
-    throw new OutcallError('invalid_request', 'agent_overrides.llm needs an agent with llm settings', 'agent_overrides.llm');
+  if (o.llm && !agent.llm && !agent.speech_to_speech) {
+    throw new OutcallError('invalid_request', 'agent_overrides.llm needs an agent with llm or speech_to_speech settings', 'agent_overrides.llm');
   }
   const a = applyOverrides(agent, o);
+  if (o.llm && a.speech_to_speech) {
+    try {
+      checkOpenAiRealtimeSettings(a.speech_to_speech);
+    } catch (err) {
+      if (err instanceof ProviderError) throw new OutcallError('invalid_request', err.message, 'agent_overrides.llm');
+      throw err;
+    }
+  }
   if (o.llm && a.llm?.provider === 'anthropic') {
     try {
       checkAnthropicLlmSettings(a.llm);

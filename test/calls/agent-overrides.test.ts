@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyOverrides } from '../../src/calls/agent-overrides.js';
+import { applyOverrides, checkOverrides } from '../../src/calls/agent-overrides.js';
+import { OutcallError } from '../../src/errors.js';
 import type { AgentRow } from '../../src/store/agents.js';
 import { voiceSpecFor } from '../../src/worker/call-dialer.js';
 
@@ -37,4 +38,20 @@ test('agent_overrides on a speech-to-speech agent set the model voice and langua
   assert.deepEqual(a.speech_to_speech, { provider: 'openai', voice: 'cedar', language: 'fr-FR', has_api_key: true });
   assert.equal(a.voice, 'cedar');
   assert.equal(s2s.speech_to_speech?.voice, 'marin', 'the agent row itself is not changed');
+});
+
+test("agent_overrides.llm on a speech-to-speech agent sets the Realtime model and its output cap, checked against the Realtime interface's limits", () => {
+  const s2s = { ...agent, stt: null, tts: null, llm: null, speech_to_speech: { provider: 'openai', model: 'gpt-realtime', has_api_key: true } } as unknown as AgentRow;
+  const a = applyOverrides(s2s, { llm: { model: 'gpt-realtime-mini', max_tokens: 200 } });
+  assert.deepEqual(a.speech_to_speech, { provider: 'openai', model: 'gpt-realtime-mini', max_tokens: 200, has_api_key: true });
+  assert.doesNotThrow(() => checkOverrides(s2s, { llm: { max_tokens: 200 } }));
+  for (const llm of [{ max_tokens: 5000 }, { temperature: 0.5 }]) {
+    assert.throws(
+      () => checkOverrides(s2s, { llm }),
+      (e: unknown) => e instanceof OutcallError && e.code === 'invalid_request' && e.param === 'agent_overrides.llm',
+      JSON.stringify(llm),
+    );
+  }
+  const noModel = { ...s2s, speech_to_speech: null } as unknown as AgentRow;
+  assert.throws(() => checkOverrides(noModel, { llm: { max_tokens: 10 } }), /needs an agent with llm or speech_to_speech settings/);
 });

@@ -14,6 +14,7 @@ import { VirtualClock } from '../helpers/virtual-clock.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { checkOpenAiRealtimeSettings, realtimeConfigFrom } from '../../src/voice/realtime/config.js';
 import { RealtimeSession } from '../../src/voice/realtime/session.js';
+import { sessionUpdate } from '../../src/voice/realtime/events.js';
 import type { VoiceEvent } from '../../src/voice/events.js';
 
 const skip = toolAvailable('espeak-ng') ? false : 'espeak-ng is not installed (the server speaks with it)';
@@ -228,6 +229,19 @@ describe('Realtime settings', () => {
     }
     assert.throws(() => realtimeConfigFrom({ provider: 'openai' }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_auth_failed');
     assert.throws(() => checkOpenAiRealtimeSettings({ provider: 'anthropic' }), /use openai/);
+  });
+
+  test("max_tokens becomes the session's max_output_tokens (1..4096); a temperature is refused, not silently dropped", () => {
+    const capped = realtimeConfigFrom({ provider: 'openai', api_key: KEY, max_tokens: 300 });
+    assert.equal(capped.maxOutputTokens, 300);
+    const ev = sessionUpdate(capped, { instructions: 'x', tools: [], format: { type: 'audio/pcmu' }, interruptResponse: true });
+    assert.equal((ev.session as Record<string, unknown>).max_output_tokens, 300);
+    const open = sessionUpdate(realtimeConfigFrom({ provider: 'openai', api_key: KEY }), { instructions: 'x', tools: [], format: { type: 'audio/pcmu' }, interruptResponse: true });
+    assert.equal('max_output_tokens' in (open.session as Record<string, unknown>), false, 'the vendor default (inf) when the agent sets none');
+    for (const max_tokens of [0, 4097, 2.5]) {
+      assert.throws(() => checkOpenAiRealtimeSettings({ provider: 'openai', max_tokens }), /max_tokens must be a whole number in 1\.\.4096/, String(max_tokens));
+    }
+    assert.throws(() => checkOpenAiRealtimeSettings({ provider: 'openai', temperature: 0.8 }), /takes no temperature/);
   });
 });
 

@@ -30,6 +30,8 @@ export interface RealtimeConfig {
   turnDetection: TurnDetection;
   transcriptionModel: string;
   language?: string;
+  /** Cap on one response's output tokens (the agent's max_tokens); the vendor's default is "inf". */
+  maxOutputTokens?: number;
   /** Time allowed to open the socket and get session.created. */
   connectTimeoutMs: number;
 }
@@ -71,6 +73,12 @@ export function realtimeConfigFrom(s: ResolvedProviderSettings): RealtimeConfig 
     if (eagerness !== undefined && !(EAGERNESS as readonly string[]).includes(eagerness)) throw bad(`option eagerness must be one of ${EAGERNESS.join(', ')}`);
     turnDetection = { type: 'semantic_vad', ...(eagerness ? { eagerness: eagerness as (typeof EAGERNESS)[number] } : {}) };
   } else throw bad(`option vad must be server_vad or semantic_vad, got ${JSON.stringify(vad)}`);
+  // The GA session object has no sampling temperature (the beta's was removed); refusing it says so
+  // at save time instead of the setting being silently ignored on every call.
+  if (s.temperature !== undefined) throw bad('the OpenAI Realtime interface takes no temperature; remove it');
+  if (s.max_tokens !== undefined && !(Number.isInteger(s.max_tokens) && s.max_tokens >= 1 && s.max_tokens <= 4096)) {
+    throw bad(`max_tokens must be a whole number in 1..4096 (the Realtime max_output_tokens range), got ${s.max_tokens}`);
+  }
   const model = s.model ?? REALTIME_DEFAULT_MODEL;
   return {
     url: realtimeUrl(s.base_url ?? REALTIME_DEFAULT_URL, model),
@@ -80,6 +88,7 @@ export function realtimeConfigFrom(s: ResolvedProviderSettings): RealtimeConfig 
     turnDetection,
     transcriptionModel: stringOption(s, 'transcription_model') ?? REALTIME_DEFAULT_TRANSCRIPTION,
     ...(s.language ? { language: s.language.split(/[-_]/)[0] as string } : {}),
+    ...(s.max_tokens !== undefined ? { maxOutputTokens: s.max_tokens } : {}),
     connectTimeoutMs: msOption(s, 'connect_timeout_ms', 500, 30_000) ?? 10_000,
   };
 }

@@ -36,6 +36,7 @@ export function sessionUpdate(c: RealtimeConfig, s: SessionShape): ClientEvent {
       },
       tools: s.tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters })),
       tool_choice: 'auto',
+      ...(c.maxOutputTokens !== undefined ? { max_output_tokens: c.maxOutputTokens } : {}),
     },
   };
 }
