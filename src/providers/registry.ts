@@ -9,6 +9,7 @@
 import { ProviderError } from './errors.js';
 import { FallbackStt, FallbackTts, type FallbackSwitch } from './fallback/index.js';
 import { LLM_PROVIDERS } from './llm/index.js';
+import { checkAssemblyAiSttSettings, createAssemblyAiStt } from './stt/assemblyai.js';
 import { checkDeepgramSttSettings, createDeepgramStt } from './stt/deepgram.js';
 import { checkOpenAiSttSettings, createOpenAiStt } from './stt/openai.js';
 import { PocketsphinxStt } from './stt/pocketsphinx.js';
@@ -76,6 +77,7 @@ const STT_MAKERS: Record<string, Maker<SttProvider>> = {
   // Cloud recognizers take 8 kHz (narrowband calls) and 16 kHz audio.
   deepgram: { make: (s) => createDeepgramStt(s), check: cloudCheck('stt', checkDeepgramSttSettings) },
   openai: { make: (s) => createOpenAiStt(s), check: cloudCheck('stt', checkOpenAiSttSettings) },
+  assemblyai: { make: (s) => createAssemblyAiStt(s), check: cloudCheck('stt', checkAssemblyAiSttSettings) },
 };
 
 const VAD_NAMES = ['silero', 'energy'] as const;

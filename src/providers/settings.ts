@@ -25,6 +25,7 @@ export const PROVIDER_KEY_ENV: Readonly<Record<string, string>> = {
   openai: 'OPENAI_API_KEY',
   anthropic: 'ANTHROPIC_API_KEY',
   deepgram: 'DEEPGRAM_API_KEY',
+  assemblyai: 'ASSEMBLYAI_API_KEY',
   elevenlabs: 'ELEVENLABS_API_KEY',
   cartesia: 'CARTESIA_API_KEY',
   groq: 'GROQ_API_KEY',

@@ -3,6 +3,8 @@ import type { TtsProvider } from '../../src/providers/tts/types.js';
 import assert from 'node:assert/strict';
 import { ProviderError } from '../../src/providers/errors.js';
 import { withVoice, checkSpeechChoice, ProviderChoiceError, SpeechRegistry, SUPPORTED_PROVIDERS, unsupportedProvider } from '../../src/providers/registry.js';
+import { AssemblyAiStt } from '../../src/providers/stt/assemblyai.js';
+import { DeepgramStt } from '../../src/providers/stt/deepgram.js';
 import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
 import { EspeakNgTts } from '../../src/providers/tts/espeak-ng.js';
 import { FliteTts } from '../../src/providers/tts/flite.js';
@@ -98,6 +100,30 @@ test('cloud TTS: built per call with its key (the agent key or the env var); no 
     () => checkSpeechChoice({ tts: { provider: 'espeak-ng', fallbacks: [{ provider: 'elevenlabs', options: { stability: 'x' } }] } }),
     (e: unknown) => e instanceof ProviderChoiceError && e.path === 'tts.fallbacks[0].options',
   );
+});
+
+test('cloud STT (deepgram, openai, assemblyai): built per call with its key; no key or a bad option is refused before dialing, naming the field', () => {
+  for (const name of ['deepgram', 'openai', 'assemblyai']) assert.ok(SUPPORTED_PROVIDERS.stt.includes(name), name);
+  const r = new SpeechRegistry();
+  const a = r.stt({ provider: 'assemblyai', api_key: 'aai-1' });
+  const b = r.stt({ provider: 'assemblyai', api_key: 'aai-2' });
+  assert.ok(a instanceof AssemblyAiStt);
+  assert.deepEqual(a.capabilities.sampleRates, [8000, 16000], 'narrowband calls keep the cloud recognizer');
+  assert.notEqual(a, b, 'cloud providers carry per-agent keys: never shared between calls');
+  assert.ok(r.stt({ provider: 'deepgram', api_key: 'dg-1' }) instanceof DeepgramStt);
+  assert.throws(
+    () => r.engines({ stt: { provider: 'assemblyai' } }),
+    (e: unknown) => e instanceof ProviderChoiceError && e.kind === 'stt' && e.path === 'stt' && /needs an API key.*ASSEMBLYAI_API_KEY/.test(e.message),
+  );
+  assert.throws(
+    () => checkSpeechChoice({ stt: { provider: 'assemblyai', options: { chunk_ms: 20 } } }),
+    (e: unknown) => e instanceof ProviderChoiceError && e.path === 'stt.options' && /chunk_ms/.test(e.message),
+  );
+  assert.throws(
+    () => checkSpeechChoice({ stt: { provider: 'deepgram', fallbacks: [{ provider: 'assemblyai', language: 'de-DE' }] } }),
+    (e: unknown) => e instanceof ProviderChoiceError && e.path === 'stt.fallbacks[0].options' && /does not hear 'de-DE'/.test(e.message),
+  );
+  assert.doesNotThrow(() => checkSpeechChoice({ stt: { provider: 'assemblyai', model: 'universal-streaming-multilingual', language: 'es-ES' } }));
 });
 
 test('withVoice: each provider of a chain speaks its own voice unless the request names one', async () => {
