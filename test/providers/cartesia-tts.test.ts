@@ -4,10 +4,17 @@ import { collect, ttsConformance } from '../../src/providers/conformance/tts.js'
 import { ProviderError } from '../../src/providers/errors.js';
 import { ProviderRateLimitedError } from '../../src/providers/llm/http-errors.js';
 import type { ProviderOptionValue, ResolvedProviderSettings } from '../../src/providers/settings.js';
-import { CARTESIA_DEFAULT_VOICE, CARTESIA_VERSION, checkCartesiaTtsSettings, createCartesiaTts } from '../../src/providers/tts/cartesia.js';
+import {
+  CARTESIA_DEFAULT_VOICE,
+  CARTESIA_POOL_IDLE_MS,
+  CARTESIA_VERSION,
+  checkCartesiaTtsSettings,
+  closeIdleCartesiaConnections,
+  createCartesiaTts,
+} from '../../src/providers/tts/cartesia.js';
 import { CartesiaProtocolServer } from '../helpers/cartesia-protocol-server.js';
 import { skipReason } from '../helpers/require-tool.js';
-import { rejectsWith, rms } from '../helpers/tts-assert.js';
+import { rejectsWith, sharedCloudTtsTests, rms } from '../helpers/tts-assert.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -24,14 +31,15 @@ ttsConformance('cartesia (local protocol server)', () => tts(), { skip, unknownV
 
 describe('Cartesia TTS WebSocket protocol', { skip, timeout: 60_000 }, () => {
   test('every leg rate is asked for directly (8000, 16000, 48000): no resampling; the documented request; key only in the header', async () => {
-    const n = server.sessions.length;
+    const n = server.requests.length;
     const out: Record<number, Int16Array> = {};
     for (const rate of [8000, 16000, 48000]) out[rate] = (await collect(tts().synthesize({ text: 'Hello there.', sampleRate: rate }))).samples;
-    const [a, b, c] = server.sessions.slice(n);
-    assert.equal(a?.path, '/tts/websocket');
-    assert.equal(a?.headers.authorization, `Bearer ${KEY}`);
-    assert.equal(a?.headers['cartesia-version'], CARTESIA_VERSION);
-    const m = a?.messages[0];
+    const [a, b, c] = server.requests.slice(n);
+    const conn = server.sessions[a?.connection ?? -1];
+    assert.equal(conn?.path, '/tts/websocket');
+    assert.equal(conn?.headers.authorization, `Bearer ${KEY}`);
+    assert.equal(conn?.headers['cartesia-version'], CARTESIA_VERSION);
+    const m = a?.message;
     assert.equal(typeof m?.context_id, 'string');
     assert.deepEqual(m, {
       model_id: 'sonic-3',
@@ -41,26 +49,28 @@ describe('Cartesia TTS WebSocket protocol', { skip, timeout: 60_000 }, () => {
       context_id: m?.context_id,
       continue: false,
     });
-    assert.equal((b?.messages[0]?.output_format as { sample_rate: number }).sample_rate, 16000);
-    assert.equal((c?.messages[0]?.output_format as { sample_rate: number }).sample_rate, 48000);
-    for (const s of [a, b, c]) assert.ok(!JSON.stringify(s?.messages).includes(KEY) && !s?.query.toString().includes(KEY));
+    assert.equal((b?.message.output_format as { sample_rate: number }).sample_rate, 16000);
+    assert.equal((c?.message.output_format as { sample_rate: number }).sample_rate, 48000);
+    for (const r of [a, b, c]) assert.ok(r && !JSON.stringify(r.message).includes(KEY) && !server.sessions[r.connection]?.query.toString().includes(KEY));
     // Vendor-rate audio passes through untouched: exact multiples, no resampler tail.
     assert.ok(Math.abs((out[16000] as Int16Array).length / (out[8000] as Int16Array).length - 2) < 0.01);
     assert.ok(rms(out[8000] as Int16Array) > 500);
   });
 
   test('voice, model, language and version from the agent reach the vendor', async () => {
-    const n = server.sessions.length;
+    const n = server.requests.length;
     await hi({ voice: 'a0e99841-438c-4a64-b679-ae501e7d6091', model: 'sonic-2', language: 'en-GB', options: { cartesia_version: '2025-04-16' } });
-    const s = server.sessions[n];
-    assert.equal(s?.headers['cartesia-version'], '2025-04-16');
-    assert.deepEqual(s?.messages[0]?.voice, { mode: 'id', id: 'a0e99841-438c-4a64-b679-ae501e7d6091' });
-    assert.equal(s?.messages[0]?.model_id, 'sonic-2');
-    assert.equal(s?.messages[0]?.language, 'en');
+    const r = server.requests[n];
+    assert.equal(server.sessions[r?.connection ?? -1]?.headers['cartesia-version'], '2025-04-16');
+    assert.deepEqual(r?.message.voice, { mode: 'id', id: 'a0e99841-438c-4a64-b679-ae501e7d6091' });
+    assert.equal(r?.message.model_id, 'sonic-2');
+    assert.equal(r?.message.language, 'en');
   });
 
   test('a wrong key -> provider_auth_failed; 429 with retry-after -> rate limited with the wait; 503 -> provider_unavailable', async () => {
     await rejectsWith(hi({ api_key: 'sk_car_wrong_0000' }), 'provider_auth_failed', false, KEY, (e) => assert.match(e.message, /401: Invalid API key/));
+    // Upgrade refusals come on a new connection: none idle in the pool.
+    closeIdleCartesiaConnections();
     server.next({ kind: 'http', status: 429, headers: { 'retry-after': '2' }, body: { title: 'Too Many Requests', message: 'Concurrency limit reached', error_code: 'rate_limited' } });
     await rejectsWith(hi(), 'provider_rate_limited', true, KEY, (e) => {
       assert.ok(e instanceof ProviderRateLimitedError);
@@ -84,14 +94,14 @@ describe('Cartesia TTS WebSocket protocol', { skip, timeout: 60_000 }, () => {
   test('no first audio within first_audio_timeout_ms -> provider_timeout, and the socket is closed', async () => {
     const clock = new VirtualClock();
     server.next({ kind: 'silent' });
-    const n = server.sessions.length;
+    const n = server.requests.length;
     const p = hi({}, clock);
-    const s = await waitFor('the request message', () => ((server.sessions[n]?.messages.length ?? 0) >= 1 ? server.sessions[n] : undefined), 5000, 5);
+    const r = await waitFor('the request message', () => server.requests[n], 5000, 5);
     clock.advance(4999);
     assert.equal(clock.pending, 1, 'not yet');
     clock.advance(1);
     await rejectsWith(p, 'provider_timeout', true, KEY, (e) => assert.match(e.message, /no first audio within 5000 ms/));
-    await s.closedEarly;
+    await server.sessions[r.connection]?.closedEarly;
   });
 
   test('audio that stops mid-reply -> provider_timeout after idle_timeout_ms', async () => {
@@ -120,26 +130,181 @@ describe('Cartesia TTS WebSocket protocol', { skip, timeout: 60_000 }, () => {
     await rejectsWith(hi({ base_url: url }), 'provider_unavailable', true, KEY);
   });
 
-  test('abort mid-stream ends quietly and closes the connection at once', async () => {
-    server.next({ kind: 'speak', chunkDelayMs: 30 });
-    const n = server.sessions.length;
+  sharedCloudTtsTests('cartesia', {
+    tts: () => tts(),
+    next: (script) => server.next(script),
+    recorded: () => server.requests,
+    abortStops: "cancels its context at once (the connection stays open for the next utterance)",
+  });
+});
+
+describe('Cartesia connection reuse (a pool of idle connections per worker)', { skip, timeout: 60_000 }, () => {
+  const LONG = 'Hello there. This is a long reply that keeps going for a while, long enough to be cut off.';
+  /** The connections opened since `from`, and the requests since `r`. */
+  const since = (from: number, r: number) => ({ sessions: server.sessions.slice(from), requests: server.requests.slice(r) });
+  /** Fails when `p` does not settle within 2 s (rather than when the pool's idle timer would close it anyway). */
+  const soon = (p: Promise<void> | undefined, what: string) =>
+    Promise.race([p, new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`not within 2 s: ${what}`)), 2000).unref())]);
+
+  test('three sequential utterances use one connection, each its own context', async () => {
+    closeIdleCartesiaConnections();
+    const c0 = server.sessions.length;
+    const r0 = server.requests.length;
+    const p = tts();
+    for (const text of ['One.', 'Two.', 'Three.']) assert.ok((await collect(p.synthesize({ text, sampleRate: 8000 }))).samples.length > 0);
+    // A new provider for the same endpoint, key and version draws on the same pool.
+    assert.ok((await hi()).samples.length > 0);
+    const { sessions, requests } = since(c0, r0);
+    assert.equal(sessions.length, 1, 'one connection');
+    assert.deepEqual(
+      requests.map((r) => [r.connection, r.message.transcript, r.finished]),
+      [
+        [c0, 'One.', true],
+        [c0, 'Two.', true],
+        [c0, 'Three.', true],
+        [c0, 'Hi.', true],
+      ],
+    );
+    assert.equal(new Set(requests.map((r) => r.contextId)).size, 4, 'a fresh context_id per utterance');
+    assert.equal(sessions[0]?.isClosed, false, 'kept open for the next turn');
+  });
+
+  test('abort mid-utterance sends the cancel for its context; the next utterance reuses the connection and hears none of the cancelled audio', async () => {
+    closeIdleCartesiaConnections();
+    const reference = (await hi()).samples;
+    const c0 = server.sessions.length;
+    const r0 = server.requests.length;
+    // Three pieces of the cancelled context are still on the wire: they reach the client after
+    // its next request, interleaved before that request's own audio.
+    server.next({ kind: 'speak', chunkDelayMs: 30, lateChunks: 3 });
     const ac = new AbortController();
     let got = 0;
-    for await (const c of tts().synthesize({ text: 'Hello there. This is a long reply that keeps going for a while.', sampleRate: 8000, signal: ac.signal })) {
+    for await (const c of tts().synthesize({ text: LONG, sampleRate: 8000, signal: ac.signal })) {
       got += c.length;
       ac.abort();
     }
     assert.ok(got > 0);
-    await server.sessions[n]?.closedEarly;
+    const [cancelled] = since(c0, r0).requests;
+    assert.ok(cancelled);
+    await cancelled.closedEarly;
+    assert.equal(cancelled.cancelled, true);
+    const conn = server.sessions[cancelled.connection];
+    assert.deepEqual(conn?.messages.at(-1), { context_id: cancelled.contextId, cancel: true }, 'the documented cancel message');
+    const next = (await hi()).samples;
+    const [, second] = since(c0, r0).requests;
+    assert.equal(second?.connection, cancelled.connection, 'the same connection');
+    assert.equal(cancelled.lateSent, 3, 'the late pieces were sent, after the new request');
+    assert.equal(server.sessions.length, c0, 'no new connection');
+    // Exactly the audio of "Hi.", none of the three late pieces of the long reply.
+    assert.equal(next.length, reference.length);
+    assert.deepEqual(next, reference);
   });
 
-  test('first audio through the local server (reported, not asserted)', async (t) => {
-    const n = server.sessions.length;
-    const t0 = performance.now();
-    let first = 0;
-    for await (const _ of tts().synthesize({ text: 'Hello, this is Outcall calling.', sampleRate: 8000 })) first ||= performance.now() - t0;
-    t.diagnostic(`cartesia: first audio after ${first.toFixed(1)} ms at the client (server side ${server.sessions[n]?.firstAudioMs?.toFixed(1)} ms)`);
-    assert.ok(first > 0);
+  test('a pooled connection the server closed while idle is replaced transparently (close frame and reset alike)', async () => {
+    for (const how of ['close', 'reset'] as const) {
+      closeIdleCartesiaConnections();
+      const c0 = server.sessions.length;
+      const r0 = server.requests.length;
+      await hi();
+      // Closed by the server, but the client is asked before it could notice.
+      const p = tts();
+      const it = p.synthesize({ text: 'Hi.', sampleRate: 8000 });
+      assert.equal(server.closeIdle(how), 1);
+      const { samples } = await collect(it);
+      assert.ok(samples.length > 0 && rms(samples) > 500, `${how}: the synthesis succeeds`);
+      const { sessions, requests } = since(c0, r0);
+      assert.equal(sessions.length, 2, `${how}: two connections`);
+      assert.equal(requests.at(-1)?.connection, c0 + 1);
+      assert.equal(requests.at(-1)?.finished, true);
+    }
+  });
+
+  test('a fresh connection that fails is reported, not retried', async () => {
+    closeIdleCartesiaConnections();
+    const c0 = server.sessions.length;
+    server.next({ kind: 'drop', afterChunks: 0 });
+    await rejectsWith(hi(), 'provider_failed', true, KEY);
+    assert.equal(server.sessions.length - c0, 1, 'one connection, no retry');
+  });
+
+  test('a reused connection that fails after audio arrived is reported, not retried', async () => {
+    closeIdleCartesiaConnections();
+    await hi();
+    const c0 = server.sessions.length;
+    server.next({ kind: 'drop', afterChunks: 1 });
+    await rejectsWith(collect(tts().synthesize({ text: LONG, sampleRate: 8000 })), 'provider_failed', true, KEY);
+    assert.equal(server.sessions.length, c0, 'no new connection');
+  });
+
+  test('idle connections are closed after the idle timeout (the injected clock)', async () => {
+    closeIdleCartesiaConnections();
+    const clock = new VirtualClock();
+    const c0 = server.sessions.length;
+    await hi({}, clock);
+    const conn = server.sessions[c0];
+    assert.ok(conn);
+    assert.equal(clock.pending, 1, 'the idle timer');
+    clock.advance(CARTESIA_POOL_IDLE_MS - 1);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(conn.isClosed, false, 'not yet');
+    clock.advance(1);
+    await soon(conn.closed, 'closed by the idle timer');
+    // And the next synthesis opens a new one.
+    await hi({}, clock);
+    assert.equal(server.sessions.length - c0, 2);
+  });
+
+  test('at most a few idle connections are kept per endpoint and key; the rest are closed', async () => {
+    closeIdleCartesiaConnections();
+    const c0 = server.sessions.length;
+    await Promise.all(Array.from({ length: 6 }, () => hi()));
+    const opened = server.sessions.slice(c0);
+    assert.equal(opened.length, 6, 'six concurrent syntheses, six connections');
+    await waitFor('two closed', () => (opened.filter((s) => s.isClosed).length === 2 ? true : undefined), 5000, 5);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(opened.filter((s) => !s.isClosed).length, 4);
+  });
+
+  test('two concurrent syntheses use two connections', async () => {
+    closeIdleCartesiaConnections();
+    const c0 = server.sessions.length;
+    const r0 = server.requests.length;
+    const [a, b] = await Promise.all([collect(tts().synthesize({ text: 'One two three.', sampleRate: 8000 })), collect(tts().synthesize({ text: 'Four five six.', sampleRate: 16000 }))]);
+    assert.ok(a.samples.length > 0 && b.samples.length > 0);
+    const { sessions, requests } = since(c0, r0);
+    assert.equal(sessions.length, 2);
+    assert.notEqual(requests[0]?.connection, requests[1]?.connection);
+  });
+
+  test('an error response closes the connection; it is not reused', async () => {
+    closeIdleCartesiaConnections();
+    // Virtual time: the pool's idle timer cannot be what closes it.
+    const clock = new VirtualClock();
+    const c0 = server.sessions.length;
+    await hi({}, clock);
+    const conn = server.sessions[c0];
+    server.next({ kind: 'error', status_code: 500, title: 'Internal error', message: 'Something went wrong', error_code: 'internal_error' });
+    await rejectsWith(hi({}, clock), 'provider_unavailable', true, KEY);
+    assert.equal(server.requests.at(-1)?.connection, c0, 'the error came on the pooled connection');
+    await soon(conn?.closed, 'the connection closed after the error');
+    await hi({}, clock);
+    assert.equal(server.sessions.length - c0, 2, 'a new connection after the error');
+    assert.equal(server.requests.at(-1)?.connection, c0 + 1);
+  });
+
+  test('a timeout closes the connection; it is not reused', async () => {
+    closeIdleCartesiaConnections();
+    const clock = new VirtualClock();
+    const c0 = server.sessions.length;
+    await hi({}, clock);
+    server.next({ kind: 'silent' });
+    const r0 = server.requests.length;
+    const p = hi({}, clock);
+    await waitFor('the request', () => server.requests[r0], 5000, 5);
+    clock.advance(5000);
+    await rejectsWith(p, 'provider_timeout', true, KEY);
+    await soon(server.sessions[c0]?.closed, 'the connection closed after the timeout');
+    assert.equal(server.requests[r0]?.connection, c0, 'the pooled connection was used');
   });
 });
 

@@ -9,11 +9,17 @@
  * `{"type": "error", "done": true, ...}` (`error` + `status_code` in older versions, `title`,
  * `message`, `error_code` in newer ones; both are read). Timestamps and flush_done are ignored.
  *
+ * Connections are kept between utterances (see the pool below): one utterance at a time per
+ * connection, a new context_id each; a clean `done` or a barge-in (the documented cancel for the
+ * context) leaves the connection for the next one; an error, a timeout, a malformed message or a
+ * lost connection closes it. A pooled connection that turns out dead before any audio of the
+ * request is replaced once, transparently.
+ *
  * Rates: raw pcm_s16le at any sample_rate the docs list (8000 to 48000), so every leg gets its
  * own rate straight from the vendor: no resampling at all.
  */
-import { randomUUID } from 'node:crypto';
-import { realClock, type Clock } from '../../telephony/clock.js';
+import { createHash, randomUUID } from 'node:crypto';
+import { realClock, type Clock, type TimerHandle } from '../../telephony/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
 import { requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
@@ -28,6 +34,87 @@ export const CARTESIA_VERSION = '2026-03-01';
 /** A stock voice from Cartesia's own SDK examples. */
 export const CARTESIA_DEFAULT_VOICE = '6ccbfb76-1fc6-48f7-b71d-91ac6298247b';
 export const CARTESIA_RATES = [8000, 16000, 22050, 24000, 44100, 48000] as const;
+
+/**
+ * Idle connections are closed after this long. Cartesia closes idle WebSockets after 5 minutes
+ * (https://docs.cartesia.ai/use-the-api/concurrency-limits-and-timeouts, "WebSocket timeouts");
+ * well under it, so a pooled connection is rarely one the server is about to drop, and a quiet
+ * worker does not hold sockets that count against the account's WebSocket limit (the same page:
+ * parallel connections are limited to 10x the concurrency limit).
+ */
+export const CARTESIA_POOL_IDLE_MS = 30_000;
+/** Idle connections kept per (url, key, version); more are closed when they come back. */
+export const CARTESIA_POOL_MAX_IDLE = 4;
+
+interface IdleConnection {
+  ch: WsChannel;
+  clock: Clock;
+  timer: TimerHandle;
+}
+
+/**
+ * Open connections waiting for the next utterance, by endpoint, key and version. Module state, so
+ * one pool per worker thread (each has its own module instances). The reference recommends "many
+ * generations over a single WebSocket" with a context per generation
+ * (https://docs.cartesia.ai/api-reference/tts/websocket): that saves the TCP + TLS + upgrade set-up
+ * on every agent turn. The socket also multiplexes contexts, but here a connection serves one
+ * synthesis at a time, so one call's broken socket never fails another call's audio.
+ */
+const idle = new Map<string, IdleConnection[]>();
+
+function poolKey(url: string, apiKey: string, version: string): string {
+  // A digest, so the map's keys are not one more place the key sits in clear.
+  return `${url}\n${createHash('sha256').update(apiKey).digest('hex')}\n${version}`;
+}
+
+function forget(key: string, c: IdleConnection): boolean {
+  const list = idle.get(key);
+  const i = list?.indexOf(c) ?? -1;
+  if (!list || i < 0) return false;
+  list.splice(i, 1);
+  if (list.length === 0) idle.delete(key);
+  c.clock.clearTimer(c.timer);
+  return true;
+}
+
+/** The most recently used idle connection still open (warmest), or none. */
+function checkOut(key: string): { ch: WsChannel; reused: true } | undefined {
+  for (let c = idle.get(key)?.at(-1); c !== undefined; c = idle.get(key)?.at(-1)) {
+    forget(key, c);
+    c.ch.setIdle(false);
+    // What arrived while idle belongs to earlier contexts; a connection that died meanwhile goes.
+    if (c.ch.discardPending()) return { ch: c.ch, reused: true };
+    c.ch.terminate();
+  }
+  return undefined;
+}
+
+function checkIn(key: string, ch: WsChannel, clock: Clock): void {
+  const list = idle.get(key) ?? [];
+  if (list.length >= CARTESIA_POOL_MAX_IDLE) {
+    ch.close();
+    return;
+  }
+  const c: IdleConnection = {
+    ch,
+    clock,
+    timer: clock.setTimer(CARTESIA_POOL_IDLE_MS, () => {
+      if (forget(key, c)) ch.close();
+    }),
+  };
+  list.push(c);
+  idle.set(key, list);
+  ch.setIdle(true, () => {
+    if (forget(key, c)) ch.terminate();
+  });
+}
+
+/** Closes every idle pooled Cartesia connection of this thread (shutdown, tests). */
+export function closeIdleCartesiaConnections(): void {
+  for (const [key, list] of [...idle]) {
+    for (const c of [...list]) if (forget(key, c)) c.ch.close();
+  }
+}
 
 export interface CartesiaTtsOptions {
   apiKey: string;
@@ -71,27 +158,48 @@ export class CartesiaTts implements TtsProvider {
   async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
     if (req.signal?.aborted) return;
     const secret = this.opts.apiKey;
-    const ch = new WsChannel(this.url, { authorization: `Bearer ${secret}`, 'cartesia-version': this.opts.version ?? CARTESIA_VERSION });
-    const timer = new SynthesisTimer(this.clock, this.name, () => ch.terminate());
-    const onAbort = () => ch.terminate();
-    req.signal?.addEventListener('abort', onAbort, { once: true });
+    const key = poolKey(this.url, secret, this.opts.version ?? CARTESIA_VERSION);
+    let conn = checkOut(key) ?? { ch: this.connect(), reused: false };
+    const timer = new SynthesisTimer(this.clock, this.name, () => conn.ch.terminate());
+    // A fresh context per utterance (the docs: "each turn in a conversation should correspond to
+    // a context"); every message this reader acts on must carry it or no context at all.
     const contextId = randomUUID();
     const bytes = new Pcm16leBytes();
     let audio = false;
+    /** The request went out on the current connection (a cancel is owed if we stop early). */
+    let sent = false;
+    /** How the connection is left: kept for the next utterance, or closed. */
+    let outcome: 'done' | 'abandoned' | 'failed' = 'abandoned';
     try {
       timer.arm(this.timeouts.firstAudioMs, 'no first audio');
+      if (conn.reused) {
+        conn.ch.send(this.request(req, contextId));
+        sent = true;
+      }
       for (;;) {
         if (audio) timer.arm(this.timeouts.idleMs, 'no audio');
-        const ev = await ch.next();
+        const ev = await conn.ch.next(req.signal);
         if (audio) timer.clear();
-        if (req.signal?.aborted) return;
+        if (req.signal?.aborted || ev.type === 'interrupted') return;
         if (timer.fired) throw timer.fired;
+        // A pooled connection the server closed while it sat idle (its idle limit, a deploy): it
+        // fails on first use. Nothing of this request was heard yet, so once, on a new connection.
+        if (conn.reused && !audio && (ev.type === 'close' || ev.type === 'failed')) {
+          conn.ch.terminate();
+          conn = { ch: this.connect(), reused: false };
+          sent = false;
+          continue;
+        }
         switch (ev.type) {
           case 'open':
-            ch.send(this.request(req, contextId));
+            conn.ch.send(this.request(req, contextId));
+            sent = true;
             break;
           case 'text': {
             const m = this.parse(ev.text);
+            // Responses name their context (the reference: "responses for a context contain the
+            // context_id you passed in"): late pieces of a cancelled earlier utterance on this
+            // connection are not ours.
             if (m.context_id !== undefined && m.context_id !== contextId) break;
             if (m.type === 'error' || (typeof m.error === 'string' && m.type === undefined)) throw messageError(this.name, m, secret);
             if (m.type === 'chunk' && typeof m.data === 'string') {
@@ -105,7 +213,7 @@ export class CartesiaTts implements TtsProvider {
             }
             if (m.type === 'done' || m.done === true) {
               if (!audio) throw new ProviderError('provider_failed', `${this.name}: done without any audio`, true);
-              ch.close();
+              outcome = 'done';
               return;
             }
             break;
@@ -124,11 +232,27 @@ export class CartesiaTts implements TtsProvider {
             return;
         }
       }
+    } catch (err) {
+      outcome = 'failed';
+      throw err;
     } finally {
       timer.clear();
-      req.signal?.removeEventListener('abort', onAbort);
-      ch.terminate();
+      const { ch } = conn;
+      if (outcome === 'failed' || !ch.open) ch.terminate();
+      else if (outcome === 'done') checkIn(key, ch, this.clock);
+      else if (sent) {
+        // Barge-in (or the consumer stopped reading): the documented cancel for this context
+        // (`{"context_id": ..., "cancel": true}`, in the reference's messages) stops the vendor
+        // generating it, and the connection serves the next utterance; whatever of this context
+        // is still on the wire is skipped by the next reader's context_id check.
+        ch.send({ context_id: contextId, cancel: true });
+        checkIn(key, ch, this.clock);
+      } else checkIn(key, ch, this.clock);
     }
+  }
+
+  private connect(): WsChannel {
+    return new WsChannel(this.url, { authorization: `Bearer ${this.opts.apiKey}`, 'cartesia-version': this.opts.version ?? CARTESIA_VERSION });
   }
 
   private parse(text: string): Record<string, unknown> {

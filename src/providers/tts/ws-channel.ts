@@ -4,6 +4,7 @@
  * can fail becomes an event carrying a ProviderError, never an uncaught 'error'.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { ProviderError } from '../errors.js';
 import { redact } from '../llm/http-errors.js';
@@ -18,7 +19,9 @@ export type WsEvent =
   | { type: 'failed'; opened: boolean; error: Error }
   | { type: 'close'; code: number; reason: string }
   /** We closed it ourselves (abort, timeout, done). */
-  | { type: 'stopped' };
+  | { type: 'stopped' }
+  /** The signal given to next() was aborted while waiting; the channel itself is untouched. */
+  | { type: 'interrupted' };
 
 const MAX_REJECTION_BODY = 64 * 1024;
 
@@ -28,11 +31,17 @@ export class WsChannel {
   #wake: (() => void) | undefined;
   #ended = false;
   #opened = false;
+  #socket: Socket | undefined;
+  #onClose: (() => void) | undefined;
 
   constructor(url: string, headers: Record<string, string>) {
     // No automatic redirects: a redirect could carry the key's header to another host.
     this.#ws = new WebSocket(url, { headers, perMessageDeflate: false, followRedirects: false });
     const ws = this.#ws;
+    // The TCP (or TLS) socket under the WebSocket, so an idle pooled connection can be unref'd.
+    ws.on('upgrade', (res: IncomingMessage) => {
+      this.#socket = res.socket as Socket;
+    });
     ws.on('open', () => {
       this.#opened = true;
       this.#push({ type: 'open' });
@@ -58,17 +67,58 @@ export class WsChannel {
       res.once('error', done);
     });
     ws.on('error', (error: Error) => this.#push({ type: 'failed', opened: this.#opened, error }));
-    ws.on('close', (code: number, reason: Buffer) => this.#push({ type: 'close', code, reason: reason.toString('utf8') }));
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.#push({ type: 'close', code, reason: reason.toString('utf8') });
+      this.#onClose?.();
+    });
   }
 
-  /** The next event; after the channel ended (close, failure, stop) it keeps answering 'stopped'. */
-  async next(): Promise<WsEvent> {
+  /**
+   * The next event; after the channel ended (close, failure, stop) it keeps answering 'stopped'.
+   * With a signal, an abort while waiting answers 'interrupted' and leaves the socket open (a
+   * caller that keeps connections for reuse decides itself what to do with it).
+   */
+  async next(signal?: AbortSignal): Promise<WsEvent> {
     for (;;) {
       const ev = this.#queue.shift();
       if (ev) return ev;
       if (this.#ended) return { type: 'stopped' };
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      if (signal?.aborted) return { type: 'interrupted' };
+      await new Promise<void>((resolve) => {
+        const onAbort = () => resolve();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.#wake = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
     }
+  }
+
+  /** Open and not ended by us: a request sent now can be answered. */
+  get open(): boolean {
+    return !this.#ended && this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Drops the messages that arrived while nobody was reading (an idle pooled connection: late
+   * pieces of a cancelled generation). False when the connection failed or closed meanwhile.
+   */
+  discardPending(): boolean {
+    const dead = this.#queue.some((ev) => ev.type !== 'text' && ev.type !== 'binary');
+    this.#queue.length = 0;
+    return !dead && this.open;
+  }
+
+  /**
+   * An idle connection must not keep the process alive (its socket is unref'd while idle), and
+   * `onClose` runs if the server closes it meanwhile (so a pool can forget it at once).
+   */
+  setIdle(idle: boolean, onClose?: () => void): void {
+    if (idle) this.#socket?.unref();
+    else this.#socket?.ref();
+    this.#onClose = idle ? onClose : undefined;
   }
 
   send(message: unknown): void {
