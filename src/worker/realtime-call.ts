@@ -12,7 +12,7 @@ import { RealtimeSession } from '../voice/realtime/session.js';
 import type { VoiceSessionOptions } from '../voice/session.js';
 import { VoicePrepareError, type LegLike, type VoiceCall } from './media-runtime.js';
 import type { DialCommand, VoiceCallSpec } from './protocol.js';
-import type { CallControl } from './tools/index.js';
+import { callControl, type CallControl } from './tools/index.js';
 
 export interface RealtimeCallDeps {
   clock: Clock;
@@ -54,12 +54,7 @@ export function prepareRealtimeCall(cmd: DialCommand, spec: VoiceCallSpec, d: Re
       ...(cmd.codecs ? { offeredCodecs: cmd.codecs } : {}),
       emit: onEvent,
     });
-    control = {
-      leg,
-      untilSpoken: () => session.untilSpoken(),
-      endAfterTurn: (reason) => session.endAfterTurn(reason),
-      expectRemoteEnd: (reason) => session.expectRemoteEnd(reason),
-    };
+    control = callControl(leg, session);
     return session;
   };
 }

@@ -20,7 +20,7 @@ import type { VoiceEvent } from '../voice/events.js';
 import { VoiceSession, type VoiceSessionOptions } from '../voice/session.js';
 import { VoicePrepareError, type PrepareVoice } from './media-runtime.js';
 import type { DialCommand, VoiceCallSpec, VoiceConversation } from './protocol.js';
-import { createToolRunner, type CallControl } from './tools/index.js';
+import { callControl, createToolRunner, type CallControl } from './tools/index.js';
 import { prepareRealtimeCall } from './realtime-call.js';
 
 export interface VoiceProviders {
@@ -157,12 +157,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
     return (leg, onEvent) => {
       emit = onEvent;
       const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
-      control = {
-        leg,
-        untilSpoken: () => session.untilSpoken(),
-        endAfterTurn: (reason) => session.endAfterTurn(reason),
-        expectRemoteEnd: (reason) => session.expectRemoteEnd(reason),
-      };
+      control = callControl(leg, session);
       return session;
     };
   };

@@ -9,6 +9,7 @@ import type { ResolvedProviderSettings } from '../../src/providers/settings.js';
 import type { SttEvent } from '../../src/providers/stt/types.js';
 import { deepgramErrorBody, startDeepgramServer } from '../helpers/deepgram-protocol-server.js';
 import { skipReason } from '../helpers/require-tool.js';
+import { abortClosesSocketTest, assertProviderError as providerErrorOf, until } from '../helpers/stt-assert.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import type { Fault } from '../helpers/ws-vendor-server.js';
 
@@ -21,28 +22,9 @@ const { server, timings } = await startDeepgramServer({ apiKey: KEY });
 after(() => server.close());
 
 const settings = (o: Partial<ResolvedProviderSettings> = {}): ResolvedProviderSettings => ({ provider: 'deepgram', api_key: KEY, base_url: server.baseUrl, ...o });
+const expectError = (events: SttEvent[], code: string, retryable: boolean) => providerErrorOf(events, code, retryable, KEY);
 
 sttConformance('deepgram (local protocol server)', () => createDeepgramStt(settings()), { skip, sampleRate: 16000, unsupportedRate: 44100, hangGuardMs: GUARD });
-
-function assertProviderError(events: SttEvent[], code: string, retryable: boolean): ProviderError {
-  const errs = events.flatMap((e) => (e.type === 'error' ? [e.error] : []));
-  assert.equal(errs.length, 1, `one error, got ${JSON.stringify(events)}`);
-  const err = errs[0] as ProviderError;
-  assert.ok(err instanceof ProviderError);
-  assert.equal(err.code, code, err.message);
-  assert.equal(err.retryable, retryable, err.message);
-  assert.ok(!err.message.includes(KEY), 'the API key never appears in an error');
-  assert.equal(events.at(-1)?.type, 'closed');
-  return err;
-}
-
-async function waitFor(cond: () => boolean, what: string, guardMs = 5000): Promise<void> {
-  const until = performance.now() + guardMs;
-  while (!cond()) {
-    if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const frame = (rate: number, value = 0) => new Int16Array(rate / 50).fill(value);
 
@@ -115,13 +97,13 @@ describe('deepgram stt: failures', () => {
 
   test('401 at the upgrade: provider_auth_failed with Deepgram\'s err_msg', async () => {
     server.next({ kind: 'reject', status: 401, body: deepgramErrorBody('INVALID_AUTH', `Invalid credentials for ${KEY}.`), headers: { 'dg-error': 'Invalid credentials.' } });
-    const err = assertProviderError(await run(undefined), 'provider_auth_failed', false);
+    const err = expectError(await run(undefined), 'provider_auth_failed', false);
     assert.match(err.message, /HTTP 401: Invalid credentials for \[redacted\]\..*INVALID_AUTH/);
   });
 
   test('429 at the upgrade: rate limited, retryable, with retry-after', async () => {
     server.next({ kind: 'reject', status: 429, body: deepgramErrorBody('TOO_MANY_REQUESTS', 'Too many concurrent requests'), headers: { 'retry-after': '7' } });
-    const err = assertProviderError(await run(undefined), 'provider_rate_limited', true);
+    const err = expectError(await run(undefined), 'provider_rate_limited', true);
     assert.ok(err instanceof ProviderRateLimitedError);
     assert.equal(err.retryAfterSeconds, 7);
     assert.match(err.message, /Too many concurrent requests/);
@@ -129,40 +111,40 @@ describe('deepgram stt: failures', () => {
 
   test('503 at the upgrade: provider_unavailable', async () => {
     server.next({ kind: 'reject', status: 503, body: deepgramErrorBody('SERVICE_UNAVAILABLE', 'try later') });
-    assertProviderError(await run(undefined), 'provider_unavailable', true);
+    expectError(await run(undefined), 'provider_unavailable', true);
   });
 
   test('close 1008 (DATA-0000): provider_bad_request', async () => {
     server.next({ kind: 'accept', fault: { kind: 'close', afterAudio: 5, code: 1008, reason: 'DATA-0000: could not decode audio' } });
-    const err = assertProviderError(await run(undefined), 'provider_bad_request', false);
+    const err = expectError(await run(undefined), 'provider_bad_request', false);
     assert.match(err.message, /1008 DATA-0000/);
   });
 
   test('close 1011 NET-0001: provider_timeout', async () => {
     server.next({ kind: 'accept', fault: { kind: 'close', afterAudio: 5, code: 1011, reason: 'NET-0001: no audio received' } });
-    assertProviderError(await run(undefined), 'provider_timeout', true);
+    expectError(await run(undefined), 'provider_timeout', true);
   });
 
   test('a vendor Error message then a close: provider_failed carrying its description', async () => {
     server.next({ kind: 'accept', fault: { kind: 'close', afterAudio: 5, code: 1011, reason: 'NET-0000', message: { type: 'Error', variant: 'NET-0000', description: 'internal server error', message: 'retry' } } });
-    const err = assertProviderError(await run(undefined), 'provider_failed', true);
+    const err = expectError(await run(undefined), 'provider_failed', true);
     assert.match(err.message, /NET-0000: internal server error/);
   });
 
   test('the connection dropped mid-stream: provider_failed, retryable', async () => {
     server.next({ kind: 'accept', fault: { kind: 'drop', afterAudio: 5 } });
-    assertProviderError(await run(undefined), 'provider_failed', true);
+    expectError(await run(undefined), 'provider_failed', true);
   });
 
   test('a malformed frame: an error event, not a crash', async () => {
     server.next({ kind: 'accept', fault: { kind: 'malformed', afterAudio: 5 } });
-    const err = assertProviderError(await run(undefined), 'provider_failed', true);
+    const err = expectError(await run(undefined), 'provider_failed', true);
     assert.match(err.message, /bad message/);
   });
 
   test('a clean close before end(): provider_failed (the call is still talking)', async () => {
     server.next({ kind: 'accept', fault: { kind: 'close', afterAudio: 5, code: 1000, reason: '' } });
-    assertProviderError(await run(undefined), 'provider_failed', true);
+    expectError(await run(undefined), 'provider_failed', true);
   });
 
   test('an upgrade never answered: provider_timeout after connect_timeout_ms (virtual clock)', async () => {
@@ -172,19 +154,19 @@ describe('deepgram stt: failures', () => {
     const s = createDeepgramStt(settings({ options: { connect_timeout_ms: 2500 } }), { clock }).start({ sampleRate: 16000 });
     s.push(frame(16000));
     const done = collectEvents(s, GUARD);
-    await waitFor(() => server.sessions.length > before, 'the upgrade to reach the server');
+    await until(() => server.sessions.length > before, 'the upgrade to reach the server');
     const sess = server.last;
     await clock.advanceAsync(2499);
     assert.equal(clock.pending > 0, true, 'still waiting at 2499 ms');
     await clock.advanceAsync(1);
-    const err = assertProviderError(await done, 'provider_timeout', true);
+    const err = expectError(await done, 'provider_timeout', true);
     assert.match(err.message, /2500 ms/);
     await sess.closed; // the half-open connection was dropped
   });
 
   test('nothing listening: provider_unavailable', async () => {
     const s = createDeepgramStt(settings({ base_url: 'ws://127.0.0.1:9/v1' })).start({ sampleRate: 16000 });
-    assertProviderError(await collectEvents(s, GUARD), 'provider_unavailable', true);
+    expectError(await collectEvents(s, GUARD), 'provider_unavailable', true);
   });
 
   test('no final after end(): provider_timeout after end_timeout_ms (virtual clock)', async () => {
@@ -193,28 +175,16 @@ describe('deepgram stt: failures', () => {
     const s = createDeepgramStt(settings({ options: { end_timeout_ms: 4000 } }), { clock }).start({ sampleRate: 16000 });
     s.push(frame(16000));
     const done = collectEvents(s, GUARD);
-    await waitFor(() => server.sessions.length > 0 && server.last.audioMessages >= 1, 'the audio to reach the server');
+    await until(() => server.sessions.length > 0 && server.last.audioMessages >= 1, 'the audio to reach the server');
     s.end();
     await clock.advanceAsync(3999);
     assert.ok(!server.last.isClosed, 'still waiting at 3999 ms');
     await clock.advanceAsync(1);
-    const err = assertProviderError(await done, 'provider_timeout', true);
+    const err = expectError(await done, 'provider_timeout', true);
     assert.match(err.message, /4000 ms after the end of the audio/);
   });
 
-  test('abort closes the socket at once, with no error', async () => {
-    const ac = new AbortController();
-    const s = createDeepgramStt(settings()).start({ sampleRate: 16000, signal: ac.signal });
-    for (let i = 0; i < 10; i++) s.push(frame(16000, 100));
-    await waitFor(() => server.sessions.length > 0 && server.last.audioMessages >= 10, 'the audio to reach the server');
-    const sess = server.last;
-    const t0 = performance.now();
-    ac.abort();
-    assert.deepEqual(await collectEvents(s, GUARD), [{ type: 'closed' }]);
-    const { ms } = await sess.closed;
-    console.log(`# deepgram: server saw the socket close ${(ms - t0).toFixed(1)} ms after abort`);
-    assert.equal(sess.isClosed, true);
-  });
+  abortClosesSocketTest('deepgram', { start: (signal) => createDeepgramStt(settings()).start({ sampleRate: 16000, signal }), server, frame: () => frame(16000, 100), minMessages: 10, guardMs: GUARD });
 
   test('settings: missing key, bad options', () => {
     assert.throws(() => createDeepgramStt({ provider: 'deepgram' }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_auth_failed' && /DEEPGRAM_API_KEY/.test(e.message));

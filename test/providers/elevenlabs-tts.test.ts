@@ -7,7 +7,7 @@ import type { ProviderOptionValue, ResolvedProviderSettings } from '../../src/pr
 import { ELEVENLABS_DEFAULT_VOICE, checkElevenLabsTtsSettings, createElevenLabsTts } from '../../src/providers/tts/elevenlabs.js';
 import { ElevenLabsProtocolServer } from '../helpers/elevenlabs-protocol-server.js';
 import { skipReason } from '../helpers/require-tool.js';
-import { rejectsWith, rms } from '../helpers/tts-assert.js';
+import { rejectsWith, sharedCloudTtsTests, rms } from '../helpers/tts-assert.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -135,27 +135,7 @@ describe('ElevenLabs stream-input protocol', { skip, timeout: 60_000 }, () => {
     await rejectsWith(collect(createElevenLabsTts(settings({ base_url: url })).synthesize({ text: 'Hi.', sampleRate: 8000 })), 'provider_unavailable', true, KEY);
   });
 
-  test('abort mid-stream ends quietly and closes the connection at once', async () => {
-    server.next({ kind: 'speak', chunkDelayMs: 30 });
-    const n = server.sessions.length;
-    const ac = new AbortController();
-    let got = 0;
-    for await (const c of tts().synthesize({ text: 'Hello there. This is a long reply that keeps going for a while.', sampleRate: 8000, signal: ac.signal })) {
-      got += c.length;
-      ac.abort();
-    }
-    assert.ok(got > 0);
-    await server.sessions[n]?.closedEarly;
-  });
-
-  test('first audio through the local server (reported, not asserted)', async (t) => {
-    const n = server.sessions.length;
-    const t0 = performance.now();
-    let first = 0;
-    for await (const _ of tts().synthesize({ text: 'Hello, this is Outcall calling.', sampleRate: 8000 })) first ||= performance.now() - t0;
-    t.diagnostic(`elevenlabs: first audio after ${first.toFixed(1)} ms at the client (server side ${server.sessions[n]?.firstAudioMs?.toFixed(1)} ms)`);
-    assert.ok(first > 0);
-  });
+  sharedCloudTtsTests('elevenlabs', { tts: () => tts(), next: (script) => server.next(script), recorded: () => server.sessions });
 });
 
 describe('ElevenLabs settings', () => {

@@ -10,6 +10,7 @@ import type { ResolvedProviderSettings } from '../../src/providers/settings.js';
 import type { SttEvent } from '../../src/providers/stt/types.js';
 import { openAiErrorBody, startOpenAiTranscriptionServer } from '../helpers/openai-transcription-server.js';
 import { skipReason } from '../helpers/require-tool.js';
+import { abortClosesSocketTest, assertProviderError as providerErrorOf, until } from '../helpers/stt-assert.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import type { Fault, WsVendorServer } from '../helpers/ws-vendor-server.js';
 
@@ -23,28 +24,9 @@ const { server, timings } = await startOpenAiTranscriptionServer({ apiKey: KEY }
 after(() => server.close());
 
 const settings = (o: Partial<ResolvedProviderSettings> = {}, srv: WsVendorServer = server): ResolvedProviderSettings => ({ provider: 'openai', api_key: KEY, base_url: srv.baseUrl, ...o });
+const expectError = (events: SttEvent[], code: string, retryable: boolean) => providerErrorOf(events, code, retryable, KEY);
 
 sttConformance('openai realtime transcription (local protocol server)', () => createOpenAiStt(settings()), { skip, sampleRate: 16000, unsupportedRate: 44100, hangGuardMs: GUARD });
-
-function assertProviderError(events: SttEvent[], code: string, retryable: boolean): ProviderError {
-  const errs = events.flatMap((e) => (e.type === 'error' ? [e.error] : []));
-  assert.equal(errs.length, 1, `one error, got ${JSON.stringify(events)}`);
-  const err = errs[0] as ProviderError;
-  assert.ok(err instanceof ProviderError);
-  assert.equal(err.code, code, err.message);
-  assert.equal(err.retryable, retryable, err.message);
-  assert.ok(!err.message.includes(KEY), 'the API key never appears in an error');
-  assert.equal(events.at(-1)?.type, 'closed');
-  return err;
-}
-
-async function waitFor(cond: () => boolean, what: string, guardMs = 5000): Promise<void> {
-  const until = performance.now() + guardMs;
-  while (!cond()) {
-    if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const frame = (rate: number, value = 0) => new Int16Array(rate / 50).fill(value);
 const types = (texts: unknown[]) => texts.map((t) => (t as { type?: string }).type);
@@ -146,25 +128,25 @@ describe('openai stt: failures', () => {
 
   test('401 at the upgrade: provider_auth_failed, the echoed key redacted', async () => {
     server.next({ kind: 'reject', status: 401, body: openAiErrorBody(`Incorrect API key provided: ${KEY}.`, 'invalid_request_error', 'invalid_api_key') });
-    const err = assertProviderError(await run(), 'provider_auth_failed', false);
+    const err = expectError(await run(), 'provider_auth_failed', false);
     assert.match(err.message, /HTTP 401: Incorrect API key provided: \[redacted\]/);
   });
 
   test('429 at the upgrade: rate limited with retry-after', async () => {
     server.next({ kind: 'reject', status: 429, body: openAiErrorBody('Rate limit reached', 'requests', 'rate_limit_exceeded'), headers: { 'retry-after': '3' } });
-    const err = assertProviderError(await run(), 'provider_rate_limited', true);
+    const err = expectError(await run(), 'provider_rate_limited', true);
     assert.ok(err instanceof ProviderRateLimitedError);
     assert.equal(err.retryAfterSeconds, 3);
   });
 
   test('500 at the upgrade: provider_unavailable', async () => {
     server.next({ kind: 'reject', status: 500, body: openAiErrorBody('The server had an error', 'server_error', null) });
-    assertProviderError(await run(), 'provider_unavailable', true);
+    expectError(await run(), 'provider_unavailable', true);
   });
 
   test('an error event then a close: provider_failed with its message', async () => {
     accept({ kind: 'close', afterAudio: 5, code: 1011, reason: 'server error', message: { type: 'error', event_id: 'e1', error: { type: 'server_error', code: null, message: 'The server had an error while processing your request', param: null } } });
-    const err = assertProviderError(await run(), 'provider_failed', true);
+    const err = expectError(await run(), 'provider_failed', true);
     assert.match(err.message, /server had an error.*type server_error/);
   });
 
@@ -173,7 +155,7 @@ describe('openai stt: failures', () => {
     try {
       const s = createOpenAiStt(settings({ model: 'no-such-model' }, strict)).start({ sampleRate: 16000 });
       s.push(frame(16000));
-      const err = assertProviderError(await collectEvents(s, GUARD), 'provider_bad_request', false);
+      const err = expectError(await collectEvents(s, GUARD), 'provider_bad_request', false);
       assert.match(err.message, /no-such-model.*param session\.audio\.input\.transcription\.model/);
     } finally {
       await strict.close();
@@ -185,7 +167,7 @@ describe('openai stt: failures', () => {
     try {
       const s = createOpenAiStt(settings({}, failing)).start({ sampleRate: 16000 });
       for (const f of toFrames(concat(await fliteSpeech(SENTENCE), silence(1000, 16000)), 16000)) s.push(f);
-      const err = assertProviderError(await collectEvents(s, GUARD), 'provider_failed', true);
+      const err = expectError(await collectEvents(s, GUARD), 'provider_failed', true);
       assert.match(err.message, /transcription failed: Audio file might be corrupted.*audio_unintelligible/);
     } finally {
       await failing.close();
@@ -194,12 +176,12 @@ describe('openai stt: failures', () => {
 
   test('the connection dropped mid-stream: provider_failed, retryable', async () => {
     accept({ kind: 'drop', afterAudio: 5 });
-    assertProviderError(await run(), 'provider_failed', true);
+    expectError(await run(), 'provider_failed', true);
   });
 
   test('a malformed frame: an error event, not a crash', async () => {
     accept({ kind: 'malformed', afterAudio: 5, text: '{"type": "conversation.item' });
-    assertProviderError(await run(), 'provider_failed', true);
+    expectError(await run(), 'provider_failed', true);
   });
 
   test('an upgrade never answered: provider_timeout after connect_timeout_ms (virtual clock)', async () => {
@@ -209,12 +191,12 @@ describe('openai stt: failures', () => {
     const s = createOpenAiStt(settings({ options: { connect_timeout_ms: 1500 } }), { clock }).start({ sampleRate: 8000 });
     s.push(frame(8000));
     const done = collectEvents(s, GUARD);
-    await waitFor(() => server.sessions.length > before, 'the upgrade to reach the server');
+    await until(() => server.sessions.length > before, 'the upgrade to reach the server');
     const sess = server.last;
     await clock.advanceAsync(1499);
     assert.ok(!sess.isClosed && clock.pending > 0, 'still waiting at 1499 ms');
     await clock.advanceAsync(1);
-    assertProviderError(await done, 'provider_timeout', true);
+    expectError(await done, 'provider_timeout', true);
     await sess.closed;
   });
 
@@ -224,27 +206,16 @@ describe('openai stt: failures', () => {
     const s = createOpenAiStt(settings({ options: { end_timeout_ms: 4000 } }), { clock }).start({ sampleRate: 16000 });
     s.push(frame(16000));
     const done = collectEvents(s, GUARD);
-    await waitFor(() => server.sessions.length > 0 && server.last.audioMessages >= 1, 'the audio to reach the server');
+    await until(() => server.sessions.length > 0 && server.last.audioMessages >= 1, 'the audio to reach the server');
     s.end();
     await clock.advanceAsync(3999);
     assert.ok(!server.last.isClosed, 'still waiting at 3999 ms');
     await clock.advanceAsync(1);
-    const err = assertProviderError(await done, 'provider_timeout', true);
+    const err = expectError(await done, 'provider_timeout', true);
     assert.match(err.message, /4000 ms after the end of the audio/);
   });
 
-  test('abort closes the socket at once, with no error', async () => {
-    const ac = new AbortController();
-    const s = createOpenAiStt(settings()).start({ sampleRate: 16000, signal: ac.signal });
-    for (let i = 0; i < 10; i++) s.push(frame(16000, 1000));
-    await waitFor(() => server.sessions.length > 0 && server.last.audioMessages >= 10, 'the audio to reach the server');
-    const sess = server.last;
-    const t0 = performance.now();
-    ac.abort();
-    assert.deepEqual(await collectEvents(s, GUARD), [{ type: 'closed' }]);
-    const { ms } = await sess.closed;
-    console.log(`# openai: server saw the socket close ${(ms - t0).toFixed(1)} ms after abort`);
-  });
+  abortClosesSocketTest('openai', { start: (signal) => createOpenAiStt(settings()).start({ sampleRate: 16000, signal }), server, frame: () => frame(16000, 1000), minMessages: 10, guardMs: GUARD });
 
   test('settings: missing key, bad options, defaults', () => {
     assert.throws(() => createOpenAiStt({ provider: 'openai' }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_auth_failed' && /OPENAI_API_KEY/.test(e.message));

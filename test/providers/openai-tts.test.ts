@@ -7,7 +7,7 @@ import type { ProviderOptionValue, ResolvedProviderSettings } from '../../src/pr
 import { checkOpenAiTtsSettings, createOpenAiTts } from '../../src/providers/tts/openai.js';
 import { OpenAiTtsServer } from '../helpers/openai-tts-server.js';
 import { skipReason } from '../helpers/require-tool.js';
-import { rejectsWith, rms } from '../helpers/tts-assert.js';
+import { rejectsWith, sharedCloudTtsTests, rms } from '../helpers/tts-assert.js';
 import { speech } from '../helpers/tts-speech.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { waitFor } from '../helpers/wait.js';
@@ -122,27 +122,7 @@ describe('OpenAI speech protocol', { skip, timeout: 60_000 }, () => {
     await rejectsWith(hi({ base_url: url }), 'provider_unavailable', true, KEY);
   });
 
-  test('abort mid-stream ends quietly and closes the request at once', async () => {
-    server.next({ kind: 'speak', chunkDelayMs: 30 });
-    const n = server.requests.length;
-    const ac = new AbortController();
-    let got = 0;
-    for await (const c of tts().synthesize({ text: 'Hello there. This is a long reply that keeps going for a while.', sampleRate: 8000, signal: ac.signal })) {
-      got += c.length;
-      ac.abort();
-    }
-    assert.ok(got > 0);
-    await server.requests[n]?.closedEarly;
-  });
-
-  test('first audio through the local server (reported, not asserted)', async (t) => {
-    const n = server.requests.length;
-    const t0 = performance.now();
-    let first = 0;
-    for await (const _ of tts().synthesize({ text: 'Hello, this is Outcall calling.', sampleRate: 8000 })) first ||= performance.now() - t0;
-    t.diagnostic(`openai: first audio after ${first.toFixed(1)} ms at the client (server side ${server.requests[n]?.firstAudioMs?.toFixed(1)} ms)`);
-    assert.ok(first > 0);
-  });
+  sharedCloudTtsTests('openai', { tts: () => tts(), next: (script) => server.next(script), recorded: () => server.requests });
 });
 
 describe('OpenAI TTS settings', () => {

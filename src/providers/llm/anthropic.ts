@@ -55,7 +55,6 @@ export interface AnthropicLlmOptions {
 const KNOWN_OPTIONS = ['first_token_timeout_ms', 'idle_timeout_ms', 'prompt_caching', 'top_p', 'top_k', 'anthropic_version'] as const;
 
 const MAX_BODY = 1024 * 1024;
-const END_GRACE_MS = 250;
 
 export class AnthropicLlm implements LlmProvider {
   readonly name: string;
@@ -166,16 +165,7 @@ export class AnthropicLlm implements LlmProvider {
         throw new ProviderError('provider_failed', `${this.name}: the stream ended before the answer was complete`, true);
       }
       yield asm.done();
-      // Read to the end of the body so the connection returns to the keep-alive pool (briefly).
-      if (!eof) {
-        arm(END_GRACE_MS, 'no end of stream');
-        try {
-          while (!(await reader.read()).done);
-          eof = true;
-        } catch {
-          // The answer is complete; a connection that fails now only costs its reuse.
-        }
-      }
+      if (!eof) eof = await guard.drain(reader);
     } finally {
       guard.dispose(eof);
     }

@@ -36,8 +36,6 @@ export interface OpenAiCompatibleOptions {
 
 /** Error bodies and non-streamed replies are cut to this many characters before parsing. */
 const MAX_BODY = 1024 * 1024;
-/** How long to wait for the end of the body after [DONE] before closing the connection instead. */
-const END_GRACE_MS = 250;
 
 /**
  * Chat completions over HTTP with `stream: true`, as documented by OpenAI and implemented by Groq,
@@ -152,18 +150,7 @@ export class OpenAiCompatibleLlm implements LlmProvider {
       for (const ev of chunks.flushCalls()) yield ev;
       if (req.signal?.aborted) return;
       yield chunks.done();
-      // Read on to the end of the body (normally right after [DONE]) so the connection goes back
-      // to the keep-alive pool instead of being closed. Briefly: the caller already has 'done' but
-      // its loop only exits when this returns, and a server that lingers is not worth waiting for.
-      if (!eof) {
-        arm(END_GRACE_MS, 'no end of stream');
-        try {
-          while (!(await reader.read()).done);
-          eof = true;
-        } catch {
-          // The answer is complete; a connection that fails now only costs its reuse.
-        }
-      }
+      if (!eof) eof = await guard.drain(reader);
     } finally {
       guard.dispose(eof);
     }

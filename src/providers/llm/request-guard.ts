@@ -9,6 +9,9 @@ import type { Clock, TimerHandle } from '../../telephony/clock.js';
 import { ProviderError } from '../errors.js';
 import { redact } from './http-errors.js';
 
+/** How long a complete answer's connection may take to end its body before it is closed instead of reused. */
+const END_GRACE_MS = 250;
+
 export class RequestGuard {
   readonly ac = new AbortController();
   #timeout: ProviderError | undefined;
@@ -53,6 +56,25 @@ export class RequestGuard {
     if (this.#timeout) return this.#timeout;
     const why = redact(describe(err), this.secret);
     return new ProviderError(during === 'connect' ? 'provider_unavailable' : 'provider_failed', `${this.name}: ${during} failed: ${why}`, true);
+  }
+
+  /**
+   * After a complete answer, reads on to the end of the body (normally right after the last event)
+   * so the connection goes back to the keep-alive pool instead of being closed. Briefly: the caller
+   * already has its answer, and a server that lingers is not worth waiting for. Returns whether
+   * the body ended (the argument of dispose).
+   */
+  async drain(reader: { read(): Promise<{ done: boolean }> }): Promise<boolean> {
+    this.arm(END_GRACE_MS, 'no end of stream');
+    try {
+      while (!(await reader.read()).done);
+      return true;
+    } catch {
+      // The answer is complete; a connection that fails now only costs its reuse.
+      return false;
+    } finally {
+      this.disarm();
+    }
   }
 
   /** Always last: a request left before its body's end (break, abort, error) closes its connection. */

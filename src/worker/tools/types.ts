@@ -21,6 +21,16 @@ export interface CallControl {
   expectRemoteEnd(reason: ToolEndReason | undefined): void;
 }
 
+/** The CallControl of a live session (cascaded or speech-to-speech), bound to it. */
+export function callControl(leg: CallControl['leg'], session: Omit<CallControl, 'leg'>): CallControl {
+  return {
+    leg,
+    untilSpoken: () => session.untilSpoken(),
+    endAfterTurn: (reason) => session.endAfterTurn(reason),
+    expectRemoteEnd: (reason) => session.expectRemoteEnd(reason),
+  };
+}
+
 /** Everything a call's tools need, fixed when the call is dialed (VoiceCallSpec.toolContext). */
 export interface ToolCallContext {
   callId: string;
