@@ -1,4 +1,5 @@
-// Command: node --import tsx bench/provider-adapters.ts [--turns 200]
+// Command: node --import tsx bench/provider-adapters.ts [--turns 200] [--only <text>]
+//   --only runs just the measures whose label contains <text> (case-insensitive), e.g. --only assemblyai
 //
 // What each cloud vendor adapter adds to a turn, against the local server that speaks the vendor's
 // documented protocol (test/helpers/*-server.ts) over loopback, next to the instant provider (an
@@ -18,14 +19,16 @@ import { concat, fliteSpeech, silence, toFrames } from '../src/providers/conform
 import { createAnthropicLlm } from '../src/providers/llm/anthropic.js';
 import { ScriptedLlm } from '../src/providers/llm/scripted.js';
 import type { LlmProvider } from '../src/providers/llm/types.js';
+import { createAssemblyAiStt } from '../src/providers/stt/assemblyai.js';
 import { createDeepgramStt } from '../src/providers/stt/deepgram.js';
 import { createOpenAiStt } from '../src/providers/stt/openai.js';
 import type { SttProvider } from '../src/providers/stt/types.js';
-import { createCartesiaTts } from '../src/providers/tts/cartesia.js';
+import { closeIdleCartesiaConnections, createCartesiaTts } from '../src/providers/tts/cartesia.js';
 import { createElevenLabsTts } from '../src/providers/tts/elevenlabs.js';
 import { createOpenAiTts } from '../src/providers/tts/openai.js';
 import type { TtsProvider } from '../src/providers/tts/types.js';
 import { AnthropicProtocolServer } from '../test/helpers/anthropic-protocol-server.js';
+import { startAssemblyAiServer } from '../test/helpers/assemblyai-protocol-server.js';
 import { CartesiaProtocolServer } from '../test/helpers/cartesia-protocol-server.js';
 import { startDeepgramServer } from '../test/helpers/deepgram-protocol-server.js';
 import { ElevenLabsProtocolServer } from '../test/helpers/elevenlabs-protocol-server.js';
@@ -37,6 +40,9 @@ const arg = (name: string, dflt: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const TURNS = arg('turns', 200);
+const onlyAt = process.argv.indexOf('--only');
+const ONLY = onlyAt >= 0 ? process.argv[onlyAt + 1]?.toLowerCase() : undefined;
+const want = (label: string) => ONLY === undefined || label.toLowerCase().includes(ONLY);
 const STT_TURNS = Math.max(10, Math.round(TURNS / 20)); // each streams ~3 s of audio in real time to a real recognizer
 const KEY = 'bench-key-0123456789';
 
@@ -61,7 +67,10 @@ http.ServerResponse.prototype.write = function patched(this: http.ServerResponse
 let lastFinalSent: number | undefined;
 const origSend = WebSocket.prototype.send;
 WebSocket.prototype.send = function patched(this: WebSocket, data: unknown, ...rest: unknown[]) {
-  if (typeof data === 'string' && (/"type":"Results".*"is_final":true/.test(data) || data.includes('input_audio_transcription.completed'))) lastFinalSent = performance.now();
+  const final =
+    typeof data === 'string' &&
+    (/"type":"Results".*"is_final":true/.test(data) || data.includes('input_audio_transcription.completed') || (data.includes('"type":"Turn"') && data.includes('"end_of_turn":true')));
+  if (final) lastFinalSent = performance.now();
   return (origSend as (...a: unknown[]) => void).call(this, data, ...rest);
 } as typeof WebSocket.prototype.send;
 
@@ -76,7 +85,7 @@ async function llmFirst(llm: LlmProvider): Promise<number> {
   for await (const ev of llm.chat({ messages: MESSAGES })) if (ev.type === 'text_delta' && Number.isNaN(first)) first = performance.now();
   return first - t0;
 }
-{
+if (want('LLM instant provider (ScriptedLlm)') || want('LLM anthropic adapter')) {
   const server = await AnthropicProtocolServer.start();
   const llm = createAnthropicLlm({ provider: 'anthropic', api_key: KEY, base_url: server.baseUrl });
   const instant: number[] = [];
@@ -118,21 +127,30 @@ const instantTts: TtsProvider = {
   },
 };
 {
-  const instant: number[] = [];
-  for (let i = 0; i < TURNS; i++) instant.push(await ttsFirst(instantTts, 8000));
-  row('TTS instant provider: call -> first chunk', instant);
+  if (want('TTS instant provider')) {
+    const instant: number[] = [];
+    for (let i = 0; i < TURNS; i++) instant.push(await ttsFirst(instantTts, 8000));
+    row('TTS instant provider: call -> first chunk', instant);
+  }
   const el = await ElevenLabsProtocolServer.start(KEY);
   const oa = await OpenAiTtsServer.start(KEY);
   const ca = await CartesiaProtocolServer.start(KEY);
-  const cases: Array<[string, TtsProvider, () => number | undefined, number]> = [
+  const cartesia = createCartesiaTts({ provider: 'cartesia', api_key: KEY, base_url: ca.baseUrl });
+  // The Cartesia adapter keeps its connection open between utterances (a pool per worker), and the
+  // server's time counts from the request message read: the warm row is the steady state of a call
+  // (one connection, many turns); the cold row pays a new connection (TCP + upgrade over loopback,
+  // no TLS here) on every turn, as a worker's first turn does.
+  const cases: Array<[string, TtsProvider, () => number | undefined, number, (() => void)?]> = [
     ['TTS elevenlabs adapter (WebSocket, pcm_8000)', createElevenLabsTts({ provider: 'elevenlabs', api_key: KEY, base_url: el.baseUrl }), () => el.sessions.at(-1)?.firstAudioMs, 8000],
-    ['TTS cartesia adapter (WebSocket, pcm_s16le 8000)', createCartesiaTts({ provider: 'cartesia', api_key: KEY, base_url: ca.baseUrl }), () => ca.sessions.at(-1)?.firstAudioMs, 8000],
+    ['TTS cartesia adapter (WebSocket, pcm_s16le 8000), warm: pooled connection', cartesia, () => ca.requests.at(-1)?.firstAudioMs, 8000],
+    ['TTS cartesia adapter (WebSocket, pcm_s16le 8000), cold: a new connection every turn', cartesia, () => ca.requests.at(-1)?.firstAudioMs, 8000, closeIdleCartesiaConnections],
     ['TTS openai adapter (HTTP, pcm 24 kHz -> 8 kHz)', createOpenAiTts({ provider: 'openai', api_key: KEY, base_url: oa.baseUrl }), () => oa.requests.at(-1)?.firstAudioMs, 8000],
   ];
-  for (const [label, tts, serverFirst, rate] of cases) {
+  for (const [label, tts, serverFirst, rate, before] of cases.filter(([label]) => want(label))) {
     const over: number[] = [];
     const server: number[] = [];
     for (let i = 0; i < TURNS + 10; i++) {
+      before?.();
       const total = await ttsFirst(tts, rate);
       const own = serverFirst() ?? NaN;
       if (i >= 10) {
@@ -147,7 +165,7 @@ const instantTts: TtsProvider = {
   // server in this process costs before any adapter code runs (the OpenAI adapter's own share is
   // the difference).
   const bare: number[] = [];
-  for (let i = 0; i < TURNS + 10; i++) {
+  for (let i = 0; want('TTS bare fetch') && i < TURNS + 10; i++) {
     const t0 = performance.now();
     const res = await fetch(`${oa.baseUrl}/audio/speech`, {
       method: 'POST',
@@ -160,7 +178,7 @@ const instantTts: TtsProvider = {
     await reader.cancel();
     if (i >= 10) bare.push(total - (oa.requests.at(-1)?.firstAudioMs ?? NaN));
   }
-  row('TTS bare fetch of the same OpenAI request (no adapter): call -> first body chunk, minus the server', bare);
+  if (bare.length > 0) row('TTS bare fetch of the same OpenAI request (no adapter): call -> first body chunk, minus the server', bare);
   await el.close();
   await oa.close();
   await ca.close();
@@ -191,11 +209,13 @@ async function sttTurn(stt: SttProvider): Promise<{ finalLag: number; push: numb
 {
   const dg = await startDeepgramServer({});
   const oa = await startOpenAiTranscriptionServer({});
+  const aai = await startAssemblyAiServer({});
   const cases: Array<[string, SttProvider]> = [
     ['STT deepgram adapter', createDeepgramStt({ provider: 'deepgram', api_key: KEY, base_url: dg.server.baseUrl })],
     ['STT openai adapter (16 kHz resampled to 24 kHz)', createOpenAiStt({ provider: 'openai', api_key: KEY, base_url: oa.server.baseUrl })],
+    ['STT assemblyai adapter (50 ms messages)', createAssemblyAiStt({ provider: 'assemblyai', api_key: KEY, base_url: aai.server.baseUrl })],
   ];
-  for (const [label, stt] of cases) {
+  for (const [label, stt] of cases.filter(([label]) => want(label))) {
     const lag: number[] = [];
     const push: number[] = [];
     for (let i = 0; i < STT_TURNS; i++) {
@@ -209,6 +229,7 @@ async function sttTurn(stt: SttProvider): Promise<{ finalLag: number; push: numb
   }
   await dg.server.close();
   await oa.server.close();
+  await aai.server.close();
 }
 
 console.log(`\nnode ${process.version}; ${TURNS} LLM/TTS requests and ${STT_TURNS} STT streams per adapter, sequential`);
