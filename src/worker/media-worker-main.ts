@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaConfig } from '../config.js';
 import { checkSpeechChoice, SpeechRegistry } from '../providers/registry.js';
+import { closeIdleTtsConnections } from '../providers/tts/ws-pool.js';
 import { realClock } from '../telephony/clock.js';
 import { CallLeg } from '../telephony/call-leg.js';
 import { PortPool } from '../telephony/rtp/index.js';
@@ -67,6 +68,8 @@ port.on('message', (cmd: WorkerCommand) => {
   if (cmd.type === 'shutdown') {
     // Give CANCEL/BYE a moment to leave, then close the transports and let the thread end.
     setTimeout(() => {
+      // Vendor sockets kept for the next utterance are closed politely rather than dropped.
+      closeIdleTtsConnections();
       void ua.close().finally(() => port.close());
     }, 500);
   }

@@ -9,9 +9,9 @@ import {
   CARTESIA_POOL_IDLE_MS,
   CARTESIA_VERSION,
   checkCartesiaTtsSettings,
-  closeIdleCartesiaConnections,
   createCartesiaTts,
 } from '../../src/providers/tts/cartesia.js';
+import { closeIdleTtsConnections } from '../../src/providers/tts/ws-pool.js';
 import { CartesiaProtocolServer } from '../helpers/cartesia-protocol-server.js';
 import { skipReason } from '../helpers/require-tool.js';
 import { rejectsWith, sharedCloudTtsTests, rms } from '../helpers/tts-assert.js';
@@ -70,7 +70,7 @@ describe('Cartesia TTS WebSocket protocol', { skip, timeout: 60_000 }, () => {
   test('a wrong key -> provider_auth_failed; 429 with retry-after -> rate limited with the wait; 503 -> provider_unavailable', async () => {
     await rejectsWith(hi({ api_key: 'sk_car_wrong_0000' }), 'provider_auth_failed', false, KEY, (e) => assert.match(e.message, /401: Invalid API key/));
     // Upgrade refusals come on a new connection: none idle in the pool.
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     server.next({ kind: 'http', status: 429, headers: { 'retry-after': '2' }, body: { title: 'Too Many Requests', message: 'Concurrency limit reached', error_code: 'rate_limited' } });
     await rejectsWith(hi(), 'provider_rate_limited', true, KEY, (e) => {
       assert.ok(e instanceof ProviderRateLimitedError);
@@ -147,7 +147,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
     Promise.race([p, new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`not within 2 s: ${what}`)), 2000).unref())]);
 
   test('three sequential utterances use one connection, each its own context', async () => {
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     const c0 = server.sessions.length;
     const r0 = server.requests.length;
     const p = tts();
@@ -170,7 +170,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
   });
 
   test('abort mid-utterance sends the cancel for its context; the next utterance reuses the connection and hears none of the cancelled audio', async () => {
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     const reference = (await hi()).samples;
     const c0 = server.sessions.length;
     const r0 = server.requests.length;
@@ -202,7 +202,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
 
   test('a pooled connection the server closed while idle is replaced transparently (close frame and reset alike)', async () => {
     for (const how of ['close', 'reset'] as const) {
-      closeIdleCartesiaConnections();
+      closeIdleTtsConnections();
       const c0 = server.sessions.length;
       const r0 = server.requests.length;
       await hi();
@@ -220,7 +220,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
   });
 
   test('a fresh connection that fails is reported, not retried', async () => {
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     const c0 = server.sessions.length;
     server.next({ kind: 'drop', afterChunks: 0 });
     await rejectsWith(hi(), 'provider_failed', true, KEY);
@@ -228,7 +228,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
   });
 
   test('a reused connection that fails after audio arrived is reported, not retried', async () => {
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     await hi();
     const c0 = server.sessions.length;
     server.next({ kind: 'drop', afterChunks: 1 });
@@ -237,7 +237,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
   });
 
   test('idle connections are closed after the idle timeout (the injected clock)', async () => {
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     const clock = new VirtualClock();
     const c0 = server.sessions.length;
     await hi({}, clock);
@@ -255,7 +255,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
   });
 
   test('at most a few idle connections are kept per endpoint and key; the rest are closed', async () => {
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     const c0 = server.sessions.length;
     await Promise.all(Array.from({ length: 6 }, () => hi()));
     const opened = server.sessions.slice(c0);
@@ -266,7 +266,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
   });
 
   test('two concurrent syntheses use two connections', async () => {
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     const c0 = server.sessions.length;
     const r0 = server.requests.length;
     const [a, b] = await Promise.all([collect(tts().synthesize({ text: 'One two three.', sampleRate: 8000 })), collect(tts().synthesize({ text: 'Four five six.', sampleRate: 16000 }))]);
@@ -277,7 +277,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
   });
 
   test('an error response closes the connection; it is not reused', async () => {
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     // Virtual time: the pool's idle timer cannot be what closes it.
     const clock = new VirtualClock();
     const c0 = server.sessions.length;
@@ -293,7 +293,7 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
   });
 
   test('a timeout closes the connection; it is not reused', async () => {
-    closeIdleCartesiaConnections();
+    closeIdleTtsConnections();
     const clock = new VirtualClock();
     const c0 = server.sessions.length;
     await hi({}, clock);

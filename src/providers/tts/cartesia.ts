@@ -9,23 +9,25 @@
  * `{"type": "error", "done": true, ...}` (`error` + `status_code` in older versions, `title`,
  * `message`, `error_code` in newer ones; both are read). Timestamps and flush_done are ignored.
  *
- * Connections are kept between utterances (see the pool below): one utterance at a time per
+ * Connections are kept between utterances (pooled-synthesis.ts): one utterance at a time per
  * connection, a new context_id each; a clean `done` or a barge-in (the documented cancel for the
  * context) leaves the connection for the next one; an error, a timeout, a malformed message or a
- * lost connection closes it. A pooled connection that turns out dead before any audio of the
- * request is replaced once, transparently.
+ * lost connection closes it. The reference recommends "many generations over a single WebSocket"
+ * with a context per generation; the socket also multiplexes contexts, but a connection here
+ * serves one synthesis at a time, so one call's broken socket never fails another call's audio.
  *
  * Rates: raw pcm_s16le at any sample_rate the docs list (8000 to 48000), so every leg gets its
  * own rate straight from the vendor: no resampling at all.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { realClock, type Clock, type TimerHandle } from '../../telephony/clock.js';
+import { realClock, type Clock } from '../../telephony/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
 import { requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
-import { isBase64, parseJsonObject, Pcm16leBytes, SynthesisTimer, iso639_1, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
+import { isBase64, parseJsonObject, Pcm16leBytes, iso639_1, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
+import { pooledSynthesis, type ContextProtocol } from './pooled-synthesis.js';
 import type { TtsProvider, TtsRequest } from './types.js';
-import { WsChannel, socketFailure } from './ws-channel.js';
+import { WsChannel } from './ws-channel.js';
+import { WsPool } from './ws-pool.js';
 
 export const CARTESIA_BASE_URL = 'wss://api.cartesia.ai';
 export const CARTESIA_DEFAULT_MODEL = 'sonic-3';
@@ -46,75 +48,8 @@ export const CARTESIA_POOL_IDLE_MS = 30_000;
 /** Idle connections kept per (url, key, version); more are closed when they come back. */
 export const CARTESIA_POOL_MAX_IDLE = 4;
 
-interface IdleConnection {
-  ch: WsChannel;
-  clock: Clock;
-  timer: TimerHandle;
-}
-
-/**
- * Open connections waiting for the next utterance, by endpoint, key and version. Module state, so
- * one pool per worker thread (each has its own module instances). The reference recommends "many
- * generations over a single WebSocket" with a context per generation
- * (https://docs.cartesia.ai/api-reference/tts/websocket): that saves the TCP + TLS + upgrade set-up
- * on every agent turn. The socket also multiplexes contexts, but here a connection serves one
- * synthesis at a time, so one call's broken socket never fails another call's audio.
- */
-const idle = new Map<string, IdleConnection[]>();
-
-function poolKey(url: string, apiKey: string, version: string): string {
-  // A digest, so the map's keys are not one more place the key sits in clear.
-  return `${url}\n${createHash('sha256').update(apiKey).digest('hex')}\n${version}`;
-}
-
-function forget(key: string, c: IdleConnection): boolean {
-  const list = idle.get(key);
-  const i = list?.indexOf(c) ?? -1;
-  if (!list || i < 0) return false;
-  list.splice(i, 1);
-  if (list.length === 0) idle.delete(key);
-  c.clock.clearTimer(c.timer);
-  return true;
-}
-
-/** The most recently used idle connection still open (warmest), or none. */
-function checkOut(key: string): { ch: WsChannel; reused: true } | undefined {
-  for (let c = idle.get(key)?.at(-1); c !== undefined; c = idle.get(key)?.at(-1)) {
-    forget(key, c);
-    c.ch.setIdle(false);
-    // What arrived while idle belongs to earlier contexts; a connection that died meanwhile goes.
-    if (c.ch.discardPending()) return { ch: c.ch, reused: true };
-    c.ch.terminate();
-  }
-  return undefined;
-}
-
-function checkIn(key: string, ch: WsChannel, clock: Clock): void {
-  const list = idle.get(key) ?? [];
-  if (list.length >= CARTESIA_POOL_MAX_IDLE) {
-    ch.close();
-    return;
-  }
-  const c: IdleConnection = {
-    ch,
-    clock,
-    timer: clock.setTimer(CARTESIA_POOL_IDLE_MS, () => {
-      if (forget(key, c)) ch.close();
-    }),
-  };
-  list.push(c);
-  idle.set(key, list);
-  ch.setIdle(true, () => {
-    if (forget(key, c)) ch.terminate();
-  });
-}
-
-/** Closes every idle pooled Cartesia connection of this thread (shutdown, tests). */
-export function closeIdleCartesiaConnections(): void {
-  for (const [key, list] of [...idle]) {
-    for (const c of [...list]) if (forget(key, c)) c.ch.close();
-  }
-}
+/** Idle connections by endpoint, key and version (one set per worker thread). */
+const pool = new WsPool({ idleMs: CARTESIA_POOL_IDLE_MS, maxIdle: CARTESIA_POOL_MAX_IDLE });
 
 export interface CartesiaTtsOptions {
   apiKey: string;
@@ -156,99 +91,48 @@ export class CartesiaTts implements TtsProvider {
   }
 
   async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
-    if (req.signal?.aborted) return;
     const secret = this.opts.apiKey;
-    const key = poolKey(this.url, secret, this.opts.version ?? CARTESIA_VERSION);
-    let conn = checkOut(key) ?? { ch: this.connect(), reused: false };
-    const timer = new SynthesisTimer(this.clock, this.name, () => conn.ch.terminate());
-    // A fresh context per utterance (the docs: "each turn in a conversation should correspond to
-    // a context"); every message this reader acts on must carry it or no context at all.
-    const contextId = randomUUID();
     const bytes = new Pcm16leBytes();
-    let audio = false;
-    /** The request went out on the current connection (a cancel is owed if we stop early). */
-    let sent = false;
-    /** How the connection is left: kept for the next utterance, or closed. */
-    let outcome: 'done' | 'abandoned' | 'failed' = 'abandoned';
-    try {
-      timer.arm(this.timeouts.firstAudioMs, 'no first audio');
-      if (conn.reused) {
-        conn.ch.send(this.request(req, contextId));
-        sent = true;
-      }
-      for (;;) {
-        if (audio) timer.arm(this.timeouts.idleMs, 'no audio');
-        const ev = await conn.ch.next(req.signal);
-        if (audio) timer.clear();
-        if (req.signal?.aborted || ev.type === 'interrupted') return;
-        if (timer.fired) throw timer.fired;
-        // A pooled connection the server closed while it sat idle (its idle limit, a deploy): it
-        // fails on first use. Nothing of this request was heard yet, so once, on a new connection.
-        if (conn.reused && !audio && (ev.type === 'close' || ev.type === 'failed')) {
-          conn.ch.terminate();
-          conn = { ch: this.connect(), reused: false };
-          sent = false;
-          continue;
-        }
-        switch (ev.type) {
-          case 'open':
-            conn.ch.send(this.request(req, contextId));
-            sent = true;
-            break;
-          case 'text': {
-            const m = this.parse(ev.text);
-            // Responses name their context (the reference: "responses for a context contain the
-            // context_id you passed in"): late pieces of a cancelled earlier utterance on this
-            // connection are not ours.
-            if (m.context_id !== undefined && m.context_id !== contextId) break;
-            if (m.type === 'error' || (typeof m.error === 'string' && m.type === undefined)) throw messageError(this.name, m, secret);
-            if (m.type === 'chunk' && typeof m.data === 'string') {
-              const pcm = bytes.push(Buffer.from(m.data, 'base64'));
-              if (pcm.length > 0) {
-                if (!audio) timer.clear();
-                audio = true;
-                yield pcm;
-                if (req.signal?.aborted) return;
-              }
-            }
-            if (m.type === 'done' || m.done === true) {
-              if (!audio) throw new ProviderError('provider_failed', `${this.name}: done without any audio`, true);
-              outcome = 'done';
-              return;
-            }
-            break;
-          }
-          case 'binary':
-            throw new ProviderError('provider_failed', `${this.name}: unexpected binary frame (the protocol sends JSON)`, true);
-          case 'rejected': {
-            const v = parseVendorError(ev.body);
-            throw statusError(this.name, ev.status, ev.headers, [v.message, v.code].filter(Boolean).join(' ') || undefined, secret);
-          }
-          case 'failed':
-            throw socketFailure(this.name, ev, secret);
-          case 'close':
-            throw new ProviderError('provider_failed', redact(`${this.name}: the connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''}) before the audio was complete`, secret), true);
-          case 'stopped':
-            return;
-        }
-      }
-    } catch (err) {
-      outcome = 'failed';
-      throw err;
-    } finally {
-      timer.clear();
-      const { ch } = conn;
-      if (outcome === 'failed' || !ch.open) ch.terminate();
-      else if (outcome === 'done') checkIn(key, ch, this.clock);
-      else if (sent) {
-        // Barge-in (or the consumer stopped reading): the documented cancel for this context
-        // (`{"context_id": ..., "cancel": true}`, in the reference's messages) stops the vendor
-        // generating it, and the connection serves the next utterance; whatever of this context
-        // is still on the wire is skipped by the next reader's context_id check.
-        ch.send({ context_id: contextId, cancel: true });
-        checkIn(key, ch, this.clock);
-      } else checkIn(key, ch, this.clock);
+    const audio = pooledSynthesis({
+      pool,
+      key: WsPool.key(this.url, secret, this.opts.version ?? CARTESIA_VERSION),
+      connect: () => this.connect(),
+      protocol: this.protocol(req, secret),
+      clock: this.clock,
+      timeouts: this.timeouts,
+      secret,
+      signal: req.signal,
+    });
+    for await (const raw of audio) {
+      const pcm = bytes.push(raw);
+      if (pcm.length > 0) yield pcm;
     }
+  }
+
+  private protocol(req: TtsRequest, secret: string): ContextProtocol {
+    const name = this.name;
+    return {
+      name,
+      start: (contextId) => [this.request(req, contextId)],
+      read: (text, contextId) => {
+        const m = this.parse(text);
+        // Responses name their context (the reference: "responses for a context contain the
+        // context_id you passed in"): late pieces of a cancelled earlier utterance are not ours.
+        if (m.context_id !== undefined && m.context_id !== contextId) return { kind: 'other' };
+        if (m.type === 'error' || (typeof m.error === 'string' && m.type === undefined)) throw messageError(name, m, secret);
+        const done = m.type === 'done' || m.done === true;
+        if (m.type === 'chunk' && typeof m.data === 'string') return { kind: 'audio', audio: Buffer.from(m.data, 'base64'), done };
+        return done ? { kind: 'done' } : { kind: 'none' };
+      },
+      // Barge-in: the documented cancel for the context (`{"context_id": ..., "cancel": true}`,
+      // in the reference's messages) stops the vendor generating it.
+      cancel: (contextId) => ({ context_id: contextId, cancel: true }),
+      rejected: (ev) => {
+        const v = parseVendorError(ev.body);
+        return statusError(name, ev.status, ev.headers, [v.message, v.code].filter(Boolean).join(' ') || undefined, secret);
+      },
+      closed: (ev) => new ProviderError('provider_failed', redact(`${name}: the connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''}) before the audio was complete`, secret), true),
+    };
   }
 
   private connect(): WsChannel {

@@ -1,0 +1,98 @@
+/**
+ * Idle vendor WebSockets kept between utterances, so an agent's next turn does not pay TCP + TLS +
+ * the upgrade again. Module state: one set of pools per worker thread (each thread has its own
+ * module instances). A connection serves one synthesis at a time; while idle its socket is
+ * unref'd (it never keeps the process alive) and a close by the server removes it at once.
+ */
+import { createHash } from 'node:crypto';
+import type { Clock, TimerHandle } from '../../telephony/clock.js';
+import type { WsChannel } from './ws-channel.js';
+
+export interface WsPoolLimits {
+  /** An idle connection is closed after this long. */
+  idleMs: number;
+  /** Idle connections kept per key; more are closed when they come back. */
+  maxIdle: number;
+}
+
+interface IdleConnection {
+  ch: WsChannel;
+  clock: Clock;
+  timer: TimerHandle;
+}
+
+const pools = new Set<WsPool>();
+
+export class WsPool {
+  readonly #idle = new Map<string, IdleConnection[]>();
+
+  constructor(readonly limits: WsPoolLimits) {
+    pools.add(this);
+  }
+
+  /** The pool key of an endpoint and credential; the key is digested so it is not kept in clear. */
+  static key(url: string, apiKey: string, ...extra: string[]): string {
+    return [url, createHash('sha256').update(apiKey).digest('hex'), ...extra].join('\n');
+  }
+
+  /** The most recently used idle connection still open (the warmest), or none. */
+  checkOut(key: string): WsChannel | undefined {
+    for (let c = this.#idle.get(key)?.at(-1); c !== undefined; c = this.#idle.get(key)?.at(-1)) {
+      this.#forget(key, c);
+      c.ch.setIdle(false);
+      // What arrived while idle belongs to earlier utterances; a connection that died meanwhile goes.
+      if (c.ch.discardPending()) return c.ch;
+      c.ch.terminate();
+    }
+    return undefined;
+  }
+
+  checkIn(key: string, ch: WsChannel, clock: Clock): void {
+    const list = this.#idle.get(key) ?? [];
+    if (!ch.open || list.length >= this.limits.maxIdle) {
+      ch.close();
+      return;
+    }
+    const c: IdleConnection = {
+      ch,
+      clock,
+      timer: clock.setTimer(this.limits.idleMs, () => {
+        if (this.#forget(key, c)) ch.close();
+      }),
+    };
+    list.push(c);
+    this.#idle.set(key, list);
+    ch.setIdle(true, () => {
+      if (this.#forget(key, c)) ch.terminate();
+    });
+  }
+
+  /** How many idle connections this pool holds (all keys). */
+  get size(): number {
+    let n = 0;
+    for (const list of this.#idle.values()) n += list.length;
+    return n;
+  }
+
+  /** Closes every idle connection of this pool. */
+  closeIdle(): void {
+    for (const [key, list] of [...this.#idle]) {
+      for (const c of [...list]) if (this.#forget(key, c)) c.ch.close();
+    }
+  }
+
+  #forget(key: string, c: IdleConnection): boolean {
+    const list = this.#idle.get(key);
+    const i = list?.indexOf(c) ?? -1;
+    if (!list || i < 0) return false;
+    list.splice(i, 1);
+    if (list.length === 0) this.#idle.delete(key);
+    c.clock.clearTimer(c.timer);
+    return true;
+  }
+}
+
+/** Closes every idle pooled vendor connection of this thread (worker shutdown, tests). */
+export function closeIdleTtsConnections(): void {
+  for (const p of pools) p.closeIdle();
+}
