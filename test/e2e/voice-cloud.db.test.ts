@@ -93,7 +93,7 @@ describe('cloud providers on a live PCMU call (baresip 8 kHz, local vendor-proto
     const REPLY = 'Your order ships tomorrow morning.';
     claude.reply({ kind: 'text', pieces: ['Your order ', 'ships tomorrow ', 'morning.'] });
     tools.answer = () => ({ status: 200, body: '{"status":"ships tomorrow"}', contentType: 'application/json' });
-    const marks = { dg: dg.server.sessions.length, claude: claude.requests.length, eleven: eleven.sessions.length, tools: tools.requests.length };
+    const marks = { dg: dg.server.sessions.length, claude: claude.requests.length, eleven: eleven.contexts.length, tools: tools.requests.length };
     const placed = await placeCall(rig.t, {
       prompt: script.wav,
       narrowband: true,
@@ -136,11 +136,12 @@ describe('cloud providers on a live PCMU call (baresip 8 kHz, local vendor-proto
       assert.ok(streamedSpan && Math.abs(streamedSpan.startMs - said.startMs) < 600, `the callee's line is in the stream where it was said (${streamedSpan?.startMs} vs ${said.startMs} ms)`);
 
       // ElevenLabs: asked for pcm_8000 (the leg's rate: no resampling) for the greeting and the reply.
-      const els = eleven.sessions.slice(marks.eleven);
+      const els = eleven.contexts.slice(marks.eleven);
       const spoken = els.map((e) => [e.query.get('output_format'), String(e.messages[1]?.text ?? '').trim()]);
-      tc.diagnostic(`ElevenLabs sessions: ${JSON.stringify(spoken)}`);
+      tc.diagnostic(`ElevenLabs contexts: ${JSON.stringify(spoken)}`);
       assert.deepEqual(spoken, [['pcm_8000', GREETING], ['pcm_8000', REPLY]]);
       assert.ok(els.every((e) => e.headers['xi-api-key'] === KEYS.elevenlabs));
+      assert.equal(els[1]!.connection, els[0]!.connection, "the reply is a second context on the greeting's connection");
 
       // Anthropic: the system prompt and call context as system blocks, the greeting as the
       // assistant's turn, the callee's words as heard; the tools offered; then the tool's result.
@@ -293,7 +294,7 @@ describe('cloud providers on a live PCMU call (baresip 8 kHz, local vendor-proto
     // The greeting as fast as the server makes it; the long reply paced a little faster than real
     // time (200 ms of audio every 160 ms), as a vendor streams it, so it is still streaming when cut.
     eleven.next({ kind: 'speak' }).next({ kind: 'speak', chunkDelayMs: 160 });
-    const marks = { claude: claude.requests.length, eleven: eleven.sessions.length };
+    const marks = { claude: claude.requests.length, eleven: eleven.contexts.length };
     const placed = await placeCall(rig.t, {
       prompt: script.wav,
       narrowband: true,
@@ -325,13 +326,15 @@ describe('cloud providers on a live PCMU call (baresip 8 kHz, local vendor-proto
       const heardReplyMs = said2.startMs + upper - replyStart;
 
       // ElevenLabs: the reply's socket was still streaming and the client closed it.
-      const els = eleven.sessions.slice(marks.eleven);
+      const els = eleven.contexts.slice(marks.eleven);
       const texts = els.map((e) => String(e.messages[1]?.text ?? '').trim());
-      tc.diagnostic(`ElevenLabs sessions: ${JSON.stringify(texts)}`);
+      tc.diagnostic(`ElevenLabs contexts: ${JSON.stringify(texts)}`);
       assert.deepEqual(texts, [GREETING, LONG, GOODBYE]);
       assert.ok(els.every((e) => e.query.get('output_format') === 'pcm_8000'));
       const closedByClient = await Promise.race([els[1]!.closedEarly.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
       assert.ok(closedByClient, 'the client closed the reply socket before ElevenLabs had finished');
+      assert.equal(els[1]!.connection, els[0]!.connection, "the reply ran on the greeting's kept connection");
+      assert.notEqual(els[2]!.connection, els[1]!.connection, 'the goodbye on a new one');
 
       // The transcript: the reply cut to what was heard, marked interrupted.
       assert.deepEqual(turns.map((x) => x.speaker), ['agent', 'callee', 'agent', 'callee', 'agent'], showTurns(turns));

@@ -1,16 +1,23 @@
 /**
- * ElevenLabs text to speech over its WebSocket input-streaming endpoint
- * (https://elevenlabs.io/docs/api-reference/websocket, AsyncAPI in elevenlabs/elevenlabs-docs
- * fern/apis/api/asyncapi.yml): `wss://api.elevenlabs.io/v1/text-to-speech/{voice_id}/stream-input`
- * with model_id and output_format in the query and the key in the `xi-api-key` header. The client
- * sends `{"text": " "}` (with voice_settings) to open, then text with `flush: true`, then
- * `{"text": ""}` to end; the server answers `{"audio": base64, "alignment", ...}` messages and
- * `{"isFinal": true}`, and reports errors as `{"message", "error", "code"}` and close code 1008.
+ * ElevenLabs text to speech over its multi-context WebSocket
+ * (https://elevenlabs.io/docs/api-reference/text-to-speech/v-1-text-to-speech-voice-id-multi-stream-input,
+ * AsyncAPI in elevenlabs/elevenlabs-docs): `wss://api.elevenlabs.io/v1/text-to-speech/{voice_id}/multi-stream-input`
+ * with model_id and output_format in the query and the key in the `xi-api-key` header. Each
+ * utterance is one context: `{"text": " ", "context_id", "voice_settings"}` opens it, the text
+ * goes with `flush: true`, and `{"context_id", "close_context": true}` ends its input; the server
+ * answers `{"audio": base64, "contextId", "alignment", ...}` messages and `{"isFinal": true,
+ * "contextId"}`, and reports errors as `{"message", "error", "code"}` and close code 1008.
  *
- * The HTTP endpoint `POST /v1/text-to-speech/{voice_id}/stream` would also do for one whole text
- * (its docs say the socket adds some buffering), but the socket is what a later LLM-streamed turn
- * needs, so it is the one implemented. `auto_mode=true` turns that buffering off, since every
- * request here carries complete sentences.
+ * The multi-context socket is the one the vendor's conversational-agents guide recommends: one
+ * connection serves the utterances one after another, so a turn does not pay TCP + TLS + upgrade
+ * again (pooled-synthesis.ts keeps it between utterances). A connection serves one utterance at a
+ * time, well inside the documented 5 contexts per connection. A barge-in closes the socket: a
+ * context whose text was flushed cannot be stopped (close_context lets it finish), and contexts
+ * still generating count against those 5.
+ *
+ * `auto_mode=true` turns the vendor's chunk buffering off, since every request here carries
+ * complete sentences. `inactivity_timeout` is raised from the default 20 s to 60 s (the maximum
+ * is 180), so a connection kept between turns outlives the pause while the callee speaks.
  *
  * Rates: output_format offers pcm_8000, pcm_16000, pcm_22050, pcm_24000, pcm_44100 (Pro tier),
  * ulaw_8000 and alaw_8000 (TextToSpeechOutputFormatEnum), so 8 and 16 kHz legs get their own rate
@@ -21,9 +28,11 @@ import { realClock, type Clock } from '../../telephony/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
 import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
-import { isBase64, parseJsonObject, Pcm16leBytes, RateAdapter, SynthesisTimer, iso639_1, oneOf, pickVendorRate, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
+import { isBase64, parseJsonObject, Pcm16leBytes, RateAdapter, iso639_1, oneOf, pickVendorRate, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
+import { pooledSynthesis, type ContextProtocol } from './pooled-synthesis.js';
 import type { TtsProvider, TtsRequest } from './types.js';
-import { WsChannel, socketFailure } from './ws-channel.js';
+import { WsChannel } from './ws-channel.js';
+import { WsPool } from './ws-pool.js';
 
 export const ELEVENLABS_BASE_URL = 'wss://api.elevenlabs.io';
 /** The documented low-latency model (~75 ms), 32 languages. */
@@ -34,6 +43,14 @@ export const ELEVENLABS_DEFAULT_VOICE = 'JBFqnCBsd6RMkjVDRZzb';
 export const ELEVENLABS_PCM_RATES = [8000, 16000, 22050, 24000, 44100] as const;
 /** What we ask for when the leg's rate is not offered: 44.1 kHz needs a Pro plan, so not that. */
 const FALLBACK_RATES = [8000, 16000, 22050, 24000];
+/** Seconds without a message before the server closes the socket (documented default 20, max 180). */
+export const ELEVENLABS_INACTIVITY_TIMEOUT_S = 60;
+/** Idle pooled connections are closed well before the server's inactivity limit would. */
+export const ELEVENLABS_POOL_IDLE_MS = 45_000;
+export const ELEVENLABS_POOL_MAX_IDLE = 4;
+
+/** Idle connections by URL (voice, model, format, language) and key, one set per worker thread. */
+const pool = new WsPool({ idleMs: ELEVENLABS_POOL_IDLE_MS, maxIdle: ELEVENLABS_POOL_MAX_IDLE });
 
 export interface ElevenLabsTtsOptions {
   apiKey: string;
@@ -72,92 +89,62 @@ export class ElevenLabsTts implements TtsProvider {
   }
 
   url(voice: string, format: string): string {
-    const q = new URLSearchParams({ model_id: this.opts.model ?? ELEVENLABS_DEFAULT_MODEL, output_format: format });
+    const q = new URLSearchParams({ model_id: this.opts.model ?? ELEVENLABS_DEFAULT_MODEL, output_format: format, inactivity_timeout: String(ELEVENLABS_INACTIVITY_TIMEOUT_S) });
     if (this.opts.autoMode ?? true) q.set('auto_mode', 'true');
     if (this.opts.languageCode) q.set('language_code', this.opts.languageCode);
     if (this.opts.applyTextNormalization) q.set('apply_text_normalization', this.opts.applyTextNormalization);
     const base = wsBase(this.opts.baseUrl ?? ELEVENLABS_BASE_URL);
-    return `${base}/v1/text-to-speech/${encodeURIComponent(voice)}/stream-input?${q.toString()}`;
+    return `${base}/v1/text-to-speech/${encodeURIComponent(voice)}/multi-stream-input?${q.toString()}`;
   }
 
   async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
-    if (req.signal?.aborted) return;
     const secret = this.opts.apiKey;
     const fmt = this.outputFormat(req.sampleRate);
-    const ch = new WsChannel(this.url(req.voice ?? this.opts.voice ?? ELEVENLABS_DEFAULT_VOICE, fmt.format), { 'xi-api-key': secret });
-    const timer = new SynthesisTimer(this.clock, this.name, () => ch.terminate());
-    const onAbort = () => ch.terminate();
-    req.signal?.addEventListener('abort', onAbort, { once: true });
+    const url = this.url(req.voice ?? this.opts.voice ?? ELEVENLABS_DEFAULT_VOICE, fmt.format);
     const bytes = new Pcm16leBytes();
     const rate = new RateAdapter(fmt.rate, req.sampleRate);
-    let audio = false;
-    let ended = false;
-    try {
-      timer.arm(this.timeouts.firstAudioMs, 'no first audio');
-      for (;;) {
-        if (audio) timer.arm(this.timeouts.idleMs, 'no audio');
-        const ev = await ch.next();
-        if (audio) timer.clear();
-        if (req.signal?.aborted) return;
-        if (timer.fired) throw timer.fired;
-        switch (ev.type) {
-          case 'open': {
-            const init: Record<string, unknown> = { text: ' ' };
-            if (this.opts.voiceSettings && Object.keys(this.opts.voiceSettings).length > 0) init.voice_settings = this.opts.voiceSettings;
-            ch.send(init);
-            // The docs ask for text ending in one space; flush makes it speak now, "" ends input.
-            ch.send({ text: `${req.text.trim()} `, flush: true });
-            ch.send({ text: '' });
-            ended = true;
-            break;
-          }
-          case 'text': {
-            const m = this.parse(ev.text);
-            if (typeof m.audio === 'string' && m.audio !== '') {
-              const raw = Buffer.from(m.audio, 'base64');
-              const pcm = rate.process(fmt.ulaw ? decodeMuLaw(raw) : bytes.push(raw));
-              if (pcm.length > 0) {
-                if (!audio) timer.clear();
-                audio = true;
-                yield pcm;
-                if (req.signal?.aborted) return;
-              }
-            } else if (m.isFinal !== true && (m.error !== undefined || m.message !== undefined)) {
-              throw messageError(this.name, str(m.error), str(m.message), secret);
-            }
-            if (m.isFinal === true) {
-              const tail = rate.flush();
-              ch.close();
-              if (tail.length > 0) yield tail;
-              return;
-            }
-            break;
-          }
-          case 'binary':
-            throw new ProviderError('provider_failed', `${this.name}: unexpected binary frame (the protocol sends JSON)`, true);
-          case 'rejected':
-            throw rejectionError(this.name, ev.status, ev.headers, ev.body, secret);
-          case 'failed':
-            throw socketFailure(this.name, ev, secret);
-          case 'close': {
-            // The server ends the socket after the final message; a normal close after all input
-            // and some audio is taken as the end even if isFinal was not seen.
-            if (ev.code === 1000 && ended && audio) {
-              const tail = rate.flush();
-              if (tail.length > 0) yield tail;
-              return;
-            }
-            throw closeError(this.name, ev.code, ev.reason, secret);
-          }
-          case 'stopped':
-            return;
-        }
-      }
-    } finally {
-      timer.clear();
-      req.signal?.removeEventListener('abort', onAbort);
-      ch.terminate();
+    const audio = pooledSynthesis({
+      pool,
+      key: WsPool.key(url, secret),
+      connect: () => new WsChannel(url, { 'xi-api-key': secret }),
+      protocol: this.protocol(req.text, secret),
+      clock: this.clock,
+      timeouts: this.timeouts,
+      secret,
+      signal: req.signal,
+    });
+    for await (const raw of audio) {
+      const pcm = rate.process(fmt.ulaw ? decodeMuLaw(raw) : bytes.push(raw));
+      if (pcm.length > 0) yield pcm;
     }
+    const tail = rate.flush();
+    if (tail.length > 0 && !req.signal?.aborted) yield tail;
+  }
+
+  private protocol(text: string, secret: string): ContextProtocol {
+    const name = this.name;
+    return {
+      name,
+      start: (contextId) => {
+        const init: Record<string, unknown> = { text: ' ', context_id: contextId };
+        if (this.opts.voiceSettings && Object.keys(this.opts.voiceSettings).length > 0) init.voice_settings = this.opts.voiceSettings;
+        // The docs ask for text ending in one space; flush makes it speak now, and closing the
+        // context makes the server send isFinal once its audio is out.
+        return [init, { text: `${text.trim()} `, context_id: contextId, flush: true }, { context_id: contextId, close_context: true }];
+      },
+      read: (frame, contextId) => {
+        const m = this.parse(frame);
+        const ctx = m.contextId ?? m.context_id;
+        if (ctx !== undefined && ctx !== null && ctx !== contextId) return { kind: 'other' };
+        const done = m.isFinal === true || m.is_final === true;
+        if (typeof m.audio === 'string' && m.audio !== '') return { kind: 'audio', audio: Buffer.from(m.audio, 'base64'), done };
+        if (done) return { kind: 'done' };
+        if (m.error !== undefined || m.message !== undefined) throw messageError(name, str(m.error), str(m.message), secret);
+        return { kind: 'none' };
+      },
+      rejected: (ev) => rejectionError(name, ev.status, ev.headers, ev.body, secret),
+      closed: (ev) => closeError(name, ev.code, ev.reason, secret),
+    };
   }
 
   private parse(text: string): Record<string, unknown> {
