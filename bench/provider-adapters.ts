@@ -23,7 +23,8 @@ import { createAssemblyAiStt } from '../src/providers/stt/assemblyai.js';
 import { createDeepgramStt } from '../src/providers/stt/deepgram.js';
 import { createOpenAiStt } from '../src/providers/stt/openai.js';
 import type { SttProvider } from '../src/providers/stt/types.js';
-import { closeIdleCartesiaConnections, createCartesiaTts } from '../src/providers/tts/cartesia.js';
+import { createCartesiaTts } from '../src/providers/tts/cartesia.js';
+import { closeIdleTtsConnections } from '../src/providers/tts/ws-pool.js';
 import { createElevenLabsTts } from '../src/providers/tts/elevenlabs.js';
 import { createOpenAiTts } from '../src/providers/tts/openai.js';
 import type { TtsProvider } from '../src/providers/tts/types.js';
@@ -136,14 +137,16 @@ const instantTts: TtsProvider = {
   const oa = await OpenAiTtsServer.start(KEY);
   const ca = await CartesiaProtocolServer.start(KEY);
   const cartesia = createCartesiaTts({ provider: 'cartesia', api_key: KEY, base_url: ca.baseUrl });
-  // The Cartesia adapter keeps its connection open between utterances (a pool per worker), and the
-  // server's time counts from the request message read: the warm row is the steady state of a call
+  const eleven = createElevenLabsTts({ provider: 'elevenlabs', api_key: KEY, base_url: el.baseUrl });
+  // The WebSocket adapters keep their connection open between utterances (a pool per worker), and
+  // each server's time counts from the utterance's first message read: the warm row is the steady state of a call
   // (one connection, many turns); the cold row pays a new connection (TCP + upgrade over loopback,
   // no TLS here) on every turn, as a worker's first turn does.
   const cases: Array<[string, TtsProvider, () => number | undefined, number, (() => void)?]> = [
-    ['TTS elevenlabs adapter (WebSocket, pcm_8000)', createElevenLabsTts({ provider: 'elevenlabs', api_key: KEY, base_url: el.baseUrl }), () => el.sessions.at(-1)?.firstAudioMs, 8000],
+    ['TTS elevenlabs adapter (multi-context WebSocket, pcm_8000), warm: pooled connection', eleven, () => el.contexts.at(-1)?.firstAudioMs, 8000],
+    ['TTS elevenlabs adapter (multi-context WebSocket, pcm_8000), cold: a new connection every turn', eleven, () => el.contexts.at(-1)?.firstAudioMs, 8000, closeIdleTtsConnections],
     ['TTS cartesia adapter (WebSocket, pcm_s16le 8000), warm: pooled connection', cartesia, () => ca.requests.at(-1)?.firstAudioMs, 8000],
-    ['TTS cartesia adapter (WebSocket, pcm_s16le 8000), cold: a new connection every turn', cartesia, () => ca.requests.at(-1)?.firstAudioMs, 8000, closeIdleCartesiaConnections],
+    ['TTS cartesia adapter (WebSocket, pcm_s16le 8000), cold: a new connection every turn', cartesia, () => ca.requests.at(-1)?.firstAudioMs, 8000, closeIdleTtsConnections],
     ['TTS openai adapter (HTTP, pcm 24 kHz -> 8 kHz)', createOpenAiTts({ provider: 'openai', api_key: KEY, base_url: oa.baseUrl }), () => oa.requests.at(-1)?.firstAudioMs, 8000],
   ];
   for (const [label, tts, serverFirst, rate, before] of cases.filter(([label]) => want(label))) {
@@ -179,6 +182,7 @@ const instantTts: TtsProvider = {
     if (i >= 10) bare.push(total - (oa.requests.at(-1)?.firstAudioMs ?? NaN));
   }
   if (bare.length > 0) row('TTS bare fetch of the same OpenAI request (no adapter): call -> first body chunk, minus the server', bare);
+  closeIdleTtsConnections();
   await el.close();
   await oa.close();
   await ca.close();
