@@ -42,6 +42,10 @@ export class PrimedTts implements TtsProvider {
     this.#ready.clear();
   }
 
+  prepare(req: { sampleRate: number }): void {
+    this.tts.prepare?.(req);
+  }
+
   async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
     const list = this.#ready.get(req.text);
     const pending = list?.shift();

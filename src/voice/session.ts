@@ -263,6 +263,8 @@ export class VoiceSession {
         this.#clearTimer('inactivity');
         this.#clearTimer('listen');
         this.#emit({ type: 'callee_speech_started', atMs: this.#now() });
+        // An answer is likely soon: a TTS with a connection to set up does it while they talk.
+        this.#tts.prepare({ sampleRate: this.#rate });
       } else {
         this.#emit({ type: 'callee_speech_ended', atMs: this.#now() });
         this.#userTurn(this.#callee.speechEnd(this.#now()));

@@ -335,6 +335,12 @@ describe('cloud providers on a live PCMU call (baresip 8 kHz, local vendor-proto
       assert.ok(closedByClient, 'the client closed the reply socket before ElevenLabs had finished');
       assert.equal(els[1]!.connection, els[0]!.connection, "the reply ran on the greeting's kept connection");
       assert.notEqual(els[2]!.connection, els[1]!.connection, 'the goodbye on a new one');
+      // That one was opened while the callee was still talking (the session readies the TTS at the
+      // callee's speech start), not when the goodbye was asked for.
+      const goodbyeConn = eleven.connections[els[2]!.connection]!;
+      const aheadMs = els[2]!.startedAt - goodbyeConn.openedAt;
+      tc.diagnostic(`the goodbye's connection was opened ${aheadMs.toFixed(0)} ms before its context`);
+      assert.ok(aheadMs > 500, `opened ahead of the goodbye: ${aheadMs.toFixed(0)} ms`);
 
       // The transcript: the reply cut to what was heard, marked interrupted.
       assert.deepEqual(turns.map((x) => x.speaker), ['agent', 'callee', 'agent', 'callee', 'agent'], showTurns(turns));

@@ -49,6 +49,8 @@ export interface ElevenLabsConnection {
   /** Every message the client sent on it. */
   messages: Array<Record<string, unknown>>;
   contexts: ElevenLabsContext[];
+  /** performance.now() when the upgrade request came in. */
+  openedAt: number;
   /** Resolves when the connection is closed, by either side. */
   closed: Promise<void>;
   isClosed: boolean;
@@ -68,6 +70,8 @@ export interface ElevenLabsContext {
   messages: Array<Record<string, unknown>>;
   /** The text spoken for it, trimmed. */
   text: string;
+  /** performance.now() when its first message was read. */
+  startedAt: number;
   /** From the context's first message to its first audio message sent. */
   firstAudioMs?: number;
   chunksSent: number;
@@ -113,6 +117,7 @@ export class ElevenLabsProtocolServer {
         headers: req.headers,
         messages: [],
         contexts: [],
+        openedAt: performance.now(),
         closed: new Promise<void>((resolve) => (closed = resolve)),
         isClosed: false,
       };
@@ -246,6 +251,7 @@ export class ElevenLabsProtocolServer {
         headers: conn.headers,
         messages: [],
         text: '',
+        startedAt: performance.now(),
         chunksSent: 0,
         finished: false,
         closedEarly: new Promise<void>((resolve) => (closedEarly = resolve)),
@@ -253,7 +259,7 @@ export class ElevenLabsProtocolServer {
       this.contexts.push(rec);
       conn.contexts.push(rec);
       const b = this.contextScript.shift() ?? { kind: 'speak' };
-      const c: Ctx = { rec, b, buffered: '', work: Promise.resolve(), started: performance.now(), closedEarly, closing: false };
+      const c: Ctx = { rec, b, buffered: '', work: Promise.resolve(), started: rec.startedAt, closedEarly, closing: false };
       contexts.set(id, c);
       live.active++;
       if (b.kind === 'error') {

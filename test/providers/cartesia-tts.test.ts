@@ -265,6 +265,19 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
     assert.equal(opened.filter((s) => !s.isClosed).length, 4);
   });
 
+  test('prepare() opens the connection ahead; the next utterance is a context on it', async () => {
+    closeIdleTtsConnections();
+    const c0 = server.sessions.length;
+    const p = tts();
+    p.prepare();
+    p.prepare();
+    const warm = await waitFor('the warmed connection', () => server.sessions[c0], 5000, 5);
+    assert.equal(warm.requests.length, 0, 'nothing synthesized yet');
+    assert.ok((await collect(p.synthesize({ text: 'Hi.', sampleRate: 8000 }))).samples.length > 0);
+    assert.equal(server.sessions.length, c0 + 1, 'one connection: the warmed one');
+    assert.equal(server.requests.at(-1)?.connection, c0);
+  });
+
   test('two concurrent syntheses use two connections', async () => {
     closeIdleTtsConnections();
     const c0 = server.sessions.length;

@@ -229,6 +229,29 @@ describe('ElevenLabs connection reuse (the multi-context socket kept between utt
     assert.notEqual(server.contexts.at(-1)?.connection, broken);
   });
 
+  test('prepare() opens the connection ahead (once per voice, format and key); the next utterance is a context on it', async () => {
+    closeIdleTtsConnections();
+    const c0 = server.connections.length;
+    const p = tts();
+    p.prepare({ sampleRate: 8000 });
+    p.prepare({ sampleRate: 8000 }); // already opening: not a second one
+    const warm = await waitFor('the warmed connection', () => server.connections[c0], 5000, 5);
+    assert.equal(warm.query.get('output_format'), 'pcm_8000');
+    await new Promise((r) => setTimeout(r, 50));
+    p.prepare({ sampleRate: 8000 }); // one is idle: not a second one either
+    assert.equal(warm.contexts.length, 0, 'nothing synthesized yet');
+    assert.ok((await hi()).samples.length > 0);
+    assert.equal(server.connections.length, c0 + 1, 'the utterance used the warmed connection');
+    assert.equal(server.contexts.at(-1)?.connection, c0);
+    // A vendor out of reach: prepare stays quiet, the utterance reports it.
+    const gone = await ElevenLabsProtocolServer.start(KEY);
+    const url = gone.baseUrl;
+    await gone.close();
+    const away = createElevenLabsTts(settings({ base_url: url }));
+    away.prepare({ sampleRate: 8000 });
+    await rejectsWith(collect(away.synthesize({ text: 'Hi.', sampleRate: 8000 })), 'provider_unavailable', true, KEY);
+  });
+
   test('closeIdleTtsConnections (worker shutdown) closes the idle sockets', async () => {
     await hi();
     const conn = server.connections[server.contexts.at(-1)!.connection]!;

@@ -66,6 +66,10 @@ class FakeTts implements TtsProvider {
   constructor(readonly name: string, steps: Array<Step<Int16Array>>, readonly capabilities = { streaming: true, nativeSampleRates: [8000, 16000] as readonly number[] }) {
     this.script = new Script(steps);
   }
+  readonly prepared: number[] = [];
+  prepare(req: { sampleRate: number }): void {
+    this.prepared.push(req.sampleRate);
+  }
   synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
     return this.script.play(req.signal);
   }
@@ -211,6 +215,18 @@ describe('FallbackTts', () => {
     assert.deepEqual(got, [chunk(1)]);
     assert.equal(b.script.calls, 1);
     assert.deepEqual(tts.capabilities, { streaming: true, nativeSampleRates: [16000] });
+  });
+
+  test('prepare readies only the provider the next utterance tries first: the primary, or the next one while it cools down', async () => {
+    const clock = new VirtualClock();
+    const a = new FakeTts('a', [{ items: [], fail: new ProviderError('provider_auth_failed', 'a: HTTP 401', false) }]);
+    const b = new FakeTts('b', [{ items: [new Int16Array([1])] }]);
+    const tts = new FallbackTts([a, b], { clock });
+    tts.prepare({ sampleRate: 8000 });
+    assert.deepEqual([a.prepared, b.prepared], [[8000], []]);
+    await collect(tts.synthesize({ text: 'Hi.', sampleRate: 8000 })); // a's key is refused: a cools down
+    tts.prepare({ sampleRate: 16000 });
+    assert.deepEqual([a.prepared, b.prepared], [[8000], [16000]]);
   });
 });
 

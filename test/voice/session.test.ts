@@ -70,6 +70,25 @@ test('greeting, then a callee turn, then the reply, in order, with the conversat
   assert.equal(h.leg.calls.length, 0, 'no hang-up');
 });
 
+test("the TTS is readied at the leg's rate each time the callee starts talking, before the reply is asked for", async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Sure.'] }).reply({ text: ['Fine.'] });
+  const h = harness(llmBrain(llm));
+  h.leg.answer(16000);
+  await h.until('greeting', () => h.session.transcript.length === 1);
+  assert.deepEqual(h.tts.prepared, [], 'not for the greeting');
+  h.vad.speechStart();
+  await h.step();
+  assert.deepEqual(h.tts.prepared, [16000], 'at speech start');
+  assert.equal(llm.requests.length, 0, 'before any reply is asked for');
+  await h.step(10);
+  h.vad.speechEnd();
+  await h.step(2);
+  h.stt.final('book me in');
+  await h.until('reply', () => h.session.transcript.length === 3);
+  await say(h, 'thanks');
+  assert.deepEqual(h.tts.prepared, [16000, 16000]);
+});
+
 test('latency metrics are present and ordered for a reply', async () => {
   const llm = new ScriptedLlm().reply({ text: ['Sure thing.'] });
   const h = harness(llmBrain(llm));

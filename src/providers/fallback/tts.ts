@@ -31,6 +31,11 @@ export class FallbackTts implements TtsProvider {
     this.health = new ProviderHealth(opts);
   }
 
+  /** Readies the provider the next utterance will try first. */
+  prepare(req: { sampleRate: number }): void {
+    this.health.order(this.providers)[0]?.prepare?.(req);
+  }
+
   synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
     return streamWithFallback('tts', this.providers, this.health, this.opts, req.signal, (p, signal) => p.synthesize({ ...req, signal }));
   }

@@ -90,12 +90,21 @@ export class CartesiaTts implements TtsProvider {
     return msg;
   }
 
+  /** Opens the connection ahead of the next utterance (the reference: "set up the WebSocket before the first generation"). */
+  prepare(): void {
+    pool.warm(this.poolKey, () => this.connect(), this.clock, this.timeouts.firstAudioMs);
+  }
+
+  private get poolKey(): string {
+    return WsPool.key(this.url, this.opts.apiKey, this.opts.version ?? CARTESIA_VERSION);
+  }
+
   async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
     const secret = this.opts.apiKey;
     const bytes = new Pcm16leBytes();
     const audio = pooledSynthesis({
       pool,
-      key: WsPool.key(this.url, secret, this.opts.version ?? CARTESIA_VERSION),
+      key: this.poolKey,
       connect: () => this.connect(),
       protocol: this.protocol(req, secret),
       clock: this.clock,

@@ -97,6 +97,16 @@ export class ElevenLabsTts implements TtsProvider {
     return `${base}/v1/text-to-speech/${encodeURIComponent(voice)}/multi-stream-input?${q.toString()}`;
   }
 
+  /** Opens the connection the next utterance at this rate will use, ahead of it. */
+  prepare(req: { sampleRate: number }): void {
+    const url = this.url(this.opts.voice ?? ELEVENLABS_DEFAULT_VOICE, this.outputFormat(req.sampleRate).format);
+    pool.warm(WsPool.key(url, this.opts.apiKey), () => this.connect(url), this.clock, this.timeouts.firstAudioMs);
+  }
+
+  private connect(url: string): WsChannel {
+    return new WsChannel(url, { 'xi-api-key': this.opts.apiKey });
+  }
+
   async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
     const secret = this.opts.apiKey;
     const fmt = this.outputFormat(req.sampleRate);
@@ -106,7 +116,7 @@ export class ElevenLabsTts implements TtsProvider {
     const audio = pooledSynthesis({
       pool,
       key: WsPool.key(url, secret),
-      connect: () => new WsChannel(url, { 'xi-api-key': secret }),
+      connect: () => this.connect(url),
       protocol: this.protocol(req.text, secret),
       clock: this.clock,
       timeouts: this.timeouts,

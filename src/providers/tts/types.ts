@@ -22,4 +22,10 @@ export interface TtsProvider {
   readonly name: string;
   readonly capabilities: TtsCapabilities;
   synthesize(req: TtsRequest): AsyncIterable<Int16Array>;
+  /**
+   * An utterance at this rate is likely soon (the callee started talking): get ready now, e.g.
+   * open the vendor connection, so it does not pay the set-up. Never throws; what fails here is
+   * reported by the utterance itself.
+   */
+  prepare?(req: { sampleRate: number }): void;
 }

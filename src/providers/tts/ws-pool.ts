@@ -25,6 +25,8 @@ const pools = new Set<WsPool>();
 
 export class WsPool {
   readonly #idle = new Map<string, IdleConnection[]>();
+  /** Keys with a connection being opened by warm(). */
+  readonly #warming = new Set<string>();
 
   constructor(readonly limits: WsPoolLimits) {
     pools.add(this);
@@ -64,6 +66,25 @@ export class WsPool {
     this.#idle.set(key, list);
     ch.setIdle(true, () => {
       if (this.#forget(key, c)) ch.terminate();
+    });
+  }
+
+  /**
+   * Opens a connection for `key` ahead of the utterance that will need it (the vendors' advice:
+   * set the WebSocket up before the first generation), unless one is idle or already opening.
+   * It joins the idle connections once open; a failure is dropped quietly, since the utterance
+   * itself will open a connection and report what goes wrong.
+   */
+  warm(key: string, connect: () => WsChannel, clock: Clock, timeoutMs: number): void {
+    if (this.#idle.has(key) || this.#warming.has(key)) return;
+    this.#warming.add(key);
+    const ch = connect();
+    const timer = clock.setTimer(timeoutMs, () => ch.terminate());
+    void ch.next().then((ev) => {
+      clock.clearTimer(timer);
+      this.#warming.delete(key);
+      if (ev.type === 'open') this.checkIn(key, ch, clock);
+      else ch.terminate();
     });
   }
 

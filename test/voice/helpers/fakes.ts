@@ -99,7 +99,12 @@ export class ToneTts implements TtsProvider {
   readonly name = 'tone';
   readonly capabilities = { streaming: true, nativeSampleRates: [8000] };
   readonly requests: string[] = [];
+  /** The rates prepare() was called with, in order. */
+  readonly prepared: number[] = [];
   failWhen: ((text: string) => boolean) | undefined;
+  prepare(req: { sampleRate: number }): void {
+    this.prepared.push(req.sampleRate);
+  }
   async *synthesize(req: TtsRequest): AsyncIterable<Int16Array> {
     this.requests.push(req.text);
     if (this.failWhen?.(req.text)) throw new ProviderError('provider_failed', 'tone: scripted failure', false);
