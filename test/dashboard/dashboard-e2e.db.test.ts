@@ -12,7 +12,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/call-plane.js';
+import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { callFixture, startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -51,11 +52,7 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   t = await startTestApp({ allowPrivateUrls: true });
   base = await t.app.listen({ host: '127.0.0.1', port: 0 });
-  plane = await startCallPlane(
-    t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 37400, rtpPortMax: 37598, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
-    { pollIntervalMs: 250 },
-  );
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 37400, rtpPortMax: 37598 });
   deliverer = new WebhookDeliverer(t.ctx, { pollMs: 250 });
   await deliverer.start();
   receiver = await new WebhookReceiver().start();

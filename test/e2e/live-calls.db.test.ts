@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { decodeMuLaw } from '../../src/media/index.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
 import { verifyWebhook } from '../../src/webhooks/signing.js';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/call-plane.js';
+import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { freeUdpPort, startSipp, waitExit, type SippProcess } from '../helpers/sipp.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -32,11 +33,7 @@ before(async () => {
   receiver = await new WebhookReceiver().start();
   deliverer = new WebhookDeliverer(t.ctx, { pollMs: 100 });
   await deliverer.start();
-  plane = await startCallPlane(
-    t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 31000, rtpPortMax: 31998, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 2 },
-    { pollIntervalMs: 250 },
-  );
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 31000, rtpPortMax: 31998, threads: 2 });
 });
 after(async () => {
   if (skip) return;

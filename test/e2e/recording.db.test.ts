@@ -11,7 +11,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WavStreamParser } from '../../src/providers/tts/wav-stream.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/call-plane.js';
+import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { findSignal, readWav, rms } from '../fixtures/media/signals.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';
 import { toolAvailable } from '../helpers/require-tool.js';
@@ -48,12 +49,8 @@ before(async () => {
   receiver = await new WebhookReceiver().start();
   deliverer = new WebhookDeliverer(t.ctx, { pollMs: 100 });
   await deliverer.start();
-  plane = await startCallPlane(
-    t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 37000, rtpPortMax: 37398, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
-    // L16 offered to greeting-only agents too (baresip here speaks only L16/16000).
-    { pollIntervalMs: 250, codecs: ['L16/16000', 'PCMU', 'PCMA'] },
-  );
+  // L16 offered to greeting-only agents too (baresip here speaks only L16/16000).
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 37000, rtpPortMax: 37398, codecs: ['L16/16000', 'PCMU', 'PCMA'] });
 });
 after(async () => {
   if (skip) return;

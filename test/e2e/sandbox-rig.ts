@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { startSandbox, seedSandbox, type Sandbox, type SandboxOptions, type SandboxSeed } from '../../src/sandbox/index.js';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/call-plane.js';
+import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { waitFor } from '../helpers/wait.js';
@@ -29,11 +30,7 @@ export async function startSandboxRig(rtpBase: number, sandboxOptions: Partial<S
   const t = await startTestApp({ allowPrivateUrls: true });
   const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, rtpPortMin: rtpBase, rtpPortMax: rtpBase + 198, ...sandboxOptions });
   const seed = await seedSandbox(t.ctx, t.org.id, { host: sandbox.host, port: sandbox.port });
-  const plane = await startCallPlane(
-    t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: rtpBase + 200, rtpPortMax: rtpBase + 398, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
-    { pollIntervalMs: 250 },
-  );
+  const plane = await startTestCallPlane(t.ctx, { rtpPortMin: rtpBase + 200, rtpPortMax: rtpBase + 398 });
   return {
     t,
     sandbox,

@@ -10,7 +10,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, seedSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/call-plane.js';
+import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { runCli } from '../helpers/cli.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -33,11 +34,7 @@ before(async () => {
   sandbox = await startSandbox({ host: '127.0.0.1', port: 0, rtpPortMin: 39000, rtpPortMax: 39198 });
   // The seed is what `outcall serve` does for its default organization; here the test org holds it.
   await seedSandbox(t.ctx, t.org.id, { host: sandbox.host, port: sandbox.port });
-  plane = await startCallPlane(
-    t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 39200, rtpPortMax: 39398, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
-    { pollIntervalMs: 250 },
-  );
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 39200, rtpPortMax: 39398 });
 });
 after(async () => {
   if (skip) return;

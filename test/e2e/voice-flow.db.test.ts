@@ -7,7 +7,8 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/call-plane.js';
+import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { readWav, rms } from '../fixtures/media/signals.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';
 import { toolAvailable } from '../helpers/require-tool.js';
@@ -37,11 +38,7 @@ let callee: Callee | undefined;
 before(async () => {
   if (skip) return;
   t = await startTestApp({ allowPrivateUrls: true });
-  plane = await startCallPlane(
-    t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 36000, rtpPortMax: 36398, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
-    { pollIntervalMs: 250 },
-  );
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 36000, rtpPortMax: 36398 });
 });
 after(async () => {
   if (skip) return;

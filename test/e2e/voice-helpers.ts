@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { resample } from '../../src/media/index.js';
 import { verifyWebhook } from '../../src/webhooks/signing.js';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/call-plane.js';
+import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { startBaresip } from '../fixtures/media/baresip.js';
 import { readWav, wavBytes } from '../fixtures/media/signals.js';
 import { CALLEE_RATE, calleeScript, startCallee, type Callee, type CalleeScript, type ScriptedLine } from '../fixtures/voice/callee.js';
@@ -31,11 +32,7 @@ export interface VoiceRig {
 /** The API app and a call plane with one media thread, RTP ports from its own range (one per test file). */
 export async function startVoiceRig(rtpPortMin: number, rtpPortMax: number): Promise<VoiceRig> {
   const t = await startTestApp({ allowPrivateUrls: true });
-  const plane = await startCallPlane(
-    t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin, rtpPortMax, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
-    { pollIntervalMs: 250 },
-  );
+  const plane = await startTestCallPlane(t.ctx, { rtpPortMin, rtpPortMax });
   return {
     t,
     plane,

@@ -12,7 +12,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { verifyWebhook } from '../../src/webhooks/signing.js';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/call-plane.js';
+import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { freePort, startSipp, waitExit, type SippProcess } from '../helpers/sipp.js';
@@ -41,11 +42,7 @@ before(async () => {
   if (skip) return;
   t = await startTestApp({ allowPrivateUrls: true });
   receiver = await new ToolServer().start();
-  plane = await startCallPlane(
-    t.ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: 36400, rtpPortMax: 36798, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: 1 },
-    { pollIntervalMs: 250 },
-  );
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 36400, rtpPortMax: 36798 });
 });
 after(async () => {
   if (skip) return;
