@@ -19,6 +19,7 @@ import { DTMF_DIGITS, MediaSession, type MediaSessionStats } from './rtp/index.j
 import type { NegotiatedMedia } from './sdp/index.js';
 import type { CallEvent, EndedEvent, OutboundCall } from './sip/index.js';
 import { offerTokens, type CallLegOptions, type LegEnded, type LegEvent } from './leg-events.js';
+import { LegListeners } from './leg-listeners.js';
 import { describe, origin, parseInfoDtmf, rateBridge, withoutOrigin, type RateBridge } from './leg-helpers.js';
 
 type Override = { readonly reason: string; readonly by: LegEnded['by']; readonly outcome: LegEnded['outcome'] };
@@ -30,8 +31,7 @@ export class CallLeg {
   readonly ended: Promise<LegEnded>;
 
   private resolveEnded: (e: LegEnded) => void = () => undefined;
-  private readonly listeners = new Set<(e: LegEvent) => void>();
-  private readonly audioListeners = new Set<(frame: Int16Array) => void>();
+  private readonly listeners: LegListeners;
   private readonly offMedia: Array<() => void> = [];
   private offCall: () => void = () => undefined;
   private isAnswered = false;
@@ -53,20 +53,21 @@ export class CallLeg {
     offer: string,
   ) {
     this.callId = call.callId;
+    this.listeners = new LegListeners(`CallLeg ${call.callId}`);
     this.localSdp = offer;
     this.ended = new Promise((resolve) => {
       this.resolveEnded = resolve;
     });
     this.offMedia.push(
       media.on('frame', (e) => {
-        if (this.audioListeners.size === 0) return;
+        if (!this.listeners.hearing) return;
         const b = this.bridge;
         const out = b && e.sampleRate === b.mediaRate ? b.inFrames.push(b.in.process(e.frame)) : [e.frame];
-        for (const f of out) for (const l of [...this.audioListeners]) this.safely(() => l(f), 'audio');
+        for (const f of out) this.listeners.audio(f);
       }),
-      media.on('dtmf', (e) => this.emit({ type: 'dtmf', digit: e.digit, durationMs: e.durationMs })),
+      media.on('dtmf', (e) => this.listeners.emit({ type: 'dtmf', digit: e.digit, durationMs: e.durationMs })),
       media.on('drained', (e) => {
-        if (!e.cleared) this.emit({ type: 'drained' });
+        if (!e.cleared) this.listeners.emit({ type: 'drained' });
       }),
       media.on('rtp-timeout', () => this.endAnswered({ reason: 'rtp_timeout', by: 'timeout', outcome: 'completed' })),
     );
@@ -126,14 +127,12 @@ export class CallLeg {
   }
 
   on(listener: (e: LegEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.on(listener);
   }
 
   /** 20 ms frames heard from the callee (after the jitter buffer), at sampleRate, after answer. */
   onAudio(listener: (frame: Int16Array) => void): () => void {
-    this.audioListeners.add(listener);
-    return () => this.audioListeners.delete(listener);
+    return this.listeners.onAudio(listener);
   }
 
   /**
@@ -212,11 +211,11 @@ export class CallLeg {
   private onCallEvent(ev: CallEvent): void {
     switch (ev.type) {
       case 'trying':
-        this.emit({ type: 'trying' });
+        this.listeners.emit({ type: 'trying' });
         return;
       case 'ringing':
         // Early media (183 + SDP) is not played or answered to: the leg starts media on the 2xx only.
-        this.emit({ type: 'ringing', earlyMedia: ev.earlyMedia });
+        this.listeners.emit({ type: 'ringing', earlyMedia: ev.earlyMedia });
         return;
       case 'answered':
         this.onAnswered(ev.remoteSdp);
@@ -225,11 +224,11 @@ export class CallLeg {
         // DTMF by SIP INFO (trunks without RFC 4733): application/dtmf-relay "Signal=5\r\nDuration=160"
         // or application/dtmf "5".
         const d = parseInfoDtmf(ev.contentType, ev.body);
-        if (d) this.emit({ type: 'dtmf', ...d });
+        if (d) this.listeners.emit({ type: 'dtmf', ...d });
         return;
       }
       case 'transfer-progress':
-        this.emit({ type: 'transfer-progress', statusCode: ev.statusCode, final: ev.final });
+        this.listeners.emit({ type: 'transfer-progress', statusCode: ev.statusCode, final: ev.final });
         return;
       case 'reinvited':
         if (this.offerlessPending) this.onOfferlessAnswer(ev.remoteSdp);
@@ -253,7 +252,7 @@ export class CallLeg {
     }
     this.isAnswered = true;
     this.legRate = n.sampleRate;
-    this.emit({ type: 'answered', codec: n.codec, sampleRate: n.sampleRate });
+    this.listeners.emit({ type: 'answered', codec: n.codec, sampleRate: n.sampleRate });
   }
 
   /** Hang up an answered call for a reason of ours (the BYE's result is appended by finish()). */
@@ -298,7 +297,7 @@ export class CallLeg {
     else if (this.bridge?.mediaRate !== rate) {
       this.bridge = rateBridge(legRate, rate);
     }
-    if (queuedBefore > 0 && this.media.queuedMs === 0) this.emit({ type: 'drained' });
+    if (queuedBefore > 0 && this.media.queuedMs === 0) this.listeners.emit({ type: 'drained' });
   }
 
   private onOfferlessAnswer(answer: string | undefined): void {
@@ -336,22 +335,7 @@ export class CallLeg {
           outcome: o.outcome,
         }
       : { type: 'ended', sipStatusCode: ev.sipStatusCode, reason: ev.reason, by: ev.by, outcome: ev.outcome };
-    this.emit(ended);
-    this.listeners.clear();
-    this.audioListeners.clear();
+    this.listeners.end(ended);
     this.resolveEnded(ended);
-  }
-
-  private emit(e: LegEvent): void {
-    for (const l of [...this.listeners]) this.safely(() => l(e), e.type);
-  }
-
-  /** A listener bug must not break the call's state machine or the shared pacing clock. */
-  private safely(fn: () => void, what: string): void {
-    try {
-      fn();
-    } catch (err) {
-      process.emitWarning(`CallLeg ${this.callId}: '${what}' listener threw: ${String(err)}`);
-    }
   }
 }

@@ -13,6 +13,7 @@
  */
 import { chooseAnswerCodec, WIDEBAND_ANSWER_PREFERENCE, type AudioCodecToken } from './answer-codec.js';
 import type { LegEnded, LegEvent } from './leg-events.js';
+import { LegListeners } from './leg-listeners.js';
 import { describe } from './leg-helpers.js';
 import { MediaSession, type PacingClock, type PortPool } from './rtp/index.js';
 import { mapOutcome, type InboundCall, type InboundEnded } from './sip/index.js';
@@ -37,8 +38,7 @@ export class InboundLeg {
   readonly ended: Promise<LegEnded>;
 
   private resolveEnded: (e: LegEnded) => void = () => undefined;
-  private readonly listeners = new Set<(e: LegEvent) => void>();
-  private readonly audioListeners = new Set<(frame: Int16Array) => void>();
+  private readonly listeners: LegListeners;
   private readonly offMedia: Array<() => void> = [];
   private media: MediaSession | undefined;
   private answering = false;
@@ -51,6 +51,7 @@ export class InboundLeg {
     private readonly opts: InboundLegOptions,
   ) {
     this.callId = call.callId;
+    this.listeners = new LegListeners(`InboundLeg ${call.callId}`);
     this.ended = new Promise((resolve) => {
       this.resolveEnded = resolve;
     });
@@ -83,20 +84,18 @@ export class InboundLeg {
   }
 
   on(listener: (e: LegEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.on(listener);
   }
 
   /** 20 ms frames heard from the caller, at sampleRate, after answer. */
   onAudio(listener: (frame: Int16Array) => void): () => void {
-    this.audioListeners.add(listener);
-    return () => this.audioListeners.delete(listener);
+    return this.listeners.onAudio(listener);
   }
 
   ringing(): void {
     if (this.finishing || this.answering) return;
     this.call.ringing();
-    this.emit({ type: 'ringing', earlyMedia: false });
+    this.listeners.emit({ type: 'ringing', earlyMedia: false });
   }
 
   /**
@@ -142,11 +141,11 @@ export class InboundLeg {
     }
     this.offMedia.push(
       media.on('frame', (e) => {
-        for (const l of [...this.audioListeners]) this.safely(() => l(e.frame), 'audio');
+        this.listeners.audio(e.frame);
       }),
-      media.on('dtmf', (e) => this.emit({ type: 'dtmf', digit: e.digit, durationMs: e.durationMs })),
+      media.on('dtmf', (e) => this.listeners.emit({ type: 'dtmf', digit: e.digit, durationMs: e.durationMs })),
       media.on('drained', (e) => {
-        if (!e.cleared) this.emit({ type: 'drained' });
+        if (!e.cleared) this.listeners.emit({ type: 'drained' });
       }),
       media.on('rtp-timeout', () => {
         this.rtpTimedOut = true;
@@ -156,7 +155,7 @@ export class InboundLeg {
     this.call.answer(sdp);
     this.isAnswered = true;
     const n = media.negotiated;
-    this.emit({ type: 'answered', codec: n?.codec ?? codec, sampleRate: n?.sampleRate ?? 8000 });
+    this.listeners.emit({ type: 'answered', codec: n?.codec ?? codec, sampleRate: n?.sampleRate ?? 8000 });
   }
 
   /** A final non-2xx before answer (486 busy, 603 decline, 503 failure, ...). */
@@ -212,21 +211,7 @@ export class InboundLeg {
       by: this.rtpTimedOut ? 'timeout' : ev.by,
       outcome,
     };
-    this.emit(ended);
-    this.listeners.clear();
-    this.audioListeners.clear();
+    this.listeners.end(ended);
     this.resolveEnded(ended);
-  }
-
-  private emit(e: LegEvent): void {
-    for (const l of [...this.listeners]) this.safely(() => l(e), e.type);
-  }
-
-  private safely(fn: () => void, what: string): void {
-    try {
-      fn();
-    } catch (err) {
-      process.emitWarning(`InboundLeg ${this.callId}: '${what}' listener threw: ${String(err)}`);
-    }
   }
 }
