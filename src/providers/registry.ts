@@ -7,6 +7,7 @@
  * loaded once per thread.
  */
 import { ProviderError } from './errors.js';
+import { identify, workerCooldowns } from './fallback/cooldowns.js';
 import { FallbackStt, FallbackTts, type FallbackSwitch } from './fallback/index.js';
 import { LLM_PROVIDERS } from './llm/index.js';
 import { checkAssemblyAiSttSettings, createAssemblyAiStt } from './stt/assemblyai.js';
@@ -189,7 +190,8 @@ export class SpeechRegistry {
       try {
         const made = maker.make(s, this);
         // Each TTS of a chain speaks with its own voice (a fallback vendor has other voice names).
-        return kind === 'tts' ? (withVoice(made as TtsProvider, s.voice) as P) : made;
+        const p = kind === 'tts' ? (withVoice(made as TtsProvider, s.voice) as P) : made;
+        return identify(p as object, kind, s) as P;
       } catch (err) {
         // A cloud provider without a key, or with an option of the wrong type: refused before dialing.
         if (err instanceof ProviderError && !(err instanceof ProviderChoiceError)) throw new ProviderChoiceError(kind, err.message, `${kind}${path}`);
@@ -237,11 +239,11 @@ export function fallbackEvent(s: FallbackSwitch): ProviderFallbackEvent {
 }
 
 function fallbackTts(list: TtsProvider[], hooks: EngineHooks): TtsProvider {
-  return new FallbackTts(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)) });
+  return new FallbackTts(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)), cooldowns: workerCooldowns });
 }
 
 function fallbackStt(list: SttProvider[], hooks: EngineHooks): SttProvider {
-  return new FallbackStt(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)) });
+  return new FallbackStt(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)), cooldowns: workerCooldowns });
 }
 
 /** The provider with `voice` on every request that names none. */
@@ -251,5 +253,7 @@ export function withVoice(tts: TtsProvider, voice: string | undefined): TtsProvi
     name: tts.name,
     capabilities: tts.capabilities,
     synthesize: (req) => tts.synthesize(req.voice === undefined ? { ...req, voice } : req),
+    // The connection readied must be the one that voice's utterances will use.
+    prepare: (req) => tts.prepare?.(req.voice === undefined ? { ...req, voice } : req),
   };
 }

@@ -5,7 +5,7 @@
  * engine as usual. Nothing is played from here: the session still speaks (and records) the turn
  * the normal way, only after answer, so there is never audio on early media.
  */
-import type { TtsProvider, TtsRequest } from '../providers/tts/types.js';
+import type { TtsPrepareRequest, TtsProvider, TtsRequest } from '../providers/tts/types.js';
 import { PendingGreeting } from '../worker/greeting.js';
 import { SentenceChunker } from './sentence-chunker.js';
 import type { BrainOutput } from './brain.js';
@@ -42,7 +42,7 @@ export class PrimedTts implements TtsProvider {
     this.#ready.clear();
   }
 
-  prepare(req: { sampleRate: number }): void {
+  prepare(req: TtsPrepareRequest): void {
     this.tts.prepare?.(req);
   }
 

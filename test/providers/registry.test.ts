@@ -135,12 +135,37 @@ test('withVoice: each provider of a chain speaks its own voice unless the reques
       seen.push(req.voice);
       yield new Int16Array(8);
     },
+    prepare(req) {
+      seen.push(`prepare ${req.voice}`);
+    },
   };
   const own = withVoice(fake, 'Rachel');
   for await (const _ of own.synthesize({ text: 'a', sampleRate: 8000 })) void _;
   for await (const _ of own.synthesize({ text: 'a', sampleRate: 8000, voice: 'asked' })) void _;
-  assert.deepEqual(seen, ['Rachel', 'asked']);
+  // Readying a connection goes through too, for the voice its utterances will use.
+  own.prepare?.({ sampleRate: 8000 });
+  assert.deepEqual(seen, ['Rachel', 'asked', 'prepare Rachel']);
   assert.equal(withVoice(fake, undefined), fake, 'no voice: the provider itself');
+});
+
+test("the chains a worker builds (one per call) share cooldowns: the next call's chain puts the unreachable vendor last; another key is another provider", async () => {
+  const chain = (key: string) => {
+    const switches: unknown[] = [];
+    const tts = new SpeechRegistry().tts({ provider: 'elevenlabs', api_key: key, base_url: 'ws://127.0.0.1:7', fallbacks: [{ provider: 'espeak-ng' }] }, { onFallback: (f) => switches.push(f) });
+    return { tts, switches };
+  };
+  const speak = async (tts: TtsProvider) => {
+    for await (const _ of tts.synthesize({ text: 'Hi.', sampleRate: 8000 })) void _;
+  };
+  const first = chain('xi-shared-1');
+  await speak(first.tts);
+  assert.equal(first.switches.length, 1, 'the first call finds it unreachable');
+  const second = chain('xi-shared-1');
+  await speak(second.tts);
+  assert.equal(second.switches.length, 0, 'the next call speaks with espeak-ng first, no switch');
+  const otherKey = chain('xi-shared-2');
+  await speak(otherKey.tts);
+  assert.equal(otherKey.switches.length, 1, 'the same vendor with another key is tried first');
 });
 
 test('a TTS chain: the vendor that cannot be reached is replaced by the next within the same request, and the switch is reported', async () => {

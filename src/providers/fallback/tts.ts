@@ -1,4 +1,4 @@
-import type { TtsCapabilities, TtsProvider, TtsRequest } from '../tts/types.js';
+import type { TtsCapabilities, TtsPrepareRequest, TtsProvider, TtsRequest } from '../tts/types.js';
 import { assertProviders, ProviderHealth, streamWithFallback, type FallbackOptions } from './common.js';
 
 /**
@@ -32,7 +32,7 @@ export class FallbackTts implements TtsProvider {
   }
 
   /** Readies the provider the next utterance will try first. */
-  prepare(req: { sampleRate: number }): void {
+  prepare(req: TtsPrepareRequest): void {
     this.health.order(this.providers)[0]?.prepare?.(req);
   }
 

@@ -30,7 +30,7 @@ import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-
 import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
 import { isBase64, parseJsonObject, Pcm16leBytes, RateAdapter, iso639_1, oneOf, pickVendorRate, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
 import { pooledSynthesis, type ContextProtocol } from './pooled-synthesis.js';
-import type { TtsProvider, TtsRequest } from './types.js';
+import type { TtsPrepareRequest, TtsProvider, TtsRequest } from './types.js';
 import { WsChannel } from './ws-channel.js';
 import { WsPool } from './ws-pool.js';
 
@@ -98,8 +98,8 @@ export class ElevenLabsTts implements TtsProvider {
   }
 
   /** Opens the connection the next utterance at this rate will use, ahead of it. */
-  prepare(req: { sampleRate: number }): void {
-    const url = this.url(this.opts.voice ?? ELEVENLABS_DEFAULT_VOICE, this.outputFormat(req.sampleRate).format);
+  prepare(req: TtsPrepareRequest): void {
+    const url = this.url(req.voice ?? this.opts.voice ?? ELEVENLABS_DEFAULT_VOICE, this.outputFormat(req.sampleRate).format);
     pool.warm(WsPool.key(url, this.opts.apiKey), () => this.connect(url), this.clock, this.timeouts.firstAudioMs);
   }
 

@@ -18,6 +18,12 @@ export interface TtsRequest {
   signal?: AbortSignal;
 }
 
+/** What an utterance soon will be, as far as choosing its connection goes. */
+export interface TtsPrepareRequest {
+  sampleRate: number;
+  voice?: string;
+}
+
 export interface TtsProvider {
   readonly name: string;
   readonly capabilities: TtsCapabilities;
@@ -27,5 +33,5 @@ export interface TtsProvider {
    * open the vendor connection, so it does not pay the set-up. Never throws; what fails here is
    * reported by the utterance itself.
    */
-  prepare?(req: { sampleRate: number }): void;
+  prepare?(req: TtsPrepareRequest): void;
 }
