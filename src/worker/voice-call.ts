@@ -7,6 +7,7 @@
 import type { EndReason } from '../calls/status.js';
 import { ProviderError } from '../providers/errors.js';
 import { FallbackLlm } from '../providers/fallback/index.js';
+import { identify, workerCooldowns } from '../providers/fallback/cooldowns.js';
 import { createLlmProvider, llmToolsFromAgent, type LlmProvider } from '../providers/llm/index.js';
 import type { ProviderChain } from '../providers/settings.js';
 import { fallbackEvent, ProviderChoiceError, withVoice, type EngineHooks, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
@@ -167,7 +168,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
 /** The agent's model, or its chain with fallbacks: a model that fails before its first words is replaced within the turn. */
 export function llmChain(chain: ProviderChain, hooks: EngineHooks = {}): LlmProvider {
   const { fallbacks, ...first } = chain;
-  const list = [first, ...(fallbacks ?? [])].map((s) => createLlmProvider(s));
+  const list = [first, ...(fallbacks ?? [])].map((s) => identify(createLlmProvider(s), 'llm', s));
   if (list.length === 1) return list[0] as LlmProvider;
-  return new FallbackLlm(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)) });
+  return new FallbackLlm(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)), cooldowns: workerCooldowns });
 }

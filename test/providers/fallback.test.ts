@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
 import assert from 'node:assert/strict';
 import { ProviderError } from '../../src/providers/errors.js';
+import type { SharedCooldowns } from '../../src/providers/fallback/cooldowns.js';
 import { FallbackLlm, FallbackStt, FallbackTts, type FallbackSwitch } from '../../src/providers/fallback/index.js';
 import { AnthropicLlm } from '../../src/providers/llm/anthropic.js';
 import { ProviderRateLimitedError } from '../../src/providers/llm/http-errors.js';
@@ -215,6 +216,36 @@ describe('FallbackTts', () => {
     assert.deepEqual(got, [chunk(1)]);
     assert.equal(b.script.calls, 1);
     assert.deepEqual(tts.capabilities, { streaming: true, nativeSampleRates: [16000] });
+  });
+
+  test("shared cooldowns: a chain built for the next call knows what the previous call's chain learned; a chain's own are forgotten with it", async () => {
+    const clock = new VirtualClock();
+    const refused = () => new ProviderError('provider_auth_failed', 'a: HTTP 401', false);
+    const chainFor = (shared: SharedCooldowns | undefined) => {
+      const a = new FakeTts('a', [{ items: [], fail: refused() }]);
+      const b = new FakeTts('b', [{ items: [new Int16Array([2])] }]);
+      const switches: FallbackSwitch[] = [];
+      const tts = new FallbackTts([a, b], { clock, onFallback: (x) => switches.push(x), ...(shared ? { cooldowns: shared } : {}) });
+      return { a, tts, switches };
+    };
+    const names = new WeakMap<object, string>();
+    const shared: SharedCooldowns = { store: new Map(), identity: (p) => names.get(p) ?? (p as { name?: string }).name };
+    const first = chainFor(shared);
+    await collect(first.tts.synthesize({ text: 'Hi.', sampleRate: 8000 }));
+    assert.equal(first.switches.length, 1, 'the first call finds the refused key');
+    const second = chainFor(shared);
+    await collect(second.tts.synthesize({ text: 'Hi.', sampleRate: 8000 }));
+    assert.deepEqual([second.switches.length, second.a.script.calls], [0, 0], 'the next call does not try it first');
+    clock.advance(300_000);
+    const later = chainFor(shared);
+    await collect(later.tts.synthesize({ text: 'Hi.', sampleRate: 8000 }));
+    assert.equal(later.a.script.calls, 1, 'after the auth cooldown it is tried first again');
+    // Without a shared store each chain starts afresh.
+    const own1 = chainFor(undefined);
+    await collect(own1.tts.synthesize({ text: 'Hi.', sampleRate: 8000 }));
+    const own2 = chainFor(undefined);
+    await collect(own2.tts.synthesize({ text: 'Hi.', sampleRate: 8000 }));
+    assert.equal(own2.switches.length, 1);
   });
 
   test('prepare readies only the provider the next utterance tries first: the primary, or the next one while it cools down', async () => {

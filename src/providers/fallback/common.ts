@@ -16,7 +16,9 @@
  *   round trip of silence (a timeout: the whole first-token deadline, every turn). A cooling provider is still tried,
  *   last, rather than never: better late than a dead call. Success clears its cooldown.
  * - Each switch is reported once through onFallback({kind, from, to, error}).
+ * - A worker's chains share their cooldowns (cooldowns.ts): chains are built per call.
  */
+import type { SharedCooldowns } from './cooldowns.js';
 import { realClock, type Clock, type TimerHandle } from '../../telephony/clock.js';
 import { ProviderError, type ProviderErrorCode } from '../errors.js';
 
@@ -49,6 +51,8 @@ export interface FallbackOptions {
    * deadlines; set it for providers that do not.
    */
   firstOutputTimeoutMs?: number;
+  /** Cooldowns kept beyond this chain (cooldowns.ts); by default the chain keeps its own. */
+  cooldowns?: SharedCooldowns;
 }
 
 export interface Named {
@@ -64,7 +68,7 @@ export function describeError(err: unknown): { code: ProviderErrorCode; message:
 /** Which providers are cooling down after a rate limit or a refused key, on the injected clock. */
 export class ProviderHealth<P extends Named> {
   readonly clock: Clock;
-  readonly #until = new Map<P, number>();
+  readonly #own = new Map<P, number>();
 
   constructor(private readonly opts: FallbackOptions) {
     this.clock = opts.clock ?? realClock;
@@ -73,10 +77,22 @@ export class ProviderHealth<P extends Named> {
   /** The order to try for one turn: healthy ones as configured, then cooling ones, soonest first. */
   order(providers: readonly P[]): P[] {
     const now = this.clock.now();
-    const cooling = (p: P) => (this.#until.get(p) ?? -Infinity) > now;
+    const cooling = (p: P) => (this.#until(p) ?? -Infinity) > now;
     const healthy = providers.filter((p) => !cooling(p));
-    const rest = providers.filter(cooling).sort((a, b) => (this.#until.get(a) ?? 0) - (this.#until.get(b) ?? 0));
+    const rest = providers.filter(cooling).sort((a, b) => (this.#until(a) ?? 0) - (this.#until(b) ?? 0));
     return [...healthy, ...rest];
+  }
+
+  #until(p: P): number | undefined {
+    const id = this.opts.cooldowns?.identity(p);
+    return id !== undefined ? this.opts.cooldowns?.store.get(id) : this.#own.get(p);
+  }
+
+  #set(p: P, until: number | undefined): void {
+    const id = this.opts.cooldowns?.identity(p);
+    const store: Map<unknown, number> = id !== undefined && this.opts.cooldowns ? this.opts.cooldowns.store : this.#own;
+    if (until === undefined) store.delete(id ?? p);
+    else store.set(id ?? p, until);
   }
 
   failed(p: P, err: unknown): void {
@@ -87,15 +103,15 @@ export class ProviderHealth<P extends Named> {
       ms = Math.min(after !== undefined ? after * 1000 : (this.opts.rateLimitCooldownMs ?? 30_000), this.opts.maxCooldownMs ?? 300_000);
     } else if (err.code === 'provider_auth_failed') ms = this.opts.authCooldownMs ?? 300_000;
     else if (err.code === 'provider_timeout' || err.code === 'provider_unavailable') ms = this.opts.outageCooldownMs ?? 30_000;
-    if (ms !== undefined && ms > 0) this.#until.set(p, this.clock.now() + ms);
+    if (ms !== undefined && ms > 0) this.#set(p, this.clock.now() + ms);
   }
 
   succeeded(p: P): void {
-    this.#until.delete(p);
+    this.#set(p, undefined);
   }
 
   cooling(p: P): boolean {
-    return (this.#until.get(p) ?? -Infinity) > this.clock.now();
+    return (this.#until(p) ?? -Infinity) > this.clock.now();
   }
 }
 
