@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { collectEvents } from '../../src/providers/conformance/stt.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import type { SttEvent, SttStream } from '../../src/providers/stt/types.js';
+import { VirtualClock } from './virtual-clock.js';
 import type { WsVendorServer } from './ws-vendor-server.js';
 
 /**
@@ -51,5 +52,37 @@ export function abortClosesSocketTest(
     const { ms } = await sess.closed;
     console.log(`# ${vendor}: server saw the socket close ${(ms - t0).toFixed(1)} ms after abort`);
     assert.equal(sess.isClosed, true);
+  });
+}
+
+/**
+ * The connect-timeout test every WebSocket STT adapter shares: an upgrade the server never answers
+ * ends the stream with provider_timeout after exactly `timeoutMs` (virtual clock), and the
+ * half-open connection is dropped.
+ */
+export function upgradeNeverAnsweredTest(d: {
+  server: WsVendorServer;
+  /** Starts a stream whose connect_timeout_ms is `timeoutMs`, on `clock`. */
+  start: (clock: VirtualClock, timeoutMs: number) => SttStream;
+  frame: () => Int16Array;
+  timeoutMs: number;
+  guardMs: number;
+  key: string;
+}): void {
+  test('an upgrade never answered: provider_timeout after connect_timeout_ms (virtual clock)', async () => {
+    d.server.next({ kind: 'hang' });
+    const before = d.server.sessions.length;
+    const clock = new VirtualClock();
+    const s = d.start(clock, d.timeoutMs);
+    s.push(d.frame());
+    const done = collectEvents(s, d.guardMs);
+    await until(() => d.server.sessions.length > before, 'the upgrade to reach the server');
+    const sess = d.server.last;
+    await clock.advanceAsync(d.timeoutMs - 1);
+    assert.ok(!sess.isClosed && clock.pending > 0, `still waiting at ${d.timeoutMs - 1} ms`);
+    await clock.advanceAsync(1);
+    const err = assertProviderError(await done, 'provider_timeout', true, d.key);
+    assert.match(err.message, new RegExp(`${d.timeoutMs} ms`));
+    await sess.closed; // the half-open connection was dropped
   });
 }

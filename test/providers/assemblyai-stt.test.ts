@@ -11,7 +11,7 @@ import type { ResolvedProviderSettings } from '../../src/providers/settings.js';
 import type { SttEvent, SttStream } from '../../src/providers/stt/types.js';
 import { startAssemblyAiServer } from '../helpers/assemblyai-protocol-server.js';
 import { skipReason } from '../helpers/require-tool.js';
-import { abortClosesSocketTest, assertProviderError as providerErrorOf, until } from '../helpers/stt-assert.js';
+import { abortClosesSocketTest, assertProviderError as providerErrorOf, until, upgradeNeverAnsweredTest } from '../helpers/stt-assert.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import type { Fault } from '../helpers/ws-vendor-server.js';
 
@@ -256,21 +256,13 @@ describe('assemblyai stt: failures', () => {
     expectError(await run(), 'provider_failed', true);
   });
 
-  test('an upgrade never answered: provider_timeout after connect_timeout_ms (virtual clock)', async () => {
-    server.next({ kind: 'hang' });
-    const before = server.sessions.length;
-    const clock = new VirtualClock();
-    const s = createAssemblyAiStt(settings({ options: { connect_timeout_ms: 2500 } }), { clock }).start({ sampleRate: 16000 });
-    s.push(frame(16000));
-    const done = collectEvents(s, GUARD);
-    await until(() => server.sessions.length > before, 'the upgrade to reach the server');
-    const sess = server.last;
-    await clock.advanceAsync(2499);
-    assert.equal(clock.pending > 0, true, 'still waiting at 2499 ms');
-    await clock.advanceAsync(1);
-    const err = expectError(await done, 'provider_timeout', true);
-    assert.match(err.message, /2500 ms/);
-    await sess.closed; // the half-open connection was dropped
+  upgradeNeverAnsweredTest({
+    server,
+    start: (clock, timeoutMs) => createAssemblyAiStt(settings({ options: { connect_timeout_ms: timeoutMs } }), { clock }).start({ sampleRate: 16000 }),
+    frame: () => frame(16000),
+    timeoutMs: 2500,
+    guardMs: GUARD,
+    key: KEY,
   });
 
   test('slow first message: a session whose Begin does not come within connect_timeout_ms is a timeout (virtual clock)', async () => {

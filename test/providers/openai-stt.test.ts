@@ -10,7 +10,7 @@ import type { ResolvedProviderSettings } from '../../src/providers/settings.js';
 import type { SttEvent } from '../../src/providers/stt/types.js';
 import { openAiErrorBody, startOpenAiTranscriptionServer } from '../helpers/openai-transcription-server.js';
 import { skipReason } from '../helpers/require-tool.js';
-import { abortClosesSocketTest, assertProviderError as providerErrorOf, until } from '../helpers/stt-assert.js';
+import { abortClosesSocketTest, assertProviderError as providerErrorOf, until, upgradeNeverAnsweredTest } from '../helpers/stt-assert.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import type { Fault, WsVendorServer } from '../helpers/ws-vendor-server.js';
 
@@ -184,20 +184,13 @@ describe('openai stt: failures', () => {
     expectError(await run(), 'provider_failed', true);
   });
 
-  test('an upgrade never answered: provider_timeout after connect_timeout_ms (virtual clock)', async () => {
-    server.next({ kind: 'hang' });
-    const before = server.sessions.length;
-    const clock = new VirtualClock();
-    const s = createOpenAiStt(settings({ options: { connect_timeout_ms: 1500 } }), { clock }).start({ sampleRate: 8000 });
-    s.push(frame(8000));
-    const done = collectEvents(s, GUARD);
-    await until(() => server.sessions.length > before, 'the upgrade to reach the server');
-    const sess = server.last;
-    await clock.advanceAsync(1499);
-    assert.ok(!sess.isClosed && clock.pending > 0, 'still waiting at 1499 ms');
-    await clock.advanceAsync(1);
-    expectError(await done, 'provider_timeout', true);
-    await sess.closed;
+  upgradeNeverAnsweredTest({
+    server,
+    start: (clock, timeoutMs) => createOpenAiStt(settings({ options: { connect_timeout_ms: timeoutMs } }), { clock }).start({ sampleRate: 8000 }),
+    frame: () => frame(8000),
+    timeoutMs: 1500,
+    guardMs: GUARD,
+    key: KEY,
   });
 
   test('no final after end(): provider_timeout after end_timeout_ms (virtual clock)', async () => {
