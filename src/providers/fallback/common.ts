@@ -109,10 +109,6 @@ export class ProviderHealth<P extends Named> {
   succeeded(p: P): void {
     this.#set(p, undefined);
   }
-
-  cooling(p: P): boolean {
-    return (this.#until(p) ?? -Infinity) > this.clock.now();
-  }
 }
 
 /**

@@ -88,13 +88,6 @@ export class WsPool {
     });
   }
 
-  /** How many idle connections this pool holds (all keys). */
-  get size(): number {
-    let n = 0;
-    for (const list of this.#idle.values()) n += list.length;
-    return n;
-  }
-
   /** Closes every idle connection of this pool. */
   closeIdle(): void {
     for (const [key, list] of [...this.#idle]) {
