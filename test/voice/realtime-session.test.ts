@@ -82,10 +82,14 @@ describe('RealtimeSession (local Realtime server)', { skip }, () => {
     await waitFor('the reply starts', () => r.leg.written.length > 0 || undefined, 10_000);
     await new Promise((res) => setTimeout(res, 200));
     play(r, 600);
-    const writtenMs = r.leg.written.length * 20;
+    const writtenBefore = r.leg.written.length * 20;
     const before = r.session.sent.length;
     await pushFrames(r, calleeFrames(8000, 400, 0, 0));
     await waitFor('truncate', () => r.session.sent.slice(before).find((e) => e.type === 'conversation.item.truncate'), 10_000);
+    // Reply audio that arrived while the callee spoke was still written until the cut (the leg's
+    // queue had room): what the callee hears is everything written up to the truncate.
+    const writtenMs = r.leg.written.length * 20;
+    assert.ok(writtenMs >= writtenBefore, `${writtenMs} ms written by the cut, ${writtenBefore} ms before the callee spoke`);
     const sent = r.session.sent.slice(before);
     const trunc = sent.find((e) => e.type === 'conversation.item.truncate')!;
     assert.equal(trunc.audio_end_ms, writtenMs, 'audio_end_ms = the reply audio written to the leg (what the callee hears)');
@@ -94,6 +98,7 @@ describe('RealtimeSession (local Realtime server)', { skip }, () => {
     assert.equal(r.leg.written.length * 20, writtenMs, 'nothing more was written after the cut');
     const conn = server.last!;
     await waitFor('the server saw the truncate', () => conn.events.find((e) => e.event.type === 'conversation.item.truncate'));
+    assert.equal(r.leg.written.length * 20, writtenMs, 'still nothing more written');
     assert.equal(conn.events.find((e) => e.event.type === 'conversation.item.truncate')!.event.item_id, trunc.item_id);
     const cut = r.events.find((e) => e.type === 'agent_turn_interrupted');
     assert.ok(cut && cut.type === 'agent_turn_interrupted');
