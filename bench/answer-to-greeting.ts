@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
 import { EspeakNgTts } from '../src/providers/tts/espeak-ng.js';
 import { EnergyVad } from '../src/providers/vad/energy.js';
-import { realClock } from '../src/telephony/clock.js';
+import { realClock } from '../src/time/clock.js';
 import { CallLeg, PortPool, UserAgent } from '../src/telephony/index.js';
 import { MediaRuntime } from '../src/worker/media-runtime.js';
 import type { DialCommand, WorkerEvent } from '../src/worker/protocol.js';

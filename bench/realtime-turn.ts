@@ -8,7 +8,7 @@
 // over a real WebSocket; the leg sends one 20 ms packet per tick of a real 20 ms clock, as a
 // CallLeg's pacer does, so "on the wire" is the first non-silent packet after speech_stopped.
 import { loadavg } from 'node:os';
-import { realClock } from '../src/telephony/clock.js';
+import { realClock } from '../src/time/clock.js';
 import { realtimeConfigFrom } from '../src/voice/realtime/config.js';
 import { RealtimeSession } from '../src/voice/realtime/session.js';
 import type { LegEventLike, LegLike } from '../src/worker/media-runtime.js';

@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { EspeakNgTts } from '../src/providers/tts/espeak-ng.js';
 import { EnergyVad } from '../src/providers/vad/energy.js';
 import { PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
-import { realClock } from '../src/telephony/clock.js';
+import { realClock } from '../src/time/clock.js';
 import { CallLeg, PortPool, UserAgent } from '../src/telephony/index.js';
 import { MediaRuntime, type LegLike } from '../src/worker/media-runtime.js';
 import type { WorkerEvent } from '../src/worker/protocol.js';

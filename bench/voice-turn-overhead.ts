@@ -15,7 +15,7 @@ import type { LlmEvent, LlmProvider } from '../src/providers/llm/types.js';
 import type { SttEvent, SttProvider, SttStream } from '../src/providers/stt/types.js';
 import type { TtsProvider } from '../src/providers/tts/types.js';
 import type { VadEvent, VadFrameResult, VadProvider, VadStream } from '../src/providers/vad/types.js';
-import { realClock } from '../src/telephony/clock.js';
+import { realClock } from '../src/time/clock.js';
 import { CallLeg, PortPool, UserAgent } from '../src/telephony/index.js';
 import type { LegLike } from '../src/worker/media-runtime.js';
 import { LlmAgentBrain } from '../src/voice/llm-brain.js';

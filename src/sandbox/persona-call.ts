@@ -8,7 +8,7 @@
 import type { SttProvider, SttStream } from '../providers/stt/types.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { VadProvider, VadStream } from '../providers/vad/types.js';
-import type { Clock } from '../telephony/clock.js';
+import type { Clock } from '../time/clock.js';
 import type { InboundLeg } from '../telephony/inbound-leg.js';
 import type { LegEnded } from '../telephony/leg-events.js';
 import type { Persona } from './persona.js';

@@ -4,7 +4,7 @@
  * failures, or a persona holding a conversation — so a newcomer sees a real AI call with no carrier
  * account. Media is real RTP on loopback; personas speak with a local TTS and hear with VAD + STT.
  */
-import { realClock, type Clock } from '../telephony/clock.js';
+import { realClock, type Clock } from '../time/clock.js';
 import { InboundLeg } from '../telephony/inbound-leg.js';
 import { PacingClock, PortPool } from '../telephony/rtp/index.js';
 import { UserAgent, type InboundCall, type Logger } from '../telephony/sip/index.js';

@@ -12,8 +12,8 @@
  * - It hangs up after a line with then: 'hangup', after its last line (unless hangup_after_last_line is
  *   false), at hangup_after_ms after answering, or when the agent stays silent for idle_hangup_ms.
  */
-import type { Clock } from '../telephony/clock.js';
-import { NamedTimers } from '../telephony/sip/timers.js';
+import type { Clock } from '../time/clock.js';
+import { NamedTimers } from '../time/named-timers.js';
 import { containsKeyword, words } from '../voice/flow/match.js';
 import type { Persona, PersonaLine } from './persona.js';
 

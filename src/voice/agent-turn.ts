@@ -4,7 +4,7 @@
  * latency. The session decides what happens around turns; this only runs one.
  */
 import type { TtsProvider } from '../providers/tts/types.js';
-import type { Clock, TimerHandle } from '../telephony/clock.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
 import type { BrainOutput } from './brain.js';
 import type { ToolCallRecord, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
 import type { Playout, UtteranceReport } from './playout.js';

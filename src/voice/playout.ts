@@ -8,7 +8,7 @@
  * everything not yet written; what was written will still be heard, and is reported as played.
  */
 import { FrameChunker, samplesPerFrame } from '../media/index.js';
-import type { Clock, TimerHandle } from '../telephony/clock.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
 import type { LegEventLike, LegLike } from '../worker/media-runtime.js';
 
 export interface UtteranceReport {

@@ -3,7 +3,7 @@
  * TTS -> playout), with turn-taking, barge-in, limits and the transcript. Everything it decides is
  * reported as VoiceEvents; every async path ends in an event, never in an unhandled rejection.
  */
-import type { Clock, TimerHandle } from '../telephony/clock.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
 import type { LegEventLike, LegLike } from '../worker/media-runtime.js';
 import type { SttProvider, SttStream } from '../providers/stt/types.js';
 import type { TtsProvider } from '../providers/tts/types.js';

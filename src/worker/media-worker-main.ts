@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaConfig } from '../config.js';
 import { checkSpeechChoice, SpeechRegistry } from '../providers/registry.js';
 import { closeIdleTtsConnections } from '../providers/tts/ws-pool.js';
-import { realClock } from '../telephony/clock.js';
+import { realClock } from '../time/clock.js';
 import { CallLeg } from '../telephony/call-leg.js';
 import { PortPool } from '../telephony/rtp/index.js';
 import { StreamTransport, UdpTransport, UserAgent } from '../telephony/sip/index.js';

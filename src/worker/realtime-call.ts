@@ -4,7 +4,7 @@
  * greeting, tools and conversation limits. Settings that cannot work fail the call before dialing.
  */
 import { llmToolsFromAgent } from '../providers/llm/index.js';
-import type { Clock } from '../telephony/clock.js';
+import type { Clock } from '../time/clock.js';
 import type { ToolRunner } from '../voice/brain.js';
 import type { VoiceEvent } from '../voice/events.js';
 import { realtimeConfigFrom, type RealtimeConfig } from '../voice/realtime/config.js';

@@ -12,7 +12,7 @@ import { createLlmProvider, llmToolsFromAgent, type LlmProvider } from '../provi
 import type { ProviderChain } from '../providers/settings.js';
 import { fallbackEvent, ProviderChoiceError, withVoice, type EngineHooks, type ProviderKind, type SpeechEngines } from '../providers/registry.js';
 import type { TtsProvider } from '../providers/tts/types.js';
-import type { Clock } from '../telephony/clock.js';
+import type { Clock } from '../time/clock.js';
 import { offerRate } from './offer-rate.js';
 import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../voice/brain.js';
 import { FlowBrain } from '../voice/flow/index.js';

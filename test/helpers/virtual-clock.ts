@@ -1,5 +1,5 @@
-/** Virtual time for protocol tests: timers fire only when the test advances the clock. */
-import type { Clock, TimerHandle } from '../../src/telephony/clock.js';
+/** Virtual time for tests: timers fire only when the test advances the clock (one for the whole tree). */
+import type { Clock, TimerHandle } from '../../src/time/clock.js';
 
 interface VTimer extends TimerHandle {
   readonly id: number;
@@ -7,17 +7,41 @@ interface VTimer extends TimerHandle {
   readonly fn: () => void;
 }
 
+export interface VirtualClockOptions {
+  /** Time at creation (default 0). */
+  start?: number;
+  /**
+   * Round delays as realClock does (whole ms, at least 1), and never fire a timer at or before the
+   * instant it was armed (Node never does): for the RTP pacing clock. Default: exact delays.
+   */
+  nodeRounding?: boolean;
+}
+
 export class VirtualClock implements Clock {
-  private t = 0;
+  private t: number;
   private nextId = 1;
   private readonly timers = new Map<number, VTimer>();
+  private readonly nodeRounding: boolean;
+  /** Every timer fires this much early (negative) or late (positive): Node's habit of early firing. */
+  fireSkewMs = 0;
+
+  constructor(opts: VirtualClockOptions = {}) {
+    this.t = opts.start ?? 0;
+    this.nodeRounding = opts.nodeRounding ?? false;
+  }
 
   now(): number {
     return this.t;
   }
 
+  wallClockMs(): number {
+    return 1_700_000_000_000 + this.t;
+  }
+
   setTimer(ms: number, fn: () => void): TimerHandle {
-    const timer: VTimer = { __timer: true, id: this.nextId++, at: this.t + Math.max(0, ms), fn };
+    const delay = this.nodeRounding ? Math.max(1, Math.ceil(ms)) : Math.max(0, ms);
+    const at = this.nodeRounding ? Math.max(this.t + 0.01, this.t + delay + this.fireSkewMs) : this.t + delay + this.fireSkewMs;
+    const timer: VTimer = { __timer: true, id: this.nextId++, at, fn };
     this.timers.set(timer.id, timer);
     return timer;
   }
@@ -44,7 +68,7 @@ export class VirtualClock implements Clock {
     const target = this.t + ms;
     for (let tm = this.nextDue(target); tm !== undefined; tm = this.nextDue(target)) {
       this.timers.delete(tm.id);
-      this.t = tm.at;
+      this.t = Math.max(this.t, tm.at);
       tm.fn();
     }
     this.t = target;
@@ -56,11 +80,16 @@ export class VirtualClock implements Clock {
     await flush();
     for (let tm = this.nextDue(target); tm !== undefined; tm = this.nextDue(target)) {
       this.timers.delete(tm.id);
-      this.t = tm.at;
+      this.t = Math.max(this.t, tm.at);
       tm.fn();
       await flush();
     }
     this.t = target;
+  }
+
+  /** Jumps time forward without firing timers (an event loop that was blocked). */
+  stall(ms: number): void {
+    this.t += ms;
   }
 }
 

@@ -10,7 +10,7 @@ import { LlmAgentBrain } from '../../src/voice/llm-brain.js';
 import { spokenChunks } from '../../src/voice/primed-tts.js';
 import { offerRate } from '../../src/worker/offer-rate.js';
 import { sttRateFor, VoiceSession, type VoiceSessionOptions } from '../../src/voice/session.js';
-import type { Clock } from '../../src/telephony/clock.js';
+import type { Clock } from '../../src/time/clock.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { FakeLeg } from './helpers/fake-leg.js';
 import { FakeStt, FakeVad, ToneTts } from './helpers/fakes.js';

@@ -19,7 +19,7 @@
  * - A worker's chains share their cooldowns (cooldowns.ts): chains are built per call.
  */
 import type { SharedCooldowns } from './cooldowns.js';
-import { realClock, type Clock, type TimerHandle } from '../../telephony/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../../time/clock.js';
 import { ProviderError, type ProviderErrorCode } from '../errors.js';
 
 export type FallbackKind = 'llm' | 'stt' | 'tts';

@@ -7,7 +7,7 @@
  * - Errors: `{"type":"error","error":{"type","message"},"request_id"}` with the HTTP status, and the
  *   same `error` object as a streamed event after a 200: https://platform.claude.com/docs/en/api/errors
  */
-import { realClock, type Clock } from '../../telephony/clock.js';
+import { realClock, type Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
 import { AnthropicStreamAssembler, messagesToWire, systemToWire, toolsToWire } from './anthropic-wire.js';

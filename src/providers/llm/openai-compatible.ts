@@ -1,4 +1,4 @@
-import { realClock, type Clock } from '../../telephony/clock.js';
+import { realClock, type Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { ChunkAssembler } from './chunks.js';
 import { errorFromResponse } from './http-errors.js';

@@ -5,7 +5,7 @@
  * in priority order: the caller's abort is no error at all, then our own timeout, then what the
  * connection said (with the key redacted).
  */
-import type { Clock, TimerHandle } from '../../telephony/clock.js';
+import type { Clock, TimerHandle } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { redact } from './http-errors.js';
 

@@ -41,7 +41,7 @@
  * message that never comes costs no words.
  */
 import { encodeMuLaw } from '../../media/g711.js';
-import type { Clock, TimerHandle } from '../../telephony/clock.js';
+import type { Clock, TimerHandle } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, redact } from '../llm/http-errors.js';
 import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';

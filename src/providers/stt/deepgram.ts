@@ -16,7 +16,7 @@
  * - Errors during the stream arrive as a close frame: 1008 (DATA-0000, audio it cannot decode),
  *   1011 (NET-0000 internal, NET-0001 no audio within the timeout).
  */
-import type { Clock } from '../../telephony/clock.js';
+import type { Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { redact } from '../llm/http-errors.js';
 import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';

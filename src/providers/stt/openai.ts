@@ -24,7 +24,7 @@
  */
 import { Resampler } from '../../media/resampler.js';
 import { encodeMuLaw } from '../../media/g711.js';
-import type { Clock } from '../../telephony/clock.js';
+import type { Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, redact } from '../llm/http-errors.js';
 import { numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';

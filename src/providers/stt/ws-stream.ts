@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import { realClock, type Clock, type TimerHandle } from '../../telephony/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { errorFromResponse, redact } from '../llm/http-errors.js';
 import { SttEventQueue } from './event-queue.js';

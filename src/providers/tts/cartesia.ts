@@ -19,7 +19,7 @@
  * Rates: raw pcm_s16le at any sample_rate the docs list (8000 to 48000), so every leg gets its
  * own rate straight from the vendor: no resampling at all.
  */
-import { realClock, type Clock } from '../../telephony/clock.js';
+import { realClock, type Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
 import { requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';

@@ -3,7 +3,7 @@
  * rate, the two timeouts every streaming synthesis has, and their settings.
  */
 import { Resampler } from '../../media/resampler.js';
-import type { Clock, TimerHandle } from '../../telephony/clock.js';
+import type { Clock, TimerHandle } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, redact, retryAfterSeconds } from '../llm/http-errors.js';
 import { numberOption, type ResolvedProviderSettings } from '../settings.js';

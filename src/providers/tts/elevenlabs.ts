@@ -24,7 +24,7 @@
  * with no resampling; only other rates are resampled (48 kHz from pcm_24000).
  */
 import { decodeMuLaw } from '../../media/g711.js';
-import { realClock, type Clock } from '../../telephony/clock.js';
+import { realClock, type Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
 import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';

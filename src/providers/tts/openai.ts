@@ -8,7 +8,7 @@
  * adapter that always resamples: 24 kHz -> the leg's rate, on the fly. Errors come in OpenAI's
  * `{"error": {"message", "type", "param", "code"}}` shape.
  */
-import { realClock, type Clock } from '../../telephony/clock.js';
+import { realClock, type Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { parseVendorError, redact } from '../llm/http-errors.js';
 import { numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';

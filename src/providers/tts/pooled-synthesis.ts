@@ -13,7 +13,7 @@
  * it sat idle) is replaced once, transparently: nothing was heard yet.
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../../telephony/clock.js';
+import type { Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { SynthesisTimer, type TtsTimeouts } from './cloud-audio.js';
 import { WsChannel, socketFailure, type WsEvent } from './ws-channel.js';

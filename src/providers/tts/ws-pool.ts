@@ -5,7 +5,7 @@
  * unref'd (it never keeps the process alive) and a close by the server removes it at once.
  */
 import { createHash } from 'node:crypto';
-import type { Clock, TimerHandle } from '../../telephony/clock.js';
+import type { Clock, TimerHandle } from '../../time/clock.js';
 import type { WsChannel } from './ws-channel.js';
 
 export interface WsPoolLimits {

@@ -15,7 +15,7 @@
  *   | 'remote-bye' | 'socket-error'; `s.on('*', e => ...)` gets all.
  * - `s.stats()` counters; `await s.close()` (RTCP BYE, frees the port).
  * - One `PacingClock.shared()` per process paces every leg; inject `new PacingClock({ time: new
- *   VirtualTime() })` in tests.
+ *   VirtualClock({ nodeRounding: true }) })` (test/helpers/virtual-clock.ts) in tests.
  */
 export { MediaSession, type MediaSessionOptions } from './media-session.js';
 export {
@@ -26,7 +26,6 @@ export {
   DEVIATION_BUCKET_MS,
 } from './media-events.js';
 export { PacingClock, LegSchedule, type PacedLeg, type PacingRegistration, type PacingClockOptions, type PacingClockStats } from './pacing-clock.js';
-export { realTime, VirtualTime, type TimeSource, type TimerHandle } from './time-source.js';
 export { PortPool, PortPoolExhaustedError, type PortPoolOptions } from './port-pool.js';
 export { parseRtp, serializeRtp, buildRtp, rtpPacketSize, looksLikeRtcp, type RtpHeader, type RtpPacket, type RtpParseResult, type RtpParseError } from './packet.js';
 export { parseRtcp, buildRtcpCompound, toNtp, ntpMiddle, type RtcpPacket, type ReportBlock, type SenderInfo, type RtcpParseResult } from './rtcp.js';

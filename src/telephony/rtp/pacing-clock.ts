@@ -7,17 +7,17 @@
  * is assigned the least-loaded phase, which spreads the send work (and the socket syscalls) evenly
  * across the period instead of bursting every leg at once.
  *
- * Deadlines are absolute (TimeSource.now(), hrtime-based in production). When the timer fires:
+ * Deadlines are absolute (Clock.now(), monotonic). When the timer fires:
  * - early (Node does fire timers up to ~1 ms early): the slot is not skipped; the timer is re-armed
  *   for the remaining time, so there is never a 20 ms hole;
  * - late: every slot whose deadline has passed is run in order (catch-up). Each leg then sends the
  *   packets it owes, at most `maxBurst` at once (the leg enforces it); beyond that the leg skips
  *   ahead instead of bursting, since a burst larger than the peer's jitter buffer is lost anyway.
  */
-import { realTime, type TimeSource, type TimerHandle } from './time-source.js';
+import { realClock, type Clock, type TimerHandle } from '../../time/clock.js';
 
 export interface PacedLeg {
-  /** Called from the clock's tick at (or after) the leg's slot deadline. `now` is TimeSource time. */
+  /** Called from the clock's tick at (or after) the leg's slot deadline. `now` is Clock time. */
   onTick(now: number): void;
 }
 
@@ -29,7 +29,7 @@ export interface PacingRegistration {
 }
 
 export interface PacingClockOptions {
-  time?: TimeSource;
+  time?: Clock;
   periodMs?: number;
   /** Phases per period. 10 → a tick every 2 ms at most. */
   slots?: number;
@@ -48,7 +48,7 @@ export interface PacingClockStats {
 }
 
 export class PacingClock {
-  readonly time: TimeSource;
+  readonly time: Clock;
   readonly periodMs: number;
   readonly slotCount: number;
   readonly slotMs: number;
@@ -77,7 +77,7 @@ export class PacingClock {
   }
 
   constructor(opts: PacingClockOptions = {}) {
-    this.time = opts.time ?? realTime;
+    this.time = opts.time ?? realClock;
     this.periodMs = opts.periodMs ?? 20;
     this.slotCount = opts.slots ?? 10;
     this.slotMs = this.periodMs / this.slotCount;
@@ -132,7 +132,7 @@ export class PacingClock {
     if (this.timer !== undefined && this.timerAt <= at) return;
     this.disarm();
     this.timerAt = at;
-    this.timer = this.time.setTimer(() => this.onTimer(), at - this.time.now());
+    this.timer = this.time.setTimer(at - this.time.now(), () => this.onTimer());
   }
 
   private disarm(): void {

@@ -1,5 +1,5 @@
 /** Public types of an outbound call: dial options and the discriminated-union event stream. */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../time/clock.js';
 import type { DigestCredentials } from './digest.js';
 import type { Logger } from './logger.js';
 import type { CallOutcome } from './outcome.js';

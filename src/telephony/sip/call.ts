@@ -3,7 +3,7 @@
  * provisional and final responses, answers digest challenges, CANCELs (§9.1), ACKs 2xx (§13.2.2.4), hangs
  * up with BYE (§15.1.1). Requests the far end sends inside the dialog are handled by call-requests.ts.
  */
-import type { TimerHandle } from '../clock.js';
+import { NamedTimers } from '../../time/named-timers.js';
 import { buildCancel, makeRequest } from './builder.js';
 import { ALLOW, type CallEvent, type CallHost, type DialOptions, type EndedBy, type EndedEvent, type SipTarget } from './call-types.js';
 import { handleInDialogRequest, type InDialogContext } from './call-requests.js';
@@ -51,7 +51,7 @@ export class OutboundCall {
   private readonly transport: SipTransport;
   private readonly dest: HostPort;
   private readonly digest = new DigestClient();
-  private readonly timers = new Map<string, TimerHandle>();
+  private readonly timers: NamedTimers;
   private invite: SipRequest;
   private inviteTx: InviteClientTransaction | undefined;
   private cseq = 1;
@@ -69,6 +69,7 @@ export class OutboundCall {
     private readonly host: CallHost,
     private readonly opts: DialOptions,
   ) {
+    this.timers = new NamedTimers(host.clock);
     const protocol = opts.localTransport?.protocol ?? toProtocol(opts.outboundProxy?.transport ?? opts.trunk.transport ?? 'udp');
     const transport = opts.localTransport ?? host.transportFor(protocol);
     if (!transport) throw new TypeError(`no ${protocol} transport configured on this user agent`);
@@ -159,7 +160,7 @@ export class OutboundCall {
   abort(reason: string): void {
     this.inviteTx?.abort();
     this.end(503, reason, 'error');
-    for (const name of [...this.timers.keys()]) this.clearTimer(name);
+    this.timers.clearAll();
   }
 
   // ---- INVITE client side ----
@@ -455,20 +456,11 @@ export class OutboundCall {
   }
 
   private setTimer(name: string, ms: number, fn: () => void): void {
-    this.clearTimer(name);
-    this.timers.set(
-      name,
-      this.host.clock.setTimer(ms, () => {
-        this.timers.delete(name);
-        fn();
-      }),
-    );
+    this.timers.set(name, ms, fn);
   }
 
   private clearTimer(name: string): void {
-    const h = this.timers.get(name);
-    if (h !== undefined) this.host.clock.clearTimer(h);
-    this.timers.delete(name);
+    this.timers.clear(name);
   }
 
   private emit(ev: CallEvent): void {
@@ -485,7 +477,7 @@ export class OutboundCall {
   private end(sipStatusCode: number, reason: string, by: EndedBy): void {
     if (this.sm.is('ended')) return;
     this.sm.to('ended');
-    for (const name of [...this.timers.keys()]) this.clearTimer(name);
+    this.timers.clearAll();
     const outcome = mapOutcome({ answered: this.answered, sipStatusCode, canceledBy: this.canceledBy });
     const ev: EndedEvent = { type: 'ended', sipStatusCode, reason, by, outcome };
     this.host.logger.info({ callId: this.callId, sipStatusCode, reason, by, outcome }, 'call ended');

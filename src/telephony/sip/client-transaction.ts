@@ -2,13 +2,14 @@
  * Client transactions (RFC 3261 §17.1): INVITE (Figure 5, with the RFC 6026 Accepted state) and
  * non-INVITE (Figure 6). Timers run on the injected clock; retransmission only on unreliable transports.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../time/clock.js';
 import { buildNon2xxAck } from './builder.js';
 import type { Logger } from './logger.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { serializeMessage } from './serializer.js';
 import { StateMachine } from './state.js';
-import { NamedTimers, timerD, type TimerConfig } from './timers.js';
+import { NamedTimers } from '../../time/named-timers.js';
+import { timerD, type TimerConfig } from './timers.js';
 import type { HostPort, SipTransport } from './transport.js';
 
 export type ClientTxEvent =

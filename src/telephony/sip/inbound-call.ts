@@ -14,7 +14,7 @@ import { newBranch, newTag } from './ids.js';
 import type { SipRequest, SipResponse, Via } from './message.js';
 import { InviteServerTransaction } from './server-transaction.js';
 import { StateMachine } from './state.js';
-import { NamedTimers } from './timers.js';
+import { NamedTimers } from '../../time/named-timers.js';
 import type { IncomingRequest } from './transaction-layer.js';
 import { defaultPort, type HostPort, type SipTransport, type TransportProtocol } from './transport.js';
 import { parseUri, type SipUri } from './uri.js';

@@ -2,12 +2,13 @@
  * Server transactions (RFC 3261 §17.2) for requests the far end sends us inside a dialog (BYE, re-INVITE,
  * INFO, NOTIFY, OPTIONS, ...). They answer request retransmissions with the last response.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../time/clock.js';
 import type { Logger } from './logger.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { serializeMessage } from './serializer.js';
 import { StateMachine } from './state.js';
-import { NamedTimers, type TimerConfig } from './timers.js';
+import { NamedTimers } from '../../time/named-timers.js';
+import type { TimerConfig } from './timers.js';
 import type { HostPort, SipTransport } from './transport.js';
 
 export interface ServerTxContext {

@@ -2,7 +2,7 @@
  * Transaction layer (RFC 3261 §17): creates client transactions, matches responses to them (§17.1.3),
  * matches requests to server transactions (§17.2.3) and hands everything else to the transaction user.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../time/clock.js';
 import { InviteClientTransaction, NonInviteClientTransaction, type ClientTxEvent } from './client-transaction.js';
 import { SipHeaders } from './headers.js';
 import { MAGIC_COOKIE } from './ids.js';

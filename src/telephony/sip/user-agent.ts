@@ -3,7 +3,7 @@
  * incoming requests and stray responses to them. Out-of-dialog INVITEs are refused with 403 unless
  * an onInvite() handler is set (UAS, inbound-call.ts).
  */
-import { realClock, type Clock } from '../clock.js';
+import { realClock, type Clock } from '../../time/clock.js';
 import { buildResponse } from './builder.js';
 import { OutboundCall } from './call.js';
 import { ALLOW, type CallHost, type DialOptions } from './call-types.js';

@@ -9,7 +9,7 @@
  */
 import type { LlmToolSpec } from '../../providers/llm/types.js';
 import { ProviderError } from '../../providers/errors.js';
-import type { Clock, TimerHandle } from '../../telephony/clock.js';
+import type { Clock, TimerHandle } from '../../time/clock.js';
 import type { LegEventLike, LegLike } from '../../worker/media-runtime.js';
 import { runSafely, type ToolRunner } from '../brain.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../events.js';

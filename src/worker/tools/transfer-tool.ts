@@ -11,7 +11,7 @@
  */
 import type { Tool } from '../../api/schemas/agent.js';
 import { OutcallError } from '../../errors.js';
-import type { Clock } from '../../telephony/clock.js';
+import type { Clock } from '../../time/clock.js';
 import { targetUri } from '../../telephony/sip/call.js';
 import type { LegEventLike } from '../media-runtime.js';
 import type { CallControl, ToolCallContext } from './types.js';

@@ -4,7 +4,7 @@
  * CallControl.
  */
 import type { Tool } from '../../api/schemas/agent.js';
-import type { Clock } from '../../telephony/clock.js';
+import type { Clock } from '../../time/clock.js';
 import type { LegEventLike, LegLike } from '../media-runtime.js';
 
 /** The end reasons a tool may give the call. */

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { MediaSession, PacingClock, VirtualTime, parseRtp, parseRtcp, buildRtp, type RtpPacket } from '../../../src/telephony/rtp/index.js';
+import { VirtualClock } from '../../helpers/virtual-clock.js';
+import { MediaSession, PacingClock, parseRtp, parseRtcp, buildRtp, type RtpPacket } from '../../../src/telephony/rtp/index.js';
 import type { NegotiatedMedia } from '../../../src/telephony/sdp/index.js';
 import { freshPool, sleep, waitFor } from './helpers.js';
 
@@ -39,7 +40,7 @@ function negotiated(port: number, extra: Partial<NegotiatedMedia> = {}): Negotia
 }
 
 /** Advances virtual time in 20 ms steps, yielding to the event loop so datagrams move. */
-async function run(vt: VirtualTime, ms: number): Promise<void> {
+async function run(vt: VirtualClock, ms: number): Promise<void> {
   for (let t = 0; t < ms; t += 20) {
     vt.advance(20);
     await sleep(1);
@@ -47,7 +48,7 @@ async function run(vt: VirtualTime, ms: number): Promise<void> {
 }
 
 test('exactly one packet per 20 ms of virtual time; seq +1, timestamp +160, marker only on the first', async () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   const clock = new PacingClock({ time: vt });
   const p = await peer();
   const s = await MediaSession.open({ localAddress: '127.0.0.1', portPool: freshPool(), clock, rtcpIntervalMs: 1e9 });
@@ -76,7 +77,7 @@ test('exactly one packet per 20 ms of virtual time; seq +1, timestamp +160, mark
 });
 
 test('hold stops packets but timestamps keep following time; resume sets the marker', async () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   const clock = new PacingClock({ time: vt });
   const p = await peer();
   const s = await MediaSession.open({ localAddress: '127.0.0.1', portPool: freshPool(), clock, rtcpIntervalMs: 1e9 });
@@ -107,7 +108,7 @@ test('hold stops packets but timestamps keep following time; resume sets the mar
 });
 
 test('RTCP: an SR with SDES roughly every interval (randomised 0.5-1.5×), RR-only before sending', async () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   const clock = new PacingClock({ time: vt });
   const p = await peer();
   const s = await MediaSession.open({ localAddress: '127.0.0.1', portPool: freshPool(), clock, rtcpIntervalMs: 500 });
@@ -127,7 +128,7 @@ test('RTCP: an SR with SDES roughly every interval (randomised 0.5-1.5×), RR-on
 });
 
 test('rtp-timeout fires at the configured virtual time and re-arms when media resumes', async () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   const clock = new PacingClock({ time: vt });
   const p = await peer();
   const s = await MediaSession.open({ localAddress: '127.0.0.1', portPool: freshPool(), clock, rtpTimeoutMs: 1000, rtcpIntervalMs: 1e9 });
@@ -154,7 +155,7 @@ test('rtp-timeout fires at the configured virtual time and re-arms when media re
 });
 
 test('received frames come out one per tick after the 60 ms prefetch; gaps are concealed', async () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   const clock = new PacingClock({ time: vt });
   const p = await peer();
   const s = await MediaSession.open({ localAddress: '127.0.0.1', portPool: freshPool(), clock, jitterTargetMs: 60, rtcpIntervalMs: 1e9 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LegSchedule, PacingClock } from '../../../src/telephony/rtp/pacing-clock.js';
-import { VirtualTime } from '../../../src/telephony/rtp/time-source.js';
+import { VirtualClock } from '../../helpers/virtual-clock.js';
 
 /** A leg like MediaSession's: records the send time of every due packet and its grid deadline. */
 function makeLeg(clock: PacingClock, maxBurst = 3) {
@@ -20,10 +20,10 @@ function makeLeg(clock: PacingClock, maxBurst = 3) {
 }
 
 test('each leg sends exactly one packet per 20 ms on its own phase, one shared timer', () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   const clock = new PacingClock({ time: vt, slots: 10 });
   const legs = Array.from({ length: 20 }, () => makeLeg(clock));
-  assert.equal(vt.pendingTimers, 1, 'one timer for all legs, never one per leg');
+  assert.equal(vt.pending, 1, 'one timer for all legs, never one per leg');
   // phases are spread: 20 legs over 10 slots → 2 per slot
   const perSlot = new Map<number, number>();
   for (const l of legs) perSlot.set(l.reg.slot, (perSlot.get(l.reg.slot) ?? 0) + 1);
@@ -38,11 +38,11 @@ test('each leg sends exactly one packet per 20 ms on its own phase, one shared t
   }
   assert.equal(clock.stats().earlyWakeups, 0);
   for (const l of legs) l.reg.unregister();
-  assert.equal(vt.pendingTimers, 0, 'idle clock holds no timer (process can exit)');
+  assert.equal(vt.pending, 0, 'idle clock holds no timer (process can exit)');
 });
 
 test('timers firing early are re-armed, never skip a slot (no 20 ms holes)', () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   vt.fireSkewMs = -0.9; // Node fires up to ~1 ms early
   const clock = new PacingClock({ time: vt, slots: 4, earlyToleranceMs: 0.25 });
   const leg = makeLeg(clock);
@@ -58,7 +58,7 @@ test('timers firing early are re-armed, never skip a slot (no 20 ms holes)', () 
 });
 
 test('late timers: catch up in order, sending at most maxBurst at once, skipping the rest', () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   const clock = new PacingClock({ time: vt, slots: 10 });
   const leg = makeLeg(clock, 3);
   vt.advance(200);
@@ -77,7 +77,7 @@ test('late timers: catch up in order, sending at most maxBurst at once, skipping
 });
 
 test('a slightly late timer (3 ms) sends 3 ms late, not skipped, not doubled', () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   vt.fireSkewMs = 3;
   const clock = new PacingClock({ time: vt, slots: 10 });
   const leg = makeLeg(clock);
@@ -91,7 +91,7 @@ test('a slightly late timer (3 ms) sends 3 ms late, not skipped, not doubled', (
 });
 
 test('a leg that throws is reported and does not stop the others', () => {
-  const vt = new VirtualTime();
+  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   const clock = new PacingClock({ time: vt, slots: 1 });
   const errors: unknown[] = [];
   clock.onError = (e) => errors.push(e);
