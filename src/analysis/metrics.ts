@@ -2,7 +2,7 @@
  * The call's latency metrics as the API shows them, from what the media worker measured: answer ->
  * greeting, each agent reply's latencies (VoiceSession's TurnLatency), and p50 / max of end-to-end.
  */
-import type { CallMetrics } from '../api/schemas/call.js';
+import type { CallMetrics } from '../contract/call.js';
 import type { CallTimings } from '../worker/protocol.js';
 
 /** Nearest-rank percentile (p in (0, 100]) of values; undefined for none. */

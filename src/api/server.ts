@@ -14,7 +14,7 @@ import { callStreamRoutes } from './routes/call-stream.js';
 import { callRoutes } from './routes/calls.js';
 import { resourceRoutes } from './routes/resources.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { ErrorEnvelope } from './schemas/common.js';
+import { ErrorEnvelope } from '../contract/common.js';
 import { validatorCompiler } from './validation.js';
 
 export interface ServerOptions {

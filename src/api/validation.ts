@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type SchemaValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import { checkE164, isSipUri } from '../calls/e164.js';
+import { checkE164, isSipUri } from '../contract/e164.js';
 import type { ErrorCode } from '../errors.js';
 import { OutcallError } from '../errors.js';
 

@@ -3,7 +3,7 @@
  * the agent's settings, for this call only. Checked when the call is created (so a voice the engine
  * does not have is a 422, not a failed call) and applied by the dialer just before dialing.
  */
-import type { AgentOverrides } from '../api/schemas/call.js';
+import type { AgentOverrides } from '../contract/call.js';
 import { OutcallError } from '../errors.js';
 import { ProviderError } from '../providers/errors.js';
 import { checkAnthropicLlmSettings } from '../providers/llm/index.js';

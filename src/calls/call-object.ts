@@ -1,6 +1,6 @@
-import { STATUS_CALLBACK_EVENTS, type AgentOverrides, type Call, type CallMetrics, type OutboundCallCreate } from '../api/schemas/call.js';
+import { STATUS_CALLBACK_EVENTS, type AgentOverrides, type Call, type CallMetrics, type OutboundCallCreate } from '../contract/call.js';
 import type { RecordingSummary } from '../store/recordings.js';
-import type { CallStatus, EndReason } from './status.js';
+import type { CallStatus, EndReason } from '../contract/status.js';
 
 /** The call options as stored (validated, defaults filled), echoed on the call object. */
 export interface CallOptions {

@@ -1,12 +1,12 @@
 import type { AppContext } from '../app-context.js';
-import type { CallStatus } from './status.js';
+import type { CallStatus } from '../contract/status.js';
 import { OutcallError } from '../errors.js';
 import { findAgentRow } from '../store/agents.js';
 import { afterCursor, page } from '../store/pagination.js';
 import { sql } from '../store/sql.js';
 import { toCall, type CallRow } from './call-object.js';
 import { transitionCall } from './transitions.js';
-import { isTerminal } from './status.js';
+import { isTerminal } from '../contract/status.js';
 
 /** NOTIFY channel on which cancel requests for calls being dialed or in progress are announced. */
 export const CALL_CANCEL_CHANNEL = 'outcall_call_cancel';

@@ -8,7 +8,7 @@ import type { AppContext } from '../app-context.js';
 import type { CallActivityHub } from './activity-hub.js';
 import type { LiveTurn } from './activity.js';
 import { getCall } from './call-queries.js';
-import { isTerminal, type CallStatus } from './status.js';
+import { isTerminal, type CallStatus } from '../contract/status.js';
 import { sql } from '../store/sql.js';
 
 export interface StatusItem {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AppContext } from '../app-context.js';
-import type { OutboundCallCreate } from '../api/schemas/call.js';
+import type { OutboundCallCreate } from '../contract/call.js';
 import { assertCanStartNow } from '../dispatch/limits.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -11,7 +11,7 @@ import { sql } from '../store/sql.js';
 import { assertPublicUrl } from '../webhooks/url-guard.js';
 import { checkOverrides } from './agent-overrides.js';
 import { optionsFrom, toCall, type CallRow } from './call-object.js';
-import { missingVariables } from './templates.js';
+import { missingVariables } from '../contract/templates.js';
 
 export const METADATA_MAX_BYTES = 16 * 1024;
 /** NOTIFY channel a new or re-queued call is announced on. */

@@ -5,7 +5,7 @@ import { join, sql, type SqlFragment } from '../store/sql.js';
 import { enqueueTransitionWebhooks } from '../webhooks/outbox.js';
 import { CALLS_QUEUED_CHANNEL } from './create-call.js';
 import type { CallRow } from './call-object.js';
-import { canTransition, isTerminal, legalNextStatuses, type CallStatus, type EndReason } from './status.js';
+import { canTransition, isTerminal, legalNextStatuses, type CallStatus, type EndReason } from '../contract/status.js';
 
 /** Facts a transition may record on the call beside its new status. */
 export interface TransitionFacts {

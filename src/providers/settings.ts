@@ -1,6 +1,6 @@
 /**
  * One provider's settings for a call, as the worker receives them: the agent's settings for that
- * provider (src/api/schemas/agent.ts ProviderSettingsInput, minus fallbacks) with the API key
+ * provider (src/contract/agent.ts ProviderSettingsInput, minus fallbacks) with the API key
  * resolved, from the agent's encrypted key or else the vendor's environment variable.
  */
 import { ProviderError } from './errors.js';

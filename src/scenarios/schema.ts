@@ -4,7 +4,7 @@
  * integer`), and all problems of a file are reported at once rather than the first only.
  */
 
-import { TERMINAL_STATUSES } from '../calls/status.js';
+import { TERMINAL_STATUSES } from '../contract/status.js';
 
 export type Speaker = 'agent' | 'callee' | 'any';
 
@@ -92,7 +92,7 @@ export function validateScenario(raw: unknown, file: string): Validation {
       vars = raw.dynamic_variables as Record<string, string>;
     }
   }
-  // The API's own bounds (src/api/schemas/call.ts), so a bad file fails here with its name, not as an HTTP 400 mid-run.
+  // The API's own bounds (src/contract/call.ts), so a bad file fails here with its name, not as an HTTP 400 mid-run.
   const int = (obj: Record<string, unknown>, prefix: string, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined => {
     const v = obj[field];
     if (v === undefined) return undefined;

@@ -1,5 +1,5 @@
 import type { AppContext } from '../app-context.js';
-import type { Agent, AgentCreate, AgentPatch, ConversationSettings, ProviderChoice, ProviderChoiceInput, ProviderSettings, ProviderSettingsInput, Tool } from '../api/schemas/agent.js';
+import type { Agent, AgentCreate, AgentPatch, ConversationSettings, ProviderChoice, ProviderChoiceInput, ProviderSettings, ProviderSettingsInput, Tool } from '../contract/agent.js';
 import { transitionCall } from '../calls/transitions.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';

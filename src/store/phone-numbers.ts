@@ -1,5 +1,5 @@
 import type { AppContext } from '../app-context.js';
-import type { PhoneNumber, PhoneNumberCreate, PhoneNumberPatch } from '../api/schemas/phone-number.js';
+import type { PhoneNumber, PhoneNumberCreate, PhoneNumberPatch } from '../contract/phone-number.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Queryable } from './db.js';

@@ -1,5 +1,5 @@
 import type { AppContext } from '../app-context.js';
-import type { Trunk, TrunkCreate, TrunkPatch } from '../api/schemas/trunk.js';
+import type { Trunk, TrunkCreate, TrunkPatch } from '../contract/trunk.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Queryable } from './db.js';

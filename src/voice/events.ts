@@ -2,10 +2,10 @@
  * What the voice pipeline reports, as one discriminated union flowing one way (session -> listener).
  * Times are ms on the session's injected clock, so tests in virtual time see exact values.
  */
-import type { EndReason } from '../calls/status.js';
+import type { EndReason } from '../contract/status.js';
 import type { ProviderFallbackEvent } from '../providers/settings.js';
 
-/** The end reasons the voice runtime itself decides (a subset of src/calls/status.ts END_REASONS). */
+/** The end reasons the voice runtime itself decides (a subset of src/contract/status.ts END_REASONS). */
 export type VoiceEndReason = Extract<
   EndReason,
   | 'agent_hangup'

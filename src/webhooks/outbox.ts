@@ -1,6 +1,6 @@
 import type { CallRow } from '../calls/call-object.js';
 import { toCall } from '../calls/call-object.js';
-import { isTerminal, type CallStatus } from '../calls/status.js';
+import { isTerminal, type CallStatus } from '../contract/status.js';
 import { newId } from '../ids.js';
 import type { Queryable } from '../store/db.js';
 import { sql } from '../store/sql.js';

@@ -1,4 +1,4 @@
-import type { EndReason } from '../calls/status.js';
+import type { EndReason } from '../contract/status.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../voice/events.js';
 import type { ProviderChain } from '../providers/settings.js';

@@ -3,8 +3,8 @@
  * user agent, RTP legs, greeting playout). They cross a thread boundary (postMessage), so they are
  * plain data, and both directions are discriminated unions.
  */
-import type { Tool } from '../api/schemas/agent.js';
-import type { EndReason } from '../calls/status.js';
+import type { Tool } from '../contract/agent.js';
+import type { EndReason } from '../contract/status.js';
 import type { ProviderChain, ProviderFallbackEvent, ResolvedProviderSettings } from '../providers/settings.js';
 import type { Recording, RecordingChannels } from '../media/wav-recorder.js';
 import type { SpeechChoice } from '../providers/registry.js';

@@ -4,7 +4,7 @@
  * agent's conversation settings. The session subscribes to the leg before answer and starts on
  * 'answered'.
  */
-import type { EndReason } from '../calls/status.js';
+import type { EndReason } from '../contract/status.js';
 import { ProviderError } from '../providers/errors.js';
 import { FallbackLlm } from '../providers/fallback/index.js';
 import { identify, workerCooldowns } from '../providers/fallback/cooldowns.js';

@@ -2,7 +2,7 @@
 import type { AppContext } from '../../src/app-context.js';
 import { createOutboundCall } from '../../src/calls/create-call.js';
 import { transitionCall } from '../../src/calls/transitions.js';
-import type { CallStatus } from '../../src/calls/status.js';
+import type { CallStatus } from '../../src/contract/status.js';
 import type { ClaimedCall, Dialer } from '../../src/dispatch/types.js';
 import { Metrics } from '../../src/metrics.js';
 import { createAgent } from '../../src/store/agents.js';

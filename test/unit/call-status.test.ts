@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CALL_STATUSES, canTransition, isTerminal, TERMINAL_STATUSES, type CallStatus } from '../../src/calls/status.js';
+import { CALL_STATUSES, canTransition, isTerminal, TERMINAL_STATUSES, type CallStatus } from '../../src/contract/status.js';
 
 // The whole matrix, written out independently of the module so a changed rule fails here.
 const LEGAL: Array<[CallStatus, CallStatus]> = [

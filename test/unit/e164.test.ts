@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkE164, isSipUri } from '../../src/calls/e164.js';
+import { checkE164, isSipUri } from '../../src/contract/e164.js';
 
 test('valid E.164 numbers pass', () => {
   for (const n of ['+14155550123', '+442071838750', '+4930123456', '+861012345678901'.slice(0, 16)]) assert.deepEqual(checkE164(n), { ok: true }, n);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fillTemplate, missingVariables, referencedVariables } from '../../src/calls/templates.js';
+import { fillTemplate, missingVariables, referencedVariables } from '../../src/contract/templates.js';
 
 test('finds referenced variables, with or without inner spaces, once each', () => {
   assert.deepEqual(referencedVariables('Hi {{name}}, your {{ appt_time }} with {{name}}'), ['name', 'appt_time']);

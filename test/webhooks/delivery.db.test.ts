@@ -1,6 +1,6 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CallStatus } from '../../src/calls/status.js';
+import type { CallStatus } from '../../src/contract/status.js';
 import { transitionCall } from '../../src/calls/transitions.js';
 import { sql } from '../../src/store/sql.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import type { Tool } from '../../src/api/schemas/agent.js';
+import type { Tool } from '../../src/contract/agent.js';
 import { FlowAgentBrain } from '../../src/voice/brain.js';
 import { FlowBrain, type Flow } from '../../src/voice/flow/index.js';
 import { VoiceSession } from '../../src/voice/session.js';

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, test } from 'node:test';
-import type { Tool } from '../../src/api/schemas/agent.js';
+import type { Tool } from '../../src/contract/agent.js';
 import { FlowAgentBrain, runSafely } from '../../src/voice/brain.js';
 import { FlowBrain } from '../../src/voice/flow/index.js';
 import { createToolRunner, type ToolCallContext } from '../../src/worker/tools/index.js';

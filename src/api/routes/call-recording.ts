@@ -9,7 +9,7 @@ import { OutcallError } from '../../errors.js';
 import { findRecording } from '../../store/recordings.js';
 import { sql } from '../../store/sql.js';
 import type { App } from '../app-type.js';
-import { security } from '../schemas/common.js';
+import { security } from '../../contract/common.js';
 
 const Params = Type.Object({ callId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 const Headers = Type.Object({

@@ -19,7 +19,7 @@ import { CallActivityHub } from '../../calls/activity-hub.js';
 import { watchCallActivity, type CallWatch, type CallWatchItem } from '../../calls/call-watch.js';
 import { getCall } from '../../calls/call-queries.js';
 import type { App } from '../app-type.js';
-import { security } from '../schemas/common.js';
+import { security } from '../../contract/common.js';
 
 const Params = Type.Object({ callId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 const Query = Type.Object(

@@ -3,11 +3,11 @@ import type { AppContext } from '../../app-context.js';
 import { cancelCall, getCall, getTranscript, listAgentCalls, listCallEvents, listCalls } from '../../calls/call-queries.js';
 import { createOutboundCall } from '../../calls/create-call.js';
 import type { App } from '../app-type.js';
-import { Call, CallEvent, CallListQuery, OrgCallListQuery, OutboundCallCreate, Transcript } from '../schemas/call.js';
-import { listOf } from '../schemas/common.js';
+import { Call, CallEvent, CallListQuery, OrgCallListQuery, OutboundCallCreate, Transcript } from '../../contract/call.js';
+import { listOf } from '../../contract/common.js';
 import { callRecordingRoute } from './call-recording.js';
 
-import { security } from '../schemas/common.js';
+import { security } from '../../contract/common.js';
 const AgentParams = Type.Object({ agentId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 const AgentCallParams = Type.Object(
   { agentId: Type.String({ minLength: 1, maxLength: 64 }), callId: Type.String({ minLength: 1, maxLength: 64 }) },

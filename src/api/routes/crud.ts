@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { Type, type Static, type TObject, type TSchema } from 'typebox';
-import { IdParams, ListQuery, listOf, security } from '../schemas/common.js';
+import { IdParams, ListQuery, listOf, security } from '../../contract/common.js';
 
 import type { App } from '../app-type.js';
 

@@ -2,9 +2,9 @@ import type { AppContext } from '../../app-context.js';
 import * as agents from '../../store/agents.js';
 import * as numbers from '../../store/phone-numbers.js';
 import * as trunks from '../../store/trunks.js';
-import { Agent, AgentCreate, AgentPatch } from '../schemas/agent.js';
-import { PhoneNumber, PhoneNumberCreate, PhoneNumberPatch } from '../schemas/phone-number.js';
-import { Trunk, TrunkCreate, TrunkPatch } from '../schemas/trunk.js';
+import { Agent, AgentCreate, AgentPatch } from '../../contract/agent.js';
+import { PhoneNumber, PhoneNumberCreate, PhoneNumberPatch } from '../../contract/phone-number.js';
+import { Trunk, TrunkCreate, TrunkPatch } from '../../contract/trunk.js';
 import { crudRoutes } from './crud.js';
 import type { App } from '../app-type.js';
 

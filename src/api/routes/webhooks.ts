@@ -3,7 +3,7 @@ import type { AppContext } from '../../app-context.js';
 import { DELIVERY_STATUSES, listDeliveries, redeliver, type DeliveryStatus } from '../../webhooks/deliveries.js';
 import { listSecrets, rotateSecret } from '../../webhooks/secrets.js';
 import type { App } from '../app-type.js';
-import { listOf, Nullable, security, Timestamp } from '../schemas/common.js';
+import { listOf, Nullable, security, Timestamp } from '../../contract/common.js';
 
 const Delivery = Type.Object({
   id: Type.String(),

@@ -1,4 +1,4 @@
-import type { Tool } from '../../api/schemas/agent.js';
+import type { Tool } from '../../contract/agent.js';
 import { ProviderError } from '../errors.js';
 import type { LlmToolSpec } from './types.js';
 

@@ -11,7 +11,7 @@ export { ProviderRateLimitedError } from './http-errors.js';
 export { agentToolName, llmToolsFromAgent } from './agent-tools.js';
 export { ScriptedLlm, type ScriptedTurn } from './scripted.js';
 
-/** An agent's `llm` settings (src/api/schemas/agent.ts), with the api_key already resolved. */
+/** An agent's `llm` settings (src/contract/agent.ts), with the api_key already resolved. */
 export type LlmSettings = ResolvedProviderSettings;
 
 /**

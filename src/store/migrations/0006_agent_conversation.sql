@@ -1,3 +1,3 @@
 -- How an agent holds the conversation (first speaker, barge-in, inactivity, lines, filler, VAD):
--- src/api/schemas/agent.ts ConversationSettings, stored as given; null means every default.
+-- src/contract/agent.ts ConversationSettings, stored as given; null means every default.
 alter table agents add column conversation jsonb;

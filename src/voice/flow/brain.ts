@@ -1,4 +1,4 @@
-import { fillTemplate } from '../../calls/templates.js';
+import { fillTemplate } from '../../contract/templates.js';
 import { containsKeyword, words } from './match.js';
 import type { BranchNode, Flow, FlowAction, FlowEndReason, FlowEvent, FlowNode, ListenNode } from './types.js';
 import { validateFlow } from './validate.js';

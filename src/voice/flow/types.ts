@@ -4,7 +4,7 @@
  * says or keys in, and tells the runtime what to do next (say, call a tool, hang up, wait).
  */
 
-/** The end reasons a flow may give (src/calls/status.ts END_REASONS). */
+/** The end reasons a flow may give (src/contract/status.ts END_REASONS). */
 export type FlowEndReason = 'agent_hangup' | 'inactivity_timeout';
 export const FLOW_END_REASONS: readonly FlowEndReason[] = ['agent_hangup', 'inactivity_timeout'];
 

@@ -8,7 +8,7 @@
  * the signature, so POST is the one to use for anything that matters.
  */
 import { randomUUID } from 'node:crypto';
-import type { Tool } from '../../api/schemas/agent.js';
+import type { Tool } from '../../contract/agent.js';
 import { OutcallError } from '../../errors.js';
 import { signatureHeaders } from '../../webhooks/signing.js';
 import { httpCall } from './http-call.js';

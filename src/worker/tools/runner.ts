@@ -3,7 +3,7 @@
  * each run by its kind. end_call never reaches here (the brains handle it: the flow's end node, the
  * LLM brain's own end_call), so a declared end_call tool is only a description for the model.
  */
-import type { Tool } from '../../api/schemas/agent.js';
+import type { Tool } from '../../contract/agent.js';
 import { OutcallError } from '../../errors.js';
 import type { ToolRunner } from '../../voice/brain.js';
 import { runSendDtmf } from './dtmf-tool.js';

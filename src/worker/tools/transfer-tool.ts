@@ -9,7 +9,7 @@
  *   4. otherwise the call ends `transferred` once the turn is over: we send BYE (RFC 5589 §6), or the
  *      transferee already did.
  */
-import type { Tool } from '../../api/schemas/agent.js';
+import type { Tool } from '../../contract/agent.js';
 import { OutcallError } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
 import { targetUri } from '../../telephony/sip/call.js';

@@ -3,7 +3,7 @@
  * brain) but the leg and the session exist only once the call is dialed, so they come late, through
  * CallControl.
  */
-import type { Tool } from '../../api/schemas/agent.js';
+import type { Tool } from '../../contract/agent.js';
 import type { Clock } from '../../time/clock.js';
 import type { LegEventLike, LegLike } from '../media-runtime.js';
 

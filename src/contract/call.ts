@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { CALL_STATUSES } from '../../calls/status.js';
+import { CALL_STATUSES } from './status.js';
 import { Destination, E164, HttpUrl, Nullable, Timestamp } from './common.js';
 
 export const STATUS_CALLBACK_EVENTS = [
