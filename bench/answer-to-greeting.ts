@@ -15,9 +15,9 @@ import { EspeakNgTts } from '../src/providers/tts/espeak-ng.js';
 import { EnergyVad } from '../src/providers/vad/energy.js';
 import { realClock } from '../src/time/clock.js';
 import { CallLeg, PortPool, UserAgent } from '../src/telephony/index.js';
-import { MediaRuntime } from '../src/worker/media-runtime.js';
+import { MediaRuntime } from '../src/worker/media/media-runtime.js';
 import type { DialCommand, WorkerEvent } from '../src/worker/protocol.js';
-import { voicePreparer } from '../src/worker/voice-call.js';
+import { voicePreparer } from '../src/worker/media/voice-call.js';
 import { freePort, havePeer, startSipp } from '../test/helpers/sipp.js';
 
 const arg = (name: string, dflt: number): number => {

@@ -11,8 +11,8 @@ import { loadavg } from 'node:os';
 import { realClock } from '../src/time/clock.js';
 import { realtimeConfigFrom } from '../src/voice/realtime/config.js';
 import { RealtimeSession } from '../src/voice/realtime/session.js';
-import type { LegEventLike, LegLike } from '../src/worker/media-runtime.js';
 import { OpenAiRealtimeServer } from '../test/helpers/openai-realtime-server.js';
+import type { LegEvent, Leg } from '../src/voice/leg.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,19 +22,19 @@ const TURNS = arg('turns', 40);
 const SERVER_DELAY = arg('server-delay', 150);
 
 /** A leg that sends one queued frame per 20 ms tick and reports when the first loud one goes out. */
-class PacedLeg implements LegLike {
-  readonly #listeners = new Set<(e: LegEventLike) => void>();
+class PacedLeg implements Leg {
+  readonly #listeners = new Set<(e: LegEvent) => void>();
   readonly #queue: Int16Array[] = [];
   readonly #timer: NodeJS.Timeout;
   onSent: ((at: number) => void) | undefined;
   constructor() {
     this.#timer = setInterval(() => this.#tick(), 20);
   }
-  on(l: (e: LegEventLike) => void): () => void {
+  on(l: (e: LegEvent) => void): () => void {
     this.#listeners.add(l);
     return () => this.#listeners.delete(l);
   }
-  emit(e: LegEventLike): void {
+  emit(e: LegEvent): void {
     for (const l of [...this.#listeners]) l(e);
   }
   write(frame: Int16Array): void {

@@ -20,14 +20,15 @@ import { EnergyVad } from '../src/providers/vad/energy.js';
 import { PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
 import { realClock } from '../src/time/clock.js';
 import { CallLeg, PortPool, UserAgent } from '../src/telephony/index.js';
-import { MediaRuntime, type LegLike } from '../src/worker/media-runtime.js';
+import { MediaRuntime } from '../src/worker/media/media-runtime.js';
 import type { WorkerEvent } from '../src/worker/protocol.js';
-import { voicePreparer } from '../src/worker/voice-call.js';
+import { voicePreparer } from '../src/worker/media/voice-call.js';
 import type { VoiceEvent } from '../src/voice/events.js';
 import { readWav } from '../test/fixtures/media/signals.js';
 import { calleeScript, CALLEE_RATE, startCallee } from '../test/fixtures/voice/callee.js';
 import { heardOffsetMs, LOUD_RMS, loudSpans } from '../test/fixtures/voice/energy.js';
 import { rms } from '../test/fixtures/media/signals.js';
+import type { Leg } from '../src/voice/leg.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -119,7 +120,7 @@ async function oneCall(ua: UserAgent, pool: PortPool, script: NonNullable<Return
         leg.onAudio((f) => {
           if (rms(f) >= LOUD_RMS) lastLoudIn = performance.now();
         });
-        const wrapped: LegLike = {
+        const wrapped: Leg = {
           on: (l) => leg.on(l),
           onAudio: (l) => leg.onAudio(l),
           get queuedMs() {

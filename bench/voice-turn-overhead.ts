@@ -17,10 +17,10 @@ import type { TtsProvider } from '../src/providers/tts/types.js';
 import type { VadEvent, VadFrameResult, VadProvider, VadStream } from '../src/providers/vad/types.js';
 import { realClock } from '../src/time/clock.js';
 import { CallLeg, PortPool, UserAgent } from '../src/telephony/index.js';
-import type { LegLike } from '../src/worker/media-runtime.js';
 import { LlmAgentBrain } from '../src/voice/llm-brain.js';
 import { VoiceSession } from '../src/voice/session.js';
 import { freePort, freeUdpPort, havePeer, startSipp } from '../test/helpers/sipp.js';
+import type { Leg } from '../src/voice/leg.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -174,7 +174,7 @@ async function oneCall(ua: UserAgent, pool: PortPool, sippPort: number, i: numbe
   });
   // The leg's RTP socket: the one whose sends carry this leg's packets (found on its first send).
   let rtpSocket: dgram.Socket | undefined;
-  const wrapped: LegLike = {
+  const wrapped: Leg = {
     on: (l) => leg.on(l),
     onAudio: (l) => leg.onAudio(l),
     get queuedMs() {

@@ -13,13 +13,14 @@
 import type { AppContext } from '../app-context.js';
 import type { CallRow } from '../calls/call-object.js';
 import { createLlmProvider, type LlmProvider, type LlmSettings } from '../providers/llm/index.js';
-import { findAgentRow, readProviderSecrets, resolvedProvider, type AgentRow } from '../store/agents.js';
 import { sql } from '../store/sql.js';
 import type { TranscriptTurn } from '../voice/events.js';
-import { enqueueStatusEvent } from '../webhooks/outbox.js';
+import { enqueueStatusEvent } from '../calls/outbox.js';
 import { extractiveSummary } from './extractive-summary.js';
 import { llmSummary } from './llm-summary.js';
 import { spokenLines } from './transcript-text.js';
+import { findAgentRow, type AgentRow } from '../store/agent-rows.js';
+import { readProviderSecrets, resolvedProvider } from '../agents/provider-secrets.js';
 
 export interface PostCallOptions {
   /** How often due calls are looked for (a missed kick, a process that died). Default 30 s. */

@@ -8,8 +8,8 @@ import { OutcallError } from '../errors.js';
 import { ProviderError } from '../providers/errors.js';
 import { checkAnthropicLlmSettings } from '../providers/llm/index.js';
 import { checkSpeechChoice, ProviderChoiceError } from '../providers/registry.js';
-import type { AgentRow } from '../store/agents.js';
 import { checkOpenAiRealtimeSettings } from '../voice/realtime/config.js';
+import type { AgentRow } from '../store/agent-rows.js';
 
 export function applyOverrides(agent: AgentRow, o: AgentOverrides | null | undefined): AgentRow {
   if (!o) return agent;

@@ -1,15 +1,14 @@
 import type { AppContext } from '../app-context.js';
 import type { CallStatus } from '../contract/status.js';
 import { OutcallError } from '../errors.js';
-import { findAgentRow } from '../store/agents.js';
 import { afterCursor, page } from '../store/pagination.js';
 import { sql } from '../store/sql.js';
+import { CALL_CANCEL_CHANNEL } from '../store/channels.js';
 import { toCall, type CallRow } from './call-object.js';
 import { transitionCall } from './transitions.js';
 import { isTerminal } from '../contract/status.js';
+import { findAgentRow } from '../store/agent-rows.js';
 
-/** NOTIFY channel on which cancel requests for calls being dialed or in progress are announced. */
-export const CALL_CANCEL_CHANNEL = 'outcall_call_cancel';
 
 function notFound(callId: string): OutcallError {
   return new OutcallError('call_not_found', `no call ${callId}`, 'callId');

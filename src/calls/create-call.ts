@@ -1,21 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { AppContext } from '../app-context.js';
 import type { OutboundCallCreate } from '../contract/call.js';
-import { assertCanStartNow } from '../dispatch/limits.js';
+import { assertCanStartNow } from './limits.js';
 import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
-import { findAgentRow } from '../store/agents.js';
 import type { Queryable } from '../store/db.js';
 import { isUniqueViolation } from '../store/pg-errors.js';
+import { CALLS_QUEUED_CHANNEL } from '../store/channels.js';
 import { sql } from '../store/sql.js';
-import { assertPublicUrl } from '../webhooks/url-guard.js';
+import { assertPublicUrl } from '../http-client/url-guard.js';
 import { checkOverrides } from './agent-overrides.js';
 import { optionsFrom, toCall, type CallRow } from './call-object.js';
 import { missingVariables } from '../contract/templates.js';
+import { findAgentRow } from '../store/agent-rows.js';
 
 export const METADATA_MAX_BYTES = 16 * 1024;
-/** NOTIFY channel a new or re-queued call is announced on. */
-export const CALLS_QUEUED_CHANNEL = 'outcall_calls_queued';
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export interface CreateCallResult {

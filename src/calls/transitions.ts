@@ -1,9 +1,9 @@
 import { publishActivity } from './activity.js';
 import { OutcallError } from '../errors.js';
 import type { Queryable } from '../store/db.js';
+import { CALLS_QUEUED_CHANNEL } from '../store/channels.js';
 import { join, sql, type SqlFragment } from '../store/sql.js';
-import { enqueueTransitionWebhooks } from '../webhooks/outbox.js';
-import { CALLS_QUEUED_CHANNEL } from './create-call.js';
+import { enqueueTransitionWebhooks } from './outbox.js';
 import type { CallRow } from './call-object.js';
 import { canTransition, isTerminal, legalNextStatuses, type CallStatus, type EndReason } from '../contract/status.js';
 

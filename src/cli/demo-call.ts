@@ -13,7 +13,7 @@ import { createOutboundCall } from '../calls/create-call.js';
 import { getCall } from '../calls/call-queries.js';
 import { sql } from '../store/sql.js';
 import type { CallRow } from '../calls/call-object.js';
-import { resultData } from '../webhooks/outbox.js';
+import { resultData } from '../calls/outbox.js';
 
 export interface DemoCallOptions {
   orgId: string;

@@ -6,7 +6,7 @@ import { startEmbeddedSandbox } from '../sandbox/embedded.js';
 import { DEFAULT_ORG_ID } from '../store/orgs.js';
 import { runDemoCall, wantDemoCall } from './demo-call.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
-import { startCallPlane } from '../worker/call-plane.js';
+import { startCallPlane } from '../worker/control/call-plane.js';
 
 /** `outcall serve`: the store, the API and (as they land) the dispatcher and media, in one process. */
 export async function serve(config: Config): Promise<number> {

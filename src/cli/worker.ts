@@ -3,7 +3,7 @@ import { bootstrap } from '../bootstrap.js';
 import type { Config } from '../config.js';
 import { OutcallError } from '../errors.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
-import { startCallPlane } from '../worker/call-plane.js';
+import { startCallPlane } from '../worker/control/call-plane.js';
 
 /**
  * `outcall worker`: a media worker process without the HTTP API. Several of them (and the API

@@ -8,7 +8,7 @@ import type { CallOptions } from '../calls/call-object.js';
 import { transitionCall } from '../calls/transitions.js';
 import type { Database, Queryable } from '../store/db.js';
 import { sql } from '../store/sql.js';
-import { agentKey, limitKeys, lockLimitKeys, LimitLedger, tryLockSql, type CallLimits } from './limits.js';
+import { agentKey, limitKeys, lockLimitKeys, LimitLedger, tryLockSql, type CallLimits } from '../calls/limits.js';
 import type { ClaimedCall } from './types.js';
 
 export interface ClaimOptions {

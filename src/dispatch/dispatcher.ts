@@ -7,7 +7,6 @@
  * sooner, until the next scheduled call or the moment a CPS bucket holding a due call opens.
  * Heartbeats (lease renewal) and the lease reaper run on their own timers.
  */
-import { CALLS_QUEUED_CHANNEL } from '../calls/create-call.js';
 import type { Database } from '../store/db.js';
 import { claimCalls, type ClaimResult } from './claim.js';
 import { beginDial } from './dial-guard.js';
@@ -15,6 +14,7 @@ import { deregisterWorker, failUndialed, heartbeat, pruneWorkers, reapExpiredLea
 import { failOverdueCalls } from './overdue.js';
 import { Periodic } from './periodic.js';
 import { consoleLogger, type ClaimedCall, type Dialer, type DispatchLogger } from './types.js';
+import { CALLS_QUEUED_CHANNEL } from '../store/channels.js';
 
 export interface DispatcherOptions {
   db: Database;

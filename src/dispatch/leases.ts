@@ -7,10 +7,10 @@
  * - dialing / in_progress: the INVITE may have left, so the call is ended failed / worker_lost and
  *   never dialed again (a second ring is worse than a lost call).
  */
-import { CALLS_QUEUED_CHANNEL } from '../calls/create-call.js';
 import { transitionCall } from '../calls/transitions.js';
 import type { Database } from '../store/db.js';
 import { sql } from '../store/sql.js';
+import { CALLS_QUEUED_CHANNEL } from '../store/channels.js';
 
 export async function registerWorker(db: Database, workerId: string, kind: string, now: Date): Promise<void> {
   await db.query(sql`insert into workers (id, kind, started_at, heartbeat_at) values (${workerId}, ${kind}, ${now}, ${now})

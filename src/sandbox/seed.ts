@@ -6,11 +6,12 @@
  */
 import type { AppContext } from '../app-context.js';
 import type { Flow } from '../voice/flow/types.js';
-import { createAgent, toAgent, type AgentRow } from '../store/agents.js';
-import { createPhoneNumber, toPhoneNumber, type PhoneNumberRow } from '../store/phone-numbers.js';
-import { createTrunk, toTrunk, updateTrunk, type TrunkRow } from '../store/trunks.js';
+import { createAgent, toAgent } from '../agents/agents.js';
+import { createPhoneNumber, toPhoneNumber, type PhoneNumberRow } from '../agents/phone-numbers.js';
+import { createTrunk, toTrunk, updateTrunk, type TrunkRow } from '../agents/trunks.js';
 import { sql } from '../store/sql.js';
 import { SANDBOX_CALLER_ID } from './numbers.js';
+import type { AgentRow } from '../store/agent-rows.js';
 
 export const SANDBOX_TRUNK_NAME = 'sandbox';
 export const SANDBOX_AGENT_NAME = 'sandbox-demo';

@@ -4,5 +4,5 @@
  */
 export { createOutcallClient, watchCall, OutcallApiError, type OutcallClient, type OutcallClientOptions, type CallStreamEvent } from './client.js';
 export type { paths, components } from './schema.js';
-export { verifyWebhook, WebhookVerificationError } from '../webhooks/signing.js';
+export { verifyWebhook, WebhookVerificationError } from '../http-client/signing.js';
 export { readServerSentEvents, type ServerSentEvent } from './sse.js';

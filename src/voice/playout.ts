@@ -9,7 +9,7 @@
  */
 import { FrameChunker, samplesPerFrame } from '../media/index.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
-import type { LegEventLike, LegLike } from '../worker/media-runtime.js';
+import type { LegEvent, Leg } from './leg.js';
 
 export interface UtteranceReport {
   id: string;
@@ -60,7 +60,7 @@ export interface PlayoutOptions {
 }
 
 export class Playout {
-  readonly #leg: LegLike;
+  readonly #leg: Leg;
   readonly #clock: Clock;
   readonly #frameMs = 20;
   readonly #frameSize: number;
@@ -74,12 +74,12 @@ export class Playout {
   #idle = true;
   #closed = false;
 
-  constructor(leg: LegLike, opts: PlayoutOptions) {
+  constructor(leg: Leg, opts: PlayoutOptions) {
     this.#leg = leg;
     this.#clock = opts.clock;
     this.#frameSize = samplesPerFrame(opts.sampleRate);
     this.#leadMs = opts.leadMs ?? 60;
-    this.#unsubscribe = leg.on((e: LegEventLike) => {
+    this.#unsubscribe = leg.on((e: LegEvent) => {
       if (e.type === 'drained') this.#pump();
     });
   }

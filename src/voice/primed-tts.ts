@@ -6,7 +6,7 @@
  * the normal way, only after answer, so there is never audio on early media.
  */
 import type { TtsPrepareRequest, TtsProvider, TtsRequest } from '../providers/tts/types.js';
-import { PendingGreeting } from '../worker/greeting.js';
+import { PendingGreeting } from './pending-greeting.js';
 import { SentenceChunker } from './sentence-chunker.js';
 import type { BrainOutput } from './brain.js';
 

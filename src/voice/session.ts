@@ -4,7 +4,6 @@
  * reported as VoiceEvents; every async path ends in an event, never in an unhandled rejection.
  */
 import type { Clock, TimerHandle } from '../time/clock.js';
-import type { LegEventLike, LegLike } from '../worker/media-runtime.js';
 import type { SttProvider, SttStream } from '../providers/stt/types.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import { ProviderError } from '../providers/errors.js';
@@ -16,6 +15,7 @@ import { AgentTurn, fixedLine, type TurnOutcome } from './agent-turn.js';
 import { Playout } from './playout.js';
 import { PrimedTts, spokenChunks } from './primed-tts.js';
 import { pickRate, RateAdapter } from './rate-adapter.js';
+import type { LegEvent, Leg } from './leg.js';
 
 export interface VoiceSessionOptions {
   greeting?: string;
@@ -47,7 +47,7 @@ export interface VoiceSessionOptions {
 }
 
 export interface VoiceSessionDeps {
-  leg: LegLike;
+  leg: Leg;
   tts: TtsProvider;
   vad: VadProvider;
   stt: SttProvider;
@@ -169,7 +169,7 @@ export class VoiceSession {
     this.#d.emit?.(e);
   }
 
-  #onLeg(e: LegEventLike): void {
+  #onLeg(e: LegEvent): void {
     if (e.type === 'answered') this.#start(e.sampleRate, e.codec);
     else if (e.type === 'dtmf') this.#onDtmf(e.digit);
     else if (e.type === 'ended' && !this.#hungUp) {

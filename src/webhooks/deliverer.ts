@@ -1,10 +1,10 @@
 import type { AppContext } from '../app-context.js';
 import { sql } from '../store/sql.js';
 import { classify, RETRY_WINDOW_MS, retryDelayMs } from './backoff.js';
-import { sendWebhook, type SendResult } from './http-send.js';
-import { WEBHOOKS_CHANNEL } from './outbox.js';
+import { sendWebhook, type SendResult } from '../http-client/send.js';
 import { signingSecrets } from './secrets.js';
-import { signatureHeaders } from './signing.js';
+import { signatureHeaders } from '../http-client/signing.js';
+import { WEBHOOKS_CHANNEL } from '../store/channels.js';
 
 interface DueDelivery {
   id: string;

@@ -3,7 +3,7 @@ import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
 import { afterCursor, page } from '../store/pagination.js';
 import { sql } from '../store/sql.js';
-import { WEBHOOKS_CHANNEL } from './outbox.js';
+import { WEBHOOKS_CHANNEL } from '../store/channels.js';
 
 export const DELIVERY_STATUSES = ['pending', 'delivering', 'delivered', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

@@ -3,7 +3,7 @@ import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Queryable } from '../store/db.js';
 import { sql } from '../store/sql.js';
-import { generateWebhookSecret } from './signing.js';
+import { generateWebhookSecret } from '../http-client/signing.js';
 
 export interface WebhookSecretView {
   id: string;

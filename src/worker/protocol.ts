@@ -3,59 +3,11 @@
  * user agent, RTP legs, greeting playout). They cross a thread boundary (postMessage), so they are
  * plain data, and both directions are discriminated unions.
  */
-import type { Tool } from '../contract/agent.js';
 import type { EndReason } from '../contract/status.js';
-import type { ProviderChain, ProviderFallbackEvent, ResolvedProviderSettings } from '../providers/settings.js';
+import type { ProviderFallbackEvent } from '../providers/settings.js';
 import type { Recording, RecordingChannels } from '../media/wav-recorder.js';
-import type { SpeechChoice } from '../providers/registry.js';
 import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
-
-/**
- * What the media worker needs to run a voice agent (VoiceSession) on a call instead of the
- * greeting-only playout: a scripted flow, or LLM settings (with the decrypted key) and the prompt.
- */
-export interface VoiceCallSpec {
-  /** A scripted flow (validated again in the worker with validateFlow). Wins over `llm`. */
-  flow?: unknown;
-  /** The agent's model, with its fallbacks (keys resolved). */
-  llm?: ProviderChain;
-  /** A speech-to-speech model that hears and speaks itself: the call runs it instead of stt + llm + tts. */
-  speechToSpeech?: ResolvedProviderSettings;
-  systemPrompt: string;
-  /** The call's call_context (appended to the prompt for this call). */
-  callContext?: string;
-  dynamicVariables: Record<string, string>;
-  /** Opening line (dynamic variables filled); a flow speaks its own start nodes instead. */
-  greeting?: string;
-  language?: string;
-  voice?: string;
-  /** The agent's tools as declared: offered to the model, run by name for the model and the flow's tool nodes. */
-  tools?: Tool[];
-  /** What the tools need beyond the dial command (present when there are tools). */
-  toolContext?: {
-    agentId: string;
-    /** The call's metadata, sent verbatim to http tools. */
-    metadata: unknown;
-    /** The organization's valid webhook signing secrets (decrypted), newest first: http tool requests are signed like webhooks. */
-    signingSecrets: string[];
-    allowPrivateUrls: boolean;
-  };
-  /** The agent's speech engines (tts, stt, conversation.vad); absent ones are the worker's defaults. */
-  speech?: SpeechChoice;
-  /** The agent's conversation settings, as given (the session fills the defaults). */
-  conversation?: VoiceConversation;
-}
-
-/** The agent's `conversation` field in the worker's terms (ms, camelCase); lines have {{variables}} filled. */
-export interface VoiceConversation {
-  firstSpeaker?: 'agent' | 'callee';
-  bargeIn?: { enabled?: boolean; minSpeechMs?: number; minWords?: number };
-  inactivityTimeoutMs?: number;
-  inactivityPrompt?: string;
-  wrapUpLine?: string;
-  apologyLine?: string;
-  filler?: { afterMs: number; phrases: string[] } | null;
-}
+import type { GreetingSpec, VoiceCallSpec } from '../voice/spec.js';
 
 export interface DialCommand {
   type: 'dial';
@@ -69,7 +21,7 @@ export interface DialCommand {
   ringTimeoutMs: number;
   maxDurationMs: number;
   /** Spoken the moment the callee answers, then the call ends (until the voice agent takes over). */
-  greeting: { text: string; voice?: string; tts?: ProviderChain } | null;
+  greeting: GreetingSpec | null;
   codecs?: string[];
   /** Present: the call runs a voice agent (greeting is then ignored; the session owns max_duration). */
   voice?: VoiceCallSpec;

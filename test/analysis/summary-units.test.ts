@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { extractiveSummary, firstSentence } from '../../src/analysis/extractive-summary.js';
 import { summaryMessages } from '../../src/analysis/llm-summary.js';
-import { callMetrics, percentile } from '../../src/analysis/metrics.js';
+import { callMetrics, percentile } from '../../src/worker/control/call-metrics.js';
 import { clip } from '../../src/analysis/transcript-text.js';
 import type { TranscriptTurn } from '../../src/voice/events.js';
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyOverrides, checkOverrides } from '../../src/calls/agent-overrides.js';
 import { OutcallError } from '../../src/errors.js';
-import type { AgentRow } from '../../src/store/agents.js';
-import { voiceSpecFor } from '../../src/worker/call-dialer.js';
+import type { AgentRow } from '../../src/store/agent-rows.js';
+import { voiceSpecFor } from '../../src/agents/voice-spec.js';
 
 const agent = {
   id: 'agt_1', system_prompt: 'Be brief.', greeting: 'Hi', language: 'en-US', voice: null, flow: null, tools: [], conversation: null,

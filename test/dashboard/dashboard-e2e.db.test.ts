@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
-import type { CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';
 import { toolAvailable } from '../helpers/require-tool.js';

@@ -5,11 +5,11 @@ import { transitionCall } from '../../src/calls/transitions.js';
 import type { CallStatus } from '../../src/contract/status.js';
 import type { ClaimedCall, Dialer } from '../../src/dispatch/types.js';
 import { Metrics } from '../../src/metrics.js';
-import { createAgent } from '../../src/store/agents.js';
+import { createAgent } from '../../src/agents/agents.js';
 import type { Database } from '../../src/store/db.js';
-import { createPhoneNumber } from '../../src/store/phone-numbers.js';
+import { createPhoneNumber } from '../../src/agents/phone-numbers.js';
 import { sql } from '../../src/store/sql.js';
-import { createTrunk } from '../../src/store/trunks.js';
+import { createTrunk } from '../../src/agents/trunks.js';
 
 /** A clock tests move by hand; starts at a round instant after the real now. */
 export class TestClock {

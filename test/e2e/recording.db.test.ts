@@ -11,7 +11,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WavStreamParser } from '../../src/providers/tts/wav-stream.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
-import type { CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { findSignal, readWav, rms } from '../fixtures/media/signals.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';

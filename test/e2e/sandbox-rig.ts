@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { startSandbox, seedSandbox, type Sandbox, type SandboxOptions, type SandboxSeed } from '../../src/sandbox/index.js';
-import type { CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';

@@ -10,7 +10,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, seedSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import type { CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { runCli } from '../helpers/cli.js';
 import { toolAvailable } from '../helpers/require-tool.js';

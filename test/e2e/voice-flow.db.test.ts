@@ -7,7 +7,7 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CallPlane } from '../../src/worker/call-plane.js';
+import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { readWav, rms } from '../fixtures/media/signals.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';

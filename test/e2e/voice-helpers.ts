@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { resample } from '../../src/media/index.js';
-import { verifyWebhook } from '../../src/webhooks/signing.js';
-import type { CallPlane } from '../../src/worker/call-plane.js';
+import { verifyWebhook } from '../../src/http-client/signing.js';
+import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { startBaresip } from '../fixtures/media/baresip.js';
 import { readWav, wavBytes } from '../fixtures/media/signals.js';

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resample } from '../../src/media/index.js';
-import { verifyWebhook } from '../../src/webhooks/signing.js';
+import { verifyWebhook } from '../../src/http-client/signing.js';
 import { readWav, wavBytes } from '../fixtures/media/signals.js';
 import { startBaresip, type Baresip } from '../fixtures/media/baresip.js';
 import { calleeScript } from '../fixtures/voice/callee.js';

@@ -11,8 +11,8 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { verifyWebhook } from '../../src/webhooks/signing.js';
-import type { CallPlane } from '../../src/worker/call-plane.js';
+import { verifyWebhook } from '../../src/http-client/signing.js';
+import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';
 import { toolAvailable } from '../helpers/require-tool.js';

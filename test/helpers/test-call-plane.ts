@@ -4,7 +4,7 @@
  * so ranges must not overlap), quick polling so calls start at once.
  */
 import type { AppContext } from '../../src/app-context.js';
-import { startCallPlane, type CallPlane } from '../../src/worker/call-plane.js';
+import { startCallPlane, type CallPlane } from '../../src/worker/control/call-plane.js';
 
 export interface TestCallPlaneOptions {
   rtpPortMin: number;

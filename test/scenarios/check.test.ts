@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkExpectations, normalizeText, type ObservedCall, type ObservedTurn } from '../../src/scenarios/check.js';
+import { checkExpectations, normalizeText, type ObservedCall, type ObservedTurn } from '../../src/cli/scenarios/check.js';
 
 const call: ObservedCall = {
   status: 'completed',

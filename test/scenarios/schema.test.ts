@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateScenario } from '../../src/scenarios/schema.js';
-import { loadScenarios } from '../../src/scenarios/load.js';
+import { validateScenario } from '../../src/cli/scenarios/schema.js';
+import { loadScenarios } from '../../src/cli/scenarios/load.js';
 import { REPO } from '../helpers/cli.js';
 
 const base = { name: 'n', agent_name: 'sandbox-demo', to: '+12025550101', expect: { status: 'busy' } };

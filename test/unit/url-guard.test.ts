@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertPublicUrl, isPrivateAddress } from '../../src/webhooks/url-guard.js';
+import { assertPublicUrl, isPrivateAddress } from '../../src/http-client/url-guard.js';
 
 test('private, loopback, link-local and metadata addresses are private', () => {
   for (const ip of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '224.0.0.1']) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateWebhookSecret, sign, signatureHeaders, verifyWebhook } from '../../src/webhooks/signing.js';
+import { generateWebhookSecret, sign, signatureHeaders, verifyWebhook } from '../../src/http-client/signing.js';
 
 test('matches the Standard Webhooks reference example', () => {
   // The example from the Standard Webhooks specification's signature section.

@@ -8,7 +8,7 @@ import { FlowAgentBrain, type AgentBrain } from '../../src/voice/brain.js';
 import { FlowBrain, type Flow } from '../../src/voice/flow/index.js';
 import { LlmAgentBrain } from '../../src/voice/llm-brain.js';
 import { spokenChunks } from '../../src/voice/primed-tts.js';
-import { offerRate } from '../../src/worker/offer-rate.js';
+import { offerRate } from '../../src/telephony/offer-rate.js';
 import { sttRateFor, VoiceSession, type VoiceSessionOptions } from '../../src/voice/session.js';
 import type { Clock } from '../../src/time/clock.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';

@@ -4,7 +4,7 @@ import type { CallStatus } from '../../src/contract/status.js';
 import { transitionCall } from '../../src/calls/transitions.js';
 import { sql } from '../../src/store/sql.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
-import { verifyWebhook } from '../../src/webhooks/signing.js';
+import { verifyWebhook } from '../../src/http-client/signing.js';
 import { callFixture, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 

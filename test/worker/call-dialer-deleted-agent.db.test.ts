@@ -5,10 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { claimCalls } from '../../src/dispatch/claim.js';
-import { deleteAgent } from '../../src/store/agents.js';
+import { deleteAgent } from '../../src/agents/agents.js';
 import { sql } from '../../src/store/sql.js';
 import type { WorkerCommand, WorkerEvent } from '../../src/worker/protocol.js';
-import { CallDialer } from '../../src/worker/call-dialer.js';
+import { CallDialer } from '../../src/worker/control/call-dialer.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { addAgent, queueCalls, statusOf, TestClock } from '../dispatch/helpers.js';
 

@@ -1,22 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TtsProvider } from '../../src/providers/tts/types.js';
-import { endReasonFor, MediaRuntime, type LegEventLike, type LegLike } from '../../src/worker/media-runtime.js';
+import { endReasonFor, MediaRuntime } from '../../src/worker/media/media-runtime.js';
 import type { DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
 import { dialCommand } from './dial-command.js';
+import type { LegEvent, Leg } from '../../src/voice/leg.js';
 
 /** A leg driven by the test: it records what the runtime does and emits what the test says. */
-class FakeLeg implements LegLike {
-  readonly listeners = new Set<(e: LegEventLike) => void>();
+class FakeLeg implements Leg {
+  readonly listeners = new Set<(e: LegEvent) => void>();
   readonly written: Array<{ frame: Int16Array; answered: boolean }> = [];
   answered = false;
   queued = 0;
   calls: string[] = [];
-  on(l: (e: LegEventLike) => void) {
+  on(l: (e: LegEvent) => void) {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
-  emit(e: LegEventLike) {
+  emit(e: LegEvent) {
     if (e.type === 'answered') this.answered = true;
     for (const l of [...this.listeners]) l(e);
   }
@@ -117,9 +118,9 @@ test('cancel before answer sends CANCEL; after answer it hangs up; both end canc
 });
 
 test('a cancel that arrives while the leg is still being dialed is applied once it exists', async () => {
-  let release: (l: LegLike) => void = () => undefined;
+  let release: (l: Leg) => void = () => undefined;
   const leg = new FakeLeg();
-  const rt = new MediaRuntime({ tts: tone, emit: () => undefined, dialLeg: () => new Promise<LegLike>((r) => (release = r)) });
+  const rt = new MediaRuntime({ tts: tone, emit: () => undefined, dialLeg: () => new Promise<Leg>((r) => (release = r)) });
   rt.handle(cmd());
   rt.handle({ type: 'cancel', callId: 'c1' });
   release(leg);

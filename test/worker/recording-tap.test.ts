@@ -6,15 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TtsProvider } from '../../src/providers/tts/types.js';
 import { WavStreamParser } from '../../src/providers/tts/wav-stream.js';
-import { MediaRuntime, type LegEventLike, type LegLike } from '../../src/worker/media-runtime.js';
+import { MediaRuntime } from '../../src/worker/media/media-runtime.js';
 import { transferablesOf, type WorkerEvent } from '../../src/worker/protocol.js';
 import { dialCommand } from './dial-command.js';
+import type { LegEvent, Leg } from '../../src/voice/leg.js';
 
-class AudioLeg implements LegLike {
-  readonly listeners = new Set<(e: LegEventLike) => void>();
+class AudioLeg implements Leg {
+  readonly listeners = new Set<(e: LegEvent) => void>();
   readonly audio = new Set<(f: Int16Array) => void>();
   queued = 0;
-  on(l: (e: LegEventLike) => void) {
+  on(l: (e: LegEvent) => void) {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
@@ -22,7 +23,7 @@ class AudioLeg implements LegLike {
     this.audio.add(l);
     return () => this.audio.delete(l);
   }
-  emit(e: LegEventLike) {
+  emit(e: LegEvent) {
     for (const l of [...this.listeners]) l(e);
   }
   hear(f: Int16Array) {

@@ -8,11 +8,11 @@ import type { Tool } from '../../src/contract/agent.js';
 import { FlowAgentBrain } from '../../src/voice/brain.js';
 import { FlowBrain, type Flow } from '../../src/voice/flow/index.js';
 import { VoiceSession } from '../../src/voice/session.js';
-import type { LegEventLike } from '../../src/worker/media-runtime.js';
-import { createToolRunner, transferTarget, type CallControl, type ToolCallContext } from '../../src/worker/tools/index.js';
+import { createToolRunner, transferTarget, type CallControl, type ToolCallContext } from '../../src/worker/media/tools/index.js';
 import { flush, VirtualClock } from '../helpers/virtual-clock.js';
 import { FakeLeg } from '../voice/helpers/fake-leg.js';
 import { FakeStt, FakeVad, ToneTts } from '../voice/helpers/fakes.js';
+import type { LegEvent } from '../../src/voice/leg.js';
 
 const context: ToolCallContext = { callId: 'call_1', agentId: 'agt_1', metadata: null, signingSecrets: [], allowPrivateUrls: false, trunk: { host: 'trunk.example.com', port: 5080 } };
 const signal = () => new AbortController().signal;
@@ -142,7 +142,7 @@ test('transfer without transfer_to, before answer, or on a leg that cannot REFER
   k.spoken();
   assert.equal((await failure(runner([{ type: 'transfer_call' }], k.c)('transfer_call', {}, signal()))).code, 'tool_unavailable');
   assert.equal((await failure(runner([transfer], undefined)('transfer_call', {}, signal()))).code, 'tool_unavailable');
-  const plain: CallControl = { ...k.c, leg: { on: (l: (e: LegEventLike) => void) => leg.on(l) } };
+  const plain: CallControl = { ...k.c, leg: { on: (l: (e: LegEvent) => void) => leg.on(l) } };
   assert.equal((await failure(runner([transfer], plain)('transfer_call', {}, signal()))).code, 'tool_unavailable');
   assert.deepEqual(leg.refers, []);
 });

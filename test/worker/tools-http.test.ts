@@ -8,8 +8,8 @@ import { after, before, beforeEach, test } from 'node:test';
 import type { Tool } from '../../src/contract/agent.js';
 import { FlowAgentBrain, runSafely } from '../../src/voice/brain.js';
 import { FlowBrain } from '../../src/voice/flow/index.js';
-import { createToolRunner, type ToolCallContext } from '../../src/worker/tools/index.js';
-import { generateWebhookSecret, verifyWebhook } from '../../src/webhooks/signing.js';
+import { createToolRunner, type ToolCallContext } from '../../src/worker/media/tools/index.js';
+import { generateWebhookSecret, verifyWebhook } from '../../src/http-client/signing.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { ToolServer } from './tools-server.js';
 

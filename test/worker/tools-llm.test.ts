@@ -6,17 +6,17 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
-import { generateWebhookSecret, verifyWebhook } from '../../src/webhooks/signing.js';
+import { generateWebhookSecret, verifyWebhook } from '../../src/http-client/signing.js';
 import type { VoiceEvent } from '../../src/voice/events.js';
-import type { AgentRow } from '../../src/store/agents.js';
-import { voiceSpecFor } from '../../src/worker/call-dialer.js';
-import { voicePreparer } from '../../src/worker/voice-call.js';
+import { voicePreparer } from '../../src/worker/media/voice-call.js';
 import { OpenAiProtocolServer } from '../helpers/openai-protocol-server.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { FakeLeg } from '../voice/helpers/fake-leg.js';
 import { FakeStt, FakeVad, ToneTts } from '../voice/helpers/fakes.js';
 import { dialCommand } from './dial-command.js';
 import { ToolServer } from './tools-server.js';
+import type { AgentRow } from '../../src/store/agent-rows.js';
+import { voiceSpecFor } from '../../src/agents/voice-spec.js';
 
 class DtmfLeg extends FakeLeg {
   dtmf: string[] = [];

@@ -2,17 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Flow } from '../../src/voice/flow/index.js';
 import type { TranscriptTurn, VoiceEvent } from '../../src/voice/events.js';
-import { MediaRuntime, type LegLike, type PrepareVoice, type VoiceCall } from '../../src/worker/media-runtime.js';
+import { MediaRuntime, type PrepareVoice, type VoiceCall } from '../../src/worker/media/media-runtime.js';
 import type { DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
 import { dialCommand } from './dial-command.js';
-import { brainFor, sessionOptionsFor, voicePreparer } from '../../src/worker/voice-call.js';
-import { conversationFor, voiceSpecFor, widebandFirst } from '../../src/worker/call-dialer.js';
+import { brainFor, sessionOptionsFor, voicePreparer } from '../../src/worker/media/voice-call.js';
 import { SpeechRegistry } from '../../src/providers/registry.js';
-import type { VoiceCallSpec } from '../../src/worker/protocol.js';
-import type { AgentRow } from '../../src/store/agents.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { FakeLeg } from '../voice/helpers/fake-leg.js';
 import { FakeStt, FakeVad, ToneTts } from '../voice/helpers/fakes.js';
+import type { AgentRow } from '../../src/store/agent-rows.js';
+import type { Leg } from '../../src/voice/leg.js';
+import type { VoiceCallSpec } from '../../src/voice/spec.js';
+import { conversationFor, voiceSpecFor, widebandFirst } from '../../src/agents/voice-spec.js';
 
 /** The voice tests' leg, plus the callee audio tap a real CallLeg has. */
 class AudioLeg extends FakeLeg {
@@ -54,7 +55,7 @@ const voiceCmd = (over: Partial<DialCommand> = {}) =>
 
 /** A scripted stand-in for the session: the test decides what it does with the leg. */
 function fakeVoice() {
-  const made: Array<{ cmd: DialCommand; leg: LegLike; onEvent: (e: VoiceEvent) => void; frames: Int16Array[]; transcript: TranscriptTurn[] }> = [];
+  const made: Array<{ cmd: DialCommand; leg: Leg; onEvent: (e: VoiceEvent) => void; frames: Int16Array[]; transcript: TranscriptTurn[] }> = [];
   const prepare: PrepareVoice = (c) => (leg, onEvent) => {
     const v = { cmd: c, leg, onEvent, frames: [] as Int16Array[], transcript: [] as TranscriptTurn[] };
     made.push(v);

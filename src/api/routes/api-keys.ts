@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../../app-context.js';
-import { issueApiKey, listApiKeys, revokeApiKey } from '../../store/api-keys.js';
+import { issueApiKey, listApiKeys, revokeApiKey } from '../../orgs/api-keys.js';
 import type { App } from '../app-type.js';
 import { IdParams, Nullable, security, Timestamp } from '../../contract/common.js';
 

@@ -1,7 +1,7 @@
 import type { AppContext } from '../../app-context.js';
-import * as agents from '../../store/agents.js';
-import * as numbers from '../../store/phone-numbers.js';
-import * as trunks from '../../store/trunks.js';
+import * as agents from '../../agents/agents.js';
+import * as numbers from '../../agents/phone-numbers.js';
+import * as trunks from '../../agents/trunks.js';
 import { Agent, AgentCreate, AgentPatch } from '../../contract/agent.js';
 import { PhoneNumber, PhoneNumberCreate, PhoneNumberPatch } from '../../contract/phone-number.js';
 import { Trunk, TrunkCreate, TrunkPatch } from '../../contract/trunk.js';

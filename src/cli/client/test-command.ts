@@ -1,12 +1,12 @@
 /**
  * `outcall test <dir|file...>`: regression tests for an agent. Each scenario file places a real
- * call and states what must be true when it ends; see src/scenarios/schema.ts for the fields.
+ * call and states what must be true when it ends; see src/cli/scenarios/schema.ts for the fields.
  * Exit status: 0 all passed, 1 any failed (or could not run), 2 bad input (files, flags).
  */
 import { parseArgs } from 'node:util';
-import { loadScenarios } from '../../scenarios/load.js';
-import { formatReport, jsonReport } from '../../scenarios/report.js';
-import { runScenarios } from '../../scenarios/run.js';
+import { loadScenarios } from '../scenarios/load.js';
+import { formatReport, jsonReport } from '../scenarios/report.js';
+import { runScenarios } from '../scenarios/run.js';
 import { apiTarget, CliError } from './api.js';
 
 export const TEST_HELP = `outcall test <dir|file.json...> [options]

@@ -10,7 +10,6 @@
 import type { LlmToolSpec } from '../../providers/llm/types.js';
 import { ProviderError } from '../../providers/errors.js';
 import type { Clock, TimerHandle } from '../../time/clock.js';
-import type { LegEventLike, LegLike } from '../../worker/media-runtime.js';
 import { runSafely, type ToolRunner } from '../brain.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../events.js';
 import { END_CALL_TOOL } from '../llm-brain.js';
@@ -22,9 +21,10 @@ import type { RealtimeConfig } from './config.js';
 import { formatUpdate, sayLine, sessionUpdate } from './events.js';
 import { RealtimeResponse } from './response.js';
 import { CalleeTranscript, str } from './callee.js';
+import type { LegEvent, Leg } from '../leg.js';
 
 export interface RealtimeSessionDeps {
-  leg: LegLike;
+  leg: Leg;
   clock: Clock;
   config: RealtimeConfig;
   /** System prompt and the call's context, as the model's session instructions. */
@@ -193,7 +193,7 @@ export class RealtimeSession {
     return Math.max(0, Math.round(t - this.#answeredAt));
   }
 
-  #onLeg(e: LegEventLike): void {
+  #onLeg(e: LegEvent): void {
     if (e.type === 'answered') this.#start(e.sampleRate, e.codec);
     else if (e.type === 'dtmf') this.#onDtmf(e.digit);
     else if (e.type === 'ended' && !this.#hungUp) {

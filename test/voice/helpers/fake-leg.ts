@@ -1,19 +1,19 @@
-import type { LegEventLike, LegLike } from '../../../src/worker/media-runtime.js';
+import type { LegEvent, Leg } from '../../../src/voice/leg.js';
 
 /** A call leg whose queue drains only when the test says so (play(ms)), so playout is exact. */
-export class FakeLeg implements LegLike {
-  readonly listeners = new Set<(e: LegEventLike) => void>();
+export class FakeLeg implements Leg {
+  readonly listeners = new Set<(e: LegEvent) => void>();
   readonly written: Int16Array[] = [];
   queued = 0;
   calls: string[] = [];
   /** Everything that happened, in order: 'write', 'hangup' (for ordering assertions). */
   log: string[] = [];
 
-  on(l: (e: LegEventLike) => void): () => void {
+  on(l: (e: LegEvent) => void): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
-  emit(e: LegEventLike): void {
+  emit(e: LegEvent): void {
     for (const l of [...this.listeners]) l(e);
   }
   write(frame: Int16Array): void {

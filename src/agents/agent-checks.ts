@@ -1,0 +1,104 @@
+/** What an agent's settings must satisfy beyond the JSON schema, checked before it is stored. */
+import type { AppContext } from '../app-context.js';
+import type { AgentPatch } from '../contract/agent.js';
+import { OutcallError } from '../errors.js';
+import { assertPublicUrl } from '../http-client/url-guard.js';
+import { ProviderError } from '../providers/errors.js';
+import { checkAnthropicLlmSettings } from '../providers/llm/index.js';
+import { checkSpeechChoice, ProviderChoiceError, unsupportedProvider } from '../providers/registry.js';
+import { FlowValidationError, validateFlow } from '../voice/flow/index.js';
+import { checkOpenAiRealtimeSettings } from '../voice/realtime/config.js';
+import { PROVIDER_KINDS } from './provider-secrets.js';
+
+/** Rules a JSON schema cannot say: http tools need name, description and url; names are unique; URLs public. */
+export function checkAgentInput(ctx: AppContext, input: AgentPatch): void {
+  const names = new Set<string>();
+  input.tools?.forEach((tool, i) => {
+    const at = `tools[${i}]`;
+    if (tool.type === 'http') {
+      for (const f of ['name', 'description', 'url'] as const) {
+        if (tool[f] === undefined) throw new OutcallError('missing_field', `"${at}.${f}" is required for an http tool`, `${at}.${f}`);
+      }
+      assertPublicUrl(tool.url as string, `${at}.url`, ctx.allowPrivateUrls);
+    } else if (tool.url !== undefined || tool.parameters !== undefined) {
+      throw new OutcallError('invalid_request', `"${at}" is a built-in ${tool.type} tool: url and parameters belong to http tools`, at);
+    }
+    const name = tool.name ?? tool.type;
+    if (names.has(name)) throw new OutcallError('invalid_request', `tool name "${name}" is used twice`, `${at}.name`);
+    names.add(name);
+  });
+  if (input.webhook_url) assertPublicUrl(input.webhook_url, 'webhook_url', ctx.allowPrivateUrls);
+  for (const kind of PROVIDER_KINDS) {
+    const p = input[kind];
+    if (!p) continue;
+    if (p.base_url) assertPublicUrl(p.base_url, `${kind}.base_url`, ctx.allowPrivateUrls);
+    ('fallbacks' in p ? p.fallbacks : undefined)?.forEach((f, i) => {
+      if (f.base_url) assertPublicUrl(f.base_url, `${kind}.fallbacks[${i}].base_url`, ctx.allowPrivateUrls);
+    });
+  }
+}
+
+/**
+ * Provider names must be ones this server runs (a typo would otherwise only show as a failed call),
+ * fallbacks included; settings a provider can check without the network are checked too.
+ */
+export function checkProviders(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | 'speech_to_speech' | 'conversation'>): void {
+  const llmChain = [agent.llm, ...(agent.llm?.fallbacks ?? [])];
+  llmChain.forEach((p, i) => {
+    if (!p) return;
+    const at = i === 0 ? 'llm' : `llm.fallbacks[${i - 1}]`;
+    const problem = unsupportedProvider('llm', p.provider);
+    if (problem) throw new OutcallError('unsupported_provider', problem, `${at}.provider`);
+    // What a vendor refuses without the network (its options, its ranges) is refused now, not at the first call.
+    if (p.provider === 'anthropic') {
+      try {
+        checkAnthropicLlmSettings(p);
+      } catch (err) {
+        if (err instanceof ProviderError) throw new OutcallError('unsupported_provider', err.message, at);
+        throw err;
+      }
+    }
+  });
+  const s2s = agent.speech_to_speech;
+  if (s2s) {
+    const problem = unsupportedProvider('speech_to_speech', s2s.provider);
+    if (problem) throw new OutcallError('unsupported_provider', problem, 'speech_to_speech.provider');
+    try {
+      checkOpenAiRealtimeSettings(s2s);
+    } catch (err) {
+      if (err instanceof ProviderError) throw new OutcallError('unsupported_provider', err.message, 'speech_to_speech');
+      throw err;
+    }
+  }
+  try {
+    checkSpeechChoice({
+      ...(agent.tts ? { tts: agent.tts } : {}),
+      ...(agent.stt ? { stt: agent.stt } : {}),
+      ...(agent.conversation?.vad ? { vad: agent.conversation.vad } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof ProviderChoiceError)) throw err;
+    throw new OutcallError('unsupported_provider', err.message, err.kind === 'vad' ? 'conversation.vad' : err.path);
+  }
+}
+
+/** The flow must be runnable: every problem is named at once (a flow's tool nodes need the agent's tools). */
+export function checkFlow(flow: unknown, tools: AgentPatch['tools']): void {
+  if (flow === undefined || flow === null) return;
+  try {
+    validateFlow(flow, tools ? { toolNames: tools.map((t) => t.name ?? t.type) } : {});
+  } catch (err) {
+    if (err instanceof FlowValidationError) {
+      const first = err.problems[0];
+      throw new OutcallError('invalid_flow', err.message, first?.path ? `flow.${first.path}` : 'flow');
+    }
+    throw err;
+  }
+}
+
+/** A scripted flow speaks through tts and hears through stt: it cannot run on a speech-to-speech model. */
+export function checkSpeechToSpeech(s2s: unknown, flow: unknown): void {
+  if (s2s !== null && s2s !== undefined && flow !== null && flow !== undefined) {
+    throw new OutcallError('invalid_request', 'an agent with a flow cannot use speech_to_speech: a flow speaks through tts and hears through stt', 'speech_to_speech');
+  }
+}

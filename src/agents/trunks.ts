@@ -1,0 +1,111 @@
+import type { AppContext } from '../app-context.js';
+import type { Trunk, TrunkCreate, TrunkPatch } from '../contract/trunk.js';
+import { OutcallError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Queryable } from '../store/db.js';
+import { afterCursor, page } from '../store/pagination.js';
+import { sql } from '../store/sql.js';
+import { asIs, setList, updateSet } from '../store/update-set.js';
+
+export interface TrunkRow {
+  id: string;
+  org_id: string;
+  name: string;
+  host: string;
+  port: number;
+  transport: 'udp' | 'tcp' | 'tls';
+  username: string | null;
+  password_enc: string | null;
+  default_caller_id: string | null;
+  max_cps: number | null;
+  max_concurrent_calls: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toTrunk(r: TrunkRow): Trunk {
+  return {
+    id: r.id,
+    name: r.name,
+    host: r.host,
+    port: r.port,
+    transport: r.transport,
+    username: r.username,
+    has_password: r.password_enc !== null,
+    default_caller_id: r.default_caller_id,
+    max_cps: r.max_cps,
+    max_concurrent_calls: r.max_concurrent_calls,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
+  };
+}
+
+function encryptPassword(ctx: AppContext, password: string | null | undefined): string | null | undefined {
+  if (password === undefined || password === null) return password;
+  if (!ctx.secrets) {
+    throw new OutcallError('secret_key_missing', 'set OUTCALL_SECRET_KEY to store trunk passwords (they are encrypted at rest)', 'password');
+  }
+  return ctx.secrets.encrypt(password);
+}
+
+export async function createTrunk(ctx: AppContext, orgId: string, input: TrunkCreate): Promise<Trunk> {
+  const id = newId('trk');
+  const r = await ctx.db.query<TrunkRow>(sql`insert into trunks
+    (id, org_id, name, host, port, transport, username, password_enc, default_caller_id, max_cps, max_concurrent_calls)
+    values (${id}, ${orgId}, ${input.name}, ${input.host}, ${input.port ?? 5060}, ${input.transport ?? 'udp'},
+      ${input.username ?? null}, ${encryptPassword(ctx, input.password) ?? null}, ${input.default_caller_id ?? null},
+      ${input.max_cps ?? null}, ${input.max_concurrent_calls ?? null})
+    returning *`);
+  return toTrunk(r.rows[0] as TrunkRow);
+}
+
+export async function findTrunkRow(db: Queryable, orgId: string, id: string): Promise<TrunkRow | undefined> {
+  const r = await db.query<TrunkRow>(sql`select * from trunks where org_id = ${orgId} and id = ${id} and deleted_at is null`);
+  return r.rows[0];
+}
+
+export async function getTrunk(ctx: AppContext, orgId: string, id: string): Promise<Trunk> {
+  const row = await findTrunkRow(ctx.db, orgId, id);
+  if (!row) throw new OutcallError('trunk_not_found', `no trunk ${id}`, 'id');
+  return toTrunk(row);
+}
+
+export async function listTrunks(ctx: AppContext, orgId: string, limit: number, cursor?: string) {
+  const r = await ctx.db.query<TrunkRow>(sql`select * from trunks where org_id = ${orgId} and deleted_at is null
+    ${afterCursor(cursor)} order by created_at desc, id desc limit ${limit + 1}`);
+  return page(r.rows, limit, toTrunk);
+}
+
+export async function updateTrunk(ctx: AppContext, orgId: string, id: string, patch: TrunkPatch): Promise<Trunk> {
+  const parts = updateSet(patch, {
+    name: asIs,
+    host: asIs,
+    port: asIs,
+    transport: asIs,
+    username: asIs,
+    default_caller_id: asIs,
+    max_cps: asIs,
+    max_concurrent_calls: asIs,
+  });
+  if (patch.password !== undefined) parts.push(sql`password_enc = ${encryptPassword(ctx, patch.password) ?? null}`);
+  parts.push(sql`updated_at = now()`);
+  const r = await ctx.db.query<TrunkRow>(sql`update trunks set ${setList(parts)}
+    where org_id = ${orgId} and id = ${id} and deleted_at is null returning *`);
+  const row = r.rows[0];
+  if (!row) throw new OutcallError('trunk_not_found', `no trunk ${id}`, 'id');
+  return toTrunk(row);
+}
+
+/** Soft delete (calls keep pointing at it); refused while phone numbers still use the trunk. */
+export async function deleteTrunk(ctx: AppContext, orgId: string, id: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const row = await tx.query(sql`select id from trunks where org_id = ${orgId} and id = ${id} and deleted_at is null for update`);
+    if (row.rowCount === 0) throw new OutcallError('trunk_not_found', `no trunk ${id}`, 'id');
+    const used = await tx.query<{ n: number }>(
+      sql`select count(*)::int as n from phone_numbers where org_id = ${orgId} and trunk_id = ${id} and deleted_at is null`,
+    );
+    const n = Number(used.rows[0]?.n ?? 0);
+    if (n > 0) throw new OutcallError('trunk_in_use', `${n} phone number(s) still use trunk ${id}; move or delete them first`, 'id');
+    await tx.query(sql`update trunks set deleted_at = now() where org_id = ${orgId} and id = ${id}`);
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * An agent, as stored, in the voice runtime's terms for one call: the whole translation from the
+ * API's settings (snake_case, seconds, templates) to what the media worker runs (VoiceCallSpec,
+ * the greeting of a greeting-only agent, the codecs to offer). Provider keys are decrypted just
+ * before the call (`secrets`); a provider without its own key gets the vendor's environment variable.
+ */
+import type { ConversationSettings } from '../contract/agent.js';
+import { fillTemplate } from '../contract/templates.js';
+import type { SpeechChoice } from '../providers/registry.js';
+import type { AgentRow } from '../store/agent-rows.js';
+import type { GreetingSpec, VoiceCallSpec, VoiceConversation } from '../voice/spec.js';
+import { providerChainFor, resolvedProvider, secretSlot, type ProviderSecrets } from './provider-secrets.js';
+
+/** The call's own inputs to its agent's conversation. */
+export interface CallInputs {
+  callContext: string | null;
+  dynamicVariables: Record<string, string>;
+}
+
+/** Codecs offered by default to a voice agent that hears with pocketsphinx (16 kHz only): wideband first. */
+export const WIDEBAND_FIRST = ['L16/16000', 'G722', 'PCMU', 'PCMA'];
+const WIDEBAND = new Set(['L16/16000', 'G722']);
+
+/** The same codecs with the wideband ones first (order otherwise kept). */
+export function widebandFirst(codecs: readonly string[]): string[] {
+  return [...codecs.filter((c) => WIDEBAND.has(c)), ...codecs.filter((c) => !WIDEBAND.has(c))];
+}
+
+/**
+ * The codecs to offer on this call, or undefined for the worker's configured order. pocketsphinx
+ * hears 16 kHz only: a voice agent that may hear with it (first or as a fallback) offers the
+ * wideband codecs first. A speech-to-speech model hears the leg itself (G.711 natively), and cloud
+ * recognizers take 8 kHz: those keep the configured order.
+ */
+export function codecsFor(agent: Pick<AgentRow, 'stt'>, voice: VoiceCallSpec | undefined, configured: string[] | undefined): string[] | undefined {
+  const sttChain = agent.stt ? [agent.stt.provider, ...(agent.stt.fallbacks ?? []).map((f) => f.provider)] : ['pocketsphinx'];
+  const pocketsphinx = voice !== undefined && !voice.speechToSpeech && sttChain.includes('pocketsphinx');
+  return pocketsphinx ? widebandFirst(configured ?? WIDEBAND_FIRST) : configured;
+}
+
+/** The greeting a greeting-only agent speaks on answer (with its own TTS and fallbacks), or null. */
+export function greetingFor(agent: AgentRow, vars: Record<string, string>, secrets: ProviderSecrets): GreetingSpec | null {
+  const text = agent.greeting ? fillTemplate(agent.greeting, vars) : '';
+  if (!text.trim()) return null;
+  const voice = agent.tts?.voice ?? agent.voice ?? undefined;
+  return {
+    text,
+    ...(voice ? { voice } : {}),
+    ...(agent.tts ? { tts: providerChainFor('tts', agent.tts, secrets) } : {}),
+  };
+}
+
+/**
+ * What the media worker needs to run the agent's conversation, or undefined for a greeting-only
+ * agent (no flow, no llm, no speech-to-speech settings).
+ */
+export function voiceSpecFor(
+  agent: AgentRow,
+  call: CallInputs,
+  secrets: ProviderSecrets,
+  toolContext?: VoiceCallSpec['toolContext'],
+): VoiceCallSpec | undefined {
+  const flow = agent.flow;
+  const hasFlow = flow !== undefined && flow !== null;
+  const s2s = agent.speech_to_speech ? resolvedProvider(agent.speech_to_speech, secrets[secretSlot('speech_to_speech')]) : undefined;
+  if (!hasFlow && !agent.llm && !s2s) return undefined;
+  const llm = agent.llm ? providerChainFor('llm', agent.llm, secrets) : undefined;
+  const greeting = agent.greeting ? fillTemplate(agent.greeting, call.dynamicVariables).trim() : '';
+  const voice = agent.tts?.voice ?? agent.voice ?? undefined;
+  const speech: SpeechChoice = {
+    ...(agent.tts ? { tts: { ...providerChainFor('tts', agent.tts, secrets), ...(voice ? { voice } : {}) } } : {}),
+    ...(agent.stt ? { stt: { ...(agent.language ? { language: agent.language } : {}), ...providerChainFor('stt', agent.stt, secrets) } } : {}),
+    ...(agent.conversation?.vad ? { vad: agent.conversation.vad } : {}),
+  };
+  const conversation = agent.conversation ? conversationFor(agent.conversation, call.dynamicVariables) : undefined;
+  return {
+    ...(hasFlow ? { flow } : {}),
+    ...(llm ? { llm } : {}),
+    ...(s2s ? { speechToSpeech: { ...(agent.language ? { language: agent.language } : {}), ...s2s } } : {}),
+    systemPrompt: agent.system_prompt,
+    ...(call.callContext ? { callContext: call.callContext } : {}),
+    dynamicVariables: call.dynamicVariables,
+    ...(greeting ? { greeting } : {}),
+    ...(agent.language ? { language: agent.language } : {}),
+    ...(voice ? { voice } : {}),
+    ...(agent.tools && agent.tools.length > 0 ? { tools: agent.tools, ...(toolContext ? { toolContext } : {}) } : {}),
+    ...(Object.keys(speech).length > 0 ? { speech } : {}),
+    ...(conversation ? { conversation } : {}),
+  };
+}
+
+/** The agent's conversation settings in the worker's terms; absent fields stay absent (session defaults). */
+export function conversationFor(c: ConversationSettings, vars: Record<string, string>): VoiceConversation {
+  const line = (t: string | undefined) => (t === undefined ? undefined : fillTemplate(t, vars).trim() || undefined);
+  const out: VoiceConversation = {};
+  if (c.first_speaker) out.firstSpeaker = c.first_speaker;
+  if (c.barge_in) {
+    const b = c.barge_in;
+    out.bargeIn = {
+      ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
+      ...(b.min_speech_ms !== undefined ? { minSpeechMs: b.min_speech_ms } : {}),
+      ...(b.min_words !== undefined ? { minWords: b.min_words } : {}),
+    };
+  }
+  if (c.inactivity_timeout_s !== undefined) out.inactivityTimeoutMs = c.inactivity_timeout_s * 1000;
+  const prompt = line(c.inactivity_prompt);
+  if (prompt) out.inactivityPrompt = prompt;
+  const wrap = line(c.wrap_up_line);
+  if (wrap) out.wrapUpLine = wrap;
+  const apology = line(c.apology_line);
+  if (apology) out.apologyLine = apology;
+  if (c.filler !== undefined) out.filler = c.filler === null ? null : { afterMs: c.filler.after_ms, phrases: c.filler.phrases.map((p) => fillTemplate(p, vars)) };
+  return out;
+}

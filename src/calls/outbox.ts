@@ -1,0 +1,87 @@
+import type { CallRow } from './call-object.js';
+import { toCall } from './call-object.js';
+import { isTerminal, type CallStatus } from '../contract/status.js';
+import { newId } from '../ids.js';
+import type { Queryable } from '../store/db.js';
+import { sql } from '../store/sql.js';
+import { WEBHOOKS_CHANNEL } from '../store/channels.js';
+
+/** Status callback events a client may subscribe to (status_callback.events). */
+export type StatusEvent = 'initiated' | 'ringing' | 'answered' | 'completed' | 'no_answer' | 'busy' | 'failed' | 'canceled' | 'analyzed';
+
+
+/** Which status callback event a transition produces, if any. */
+export function statusEventFor(to: CallStatus): StatusEvent | undefined {
+  if (to === 'dialing') return 'initiated';
+  if (to === 'in_progress') return 'answered';
+  if (isTerminal(to)) return to;
+  return undefined;
+}
+
+/** The result webhook's data: what a client needs to act on the outcome, metadata echoed verbatim. */
+export function resultData(row: CallRow) {
+  const c = toCall(row);
+  return {
+    call_id: c.id,
+    agent_id: c.agent_id,
+    status: c.status,
+    to: c.to,
+    from: c.from,
+    metadata: c.metadata,
+    summary_text: c.summary_text,
+    transcript_id: c.transcript_id,
+    recording: c.recording,
+    sip_status_code: c.sip_status_code,
+    end_reason: c.end_reason,
+    created_at: c.created_at,
+    dispatched_at: c.dispatched_at,
+    answered_at: c.answered_at,
+    ended_at: c.ended_at,
+    duration_s: c.duration_s,
+  };
+}
+
+async function writeEvent(tx: Queryable, row: CallRow, type: string, at: Date, data: unknown, dest: { url: string; method: 'POST' | 'GET' }) {
+  const id = newId('evt');
+  // Serialized once: every attempt sends these exact bytes (and the client's metadata key order).
+  const body = JSON.stringify({ type, created_at: at.toISOString(), data });
+  await tx.query(sql`insert into webhook_events (id, org_id, call_id, type, body, created_at)
+    values (${id}, ${row.org_id}, ${row.id}, ${type}, ${body}, ${at})`);
+  await tx.query(sql`insert into webhook_deliveries (id, org_id, event_id, url, method, status, next_attempt_at, created_at)
+    values (${newId('dlv')}, ${row.org_id}, ${id}, ${dest.url}, ${dest.method}, 'pending', ${at}, ${at})`);
+  await tx.query(sql`select pg_notify(${WEBHOOKS_CHANNEL}, ${id})`);
+}
+
+/** A status callback, if the call subscribed to this event. */
+export async function enqueueStatusEvent(tx: Queryable, row: CallRow, event: StatusEvent, at: Date): Promise<void> {
+  const sc = row.options.status_callback;
+  if (!sc || !(sc.events ?? []).includes(event)) return;
+  const c = toCall(row);
+  const data = {
+    call_id: c.id,
+    agent_id: c.agent_id,
+    event,
+    status: c.status,
+    to: c.to,
+    from: c.from,
+    at: at.toISOString(),
+    sip_status_code: c.sip_status_code,
+    end_reason: c.end_reason,
+    metadata: c.metadata,
+    // The analysis result, which the terminal webhooks (written before it) could not carry.
+    ...(event === 'analyzed' ? { summary_text: c.summary_text, summary_source: c.summary_source, transcript_id: c.transcript_id, recording: c.recording } : {}),
+  };
+  await writeEvent(tx, row, `call.${event}`, at, data, { url: sc.url, method: sc.method ?? 'POST' });
+}
+
+/**
+ * Called by transitionCall inside its transaction, so the events exist exactly when the status
+ * does: the status callback for the transition, and at a terminal status the result webhook.
+ */
+export async function enqueueTransitionWebhooks(tx: Queryable, row: CallRow, to: CallStatus, at: Date): Promise<void> {
+  const event = statusEventFor(to);
+  if (event) await enqueueStatusEvent(tx, row, event, at);
+  if (isTerminal(to) && row.options.callback_url) {
+    await writeEvent(tx, row, 'call.result', at, resultData(row), { url: row.options.callback_url, method: 'POST' });
+  }
+}

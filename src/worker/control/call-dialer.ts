@@ -1,0 +1,163 @@
+import type { AppContext } from '../../app-context.js';
+import { readProviderSecrets } from '../../agents/provider-secrets.js';
+import { voiceSpecFor } from '../../agents/voice-spec.js';
+import { applyOverrides } from '../../calls/agent-overrides.js';
+import { transitionCall } from '../../calls/transitions.js';
+import { beginDial } from '../../dispatch/dial-guard.js';
+import type { ClaimedCall, Dialer } from '../../dispatch/types.js';
+import { findAgentRow } from '../../store/agent-rows.js';
+import { CALL_CANCEL_CHANNEL } from '../../store/channels.js';
+import { sql } from '../../store/sql.js';
+import { signingSecrets } from '../../webhooks/secrets.js';
+import type { WorkerCommand, WorkerEvent } from '../protocol.js';
+import { CallEventWriter } from './call-events.js';
+import { dialCommandFor } from './dial-command.js';
+
+interface Held {
+  call: ClaimedCall;
+  done: () => void;
+  /** Events of one call are applied to the store strictly in order. */
+  chain: Promise<void>;
+}
+
+export interface MediaLink {
+  send(cmd: WorkerCommand): void;
+  on(listener: (e: WorkerEvent) => void): () => void;
+}
+
+/**
+ * The dispatcher's Dialer for real calls: takes the last-moment dial guard, hands the call to a
+ * media worker, and turns what the worker reports into the call's lifecycle (status, SIP code, end
+ * reason, status callbacks) in the store. dial() settles when the call has ended, which is how the
+ * dispatcher knows to stop renewing the call's lease.
+ */
+export class CallDialer implements Dialer {
+  readonly #held = new Map<string, Held>();
+  readonly #events: CallEventWriter;
+  /** Set once the media worker is gone: no call is handed to it any more. */
+  #lost = false;
+  #off: (() => void) | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+  #poll: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly media: MediaLink,
+    private readonly workerId: string,
+    private readonly opts: {
+      cancelPollMs?: number;
+      codecs?: string[];
+      /** A call with a transcript has ended (committed): its post-call analysis may start. */
+      onAnalysisDue?: (orgId: string, callId: string) => void;
+    } = {},
+  ) {
+    this.#events = new CallEventWriter(ctx, opts.onAnalysisDue);
+  }
+
+  async start(): Promise<void> {
+    this.#off = this.media.on((e) => this.#onEvent(e));
+    this.#unlisten = await this.ctx.db.listen(CALL_CANCEL_CHANNEL, (callId) => {
+      if (this.#held.has(callId)) this.media.send({ type: 'cancel', callId });
+    });
+    // NOTIFY is a hint; a periodic look at held calls catches a lost one.
+    const tick = () => {
+      this.#poll = setTimeout(() => {
+        void this.#pollCancels().finally(tick);
+      }, this.opts.cancelPollMs ?? 1000);
+      this.#poll.unref();
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#poll);
+    this.#off?.();
+    await this.#unlisten?.();
+  }
+
+  get heldCalls(): number {
+    return this.#held.size;
+  }
+
+  async dial(call: ClaimedCall): Promise<void> {
+    const row = await findAgentRow(this.ctx.db, call.orgId, call.agentId);
+    // This call's language, voice and model sampling over the agent's (agent_overrides).
+    const agent = row ? applyOverrides(row, call.options.agent_overrides) : undefined;
+    if (!agent) {
+      // Deleted between the claim and now: nobody would speak on this call, so it is never dialed.
+      await this.ctx.db.transaction((tx) =>
+        transitionCall(tx, { orgId: call.orgId, callId: call.id, to: 'canceled', expectFrom: 'dispatching', at: this.ctx.now(), facts: { endReason: 'agent_deleted' } }),
+      );
+      return;
+    }
+    const password = call.trunk.passwordEnc && this.ctx.secrets ? this.ctx.secrets.decrypt(call.trunk.passwordEnc) : undefined;
+    // Before the dial guard: a key that cannot be read must not leave a call marked dialing.
+    const secrets = readProviderSecrets(this.ctx, agent);
+    // http tools are signed like webhooks: without a readable secret the call fails here, before dialing.
+    const httpTools = agent.tools?.some((t) => t.type === 'http') ?? false;
+    const voice = voiceSpecFor(agent, call, secrets, {
+      agentId: agent.id,
+      metadata: call.metadata ?? null,
+      signingSecrets: httpTools ? await signingSecrets(this.ctx, call.orgId) : [],
+      allowPrivateUrls: this.ctx.allowPrivateUrls,
+    });
+    // Without a media worker the call is left dispatching: its lease runs out and the reaper
+    // re-queues it for another worker. It was never dialed, so that cannot dial it twice.
+    if (this.#lost) return;
+    if (!(await beginDial(this.ctx.db, call, this.workerId, { now: this.ctx.now() }))) return;
+    const cmd = dialCommandFor(call, { agent, voice, secrets, password, codecs: this.opts.codecs });
+    await new Promise<void>((resolve) => {
+      this.#held.set(call.id, { call, done: resolve, chain: Promise.resolve() });
+      if (this.#lost) void this.mediaLost();
+      else this.media.send(cmd);
+    });
+  }
+
+  #onEvent(e: WorkerEvent): void {
+    if (e.type === 'ready' || e.type === 'log') {
+      if (e.type === 'log') this.ctx.logger?.[e.level]({ callId: e.callId }, e.message);
+      return;
+    }
+    const held = this.#held.get(e.callId);
+    if (!held) return;
+    held.chain = held.chain
+      .then(() => this.#events.apply(held.call, e))
+      .catch((err: unknown) => this.ctx.logger?.error({ err, callId: e.callId, event: e.type }, 'could not record call event'))
+      .finally(() => {
+        if (e.type === 'ended') {
+          this.#held.delete(e.callId);
+          held.done();
+        }
+      });
+  }
+
+  /**
+   * A media worker is gone (its thread crashed): every call it held is over, and the platform never
+   * re-dials a call that may have rung. They end failed / worker_lost. Without ids: all held calls.
+   * When no media worker is left, no call is handed out any more.
+   */
+  async mediaLost(callIds?: readonly string[], allLost = true): Promise<void> {
+    if (allLost) this.#lost = true;
+    const ids = callIds ?? [...this.#held.keys()];
+    const held = ids.map((id) => this.#held.get(id)).filter((h): h is Held => h !== undefined);
+    for (const h of held) this.#held.delete(h.call.id);
+    for (const h of held) {
+      try {
+        await this.#events.workerLost(h.call);
+      } catch (err) {
+        this.ctx.logger?.error({ err, callId: h.call.id }, 'could not fail a call of a lost media worker');
+      } finally {
+        h.done();
+      }
+    }
+  }
+
+  async #pollCancels(): Promise<void> {
+    if (this.#held.size === 0) return;
+    const ids = [...this.#held.keys()];
+    const r = await this.ctx.db.query<{ id: string }>(
+      sql`select id from calls where id = any(${ids}) and cancel_requested_at is not null and status in ('dialing', 'in_progress')`,
+    );
+    for (const row of r.rows) this.media.send({ type: 'cancel', callId: row.id });
+  }
+}

@@ -1,0 +1,79 @@
+import { PostCallRunner, type PostCallOptions } from '../../analysis/post-call.js';
+import type { AppContext } from '../../app-context.js';
+import type { MediaConfig } from '../../config.js';
+import { Dispatcher, type DispatcherOptions } from '../../dispatch/dispatcher.js';
+import { newId } from '../../ids.js';
+import { CallDialer } from './call-dialer.js';
+import { MediaPool } from './media-pool.js';
+
+export interface CallPlane {
+  workerId: string;
+  /** SIP port of the first media thread (each thread has its own). */
+  sipPort: number;
+  media: MediaPool;
+  dispatcher: Dispatcher;
+  dialer: CallDialer;
+  /** Summaries and `analyzed` events of ended calls (also those a dead process left behind). */
+  postCall: PostCallRunner;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything that turns queued calls into phone calls, for one worker: media threads (SIP + RTP),
+ * the dialer that records what happens to each call, and the dispatcher that claims calls for it.
+ * `outcall serve` runs one beside the API; `outcall worker` runs one alone against PostgreSQL.
+ */
+export async function startCallPlane(
+  ctx: AppContext,
+  media: MediaConfig,
+  opts: Partial<Pick<DispatcherOptions, 'pollIntervalMs' | 'leaseMs' | 'batchSize'>> & { codecs?: string[]; postCall?: PostCallOptions } = {},
+): Promise<CallPlane> {
+  const workerId = newId('wrk');
+  const pool = await MediaPool.start(media, media.threads);
+  const postCall = new PostCallRunner(ctx, opts.postCall);
+  postCall.start();
+  const dialer = new CallDialer(ctx, pool, workerId, {
+    ...(opts.codecs ? { codecs: opts.codecs } : {}),
+    onAnalysisDue: (orgId, callId) => postCall.kick(orgId, callId),
+  });
+  await dialer.start();
+  let stopping = false;
+  pool.onLost((callIds, allLost) => {
+    if (stopping) return;
+    ctx.logger?.error({ workerId, calls: callIds.length, allLost }, 'a media worker thread died; failing its calls');
+    void dialer.mediaLost(callIds, allLost);
+  });
+  const dispatcher = new Dispatcher({
+    db: ctx.db,
+    workerId,
+    dialer,
+    now: ctx.now,
+    leaseMs: media.leaseMs,
+    pollIntervalMs: media.dispatchPollMs,
+    ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+    ...(opts.leaseMs !== undefined ? { leaseMs: opts.leaseMs } : {}),
+    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+    ...(ctx.logger ? { logger: ctx.logger } : {}),
+  });
+  await dispatcher.start();
+  return {
+    workerId,
+    sipPort: pool.sipPorts[0] ?? 0,
+    media: pool,
+    dispatcher,
+    dialer,
+    postCall,
+    async stop() {
+      stopping = true;
+      // Stop claiming first; the dispatcher then waits for the calls it handed out to end.
+      const dispatcherStopped = dispatcher.stop();
+      // Shutting the media thread down cancels its calls; their endings are recorded as they come.
+      await pool.stop();
+      // Whatever did not report an ending in time is failed (never re-dialed).
+      await dialer.mediaLost();
+      await dispatcherStopped;
+      await dialer.stop();
+      await postCall.stop();
+    },
+  };
+}

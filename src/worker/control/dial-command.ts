@@ -1,0 +1,44 @@
+/**
+ * The media worker's dial command for a claimed call: where to send the INVITE (trunk, credentials,
+ * headers), how long to ring and to talk, and what speaks on answer (a voice agent's spec, or a
+ * greeting-only agent's greeting), with the codecs to offer and the recording to make.
+ */
+import { codecsFor, greetingFor } from '../../agents/voice-spec.js';
+import type { ProviderSecrets } from '../../agents/provider-secrets.js';
+import type { ClaimedCall } from '../../dispatch/types.js';
+import type { AgentRow } from '../../store/agent-rows.js';
+import type { VoiceCallSpec } from '../../voice/spec.js';
+import type { DialCommand } from '../protocol.js';
+
+export interface DialInputs {
+  /** The call's agent, with the call's agent_overrides applied. */
+  agent: AgentRow;
+  /** The agent's conversation (undefined: a greeting-only agent). */
+  voice: VoiceCallSpec | undefined;
+  secrets: ProviderSecrets;
+  /** The trunk's password, decrypted (undefined without one or without a secret key). */
+  password: string | undefined;
+  /** The worker's configured codec order (undefined: the leg's default). */
+  codecs: string[] | undefined;
+}
+
+export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, password, codecs }: DialInputs): DialCommand {
+  const offer = codecsFor(agent, voice, codecs);
+  return {
+    type: 'dial',
+    callId: call.id,
+    to: call.to,
+    from: call.fromNumber,
+    ...(call.options.caller_id_name ? { callerIdName: call.options.caller_id_name } : {}),
+    // Our call id rides on the INVITE so carrier logs and peers can be matched to calls.
+    customHeaders: [...call.options.custom_sip_headers, { name: 'X-Outcall-Call-Id', value: call.id }],
+    trunk: { host: call.trunk.host, port: call.trunk.port, transport: call.trunk.transport },
+    ...(call.trunk.username && password !== undefined ? { credentials: { username: call.trunk.username, password } } : {}),
+    ringTimeoutMs: call.options.ring_timeout_s * 1000,
+    maxDurationMs: call.options.max_duration_s * 1000,
+    greeting: greetingFor(agent, call.dynamicVariables, secrets),
+    ...(offer ? { codecs: offer } : {}),
+    ...(voice ? { voice } : {}),
+    ...(call.options.record?.enabled ? { record: { channels: call.options.record.channels } } : {}),
+  };
+}

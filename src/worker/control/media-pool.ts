@@ -1,0 +1,103 @@
+import type { MediaConfig } from '../../config.js';
+import type { MediaLink } from './call-dialer.js';
+import { MediaThread } from './media-thread.js';
+import type { WorkerCommand, WorkerEvent } from '../protocol.js';
+
+interface Member {
+  thread: MediaThread;
+  calls: Set<string>;
+  alive: boolean;
+}
+
+/**
+ * Several media worker threads behind one MediaLink. Sending and receiving RTP is mostly syscalls
+ * (about 80% of a core for 1000 full-duplex legs on this machine kind), so one event loop caps a
+ * process well below what its cores can carry; each thread here owns its own SIP port and a slice of
+ * the RTP port range, and a new call goes to the thread with the fewest calls. A thread that dies
+ * takes only its own calls with it.
+ */
+export class MediaPool implements MediaLink {
+  readonly #members: Member[];
+  readonly #owner = new Map<string, Member>();
+  readonly #listeners = new Set<(e: WorkerEvent) => void>();
+  readonly #lostListeners = new Set<(callIds: string[], allLost: boolean) => void>();
+
+  private constructor(threads: MediaThread[]) {
+    this.#members = threads.map((thread) => ({ thread, calls: new Set<string>(), alive: true }));
+    for (const m of this.#members) {
+      m.thread.on((e) => {
+        if (e.type === 'ended') {
+          m.calls.delete(e.callId);
+          this.#owner.delete(e.callId);
+        }
+        for (const l of this.#listeners) l(e);
+      });
+      m.thread.onExit(() => {
+        m.alive = false;
+        const lost = [...m.calls];
+        m.calls.clear();
+        for (const id of lost) this.#owner.delete(id);
+        const allLost = this.#members.every((x) => !x.alive);
+        for (const l of this.#lostListeners) l(lost, allLost);
+      });
+    }
+  }
+
+  /** Starts `count` threads; thread i gets SIP port base+2i (or any free port) and the i-th slice of RTP ports. */
+  static async start(cfg: MediaConfig, count: number): Promise<MediaPool> {
+    const n = Math.max(1, Math.floor(count));
+    const span = Math.floor((cfg.rtpPortMax - cfg.rtpPortMin + 1) / n);
+    if (span < 4) throw new Error(`the RTP port range ${cfg.rtpPortMin}-${cfg.rtpPortMax} is too small for ${n} media threads`);
+    const threads = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        MediaThread.start({
+          ...cfg,
+          sipPort: cfg.sipPort === 0 ? 0 : cfg.sipPort + 2 * i,
+          rtpPortMin: cfg.rtpPortMin + i * span,
+          rtpPortMax: i === n - 1 ? cfg.rtpPortMax : cfg.rtpPortMin + (i + 1) * span - 1,
+        }),
+      ),
+    );
+    return new MediaPool(threads);
+  }
+
+  get sipPorts(): number[] {
+    return this.#members.map((m) => m.thread.sipPort);
+  }
+
+  /** Calls per thread, for load checks and tests. */
+  get load(): number[] {
+    return this.#members.map((m) => m.calls.size);
+  }
+
+  on(listener: (e: WorkerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Called with the calls a dead thread held; allLost once no thread is left. */
+  onLost(listener: (callIds: string[], allLost: boolean) => void): void {
+    this.#lostListeners.add(listener);
+  }
+
+  send(cmd: WorkerCommand): void {
+    if (cmd.type === 'shutdown') {
+      for (const m of this.#members) if (m.alive) m.thread.send(cmd);
+      return;
+    }
+    if (cmd.type === 'cancel') {
+      this.#owner.get(cmd.callId)?.thread.send(cmd);
+      return;
+    }
+    let best: Member | undefined;
+    for (const m of this.#members) if (m.alive && (!best || m.calls.size < best.calls.size)) best = m;
+    if (!best) throw new Error('no media thread is alive');
+    best.calls.add(cmd.callId);
+    this.#owner.set(cmd.callId, best);
+    best.thread.send(cmd);
+  }
+
+  async stop(graceMs?: number): Promise<void> {
+    await Promise.all(this.#members.map((m) => m.thread.stop(graceMs)));
+  }
+}

@@ -1,0 +1,361 @@
+import type { Leg, LegEvent } from '../../voice/leg.js';
+import type { EndReason } from '../../contract/status.js';
+import type { TtsProvider } from '../../providers/tts/types.js';
+import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../../voice/events.js';
+import type { ProviderChain } from '../../providers/settings.js';
+import { PendingGreeting } from '../../voice/pending-greeting.js';
+import { offerRate } from '../../telephony/offer-rate.js';
+import type { CallTimings, DialCommand, ProviderFallbackRecord, WorkerCommand, WorkerEvent } from '../protocol.js';
+import { tapLeg, type RecordingTap } from './recording-tap.js';
+
+export type DialLeg = (cmd: DialCommand) => Promise<Leg>;
+
+/** What the runtime needs of a voice agent on one call (a VoiceSession provides it). */
+export interface VoiceCall {
+  pushAudio(frame: Int16Array): void;
+  readonly transcript: readonly TranscriptTurn[];
+}
+
+/**
+ * Builds the voice agent of a call in two steps: prepare (before dialing: providers, brain; a
+ * throw fails the call without ringing anyone), then attach to the dialed leg before answer. The
+ * session subscribes to the leg itself, starts on 'answered' and hangs up by itself.
+ */
+export type PrepareVoice = (cmd: DialCommand) => (leg: Leg, onEvent: (e: VoiceEvent) => void) => VoiceCall;
+
+/** A voice agent that cannot run, with the end reason the call gets (thrown by a PrepareVoice). */
+export class VoicePrepareError extends Error {
+  constructor(
+    readonly endReason: EndReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'VoicePrepareError';
+  }
+}
+
+type LocalHangup = 'greeting_done' | 'max_duration' | 'cancel' | 'voice';
+
+interface ActiveCall {
+  cmd: DialCommand;
+  leg: Leg | undefined;
+  answered: boolean;
+  hangupCause: LocalHangup | undefined;
+  greeting: PendingGreeting | undefined;
+  maxTimer: NodeJS.Timeout | undefined;
+  cancelRequested: boolean;
+  voice:
+    | {
+        attach: ReturnType<PrepareVoice>;
+        call: VoiceCall | undefined;
+        reason: VoiceEndReason | undefined;
+        offAudio: (() => void) | undefined;
+        /** The first provider error of the session: why an error_* call ended, in words. */
+        error: string | undefined;
+      }
+    | undefined;
+  recording: RecordingTap | undefined;
+  answeredAt: number | undefined;
+  greetingAt: number | undefined;
+  latencies: TurnLatency[];
+  fallbacks: ProviderFallbackRecord[];
+}
+
+function timingsOf(call: ActiveCall): CallTimings {
+  const greeting = call.answeredAt !== undefined && call.greetingAt !== undefined ? Math.max(0, call.greetingAt - call.answeredAt) : undefined;
+  return {
+    ...(greeting !== undefined ? { answerToGreetingMs: greeting } : {}),
+    turns: [...call.latencies],
+    ...(call.fallbacks.length > 0 ? { providerFallbacks: [...call.fallbacks] } : {}),
+  };
+}
+
+/** Why the call ended, in the platform's words (stable end_reason strings). */
+export function endReasonFor(
+  ended: Extract<LegEvent, { type: 'ended' }>,
+  cause: LocalHangup | undefined,
+  voiceReason?: VoiceEndReason,
+): EndReason {
+  if (cause === 'cancel') return 'canceled_by_api';
+  if (cause === 'voice' && voiceReason !== undefined) return voiceReason;
+  if (cause === 'max_duration') return 'max_duration_reached';
+  if (cause === 'greeting_done') return 'agent_hangup';
+  if (ended.reason === 'rtp_timeout') return 'media_timeout';
+  switch (ended.outcome) {
+    case 'completed':
+      return ended.by === 'remote' ? 'callee_hangup' : 'agent_hangup';
+    case 'busy':
+      return ended.sipStatusCode === 603 ? 'declined' : 'busy';
+    case 'no_answer':
+      return ended.by === 'timeout' || ended.sipStatusCode === 487 ? 'ring_timeout' : 'no_answer';
+    case 'canceled':
+      return 'canceled_by_api';
+    case 'failed':
+      // Our side could not reach the trunk (transport error, Timer B) vs the far end refusing with a code.
+      return ended.by === 'error' || ended.by === 'timeout' ? 'dial_error' : 'sip_error';
+  }
+}
+
+/**
+ * Runs calls on a media worker: dials each leg, synthesizes the greeting while it rings, plays it
+ * the instant the callee answers (never on early media), hangs up when it has played, enforces
+ * max_duration, honors cancel, and reports each step as a WorkerEvent. Pure of threads and stores,
+ * so it runs in a worker thread, a worker process, or a test.
+ */
+export class MediaRuntime {
+  readonly #calls = new Map<string, ActiveCall>();
+
+  constructor(
+    private readonly deps: {
+      dialLeg: DialLeg;
+      /** The greeting-only agents' TTS when the agent names none. */
+      tts: TtsProvider;
+      /** Builds the agent's own TTS for a greeting-only call (throws for one this worker cannot run). */
+      greetingTts?: (chain: ProviderChain) => TtsProvider;
+      emit: (e: WorkerEvent) => void;
+      now?: () => number;
+      /** Runs a voice agent on calls whose DialCommand carries `voice`; without it they are greeting-only. */
+      prepareVoice?: PrepareVoice;
+    },
+  ) {}
+
+  get activeCalls(): number {
+    return this.#calls.size;
+  }
+
+  handle(cmd: WorkerCommand): void {
+    switch (cmd.type) {
+      case 'dial':
+        void this.#dial(cmd);
+        return;
+      case 'cancel':
+        this.#cancel(cmd.callId);
+        return;
+      case 'shutdown':
+        for (const id of this.#calls.keys()) this.#cancel(id);
+        return;
+    }
+  }
+
+  #now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  async #dial(cmd: DialCommand): Promise<void> {
+    if (this.#calls.has(cmd.callId)) {
+      // Never dial one call twice, whatever the caller sends.
+      this.deps.emit({ type: 'log', level: 'error', message: 'duplicate dial command ignored', callId: cmd.callId });
+      return;
+    }
+    let voice: ActiveCall['voice'];
+    if (cmd.voice && this.deps.prepareVoice) {
+      try {
+        voice = { attach: this.deps.prepareVoice(cmd), call: undefined, reason: undefined, offAudio: undefined, error: undefined };
+      } catch (err) {
+        // Nothing rang: the agent cannot run (bad flow, unknown provider), so the call fails here.
+        const fallback: EndReason = cmd.voice.flow !== undefined && cmd.voice.flow !== null ? 'dial_error' : 'error_llm';
+        this.deps.emit({
+          type: 'ended',
+          callId: cmd.callId,
+          status: 'failed',
+          sipStatusCode: 0,
+          endReason: err instanceof VoicePrepareError ? err.endReason : fallback,
+          reason: `voice agent could not start: ${(err as Error).message}`,
+          at: this.#now(),
+        });
+        return;
+      }
+    }
+    let greetingTts = this.deps.tts;
+    if (!voice && cmd.greeting?.tts && this.deps.greetingTts) {
+      try {
+        greetingTts = this.deps.greetingTts(cmd.greeting.tts);
+      } catch (err) {
+        // Refused before ringing anyone: a greeting nobody can speak must not become a silent call.
+        this.deps.emit({ type: 'ended', callId: cmd.callId, status: 'failed', sipStatusCode: 0, endReason: 'error_tts', reason: `greeting TTS could not start: ${(err as Error).message}`, at: this.#now() });
+        return;
+      }
+    }
+    const call: ActiveCall = {
+      cmd,
+      leg: undefined,
+      answered: false,
+      hangupCause: undefined,
+      greeting: !voice && cmd.greeting ? new PendingGreeting(greetingTts, cmd.greeting.text, cmd.greeting.voice, offerRate(cmd.codecs)) : undefined,
+      maxTimer: undefined,
+      cancelRequested: false,
+      voice,
+      recording: undefined,
+      answeredAt: undefined,
+      greetingAt: undefined,
+      latencies: [],
+      fallbacks: [],
+    };
+    this.#calls.set(cmd.callId, call);
+    let leg: Leg;
+    try {
+      leg = await this.deps.dialLeg(cmd);
+      if (cmd.record) {
+        // Everyone else gets the tapped leg, so every frame the agent writes is recorded.
+        call.recording = tapLeg(leg, { channels: cmd.record.channels, maxMs: cmd.maxDurationMs, now: () => this.#now() });
+        leg = call.recording.leg;
+      }
+    } catch (err) {
+      call.greeting?.cancel();
+      this.#calls.delete(cmd.callId);
+      this.deps.emit({
+        type: 'ended',
+        callId: cmd.callId,
+        status: 'failed',
+        sipStatusCode: 0,
+        endReason: 'dial_error',
+        reason: `could not dial: ${(err as Error).message}`,
+        at: this.#now(),
+      });
+      return;
+    }
+    call.leg = leg;
+    // Subscribed before the session, so on the leg's end the runtime reports first (a session-made
+    // hang-up has already told us its reason through end_requested).
+    leg.on((e) => this.#onLeg(call, leg, e));
+    if (voice) this.#attachVoice(call, voice, leg);
+    if (call.cancelRequested) this.#cancel(cmd.callId);
+  }
+
+  #onLeg(call: ActiveCall, leg: Leg, e: LegEvent): void {
+    const callId = call.cmd.callId;
+    switch (e.type) {
+      case 'ringing':
+        this.deps.emit({ type: 'ringing', callId, earlyMedia: e.earlyMedia });
+        return;
+      case 'answered': {
+        call.answered = true;
+        call.answeredAt = this.#now();
+        this.deps.emit({ type: 'answered', callId, codec: e.codec, sampleRate: e.sampleRate, at: call.answeredAt });
+        // The voice session starts on this same event and owns the greeting and max_duration.
+        if (call.voice) return;
+        call.maxTimer = setTimeout(() => this.#hangup(call, 'max_duration'), call.cmd.maxDurationMs);
+        if (call.greeting) void this.#playGreeting(call, leg, call.greeting, e.sampleRate);
+        else this.#hangup(call, 'greeting_done');
+        return;
+      }
+      case 'ended': {
+        clearTimeout(call.maxTimer);
+        call.greeting?.cancel();
+        call.voice?.offAudio?.();
+        this.#calls.delete(callId);
+        const at = this.#now();
+        const recording = call.recording?.finish(at);
+        this.deps.emit({
+          type: 'ended',
+          callId,
+          status: e.outcome,
+          sipStatusCode: e.sipStatusCode,
+          endReason: endReasonFor(e, call.hangupCause, call.voice?.reason),
+          // A session ended by a provider error says which error, rather than "local hangup".
+          reason: call.hangupCause === 'voice' && call.voice?.error !== undefined ? call.voice.error : e.reason,
+          at,
+          // An answered voice call has a conversation to keep (possibly empty); an unanswered one has none.
+          ...(call.voice && call.answered ? { transcript: [...(call.voice.call?.transcript ?? [])] } : {}),
+          ...(call.answered ? { timings: timingsOf(call) } : {}),
+          ...(recording ? { recording } : {}),
+        });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #attachVoice(call: ActiveCall, voice: NonNullable<ActiveCall['voice']>, leg: Leg): void {
+    const callId = call.cmd.callId;
+    let greeted = false;
+    try {
+      voice.call = voice.attach(leg, (e) => {
+        if (e.type === 'end_requested') {
+          // The session hangs up by itself: the runtime must not hang up again, and its reason is the call's.
+          if (call.hangupCause === undefined) {
+            call.hangupCause = 'voice';
+            voice.reason = e.reason;
+          }
+        } else if (e.type === 'agent_first_audio' && !greeted) {
+          greeted = true;
+          call.greetingAt = this.#now();
+          this.deps.emit({ type: 'greeting-started', callId, at: call.greetingAt });
+        } else if (e.type === 'turn') {
+          this.deps.emit({ type: 'turn', callId, turn: e.turn });
+        } else if (e.type === 'turn_latency') {
+          call.latencies.push(e.latency);
+          this.deps.emit({ type: 'latency', callId, latency: e.latency });
+        } else if (e.type === 'provider_fallback') {
+          call.fallbacks.push({ ...e.fallback, atMs: call.answeredAt === undefined ? 0 : this.#now() - call.answeredAt });
+          const f = e.fallback;
+          this.deps.emit({ type: 'log', level: 'warn', message: `${f.kind} provider ${f.from} failed (${f.code}: ${f.message}); ${f.to} takes over`, callId });
+        } else if (e.type === 'error') {
+          voice.error ??= `${e.source} error (${e.code}): ${e.message}`;
+          this.deps.emit({ type: 'log', level: 'warn', message: `voice ${e.source} error (${e.code}): ${e.message}`, callId });
+        }
+      });
+    } catch (err) {
+      this.deps.emit({ type: 'log', level: 'error', message: `voice agent could not attach: ${(err as Error).message}`, callId });
+      this.#cancel(callId);
+      return;
+    }
+    const session = voice.call;
+    if (!leg.onAudio) {
+      this.deps.emit({ type: 'log', level: 'error', message: 'this leg gives no callee audio: the agent cannot hear', callId });
+      return;
+    }
+    voice.offAudio = leg.onAudio((frame) => session.pushAudio(frame));
+  }
+
+  async #playGreeting(call: ActiveCall, leg: Leg, greeting: PendingGreeting, rate: number): Promise<void> {
+    let first = true;
+    try {
+      for await (const frame of greeting.frames(rate)) {
+        if (call.hangupCause !== undefined || !this.#calls.has(call.cmd.callId)) return;
+        leg.write(frame);
+        if (first) {
+          first = false;
+          call.greetingAt = this.#now();
+          this.deps.emit({ type: 'greeting-started', callId: call.cmd.callId, at: call.greetingAt });
+        }
+      }
+    } catch (err) {
+      this.deps.emit({ type: 'log', level: 'warn', message: `greeting synthesis failed: ${(err as Error).message}`, callId: call.cmd.callId });
+    }
+    // Hang up once what was queued has been played out.
+    await new Promise<void>((resolve) => {
+      if (leg.queuedMs === 0) return resolve();
+      const off = leg.on((e) => {
+        if (e.type === 'drained' || e.type === 'ended') {
+          off();
+          resolve();
+        }
+      });
+    });
+    this.#hangup(call, 'greeting_done');
+  }
+
+  #hangup(call: ActiveCall, cause: LocalHangup): void {
+    if (call.hangupCause !== undefined || !call.leg) return;
+    call.hangupCause = cause;
+    this.#settle(call, call.leg.hangup());
+  }
+
+  #cancel(callId: string): void {
+    const call = this.#calls.get(callId);
+    if (!call) return;
+    call.cancelRequested = true;
+    if (!call.leg || call.hangupCause !== undefined) return;
+    call.hangupCause = 'cancel';
+    this.#settle(call, call.answered ? call.leg.hangup() : call.leg.cancel());
+  }
+
+  /** The leg reports the end through its events; a failing hangup/cancel is logged, never lost. */
+  #settle(call: ActiveCall, p: Promise<unknown>): void {
+    p.catch((err: unknown) =>
+      this.deps.emit({ type: 'log', level: 'error', message: `hangup failed: ${(err as Error).message}`, callId: call.cmd.callId }),
+    );
+  }
+}

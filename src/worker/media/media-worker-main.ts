@@ -1,0 +1,77 @@
+/**
+ * Entry of a media worker thread: the SIP user agent, the RTP legs and greeting playout live here,
+ * on their own event loop, so HTTP and database work on the main thread never delays a packet.
+ * Commands arrive by postMessage (protocol.ts); events go back the same way.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { MediaConfig } from '../../config.js';
+import { checkSpeechChoice, SpeechRegistry } from '../../providers/registry.js';
+import { closeIdleTtsConnections } from '../../providers/tts/ws-pool.js';
+import { realClock } from '../../time/clock.js';
+import { CallLeg } from '../../telephony/call-leg.js';
+import { PortPool } from '../../telephony/rtp/index.js';
+import { StreamTransport, UdpTransport, UserAgent } from '../../telephony/sip/index.js';
+import { MediaRuntime } from './media-runtime.js';
+import { transferablesOf, type WorkerCommand, type WorkerEvent } from '../protocol.js';
+import { voicePreparer } from './voice-call.js';
+
+const port = parentPort;
+if (!port) throw new Error('media-worker-main must run in a worker thread');
+const cfg = workerData as MediaConfig;
+// A recording's WAV is moved to the control thread, not copied.
+const emit = (e: WorkerEvent) => port.postMessage(e, transferablesOf(e));
+
+const udp = await UdpTransport.bind({ host: cfg.sipHost, port: cfg.sipPort, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
+const tcp = await StreamTransport.tcp({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
+const ua = new UserAgent({ transports: [udp, tcp], userAgentName: 'Outcall' });
+const portPool = new PortPool({ min: cfg.rtpPortMin, max: cfg.rtpPortMax });
+// One registry per media thread: its engines (and Silero's model session) are shared by the thread's calls.
+const speech = new SpeechRegistry({
+  espeakVoice: cfg.ttsVoice,
+  onVadFallback: (err) =>
+    emit({ type: 'log', level: 'warn', message: `Silero VAD cannot run on this worker, using the energy VAD instead: ${err.message}` }),
+});
+const runtime = new MediaRuntime({
+  // Greeting-only agents speak with the default engine.
+  tts: speech.tts(undefined),
+  greetingTts: (chain) => {
+    checkSpeechChoice({ tts: chain });
+    return speech.tts(chain, {
+      onFallback: (f) => emit({ type: 'log', level: 'warn', message: `greeting ${f.kind} provider ${f.from} failed (${f.code}: ${f.message}); ${f.to} takes over` }),
+    });
+  },
+  emit,
+  // Agents with a flow or LLM settings hold a conversation with the engines they chose (registry defaults:
+  // espeak-ng out, Silero VAD + pocketsphinx in).
+  prepareVoice: voicePreparer({ engines: (spec, hooks) => speech.engines(spec.speech ?? {}, hooks), clock: realClock }),
+  dialLeg: (cmd) =>
+    CallLeg.dial({
+      ua,
+      portPool,
+      localAddress: cfg.rtpHost,
+      ...(cfg.advertiseHost ? { advertiseAddress: cfg.advertiseHost } : {}),
+      ...(cmd.codecs ? { codecs: cmd.codecs } : {}),
+      dial: {
+        to: cmd.to,
+        from: cmd.from,
+        ...(cmd.callerIdName ? { callerIdName: cmd.callerIdName } : {}),
+        customHeaders: cmd.customHeaders,
+        ringTimeoutMs: cmd.ringTimeoutMs,
+        trunk: cmd.trunk,
+        ...(cmd.credentials ? { credentials: cmd.credentials } : {}),
+      },
+    }),
+});
+
+port.on('message', (cmd: WorkerCommand) => {
+  runtime.handle(cmd);
+  if (cmd.type === 'shutdown') {
+    // Give CANCEL/BYE a moment to leave, then close the transports and let the thread end.
+    setTimeout(() => {
+      // Vendor sockets kept for the next utterance are closed politely rather than dropped.
+      closeIdleTtsConnections();
+      void ua.close().finally(() => port.close());
+    }, 500);
+  }
+});
+emit({ type: 'ready', sipPort: udp.local.port });

@@ -1,0 +1,175 @@
+/**
+ * Composes a call's voice agent in the media worker: the brain (scripted flow, else LLM) and the
+ * providers the agent chose (TTS, VAD, STT) around a VoiceSession on the dialed leg, with the
+ * agent's conversation settings. The session subscribes to the leg before answer and starts on
+ * 'answered'.
+ */
+import type { EndReason } from '../../contract/status.js';
+import { ProviderError } from '../../providers/errors.js';
+import { FallbackLlm } from '../../providers/fallback/index.js';
+import { identify, workerCooldowns } from '../../providers/fallback/cooldowns.js';
+import { createLlmProvider, llmToolsFromAgent, type LlmProvider } from '../../providers/llm/index.js';
+import type { ProviderChain } from '../../providers/settings.js';
+import { fallbackEvent, ProviderChoiceError, withVoice, type EngineHooks, type ProviderKind, type SpeechEngines } from '../../providers/registry.js';
+import type { TtsProvider } from '../../providers/tts/types.js';
+import type { Clock } from '../../time/clock.js';
+import { offerRate } from '../../telephony/offer-rate.js';
+import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../../voice/brain.js';
+import { FlowBrain } from '../../voice/flow/index.js';
+import { LlmAgentBrain } from '../../voice/llm-brain.js';
+import type { VoiceEvent } from '../../voice/events.js';
+import { VoiceSession, type VoiceSessionOptions } from '../../voice/session.js';
+import { VoicePrepareError, type PrepareVoice } from './media-runtime.js';
+import type { DialCommand } from '../protocol.js';
+import { callControl, createToolRunner, type CallControl } from './tools/index.js';
+import { prepareRealtimeCall } from './realtime-call.js';
+import type { VoiceCallSpec, VoiceConversation } from '../../voice/spec.js';
+
+export interface VoiceProviders {
+  /** The call's engines: fixed ones, or built per call from the agent's choice (the worker's SpeechRegistry). */
+  engines: SpeechEngines | ((spec: VoiceCallSpec, hooks: EngineHooks) => SpeechEngines);
+  clock: Clock;
+  /** Runs a flow's or the model's tools; by default the agent's own tools (src/worker/media/tools) run. */
+  runTool?: ToolRunner;
+  /** This worker's session defaults; the agent's conversation settings win over them; max duration comes from the call. */
+  options?: Partial<Omit<VoiceSessionOptions, 'maxDurationMs'>>;
+}
+
+const CHOICE_END: Record<ProviderKind, EndReason> = { tts: 'error_tts', stt: 'error_stt', vad: 'error_stt', llm: 'error_llm', speech_to_speech: 'error_llm' };
+
+/** The session defaults when neither the worker nor the agent says otherwise. */
+export const SESSION_DEFAULTS = {
+  firstSpeaker: 'agent',
+  bargeIn: { enabled: true, minSpeechMs: 300, minWords: 0 },
+  inactivityTimeoutMs: 10_000,
+} as const satisfies Partial<VoiceSessionOptions>;
+
+/** The agent's conversation settings over the worker's defaults. */
+export function sessionOptionsFor(
+  c: VoiceConversation | undefined,
+  defaults: Partial<Omit<VoiceSessionOptions, 'maxDurationMs'>> = {},
+): Omit<VoiceSessionOptions, 'maxDurationMs'> {
+  const base = { ...SESSION_DEFAULTS, ...defaults };
+  const o: Omit<VoiceSessionOptions, 'maxDurationMs'> = {
+    ...base,
+    firstSpeaker: c?.firstSpeaker ?? base.firstSpeaker,
+    bargeIn: { ...SESSION_DEFAULTS.bargeIn, ...defaults.bargeIn, ...c?.bargeIn },
+    inactivityTimeoutMs: c?.inactivityTimeoutMs ?? base.inactivityTimeoutMs,
+  };
+  if (c?.inactivityPrompt !== undefined) o.inactivityPrompt = c.inactivityPrompt;
+  if (c?.wrapUpLine !== undefined) o.wrapUpLine = c.wrapUpLine;
+  if (c?.apologyLine !== undefined) o.apologyLine = c.apologyLine;
+  if (c?.filler === null) delete o.filler;
+  else if (c?.filler !== undefined) o.filler = c.filler;
+  return o;
+}
+
+const noTools: ToolRunner = async (name) => {
+  throw new Error(`tool "${name}" is not available on this worker`);
+};
+
+/** Said while a slow tool runs, unless the agent's settings say otherwise. */
+export const DEFAULT_FILLER = { afterMs: 1500, phrases: ['One moment please.'] };
+
+/** The call's tools, run against the live call once it is attached (`control`). */
+function toolRunnerFor(cmd: DialCommand, spec: VoiceCallSpec, clock: Clock, control: () => CallControl | undefined): ToolRunner {
+  const tools = spec.tools ?? [];
+  if (tools.length === 0) return noTools;
+  const tc = spec.toolContext;
+  return createToolRunner({
+    tools,
+    clock,
+    control,
+    context: {
+      callId: cmd.callId,
+      agentId: tc?.agentId ?? '',
+      metadata: tc?.metadata ?? null,
+      signingSecrets: tc?.signingSecrets ?? [],
+      allowPrivateUrls: tc?.allowPrivateUrls ?? false,
+      trunk: { host: cmd.trunk.host, port: cmd.trunk.port },
+    },
+  });
+}
+
+/** The agent's brain for a call: the flow when there is one, else the LLM. Throws when neither can run. */
+export function brainFor(spec: VoiceCallSpec, runTool: ToolRunner = noTools, hooks: EngineHooks = {}): AgentBrain {
+  if (spec.flow !== undefined && spec.flow !== null) {
+    return new FlowAgentBrain(new FlowBrain(spec.flow, spec.dynamicVariables), runTool);
+  }
+  if (spec.llm) {
+    const context: Record<string, unknown> = { dynamic_variables: spec.dynamicVariables };
+    if (spec.callContext) context.call_context = spec.callContext;
+    return new LlmAgentBrain({
+      llm: llmChain(spec.llm, hooks),
+      systemPrompt: spec.systemPrompt,
+      callContext: context,
+      runTool,
+      // end_call is the brain's own tool (it hangs up politely); the rest are the agent's as declared.
+      tools: llmToolsFromAgent((spec.tools ?? []).filter((t) => t.type !== 'end_call')),
+      ...(spec.greeting ? { greeting: spec.greeting } : {}),
+    });
+  }
+  throw new Error('the agent has neither a flow nor llm settings');
+}
+
+export function voicePreparer(p: VoiceProviders): PrepareVoice {
+  return (cmd) => {
+    const spec = cmd.voice;
+    if (!spec) throw new Error('not a voice call');
+    if (spec.speechToSpeech) {
+      // A speech-to-speech model hears and speaks itself: no engines, no brain (src/worker/media/realtime-call.ts).
+      return prepareRealtimeCall(cmd, spec, {
+        clock: p.clock,
+        options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}) },
+        runTool: (control) => p.runTool ?? toolRunnerFor(cmd, spec, p.clock, control),
+      });
+    }
+    // Provider switches are reported to the session's listener once the call is attached (before answer).
+    let emit: ((e: VoiceEvent) => void) | undefined;
+    const hooks: EngineHooks = { onFallback: (fallback) => emit?.({ type: 'provider_fallback', fallback }) };
+    let engines: SpeechEngines;
+    try {
+      engines = typeof p.engines === 'function' ? p.engines(spec, hooks) : p.engines;
+    } catch (err) {
+      // Refused before dialing: an engine this worker does not run must not become a deaf or mute call.
+      if (err instanceof ProviderChoiceError) throw new VoicePrepareError(CHOICE_END[err.kind], err.message);
+      throw err;
+    }
+    let control: CallControl | undefined;
+    let brain: AgentBrain;
+    try {
+      brain = brainFor(spec, p.runTool ?? toolRunnerFor(cmd, spec, p.clock, () => control), hooks);
+    } catch (err) {
+      // A model without its key (or with a bad option) is refused before dialing.
+      if (err instanceof ProviderError) throw new VoicePrepareError('error_llm', `llm: ${err.message}`);
+      throw err;
+    }
+    const isFlow = spec.flow !== undefined && spec.flow !== null;
+    const options: VoiceSessionOptions = {
+      ...sessionOptionsFor(spec.conversation, { filler: DEFAULT_FILLER, ...p.options }),
+      maxDurationMs: cmd.maxDurationMs,
+      // A flow speaks its own opening nodes; an LLM agent opens with the configured greeting.
+      ...(!isFlow && spec.greeting ? { greeting: spec.greeting } : {}),
+      ...(spec.language ? { language: spec.language } : {}),
+      expectedSampleRate: offerRate(cmd.codecs),
+    };
+    // An agent without tts settings speaks the default engine with its `voice`; with them, each
+    // provider of the chain already carries its own voice (src/providers/registry.ts).
+    const tts = spec.speech?.tts ? engines.tts : withVoice(engines.tts, spec.voice);
+    return (leg, onEvent) => {
+      emit = onEvent;
+      const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
+      control = callControl(leg, session);
+      return session;
+    };
+  };
+}
+
+
+/** The agent's model, or its chain with fallbacks: a model that fails before its first words is replaced within the turn. */
+export function llmChain(chain: ProviderChain, hooks: EngineHooks = {}): LlmProvider {
+  const { fallbacks, ...first } = chain;
+  const list = [first, ...(fallbacks ?? [])].map((s) => identify(createLlmProvider(s), 'llm', s));
+  if (list.length === 1) return list[0] as LlmProvider;
+  return new FallbackLlm(list, { onFallback: (s) => hooks.onFallback?.(fallbackEvent(s)), cooldowns: workerCooldowns });
+}
