@@ -1,3 +1,4 @@
+import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RECORD_CHANNELS_DEFAULT, RING_TIMEOUT_S, STATUS_CALLBACK_METHOD_DEFAULT } from '../contract/call-defaults.js';
 import { STATUS_CALLBACK_EVENTS, type AgentOverrides, type Call, type CallMetrics, type OutboundCallCreate } from '../contract/call.js';
 import type { RecordingSummary } from '../store/recordings.js';
 import type { CallStatus, EndReason } from '../contract/status.js';
@@ -53,17 +54,17 @@ export function optionsFrom(body: OutboundCallCreate, agentWebhookUrl: string | 
   return {
     callback_url: body.callback_url ?? agentWebhookUrl,
     status_callback: body.status_callback
-      ? { url: body.status_callback.url, events: body.status_callback.events ?? [...STATUS_CALLBACK_EVENTS], method: body.status_callback.method ?? 'POST' }
+      ? { url: body.status_callback.url, events: body.status_callback.events ?? [...STATUS_CALLBACK_EVENTS], method: body.status_callback.method ?? STATUS_CALLBACK_METHOD_DEFAULT }
       : null,
     caller_id_name: body.caller_id_name ?? null,
     custom_sip_headers: body.custom_sip_headers ?? [],
-    ring_timeout_s: body.ring_timeout_s ?? 45,
-    max_duration_s: body.max_duration_s ?? 3600,
+    ring_timeout_s: body.ring_timeout_s ?? RING_TIMEOUT_S.default,
+    max_duration_s: body.max_duration_s ?? MAX_DURATION_S.default,
     machine_detection: {
-      mode: body.machine_detection?.mode ?? 'disabled',
-      hangup_on_machine: body.machine_detection?.hangup_on_machine ?? false,
+      mode: body.machine_detection?.mode ?? MACHINE_DETECTION_DEFAULT.mode,
+      hangup_on_machine: body.machine_detection?.hangup_on_machine ?? MACHINE_DETECTION_DEFAULT.hangup_on_machine,
     },
-    record: { enabled: body.record?.enabled ?? false, channels: body.record?.channels ?? 'mono' },
+    record: { enabled: body.record?.enabled ?? false, channels: body.record?.channels ?? RECORD_CHANNELS_DEFAULT },
     agent_overrides: body.agent_overrides ?? null,
   };
 }

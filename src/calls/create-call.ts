@@ -9,12 +9,12 @@ import { isUniqueViolation } from '../store/pg-errors.js';
 import { CALLS_QUEUED_CHANNEL } from '../store/channels.js';
 import { sql } from '../store/sql.js';
 import { assertPublicUrl } from '../http-client/url-guard.js';
+import { METADATA_MAX_BYTES } from '../contract/call-defaults.js';
 import { checkOverrides } from './agent-overrides.js';
 import { optionsFrom, toCall, type CallRow } from './call-object.js';
 import { missingVariables } from '../contract/templates.js';
 import { findAgentRow } from '../store/agent-rows.js';
 
-export const METADATA_MAX_BYTES = 16 * 1024;
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export interface CreateCallResult {

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RECORD_CHANNELS_DEFAULT, RING_TIMEOUT_S, STATUS_CALLBACK_METHOD_DEFAULT } from './call-defaults.js';
 import { CALL_STATUSES } from './status.js';
 import { Destination, E164, HttpUrl, Nullable, Timestamp } from './common.js';
 
@@ -24,7 +25,7 @@ const StatusCallback = Type.Object(
         description: 'events to send; all of them when omitted',
       }),
     ),
-    method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('GET')], { default: 'POST' })),
+    method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('GET')], { default: STATUS_CALLBACK_METHOD_DEFAULT })),
   },
   { additionalProperties: false },
 );
@@ -40,9 +41,9 @@ const SipHeader = Type.Object(
 const MachineDetection = Type.Object(
   {
     mode: Type.Union([Type.Literal('disabled'), Type.Literal('detect'), Type.Literal('detect_message_end')], {
-      default: 'disabled',
+      default: MACHINE_DETECTION_DEFAULT.mode,
     }),
-    hangup_on_machine: Type.Optional(Type.Boolean({ default: false })),
+    hangup_on_machine: Type.Optional(Type.Boolean({ default: MACHINE_DETECTION_DEFAULT.hangup_on_machine })),
   },
   { additionalProperties: false },
 );
@@ -50,7 +51,7 @@ const MachineDetection = Type.Object(
 const Record = Type.Object(
   {
     enabled: Type.Boolean(),
-    channels: Type.Optional(Type.Union([Type.Literal('mono'), Type.Literal('dual')], { default: 'mono' })),
+    channels: Type.Optional(Type.Union([Type.Literal('mono'), Type.Literal('dual')], { default: RECORD_CHANNELS_DEFAULT })),
   },
   { additionalProperties: false },
 );
@@ -100,8 +101,8 @@ export const OutboundCallCreate = Type.Object(
       Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9 \\-_~!.+]+$', description: 'letters, digits, space and -_~!.+' }),
     ),
     custom_sip_headers: Type.Optional(Type.Array(SipHeader, { maxItems: 20 })),
-    ring_timeout_s: Type.Optional(Type.Integer({ minimum: 5, maximum: 120, default: 45 })),
-    max_duration_s: Type.Optional(Type.Integer({ minimum: 30, maximum: 14400, default: 3600 })),
+    ring_timeout_s: Type.Optional(Type.Integer({ minimum: RING_TIMEOUT_S.min, maximum: RING_TIMEOUT_S.max, default: RING_TIMEOUT_S.default })),
+    max_duration_s: Type.Optional(Type.Integer({ minimum: MAX_DURATION_S.min, maximum: MAX_DURATION_S.max, default: MAX_DURATION_S.default })),
     machine_detection: Type.Optional(MachineDetection),
     record: Type.Optional(Record),
     agent_overrides: Type.Optional(AgentOverrides),

@@ -4,6 +4,7 @@
  * integer`), and all problems of a file are reported at once rather than the first only.
  */
 
+import { MAX_DURATION_S, RING_TIMEOUT_S } from '../../contract/call-defaults.js';
 import { TERMINAL_STATUSES } from '../../contract/status.js';
 
 export type Speaker = 'agent' | 'callee' | 'any';
@@ -92,7 +93,7 @@ export function validateScenario(raw: unknown, file: string): Validation {
       vars = raw.dynamic_variables as Record<string, string>;
     }
   }
-  // The API's own bounds (src/contract/call.ts), so a bad file fails here with its name, not as an HTTP 400 mid-run.
+  // The API's own bounds (src/contract/call-defaults.ts), so a bad file fails here with its name, not as an HTTP 400 mid-run.
   const int = (obj: Record<string, unknown>, prefix: string, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined => {
     const v = obj[field];
     if (v === undefined) return undefined;
@@ -102,8 +103,8 @@ export function validateScenario(raw: unknown, file: string): Validation {
     }
     return v;
   };
-  const maxDuration = int(raw, '', 'max_duration_s', 30, 14400);
-  const ringTimeout = int(raw, '', 'ring_timeout_s', 5, 120);
+  const maxDuration = int(raw, '', 'max_duration_s', MAX_DURATION_S.min, MAX_DURATION_S.max);
+  const ringTimeout = int(raw, '', 'ring_timeout_s', RING_TIMEOUT_S.min, RING_TIMEOUT_S.max);
 
   const expect: Expectations = {};
   if (raw.expect === undefined) err('expect', 'is required (an object of expectations)');
