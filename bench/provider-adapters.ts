@@ -15,7 +15,7 @@
 // Goal: < 5 ms over the instant provider at p50 and p99.
 import http from 'node:http';
 import { WebSocket } from 'ws';
-import { concat, fliteSpeech, silence, toFrames } from '../src/providers/conformance/audio.js';
+import { concat, fliteSpeech, silence, toFrames } from '../test/providers/conformance/audio.js';
 import { createAnthropicLlm } from '../src/providers/llm/anthropic.js';
 import { ScriptedLlm } from '../src/providers/llm/scripted.js';
 import type { LlmProvider } from '../src/providers/llm/types.js';

@@ -13,7 +13,7 @@
 //    silence (500 ms) and 300 ms; and the engine's CPU % of a core while live (/proc/PID/stat).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { atRate, audibleBounds, concat, fliteSpeech, silence, toFrames, whiteNoise, mix } from '../src/providers/conformance/audio.js';
+import { atRate, audibleBounds, concat, fliteSpeech, silence, toFrames, whiteNoise, mix } from '../test/providers/conformance/audio.js';
 import { PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
 import type { SttEvent } from '../src/providers/stt/types.js';
 import { EnergyVad } from '../src/providers/vad/energy.js';

@@ -1,7 +1,7 @@
 /** Assertions the cloud STT adapter tests share. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { collectEvents } from '../../src/providers/conformance/stt.js';
+import { collectEvents } from '../providers/conformance/stt.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import type { SttEvent, SttStream } from '../../src/providers/stt/types.js';
 import { VirtualClock } from './virtual-clock.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ttsConformance } from '../../src/providers/conformance/tts.js';
+import { ttsConformance } from './conformance/tts.js';
 import { EspeakNgTts } from '../../src/providers/tts/espeak-ng.js';
 import { WavStreamParser } from '../../src/providers/tts/wav-stream.js';
 import { skipReason } from '../helpers/require-tool.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { collect, ttsConformance } from '../../src/providers/conformance/tts.js';
+import { collect, ttsConformance } from './conformance/tts.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { FliteTts, sentences } from '../../src/providers/tts/flite.js';
 import { skipReason } from '../helpers/require-tool.js';

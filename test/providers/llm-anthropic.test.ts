@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { llmConformance, type LlmConformanceTarget } from '../../src/providers/conformance/llm.js';
+import { llmConformance, type LlmConformanceTarget } from './conformance/llm.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { AnthropicLlm, createAnthropicLlm, type AnthropicLlmOptions } from '../../src/providers/llm/anthropic.js';
 import { CALL_CONNECTED_TURN } from '../../src/providers/llm/anthropic-wire.js';

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { llmConformance, type LlmConformanceTarget } from '../../src/providers/conformance/llm.js';
+import { llmConformance, type LlmConformanceTarget } from './conformance/llm.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { OpenAiCompatibleLlm, type OpenAiCompatibleOptions } from '../../src/providers/llm/openai-compatible.js';
 import type { LlmEvent, LlmMessage } from '../../src/providers/llm/types.js';

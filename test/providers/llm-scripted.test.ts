@@ -1,5 +1,5 @@
 import { describe, test } from 'node:test';
-import { llmConformance, type LlmConformanceTarget } from '../../src/providers/conformance/llm.js';
+import { llmConformance, type LlmConformanceTarget } from './conformance/llm.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { ScriptedLlm } from '../../src/providers/llm/scripted.js';
 

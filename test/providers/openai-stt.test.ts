@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collectEvents, keyWordsHeard, sttConformance } from '../../src/providers/conformance/stt.js';
-import { atRate, audibleBounds, concat, fliteSpeech, silence, toFrames } from '../../src/providers/conformance/audio.js';
+import { collectEvents, keyWordsHeard, sttConformance } from './conformance/stt.js';
+import { atRate, audibleBounds, concat, fliteSpeech, silence, toFrames } from './conformance/audio.js';
 import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { ProviderRateLimitedError } from '../../src/providers/llm/http-errors.js';

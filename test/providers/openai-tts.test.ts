@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { collect, ttsConformance } from '../../src/providers/conformance/tts.js';
+import { collect, ttsConformance } from './conformance/tts.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { ProviderRateLimitedError } from '../../src/providers/llm/http-errors.js';
 import type { ProviderOptionValue, ResolvedProviderSettings } from '../../src/providers/settings.js';

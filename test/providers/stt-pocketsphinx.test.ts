@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sttConformance, collectEvents } from '../../src/providers/conformance/stt.js';
+import { sttConformance, collectEvents } from './conformance/stt.js';
 import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
 import { skipReason } from '../helpers/require-tool.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { PocketsphinxOutputParser } from '../../src/providers/stt/pocketsphinx-output.js';
-import { audibleBounds, concat, fliteSpeech, silence, toFrames } from '../../src/providers/conformance/audio.js';
+import { audibleBounds, concat, fliteSpeech, silence, toFrames } from './conformance/audio.js';
 import type { SttEvent } from '../../src/providers/stt/types.js';
 
 const skip = skipReason('pocketsphinx_continuous') || skipReason('flite');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { concat, toFrames, whiteNoise } from '../../src/providers/conformance/audio.js';
-import { vadConformance } from '../../src/providers/conformance/vad.js';
+import { concat, toFrames, whiteNoise } from './conformance/audio.js';
+import { vadConformance } from './conformance/vad.js';
 import { EnergyVad, rmsDbfs } from '../../src/providers/vad/energy.js';
 import { skipReason } from '../helpers/require-tool.js';
 

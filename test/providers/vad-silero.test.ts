@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fliteSpeech, silence, toFrames } from '../../src/providers/conformance/audio.js';
-import { vadConformance } from '../../src/providers/conformance/vad.js';
+import { fliteSpeech, silence, toFrames } from './conformance/audio.js';
+import { vadConformance } from './conformance/vad.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { SileroVad, SileroVadStream } from '../../src/providers/vad/silero.js';
 import { skipReason } from '../helpers/require-tool.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { samplesPerFrame } from '../../media/frames.js';
-import { resample } from '../../media/resampler.js';
-import { WavStreamParser } from '../tts/wav-stream.js';
+import { samplesPerFrame } from '../../../src/media/frames.js';
+import { resample } from '../../../src/media/resampler.js';
+import { WavStreamParser } from '../../../src/providers/tts/wav-stream.js';
 
 /**
  * Test audio made at run time rather than checked in: real synthetic speech from flite's `slt`

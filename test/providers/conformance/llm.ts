@@ -8,8 +8,8 @@
  * speaks the vendor's protocol) and registers each case with its test runner.
  */
 import assert from 'node:assert/strict';
-import { ProviderError, type ProviderErrorCode } from '../errors.js';
-import type { LlmEvent, LlmMessage, LlmProvider, LlmToolSpec } from '../llm/types.js';
+import { ProviderError, type ProviderErrorCode } from '../../../src/providers/errors.js';
+import type { LlmEvent, LlmMessage, LlmProvider, LlmToolSpec } from '../../../src/providers/llm/types.js';
 
 export interface LlmConformanceTarget {
   provider: LlmProvider;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ProviderError } from '../errors.js';
-import type { TtsProvider } from '../tts/types.js';
+import { ProviderError } from '../../../src/providers/errors.js';
+import type { TtsProvider } from '../../../src/providers/tts/types.js';
 
 /**
  * The behaviour every TTS must show, registered as node:test tests for one implementation:

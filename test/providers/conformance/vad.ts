@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ProviderError } from '../errors.js';
-import type { VadEvent, VadOptions, VadProvider } from '../vad/types.js';
+import { ProviderError } from '../../../src/providers/errors.js';
+import type { VadEvent, VadOptions, VadProvider } from '../../../src/providers/vad/types.js';
 import { atRate, audibleBounds, concat, fliteSpeech, mix, silence, toFrames, whiteNoise } from './audio.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ProviderError } from '../errors.js';
-import type { SttEvent, SttProvider, SttStream } from '../stt/types.js';
+import { ProviderError } from '../../../src/providers/errors.js';
+import type { SttEvent, SttProvider, SttStream } from '../../../src/providers/stt/types.js';
 import { atRate, audibleBounds, concat, fliteSpeech, silence, toFrames } from './audio.js';
 
 /**
