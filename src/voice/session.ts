@@ -14,7 +14,7 @@ import { CalleeTurns, type CalleeUtterance } from './callee-turns.js';
 import { AgentTurn, fixedLine, type TurnOutcome } from './agent-turn.js';
 import { Playout } from './playout.js';
 import { PrimedTts, spokenChunks } from './primed-tts.js';
-import { pickRate, RateAdapter } from './rate-adapter.js';
+import { FrameResampler, pickRate } from './frame-resampler.js';
 import type { LegEvent, Leg } from './leg.js';
 
 export interface VoiceSessionOptions {
@@ -82,8 +82,8 @@ export class VoiceSession {
   #stt: SttStream | undefined;
   readonly #sttAc = new AbortController();
   #vadAudioMs = 0;
-  #vadIn: RateAdapter | undefined;
-  #sttIn: RateAdapter | undefined;
+  #vadIn: FrameResampler | undefined;
+  #sttIn: FrameResampler | undefined;
   #turn: AgentTurn | undefined;
   #turnSeq = 0;
   #pending: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
@@ -204,7 +204,7 @@ export class VoiceSession {
     // at or below the leg's rate (upsampled narrowband has nothing above 4 kHz for a wideband model).
     const sttRate = sttRateFor(sampleRate, this.#d.stt.capabilities.sampleRates);
     const vadRate = pickRate(sampleRate, this.#d.vad.capabilities.sampleRates);
-    this.#vadIn = new RateAdapter(sampleRate, vadRate);
+    this.#vadIn = new FrameResampler(sampleRate, vadRate);
     try {
       if (sttRate === undefined) {
         const rates = this.#d.stt.capabilities.sampleRates.join('/');
@@ -215,7 +215,7 @@ export class VoiceSession {
           false,
         );
       }
-      this.#sttIn = new RateAdapter(sampleRate, sttRate);
+      this.#sttIn = new FrameResampler(sampleRate, sttRate);
       this.#stt = this.#d.stt.start({ sampleRate: sttRate, signal: this.#sttAc.signal, ...(options.language ? { language: options.language } : {}) });
       void this.#readStt(this.#stt); // #readStt catches everything and reports it as an event
     } catch (err) {
