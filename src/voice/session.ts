@@ -16,35 +16,9 @@ import { Playout } from './playout.js';
 import { PrimedTts, spokenChunks } from './primed-tts.js';
 import { FrameResampler, pickRate } from './frame-resampler.js';
 import type { LegEvent, Leg } from './leg.js';
+import { bargeInOf, linesOf, type VoiceSessionOptions } from './policy.js';
 
-export interface VoiceSessionOptions {
-  greeting?: string;
-  firstSpeaker: 'agent' | 'callee';
-  /**
-   * enabled (default true): the callee's speech may cut the agent off. minSpeechMs: how long it must
-   * last (also the VAD's minimum speech). minWords (default 0): if > 0, it must also have been
-   * transcribed to at least this many words (partials or finals), so a "mm-hm" does not cut in.
-   */
-  bargeIn: { minSpeechMs: number; enabled?: boolean; minWords?: number };
-  /** Silence after the agent finished before the prompt, and again before hanging up. */
-  inactivityTimeoutMs: number;
-  maxDurationMs: number;
-  inactivityPrompt?: string;
-  wrapUpLine?: string;
-  apologyLine?: string;
-  language?: string;
-  /**
-   * The leg's rate if the callee answers with the first codec offered: the opening is synthesized
-   * at it while the phone rings (default 16000), so a narrowband call gets 8 kHz audio made
-   * natively rather than resampled.
-   */
-  expectedSampleRate?: number;
-  /**
-   * Said once per tool call when the agent has been silent for afterMs while the tool is still
-   * running (phrases in turn). Absent: the line stays quiet while tools run.
-   */
-  filler?: { afterMs: number; phrases: string[] };
-}
+export type { VoiceSessionOptions };
 
 export interface VoiceSessionDeps {
   leg: Leg;
@@ -199,7 +173,7 @@ export class VoiceSession {
         this.#onIdle();
       }
     });
-    this.#setTimer('max', options.maxDurationMs, () => this.#endWithLine(options.wrapUpLine ?? 'We are out of time. Thank you, goodbye.', 'max_duration_reached'));
+    this.#setTimer('max', options.maxDurationMs, () => this.#endWithLine(linesOf(options).wrapUp, 'max_duration_reached'));
     // A VAD that cannot take the leg's rate gets resampled audio; a recognizer only ever gets audio
     // at or below the leg's rate (upsampled narrowband has nothing above 4 kHz for a wideband model).
     const sttRate = sttRateFor(sampleRate, this.#d.stt.capabilities.sampleRates);
@@ -282,9 +256,9 @@ export class VoiceSession {
    * sound), and with minWords > 0 enough words transcribed.
    */
   #maybeBargeIn(segmentMs?: number): void {
-    const b = this.#d.options.bargeIn;
-    if (!this.#turn || b.enabled === false) return;
-    const minWords = b.minWords ?? 0;
+    const b = bargeInOf(this.#d.options);
+    if (!this.#turn || !b.enabled) return;
+    const minWords = b.minWords;
     if (minWords === 0) {
       if (segmentMs !== undefined && segmentMs >= b.minSpeechMs) this.#bargeIn();
       return;
@@ -429,7 +403,7 @@ export class VoiceSession {
       if (this.#turn || this.#ending) return;
       if (this.#prompted) return this.#hangup('inactivity_timeout');
       this.#prompted = true;
-      this.#runTurn({ type: 'line', text: this.#d.options.inactivityPrompt ?? 'Are you still there?' }, undefined);
+      this.#runTurn({ type: 'line', text: linesOf(this.#d.options).inactivityPrompt }, undefined);
     });
   }
 
@@ -449,7 +423,7 @@ export class VoiceSession {
     this.#emit({ type: 'error', source, code, message: err instanceof Error ? err.message : String(err), endReason: reason, atMs: this.#now() });
     // Already saying a last line (or the apology itself failed): hang up rather than risk dead air.
     if (this.#ending !== undefined) return this.#hangup(this.#ending === 'agent_hangup' ? reason : this.#ending);
-    this.#endWithLine(this.#d.options.apologyLine ?? 'Sorry, something went wrong on our side. We will call you back. Goodbye.', reason);
+    this.#endWithLine(linesOf(this.#d.options).apology, reason);
   }
 
   #hangup(reason: VoiceEndReason): void {

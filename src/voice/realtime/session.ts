@@ -14,7 +14,7 @@ import { runSafely, type ToolRunner } from '../brain.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../events.js';
 import { END_CALL_TOOL } from '../llm-brain.js';
 import { Playout } from '../playout.js';
-import type { VoiceSessionOptions } from '../session.js';
+import { bargeInOf, linesOf, type VoiceSessionOptions } from '../policy.js';
 import { AudioDecoder, AudioEncoder, formatForCodec, formatForOffer, sameFormat, type RealtimeAudioFormat } from './audio.js';
 import { connectRealtime, eventError, type ClientEvent, type RealtimeSocket, type ServerEvent } from './client.js';
 import type { RealtimeConfig } from './config.js';
@@ -112,7 +112,7 @@ export class RealtimeSession {
       return this.#fail(err);
     }
     const tools = [...this.#d.tools, END_CALL_TOOL];
-    const interruptResponse = this.#d.options.bargeIn.enabled !== false;
+    const interruptResponse = bargeInOf(this.#d.options).enabled;
     this.#send(sessionUpdate(config, { instructions: this.#d.instructions, tools, format: this.#wantedFormat, interruptResponse }));
     if (this.#rate !== 0) this.#afterAnswerOpen();
     // The opening line is made while it rings; its audio waits for the answer (#early).
@@ -223,7 +223,7 @@ export class RealtimeSession {
       }
     });
     const o = this.#d.options;
-    this.#setTimer('max', o.maxDurationMs, () => this.#endWithLine(o.wrapUpLine ?? 'We are out of time. Thank you, goodbye.', 'max_duration_reached'));
+    this.#setTimer('max', o.maxDurationMs, () => this.#endWithLine(linesOf(o).wrapUp, 'max_duration_reached'));
     if (!sameFormat(format, this.#wantedFormat)) {
       this.#wantedFormat = format;
       if (this.#socket) this.#send(formatUpdate(format));
@@ -361,7 +361,7 @@ export class RealtimeSession {
     this.#prompted = false;
     this.#clearTimer('inactivity');
     this.#emit({ type: 'callee_speech_started', atMs: now });
-    if (this.#d.options.bargeIn.enabled === false || this.#ending) return;
+    if (!bargeInOf(this.#d.options).enabled || this.#ending) return;
     const speaking = [...this.#responses.values()].filter((r) => !r.cut && (!r.done || !r.settled));
     if (speaking.length === 0 || !this.#playout) return;
     // Barge-in: drop unplayed audio, tell the model how much of each item was heard, stop the response.
@@ -512,7 +512,7 @@ export class RealtimeSession {
       if (this.#responses.size > 0 || this.#active || this.#ending) return;
       if (this.#prompted) return this.#hangup('inactivity_timeout');
       this.#prompted = true;
-      this.#request(sayLine(this.#d.options.inactivityPrompt ?? 'Are you still there?'));
+      this.#request(sayLine(linesOf(this.#d.options).inactivityPrompt));
     });
   }
 
