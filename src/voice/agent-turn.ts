@@ -4,7 +4,8 @@
  * latency. The session decides what happens around turns; this only runs one.
  */
 import type { TtsProvider } from '../providers/tts/types.js';
-import type { Clock, TimerHandle } from '../time/clock.js';
+import type { Clock } from '../time/clock.js';
+import { NamedTimers } from '../time/named-timers.js';
 import type { BrainOutput } from './brain.js';
 import type { ToolCallRecord, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
 import type { Playout, UtteranceReport } from './playout.js';
@@ -43,8 +44,13 @@ export class AgentTurn {
   wait: { timeoutMs: number; listenId: number | undefined } | undefined;
   readonly #chunker = new SentenceChunker();
   readonly #d: AgentTurnDeps;
-  /** Tool calls still out, with their filler timer (or undefined while waiting for silence). */
-  readonly #tools = new Map<string, { timer: TimerHandle | undefined; off: (() => void) | undefined }>();
+  /**
+   * Tool calls still out that may get a filler, with the playout subscription of those waiting for
+   * the agent to fall silent (undefined once their filler timer runs).
+   */
+  readonly #tools = new Map<string, (() => void) | undefined>();
+  /** The filler timers, by tool call id. */
+  readonly #fillers: NamedTimers | undefined;
   /** Set by stop(): the source is read no further (a tool ended the call, e.g. a transfer). */
   #stopped = false;
 
@@ -56,6 +62,7 @@ export class AgentTurn {
     deps: AgentTurnDeps,
   ) {
     this.#d = deps;
+    this.#fillers = deps.filler ? new NamedTimers(deps.filler.clock) : undefined;
     this.latency = base === undefined ? undefined : { turnId: id, ...(sttFinalMs !== undefined ? { sttFinalMs } : {}) };
     this.speaker = new TurnSpeaker(deps.tts, deps.playout, deps.sampleRate, id, this.ac.signal, () => {
       if (this.latency && base !== undefined) this.latency.ttsFirstAudioMs ??= deps.now() - base;
@@ -112,31 +119,30 @@ export class AgentTurn {
    */
   #armFiller(id: string): void {
     const f = this.#d.filler;
-    if (!f || f.afterMs < 0 || this.ac.signal.aborted) return;
-    const entry: { timer: TimerHandle | undefined; off: (() => void) | undefined } = { timer: undefined, off: undefined };
-    this.#tools.set(id, entry);
+    const fillers = this.#fillers;
+    if (!f || !fillers || f.afterMs < 0 || this.ac.signal.aborted) return;
+    this.#tools.set(id, undefined);
     const arm = () => {
-      entry.off?.();
-      entry.off = undefined;
-      entry.timer = f.clock.setTimer(f.afterMs, () => {
-        entry.timer = undefined;
+      this.#tools.get(id)?.();
+      this.#tools.set(id, undefined);
+      fillers.set(id, f.afterMs, () => {
         if (!this.#tools.has(id) || this.ac.signal.aborted) return;
         this.#tools.delete(id);
         this.speaker.say(f.phrase());
       });
     };
     if (!this.#d.playout.busy) return arm();
-    entry.off = this.#d.playout.on((e) => {
+    this.#tools.set(id, this.#d.playout.on((e) => {
       if (e.type === 'idle') arm();
-    });
+    }));
   }
 
   #toolDone(id: string): void {
-    const entry = this.#tools.get(id);
-    if (!entry) return;
+    if (!this.#tools.has(id)) return;
+    const off = this.#tools.get(id);
     this.#tools.delete(id);
-    entry.off?.();
-    if (entry.timer !== undefined) this.#d.filler?.clock.clearTimer(entry.timer);
+    off?.();
+    this.#fillers?.clear(id);
   }
 
   /** The playout wrote an utterance's first frame; true if it was this turn's first audio. */

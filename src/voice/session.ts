@@ -1,9 +1,10 @@
 /**
  * One call's voice agent: callee audio in (VAD + STT), agent turns out (brain -> sentence chunks ->
- * TTS -> playout), with turn-taking, barge-in, limits and the transcript. Everything it decides is
- * reported as VoiceEvents; every async path ends in an event, never in an unhandled rejection.
+ * TTS -> playout), with turn-taking, barge-in and the transcript. Everything it decides is reported
+ * as VoiceEvents; every async path ends in an event, never in an unhandled rejection. The lifecycle
+ * (phase, timers, inactivity prompt, wrap-up, hang-up) is the SessionShell it shares with RealtimeSession.
  */
-import type { Clock, TimerHandle } from '../time/clock.js';
+import type { Clock } from '../time/clock.js';
 import type { SttProvider, SttStream } from '../providers/stt/types.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import { ProviderError } from '../providers/errors.js';
@@ -12,39 +13,13 @@ import type { AgentBrain, BrainInput } from './brain.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from './events.js';
 import { CalleeTurns, type CalleeUtterance } from './callee-turns.js';
 import { AgentTurn, fixedLine, type TurnOutcome } from './agent-turn.js';
-import { Playout } from './playout.js';
 import { PrimedTts, spokenChunks } from './primed-tts.js';
-import { pickRate, RateAdapter } from './rate-adapter.js';
-import type { LegEvent, Leg } from './leg.js';
+import { FrameResampler, pickRate } from './frame-resampler.js';
+import type { Leg } from './leg.js';
+import { bargeInOf, type VoiceSessionOptions } from './policy.js';
+import { SessionShell, type ErrorSource } from './session-shell.js';
 
-export interface VoiceSessionOptions {
-  greeting?: string;
-  firstSpeaker: 'agent' | 'callee';
-  /**
-   * enabled (default true): the callee's speech may cut the agent off. minSpeechMs: how long it must
-   * last (also the VAD's minimum speech). minWords (default 0): if > 0, it must also have been
-   * transcribed to at least this many words (partials or finals), so a "mm-hm" does not cut in.
-   */
-  bargeIn: { minSpeechMs: number; enabled?: boolean; minWords?: number };
-  /** Silence after the agent finished before the prompt, and again before hanging up. */
-  inactivityTimeoutMs: number;
-  maxDurationMs: number;
-  inactivityPrompt?: string;
-  wrapUpLine?: string;
-  apologyLine?: string;
-  language?: string;
-  /**
-   * The leg's rate if the callee answers with the first codec offered: the opening is synthesized
-   * at it while the phone rings (default 16000), so a narrowband call gets 8 kHz audio made
-   * natively rather than resampled.
-   */
-  expectedSampleRate?: number;
-  /**
-   * Said once per tool call when the agent has been silent for afterMs while the tool is still
-   * running (phrases in turn). Absent: the line stays quiet while tools run.
-   */
-  filler?: { afterMs: number; phrases: string[] };
-}
+export type { VoiceSessionOptions };
 
 export interface VoiceSessionDeps {
   leg: Leg;
@@ -57,60 +32,77 @@ export interface VoiceSessionDeps {
   emit?: (e: VoiceEvent) => void;
 }
 
-type ErrorSource = 'stt' | 'llm' | 'tts' | 'vad';
 const ERROR_END: Record<ErrorSource, VoiceEndReason> = { stt: 'error_stt', llm: 'error_llm', tts: 'error_tts', vad: 'error_stt' };
 
 export class VoiceSession {
   readonly transcript: TranscriptTurn[] = [];
   readonly latencies: TurnLatency[] = [];
-  readonly events: VoiceEvent[] = [];
   readonly #d: VoiceSessionDeps;
+  /** Lifecycle, timers ('listen': a flow's own listen timeout), playout and the end protocol. */
+  readonly #shell: SessionShell<'listen'>;
   /** The engine, with the opening line made while the phone rings. */
   readonly #tts: PrimedTts;
+  /** The leg's rate, from the answer on (0 before). */
   #rate = 0;
-  /** Session clock time of the answer: transcript times are counted from it. */
-  #answeredAt = 0;
   /** The brain has been asked something (the callee-first wait is over). */
   #brainStarted = false;
   /** The callee's current utterance, for barge-in: longest speech run (ms) and words transcribed. */
   #uttSpeechMs = 0;
   #uttFinalWords = 0;
   #uttPartialWords = 0;
-  #playout: Playout | undefined;
   #vad: VadStream | undefined;
   #vadChain: Promise<void> = Promise.resolve();
   #stt: SttStream | undefined;
   readonly #sttAc = new AbortController();
   #vadAudioMs = 0;
-  #vadIn: RateAdapter | undefined;
-  #sttIn: RateAdapter | undefined;
+  #vadIn: FrameResampler | undefined;
+  #sttIn: FrameResampler | undefined;
   #turn: AgentTurn | undefined;
   #turnSeq = 0;
   #pending: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
   readonly #callee = new CalleeTurns();
-  #timers = new Map<'inactivity' | 'listen' | 'max', TimerHandle>();
-  #prompted = false;
   #listen: { timeoutMs: number; listenId: number | undefined } | undefined;
-  #ending: VoiceEndReason | undefined;
-  /** Why the call ends if the far end hangs up now (a transfer in flight), instead of callee_hangup. */
-  #remoteEnd: VoiceEndReason | undefined;
-  #spokenWaiters: Array<() => void> = [];
   #fillers = 0;
-  #hungUp = false;
-  #ended = false;
-  readonly #unsubscribe: () => void;
 
   constructor(deps: VoiceSessionDeps) {
     this.#d = deps;
     this.#tts = new PrimedTts(deps.tts);
-    this.#unsubscribe = deps.leg.on((e) => this.#onLeg(e));
+    this.#shell = new SessionShell({
+      leg: deps.leg,
+      clock: deps.clock,
+      options: deps.options,
+      ...(deps.emit ? { emit: deps.emit } : {}),
+      hooks: {
+        answered: (rate, codec) => this.#start(rate, codec),
+        dtmf: (digit) => this.#onDtmf(digit),
+        farEndLeft: () => {
+          // The turn in flight still belongs in the transcript (a transfer's tool call, say).
+          const turn = this.#turn;
+          if (turn && turn.toolCalls.length > 0) this.#record(turn, turn.heardText(), true, this.#now());
+        },
+        firstFrame: (id) => this.#onFirstFrame(id),
+        played: (report) => {
+          if (this.#turn?.speaker.ids.has(report.id)) this.#turn.heard.push(report.heardText);
+        },
+        idle: () => this.#onIdle(),
+        agentBusy: () => this.#turn !== undefined,
+        cut: () => this.#cutTurn(),
+        say: (text, endAfter) => this.#runTurn({ type: 'line', text, ...(endAfter ? { endAfter } : {}) }, undefined),
+        stop: () => {
+          this.#turn?.ac.abort();
+          this.#turn = undefined;
+          this.#tts.release();
+          this.#sttAc.abort();
+        },
+      },
+    });
     // Made before answer (while it rings), spoken only after: the first packet leaves at 'answered'.
     if (deps.options.firstSpeaker === 'agent') this.#tts.prime(spokenChunks(deps.brain.opening?.(deps.options.greeting) ?? []), deps.options.expectedSampleRate);
   }
 
   /** One 20 ms frame of the callee's audio at the leg's rate. */
   pushAudio(frame: Int16Array): void {
-    if (this.#hungUp || this.#rate === 0) return;
+    if (this.#shell.over || this.#rate === 0) return;
     if (this.#stt && this.#sttIn) for (const f of this.#sttIn.push(frame)) this.#stt.push(f);
     const vad = this.#vad;
     if (!vad || !this.#vadIn) return;
@@ -129,10 +121,13 @@ export class VoiceSession {
     return this.#d.clock.now();
   }
 
+  get events(): VoiceEvent[] {
+    return this.#shell.events;
+  }
+
   /** Resolves once everything said so far has played out to the callee (or was cut, or the call ended). */
   untilSpoken(): Promise<void> {
-    if (!this.#playout?.busy || this.#hungUp) return Promise.resolve();
-    return new Promise((resolve) => this.#spokenWaiters.push(resolve));
+    return this.#shell.untilSpoken();
   }
 
   /**
@@ -140,71 +135,37 @@ export class VoiceSession {
    * barge-in is taken; the call ends with `reason` once what was said has played.
    */
   endAfterTurn(reason: VoiceEndReason): void {
-    if (this.#hungUp) return;
-    this.#ending ??= reason;
+    if (!this.#shell.close(reason)) return;
     const turn = this.#turn;
     if (turn) turn.stop(reason);
-    else this.#hangup(reason);
+    else this.#shell.hangUp(reason);
   }
 
   /** While set, the far end hanging up ends the call for `reason` (e.g. the transferee leaving after a REFER). */
   expectRemoteEnd(reason: VoiceEndReason | undefined): void {
-    this.#remoteEnd = reason;
-  }
-
-  #spoken(): void {
-    for (const w of this.#spokenWaiters.splice(0)) w();
+    this.#shell.expectRemoteEnd(reason);
   }
 
   /** A line of the transcript, also announced as it happens (live call streams show it). */
   #addTurn(at: TranscriptTurn): void {
-    // Stored times count from the answer: the session clock's origin means nothing to a reader.
-    const turn = { ...at, startMs: Math.max(0, Math.round(at.startMs - this.#answeredAt)), endMs: Math.max(0, Math.round(at.endMs - this.#answeredAt)) };
+    const turn = { ...at, startMs: this.#shell.sinceAnswer(at.startMs), endMs: this.#shell.sinceAnswer(at.endMs) };
     this.transcript.push(turn);
     this.#emit({ type: 'turn', turn });
   }
 
   #emit(e: VoiceEvent): void {
-    this.events.push(e);
-    this.#d.emit?.(e);
+    this.#shell.emit(e);
   }
 
-  #onLeg(e: LegEvent): void {
-    if (e.type === 'answered') this.#start(e.sampleRate, e.codec);
-    else if (e.type === 'dtmf') this.#onDtmf(e.digit);
-    else if (e.type === 'ended' && !this.#hungUp) {
-      this.#hungUp = true;
-      const reason = this.#remoteEnd ?? 'callee_hangup';
-      // The turn in flight still belongs in the transcript (a transfer's tool call, say).
-      const turn = this.#turn;
-      if (turn && turn.toolCalls.length > 0) this.#record(turn, turn.heardText(), true, this.#now());
-      this.#teardown();
-      this.#emit({ type: 'end_requested', reason, atMs: this.#now() });
-      this.#emitEnded(reason);
-    }
-  }
-
+  /** Answered: the shell runs the playout and the max-duration timer; this starts hearing and speaking. */
   #start(sampleRate: number, codec: string): void {
-    if (this.#rate !== 0) return;
     this.#rate = sampleRate;
-    this.#answeredAt = this.#d.clock.now();
-    const { options, clock } = this.#d;
-    this.#playout = new Playout(this.#d.leg, { sampleRate, clock });
-    this.#playout.on((e) => {
-      if (e.type === 'first_frame') this.#onFirstFrame(e.id);
-      else if (e.type === 'played') {
-        if (this.#turn?.speaker.ids.has(e.report.id)) this.#turn.heard.push(e.report.heardText);
-      } else {
-        this.#spoken();
-        this.#onIdle();
-      }
-    });
-    this.#setTimer('max', options.maxDurationMs, () => this.#endWithLine(options.wrapUpLine ?? 'We are out of time. Thank you, goodbye.', 'max_duration_reached'));
+    const { options } = this.#d;
     // A VAD that cannot take the leg's rate gets resampled audio; a recognizer only ever gets audio
     // at or below the leg's rate (upsampled narrowband has nothing above 4 kHz for a wideband model).
     const sttRate = sttRateFor(sampleRate, this.#d.stt.capabilities.sampleRates);
     const vadRate = pickRate(sampleRate, this.#d.vad.capabilities.sampleRates);
-    this.#vadIn = new RateAdapter(sampleRate, vadRate);
+    this.#vadIn = new FrameResampler(sampleRate, vadRate);
     try {
       if (sttRate === undefined) {
         const rates = this.#d.stt.capabilities.sampleRates.join('/');
@@ -215,7 +176,7 @@ export class VoiceSession {
           false,
         );
       }
-      this.#sttIn = new RateAdapter(sampleRate, sttRate);
+      this.#sttIn = new FrameResampler(sampleRate, sttRate);
       this.#stt = this.#d.stt.start({ sampleRate: sttRate, signal: this.#sttAc.signal, ...(options.language ? { language: options.language } : {}) });
       void this.#readStt(this.#stt); // #readStt catches everything and reports it as an event
     } catch (err) {
@@ -228,7 +189,7 @@ export class VoiceSession {
     );
     if (options.firstSpeaker === 'agent') {
       this.#runTurn({ type: 'start', ...(options.greeting !== undefined ? { greeting: options.greeting } : {}) }, undefined);
-    } else this.#armInactivity(); // the callee's first words start the conversation (a flow starts on them)
+    } else this.#shell.armInactivity(); // the callee's first words start the conversation (a flow starts on them)
   }
 
   async #readStt(stream: SttStream): Promise<void> {
@@ -248,20 +209,19 @@ export class VoiceSession {
         } else if (ev.type === 'error') this.#fail('stt', ev.error);
       }
       // The recognizer went away while the call goes on: the agent is deaf, so end it politely.
-      if (!this.#hungUp) this.#fail('stt', new Error('speech recognition closed unexpectedly'));
+      if (!this.#shell.over) this.#fail('stt', new Error('speech recognition closed unexpectedly'));
     } catch (err) {
       this.#fail('stt', err);
     }
   }
 
   #onVad(r: VadFrameResult, atMs: number): void {
-    if (this.#hungUp) return;
+    if (this.#shell.over) return;
     for (const ev of r.events) {
       if (ev.type === 'speech_start') {
         this.#callee.speechStart(this.#now(), ev.atMs);
-        this.#prompted = false;
-        this.#clearTimer('inactivity');
-        this.#clearTimer('listen');
+        this.#shell.calleeSpoke();
+        this.#shell.timers.clear('listen');
         this.#emit({ type: 'callee_speech_started', atMs: this.#now() });
         // An answer is likely soon: a TTS with a connection to set up does it while they talk.
         this.#tts.prepare({ sampleRate: this.#rate });
@@ -282,9 +242,9 @@ export class VoiceSession {
    * sound), and with minWords > 0 enough words transcribed.
    */
   #maybeBargeIn(segmentMs?: number): void {
-    const b = this.#d.options.bargeIn;
-    if (!this.#turn || b.enabled === false) return;
-    const minWords = b.minWords ?? 0;
+    const b = bargeInOf(this.#d.options);
+    if (!this.#turn || !b.enabled) return;
+    const minWords = b.minWords;
     if (minWords === 0) {
       if (segmentMs !== undefined && segmentMs >= b.minSpeechMs) this.#bargeIn();
       return;
@@ -293,10 +253,9 @@ export class VoiceSession {
   }
 
   #onDtmf(digit: string): void {
-    if (this.#hungUp) return;
     this.#emit({ type: 'dtmf', digit, atMs: this.#now() });
-    this.#clearTimer('inactivity');
-    this.#clearTimer('listen');
+    this.#shell.timers.clear('inactivity');
+    this.#shell.timers.clear('listen');
     this.#input({ type: 'dtmf', digit }, this.#now());
   }
 
@@ -310,15 +269,15 @@ export class VoiceSession {
   }
 
   #input(input: BrainInput, base: number | undefined, sttFinalMs?: number): void {
-    if (this.#ending) return;
+    if (this.#shell.ending) return;
     // The agent never talks over itself: an answer that did not barge in waits for the reply to end.
     if (this.#turn) this.#pending.push({ input, base, sttFinalMs });
     else this.#runTurn(input, base, sttFinalMs);
   }
 
   #runTurn(input: BrainInput | { type: 'line'; text: string; endAfter?: VoiceEndReason }, base: number | undefined, sttFinalMs?: number): void {
-    const playout = this.#playout;
-    if (!playout || this.#hungUp) return;
+    const playout = this.#shell.playout;
+    if (!playout || this.#shell.over) return;
     if (input.type !== 'line') this.#brainStarted = true;
     const filler = this.#d.options.filler;
     const phrases = filler?.phrases.filter((p) => p.trim() !== '') ?? [];
@@ -329,8 +288,8 @@ export class VoiceSession {
         : {}),
     });
     this.#turn = turn;
-    this.#clearTimer('inactivity');
-    this.#clearTimer('listen');
+    this.#shell.timers.clear('inactivity');
+    this.#shell.timers.clear('listen');
     this.#emit({ type: 'agent_turn_started', turnId: turn.id, atMs: this.#now() });
     const source = input.type === 'line' ? fixedLine(input.text, input.endAfter) : this.#d.brain.respond(input, turn.ac.signal);
     turn.run(source).then(
@@ -345,9 +304,9 @@ export class VoiceSession {
       this.#cutTurn();
       return this.#fail(outcome.source, outcome.error);
     }
-    if (turn.endAfter) this.#ending ??= turn.endAfter;
+    if (turn.endAfter) this.#shell.close(turn.endAfter);
     turn.synthDone = true;
-    if (!this.#playout?.busy) this.#finishTurn(turn);
+    if (!this.#shell.playout?.busy) this.#finishTurn(turn);
   }
 
   #onFirstFrame(utteranceId: string): void {
@@ -367,7 +326,7 @@ export class VoiceSession {
     const text = turn.heardText();
     this.#record(turn, text, false, now);
     this.#emit({ type: 'agent_turn_finished', turnId: turn.id, text, atMs: now });
-    if (turn.endAfter) return this.#hangup(turn.endAfter);
+    if (turn.endAfter) return this.#shell.hangUp(turn.endAfter);
     const next = this.#pending.shift();
     if (next) return this.#runTurn(next.input, next.base, next.sttFinalMs);
     this.#listen = turn.wait ?? this.#listen;
@@ -379,13 +338,13 @@ export class VoiceSession {
    * changed nothing, e.g. noise transcribed as nothing, keeps listening), else the inactivity timer.
    */
   #armSilenceTimer(): void {
-    if (this.#turn || this.#ending || this.#hungUp) return;
+    if (this.#turn || this.#shell.ending) return;
     // Until the brain has started (callee first), the session's inactivity timer is the only one.
-    if (!this.#d.brain.ownsTimeouts || !this.#brainStarted) return this.#armInactivity();
+    if (!this.#d.brain.ownsTimeouts || !this.#brainStarted) return this.#shell.armInactivity();
     const wait = this.#listen;
     if (!wait) return;
     const listenId = wait.listenId;
-    this.#setTimer('listen', wait.timeoutMs, () => this.#input(listenId === undefined ? { type: 'timeout' } : { type: 'timeout', listenId }, undefined));
+    this.#shell.timers.set('listen', wait.timeoutMs, () => this.#input(listenId === undefined ? { type: 'timeout' } : { type: 'timeout', listenId }, undefined));
   }
 
   #record(turn: AgentTurn, text: string, interrupted: boolean, now: number): void {
@@ -400,7 +359,7 @@ export class VoiceSession {
 
   /** Barge-in: cancel the LLM and TTS in flight, drop unplayed audio, keep only what was heard. */
   #bargeIn(): void {
-    if (this.#ending) return;
+    if (this.#shell.ending) return;
     this.#cutTurn();
   }
 
@@ -414,8 +373,8 @@ export class VoiceSession {
     this.#turn = undefined;
     turn?.ac.abort();
     this.#tts.release();
-    const reports = this.#playout?.clear() ?? [];
-    this.#spoken();
+    const reports = this.#shell.playout?.clear() ?? [];
+    this.#shell.spoken();
     if (!turn) return;
     const heard = turn.heardText(reports);
     const now = this.#now();
@@ -424,74 +383,9 @@ export class VoiceSession {
     this.#emit({ type: 'agent_turn_interrupted', turnId: turn.id, heardText: heard, playedMs: reports.reduce((s, r) => s + r.playedMs, 0), atMs: now });
   }
 
-  #armInactivity(): void {
-    this.#setTimer('inactivity', this.#d.options.inactivityTimeoutMs, () => {
-      if (this.#turn || this.#ending) return;
-      if (this.#prompted) return this.#hangup('inactivity_timeout');
-      this.#prompted = true;
-      this.#runTurn({ type: 'line', text: this.#d.options.inactivityPrompt ?? 'Are you still there?' }, undefined);
-    });
-  }
-
-  /** Say a last line (wrap-up, apology), then hang up once it has played. */
-  #endWithLine(text: string, reason: VoiceEndReason): void {
-    // Already saying a last line: it hangs up when it has played.
-    if (this.#hungUp || this.#ending !== undefined) return;
-    this.#ending = reason;
-    this.#cutTurn();
-    this.#runTurn({ type: 'line', text, endAfter: reason }, undefined);
-  }
-
   #fail(source: ErrorSource, err: unknown): void {
-    if (this.#hungUp) return;
-    const reason = ERROR_END[source];
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : 'unknown';
-    this.#emit({ type: 'error', source, code, message: err instanceof Error ? err.message : String(err), endReason: reason, atMs: this.#now() });
-    // Already saying a last line (or the apology itself failed): hang up rather than risk dead air.
-    if (this.#ending !== undefined) return this.#hangup(this.#ending === 'agent_hangup' ? reason : this.#ending);
-    this.#endWithLine(this.#d.options.apologyLine ?? 'Sorry, something went wrong on our side. We will call you back. Goodbye.', reason);
-  }
-
-  #hangup(reason: VoiceEndReason): void {
-    if (this.#hungUp) return;
-    this.#hungUp = true;
-    this.#emit({ type: 'end_requested', reason, atMs: this.#now() });
-    this.#teardown();
-    this.#d.leg.hangup().then(
-      () => this.#emitEnded(reason),
-      () => this.#emitEnded(reason), // the leg reports its own failure; the session still ends once
-    );
-  }
-
-  #teardown(): void {
-    for (const k of [...this.#timers.keys()]) this.#clearTimer(k);
-    this.#turn?.ac.abort();
-    this.#turn = undefined;
-    this.#tts.release();
-    this.#playout?.close();
-    this.#spoken();
-    this.#sttAc.abort();
-    this.#unsubscribe();
-  }
-
-  #emitEnded(reason: VoiceEndReason): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#emit({ type: 'ended', reason, atMs: this.#now() });
-  }
-
-  #setTimer(k: 'inactivity' | 'listen' | 'max', ms: number, fn: () => void): void {
-    this.#clearTimer(k);
-    this.#timers.set(k, this.#d.clock.setTimer(ms, () => {
-      this.#timers.delete(k);
-      fn();
-    }));
-  }
-
-  #clearTimer(k: 'inactivity' | 'listen' | 'max'): void {
-    const t = this.#timers.get(k);
-    if (t !== undefined) this.#d.clock.clearTimer(t);
-    this.#timers.delete(k);
+    // A voice is left to apologize with (its own failure hangs up: see SessionShell.fail).
+    this.#shell.fail(source, err, ERROR_END[source], true);
   }
 }
 

@@ -40,8 +40,11 @@ export class Pcm16leBytes {
   }
 }
 
-/** Passes audio through when the vendor produced the leg's rate, else resamples it on the fly. */
-export class RateAdapter {
+/**
+ * A vendor's audio stream at the leg's rate: passed through when the vendor produced that rate, else
+ * resampled on the fly (chunks of any size, flushed at the end; no 20 ms framing: the playout frames).
+ */
+export class VendorAudioResampler {
   readonly #resampler: Resampler | undefined;
 
   constructor(from: number, to: number) {

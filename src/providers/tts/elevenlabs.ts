@@ -28,7 +28,7 @@ import { realClock, type Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { ProviderRateLimitedError, parseVendorError, redact } from '../llm/http-errors.js';
 import { booleanOption, numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
-import { isBase64, parseJsonObject, Pcm16leBytes, RateAdapter, iso639_1, oneOf, pickVendorRate, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
+import { isBase64, parseJsonObject, Pcm16leBytes, VendorAudioResampler, iso639_1, oneOf, pickVendorRate, statusError, ttsTimeouts, wsBase, type TtsTimeouts } from './cloud-audio.js';
 import { pooledSynthesis, type ContextProtocol } from './pooled-synthesis.js';
 import type { TtsPrepareRequest, TtsProvider, TtsRequest } from './types.js';
 import { WsChannel } from './ws-channel.js';
@@ -112,7 +112,7 @@ export class ElevenLabsTts implements TtsProvider {
     const fmt = this.outputFormat(req.sampleRate);
     const url = this.url(req.voice ?? this.opts.voice ?? ELEVENLABS_DEFAULT_VOICE, fmt.format);
     const bytes = new Pcm16leBytes();
-    const rate = new RateAdapter(fmt.rate, req.sampleRate);
+    const rate = new VendorAudioResampler(fmt.rate, req.sampleRate);
     const audio = pooledSynthesis({
       pool,
       key: WsPool.key(url, secret),

@@ -12,7 +12,7 @@ import { realClock, type Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { parseVendorError, redact } from '../llm/http-errors.js';
 import { numberOption, requireApiKey, stringOption, type ResolvedProviderSettings } from '../settings.js';
-import { Pcm16leBytes, RateAdapter, SynthesisTimer, statusError, ttsTimeouts, type TtsTimeouts } from './cloud-audio.js';
+import { Pcm16leBytes, VendorAudioResampler, SynthesisTimer, statusError, ttsTimeouts, type TtsTimeouts } from './cloud-audio.js';
 import type { TtsProvider, TtsRequest } from './types.js';
 
 export const OPENAI_TTS_BASE_URL = 'https://api.openai.com/v1';
@@ -115,7 +115,7 @@ export class OpenAiTts implements TtsProvider {
       if (res.body === null) throw new ProviderError('provider_failed', `${this.name}: HTTP ${res.status} with no body`, true);
       const reader = res.body.getReader();
       const bytes = new Pcm16leBytes();
-      const rate = new RateAdapter(OPENAI_PCM_RATE, req.sampleRate);
+      const rate = new VendorAudioResampler(OPENAI_PCM_RATE, req.sampleRate);
       let audio = false;
       for (;;) {
         if (audio) timer.arm(this.timeouts.idleMs, 'no audio');

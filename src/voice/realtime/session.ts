@@ -3,25 +3,26 @@
  * model, the model's audio comes back to the leg through the same paced Playout as VoiceSession's,
  * with the same outward contract (VoiceEvents, transcript, latencies, untilSpoken/endAfterTurn/
  * expectRemoteEnd for the tools). The socket is opened and configured while the phone rings, and the
- * opening line is asked for then too; nothing is written to the leg before 'answered'.
+ * opening line is asked for then too; nothing is written to the leg before 'answered'. The lifecycle
+ * (phase, timers, inactivity prompt, wrap-up, hang-up) is the SessionShell it shares with VoiceSession.
  * Protocol: GA interface, https://developers.openai.com/api/reference/resources/realtime/client-events
  * and .../server-events.
  */
 import type { LlmToolSpec } from '../../providers/llm/types.js';
 import { ProviderError } from '../../providers/errors.js';
-import type { Clock, TimerHandle } from '../../time/clock.js';
+import type { Clock } from '../../time/clock.js';
 import { runSafely, type ToolRunner } from '../brain.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../events.js';
 import { END_CALL_TOOL } from '../llm-brain.js';
-import { Playout } from '../playout.js';
-import type { VoiceSessionOptions } from '../session.js';
+import { bargeInOf, type VoiceSessionOptions } from '../policy.js';
+import { SessionShell } from '../session-shell.js';
 import { AudioDecoder, AudioEncoder, formatForCodec, formatForOffer, sameFormat, type RealtimeAudioFormat } from './audio.js';
 import { connectRealtime, eventError, type ClientEvent, type RealtimeSocket, type ServerEvent } from './client.js';
 import type { RealtimeConfig } from './config.js';
 import { formatUpdate, sayLine, sessionUpdate } from './events.js';
 import { RealtimeResponse } from './response.js';
 import { CalleeTranscript, str } from './callee.js';
-import type { LegEvent, Leg } from '../leg.js';
+import type { Leg } from '../leg.js';
 
 export interface RealtimeSessionDeps {
   leg: Leg;
@@ -41,10 +42,11 @@ export interface RealtimeSessionDeps {
 
 /** Errors the server reports for races that need no action (a cancel after the response ended...). */
 const BENIGN = new Set(['response_cancel_not_active', 'conversation_already_has_active_response', 'item_truncate_invalid_audio_end_ms']);
-/** How long a last line (goodbye, wrap-up) may take before the call is hung up anyway. */
+/**
+ * How long a last line (wrap-up) may take before the call is hung up anyway: a model that never
+ * finishes it reports no error to end on.
+ */
 const LAST_LINE_MS = 20_000;
-
-type TimerKey = 'inactivity' | 'max' | 'last';
 
 export class RealtimeSession {
   readonly transcript: TranscriptTurn[] = [];
@@ -52,10 +54,11 @@ export class RealtimeSession {
   /** Orders transcript lines (see #addTurn). */
   #order = 0;
   readonly latencies: TurnLatency[] = [];
-  readonly events: VoiceEvent[] = [];
   /** Client events sent, audio appends excepted (tests read them). */
   readonly sent: ClientEvent[] = [];
   readonly #d: RealtimeSessionDeps;
+  /** Lifecycle, timers, playout and the end protocol. */
+  readonly #shell: SessionShell;
   #socket: RealtimeSocket | undefined;
   /** The format the server is known to use (session.updated) and the one asked for. */
   #serverFormat: RealtimeAudioFormat;
@@ -63,11 +66,10 @@ export class RealtimeSession {
   /** Events from before the answer, replayed at answer with the format in force when they came. */
   #early: Array<[ServerEvent, RealtimeAudioFormat]> | undefined = [];
   #unsent: string[] = [];
+  /** The leg's rate, from the answer on (0 before). */
   #rate = 0;
-  #answeredAt = 0;
   #encoder: AudioEncoder | undefined;
   readonly #decoders = new Map<string, AudioDecoder>();
-  #playout: Playout | undefined;
   readonly #responses = new Map<string, RealtimeResponse>();
   /** The response the server is producing (only one at a time), and our requests waiting for it. */
   #active: RealtimeResponse | undefined;
@@ -77,22 +79,39 @@ export class RealtimeSession {
   /** Clock time of the last speech_stopped not yet answered (the latency baseline). */
   #speechEndAt: number | undefined;
   readonly #callee = new CalleeTranscript();
-  #timers = new Map<TimerKey, TimerHandle>();
-  #prompted = false;
-  #ending: VoiceEndReason | undefined;
-  #remoteEnd: VoiceEndReason | undefined;
-  #spokenWaiters: Array<() => void> = [];
   readonly #toolAc = new AbortController();
-  /** Hang up for this reason once the playout is idle (the last words heard in full). */
-  #endWhenIdle: VoiceEndReason | undefined;
-  #hungUp = false;
-  #ended = false;
-  readonly #unsubscribe: () => void;
 
   constructor(deps: RealtimeSessionDeps) {
     this.#d = deps;
     this.#serverFormat = this.#wantedFormat = formatForOffer(deps.offeredCodecs);
-    this.#unsubscribe = deps.leg.on((e) => this.#onLeg(e));
+    this.#shell = new SessionShell({
+      leg: deps.leg,
+      clock: deps.clock,
+      options: deps.options,
+      ...(deps.emit ? { emit: deps.emit } : {}),
+      lastLineLimitMs: LAST_LINE_MS,
+      hooks: {
+        answered: (rate, codec) => this.#start(rate, codec),
+        dtmf: (digit) => this.#onDtmf(digit),
+        farEndLeft: () => {
+          for (const r of this.#responses.values()) if (r.toolCalls.length > 0) this.#record(r, r.heardText(), true);
+        },
+        firstFrame: (id) => this.#onFirstFrame(id),
+        played: (report) => this.#onPlayed(report.id),
+        idle: () => this.#settle(),
+        agentBusy: () => this.#responses.size > 0 || this.#active !== undefined,
+        cut: () => {
+          this.#queued = [];
+          const reports = new Map((this.#shell.playout?.clear() ?? []).map((rep) => [rep.id, rep]));
+          for (const r of [...this.#responses.values()]) this.#cut(r, reports);
+        },
+        say: (text, endAfter) => this.#request(sayLine(text), endAfter),
+        stop: () => {
+          this.#toolAc.abort();
+          this.#socket?.close();
+        },
+      },
+    });
     void this.#open(); // #open reports every failure as an event
   }
 
@@ -106,15 +125,15 @@ export class RealtimeSession {
         onEvent: (e) => this.#onServer(e),
         onFailure: (err) => this.#fail(err),
       });
-      if (this.#hungUp) return socket.close();
+      if (this.#shell.over) return socket.close();
       this.#socket = socket;
     } catch (err) {
       return this.#fail(err);
     }
     const tools = [...this.#d.tools, END_CALL_TOOL];
-    const interruptResponse = this.#d.options.bargeIn.enabled !== false;
+    const interruptResponse = bargeInOf(this.#d.options).enabled;
     this.#send(sessionUpdate(config, { instructions: this.#d.instructions, tools, format: this.#wantedFormat, interruptResponse }));
-    if (this.#rate !== 0) this.#afterAnswerOpen();
+    if (!this.#shell.ringing) this.#afterAnswerOpen();
     // The opening line is made while it rings; its audio waits for the answer (#early).
     else if (this.#d.options.firstSpeaker === 'agent') this.#opening();
     for (const a of this.#unsent.splice(0)) this.#socket.send({ type: 'input_audio_buffer.append', audio: a });
@@ -127,32 +146,34 @@ export class RealtimeSession {
 
   /** One 20 ms frame of the callee's audio at the leg's rate. */
   pushAudio(frame: Int16Array): void {
-    if (this.#hungUp || !this.#encoder) return;
+    if (this.#shell.over || !this.#encoder) return;
     const audio = this.#encoder.encode(frame);
     if (this.#socket) this.#socket.send({ type: 'input_audio_buffer.append', audio });
     else if (this.#unsent.length < 100) this.#unsent.push(audio); // 2 s while the socket still opens
   }
 
+  get events(): VoiceEvent[] {
+    return this.#shell.events;
+  }
+
   untilSpoken(): Promise<void> {
-    if (!this.#playout?.busy || this.#hungUp) return Promise.resolve();
-    return new Promise((resolve) => this.#spokenWaiters.push(resolve));
+    return this.#shell.untilSpoken();
   }
 
   /** A tool moved the call elsewhere: no more responses; the call ends once what was said has played. */
   endAfterTurn(reason: VoiceEndReason): void {
-    if (this.#hungUp) return;
-    this.#ending ??= reason;
+    if (!this.#shell.close(reason)) return;
     this.#queued = [];
     const open = [...this.#responses.values()].filter((r) => !r.cut);
     const last = open.at(-1);
     if (last) {
       last.endAfter ??= reason;
       last.wantsFollowUp = false;
-    } else this.#endOnIdle(reason);
+    } else this.#shell.hangUpWhenIdle(reason);
   }
 
   expectRemoteEnd(reason: VoiceEndReason | undefined): void {
-    this.#remoteEnd = reason;
+    this.#shell.expectRemoteEnd(reason);
   }
 
   #now(): number {
@@ -160,8 +181,7 @@ export class RealtimeSession {
   }
 
   #emit(e: VoiceEvent): void {
-    this.events.push(e);
-    this.#d.emit?.(e);
+    this.#shell.emit(e);
   }
 
   #send(ev: ClientEvent): void {
@@ -189,41 +209,11 @@ export class RealtimeSession {
     this.#emit({ type: 'turn', turn });
   }
 
-  #sinceAnswer(t: number): number {
-    return Math.max(0, Math.round(t - this.#answeredAt));
-  }
-
-  #onLeg(e: LegEvent): void {
-    if (e.type === 'answered') this.#start(e.sampleRate, e.codec);
-    else if (e.type === 'dtmf') this.#onDtmf(e.digit);
-    else if (e.type === 'ended' && !this.#hungUp) {
-      this.#hungUp = true;
-      const reason = this.#remoteEnd ?? 'callee_hangup';
-      for (const r of this.#responses.values()) if (r.toolCalls.length > 0) this.#record(r, r.heardText(), true);
-      this.#teardown();
-      this.#emit({ type: 'end_requested', reason, atMs: this.#now() });
-      this.#emitEnded(reason);
-    }
-  }
-
+  /** Answered: the shell runs the playout and the max-duration timer; this sets the audio format up. */
   #start(sampleRate: number, codec: string): void {
-    if (this.#rate !== 0 || this.#hungUp) return;
     this.#rate = sampleRate;
-    this.#answeredAt = this.#now();
     const format = formatForCodec(codec);
     this.#encoder = new AudioEncoder(sampleRate, format);
-    this.#playout = new Playout(this.#d.leg, { sampleRate, clock: this.#d.clock });
-    this.#playout.on((e) => {
-      if (e.type === 'first_frame') this.#onFirstFrame(e.id);
-      else if (e.type === 'played') this.#onPlayed(e.report.id);
-      else {
-        for (const w of this.#spokenWaiters.splice(0)) w();
-        if (this.#endWhenIdle) return this.#hangup(this.#endWhenIdle);
-        this.#settle();
-      }
-    });
-    const o = this.#d.options;
-    this.#setTimer('max', o.maxDurationMs, () => this.#endWithLine(o.wrapUpLine ?? 'We are out of time. Thank you, goodbye.', 'max_duration_reached'));
     if (!sameFormat(format, this.#wantedFormat)) {
       this.#wantedFormat = format;
       if (this.#socket) this.#send(formatUpdate(format));
@@ -238,11 +228,11 @@ export class RealtimeSession {
     if (!sameFormat(this.#serverFormat, this.#wantedFormat) && early.length === 0) this.#send(formatUpdate(this.#wantedFormat));
     for (const [e, f] of early) this.#handle(e, f);
     if (this.#d.options.firstSpeaker === 'agent' && !this.#turnSeq && !this.#active && this.#queued.length === 0 && this.sent.every((s) => s.type !== 'response.create')) this.#opening();
-    if (this.#d.options.firstSpeaker === 'callee') this.#armInactivity();
+    if (this.#d.options.firstSpeaker === 'callee') this.#shell.armInactivity();
   }
 
   #onServer(e: ServerEvent): void {
-    if (this.#hungUp) return;
+    if (this.#shell.over) return;
     if (e.type === 'session.updated') {
       const f = outputFormatOf(e);
       if (f) this.#serverFormat = f;
@@ -261,7 +251,7 @@ export class RealtimeSession {
   }
 
   #handle(e: ServerEvent, format: RealtimeAudioFormat): void {
-    if (this.#hungUp) return;
+    if (this.#shell.over) return;
     const now = this.#now();
     switch (e.type) {
       case 'input_audio_buffer.speech_started':
@@ -284,9 +274,9 @@ export class RealtimeSession {
         r.endAfter = this.#nextEndAfter.shift();
         this.#responses.set(id, r);
         this.#active = r;
-        this.#clearTimer('inactivity');
+        this.#shell.timers.clear('inactivity');
         // While ending, only our own last line may speak.
-        if (this.#ending && !r.endAfter) return this.#cut(r, new Map());
+        if (this.#shell.ending && !r.endAfter) return this.#cut(r, new Map());
         this.#emit({ type: 'agent_turn_started', turnId: r.turnId, atMs: now });
         return;
       }
@@ -306,7 +296,7 @@ export class RealtimeSession {
         const r = this.#responses.get(str(e.response_id));
         if (!r || r.cut) return;
         r.item(str(e.item_id)).audioDone = true;
-        this.#playout?.finish(str(e.item_id));
+        this.#shell.playout?.finish(str(e.item_id));
         return;
       }
       case 'response.function_call_arguments.done':
@@ -320,7 +310,7 @@ export class RealtimeSession {
 
   #onAudio(e: ServerEvent, now: number): void {
     const r = this.#responses.get(str(e.response_id));
-    const playout = this.#playout;
+    const playout = this.#shell.playout;
     if (!r || r.cut || !playout) return;
     const itemId = str(e.item_id);
     const delta = str(e.delta);
@@ -358,15 +348,15 @@ export class RealtimeSession {
   #onSpeechStarted(e: ServerEvent): void {
     const now = this.#now();
     this.#callee.started(str(e.item_id), num(e.audio_start_ms), ++this.#order);
-    this.#prompted = false;
-    this.#clearTimer('inactivity');
+    this.#shell.calleeSpoke();
     this.#emit({ type: 'callee_speech_started', atMs: now });
-    if (this.#d.options.bargeIn.enabled === false || this.#ending) return;
+    const playout = this.#shell.playout;
+    if (!bargeInOf(this.#d.options).enabled || this.#shell.ending) return;
     const speaking = [...this.#responses.values()].filter((r) => !r.cut && (!r.done || !r.settled));
-    if (speaking.length === 0 || !this.#playout) return;
+    if (speaking.length === 0 || !playout) return;
     // Barge-in: drop unplayed audio, tell the model how much of each item was heard, stop the response.
-    const reports = new Map(this.#playout.clear().map((rep) => [rep.id, rep]));
-    for (const w of this.#spokenWaiters.splice(0)) w();
+    const reports = new Map(playout.clear().map((rep) => [rep.id, rep]));
+    this.#shell.spoken();
     for (const r of speaking) {
       for (const it of r.items.values()) {
         const rep = reports.get(it.id);
@@ -389,7 +379,7 @@ export class RealtimeSession {
     for (const it of r.items.values()) playedMs += it.played ? it.receivedMs : (reports.get(it.id)?.playedMs ?? 0);
     this.#record(r, heard, true);
     this.#responses.delete(r.id);
-    if (r.firstFrameAt !== undefined || !this.#ending) {
+    if (r.firstFrameAt !== undefined || !this.#shell.ending) {
       this.#emit({ type: 'agent_turn_interrupted', turnId: r.turnId, heardText: heard, playedMs: Math.round(playedMs), atMs: this.#now() });
     }
   }
@@ -407,7 +397,7 @@ export class RealtimeSession {
     }
     if (name === END_CALL_TOOL.name) {
       this.#send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: callId, output: '{"ok":true}' } });
-      this.#ending ??= 'agent_hangup';
+      this.#shell.close('agent_hangup');
       this.#queued = [];
       const goodbye = goodbyeOf(args);
       // The goodbye is the model's own voice saying the line; the call ends once it has played.
@@ -426,7 +416,7 @@ export class RealtimeSession {
     void run.then((res) => {
       Object.assign(rec, res);
       r.pendingTools--;
-      if (this.#hungUp) return;
+      if (this.#shell.over) return;
       this.#emit({ type: 'tool_call_finished', id: callId, name, ...res, atMs: this.#now() });
       this.#send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: callId, output: JSON.stringify(res) } });
       this.#followUp(r);
@@ -436,7 +426,7 @@ export class RealtimeSession {
 
   /** Tools answered and the response is over: the model speaks again with their results. */
   #followUp(r: RealtimeResponse): void {
-    if (!r.done || r.pendingTools > 0 || !r.wantsFollowUp || this.#ending) return;
+    if (!r.done || r.pendingTools > 0 || !r.wantsFollowUp || this.#shell.ending) return;
     r.wantsFollowUp = false;
     // A silent tool call is no reply yet: the callee is still waiting for the follow-up's first audio.
     if (r.firstFrameAt === undefined && r.latency) {
@@ -456,7 +446,7 @@ export class RealtimeSession {
     }
     if (r && !r.cut) {
       r.done = true;
-      for (const it of r.items.values()) if (!it.audioDone) this.#playout?.finish(it.id);
+      for (const it of r.items.values()) if (!it.audioDone) this.#shell.playout?.finish(it.id);
       this.#followUp(r);
     }
     const next = this.#queued.shift();
@@ -473,21 +463,16 @@ export class RealtimeSession {
       const text = r.heardText();
       this.#record(r, text, false);
       this.#emit({ type: 'agent_turn_finished', turnId: r.turnId, text, atMs: this.#now() });
-      if (r.endAfter) return this.#endOnIdle(r.endAfter);
+      if (r.endAfter) return this.#shell.hangUpWhenIdle(r.endAfter);
     }
-    if (this.#responses.size === 0 && !this.#active && this.#queued.length === 0 && !this.#playout?.busy) this.#armInactivity();
-  }
-
-  #endOnIdle(reason: VoiceEndReason): void {
-    if (this.#playout?.busy) this.#endWhenIdle ??= reason;
-    else this.#hangup(reason);
+    if (this.#responses.size === 0 && !this.#active && this.#queued.length === 0 && !this.#shell.playout?.busy) this.#shell.armInactivity();
   }
 
   #record(r: RealtimeResponse, text: string, interrupted: boolean): void {
     if (text !== '' || r.toolCalls.length > 0) {
       const start = r.firstFrameAt ?? r.createdAt;
       this.#addTurn({
-        speaker: 'agent', text, startMs: this.#sinceAnswer(start), endMs: this.#sinceAnswer(this.#now()), interrupted,
+        speaker: 'agent', text, startMs: this.#shell.sinceAnswer(start), endMs: this.#shell.sinceAnswer(this.#now()), interrupted,
         ...(r.toolCalls.length > 0 ? { toolCalls: r.toolCalls } : {}),
       }, r.order);
     }
@@ -498,83 +483,17 @@ export class RealtimeSession {
   }
 
   #onDtmf(digit: string): void {
-    if (this.#hungUp || this.#rate === 0) return;
+    if (this.#shell.ringing) return;
     this.#emit({ type: 'dtmf', digit, atMs: this.#now() });
-    this.#clearTimer('inactivity');
-    if (this.#ending) return;
+    this.#shell.timers.clear('inactivity');
+    if (this.#shell.ending) return;
     this.#send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: `[the callee pressed ${digit}]` }] } });
     this.#request({ type: 'response.create' });
   }
 
-  #armInactivity(): void {
-    if (this.#ending || this.#hungUp || this.#rate === 0) return;
-    this.#setTimer('inactivity', this.#d.options.inactivityTimeoutMs, () => {
-      if (this.#responses.size > 0 || this.#active || this.#ending) return;
-      if (this.#prompted) return this.#hangup('inactivity_timeout');
-      this.#prompted = true;
-      this.#request(sayLine(this.#d.options.inactivityPrompt ?? 'Are you still there?'));
-    });
-  }
-
-  /** Cut what is playing, say a last line, hang up once it has played (or after LAST_LINE_MS anyway). */
-  #endWithLine(text: string, reason: VoiceEndReason): void {
-    if (this.#hungUp || this.#ending !== undefined) return;
-    this.#ending = reason;
-    this.#queued = [];
-    const reports = new Map((this.#playout?.clear() ?? []).map((rep) => [rep.id, rep]));
-    for (const r of [...this.#responses.values()]) this.#cut(r, reports);
-    this.#request(sayLine(text), reason);
-    this.#setTimer('last', LAST_LINE_MS, () => this.#hangup(reason));
-  }
-
   #fail(err: unknown): void {
-    if (this.#hungUp) return;
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : 'unknown';
-    this.#emit({ type: 'error', source: 'llm', code, message: err instanceof Error ? err.message : String(err), endReason: 'error_llm', atMs: this.#now() });
     // No TTS on this path: with the model gone there is no voice for an apology. End at once.
-    this.#hangup('error_llm');
-  }
-
-  #hangup(reason: VoiceEndReason): void {
-    if (this.#hungUp) return;
-    this.#hungUp = true;
-    this.#emit({ type: 'end_requested', reason, atMs: this.#now() });
-    const answered = this.#rate !== 0;
-    this.#teardown();
-    // Before the answer (the model refused us while it rang) the call is cancelled, never answered into silence.
-    (answered ? this.#d.leg.hangup() : this.#d.leg.cancel()).then(
-      () => this.#emitEnded(reason),
-      () => this.#emitEnded(reason),
-    );
-  }
-
-  #teardown(): void {
-    for (const k of [...this.#timers.keys()]) this.#clearTimer(k);
-    this.#toolAc.abort();
-    this.#playout?.close();
-    for (const w of this.#spokenWaiters.splice(0)) w();
-    this.#socket?.close();
-    this.#unsubscribe();
-  }
-
-  #emitEnded(reason: VoiceEndReason): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#emit({ type: 'ended', reason, atMs: this.#now() });
-  }
-
-  #setTimer(k: TimerKey, ms: number, fn: () => void): void {
-    this.#clearTimer(k);
-    this.#timers.set(k, this.#d.clock.setTimer(ms, () => {
-      this.#timers.delete(k);
-      fn();
-    }));
-  }
-
-  #clearTimer(k: TimerKey): void {
-    const t = this.#timers.get(k);
-    if (t !== undefined) this.#d.clock.clearTimer(t);
-    this.#timers.delete(k);
+    this.#shell.fail('llm', err, 'error_llm', false);
   }
 }
 

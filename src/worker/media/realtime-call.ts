@@ -9,7 +9,7 @@ import type { ToolRunner } from '../../voice/brain.js';
 import type { VoiceEvent } from '../../voice/events.js';
 import { realtimeConfigFrom, type RealtimeConfig } from '../../voice/realtime/config.js';
 import { RealtimeSession } from '../../voice/realtime/session.js';
-import type { VoiceSessionOptions } from '../../voice/session.js';
+import type { VoiceSessionOptions } from '../../voice/policy.js';
 import { VoicePrepareError, type VoiceCall } from './media-runtime.js';
 import type { DialCommand } from '../protocol.js';
 import { callControl, type CallControl } from './tools/index.js';

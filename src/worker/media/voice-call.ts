@@ -18,7 +18,8 @@ import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../../voice/br
 import { FlowBrain } from '../../voice/flow/index.js';
 import { LlmAgentBrain } from '../../voice/llm-brain.js';
 import type { VoiceEvent } from '../../voice/events.js';
-import { VoiceSession, type VoiceSessionOptions } from '../../voice/session.js';
+import { CONVERSATION_DEFAULTS, DEFAULT_FILLER, type VoiceSessionOptions } from '../../voice/policy.js';
+import { VoiceSession } from '../../voice/session.js';
 import { VoicePrepareError, type PrepareVoice } from './media-runtime.js';
 import type { DialCommand } from '../protocol.js';
 import { callControl, createToolRunner, type CallControl } from './tools/index.js';
@@ -37,23 +38,16 @@ export interface VoiceProviders {
 
 const CHOICE_END: Record<ProviderKind, EndReason> = { tts: 'error_tts', stt: 'error_stt', vad: 'error_stt', llm: 'error_llm', speech_to_speech: 'error_llm' };
 
-/** The session defaults when neither the worker nor the agent says otherwise. */
-export const SESSION_DEFAULTS = {
-  firstSpeaker: 'agent',
-  bargeIn: { enabled: true, minSpeechMs: 300, minWords: 0 },
-  inactivityTimeoutMs: 10_000,
-} as const satisfies Partial<VoiceSessionOptions>;
-
-/** The agent's conversation settings over the worker's defaults. */
+/** The agent's conversation settings over the worker's defaults, over the voice policy's (CONVERSATION_DEFAULTS). */
 export function sessionOptionsFor(
   c: VoiceConversation | undefined,
   defaults: Partial<Omit<VoiceSessionOptions, 'maxDurationMs'>> = {},
 ): Omit<VoiceSessionOptions, 'maxDurationMs'> {
-  const base = { ...SESSION_DEFAULTS, ...defaults };
+  const base = { ...CONVERSATION_DEFAULTS, ...defaults };
   const o: Omit<VoiceSessionOptions, 'maxDurationMs'> = {
     ...base,
     firstSpeaker: c?.firstSpeaker ?? base.firstSpeaker,
-    bargeIn: { ...SESSION_DEFAULTS.bargeIn, ...defaults.bargeIn, ...c?.bargeIn },
+    bargeIn: { ...CONVERSATION_DEFAULTS.bargeIn, ...defaults.bargeIn, ...c?.bargeIn },
     inactivityTimeoutMs: c?.inactivityTimeoutMs ?? base.inactivityTimeoutMs,
   };
   if (c?.inactivityPrompt !== undefined) o.inactivityPrompt = c.inactivityPrompt;
@@ -67,9 +61,6 @@ export function sessionOptionsFor(
 const noTools: ToolRunner = async (name) => {
   throw new Error(`tool "${name}" is not available on this worker`);
 };
-
-/** Said while a slow tool runs, unless the agent's settings say otherwise. */
-export const DEFAULT_FILLER = { afterMs: 1500, phrases: ['One moment please.'] };
 
 /** The call's tools, run against the live call once it is attached (`control`). */
 function toolRunnerFor(cmd: DialCommand, spec: VoiceCallSpec, clock: Clock, control: () => CallControl | undefined): ToolRunner {

@@ -12,7 +12,11 @@ export function pickRate(legRate: number, supported: readonly number[]): number 
   return supported[0] ?? legRate;
 }
 
-export class RateAdapter {
+/**
+ * Leg frames in, whole 20 ms frames at the engine's rate out (the VAD and STT inputs). Not the TTS
+ * side's VendorAudioResampler: that one converts a vendor's stream of any chunk size and keeps no framing.
+ */
+export class FrameResampler {
   readonly #resampler: Resampler | undefined;
   readonly #chunker: FrameChunker | undefined;
 
