@@ -1,5 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { runCli, startServe, waitExit } from '../helpers/cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'outcall-serve-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function stop(child: import('node:child_process').ChildProcess) {
+async function stop(child: ChildProcess) {
   child.kill('SIGTERM');
   assert.equal(await waitExit(child), 0, 'a clean shutdown on SIGTERM');
 }
