@@ -16,7 +16,7 @@ async function stop(child: ChildProcess) {
 
 test('first start creates and prints an API key once; it works; later starts do not print one', async () => {
   const first = await startServe({ OUTCALL_DATA_DIR: dir });
-  const key = /\n  (oc_[A-Za-z0-9_-]{43})\n/.exec(first.output())?.[1];
+  const key = /\n {2}(oc_[A-Za-z0-9_-]{43})\n/.exec(first.output())?.[1];
   assert.ok(key, first.output());
   const ok = await fetch(`${first.url}/v1/agents`, { headers: { authorization: `Bearer ${key}` } });
   assert.equal(ok.status, 200);
