@@ -25,13 +25,14 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function post(base: string, path: string, body: unknown): Promise<{ status: number; json: any }> {
+/** POSTs a create; the bench reads only the new resource's id. */
+async function post(base: string, path: string, body: unknown): Promise<{ status: number; json: { id: string } }> {
   const r = await fetch(base + path, {
     method: 'POST',
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: r.status, json: await r.json() };
+  return { status: r.status, json: (await r.json()) as { id: string } };
 }
 
 async function run(base: string, agentId: string, total: number, clients: number) {

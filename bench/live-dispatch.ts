@@ -29,13 +29,16 @@ const { values } = parseArgs({
 const KEY = 'bench-key-0123456789abcdef';
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 
-async function api(base: string, method: string, path: string, body?: unknown): Promise<any> {
+/** What the bench reads of a response: a created resource's id, a list's page. */
+type ApiBody = { id: string; data: unknown[] };
+
+async function api(base: string, method: string, path: string, body?: unknown): Promise<ApiBody> {
   const r = await fetch(base + path, {
     method,
     headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  return r.json();
+  return (await r.json()) as ApiBody;
 }
 
 /** A trunk that notes when each INVITE arrives (by X-Outcall-Call-Id) and refuses it with 486. */

@@ -104,7 +104,8 @@ export class PostCallRunner {
   /** Sweeps now (calls left over by a process that died) and then every sweepMs. */
   start(): void {
     const tick = () => {
-      this.#track(this.sweep()).finally(() => {
+      // #track's promise never rejects (it logs a failed sweep), and the callback below cannot throw.
+      void this.#track(this.sweep()).finally(() => {
         if (this.#stopped) return;
         this.#timer = setTimeout(tick, this.opts.sweepMs ?? 30_000);
         this.#timer.unref();

@@ -6,7 +6,7 @@
  */
 import { realClock, type Clock } from '../time/clock.js';
 import { InboundLeg } from '../telephony/inbound-leg.js';
-import { PacingClock, PortPool } from '../telephony/rtp/index.js';
+import { type PacingClock, PortPool } from '../telephony/rtp/index.js';
 import { UserAgent, type InboundCall, type Logger } from '../telephony/sip/index.js';
 import { silentLogger } from '../telephony/sip/logger.js';
 import { PocketsphinxStt } from '../providers/stt/pocketsphinx.js';

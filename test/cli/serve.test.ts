@@ -1,5 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,14 +9,14 @@ import { runCli, startServe, waitExit } from '../helpers/cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'outcall-serve-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function stop(child: import('node:child_process').ChildProcess) {
+async function stop(child: ChildProcess) {
   child.kill('SIGTERM');
   assert.equal(await waitExit(child), 0, 'a clean shutdown on SIGTERM');
 }
 
 test('first start creates and prints an API key once; it works; later starts do not print one', async () => {
   const first = await startServe({ OUTCALL_DATA_DIR: dir });
-  const key = /\n  (oc_[A-Za-z0-9_-]{43})\n/.exec(first.output())?.[1];
+  const key = /\n {2}(oc_[A-Za-z0-9_-]{43})\n/.exec(first.output())?.[1];
   assert.ok(key, first.output());
   const ok = await fetch(`${first.url}/v1/agents`, { headers: { authorization: `Bearer ${key}` } });
   assert.equal(ok.status, 200);

@@ -6,6 +6,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
+import type { resultData } from '../../src/calls/outbox.js';
 import { decodeMuLaw } from '../../src/media/index.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
 import { verifyWebhook } from '../../src/http-client/signing.js';
@@ -80,7 +81,7 @@ async function resultWebhook(callId: string, timeoutMs = 20_000) {
   verifyWebhook(secret, got.headers as Record<string, string>, got.body);
   assert.ok(got.body.includes('"metadata":{"case":"e2e","z":1,"a":[1,2]}'), 'metadata echoed verbatim');
   assert.equal(receiver.received.filter((r) => r.url === '/result' && JSON.parse(r.body).data.call_id === callId).length, 1, 'exactly one result webhook');
-  return JSON.parse(got.body).data as Record<string, any>;
+  return JSON.parse(got.body).data as ReturnType<typeof resultData>;
 }
 
 async function statuses(callId: string): Promise<string[]> {
@@ -103,10 +104,10 @@ describe('live calls against SIPp', { skip }, () => {
       assert.equal(result.status, 'completed');
       assert.equal(result.end_reason, 'agent_hangup');
       assert.equal(result.sip_status_code, 200);
-      assert.ok(result.duration_s > 1, `the greeting took time to play: ${result.duration_s} s`);
+      assert.ok(result.duration_s! > 1, `the greeting took time to play: ${result.duration_s} s`);
       assert.deepEqual(await statuses(callId), ['queued', 'dispatching', 'dialing', 'in_progress', 'completed']);
       assert.equal(await waitExit(sipp), 0, 'SIPp saw the whole dialog, our BYE included');
-      const answeredAt = Date.parse(result.answered_at);
+      const answeredAt = Date.parse(result.answered_at!);
       assert.ok(heard.length > 50, `greeting audio arrived: ${heard.length} packets`);
       assert.ok(heard[0]!.at >= answeredAt - 5, 'no audio before the answer, even with early media');
       const pcm = heard.flatMap((h) => [...decodeMuLaw(new Uint8Array(h.payload))]);
@@ -198,7 +199,7 @@ describe('live calls against SIPp', { skip }, () => {
     const { agentId } = await setup(port, {}, 'This message keeps going for a long while. '.repeat(40));
     const r = await resultWebhook(await place(agentId, { max_duration_s: 30 }), 60_000);
     assert.deepEqual([r.status, r.end_reason, r.sip_status_code], ['completed', 'max_duration_reached', 200]);
-    assert.ok(r.duration_s >= 29.9 && r.duration_s < 40, `ended at the limit, not before: ${r.duration_s} s`);
+    assert.ok(r.duration_s! >= 29.9 && r.duration_s! < 40, `ended at the limit, not before: ${r.duration_s} s`);
     assert.equal(await waitExit(sipp), 0, 'SIPp got our BYE');
   });
 

@@ -14,12 +14,11 @@ const skip = sandboxSkip;
 let rig: SandboxRig;
 let t: SandboxRig['t'];
 let sandbox: SandboxRig['sandbox'];
-let seed: SandboxRig['seed'];
 
 before(async () => {
   if (skip) return;
   rig = await startSandboxRig(38600);
-  ({ t, sandbox, seed } = rig);
+  ({ t, sandbox } = rig);
 });
 after(async () => {
   if (!skip) await rig.stop();

@@ -13,14 +13,10 @@ const skip = sandboxSkip;
 const recordings: SandboxRecording[] = [];
 
 let rig: SandboxRig;
-let t: SandboxRig['t'];
-let sandbox: SandboxRig['sandbox'];
-let seed: SandboxRig['seed'];
 
 before(async () => {
   if (skip) return;
   rig = await startSandboxRig(39600, { onRecording: (r) => recordings.push(r) });
-  ({ t, sandbox, seed } = rig);
 });
 after(async () => {
   if (!skip) await rig.stop();

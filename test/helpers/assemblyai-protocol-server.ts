@@ -167,7 +167,7 @@ function serve(ws: WebSocket, session: Session, o: AssemblyAiServerOptions, timi
   if (!q.get('speech_model')) return fail(3006, 'Invalid Message: speech_model is required');
   const keyterms = q.get('keyterms_prompt');
   if (keyterms !== null) {
-    let ok = false;
+    let ok: boolean;
     try {
       const v = JSON.parse(keyterms) as unknown;
       ok = Array.isArray(v) && v.every((k) => typeof k === 'string');

@@ -65,8 +65,24 @@ export function openAiErrorBody(message: string, type: string, code: string | nu
   return { error: { message, type, code, param: null } };
 }
 
+/** A client event as this server reads it (JSON from the client: every field may be missing). */
+interface ClientEvent {
+  type?: unknown;
+  event_id?: string;
+  audio?: unknown;
+  session?: { type?: unknown; audio?: { input?: InputConfig } };
+}
+
+/** session.audio.input: what a session.update may set. */
+interface InputConfig {
+  format?: unknown;
+  transcription?: { model?: unknown } | null;
+  turn_detection?: unknown;
+  [field: string]: unknown;
+}
+
 class TranscriptionSession {
-  #config: Record<string, any> = {
+  #config: InputConfig = {
     format: { type: 'audio/pcm', rate: 24000 },
     transcription: null,
     turn_detection: { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 },
@@ -117,17 +133,17 @@ class TranscriptionSession {
 
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.session.faulted || isBinary) return;
-    let m: Record<string, any>;
+    let m: ClientEvent;
     try {
-      m = JSON.parse(String(data)) as Record<string, any>;
+      m = JSON.parse(String(data)) as ClientEvent;
     } catch {
       return this.#error('invalid_request_error', 'invalid_json', 'The server could not parse the JSON of the event.');
     }
     switch (m.type) {
       case 'session.update': {
-        const s = m.session as Record<string, any> | undefined;
+        const s = m.session;
         if (s?.type !== 'transcription') return this.#error('invalid_request_error', 'invalid_value', "session.type must be 'transcription' on this connection", m.event_id, 'session.type');
-        const input = (s.audio?.input ?? {}) as Record<string, any>;
+        const input = s.audio?.input ?? {};
         if (this.o.rejectModel !== undefined && input.transcription?.model === this.o.rejectModel) {
           return this.#error('invalid_request_error', 'invalid_value', `Invalid value: '${this.o.rejectModel}'. Supported values are: 'whisper-1', 'gpt-4o-transcribe', 'gpt-4o-mini-transcribe'.`, m.event_id, 'session.audio.input.transcription.model');
         }

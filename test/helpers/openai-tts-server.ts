@@ -72,7 +72,7 @@ export class OpenAiTtsServer {
     for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
     const started = performance.now();
     let closedEarly!: () => void;
-    let body: Record<string, unknown> = {};
+    let body: Record<string, unknown>;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     } catch {

@@ -246,7 +246,6 @@ test("a flow's opening (say nodes up to the first listen, through a branch's def
   const h = harness(brain, {}, { tts, clock });
   await h.step(100);
   assert.equal(tts.requests.length, 3);
-  const answeredAt = clock.now();
   h.leg.answer(16000);
   await new Promise((r) => setImmediate(r));
   assert.ok(h.leg.written.length > 0, 'first frame at answer');

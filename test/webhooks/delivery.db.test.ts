@@ -4,6 +4,7 @@ import type { CallStatus } from '../../src/contract/status.js';
 import { transitionCall } from '../../src/calls/transitions.js';
 import { sql } from '../../src/store/sql.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
+import type { listDeliveries } from '../../src/webhooks/deliveries.js';
 import { verifyWebhook } from '../../src/http-client/signing.js';
 import { callFixture, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -37,8 +38,10 @@ async function endedCall(url: string, extra: Record<string, unknown> = {}): Prom
   return c.body.id;
 }
 
+type Delivery = Awaited<ReturnType<typeof listDeliveries>>['data'][number];
+
 async function deliveries(callId: string) {
-  return (await t.org.req('GET', `/v1/webhook-deliveries?call_id=${callId}`)).body.data as Array<Record<string, any>>;
+  return (await t.org.req('GET', `/v1/webhook-deliveries?call_id=${callId}`)).body.data as Delivery[];
 }
 
 test('a result webhook is delivered once, signed, with the Standard Webhooks headers', async () => {
@@ -73,13 +76,13 @@ test('5xx is retried with backoff until a 2xx; never marked delivered before', a
   let [d] = await deliveries(callId);
   assert.equal(d!.status, 'pending');
   assert.equal(d!.last_status_code, 500);
-  assert.equal(Date.parse(d!.next_attempt_at), clock + 5000, 'first retry after 5 s');
+  assert.equal(Date.parse(d!.next_attempt_at!), clock + 5000, 'first retry after 5 s');
   assert.equal(await dl.runOnce(), 0, 'not due yet');
   clock += 5000;
   await dl.runOnce();
   [d] = await deliveries(callId);
   assert.equal(d!.status, 'pending');
-  assert.equal(Date.parse(d!.next_attempt_at), clock + 15000, 'second retry after 15 s');
+  assert.equal(Date.parse(d!.next_attempt_at!), clock + 15000, 'second retry after 15 s');
   clock += 15000;
   await dl.runOnce();
   [d] = await deliveries(callId);
@@ -102,7 +105,7 @@ test('a receiver that is down for a while, then up: every event delivered, none 
   for (const id of ids) {
     const [d] = await deliveries(id);
     assert.equal(d!.status, 'pending');
-    assert.match(d!.last_error, /ECONNREFUSED/);
+    assert.match(d!.last_error!, /ECONNREFUSED/);
   }
   receiver = await new WebhookReceiver().start(port);
   clock += 5 * 60 * 60 * 1000;
@@ -130,12 +133,12 @@ test('4xx is final, 429 honors Retry-After, timeouts are retried, and the window
   await dl.runOnce();
   const db = (await deliveries(b))[0]!;
   assert.equal(db.status, 'pending');
-  assert.equal(Date.parse(db.next_attempt_at), clock + 120_000);
+  assert.equal(Date.parse(db.next_attempt_at!), clock + 120_000);
   clock += 120_000;
   await dl.runOnce();
   const dt = (await deliveries(b))[0]!;
   assert.equal(dt.status, 'pending');
-  assert.match(dt.last_error, /timed out/);
+  assert.match(dt.last_error!, /timed out/);
   // Past the retry window the next failure is final.
   await t.db.query(sql`update webhook_deliveries set created_at = created_at - interval '27 hours' where id = ${dt.id}`);
   clock += 60_000;
@@ -173,12 +176,12 @@ test('private addresses are refused at delivery time unless allowed; nothing is 
   assert.equal(receiver.received.length, 0);
   const [d] = await deliveries(callId);
   assert.equal(d!.status, 'failed');
-  assert.match(d!.last_error, /private address/);
+  assert.match(d!.last_error!, /private address/);
   // A host name that resolves to loopback is caught by the lookup at connect time.
   const named = await endedCall(`http://localhost:${receiver.port}/hook`);
   await strict.runOnce();
   assert.equal(receiver.received.length, 0);
-  assert.match((await deliveries(named))[0]!.last_error, /resolves to private address/);
+  assert.match((await deliveries(named))[0]!.last_error!, /resolves to private address/);
 });
 
 test('redeliver sends the same event again as a new delivery; other organizations cannot', async () => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TtsProvider } from '../../src/providers/tts/types.js';
 import { endReasonFor, MediaRuntime } from '../../src/worker/media/media-runtime.js';
-import type { DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
+import type { WorkerEvent } from '../../src/worker/protocol.js';
 import { dialCommand } from './dial-command.js';
 import type { LegEvent, Leg } from '../../src/voice/leg.js';
 

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../time/clock.js';
 import { ProviderError } from '../errors.js';
 import { SynthesisTimer, type TtsTimeouts } from './cloud-audio.js';
-import { WsChannel, socketFailure, type WsEvent } from './ws-channel.js';
+import { type WsChannel, socketFailure, type WsEvent } from './ws-channel.js';
 import type { WsPool } from './ws-pool.js';
 
 /** What one text frame means to the utterance reading it. */

@@ -140,7 +140,6 @@ export function serializeRtp(h: RtpHeader, payload: Uint8Array, paddingBytes = 0
   if (paddingBytes > 0) {
     b.fill(0, off, off + paddingBytes - 1);
     b[off + paddingBytes - 1] = paddingBytes;
-    off += paddingBytes;
   }
   return out ? b.subarray(0, size) : b;
 }

@@ -3,14 +3,14 @@
  * part of a message or several messages. A framing error is unrecoverable for the connection (we cannot
  * find the next message boundary), so the caller closes it.
  */
-import { fail, ok, type Result } from './errors.js';
+import { fail, ok, type Result, type SipParseError } from './errors.js';
 import type { SipMessage } from './message.js';
 import { findHeaderEnd, leadingCrlf, MAX_MESSAGE_BYTES, parseMessage } from './parser.js';
 
 export type FramedItem =
   | { readonly type: 'message'; readonly message: SipMessage }
   /** The message was framed correctly but did not parse: skip it, the stream stays usable. */
-  | { readonly type: 'malformed'; readonly error: import('./errors.js').SipParseError };
+  | { readonly type: 'malformed'; readonly error: SipParseError };
 
 export class StreamFramer {
   /** Growable buffer: appends are amortized O(1), so tiny chunks cannot make framing quadratic. */

@@ -159,7 +159,12 @@ function graphProblems(flow: Flow): FlowProblem[] {
   const seen = new Set<string>([flow.start]);
   const queue = [flow.start];
   for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-    for (const s of successors(flow.nodes[id] as FlowNode)) if (!seen.has(s)) (seen.add(s), queue.push(s));
+    for (const s of successors(flow.nodes[id] as FlowNode)) {
+      if (!seen.has(s)) {
+        seen.add(s);
+        queue.push(s);
+      }
+    }
   }
   for (const id of Object.keys(flow.nodes)) {
     if (!seen.has(id)) problems.push({ path: `nodes.${id}`, node: id, message: `is not reachable from start "${flow.start}"` });

@@ -11,7 +11,6 @@ import { identify, workerCooldowns } from '../../providers/fallback/cooldowns.js
 import { createLlmProvider, llmToolsFromAgent, type LlmProvider } from '../../providers/llm/index.js';
 import type { ProviderChain } from '../../providers/settings.js';
 import { fallbackEvent, ProviderChoiceError, withVoice, type EngineHooks, type ProviderKind, type SpeechEngines } from '../../providers/registry.js';
-import type { TtsProvider } from '../../providers/tts/types.js';
 import type { Clock } from '../../time/clock.js';
 import { offerRate } from '../../telephony/offer-rate.js';
 import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../../voice/brain.js';

@@ -1,5 +1,5 @@
 // Shared helpers for MediaSession tests on real loopback sockets.
-import { MediaSession, PacingClock, PortPool, type MediaSessionOptions } from '../../../src/telephony/rtp/index.js';
+import { MediaSession, type PacingClock, PortPool, type MediaSessionOptions } from '../../../src/telephony/rtp/index.js';
 import type { NegotiatedMedia } from '../../../src/telephony/sdp/index.js';
 
 export function sleep(ms: number): Promise<void> {
