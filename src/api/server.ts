@@ -12,6 +12,7 @@ import { errorHandler } from './error-handler.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { callStreamRoutes } from './routes/call-stream.js';
 import { callRoutes } from './routes/calls.js';
+import { organizationRoutes } from './routes/organization.js';
 import { resourceRoutes } from './routes/resources.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { ErrorEnvelope } from '../contract/common.js';
@@ -94,6 +95,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
     callStreamRoutes(v1 as App, ctx);
     webhookRoutes(v1 as App, ctx);
     apiKeyRoutes(v1 as App, ctx);
+    organizationRoutes(v1 as App, ctx);
   });
   await app.ready();
   return app;
