@@ -263,6 +263,13 @@ describe('user agent: INVITE flows', () => {
   });
 });
 
+/** An unusable challenge, then MD5, then SHA-256 (RFC 8760 §2.4 allows several). */
+const SEVERAL_CHALLENGES = [
+  'WWW-Authenticate: Basic realm="r"',
+  'WWW-Authenticate: Digest realm="r", nonce="md5", qop="auth", algorithm=MD5',
+  'WWW-Authenticate: Digest realm="r", nonce="sha", qop="auth", algorithm=SHA-256',
+];
+
 describe('user agent: digest auth', () => {
   test('401 -> INVITE again with Authorization, CSeq+1, same Call-ID/From tag, new branch; same nonce again -> failed', async () => {
     const s = setup();
@@ -304,16 +311,7 @@ describe('user agent: digest auth', () => {
     const s = setup();
     s.dial({ credentials: { username: 'alice', password: 's3cret' } });
     const inv1 = s.last('INVITE');
-    s.transport.deliver(
-      respondTo(inv1, 401, {
-        toTag: 'a',
-        headers: [
-          'WWW-Authenticate: Basic realm="r"',
-          'WWW-Authenticate: Digest realm="r", nonce="md5", qop="auth", algorithm=MD5',
-          'WWW-Authenticate: Digest realm="r", nonce="sha", qop="auth", algorithm=SHA-256',
-        ],
-      }),
-    );
+    s.transport.deliver(respondTo(inv1, 401, { toTag: 'a', headers: SEVERAL_CHALLENGES }));
     assert.equal(s.transport.requests('INVITE').length, 2);
     assert.match(s.last('INVITE').headers.get('Authorization') ?? '', /nonce="sha", .*algorithm=SHA-256/);
   });
@@ -351,6 +349,16 @@ describe('user agent: digest auth', () => {
     assert.equal(await info, 401);
     assert.equal(s.transport.requests('INFO').length, 2);
     assert.equal(s.call.state, 'answered');
+  });
+
+  test('in-dialog requests choose among several challenges as the INVITE does (one retry logic for both)', async () => {
+    const s = answeredWithCredentials();
+    const info = s.call.sendInfo('x');
+    s.transport.deliver(respondTo(s.last('INFO'), 401, { headers: SEVERAL_CHALLENGES }));
+    assert.equal(s.transport.requests('INFO').length, 2);
+    assert.match(s.last('INFO').headers.get('Authorization') ?? '', /nonce="sha", .*algorithm=SHA-256/);
+    s.transport.deliver(respondTo(s.last('INFO'), 200));
+    assert.equal(await info, 200);
   });
 
   test('in-dialog REFER: 407 -> Proxy-Authorization, then 202', async () => {
