@@ -268,7 +268,8 @@ export class MediaSession {
     }
     if (count > 0) {
       this.receiver.housekeeping(now);
-      this.reporter.tick(now);
+      // A report is due every few seconds: compare here so the other ticks make no call for RTCP.
+      if (now >= this.reporter.nextAt) this.reporter.report(now);
     }
   }
 

@@ -2,7 +2,8 @@
  * RTCP of one leg (RFC 3550 §6): a compound SR or RR + SDES CNAME (§6.1) every few seconds, a BYE
  * (§6.6) on close, and the reports the far end sends us (their SR time feeds our LSR/DLSR, §6.4.1).
  *
- * Not on the per-packet path: one report per rtcpIntervalMs (5 s by default), checked once per tick.
+ * Not on the per-packet path: one report per rtcpIntervalMs (5 s by default); the session's tick only
+ * compares the clock with `nextAt`.
  */
 import type { Clock } from '../../time/clock.js';
 import type { NegotiatedMedia } from '../sdp/types.js';
@@ -13,9 +14,10 @@ import { buildRtcpCompound, ntpMiddle, parseRtcp, toNtp, type RtcpPacket } from 
 import type { RtpSender } from './rtp-sender.js';
 
 export class RtcpReporter {
+  /** When the next report is due (Clock time); the session's tick compares it, report() moves it on. */
+  nextAt = 0;
   private neg: NegotiatedMedia | undefined;
   private running = false;
-  private nextAt = 0;
 
   constructor(
     private readonly socket: MediaSocket,
@@ -43,12 +45,10 @@ export class RtcpReporter {
     this.running = false;
   }
 
-  /** Called once per tick that sent packets: sends a report when one is due. */
-  tick(now: number): void {
-    if (now >= this.nextAt) {
-      this.nextAt = now + this.delay();
-      this.send(false);
-    }
+  /** Sends the SR/RR that is due (now >= nextAt) and schedules the next one. */
+  report(now: number): void {
+    this.nextAt = now + this.delay();
+    this.send(false);
   }
 
   /** RFC 3550 §6.3.1: randomise the interval to [0.5, 1.5] × mean so endpoints do not synchronise. */
