@@ -3,6 +3,9 @@
  * receive-side sample FIFO that turns decoded packets of any ptime into 20 ms frames.
  */
 
+/** A leg sends and plays out one frame of this many ms per pacing tick. */
+export const FRAME_MS = 20;
+
 /** Outgoing frames. write() splits any length into whole frames; a partial tail is zero-padded. */
 export class OutgoingQueue {
   private frames: Int16Array[] = [];

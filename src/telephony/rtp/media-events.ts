@@ -1,4 +1,4 @@
-/** The MediaSession's event union and statistics shape. */
+/** The MediaSession's event union, its listener registry and its statistics shape. */
 import type { RtcpPacket } from './rtcp.js';
 
 export type MediaEvent =
@@ -20,6 +20,46 @@ export type MediaEvent =
   | { type: 'socket-error'; error: Error };
 
 export type MediaEventType = MediaEvent['type'];
+
+type Listener = (e: MediaEvent) => void;
+
+/**
+ * Listeners of one session, by event type ('*' gets all). The sender, the receiver, the RTCP reporter
+ * and the socket each hold this one object and call emit() on it directly (one call per event, as
+ * when it was a method of the session: a 'frame' event goes out on every tick).
+ */
+export class MediaEmitter {
+  private readonly listeners = new Map<MediaEventType | '*', Set<Listener>>();
+
+  constructor(private readonly counters: MediaSessionStats) {}
+
+  on(type: MediaEventType | '*', listener: Listener): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  emit(e: MediaEvent): void {
+    for (const key of [e.type, '*'] as const) {
+      const set = this.listeners.get(key);
+      if (!set) continue;
+      for (const l of set) {
+        try {
+          l(e);
+        } catch (err) {
+          // A listener bug must not kill the socket handler or the shared clock (other calls).
+          this.counters.listenerErrors++;
+          process.emitWarning(`MediaSession listener for '${e.type}' threw: ${String(err)}`);
+        }
+      }
+    }
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}
 
 /** Send-time deviation histogram: bucket i counts packets sent [i, i+1) × BUCKET_MS off the 20 ms grid. */
 export const DEVIATION_BUCKET_MS = 0.25;

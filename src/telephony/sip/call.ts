@@ -9,7 +9,8 @@ import { ALLOW, type CallEvent, type CallHost, type DialOptions, type EndedBy, t
 import { handleInDialogRequest, type InDialogContext } from './call-requests.js';
 import type { ClientTxEvent, InviteClientTransaction } from './client-transaction.js';
 import { Dialog } from './dialog.js';
-import { DigestClient, parseChallenge, type DigestChallenge } from './digest.js';
+import { DigestClient } from './digest.js';
+import { DigestRetry } from './digest-retry.js';
 import { SipHeaders, type HeaderField } from './headers.js';
 import { newBranch, newCallId, newTag } from './ids.js';
 import type { SipRequest, SipResponse } from './message.js';
@@ -51,6 +52,8 @@ export class OutboundCall {
   private readonly transport: SipTransport;
   private readonly dest: HostPort;
   private readonly digest = new DigestClient();
+  /** The INVITE's retry lives as long as the call: each retry is a new INVITE of the same call. */
+  private readonly inviteAuth: DigestRetry;
   private readonly timers: NamedTimers;
   private invite: SipRequest;
   private inviteTx: InviteClientTransaction | undefined;
@@ -60,8 +63,6 @@ export class OutboundCall {
   private canceledBy: 'local' | 'ring-timeout' | undefined;
   private answered = false;
   private ack: { request: SipRequest; transport: SipTransport; dest: HostPort } | undefined;
-  private authRetries = 0;
-  private lastChallengeNonce: string | undefined;
   private localSdp: string;
   dialog: Dialog | undefined;
 
@@ -88,6 +89,8 @@ export class OutboundCall {
       this.resolveEnded = resolve;
     });
     this.invite = this.buildInvite([]);
+    // A stale nonce (RFC 7616 §3.3) earns the INVITE a second retry.
+    this.inviteAuth = this.digestRetry(2);
   }
 
   get state(): CallState {
@@ -234,37 +237,21 @@ export class OutboundCall {
   }
 
   private onFailure(res: SipResponse): void {
-    if ((res.status === 401 || res.status === 407) && this.retryWithAuth(res)) return;
+    if (this.retryWithAuth(res)) return;
     const by: EndedBy = this.canceledBy === 'local' ? 'local' : this.canceledBy === 'ring-timeout' ? 'timeout' : 'remote';
     this.end(res.status, res.reason, by);
   }
 
   /**
-   * §22.2: answer a 401/407 once with credentials in a new INVITE (CSeq + 1, same Call-ID and From tag,
-   * new branch). A second challenge for the same nonce, or one that is not stale, means the credentials
-   * are wrong (RFC 2617 §3.2.1 / RFC 7616 §3.3 stale).
+   * §22.2: answer a 401/407 with credentials in a new INVITE (CSeq + 1, same Call-ID and From tag,
+   * new branch). Not once we are cancelling: then a challenge just ends the call we were giving up.
    */
   private retryWithAuth(res: SipResponse): boolean {
-    const creds = this.opts.credentials;
-    if (!creds || this.canceledBy !== undefined) return false;
-    const header = res.status === 401 ? 'WWW-Authenticate' : 'Proxy-Authenticate';
-    const answer = res.status === 401 ? 'Authorization' : 'Proxy-Authorization';
-    const challenges: DigestChallenge[] = [];
-    for (const v of res.headers.getAll(header)) {
-      const c = parseChallenge(v);
-      if (c.ok) challenges.push(c.value);
-      else this.host.logger.warn({ error: c.error, callId: this.callId }, 'ignoring unusable digest challenge');
-    }
-    // Prefer the strongest algorithm offered (RFC 8760 §2.4: several challenges in preference order).
-    const ch = challenges.find((c) => c.algorithm.startsWith('SHA-256')) ?? challenges[0];
-    if (!ch) return false;
-    if (this.authRetries > 0 && (ch.nonce === this.lastChallengeNonce || !ch.stale)) return false;
-    if (this.authRetries >= 2) return false;
-    this.authRetries++;
-    this.lastChallengeNonce = ch.nonce;
+    if (this.canceledBy !== undefined) return false;
+    const auth = this.inviteAuth.answer(res, 'INVITE', this.requestUri, this.opts.sdpOffer);
+    if (!auth) return false;
     this.cseq++;
-    const value = this.digest.authorize(ch, creds, 'INVITE', this.requestUri, this.opts.sdpOffer);
-    this.invite = this.buildInvite([{ name: answer, value }]);
+    this.invite = this.buildInvite([auth]);
     this.provisional = false;
     if (this.sm.is('ringing')) this.sm.to('calling');
     this.sendInvite();
@@ -367,13 +354,15 @@ export class OutboundCall {
     const d = this.dialog;
     if (!d || !this.sm.is('answered')) return Promise.reject(new Error(`${method} needs an answered call (state ${this.sm.state})`));
     return new Promise((resolve) => {
-      const send = (auth: HeaderField[], retried: boolean): void => {
+      // §22.2 for a request inside the dialog: answered once; the retry is a new request (CSeq + 1).
+      const auth = this.digestRetry(1);
+      const send = (authHeaders: HeaderField[]): void => {
         const hop = this.hopFor(d.nextHop());
         const contact = method === 'REFER' ? this.contactHeader(hop.transport) : undefined;
         const req = d.buildRequest(method, {
           via: this.viaHeader(hop.transport),
           ...(contact !== undefined ? { contact } : {}),
-          extra: [...(o.extra ?? []), ...auth],
+          extra: [...(o.extra ?? []), ...authHeaders],
           ...(o.body !== undefined ? { body: o.body } : {}),
           ...(o.contentType !== undefined ? { contentType: o.contentType } : {}),
         });
@@ -381,13 +370,10 @@ export class OutboundCall {
           if (ev.type === 'response') {
             const s = ev.response.status;
             if (s < 200) return;
-            if ((s === 401 || s === 407) && !retried && this.opts.credentials) {
-              const c = parseChallenge(ev.response.headers.get(s === 401 ? 'WWW-Authenticate' : 'Proxy-Authenticate') ?? '');
-              if (c.ok) {
-                const value = this.digest.authorize(c.value, this.opts.credentials, method, req.uri, o.body ?? '');
-                send([{ name: s === 401 ? 'Authorization' : 'Proxy-Authorization', value }], true);
-                return;
-              }
+            const answer = auth.answer(ev.response, method, req.uri, o.body ?? '');
+            if (answer) {
+              send([answer]);
+              return;
             }
             // §12.2.1.2: 481 or 408 to an in-dialog request ends the dialog.
             if (s === 481 || s === 408) this.beginHangup('error', `${method} got ${s}`);
@@ -398,7 +384,7 @@ export class OutboundCall {
           }
         });
       };
-      send([], false);
+      send([]);
     });
   }
 
@@ -439,6 +425,12 @@ export class OutboundCall {
   }
 
   // ---- plumbing ----
+
+  private digestRetry(maxRetries: number): DigestRetry {
+    return new DigestRetry(this.digest, this.opts.credentials, maxRetries, (error) =>
+      this.host.logger.warn({ error, callId: this.callId }, 'ignoring unusable digest challenge'),
+    );
+  }
 
   hopFor(uri: SipUri): { transport: SipTransport; dest: HostPort } {
     const param = uri.params.get('transport')?.toUpperCase();

@@ -5,7 +5,7 @@ import { FakeTransport, respondTo } from './fake-transport.js';
 import { UserAgent } from '../../../src/telephony/sip/user-agent.js';
 import type { DialOptions } from '../../../src/telephony/sip/call-types.js';
 import type { SipRequest } from '../../../src/telephony/sip/message.js';
-import { parseAuthParams } from '../../../src/telephony/sip/digest.js';
+import { computeDigestResponse, parseAuthParams } from '../../../src/telephony/sip/digest.js';
 import { parseNameAddr } from '../../../src/telephony/sip/uri.js';
 
 const T1 = 500;
@@ -263,6 +263,13 @@ describe('user agent: INVITE flows', () => {
   });
 });
 
+/** An unusable challenge, then MD5, then SHA-256 (RFC 8760 §2.4 allows several). */
+const SEVERAL_CHALLENGES = [
+  'WWW-Authenticate: Basic realm="r"',
+  'WWW-Authenticate: Digest realm="r", nonce="md5", qop="auth", algorithm=MD5',
+  'WWW-Authenticate: Digest realm="r", nonce="sha", qop="auth", algorithm=SHA-256',
+];
+
 describe('user agent: digest auth', () => {
   test('401 -> INVITE again with Authorization, CSeq+1, same Call-ID/From tag, new branch; same nonce again -> failed', async () => {
     const s = setup();
@@ -298,6 +305,84 @@ describe('user agent: digest auth', () => {
     s.transport.deliver(respondTo(inv2, 407, { toTag: 'a', headers: ['Proxy-Authenticate: Digest realm="r", nonce="n2", qop="auth", algorithm=SHA-256, stale=true'] }));
     assert.equal(s.transport.requests('INVITE').length, 3);
     assert.match(s.last('INVITE').headers.get('Proxy-Authorization') ?? '', /nonce="n2"/);
+  });
+
+  test('several challenges: SHA-256 is preferred over MD5 whatever the order; an unusable one is skipped', () => {
+    const s = setup();
+    s.dial({ credentials: { username: 'alice', password: 's3cret' } });
+    const inv1 = s.last('INVITE');
+    s.transport.deliver(respondTo(inv1, 401, { toTag: 'a', headers: SEVERAL_CHALLENGES }));
+    assert.equal(s.transport.requests('INVITE').length, 2);
+    assert.match(s.last('INVITE').headers.get('Authorization') ?? '', /nonce="sha", .*algorithm=SHA-256/);
+  });
+
+  /** An answered call dialled with credentials: the in-dialog requests it sends can be challenged too. */
+  function answeredWithCredentials() {
+    const s = setup();
+    const call = s.dial({ credentials: { username: 'alice', password: 's3cret' } });
+    s.transport.deliver(respondTo(s.last('INVITE'), 200, { toTag: 'r1', headers: [CONTACT] }));
+    return { ...s, call };
+  }
+
+  test('in-dialog INFO: 401 -> sent again once with Authorization over its own method, URI and body (auth-int); a second 401 stands', async () => {
+    const s = answeredWithCredentials();
+    const body = 'Signal=5\r\nDuration=160\r\n';
+    const info = s.call.sendInfo(body);
+    const info1 = s.last('INFO');
+    s.transport.deliver(respondTo(info1, 401, { headers: ['WWW-Authenticate: Digest realm="r", nonce="i1", qop="auth-int", algorithm=MD5'] }));
+    assert.equal(s.transport.requests('INFO').length, 2);
+    const info2 = s.last('INFO');
+    assert.equal(info2.core.cseq.seq, info1.core.cseq.seq + 1, 'a new request in the dialog (§22.2: CSeq + 1)');
+    assert.equal(info2.body, body);
+    const auth = parseAuthParams(info2.headers.get('Authorization') ?? '');
+    assert.ok(auth.ok);
+    const p = auth.value.params;
+    assert.equal(p.get('uri'), info1.uri);
+    assert.equal(p.get('qop'), 'auth-int');
+    const expected = computeDigestResponse({
+      algorithm: 'MD5', username: 'alice', realm: 'r', password: 's3cret', nonce: 'i1', method: 'INFO', uri: info1.uri,
+      qop: 'auth-int', nc: p.get('nc') ?? '', cnonce: p.get('cnonce') ?? '', body,
+    });
+    assert.equal(p.get('response'), expected);
+    // Even a stale nonce does not earn an in-dialog request a second retry.
+    s.transport.deliver(respondTo(info2, 401, { headers: ['WWW-Authenticate: Digest realm="r", nonce="i2", qop="auth", stale=true'] }));
+    assert.equal(await info, 401);
+    assert.equal(s.transport.requests('INFO').length, 2);
+    assert.equal(s.call.state, 'answered');
+  });
+
+  test('in-dialog requests choose among several challenges as the INVITE does (one retry logic for both)', async () => {
+    const s = answeredWithCredentials();
+    const info = s.call.sendInfo('x');
+    s.transport.deliver(respondTo(s.last('INFO'), 401, { headers: SEVERAL_CHALLENGES }));
+    assert.equal(s.transport.requests('INFO').length, 2);
+    assert.match(s.last('INFO').headers.get('Authorization') ?? '', /nonce="sha", .*algorithm=SHA-256/);
+    s.transport.deliver(respondTo(s.last('INFO'), 200));
+    assert.equal(await info, 200);
+  });
+
+  test('in-dialog REFER: 407 -> Proxy-Authorization, then 202', async () => {
+    const s = answeredWithCredentials();
+    const refer = s.call.transfer('sip:+15559999999@10.0.0.2');
+    const r1 = s.last('REFER');
+    s.transport.deliver(respondTo(r1, 407, { headers: ['Proxy-Authenticate: Digest realm="r", nonce="p1", qop="auth", algorithm=SHA-256'] }));
+    const r2 = s.last('REFER');
+    assert.notEqual(r2, r1);
+    assert.match(r2.headers.get('Proxy-Authorization') ?? '', /nonce="p1", .*algorithm=SHA-256/);
+    assert.equal(r2.headers.get('Authorization'), undefined);
+    assert.equal(r2.headers.get('Refer-To'), '<sip:+15559999999@10.0.0.2>');
+    s.transport.deliver(respondTo(r2, 202));
+    assert.equal(await refer, 202);
+  });
+
+  test('in-dialog request without credentials: the 401 stands', async () => {
+    const s = setup();
+    const call = s.dial();
+    s.transport.deliver(respondTo(s.last('INVITE'), 200, { toTag: 'r1', headers: [CONTACT] }));
+    const info = call.sendInfo('x');
+    s.transport.deliver(respondTo(s.last('INFO'), 401, { headers: ['WWW-Authenticate: Digest realm="r", nonce="i1"'] }));
+    assert.equal(await info, 401);
+    assert.equal(s.transport.requests('INFO').length, 1);
   });
 });
 
