@@ -24,13 +24,6 @@ export default defineConfig(
       'src/dashboard/public/**',
     ],
   },
-  {
-    // TEMPORARY: being split; linted again after the merge
-    ignores: [
-      'src/telephony/rtp/media-session.ts',
-      'src/telephony/sip/call.ts',
-    ],
-  },
   js.configs.recommended,
   {
     rules: {
