@@ -50,6 +50,10 @@ export const ERROR_CATALOG = {
     status: 422,
     summary: 'An stt, tts, llm or conversation.vad provider (or a flite voice) is not one this server runs; the message lists the supported ones.',
   },
+  setting_not_applicable: {
+    status: 422,
+    summary: 'A setting does not apply where it was given (a provider that would ignore it, or a kind of agent that cannot honour it); the message says why and what applies.',
+  },
   secret_key_missing: { status: 422, summary: 'Storing a secret needs OUTCALL_SECRET_KEY to be set.' },
   // 429
   rate_limited: { status: 429, summary: 'Over a calls-per-second or concurrency limit; retry after Retry-After seconds.' },

@@ -1,11 +1,11 @@
 /** What an agent's settings must satisfy beyond the JSON schema, checked before it is stored. */
 import type { AppContext } from '../app-context.js';
-import type { AgentPatch } from '../contract/agent.js';
+import type { AgentPatch, ProviderChoiceInput } from '../contract/agent.js';
 import { OutcallError } from '../errors.js';
 import { assertPublicUrl } from '../http-client/url-guard.js';
 import { ProviderError } from '../providers/errors.js';
 import { checkAnthropicLlmSettings } from '../providers/llm/index.js';
-import { checkSpeechChoice, ProviderChoiceError, unsupportedProvider } from '../providers/registry.js';
+import { checkProviderFields, checkSpeechChoice, ProviderChoiceError, unsupportedProvider } from '../providers/registry.js';
 import { FlowValidationError, validateFlow } from '../voice/flow/index.js';
 import { checkOpenAiRealtimeSettings } from '../voice/realtime/config.js';
 import { PROVIDER_KINDS } from './provider-secrets.js';
@@ -79,6 +79,24 @@ export function checkProviders(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | '
   } catch (err) {
     if (!(err instanceof ProviderChoiceError)) throw err;
     throw new OutcallError('unsupported_provider', err.message, err.kind === 'vad' ? 'conversation.vad' : err.path);
+  }
+  checkSettingFields(agent);
+}
+
+/** Every provider setting given must be one its provider acts on (fallbacks included). */
+function checkSettingFields(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | 'speech_to_speech'>): void {
+  for (const kind of ['stt', 'llm', 'tts', 'speech_to_speech'] as const) {
+    const p = agent[kind];
+    if (!p) continue;
+    const entries: Array<[ProviderChoiceInput, string]> = [[p, kind], ...('fallbacks' in p ? (p.fallbacks ?? []) : []).map((f, i): [ProviderChoiceInput, string] => [f, `${kind}.fallbacks[${i}]`])];
+    for (const [s, path] of entries) {
+      try {
+        checkProviderFields(kind, s, path);
+      } catch (err) {
+        if (err instanceof ProviderChoiceError) throw new OutcallError('setting_not_applicable', err.message, err.path);
+        throw err;
+      }
+    }
   }
 }
 

@@ -30,9 +30,23 @@ import type { ProviderChain, ProviderFallbackEvent, ResolvedProviderSettings } f
 /** How a provider of one kind is made from its settings. Local engines are shared per registry (no per-call state). */
 interface Maker<P> {
   make: (s: ResolvedProviderSettings, r: SpeechRegistry) => P;
+  /** The settings this provider acts on; any other one an agent sets is refused when it is saved. */
+  takes: readonly SettingField[];
   /** Checks what can be known without running the engine or the network; throws ProviderChoiceError. */
   check?: (s: ResolvedProviderSettings, path: string) => void;
 }
+
+/** The provider settings an agent may give (besides `provider` and `fallbacks`). */
+export type SettingField = 'model' | 'voice' | 'language' | 'base_url' | 'api_key' | 'temperature' | 'max_tokens' | 'options';
+export const SETTING_FIELDS: readonly SettingField[] = ['model', 'voice', 'language', 'base_url', 'api_key', 'temperature', 'max_tokens', 'options'];
+
+// What each kind of engine acts on. Local engines have no endpoint, key or model to choose.
+const CLOUD_TTS: readonly SettingField[] = ['model', 'voice', 'language', 'base_url', 'api_key', 'options'];
+const CLOUD_STT: readonly SettingField[] = ['model', 'language', 'base_url', 'api_key', 'options'];
+/** Every language model client takes these (OpenAI-compatible and Anthropic alike); none speaks or hears. */
+export const LLM_TAKES: readonly SettingField[] = ['model', 'base_url', 'api_key', 'temperature', 'max_tokens', 'options'];
+/** The Realtime model: a temperature is refused by its own check, with the reason. */
+export const SPEECH_TO_SPEECH_TAKES: readonly SettingField[] = ['model', 'voice', 'language', 'base_url', 'api_key', 'temperature', 'max_tokens', 'options'];
 
 /** A vendor's settings check (its ProviderError) as a ProviderChoiceError naming the agent's field. */
 function cloudCheck(kind: 'tts' | 'stt', check: (s: ResolvedProviderSettings) => unknown): (s: ResolvedProviderSettings, path: string) => void {
@@ -47,8 +61,9 @@ function cloudCheck(kind: 'tts' | 'stt', check: (s: ResolvedProviderSettings) =>
 }
 
 const TTS_MAKERS: Record<string, Maker<TtsProvider>> = {
-  'espeak-ng': { make: (_s, r) => r.shared('espeak-ng', () => new EspeakNgTts(r.opts.espeakVoice ? { defaultVoice: r.opts.espeakVoice } : {})) },
+  'espeak-ng': { takes: ['voice', 'language'], make: (_s, r) => r.shared('espeak-ng', () => new EspeakNgTts(r.opts.espeakVoice ? { defaultVoice: r.opts.espeakVoice } : {})) },
   flite: {
+    takes: ['voice', 'language'],
     make: (_s, r) => r.shared('flite', () => new FliteTts()),
     check: (s, path) => {
       if (s.voice !== undefined && !FliteTts.knowsVoice(s.voice)) {
@@ -56,13 +71,14 @@ const TTS_MAKERS: Record<string, Maker<TtsProvider>> = {
       }
     },
   },
-  elevenlabs: { make: (s) => createElevenLabsTts(s), check: cloudCheck('tts', checkElevenLabsTtsSettings) },
-  openai: { make: (s) => createOpenAiTts(s), check: cloudCheck('tts', checkOpenAiTtsSettings) },
-  cartesia: { make: (s) => createCartesiaTts(s), check: cloudCheck('tts', checkCartesiaTtsSettings) },
+  elevenlabs: { takes: CLOUD_TTS, make: (s) => createElevenLabsTts(s), check: cloudCheck('tts', checkElevenLabsTtsSettings) },
+  openai: { takes: CLOUD_TTS, make: (s) => createOpenAiTts(s), check: cloudCheck('tts', checkOpenAiTtsSettings) },
+  cartesia: { takes: CLOUD_TTS, make: (s) => createCartesiaTts(s), check: cloudCheck('tts', checkCartesiaTtsSettings) },
 };
 
 const STT_MAKERS: Record<string, Maker<SttProvider>> = {
   pocketsphinx: {
+    takes: ['language', 'options'],
     // The process-per-stream engine keeps no state; engines with options differ per agent.
     make: (s, r) => {
       const endSilence = s.options?.end_silence_ms as number | undefined;
@@ -76,9 +92,9 @@ const STT_MAKERS: Record<string, Maker<SttProvider>> = {
     },
   },
   // Cloud recognizers take 8 kHz (narrowband calls) and 16 kHz audio.
-  deepgram: { make: (s) => createDeepgramStt(s), check: cloudCheck('stt', checkDeepgramSttSettings) },
-  openai: { make: (s) => createOpenAiStt(s), check: cloudCheck('stt', checkOpenAiSttSettings) },
-  assemblyai: { make: (s) => createAssemblyAiStt(s), check: cloudCheck('stt', checkAssemblyAiSttSettings) },
+  deepgram: { takes: CLOUD_STT, make: (s) => createDeepgramStt(s), check: cloudCheck('stt', checkDeepgramSttSettings) },
+  openai: { takes: CLOUD_STT, make: (s) => createOpenAiStt(s), check: cloudCheck('stt', checkOpenAiSttSettings) },
+  assemblyai: { takes: CLOUD_STT, make: (s) => createAssemblyAiStt(s), check: cloudCheck('stt', checkAssemblyAiSttSettings) },
 };
 
 const VAD_NAMES = ['silero', 'energy'] as const;
@@ -225,6 +241,25 @@ export function checkSpeechChoice(choice: SpeechChoice): void {
     }
   }
   checkName('vad', choice.vad ?? DEFAULT_PROVIDERS.vad, 'conversation.vad');
+}
+
+/**
+ * A setting the provider would ignore (a model for espeak-ng, a temperature for a recognizer, a voice
+ * for a language model) is refused when an agent is saved, naming the field and what the provider
+ * takes. Not run by the worker: an agent stored before this check keeps working as it did.
+ */
+export function checkProviderFields(kind: ProviderKind, s: Partial<Record<SettingField, unknown>> & { provider: string }, path: string): void {
+  const takes =
+    kind === 'llm' ? LLM_TAKES
+    : kind === 'speech_to_speech' ? SPEECH_TO_SPEECH_TAKES
+    : kind === 'tts' || kind === 'stt' ? ((kind === 'tts' ? TTS_MAKERS : STT_MAKERS) as Record<string, Maker<unknown>>)[s.provider]?.takes
+    : undefined;
+  if (takes === undefined) return; // an unknown provider is refused by name elsewhere
+  for (const f of SETTING_FIELDS) {
+    if (s[f] === undefined || takes.includes(f)) continue;
+    const what = kind === 'llm' ? 'a language model' : kind === 'speech_to_speech' ? 'the speech-to-speech model' : `${kind} provider ${s.provider}`;
+    throw new ProviderChoiceError(kind, `"${path}.${f}" does not apply to ${what}, which would ignore it (it takes: ${takes.join(', ')})`, `${path}.${f}`);
+  }
 }
 
 function checkName(kind: ProviderKind, name: string, path: string): string {

@@ -148,7 +148,7 @@ describe('agents', () => {
       greeting: 'Hi, this is {{clinic}}.',
       language: 'en-GB',
       voice: 'slt',
-      stt: { provider: 'pocketsphinx', model: 'en-us', api_key: 'dg-secret-123' },
+      stt: { provider: 'deepgram', model: 'nova-3', api_key: 'dg-secret-123' },
       llm: { provider: 'openai', model: 'gpt-4o-mini', temperature: 0.3, max_tokens: 300, api_key: 'sk-secret-456' },
       tts: { provider: 'espeak-ng', voice: 'en-us' },
       tools: [
@@ -162,7 +162,7 @@ describe('agents', () => {
     });
     assert.equal(r.status, 201, r.raw);
     assert.ok(!r.raw.includes('secret-123') && !r.raw.includes('secret-456'));
-    assert.deepEqual(r.body.stt, { provider: 'pocketsphinx', model: 'en-us', has_api_key: true });
+    assert.deepEqual(r.body.stt, { provider: 'deepgram', model: 'nova-3', has_api_key: true });
     assert.equal(r.body.llm.has_api_key, true);
     assert.equal(r.body.tts.has_api_key, false);
     assert.equal(r.body.tools.length, 2);
@@ -190,7 +190,7 @@ describe('agents', () => {
         provider: 'openai', model: 'gpt-4o-mini', api_key: 'sk-first-111',
         fallbacks: [{ provider: 'groq', model: 'llama', api_key: 'gq-second-222' }, { provider: 'ollama', model: 'qwen' }],
       },
-      stt: { provider: 'pocketsphinx', api_key: 'ps-333' },
+      stt: { provider: 'assemblyai', api_key: 'ps-333' },
     });
     assert.equal(r.status, 201, r.raw);
     assert.ok(!r.raw.includes('111') && !r.raw.includes('222'));
@@ -219,6 +219,35 @@ describe('agents', () => {
       assert.equal(b.body.error?.code, code, `${JSON.stringify(patch)}: ${b.raw}`);
       assert.equal(b.body.error?.param, field, JSON.stringify(patch));
     }
+  });
+
+  test('a provider setting its provider would ignore is refused with 422 setting_not_applicable, naming the field and what applies', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ stt: { provider: 'deepgram', temperature: 0.2 } }, 'stt.temperature'],
+      [{ stt: { provider: 'deepgram', voice: 'x' } }, 'stt.voice'],
+      [{ stt: { provider: 'pocketsphinx', model: 'en-us' } }, 'stt.model'],
+      [{ stt: { provider: 'pocketsphinx', api_key: 'k' } }, 'stt.api_key'],
+      [{ stt: { provider: 'deepgram', fallbacks: [{ provider: 'pocketsphinx', base_url: 'https://x.example.com' }] } }, 'stt.fallbacks[0].base_url'],
+      [{ tts: { provider: 'espeak-ng', model: 'x' } }, 'tts.model'],
+      [{ tts: { provider: 'flite', options: { speed: 1 } } }, 'tts.options'],
+      [{ tts: { provider: 'elevenlabs', max_tokens: 10 } }, 'tts.max_tokens'],
+      [{ llm: { provider: 'openai', model: 'x', voice: 'alloy' } }, 'llm.voice'],
+      [{ llm: { provider: 'openai', model: 'x', fallbacks: [{ provider: 'groq', language: 'es' }] } }, 'llm.fallbacks[0].language'],
+    ];
+    for (const [body, field] of cases) {
+      const r = await t.org.req('POST', '/v1/agents', { name: 'n/a', ...body });
+      assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.raw}`);
+      assert.equal(r.body.error.code, 'setting_not_applicable');
+      assert.equal(r.body.error.param, field);
+      assert.match(r.body.error.message, /it takes: /);
+    }
+    const ok = await t.org.req('POST', '/v1/agents', {
+      name: 'applicable',
+      stt: { provider: 'deepgram', model: 'nova-3', language: 'en-US', fallbacks: [{ provider: 'pocketsphinx', options: { end_silence_ms: 400 } }] },
+      tts: { provider: 'elevenlabs', model: 'eleven_flash_v2_5', voice: 'v1', language: 'en' },
+      llm: { provider: 'anthropic', model: 'claude-haiku-4-5', temperature: 0.3, max_tokens: 200 },
+    });
+    assert.equal(ok.status, 201, ok.raw);
   });
 
   test('speech_to_speech: stored without its key (encrypted apart), replaced whole by PATCH; a flow or a bad option is refused', async () => {
