@@ -10,7 +10,8 @@ import { closeIdleTtsConnections } from '../../providers/tts/ws-pool.js';
 import { realClock } from '../../time/clock.js';
 import { CallLeg } from '../../telephony/call-leg.js';
 import { PortPool } from '../../telephony/rtp/index.js';
-import { StreamTransport, UdpTransport, UserAgent } from '../../telephony/sip/index.js';
+import { UserAgent } from '../../telephony/sip/index.js';
+import { bindUdpTcpPair } from '../../telephony/sip/udp-tcp-pair.js';
 import { MediaRuntime } from './media-runtime.js';
 import { transferablesOf, type WorkerCommand, type WorkerEvent } from '../protocol.js';
 import { voicePreparer } from './voice-call.js';
@@ -21,8 +22,7 @@ const cfg = workerData as MediaConfig;
 // A recording's WAV is moved to the control thread, not copied.
 const emit = (e: WorkerEvent) => port.postMessage(e, transferablesOf(e));
 
-const udp = await UdpTransport.bind({ host: cfg.sipHost, port: cfg.sipPort, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
-const tcp = await StreamTransport.tcp({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
+const { udp, tcp } = await bindUdpTcpPair({ host: cfg.sipHost, port: cfg.sipPort, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
 const ua = new UserAgent({ transports: [udp, tcp], userAgentName: 'Outcall' });
 const portPool = new PortPool({ min: cfg.rtpPortMin, max: cfg.rtpPortMax });
 // One registry per media thread: its engines (and Silero's model session) are shared by the thread's calls.
