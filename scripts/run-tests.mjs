@@ -32,7 +32,9 @@ function run(label, files, env) {
   const tap = join(tapDir, `${label.replace(/\W+/g, '_')}.tap`);
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=1',
+    // A file whose tests are done exits even if a failed before() left a socket open, and no single test
+    // may hang the run: a stuck file would otherwise hold CI until its job limit.
+    ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', '--test-timeout=600000',
       '--test-reporter=spec', '--test-reporter-destination=stdout',
       '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
     { stdio: 'inherit', env: { ...process.env, ...env } },

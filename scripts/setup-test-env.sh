@@ -10,10 +10,12 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   sip-tester baresip-core kamailio espeak-ng flite sox tshark pocketsphinx pocketsphinx-en-us libspandsp2 python3 chromium \
   postgresql-client >/dev/null
-# Live tests bind fixed RTP port ranges (30000-49999, one range per test file) inside Linux's ephemeral
-# range (32768-60999): reserve them so the kernel never hands one out for an outgoing connection or a
-# port-0 bind meanwhile (explicit binds still work). Skipped where /proc/sys is read-only.
-sysctl -q -w net.ipv4.ip_local_reserved_ports=30000-49999 2>/dev/null || echo "note: could not reserve ports 30000-49999 for the tests' RTP ranges" >&2
+# Live tests bind fixed RTP port ranges (30000-49999, one range per test file), which lie inside
+# Linux's default ephemeral range (32768-60999): the kernel could hand one of them out meanwhile for an
+# outgoing connection or a port-0 bind. Ephemeral ports come from 50000-60999 here instead. (Reserving
+# 30000-49999 instead is worse: the kernel's scan then piles port-0 binds onto 50000.)
+sysctl -q -w net.ipv4.ip_local_reserved_ports= 2>/dev/null || true
+sysctl -q -w net.ipv4.ip_local_port_range="50000 60999" 2>/dev/null || echo "note: could not move the ephemeral port range above the tests' RTP ranges" >&2
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   if [ -d /etc/postgresql ]; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
