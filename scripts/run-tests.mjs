@@ -1,7 +1,8 @@
 // Runs the test suite with node's test runner (through tsx).
 // Files named *.db.test.ts touch the store: they run once per driver (PGlite, then PostgreSQL),
 // so the store-backed suite is proven on both (live-call files: see LIVE below). Everything else runs once.
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath, URL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -23,26 +24,27 @@ const plainFiles = all.filter((f) => !f.endsWith('.db.test.ts'));
 const pgUrl = process.env.OUTCALL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const drivers = (process.env.OUTCALL_TEST_DRIVERS ?? 'pglite,postgres').split(',');
 
-const tapDir = mkdtempSync(join(tmpdir(), 'outcall-tests-'));
+const TOTALS_REPORTER = fileURLToPath(new URL('./totals-reporter.mjs', import.meta.url));
+const totalsDir = mkdtempSync(join(tmpdir(), 'outcall-tests-'));
 const totals = { pass: 0, fail: 0, skipped: 0 };
 
 function run(label, files, env) {
   if (files.length === 0) return 0;
   console.log(`\n=== ${label}: ${files.length} file(s) ===`);
-  const tap = join(tapDir, `${label.replace(/\W+/g, '_')}.tap`);
+  const totalsFile = join(totalsDir, `${label.replace(/\W+/g, '_')}.totals`);
   const r = spawnSync(
     process.execPath,
     // A file whose tests are done exits even if a failed before() left a socket open, and no single test
     // may hang the run: a stuck file would otherwise hold CI until its job limit.
     ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', '--test-timeout=600000',
       '--test-reporter=spec', '--test-reporter-destination=stdout',
-      '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
-    { stdio: 'inherit', env: { ...process.env, ...env } },
+      `--test-reporter=${TOTALS_REPORTER}`, '--test-reporter-destination=stdout', ...files],
+    { stdio: 'inherit', env: { ...process.env, ...env, OUTCALL_TEST_TOTALS: totalsFile } },
   );
   // Sum the runner's own totals so the closing line covers every run, not just the last one.
-  const text = readFileSync(tap, 'utf8');
+  const text = existsSync(totalsFile) ? readFileSync(totalsFile, 'utf8') : '';
   for (const key of Object.keys(totals)) {
-    const m = text.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
+    const m = text.match(new RegExp(`^${key} (\\d+)$`, 'm'));
     if (m) totals[key] += Number(m[1]);
   }
   return r.status ?? 1;
