@@ -23,7 +23,10 @@ const emit = (e: WorkerEvent) => port.postMessage(e, transferablesOf(e));
 
 const udp = await UdpTransport.bind({ host: cfg.sipHost, port: cfg.sipPort, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
 const tcp = await StreamTransport.tcp({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
-const ua = new UserAgent({ transports: [udp, tcp], userAgentName: 'Outcall' });
+// TLS trunks: connections out only (the worker has no certificate of its own); the far end's requests
+// come back on the connection we opened, which is reused per destination and trust.
+const tlsOut = StreamTransport.tlsClient({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
+const ua = new UserAgent({ transports: [udp, tcp, tlsOut], userAgentName: 'Outcall' });
 const portPool = new PortPool({ min: cfg.rtpPortMin, max: cfg.rtpPortMax });
 // One registry per media thread: its engines (and Silero's model session) are shared by the thread's calls.
 const speech = new SpeechRegistry({
@@ -57,7 +60,8 @@ const runtime = new MediaRuntime({
         ...(cmd.callerIdName ? { callerIdName: cmd.callerIdName } : {}),
         customHeaders: cmd.customHeaders,
         ringTimeoutMs: cmd.ringTimeoutMs,
-        trunk: cmd.trunk,
+        trunk: { host: cmd.trunk.host, port: cmd.trunk.port, transport: cmd.trunk.transport },
+        ...(cmd.trunk.tlsCaPem !== undefined ? { tls: { ca: cmd.trunk.tlsCaPem } } : {}),
         ...(cmd.credentials ? { credentials: cmd.credentials } : {}),
       },
     }),
