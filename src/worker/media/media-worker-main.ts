@@ -21,11 +21,28 @@ const cfg = workerData as MediaConfig;
 // A recording's WAV is moved to the control thread, not copied.
 const emit = (e: WorkerEvent) => port.postMessage(e, transferablesOf(e));
 
-const udp = await UdpTransport.bind({ host: cfg.sipHost, port: cfg.sipPort, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
-const tcp = await StreamTransport.tcp({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
+const advertised = cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {};
+
+/**
+ * UDP and TCP on one port number. With port 0 the UDP port is picked first, and that number may be
+ * taken for TCP (an outgoing connection's ephemeral port): then both are picked again.
+ */
+async function bindSip(): Promise<{ udp: UdpTransport; tcp: StreamTransport }> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = await UdpTransport.bind({ host: cfg.sipHost, port: cfg.sipPort, ...advertised });
+    try {
+      return { udp, tcp: await StreamTransport.tcp({ host: cfg.sipHost, port: udp.local.port, ...advertised }) };
+    } catch (err) {
+      await udp.close();
+      if (cfg.sipPort !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 10) throw err;
+    }
+  }
+}
+
+const { udp, tcp } = await bindSip();
 // TLS trunks: connections out only (the worker has no certificate of its own); the far end's requests
 // come back on the connection we opened, which is reused per destination and trust.
-const tlsOut = StreamTransport.tlsClient({ host: cfg.sipHost, port: udp.local.port, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
+const tlsOut = StreamTransport.tlsClient({ host: cfg.sipHost, port: udp.local.port, ...advertised });
 const ua = new UserAgent({ transports: [udp, tcp, tlsOut], userAgentName: 'Outcall' });
 const portPool = new PortPool({ min: cfg.rtpPortMin, max: cfg.rtpPortMax });
 // One registry per media thread: its engines (and Silero's model session) are shared by the thread's calls.
