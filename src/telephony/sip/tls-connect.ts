@@ -112,6 +112,8 @@ export function connectTls(dest: HostPort, peer: TlsPeer, own: TlsClientIdentity
     socket.once('secureConnect', () => {
       socket.off('error', fail);
       socket.setTimeout(0);
+      // The connection outlives calls (reused per destination): TCP keep-alives find a peer that vanished.
+      socket.setKeepAlive(true, 30_000);
       resolve(socket);
     });
   });
