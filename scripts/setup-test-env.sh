@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real programs the test suite talks to (Debian 12, as root):
-# SIP peers (SIPp, baresip, kamailio), speech engines (espeak-ng, flite, pocketsphinx),
+# SIP peers (SIPp, baresip, kamailio with its TLS module), speech engines (espeak-ng, flite, pocketsphinx),
 # sox for audio checks, tshark for captures, spandsp (G.722 reference, via python3 ctypes),
 # chromium for the dashboard's browser tests (driven by playwright-core, which downloads no browser);
 # then makes sure PostgreSQL is running.
@@ -8,7 +8,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  sip-tester baresip-core kamailio espeak-ng flite sox tshark pocketsphinx pocketsphinx-en-us libspandsp2 python3 chromium \
+  sip-tester baresip-core kamailio kamailio-tls-modules espeak-ng flite sox tshark pocketsphinx pocketsphinx-en-us libspandsp2 python3 chromium \
   postgresql-client >/dev/null
 # Live tests bind fixed RTP port ranges (30000-49999, one range per test file), which lie inside
 # Linux's default ephemeral range (32768-60999): the kernel could hand one of them out meanwhile for an

@@ -55,6 +55,9 @@ export const ERROR_CATALOG = {
     summary: 'A setting does not apply where it was given (a provider that would ignore it, or a kind of agent that cannot honour it); the message says why and what applies.',
   },
   secret_key_missing: { status: 422, summary: 'Storing a secret needs OUTCALL_SECRET_KEY to be set.' },
+  invalid_tls_ca: { status: 422, summary: "A trunk's tls_ca_pem is not a bundle of PEM certificates (or holds something else, such as a key)." },
+  trunk_mismatch: { status: 422, summary: "The call's trunk_id is not the trunk of its from number." },
+  sips_requires_tls: { status: 422, summary: 'A sips: destination needs TLS on every hop: call it over a trunk whose transport is tls.' },
   // 429
   rate_limited: { status: 429, summary: 'Over a calls-per-second or concurrency limit; retry after Retry-After seconds.' },
   // 500/503

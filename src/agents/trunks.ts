@@ -5,7 +5,8 @@ import { newId } from '../ids.js';
 import type { Queryable } from '../store/db.js';
 import { afterCursor, page } from '../store/pagination.js';
 import { sql } from '../store/sql.js';
-import { asIs, setList, updateSet } from '../store/update-set.js';
+import { asIs, asJson, setList, updateSet } from '../store/update-set.js';
+import { parseCaBundle, summarizeCaBundle } from './tls-ca.js';
 
 export interface TrunkRow {
   id: string;
@@ -19,6 +20,8 @@ export interface TrunkRow {
   default_caller_id: string | null;
   max_cps: number | null;
   max_concurrent_calls: number | null;
+  tls_ca_pem: string | null;
+  codecs: string[] | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -35,6 +38,8 @@ export function toTrunk(r: TrunkRow): Trunk {
     default_caller_id: r.default_caller_id,
     max_cps: r.max_cps,
     max_concurrent_calls: r.max_concurrent_calls,
+    tls_ca_certificates: summarizeCaBundle(r.tls_ca_pem),
+    codecs: r.codecs,
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
   };
@@ -48,13 +53,25 @@ function encryptPassword(ctx: AppContext, password: string | null | undefined): 
   return ctx.secrets.encrypt(password);
 }
 
+/** The port a trunk uses when it names none: 5061 for TLS, else 5060 (RFC 3261 §19.1.2). */
+export function defaultTrunkPort(transport: TrunkRow['transport']): number {
+  return transport === 'tls' ? 5061 : 5060;
+}
+
+/** A CA bundle must parse before it is stored (422 invalid_tls_ca); null clears it. */
+function checkedCa(pem: string | null | undefined): string | null | undefined {
+  if (pem !== undefined && pem !== null) parseCaBundle(pem);
+  return pem;
+}
+
 export async function createTrunk(ctx: AppContext, orgId: string, input: TrunkCreate): Promise<Trunk> {
   const id = newId('trk');
+  const transport = input.transport ?? 'udp';
   const r = await ctx.db.query<TrunkRow>(sql`insert into trunks
-    (id, org_id, name, host, port, transport, username, password_enc, default_caller_id, max_cps, max_concurrent_calls)
-    values (${id}, ${orgId}, ${input.name}, ${input.host}, ${input.port ?? 5060}, ${input.transport ?? 'udp'},
+    (id, org_id, name, host, port, transport, username, password_enc, default_caller_id, max_cps, max_concurrent_calls, tls_ca_pem, codecs)
+    values (${id}, ${orgId}, ${input.name}, ${input.host}, ${input.port ?? defaultTrunkPort(transport)}, ${transport},
       ${input.username ?? null}, ${encryptPassword(ctx, input.password) ?? null}, ${input.default_caller_id ?? null},
-      ${input.max_cps ?? null}, ${input.max_concurrent_calls ?? null})
+      ${input.max_cps ?? null}, ${input.max_concurrent_calls ?? null}, ${checkedCa(input.tls_ca_pem) ?? null}, ${asJson(input.codecs ?? null)})
     returning *`);
   return toTrunk(r.rows[0] as TrunkRow);
 }
@@ -77,6 +94,7 @@ export async function listTrunks(ctx: AppContext, orgId: string, limit: number, 
 }
 
 export async function updateTrunk(ctx: AppContext, orgId: string, id: string, patch: TrunkPatch): Promise<Trunk> {
+  checkedCa(patch.tls_ca_pem);
   const parts = updateSet(patch, {
     name: asIs,
     host: asIs,
@@ -86,7 +104,14 @@ export async function updateTrunk(ctx: AppContext, orgId: string, id: string, pa
     default_caller_id: asIs,
     max_cps: asIs,
     max_concurrent_calls: asIs,
+    tls_ca_pem: asIs,
+    codecs: asJson,
   });
+  if (patch.transport !== undefined && patch.port === undefined) {
+    // A port left at the old transport's default follows the new transport's (5060 <-> 5061); one set by hand stays.
+    parts.push(sql`port = case when port = (case when transport = 'tls' then 5061 else 5060 end)
+      then ${defaultTrunkPort(patch.transport)} else port end`);
+  }
   if (patch.password !== undefined) parts.push(sql`password_enc = ${encryptPassword(ctx, patch.password) ?? null}`);
   parts.push(sql`updated_at = now()`);
   const r = await ctx.db.query<TrunkRow>(sql`update trunks set ${setList(parts)}

@@ -27,12 +27,19 @@ export function widebandFirst(codecs: readonly string[]): string[] {
 }
 
 /**
- * The codecs to offer on this call, or undefined for the worker's configured order. pocketsphinx
- * hears 16 kHz only: a voice agent that may hear with it (first or as a fallback) offers the
- * wideband codecs first. A speech-to-speech model hears the leg itself (G.711 natively), and cloud
- * recognizers take 8 kHz: those keep the configured order.
+ * The codecs to offer on this call, or undefined for the leg's default. An order chosen for the call
+ * (its own `codecs`, else its trunk's) is offered exactly as given. Otherwise the worker's configured
+ * order, adjusted for the agent: pocketsphinx hears 16 kHz only, so a voice agent that may hear with
+ * it (first or as a fallback) offers the wideband codecs first. A speech-to-speech model hears the leg
+ * itself (G.711 natively), and cloud recognizers take 8 kHz: those keep the configured order.
  */
-export function codecsFor(agent: Pick<AgentRow, 'stt'>, voice: VoiceCallSpec | undefined, configured: string[] | undefined): string[] | undefined {
+export function codecsFor(
+  agent: Pick<AgentRow, 'stt'>,
+  voice: VoiceCallSpec | undefined,
+  configured: string[] | undefined,
+  chosen?: readonly string[] | null,
+): string[] | undefined {
+  if (chosen !== undefined && chosen !== null) return [...chosen];
   const sttChain = agent.stt ? [agent.stt.provider, ...(agent.stt.fallbacks ?? []).map((f) => f.provider)] : ['pocketsphinx'];
   const pocketsphinx = voice !== undefined && !voice.speechToSpeech && sttChain.includes('pocketsphinx');
   return pocketsphinx ? widebandFirst(configured ?? WIDEBAND_FIRST) : configured;

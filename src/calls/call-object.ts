@@ -1,5 +1,6 @@
 import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RECORD_CHANNELS_DEFAULT, RING_TIMEOUT_S, STATUS_CALLBACK_METHOD_DEFAULT } from '../contract/call-defaults.js';
 import { STATUS_CALLBACK_EVENTS, type AgentOverrides, type Call, type CallMetrics, type OutboundCallCreate } from '../contract/call.js';
+import type { CodecList } from '../contract/codecs.js';
 import type { RecordingSummary } from '../store/recordings.js';
 import type { CallStatus, EndReason } from '../contract/status.js';
 
@@ -15,6 +16,8 @@ export interface CallOptions {
   record: { enabled: boolean; channels: 'mono' | 'dual' };
   /** Absent on calls stored before overrides existed. */
   agent_overrides?: AgentOverrides | null;
+  /** The codecs the call offers, in order; null or absent: the trunk's, else the worker's. */
+  codecs?: CodecList | null;
 }
 
 export interface CallRow {
@@ -22,9 +25,13 @@ export interface CallRow {
   org_id: string;
   agent_id: string;
   trunk_id: string;
-  phone_number_id: string;
+  /** Null when the call's From is its trunk's default_caller_id. */
+  phone_number_id: string | null;
   to_address: string;
   from_number: string;
+  /** This call's own digest credentials (the password encrypted); never shown. */
+  sip_auth_username: string | null;
+  sip_auth_password_enc: string | null;
   status: CallStatus;
   options: CallOptions;
   metadata: unknown;
@@ -66,6 +73,7 @@ export function optionsFrom(body: OutboundCallCreate, agentWebhookUrl: string | 
     },
     record: { enabled: body.record?.enabled ?? false, channels: body.record?.channels ?? RECORD_CHANNELS_DEFAULT },
     agent_overrides: body.agent_overrides ?? null,
+    codecs: body.codecs ?? null,
   };
 }
 
@@ -76,6 +84,7 @@ export function toCall(r: CallRow): Call {
   return {
     id: r.id,
     agent_id: r.agent_id,
+    trunk_id: r.trunk_id,
     to: r.to_address,
     from: r.from_number,
     status: r.status,
@@ -106,5 +115,6 @@ export function toCall(r: CallRow): Call {
     machine_detection: o.machine_detection,
     record: o.record,
     agent_overrides: o.agent_overrides ?? null,
+    codecs: o.codecs ?? null,
   };
 }

@@ -14,6 +14,7 @@ import { checkOverrides } from './agent-overrides.js';
 import { optionsFrom, toCall, type CallRow } from './call-object.js';
 import { missingVariables } from '../contract/templates.js';
 import { findAgentRow } from '../store/agent-rows.js';
+import { resolveOrigin } from './resolve-from.js';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
@@ -34,32 +35,25 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function requestHash(agentId: string, body: OutboundCallCreate): string {
-  return createHash('sha256').update(agentId).update('\n').update(canonical(body)).digest('hex');
+/**
+ * The request's identity for Idempotency-Key. A per-call SIP password enters only as a keyed
+ * fingerprint (HMAC under the secret key): the stored hash must not be a fast offline test of it.
+ */
+export function requestHash(agentId: string, body: OutboundCallCreate, fingerprint: (secret: string) => string): string {
+  const hashed = body.sip_auth_password === undefined ? body : { ...body, sip_auth_password: fingerprint(body.sip_auth_password) };
+  return createHash('sha256').update(agentId).update('\n').update(canonical(hashed)).digest('hex');
 }
 
-interface FromNumber {
-  id: string;
-  number: string;
-  trunk_id: string;
-}
-
-async function resolveFrom(tx: Queryable, orgId: string, agentId: string, from: string | undefined): Promise<FromNumber> {
-  if (from !== undefined) {
-    const r = await tx.query<FromNumber>(sql`select id, number, trunk_id from phone_numbers
-      where org_id = ${orgId} and number = ${from} and deleted_at is null`);
-    const row = r.rows[0];
-    if (!row) throw new OutcallError('phone_number_not_found', `${from} is not a phone number of this organization; register it first`, 'from');
-    return row;
+/** A call's own digest credentials: both or neither, and only with a key to encrypt the password. */
+function sipAuth(ctx: AppContext, body: OutboundCallCreate): { username: string; passwordEnc: string } | null {
+  const { sip_auth_username: username, sip_auth_password: password } = body;
+  if (username === undefined && password === undefined) return null;
+  if (username === undefined) throw new OutcallError('missing_field', 'sip_auth_password needs sip_auth_username', 'sip_auth_username');
+  if (password === undefined) throw new OutcallError('missing_field', 'sip_auth_username needs sip_auth_password', 'sip_auth_password');
+  if (!ctx.secrets) {
+    throw new OutcallError('secret_key_missing', 'set OUTCALL_SECRET_KEY to pass sip_auth_password (it is stored encrypted until the call is dialed)', 'sip_auth_password');
   }
-  const r = await tx.query<FromNumber>(sql`select id, number, trunk_id from phone_numbers
-    where org_id = ${orgId} and outbound_agent_id = ${agentId} and deleted_at is null
-    order by created_at, id limit 1`);
-  const row = r.rows[0];
-  if (!row) {
-    throw new OutcallError('no_from_number', `no phone number has agent ${agentId} as its outbound agent: pass "from" or set outbound_agent_id on a number`, 'from');
-  }
-  return row;
+  return { username, passwordEnc: ctx.secrets.encrypt(password) };
 }
 
 /** Everything about the request that can be checked before touching the store. */
@@ -109,7 +103,9 @@ export async function createOutboundCall(
       `dynamic_variables.${missing[0]}`,
     );
   }
-  const hash = idempotencyKey === undefined ? undefined : requestHash(agentId, body);
+  const auth = sipAuth(ctx, body);
+  const secrets = ctx.secrets;
+  const hash = idempotencyKey === undefined ? undefined : requestHash(agentId, body, (p) => (secrets ? secrets.fingerprint(p) : p));
   const now = ctx.now();
   try {
     return await ctx.db.transaction(async (tx) => {
@@ -118,19 +114,23 @@ export async function createOutboundCall(
         const prior = await claimIdempotencyKey(tx, orgId, idempotencyKey, hash, id, now);
         if (prior !== undefined) return prior;
       }
-      const from = await resolveFrom(tx, orgId, agentId, body.from);
+      const from = await resolveOrigin(tx, orgId, agentId, body);
+      // RFC 3261 §26.2.2: a sips: target is reached over TLS on every hop, the first one included.
+      if (/^sips:/i.test(body.to) && from.transport !== 'tls') {
+        throw new OutcallError('sips_requires_tls', `${body.to} is a sips: URI, but trunk ${from.trunkId} uses ${from.transport}; call it over a tls trunk`, 'to');
+      }
       const scheduledAt = body.scheduled_at ? new Date(body.scheduled_at) : now;
       // on_limit 'reject': refuse (429, nothing written) a call that could not start right now.
       // A call scheduled for later is not "now": it is accepted and paced when due.
       if (agent.on_limit === 'reject' && scheduledAt.getTime() <= now.getTime()) {
-        await assertCanStartNow(tx, orgId, agentId, from.trunk_id, now);
+        await assertCanStartNow(tx, orgId, agentId, from.trunkId, now);
       }
       const r = await tx.query<CallRow>(sql`insert into calls
         (id, org_id, agent_id, trunk_id, phone_number_id, to_address, from_number, status, options, metadata,
-         call_context, dynamic_variables, scheduled_at, created_at)
-        values (${id}, ${orgId}, ${agentId}, ${from.trunk_id}, ${from.id}, ${body.to}, ${from.number}, 'queued',
+         call_context, dynamic_variables, scheduled_at, created_at, sip_auth_username, sip_auth_password_enc)
+        values (${id}, ${orgId}, ${agentId}, ${from.trunkId}, ${from.phoneNumberId}, ${body.to}, ${from.number}, 'queued',
           ${JSON.stringify(optionsFrom(body, agent.webhook_url))}, ${metadataText}, ${body.call_context ?? null},
-          ${JSON.stringify(vars)}, ${scheduledAt}, ${now})
+          ${JSON.stringify(vars)}, ${scheduledAt}, ${now}, ${auth?.username ?? null}, ${auth?.passwordEnc ?? null})
         returning *`);
       await tx.query(sql`insert into call_events (org_id, call_id, from_status, to_status, terminal, at)
         values (${orgId}, ${id}, null, 'queued', false, ${now})`);

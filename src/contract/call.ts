@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RECORD_CHANNELS_DEFAULT, RING_TIMEOUT_S, STATUS_CALLBACK_METHOD_DEFAULT } from './call-defaults.js';
 import { CALL_STATUSES } from './status.js';
+import { CodecList } from './codecs.js';
 import { Destination, E164, HttpUrl, Nullable, Timestamp } from './common.js';
 
 export const STATUS_CALLBACK_EVENTS = [
@@ -86,6 +87,20 @@ export const OutboundCallCreate = Type.Object(
   {
     to: Destination,
     from: Type.Optional(E164('a number registered in this organization; default: a number whose outbound agent is this agent')),
+    trunk_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "the trunk to call over (without from: the agent's number on it, else its default_caller_id); with from it must be that number's trunk",
+      }),
+    ),
+    codecs: Type.Optional(CodecList("codecs this call offers, in order (default: the trunk's codecs, else the worker's)")),
+    sip_auth_username: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x20-\\x7E]+$', description: "digest username for this call instead of the trunk's (write-only; needs sip_auth_password)" }),
+    ),
+    sip_auth_password: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: "digest password for this call instead of the trunk's (write-only, stored encrypted; needs sip_auth_username)" }),
+    ),
     call_context: Type.Optional(Type.String({ maxLength: 32768, description: 'appended to the prompt for this call only' })),
     dynamic_variables: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.String({ maxLength: 4096 }), {
@@ -164,6 +179,7 @@ export const RecordingRef = Type.Object(
 export const Call = Type.Object({
   id: Type.String(),
   agent_id: Type.String(),
+  trunk_id: Type.String({ description: 'the trunk the call goes over' }),
   to: Type.String(),
   from: Type.String(),
   status: CallStatusSchema,
@@ -194,6 +210,7 @@ export const Call = Type.Object({
   machine_detection: MachineDetection,
   record: Record,
   agent_overrides: Nullable(AgentOverrides),
+  codecs: Nullable(CodecList('the codecs the call offers, as given (null: the trunk\'s, else the worker\'s)')),
 });
 export type Call = Static<typeof Call>;
 

@@ -1,5 +1,9 @@
 import { Type, type Static } from 'typebox';
+import { CodecList } from './codecs.js';
 import { E164, Nullable, Timestamp, withoutDefaults } from './common.js';
+
+/** The largest CA bundle a trunk stores (a few dozen certificates). */
+export const TLS_CA_PEM_MAX_CHARS = 65536;
 
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 128 }),
@@ -9,7 +13,7 @@ const fields = {
     pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]*)$',
     description: 'SIP server host name or IP address of the trunk (no scheme, no port)',
   }),
-  port: Type.Integer({ minimum: 1, maximum: 65535, default: 5060 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, description: 'default 5060, or 5061 with transport tls (RFC 3261 §19.1.2)' }),
   transport: Type.Union([Type.Literal('udp'), Type.Literal('tcp'), Type.Literal('tls')], { default: 'udp' }),
   username: Nullable(Type.String({ minLength: 1, maxLength: 128 })),
   password: Nullable(
@@ -18,6 +22,14 @@ const fields = {
   default_caller_id: Nullable(E164('caller id used when a call gives none')),
   max_cps: Nullable(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'calls per second over this trunk' })),
   max_concurrent_calls: Nullable(Type.Integer({ minimum: 1, maximum: 100000 })),
+  tls_ca_pem: Nullable(
+    Type.String({
+      minLength: 1,
+      maxLength: TLS_CA_PEM_MAX_CHARS,
+      description: "PEM certificates trusted for this trunk's TLS server besides the default CAs (e.g. the carrier's private CA); write-only",
+    }),
+  ),
+  codecs: Nullable(CodecList("codecs this trunk's calls offer, in order (a call's own codecs come first; null: the worker's default)")),
 };
 
 export const TrunkCreate = Type.Object(
@@ -31,6 +43,8 @@ export const TrunkCreate = Type.Object(
     default_caller_id: Type.Optional(fields.default_caller_id),
     max_cps: Type.Optional(fields.max_cps),
     max_concurrent_calls: Type.Optional(fields.max_concurrent_calls),
+    tls_ca_pem: Type.Optional(fields.tls_ca_pem),
+    codecs: Type.Optional(fields.codecs),
   },
   { additionalProperties: false },
 );
@@ -50,6 +64,15 @@ export const Trunk = Type.Object({
   default_caller_id: Nullable(Type.String()),
   max_cps: Nullable(Type.Number()),
   max_concurrent_calls: Nullable(Type.Integer()),
+  tls_ca_certificates: Type.Array(
+    Type.Object({
+      subject: Type.String(),
+      fingerprint_sha256: Type.String({ description: 'colon-separated hex' }),
+      not_after: Type.String({ description: 'the end of its validity, as the certificate says it' }),
+    }),
+    { description: 'what tls_ca_pem holds (the PEM itself is not returned); empty without one' },
+  ),
+  codecs: Nullable(Type.Array(Type.String())),
   created_at: Timestamp,
   updated_at: Timestamp,
 });

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 /**
  * AES-256-GCM for secrets at rest (SIP passwords, provider API keys).
@@ -7,10 +7,21 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
  */
 export class SecretBox {
   readonly #key: Buffer;
+  /** A key of its own for fingerprints, derived from the secret key (never the cipher key itself). */
+  readonly #macKey: Buffer;
 
   constructor(key: Buffer) {
     if (key.length !== 32) throw new Error('the secret key must be 32 bytes (AES-256)');
     this.#key = key;
+    this.#macKey = createHmac('sha256', key).update('outcall fingerprint key v1').digest();
+  }
+
+  /**
+   * A keyed fingerprint (HMAC-SHA256) of a secret: equal secrets give equal fingerprints, and without
+   * the secret key it reveals nothing and cannot be tested against guesses.
+   */
+  fingerprint(plain: string): string {
+    return `f1:${createHmac('sha256', this.#macKey).update(plain, 'utf8').digest('base64url')}`;
   }
 
   /** Accepts 64 hex characters or base64 of 32 bytes, as OUTCALL_SECRET_KEY documents. */

@@ -46,6 +46,10 @@ interface CandidateRow {
   transport: 'udp' | 'tcp' | 'tls';
   username: string | null;
   password_enc: string | null;
+  tls_ca_pem: string | null;
+  trunk_codecs: string[] | null;
+  sip_auth_username: string | null;
+  sip_auth_password_enc: string | null;
   agent_cps: number | null;
   agent_max: number | null;
   trunk_cps: number | null;
@@ -100,8 +104,8 @@ function oldestCallOf(agents: readonly { org_id: string; agent_id: string }[], n
       ) x
     )
     select c.id, c.org_id, c.agent_id, c.trunk_id, c.to_address, c.from_number, c.options, c.metadata,
-      c.call_context, c.dynamic_variables, c.scheduled_at,
-      t.host, t.port, t.transport, t.username, t.password_enc,
+      c.call_context, c.dynamic_variables, c.scheduled_at, c.sip_auth_username, c.sip_auth_password_enc,
+      t.host, t.port, t.transport, t.username, t.password_enc, t.tls_ca_pem, t.codecs as trunk_codecs,
       a.max_cps as agent_cps, a.max_concurrent_calls as agent_max,
       t.max_cps as trunk_cps, t.max_concurrent_calls as trunk_max, o.max_concurrent_calls as org_max
     from picks p
@@ -153,7 +157,17 @@ function toClaimed(r: CandidateRow, workerId: string, leaseExpiresAt: Date): Cla
     id: r.id,
     orgId: r.org_id,
     agentId: r.agent_id,
-    trunk: { id: r.trunk_id, host: r.host, port: r.port, transport: r.transport, username: r.username, passwordEnc: r.password_enc },
+    trunk: {
+      id: r.trunk_id,
+      host: r.host,
+      port: r.port,
+      transport: r.transport,
+      username: r.username,
+      passwordEnc: r.password_enc,
+      tlsCaPem: r.tls_ca_pem,
+      codecs: r.trunk_codecs,
+    },
+    sipAuth: r.sip_auth_username !== null && r.sip_auth_password_enc !== null ? { username: r.sip_auth_username, passwordEnc: r.sip_auth_password_enc } : null,
     fromNumber: r.from_number,
     to: r.to_address,
     options: r.options,

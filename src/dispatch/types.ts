@@ -13,7 +13,13 @@ export interface ClaimedCall {
     username: string | null;
     /** Encrypted (crypto/secret-box.ts); the dialer decrypts it just before authenticating. */
     passwordEnc: string | null;
+    /** PEM trust anchors for its TLS server, besides the default CAs. */
+    tlsCaPem: string | null;
+    /** Its codec order (null: the worker's default). */
+    codecs: string[] | null;
   };
+  /** The call's own digest credentials, used instead of the trunk's (the password encrypted). */
+  sipAuth: { username: string; passwordEnc: string } | null;
   fromNumber: string;
   to: string;
   options: CallOptions;

@@ -44,6 +44,15 @@ export interface paths {
                                 default_caller_id: string | null;
                                 max_cps: number | null;
                                 max_concurrent_calls: number | null;
+                                /** @description what tls_ca_pem holds (the PEM itself is not returned); empty without one */
+                                tls_ca_certificates: {
+                                    subject: string;
+                                    /** @description colon-separated hex */
+                                    fingerprint_sha256: string;
+                                    /** @description the end of its validity, as the certificate says it */
+                                    not_after: string;
+                                }[];
+                                codecs: string[] | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -88,7 +97,7 @@ export interface paths {
                         name: string;
                         /** @description SIP server host name or IP address of the trunk (no scheme, no port) */
                         host: string;
-                        /** @default 5060 */
+                        /** @description default 5060, or 5061 with transport tls (RFC 3261 §19.1.2) */
                         port?: number;
                         /** @default udp */
                         transport?: "udp" | "tcp" | "tls";
@@ -97,6 +106,8 @@ export interface paths {
                         default_caller_id?: string | null;
                         max_cps?: number | null;
                         max_concurrent_calls?: number | null;
+                        tls_ca_pem?: string | null;
+                        codecs?: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                     };
                 };
             };
@@ -120,6 +131,15 @@ export interface paths {
                             default_caller_id: string | null;
                             max_cps: number | null;
                             max_concurrent_calls: number | null;
+                            /** @description what tls_ca_pem holds (the PEM itself is not returned); empty without one */
+                            tls_ca_certificates: {
+                                subject: string;
+                                /** @description colon-separated hex */
+                                fingerprint_sha256: string;
+                                /** @description the end of its validity, as the certificate says it */
+                                not_after: string;
+                            }[];
+                            codecs: string[] | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -191,6 +211,15 @@ export interface paths {
                             default_caller_id: string | null;
                             max_cps: number | null;
                             max_concurrent_calls: number | null;
+                            /** @description what tls_ca_pem holds (the PEM itself is not returned); empty without one */
+                            tls_ca_certificates: {
+                                subject: string;
+                                /** @description colon-separated hex */
+                                fingerprint_sha256: string;
+                                /** @description the end of its validity, as the certificate says it */
+                                not_after: string;
+                            }[];
+                            codecs: string[] | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -277,6 +306,7 @@ export interface paths {
                         name?: string;
                         /** @description SIP server host name or IP address of the trunk (no scheme, no port) */
                         host?: string;
+                        /** @description default 5060, or 5061 with transport tls (RFC 3261 §19.1.2) */
                         port?: number;
                         transport?: "udp" | "tcp" | "tls";
                         username?: string | null;
@@ -284,6 +314,8 @@ export interface paths {
                         default_caller_id?: string | null;
                         max_cps?: number | null;
                         max_concurrent_calls?: number | null;
+                        tls_ca_pem?: string | null;
+                        codecs?: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                     };
                 };
             };
@@ -307,6 +339,15 @@ export interface paths {
                             default_caller_id: string | null;
                             max_cps: number | null;
                             max_concurrent_calls: number | null;
+                            /** @description what tls_ca_pem holds (the PEM itself is not returned); empty without one */
+                            tls_ca_certificates: {
+                                subject: string;
+                                /** @description colon-separated hex */
+                                fingerprint_sha256: string;
+                                /** @description the end of its validity, as the certificate says it */
+                                not_after: string;
+                            }[];
+                            codecs: string[] | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -1877,6 +1918,8 @@ export interface paths {
                             data: {
                                 id: string;
                                 agent_id: string;
+                                /** @description the trunk the call goes over */
+                                trunk_id: string;
                                 to: string;
                                 from: string;
                                 /** @enum {unknown} */
@@ -1975,6 +2018,7 @@ export interface paths {
                                         max_tokens?: number;
                                     };
                                 } | null;
+                                codecs: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                             }[];
                             next_cursor: string | null;
                         };
@@ -2024,6 +2068,20 @@ export interface paths {
                          * @example +14155550123
                          */
                         from?: string;
+                        /** @description the trunk to call over (without from: the agent's number on it, else its default_caller_id); with from it must be that number's trunk */
+                        trunk_id?: string;
+                        /**
+                         * @description codecs this call offers, in order (default: the trunk's codecs, else the worker's); from PCMU, PCMA, G722, L16/16000, each at most once (telephone-event is always added)
+                         * @example [
+                         *       "PCMA",
+                         *       "PCMU"
+                         *     ]
+                         */
+                        codecs?: ("PCMU" | "PCMA" | "G722" | "L16/16000")[];
+                        /** @description digest username for this call instead of the trunk's (write-only; needs sip_auth_password) */
+                        sip_auth_username?: string;
+                        /** @description digest password for this call instead of the trunk's (write-only, stored encrypted; needs sip_auth_username) */
+                        sip_auth_password?: string;
                         /** @description appended to the prompt for this call only */
                         call_context?: string;
                         /** @description values for {{variable}} templates in the prompt and greeting */
@@ -2097,6 +2155,8 @@ export interface paths {
                         "application/json": {
                             id: string;
                             agent_id: string;
+                            /** @description the trunk the call goes over */
+                            trunk_id: string;
                             to: string;
                             from: string;
                             /** @enum {unknown} */
@@ -2195,6 +2255,7 @@ export interface paths {
                                     max_tokens?: number;
                                 };
                             } | null;
+                            codecs: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                         };
                     };
                 };
@@ -2253,6 +2314,8 @@ export interface paths {
                         "application/json": {
                             id: string;
                             agent_id: string;
+                            /** @description the trunk the call goes over */
+                            trunk_id: string;
                             to: string;
                             from: string;
                             /** @enum {unknown} */
@@ -2351,6 +2414,7 @@ export interface paths {
                                     max_tokens?: number;
                                 };
                             } | null;
+                            codecs: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                         };
                     };
                 };
@@ -2413,6 +2477,8 @@ export interface paths {
                         "application/json": {
                             id: string;
                             agent_id: string;
+                            /** @description the trunk the call goes over */
+                            trunk_id: string;
                             to: string;
                             from: string;
                             /** @enum {unknown} */
@@ -2511,6 +2577,7 @@ export interface paths {
                                     max_tokens?: number;
                                 };
                             } | null;
+                            codecs: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                         };
                     };
                 };
@@ -2576,6 +2643,8 @@ export interface paths {
                             data: {
                                 id: string;
                                 agent_id: string;
+                                /** @description the trunk the call goes over */
+                                trunk_id: string;
                                 to: string;
                                 from: string;
                                 /** @enum {unknown} */
@@ -2674,6 +2743,7 @@ export interface paths {
                                         max_tokens?: number;
                                     };
                                 } | null;
+                                codecs: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                             }[];
                             next_cursor: string | null;
                         };
@@ -2735,6 +2805,8 @@ export interface paths {
                         "application/json": {
                             id: string;
                             agent_id: string;
+                            /** @description the trunk the call goes over */
+                            trunk_id: string;
                             to: string;
                             from: string;
                             /** @enum {unknown} */
@@ -2833,6 +2905,7 @@ export interface paths {
                                     max_tokens?: number;
                                 };
                             } | null;
+                            codecs: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                         };
                     };
                 };

@@ -16,7 +16,8 @@ export interface DialCommand {
   from: string;
   callerIdName?: string;
   customHeaders: Array<{ name: string; value: string }>;
-  trunk: { host: string; port: number; transport: 'udp' | 'tcp' | 'tls' };
+  /** tlsCaPem: the trunk's own PEM trust anchors, added to the default CAs for its TLS hops. */
+  trunk: { host: string; port: number; transport: 'udp' | 'tcp' | 'tls'; tlsCaPem?: string };
   credentials?: { username: string; password: string };
   ringTimeoutMs: number;
   maxDurationMs: number;

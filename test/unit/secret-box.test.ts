@@ -32,6 +32,17 @@ test('key parsing accepts hex and base64 of 32 bytes only', () => {
   assert.throws(() => SecretBox.parseKey(randomBytes(16).toString('hex')));
 });
 
+test('fingerprints: equal for equal secrets under one key, different under another, never the secret or its plain hash', async () => {
+  const { createHash } = await import('node:crypto');
+  const key = randomBytes(32);
+  const a = new SecretBox(key);
+  assert.equal(a.fingerprint('s3cret'), new SecretBox(key).fingerprint('s3cret'));
+  assert.notEqual(a.fingerprint('s3cret'), a.fingerprint('s3cret2'));
+  assert.notEqual(a.fingerprint('s3cret'), new SecretBox(randomBytes(32)).fingerprint('s3cret'));
+  assert.ok(!a.fingerprint('s3cret').includes(createHash('sha256').update('s3cret').digest('base64url')));
+  assert.match(a.fingerprint('s3cret'), /^f1:[A-Za-z0-9_-]{43}$/);
+});
+
 test('API keys are random, hashed deterministically, and shown by prefix only', () => {
   const k = generateApiKey();
   assert.match(k, /^oc_[A-Za-z0-9_-]{43}$/);

@@ -47,6 +47,11 @@ export interface DialOptions {
   readonly outboundProxy?: SipTarget;
   readonly onReinvite?: ReinviteHook;
   /**
+   * TLS hops of this call: PEM trust anchors added to the default CAs (a trunk's own CA). The server's
+   * certificate must also name the host dialed (sent as SNI).
+   */
+  readonly tls?: { readonly ca?: string };
+  /**
    * A specific transport of this user agent for the call (one transport per trunk); by default the first
    * transport of the trunk's protocol is shared by all calls.
    */

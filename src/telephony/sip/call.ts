@@ -17,7 +17,8 @@ import type { SipRequest, SipResponse } from './message.js';
 import { mapOutcome } from './outcome.js';
 import { StateMachine } from './state.js';
 import type { IncomingRequest } from './transaction-layer.js';
-import { defaultPort, type HostPort, type SipTransport, type TransportProtocol } from './transport.js';
+import { hopProtocol, isSips, refusingTlsTransport, targetFor } from './secure-hop.js';
+import { defaultPort, type SendTarget, type SipTransport, type TransportProtocol } from './transport.js';
 import { parseUri, serializeUri, type SipUri } from './uri.js';
 
 export type CallState = 'calling' | 'ringing' | 'canceling' | 'answered' | 'terminating' | 'ended';
@@ -50,7 +51,9 @@ export class OutboundCall {
   private readonly requestUri: string;
   private readonly proxyRoute: string | undefined;
   private readonly transport: SipTransport;
-  private readonly dest: HostPort;
+  private readonly dest: SendTarget;
+  /** A sips: target: TLS on every hop, sips: Contact (RFC 3261 §26.2.2, §8.1.1.8). */
+  private readonly secure: boolean;
   private readonly digest = new DigestClient();
   /** The INVITE's retry lives as long as the call: each retry is a new INVITE of the same call. */
   private readonly inviteAuth: DigestRetry;
@@ -62,7 +65,7 @@ export class OutboundCall {
   private cancelSent = false;
   private canceledBy: 'local' | 'ring-timeout' | undefined;
   private answered = false;
-  private ack: { request: SipRequest; transport: SipTransport; dest: HostPort } | undefined;
+  private ack: { request: SipRequest; transport: SipTransport; dest: SendTarget } | undefined;
   private localSdp: string;
   dialog: Dialog | undefined;
 
@@ -77,12 +80,20 @@ export class OutboundCall {
     this.transport = transport;
     validateOptions(opts);
     const hop = opts.outboundProxy ?? opts.trunk;
-    this.dest = { host: hop.host, port: hop.port ?? defaultPort(protocol) };
+    this.dest = targetFor({ host: hop.host, port: hop.port ?? defaultPort(protocol) }, protocol, opts.tls?.ca);
     this.requestUri = targetUri(opts.to, opts.trunk);
+    this.secure = isSips(this.requestUri);
+    if (this.secure && protocol !== 'TLS') {
+      throw new TypeError(`a sips: target needs TLS on every hop (RFC 3261 §26.2.2); the first hop is ${protocol}`);
+    }
     const fromUri = targetUri(opts.from, opts.trunk);
     this.fromAddr = `${opts.callerIdName !== undefined ? `"${opts.callerIdName.replace(/["\\]/g, (c) => `\\${c}`)}" ` : ''}<${fromUri}>;tag=${this.fromTag}`;
     this.toAddr = `<${this.requestUri}>`;
-    this.proxyRoute = opts.outboundProxy ? `<sip:${opts.outboundProxy.host}:${this.dest.port};lr${protocol === 'UDP' ? '' : `;transport=${protocol.toLowerCase()}`}>` : undefined;
+    this.proxyRoute = opts.outboundProxy
+      ? this.secure
+        ? `<sips:${opts.outboundProxy.host}:${this.dest.port};lr>`
+        : `<sip:${opts.outboundProxy.host}:${this.dest.port};lr${protocol === 'UDP' ? '' : `;transport=${protocol.toLowerCase()}`}>`
+      : undefined;
     this.callId = newCallId(transport.local.host);
     this.localSdp = opts.sdpOffer;
     this.ended = new Promise((resolve) => {
@@ -169,13 +180,16 @@ export class OutboundCall {
   // ---- INVITE client side ----
 
   private viaHeader(t: SipTransport): string {
-    // RFC 3581: rport asks the far end to answer to the source port it saw (NAT-safe).
-    return `SIP/2.0/${t.protocol} ${t.local.host}:${t.local.port};branch=${newBranch()};rport`;
+    // RFC 3581: rport asks the far end to answer to the source port it saw (NAT-safe). RFC 5923 §5:
+    // on a stream, alias asks it to send its own requests for our sent-by on this connection too.
+    return `SIP/2.0/${t.protocol} ${t.local.host}:${t.local.port};branch=${newBranch()};rport${t.reliable ? ';alias' : ''}`;
   }
 
   contactHeader(t: SipTransport = this.transport): string {
     const user = parseUri(targetUri(this.opts.from, this.opts.trunk));
     const u = user.ok && user.value.user !== undefined ? `${user.value.user}@` : '';
+    // §8.1.1.8: a sips: Request-URI needs a sips: Contact (TLS implied, no transport parameter, RFC 5630 §3.1.1).
+    if (this.secure) return `<sips:${u}${t.local.host}:${t.local.port}>`;
     return `<sip:${u}${t.local.host}:${t.local.port}${t.protocol === 'UDP' ? '' : `;transport=${t.protocol.toLowerCase()}`}>`;
   }
 
@@ -316,7 +330,7 @@ export class OutboundCall {
   }
 
   /** §13.2.2.4: the ACK for a 2xx is a new request in the dialog: new branch, the INVITE's CSeq number. */
-  private buildAck(d: Dialog): { request: SipRequest; transport: SipTransport; dest: HostPort } {
+  private buildAck(d: Dialog): { request: SipRequest; transport: SipTransport; dest: SendTarget } {
     const hop = this.hopFor(d.nextHop());
     const request = d.buildRequest('ACK', { via: this.viaHeader(hop.transport), cseq: this.invite.core.cseq.seq });
     return { request, ...hop };
@@ -432,15 +446,16 @@ export class OutboundCall {
     );
   }
 
-  hopFor(uri: SipUri): { transport: SipTransport; dest: HostPort } {
-    const param = uri.params.get('transport')?.toUpperCase();
-    const wanted: TransportProtocol = uri.scheme === 'sips' ? 'TLS' : param === 'UDP' || param === 'TCP' || param === 'TLS' ? param : this.transport.protocol;
-    const transport = this.host.transportFor(wanted) ?? this.transport;
+  hopFor(uri: SipUri): { transport: SipTransport; dest: SendTarget } {
+    const wanted = hopProtocol(uri, this.secure, this.transport.protocol);
+    const found = this.host.transportFor(wanted);
+    // TLS is never traded for a weaker transport: without one, the hop fails like a broken connection.
+    const transport = found ?? (wanted === 'TLS' ? refusingTlsTransport(this.transport.local) : this.transport);
     const host = uri.params.get('maddr') ?? uri.host;
-    return { transport, dest: { host, port: uri.port ?? defaultPort(transport.protocol) } };
+    return { transport, dest: targetFor({ host, port: uri.port ?? defaultPort(transport.protocol) }, transport.protocol, this.opts.tls?.ca) };
   }
 
-  private sendStateless(msg: SipRequest, transport: SipTransport, dest: HostPort): void {
+  private sendStateless(msg: SipRequest, transport: SipTransport, dest: SendTarget): void {
     this.host.layer.sendStateless(msg, transport, dest).then(undefined, (err: unknown) => {
       this.host.logger.warn({ err, callId: this.callId, method: msg.method }, 'SIP send failed');
       if (msg.method === 'ACK' && this.sm.is('answered')) this.end(503, 'transport error sending ACK', 'error');

@@ -10,7 +10,7 @@ import { serializeMessage } from './serializer.js';
 import { StateMachine } from './state.js';
 import { NamedTimers } from '../../time/named-timers.js';
 import { timerD, type TimerConfig } from './timers.js';
-import type { HostPort, SipTransport } from './transport.js';
+import type { SendTarget, SipTransport } from './transport.js';
 
 export type ClientTxEvent =
   | { readonly type: 'response'; readonly response: SipResponse }
@@ -23,7 +23,7 @@ export interface ClientTxContext {
   readonly clock: Clock;
   readonly timers: TimerConfig;
   readonly transport: SipTransport;
-  readonly dest: HostPort;
+  readonly dest: SendTarget;
   readonly logger: Logger;
   readonly onEvent: (ev: ClientTxEvent) => void;
   /** Called once when the transaction reaches Terminated, so the layer can forget it. */

@@ -6,8 +6,8 @@ export type { CallEvent, DialOptions, EndedBy, EndedEvent, ReinviteHook, SipTarg
 export { mapOutcome, type CallOutcome, type OutcomeInput } from './outcome.js';
 export type { DigestCredentials } from './digest.js';
 export { UdpTransport, type UdpTransportOptions } from './udp-transport.js';
-export { StreamTransport, type TcpTransportOptions, type TlsTransportOptions } from './stream-transport.js';
-export type { SipTransport, HostPort, TransportProtocol, TransportStats } from './transport.js';
+export { StreamTransport, type TcpTransportOptions, type TlsTransportOptions, type TlsClientTransportOptions } from './stream-transport.js';
+export type { SipTransport, HostPort, SendTarget, TlsPeer, TransportProtocol, TransportStats } from './transport.js';
 export { DEFAULT_TIMERS, type TimerConfig } from './timers.js';
 export type { Logger } from './logger.js';
 export { parseMessage } from './parser.js';

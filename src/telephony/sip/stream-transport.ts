@@ -1,13 +1,18 @@
 /**
  * TCP and TLS transports (RFC 3261 §18 on streams). One listening server so the far end can open
- * connections to us, plus outgoing connections reused per destination. Responses to a request received
- * on a connection go back on that connection (§18.2.2).
+ * connections to us (none for a client-only TLS transport), plus outgoing connections reused per
+ * destination. Responses to a request received on a connection go back on that connection (§18.2.2).
+ *
+ * A TLS connection is reused only under the trust it was verified with: it is found by the name we
+ * dialed (SNI) and trust set, or by its address and trust set (an in-dialog hop that names the same
+ * server by address, e.g. a Record-Route), never by a send that would have trusted other CAs.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { silentLogger, type Logger } from './logger.js';
 import { StreamFramer } from './stream-framer.js';
-import { advertisedHost, hostPortKey, type HostPort, type SipTransport, type TransportListener, type TransportStats } from './transport.js';
+import { connectTls, sniFor, trustId } from './tls-connect.js';
+import { advertisedHost, hostPortKey, type HostPort, type SendTarget, type SipTransport, type TlsPeer, type TransportListener, type TransportStats } from './transport.js';
 
 export interface TcpTransportOptions {
   host: string;
@@ -21,13 +26,29 @@ export interface TlsTransportOptions extends TcpTransportOptions {
   /** PEM certificate and key presented by our server side (and as a client certificate when set). */
   cert: string | Buffer;
   key: string | Buffer;
-  /** Trust anchors for the far end; default: node's bundled CAs. */
-  ca?: string | Buffer | Array<string | Buffer>;
+  /** PEM trust anchors for every hop, added to the default CAs (a hop may add its own: SendTarget.tls). */
+  ca?: string;
   /** Default true. Only tests with self-signed peers turn this off. */
   rejectUnauthorized?: boolean;
 }
 
-type Kind = { protocol: 'TCP' } | { protocol: 'TLS'; opts: TlsTransportOptions };
+/**
+ * A TLS transport that only connects out (no certificate of our own, nothing listening): requests
+ * from the far end arrive on the connections we opened. `port` is the port written in Via and
+ * Contact (responses on a stream go back on the connection, §18.2.2).
+ */
+export interface TlsClientTransportOptions {
+  host: string;
+  port: number;
+  advertisedHost?: string;
+  logger?: Logger;
+  /** PEM trust anchors for every hop, added to the default CAs. */
+  ca?: string;
+}
+
+type Kind =
+  | { protocol: 'TCP' }
+  | { protocol: 'TLS'; ca: string | undefined; own: { cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean } };
 
 export class StreamTransport implements SipTransport {
   readonly reliable = true;
@@ -41,15 +62,15 @@ export class StreamTransport implements SipTransport {
 
   private constructor(
     private readonly kind: Kind,
-    private readonly server: net.Server,
+    private readonly server: net.Server | undefined,
     readonly local: HostPort,
     private readonly log: Logger,
   ) {
     this.protocol = kind.protocol;
     // A tls.Server's 'connection' is the raw TCP socket; decrypted streams arrive as 'secureConnection'.
-    server.on(kind.protocol === 'TLS' ? 'secureConnection' : 'connection', (s: net.Socket) => this.adopt(s, undefined));
-    if (kind.protocol === 'TLS') server.on('tlsClientError', (err) => this.log.warn({ err }, 'SIP TLS handshake failed'));
-    server.on('error', (err) => this.log.warn({ err }, 'SIP stream server error'));
+    server?.on(kind.protocol === 'TLS' ? 'secureConnection' : 'connection', (s: net.Socket) => this.adopt(s, []));
+    if (kind.protocol === 'TLS') server?.on('tlsClientError', (err) => this.log.warn({ err }, 'SIP TLS handshake failed'));
+    server?.on('error', (err) => this.log.warn({ err }, 'SIP stream server error'));
   }
 
   static tcp(opts: TcpTransportOptions): Promise<StreamTransport> {
@@ -58,7 +79,14 @@ export class StreamTransport implements SipTransport {
 
   static tls(opts: TlsTransportOptions): Promise<StreamTransport> {
     const server = tls.createServer({ cert: opts.cert, key: opts.key });
-    return StreamTransport.listen({ protocol: 'TLS', opts }, server, opts);
+    const own = { cert: opts.cert, key: opts.key, ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}) };
+    return StreamTransport.listen({ protocol: 'TLS', ca: opts.ca, own }, server, opts);
+  }
+
+  /** TLS out only (see TlsClientTransportOptions): what a worker without a certificate of its own uses. */
+  static tlsClient(opts: TlsClientTransportOptions): StreamTransport {
+    const local = { host: advertisedHost(opts.host, opts.advertisedHost), port: opts.port };
+    return new StreamTransport({ protocol: 'TLS', ca: opts.ca, own: {} }, undefined, local, opts.logger ?? silentLogger);
   }
 
   private static async listen(kind: Kind, server: net.Server, opts: TcpTransportOptions): Promise<StreamTransport> {
@@ -79,12 +107,14 @@ export class StreamTransport implements SipTransport {
     this.listener = listener;
   }
 
-  private adopt(socket: net.Socket, dialedKey: string | undefined): void {
+  /** Registers a connection under every key a later send may look it up by, and reads from it. */
+  private adopt(socket: net.Socket, keys: readonly string[]): void {
     this.all.add(socket);
     const remote: HostPort = { host: socket.remoteAddress ?? '0.0.0.0', port: socket.remotePort ?? 0 };
     const remoteKey = hostPortKey(remote);
+    // By its bare address: responses to requests that arrived on it go back on it (§18.2.2).
     this.connections.set(remoteKey, socket);
-    if (dialedKey !== undefined) this.connections.set(dialedKey, socket);
+    for (const k of keys) this.connections.set(k, socket);
     const framer = new StreamFramer();
     socket.on('data', (chunk: Buffer) => {
       const framed = framer.push(chunk);
@@ -110,35 +140,49 @@ export class StreamTransport implements SipTransport {
     });
   }
 
-  private connect(dest: HostPort): Promise<net.Socket> {
-    const key = hostPortKey(dest);
-    const existing = this.connections.get(key);
-    if (existing && !existing.destroyed) return Promise.resolve(existing);
+  /** How a TLS send authenticates its server: the target's own rule, else the host's name and our CAs. */
+  private peerFor(dest: SendTarget): TlsPeer {
+    const ca = this.kind.protocol === 'TLS' ? this.kind.ca : undefined;
+    const own = dest.tls;
+    const bundle = [ca, own?.ca].filter((p): p is string => p !== undefined).join('\n');
+    return { servername: own ? own.servername : sniFor(dest.host), ...(bundle !== '' ? { ca: bundle } : {}) };
+  }
+
+  private connect(dest: SendTarget): Promise<net.Socket> {
+    const kind = this.kind;
+    const peer = kind.protocol === 'TLS' ? this.peerFor(dest) : undefined;
+    // A TLS connection is found by (name, trust) or (address, trust); a TCP one by its address.
+    const trust = peer ? `#${trustId(peer.ca)}` : '';
+    const key = peer ? `${hostPortKey(dest)}/${peer.servername ?? ''}${trust}` : hostPortKey(dest);
+    const byAddress = peer && net.isIP(dest.host.replace(/^\[|\]$/g, '')) !== 0 ? `${hostPortKey(dest)}${trust}` : undefined;
+    // A send without TLS rules (a response, §18.2.2) may use any connection to that address.
+    const candidates = [key, byAddress, peer && dest.tls === undefined ? hostPortKey(dest) : undefined];
+    for (const k of candidates) {
+      const existing = k === undefined ? undefined : this.connections.get(k);
+      if (existing && !existing.destroyed) return Promise.resolve(existing);
+    }
     const inFlight = this.pending.get(key);
     if (inFlight) return inFlight;
-    const host = dest.host.replace(/^\[|\]$/g, '');
-    const p = new Promise<net.Socket>((resolve, reject) => {
-      const kind = this.kind;
-      const socket =
-        kind.protocol === 'TLS'
-          ? tls.connect({
-              host,
-              port: dest.port,
-              cert: kind.opts.cert,
-              key: kind.opts.key,
-              ...(kind.opts.ca !== undefined ? { ca: kind.opts.ca } : {}),
-              rejectUnauthorized: kind.opts.rejectUnauthorized ?? true,
-              ...(net.isIP(host) === 0 ? { servername: host } : {}),
-            })
-          : net.connect({ host, port: dest.port });
-      const ready = kind.protocol === 'TLS' ? 'secureConnect' : 'connect';
-      socket.once('error', reject);
-      socket.once(ready, () => {
-        socket.off('error', reject);
-        this.adopt(socket, key);
-        resolve(socket);
+    const p = (async (): Promise<net.Socket> => {
+      if (kind.protocol === 'TLS' && peer) {
+        const socket = await connectTls(dest, peer, kind.own);
+        // Also by the address it reached, under the same trust, for hops that name it by address.
+        const at = socket.remoteAddress !== undefined ? hostPortKey({ host: socket.remoteAddress, port: socket.remotePort ?? dest.port }) : undefined;
+        this.adopt(socket, [key, ...(at !== undefined ? [`${at}${trust}`] : [])]);
+        return socket;
+      }
+      const host = dest.host.replace(/^\[|\]$/g, '');
+      const socket = await new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect({ host, port: dest.port });
+        s.once('error', reject);
+        s.once('connect', () => {
+          s.off('error', reject);
+          resolve(s);
+        });
       });
-    });
+      this.adopt(socket, [key]);
+      return socket;
+    })();
     this.pending.set(key, p);
     const clear = (): void => {
       this.pending.delete(key);
@@ -147,7 +191,7 @@ export class StreamTransport implements SipTransport {
     return p;
   }
 
-  async send(data: Buffer, dest: HostPort): Promise<void> {
+  async send(data: Buffer, dest: SendTarget): Promise<void> {
     if (this.closed) throw new Error(`${this.protocol} transport closed`);
     const socket = await this.connect(dest);
     await new Promise<void>((resolve, reject) => {
@@ -160,6 +204,7 @@ export class StreamTransport implements SipTransport {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.all) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

@@ -12,7 +12,7 @@ import { responseDestination } from './builder.js';
 import { serializeMessage } from './serializer.js';
 import { InviteServerTransaction, NonInviteServerTransaction } from './server-transaction.js';
 import type { TimerConfig } from './timers.js';
-import type { HostPort, SipTransport } from './transport.js';
+import type { HostPort, SendTarget, SipTransport } from './transport.js';
 
 export type ClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
 export type ServerTransaction = InviteServerTransaction | NonInviteServerTransaction;
@@ -51,7 +51,7 @@ export class TransactionLayer {
     return this.clients.size + this.servers.size;
   }
 
-  sendRequest(req: SipRequest, transport: SipTransport, dest: HostPort, onEvent: (ev: ClientTxEvent) => void): ClientTransaction {
+  sendRequest(req: SipRequest, transport: SipTransport, dest: SendTarget, onEvent: (ev: ClientTxEvent) => void): ClientTransaction {
     const key = clientKey(req.core.vias[0]?.params.get('branch') ?? '', req.core.cseq.method);
     const ctx = {
       clock: this.clock,
@@ -71,7 +71,7 @@ export class TransactionLayer {
   }
 
   /** Transaction-less sends by the TU: ACK for 2xx (§13.2.2.4) and 2xx retransmissions (§13.3.1.4). */
-  sendStateless(msg: SipMessage, transport: SipTransport, dest: HostPort): Promise<void> {
+  sendStateless(msg: SipMessage, transport: SipTransport, dest: SendTarget): Promise<void> {
     return transport.send(serializeMessage(msg), dest);
   }
 

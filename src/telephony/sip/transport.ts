@@ -9,6 +9,25 @@ export interface HostPort {
   readonly port: number;
 }
 
+/**
+ * How a TLS hop's server is authenticated: its certificate must chain to a trusted CA and name the
+ * host we dialed (RFC 5922 §7.2 / RFC 6125). UDP and TCP ignore it.
+ */
+export interface TlsPeer {
+  /**
+   * The name sent as SNI (RFC 6066 §3) and matched against the certificate. Undefined for an IP
+   * literal: SNI carries host names only, and the certificate must then name the address.
+   */
+  readonly servername: string | undefined;
+  /** PEM trust anchors added to the default ones (the CAs Node trusts) for this hop. */
+  readonly ca?: string;
+}
+
+/** Where a message goes: the address, and for TLS how to authenticate the server there. */
+export interface SendTarget extends HostPort {
+  readonly tls?: TlsPeer;
+}
+
 export interface TransportListener {
   onMessage(message: SipMessage, source: HostPort, transport: SipTransport): void;
   /** An unparsable datagram or stream message was dropped (already counted in stats). */
@@ -31,7 +50,7 @@ export interface SipTransport {
   readonly stats: TransportStats;
   attach(listener: TransportListener): void;
   /** Rejects on a transport error; callers map it to a transaction transport error (§17.1.4). */
-  send(data: Buffer, dest: HostPort): Promise<void>;
+  send(data: Buffer, dest: SendTarget): Promise<void>;
   close(): Promise<void>;
 }
 

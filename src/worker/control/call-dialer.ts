@@ -91,6 +91,8 @@ export class CallDialer implements Dialer {
       return;
     }
     const password = call.trunk.passwordEnc && this.ctx.secrets ? this.ctx.secrets.decrypt(call.trunk.passwordEnc) : undefined;
+    // A call's own credentials replace the trunk's; without the key to read them (removed since) it has none.
+    const callCredentials = call.sipAuth && this.ctx.secrets ? { username: call.sipAuth.username, password: this.ctx.secrets.decrypt(call.sipAuth.passwordEnc) } : undefined;
     // Before the dial guard: a key that cannot be read must not leave a call marked dialing.
     const secrets = readProviderSecrets(this.ctx, agent);
     // http tools are signed like webhooks: without a readable secret the call fails here, before dialing.
@@ -105,7 +107,7 @@ export class CallDialer implements Dialer {
     // re-queues it for another worker. It was never dialed, so that cannot dial it twice.
     if (this.#lost) return;
     if (!(await beginDial(this.ctx.db, call, this.workerId, { now: this.ctx.now() }))) return;
-    const cmd = dialCommandFor(call, { agent, voice, secrets, password, codecs: this.opts.codecs });
+    const cmd = dialCommandFor(call, { agent, voice, secrets, password, callCredentials, codecs: this.opts.codecs });
     await new Promise<void>((resolve) => {
       this.#held.set(call.id, { call, done: resolve, chain: Promise.resolve() });
       if (this.#lost) void this.mediaLost();

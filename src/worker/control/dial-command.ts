@@ -18,12 +18,22 @@ export interface DialInputs {
   secrets: ProviderSecrets;
   /** The trunk's password, decrypted (undefined without one or without a secret key). */
   password: string | undefined;
+  /** The call's own digest credentials, decrypted (sip_auth_username/password): used instead of the trunk's. */
+  callCredentials?: { username: string; password: string } | undefined;
   /** The worker's configured codec order (undefined: the leg's default). */
   codecs: string[] | undefined;
 }
 
-export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, password, codecs }: DialInputs): DialCommand {
-  const offer = codecsFor(agent, voice, codecs);
+/** The digest credentials of a call: its own (never the trunk's then), else its trunk's when readable. */
+function credentialsFor(call: ClaimedCall, password: string | undefined, own: DialInputs['callCredentials']) {
+  if (call.sipAuth !== null) return own;
+  return call.trunk.username && password !== undefined ? { username: call.trunk.username, password } : undefined;
+}
+
+export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, password, callCredentials, codecs }: DialInputs): DialCommand {
+  // Precedence: the call's codecs, then its trunk's, then the worker's (with the agent's wideband rule).
+  const offer = codecsFor(agent, voice, codecs, call.options.codecs ?? call.trunk.codecs);
+  const credentials = credentialsFor(call, password, callCredentials);
   return {
     type: 'dial',
     callId: call.id,
@@ -32,8 +42,13 @@ export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, passw
     ...(call.options.caller_id_name ? { callerIdName: call.options.caller_id_name } : {}),
     // Our call id rides on the INVITE so carrier logs and peers can be matched to calls.
     customHeaders: [...call.options.custom_sip_headers, { name: 'X-Outcall-Call-Id', value: call.id }],
-    trunk: { host: call.trunk.host, port: call.trunk.port, transport: call.trunk.transport },
-    ...(call.trunk.username && password !== undefined ? { credentials: { username: call.trunk.username, password } } : {}),
+    trunk: {
+      host: call.trunk.host,
+      port: call.trunk.port,
+      transport: call.trunk.transport,
+      ...(call.trunk.tlsCaPem !== null ? { tlsCaPem: call.trunk.tlsCaPem } : {}),
+    },
+    ...(credentials ? { credentials } : {}),
     ringTimeoutMs: call.options.ring_timeout_s * 1000,
     maxDurationMs: call.options.max_duration_s * 1000,
     greeting: greetingFor(agent, call.dynamicVariables, secrets),

@@ -10,7 +10,7 @@ import { closeIdleTtsConnections } from '../../providers/tts/ws-pool.js';
 import { realClock } from '../../time/clock.js';
 import { CallLeg } from '../../telephony/call-leg.js';
 import { PortPool } from '../../telephony/rtp/index.js';
-import { UserAgent } from '../../telephony/sip/index.js';
+import { StreamTransport, UserAgent } from '../../telephony/sip/index.js';
 import { bindUdpTcpPair } from '../../telephony/sip/udp-tcp-pair.js';
 import { MediaRuntime } from './media-runtime.js';
 import { transferablesOf, type WorkerCommand, type WorkerEvent } from '../protocol.js';
@@ -22,8 +22,12 @@ const cfg = workerData as MediaConfig;
 // A recording's WAV is moved to the control thread, not copied.
 const emit = (e: WorkerEvent) => port.postMessage(e, transferablesOf(e));
 
-const { udp, tcp } = await bindUdpTcpPair({ host: cfg.sipHost, port: cfg.sipPort, ...(cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {}) });
-const ua = new UserAgent({ transports: [udp, tcp], userAgentName: 'Outcall' });
+const advertised = cfg.advertiseHost ? { advertisedHost: cfg.advertiseHost } : {};
+const { udp, tcp } = await bindUdpTcpPair({ host: cfg.sipHost, port: cfg.sipPort, ...advertised });
+// TLS trunks: connections out only (the worker has no certificate of its own); the far end's requests
+// come back on the connection we opened, which is reused per destination and trust.
+const tlsOut = StreamTransport.tlsClient({ host: cfg.sipHost, port: udp.local.port, ...advertised });
+const ua = new UserAgent({ transports: [udp, tcp, tlsOut], userAgentName: 'Outcall' });
 const portPool = new PortPool({ min: cfg.rtpPortMin, max: cfg.rtpPortMax });
 // One registry per media thread: its engines (and Silero's model session) are shared by the thread's calls.
 const speech = new SpeechRegistry({
@@ -57,7 +61,8 @@ const runtime = new MediaRuntime({
         ...(cmd.callerIdName ? { callerIdName: cmd.callerIdName } : {}),
         customHeaders: cmd.customHeaders,
         ringTimeoutMs: cmd.ringTimeoutMs,
-        trunk: cmd.trunk,
+        trunk: { host: cmd.trunk.host, port: cmd.trunk.port, transport: cmd.trunk.transport },
+        ...(cmd.trunk.tlsCaPem !== undefined ? { tls: { ca: cmd.trunk.tlsCaPem } } : {}),
         ...(cmd.credentials ? { credentials: cmd.credentials } : {}),
       },
     }),
