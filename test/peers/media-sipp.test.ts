@@ -36,7 +36,8 @@ afterEach(async () => {
 
 /** A private even-port range per test so nothing collides with another test file or a leftover process. */
 function pool(): PortPool {
-  const min = 42000 + ((process.pid * 7) % 400) * 40;
+  // Below 50000: ports above it are the kernel's ephemeral ones in the test environment (scripts/setup-test-env.sh).
+  const min = 42000 + ((process.pid * 7) % 190) * 40;
   return new PortPool({ min, max: min + 30 });
 }
 
