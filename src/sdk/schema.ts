@@ -1892,6 +1892,17 @@ export interface paths {
                                 duration_s: number | null;
                                 sip_status_code: number | null;
                                 end_reason: string | null;
+                                /** @description outbound: placed through this API */
+                                direction: "outbound" | "inbound";
+                                /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                                agent_name: string;
+                                disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                                error: {
+                                    /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                    code: string;
+                                    /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                    message: string;
+                                } | null;
                                 summary_text: string | null;
                                 summary_source: ("llm" | "extractive") | null;
                                 analyzed_at: string | null;
@@ -1930,6 +1941,7 @@ export interface paths {
                                         at_ms: number;
                                     }[];
                                 } | null;
+                                /** @description as sent, byte for byte; null when none */
                                 metadata: unknown;
                                 call_context: string | null;
                                 dynamic_variables: {
@@ -1937,10 +1949,12 @@ export interface paths {
                                 };
                                 callback_url: string | null;
                                 status_callback: {
-                                    /** @description receives status callbacks */
-                                    url: string;
-                                    /** @description events to send; all of them when omitted */
-                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                    /** @description receives status callbacks (give url or urls) */
+                                    url?: string;
+                                    /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                    urls?: string[];
+                                    /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                     /** @default POST */
                                     method: "POST" | "GET";
                                 } | null;
@@ -2030,15 +2044,17 @@ export interface paths {
                         dynamic_variables?: {
                             [key: string]: string;
                         };
-                        /** @description any JSON up to 16 KB, echoed verbatim in the call and webhooks */
+                        /** @description any JSON up to 16 KB, echoed byte for byte in the call and webhooks */
                         metadata?: unknown;
                         /** @description receives the result webhook when the call ends */
                         callback_url?: string;
                         status_callback?: {
-                            /** @description receives status callbacks */
-                            url: string;
-                            /** @description events to send; all of them when omitted */
-                            events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                            /** @description receives status callbacks (give url or urls) */
+                            url?: string;
+                            /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                            urls?: string[];
+                            /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                            events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                             /** @default POST */
                             method?: "POST" | "GET";
                         };
@@ -2112,6 +2128,17 @@ export interface paths {
                             duration_s: number | null;
                             sip_status_code: number | null;
                             end_reason: string | null;
+                            /** @description outbound: placed through this API */
+                            direction: "outbound" | "inbound";
+                            /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                            agent_name: string;
+                            disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                            error: {
+                                /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                code: string;
+                                /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                message: string;
+                            } | null;
                             summary_text: string | null;
                             summary_source: ("llm" | "extractive") | null;
                             analyzed_at: string | null;
@@ -2150,6 +2177,7 @@ export interface paths {
                                     at_ms: number;
                                 }[];
                             } | null;
+                            /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -2157,10 +2185,12 @@ export interface paths {
                             };
                             callback_url: string | null;
                             status_callback: {
-                                /** @description receives status callbacks */
-                                url: string;
-                                /** @description events to send; all of them when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                /** @description receives status callbacks (give url or urls) */
+                                url?: string;
+                                /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                urls?: string[];
+                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -2268,6 +2298,17 @@ export interface paths {
                             duration_s: number | null;
                             sip_status_code: number | null;
                             end_reason: string | null;
+                            /** @description outbound: placed through this API */
+                            direction: "outbound" | "inbound";
+                            /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                            agent_name: string;
+                            disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                            error: {
+                                /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                code: string;
+                                /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                message: string;
+                            } | null;
                             summary_text: string | null;
                             summary_source: ("llm" | "extractive") | null;
                             analyzed_at: string | null;
@@ -2306,6 +2347,7 @@ export interface paths {
                                     at_ms: number;
                                 }[];
                             } | null;
+                            /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -2313,10 +2355,12 @@ export interface paths {
                             };
                             callback_url: string | null;
                             status_callback: {
-                                /** @description receives status callbacks */
-                                url: string;
-                                /** @description events to send; all of them when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                /** @description receives status callbacks (give url or urls) */
+                                url?: string;
+                                /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                urls?: string[];
+                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -2428,6 +2472,17 @@ export interface paths {
                             duration_s: number | null;
                             sip_status_code: number | null;
                             end_reason: string | null;
+                            /** @description outbound: placed through this API */
+                            direction: "outbound" | "inbound";
+                            /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                            agent_name: string;
+                            disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                            error: {
+                                /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                code: string;
+                                /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                message: string;
+                            } | null;
                             summary_text: string | null;
                             summary_source: ("llm" | "extractive") | null;
                             analyzed_at: string | null;
@@ -2466,6 +2521,7 @@ export interface paths {
                                     at_ms: number;
                                 }[];
                             } | null;
+                            /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -2473,10 +2529,12 @@ export interface paths {
                             };
                             callback_url: string | null;
                             status_callback: {
-                                /** @description receives status callbacks */
-                                url: string;
-                                /** @description events to send; all of them when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                /** @description receives status callbacks (give url or urls) */
+                                url?: string;
+                                /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                urls?: string[];
+                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -2591,6 +2649,17 @@ export interface paths {
                                 duration_s: number | null;
                                 sip_status_code: number | null;
                                 end_reason: string | null;
+                                /** @description outbound: placed through this API */
+                                direction: "outbound" | "inbound";
+                                /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                                agent_name: string;
+                                disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                                error: {
+                                    /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                    code: string;
+                                    /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                    message: string;
+                                } | null;
                                 summary_text: string | null;
                                 summary_source: ("llm" | "extractive") | null;
                                 analyzed_at: string | null;
@@ -2629,6 +2698,7 @@ export interface paths {
                                         at_ms: number;
                                     }[];
                                 } | null;
+                                /** @description as sent, byte for byte; null when none */
                                 metadata: unknown;
                                 call_context: string | null;
                                 dynamic_variables: {
@@ -2636,10 +2706,12 @@ export interface paths {
                                 };
                                 callback_url: string | null;
                                 status_callback: {
-                                    /** @description receives status callbacks */
-                                    url: string;
-                                    /** @description events to send; all of them when omitted */
-                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                    /** @description receives status callbacks (give url or urls) */
+                                    url?: string;
+                                    /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                    urls?: string[];
+                                    /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                     /** @default POST */
                                     method: "POST" | "GET";
                                 } | null;
@@ -2750,6 +2822,17 @@ export interface paths {
                             duration_s: number | null;
                             sip_status_code: number | null;
                             end_reason: string | null;
+                            /** @description outbound: placed through this API */
+                            direction: "outbound" | "inbound";
+                            /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                            agent_name: string;
+                            disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                            error: {
+                                /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                code: string;
+                                /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                message: string;
+                            } | null;
                             summary_text: string | null;
                             summary_source: ("llm" | "extractive") | null;
                             analyzed_at: string | null;
@@ -2788,6 +2871,7 @@ export interface paths {
                                     at_ms: number;
                                 }[];
                             } | null;
+                            /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -2795,10 +2879,12 @@ export interface paths {
                             };
                             callback_url: string | null;
                             status_callback: {
-                                /** @description receives status callbacks */
-                                url: string;
-                                /** @description events to send; all of them when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                /** @description receives status callbacks (give url or urls) */
+                                url?: string;
+                                /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                urls?: string[];
+                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
