@@ -51,11 +51,13 @@ before(async () => {
 });
 after(async () => {
   if (skip) return;
-  await plane.stop();
-  await deliverer.stop();
-  await hooks.stop();
-  await flaky.stop();
-  await t.close();
+  // A before() that failed half way leaves some of these unset.
+  const started = <T>(x: T) => x as T | undefined;
+  await started(plane)?.stop();
+  await started(deliverer)?.stop();
+  await started(hooks)?.stop();
+  await started(flaky)?.stop();
+  await started(t)?.close();
 });
 afterEach(async () => {
   await sipp?.stop();
