@@ -17,6 +17,8 @@ import { resourceRoutes } from './routes/resources.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { ErrorEnvelope } from '../contract/common.js';
 import { validatorCompiler } from './validation.js';
+import { keepRawJsonBodies } from './raw-body.js';
+import { spliceRawJsonReplies } from './raw-json-replies.js';
 
 export interface ServerOptions {
   /** Largest accepted request body in bytes. */
@@ -37,6 +39,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only: a text body is refused with 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
+  keepRawJsonBodies(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     const e = new OutcallError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
@@ -84,6 +87,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 
   await app.register(async (v1) => {
     v1.addHook('onRequest', authenticate(ctx));
+    spliceRawJsonReplies(v1 as App);
     // Every route documents the error envelope, so generated clients type the failures too.
     v1.addHook('onRoute', (route) => {
       if (!route.schema) return;

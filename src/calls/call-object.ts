@@ -1,8 +1,11 @@
 import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RECORD_CHANNELS_DEFAULT, RING_TIMEOUT_S, STATUS_CALLBACK_METHOD_DEFAULT } from '../contract/call-defaults.js';
-import { STATUS_CALLBACK_EVENTS, type AgentOverrides, type Call, type CallMetrics, type OutboundCallCreate } from '../contract/call.js';
+import { DEFAULT_STATUS_CALLBACK_EVENTS, type AgentOverrides, type Call, type CallMetrics, type OutboundCallCreate } from '../contract/call.js';
 import type { CodecList } from '../contract/codecs.js';
 import type { RecordingSummary } from '../store/recordings.js';
-import type { CallStatus, EndReason } from '../contract/status.js';
+import { isTerminal, type CallStatus, type EndReason } from '../contract/status.js';
+import { callErrorOf } from '../contract/call-error.js';
+import { disconnectionOf } from '../contract/disconnection.js';
+import { RawJson } from '../contract/raw-json.js';
 
 /** The call options as stored (validated, defaults filled), echoed on the call object. */
 export interface CallOptions {
@@ -34,7 +37,12 @@ export interface CallRow {
   sip_auth_password_enc: string | null;
   status: CallStatus;
   options: CallOptions;
-  metadata: unknown;
+  /** The JSON text exactly as the client sent it (a text column: see migration 0010). */
+  metadata: string | null;
+  direction: 'outbound' | 'inbound';
+  agent_name: string;
+  /** Why a failed call failed, in words (its code is end_reason). */
+  error_message: string | null;
   call_context: string | null;
   dynamic_variables: Record<string, string>;
   scheduled_at: Date;
@@ -61,7 +69,12 @@ export function optionsFrom(body: OutboundCallCreate, agentWebhookUrl: string | 
   return {
     callback_url: body.callback_url ?? agentWebhookUrl,
     status_callback: body.status_callback
-      ? { url: body.status_callback.url, events: body.status_callback.events ?? [...STATUS_CALLBACK_EVENTS], method: body.status_callback.method ?? STATUS_CALLBACK_METHOD_DEFAULT }
+      ? {
+          // url or urls, as given (create-call checks that exactly one is).
+          ...(body.status_callback.urls !== undefined ? { urls: body.status_callback.urls } : { url: body.status_callback.url }),
+          events: body.status_callback.events ?? [...DEFAULT_STATUS_CALLBACK_EVENTS],
+          method: body.status_callback.method ?? STATUS_CALLBACK_METHOD_DEFAULT,
+        }
       : null,
     caller_id_name: body.caller_id_name ?? null,
     custom_sip_headers: body.custom_sip_headers ?? [],
@@ -97,13 +110,18 @@ export function toCall(r: CallRow): Call {
     duration_s: r.answered_at && r.ended_at ? Math.max(0, (r.ended_at.getTime() - r.answered_at.getTime()) / 1000) : null,
     sip_status_code: r.sip_status_code,
     end_reason: r.end_reason,
+    direction: r.direction ?? 'outbound',
+    agent_name: r.agent_name,
+    disconnection: isTerminal(r.status) ? disconnectionOf(r.end_reason) : null,
+    error: callErrorOf(r.status, r.end_reason, r.error_message ?? null),
     summary_text: r.summary_text,
     summary_source: r.summary_source ?? null,
     analyzed_at: iso(r.analyzed_at ?? null),
     transcript_id: r.transcript_id,
     recording: r.recording ? { url: recordingUrl(r.id), ...r.recording } : null,
     metrics: r.metrics ?? null,
-    metadata: r.metadata ?? null,
+    // Spliced into responses and webhook bodies as the client's own bytes (contract/raw-json.ts).
+    metadata: r.metadata === null || r.metadata === undefined ? null : new RawJson(r.metadata),
     call_context: r.call_context,
     dynamic_variables: r.dynamic_variables,
     callback_url: o.callback_url,

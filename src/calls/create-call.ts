@@ -15,6 +15,7 @@ import { optionsFrom, toCall, type CallRow } from './call-object.js';
 import { missingVariables } from '../contract/templates.js';
 import { findAgentRow } from '../store/agent-rows.js';
 import { resolveOrigin } from './resolve-from.js';
+import { JsonScanError, uniqueMembers } from '../contract/json-scan.js';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
@@ -56,18 +57,53 @@ function sipAuth(ctx: AppContext, body: OutboundCallCreate): { username: string;
   return { username, passwordEnc: ctx.secrets.encrypt(password) };
 }
 
-/** Everything about the request that can be checked before touching the store. */
-function checkBody(ctx: AppContext, body: OutboundCallCreate): string | null {
-  const metadataText = body.metadata === undefined ? null : JSON.stringify(body.metadata);
+/** Everything about the request that can be checked before touching the store; returns the metadata's text. */
+function checkBody(ctx: AppContext, body: OutboundCallCreate, rawBody: string | undefined): string | null {
+  const metadataText = metadataTextOf(body, rawBody);
   if (metadataText !== null && Buffer.byteLength(metadataText, 'utf8') > METADATA_MAX_BYTES) {
     throw new OutcallError('metadata_too_large', `metadata is ${Buffer.byteLength(metadataText, 'utf8')} bytes; the limit is 16 KB`, 'metadata');
   }
   if (body.callback_url) assertPublicUrl(body.callback_url, 'callback_url', ctx.allowPrivateUrls);
-  if (body.status_callback) assertPublicUrl(body.status_callback.url, 'status_callback.url', ctx.allowPrivateUrls);
+  if (body.status_callback) checkStatusCallback(ctx, body.status_callback);
   if (body.scheduled_at !== undefined && Number.isNaN(Date.parse(body.scheduled_at))) {
     throw new OutcallError('invalid_request', '"scheduled_at" is not a valid date-time', 'scheduled_at');
   }
   return metadataText;
+}
+
+/** status_callback: exactly one of url and urls, each URL public (unless private URLs are allowed). */
+function checkStatusCallback(ctx: AppContext, sc: NonNullable<OutboundCallCreate['status_callback']>): void {
+  if (sc.url !== undefined && sc.urls !== undefined) {
+    throw new OutcallError('invalid_request', 'give status_callback.url or status_callback.urls, not both', 'status_callback.urls');
+  }
+  if (sc.url === undefined && sc.urls === undefined) {
+    throw new OutcallError('missing_field', 'status_callback needs url (or urls)', 'status_callback.url');
+  }
+  if (sc.url !== undefined) assertPublicUrl(sc.url, 'status_callback.url', ctx.allowPrivateUrls);
+  sc.urls?.forEach((u, i) => assertPublicUrl(u, `status_callback.urls[${i}]`, ctx.allowPrivateUrls));
+}
+
+/**
+ * The metadata's JSON text as the client sent it: the raw text of the body's top-level `metadata`
+ * member (contract/json-scan.ts), so numbers and escapes reach the call and its webhooks unchanged.
+ * Without the raw body (a caller inside the process) it is the value serialized.
+ */
+function metadataTextOf(body: OutboundCallCreate, rawBody: string | undefined): string | null {
+  if (rawBody === undefined) return body.metadata === undefined ? null : JSON.stringify(body.metadata);
+  let members: Map<string, string>;
+  try {
+    members = uniqueMembers(rawBody);
+  } catch (err) {
+    if (err instanceof JsonScanError && err.duplicate !== undefined) {
+      // RFC 8259 §4: with a name given twice, which value counts is up to the parser. Refuse rather than guess.
+      throw new OutcallError('invalid_request', `the body gives "${err.duplicate}" twice; each field may appear once`, err.duplicate);
+    }
+    throw new OutcallError('invalid_json', `the body is not a JSON object: ${(err as Error).message}`);
+  }
+  const raw = members.get('metadata');
+  // `"metadata": null` is no metadata, as it was before the raw text was kept.
+  if (raw === undefined || raw === 'null') return null;
+  return raw;
 }
 
 async function readCall(tx: Queryable, orgId: string, id: string): Promise<CallRow | undefined> {
@@ -86,8 +122,10 @@ export async function createOutboundCall(
   agentId: string,
   body: OutboundCallCreate,
   idempotencyKey: string | undefined,
+  /** The request body as received, when it came over HTTP: metadata is kept from it byte for byte. */
+  rawBody?: string,
 ): Promise<CreateCallResult> {
-  const metadataText = checkBody(ctx, body);
+  const metadataText = checkBody(ctx, body, rawBody);
   const agent = await findAgentRow(ctx.db, orgId, agentId);
   if (!agent) throw new OutcallError('agent_not_found', `no agent ${agentId}`, 'agentId');
   if (agent.kind !== 'voice') {
@@ -126,9 +164,9 @@ export async function createOutboundCall(
         await assertCanStartNow(tx, orgId, agentId, from.trunkId, now);
       }
       const r = await tx.query<CallRow>(sql`insert into calls
-        (id, org_id, agent_id, trunk_id, phone_number_id, to_address, from_number, status, options, metadata,
+        (id, org_id, agent_id, agent_name, trunk_id, phone_number_id, to_address, from_number, status, options, metadata,
          call_context, dynamic_variables, scheduled_at, created_at, sip_auth_username, sip_auth_password_enc)
-        values (${id}, ${orgId}, ${agentId}, ${from.trunkId}, ${from.phoneNumberId}, ${body.to}, ${from.number}, 'queued',
+        values (${id}, ${orgId}, ${agentId}, ${agent.name}, ${from.trunkId}, ${from.phoneNumberId}, ${body.to}, ${from.number}, 'queued',
           ${JSON.stringify(optionsFrom(body, agent.webhook_url))}, ${metadataText}, ${body.call_context ?? null},
           ${JSON.stringify(vars)}, ${scheduledAt}, ${now}, ${auth?.username ?? null}, ${auth?.passwordEnc ?? null})
         returning *`);

@@ -5,9 +5,16 @@ import { newId } from '../ids.js';
 import type { Queryable } from '../store/db.js';
 import { sql } from '../store/sql.js';
 import { WEBHOOKS_CHANNEL } from '../store/channels.js';
+import { stringifyJson } from '../contract/raw-json.js';
+import { claimCallEvent } from './event-once.js';
 
-/** Status callback events a client may subscribe to (status_callback.events). */
+/** Status callback events of the call's lifecycle (status_callback.events; conversation.* are in conversation-events.ts). */
 export type StatusEvent = 'initiated' | 'ringing' | 'answered' | 'completed' | 'no_answer' | 'busy' | 'failed' | 'canceled' | 'analyzed';
+
+export interface WebhookTarget {
+  url: string;
+  method: 'POST' | 'GET';
+}
 
 
 /** Which status callback event a transition produces, if any. */
@@ -33,6 +40,10 @@ export function resultData(row: CallRow) {
     recording: c.recording,
     sip_status_code: c.sip_status_code,
     end_reason: c.end_reason,
+    disconnection: c.disconnection,
+    error: c.error,
+    direction: c.direction,
+    agent_name: c.agent_name,
     created_at: c.created_at,
     dispatched_at: c.dispatched_at,
     answered_at: c.answered_at,
@@ -41,21 +52,37 @@ export function resultData(row: CallRow) {
   };
 }
 
-async function writeEvent(tx: Queryable, row: CallRow, type: string, at: Date, data: unknown, dest: { url: string; method: 'POST' | 'GET' }) {
+/** One event, delivered to each target as its own delivery (own retries), all with the event's id as webhook-id. */
+export async function writeEvent(tx: Queryable, row: CallRow, type: string, at: Date, data: unknown, targets: readonly WebhookTarget[]) {
   const id = newId('evt');
-  // Serialized once: every attempt sends these exact bytes (and the client's metadata key order).
-  const body = JSON.stringify({ type, created_at: at.toISOString(), data });
+  // Serialized once: every attempt sends these exact bytes (the client's metadata as sent: stringifyJson).
+  const body = stringifyJson({ type, created_at: at.toISOString(), data });
   await tx.query(sql`insert into webhook_events (id, org_id, call_id, type, body, created_at)
     values (${id}, ${row.org_id}, ${row.id}, ${type}, ${body}, ${at})`);
-  await tx.query(sql`insert into webhook_deliveries (id, org_id, event_id, url, method, status, next_attempt_at, created_at)
-    values (${newId('dlv')}, ${row.org_id}, ${id}, ${dest.url}, ${dest.method}, 'pending', ${at}, ${at})`);
+  for (const dest of targets) {
+    await tx.query(sql`insert into webhook_deliveries (id, org_id, event_id, url, method, status, next_attempt_at, created_at)
+      values (${newId('dlv')}, ${row.org_id}, ${id}, ${dest.url}, ${dest.method}, 'pending', ${at}, ${at})`);
+  }
   await tx.query(sql`select pg_notify(${WEBHOOKS_CHANNEL}, ${id})`);
 }
 
-/** A status callback, if the call subscribed to this event. */
-export async function enqueueStatusEvent(tx: Queryable, row: CallRow, event: StatusEvent, at: Date): Promise<void> {
+/** Where the call's status callbacks go when it subscribed to `event` (status_callback.url or .urls); none otherwise. */
+export function statusCallbackTargets(row: CallRow, event: string): WebhookTarget[] {
   const sc = row.options.status_callback;
-  if (!sc || !(sc.events ?? []).includes(event)) return;
+  if (!sc || !(sc.events ?? []).includes(event as never)) return [];
+  const method = sc.method ?? 'POST';
+  return (sc.urls ?? (sc.url !== undefined ? [sc.url] : [])).map((url) => ({ url, method }));
+}
+
+/**
+ * The call has reached `event`: recorded once per call (event-once.ts), and its status callback
+ * enqueued if the call subscribed. Returns false, enqueuing nothing, when the call had already
+ * reached it (a 183 after a 180).
+ */
+export async function enqueueStatusEvent(tx: Queryable, row: CallRow, event: StatusEvent, at: Date): Promise<boolean> {
+  if (!(await claimCallEvent(tx, row.org_id, row.id, event, at))) return false;
+  const targets = statusCallbackTargets(row, event);
+  if (targets.length === 0) return true;
   const c = toCall(row);
   const data = {
     call_id: c.id,
@@ -67,11 +94,14 @@ export async function enqueueStatusEvent(tx: Queryable, row: CallRow, event: Sta
     at: at.toISOString(),
     sip_status_code: c.sip_status_code,
     end_reason: c.end_reason,
+    disconnection: c.disconnection,
+    error: c.error,
     metadata: c.metadata,
     // The analysis result, which the terminal webhooks (written before it) could not carry.
     ...(event === 'analyzed' ? { summary_text: c.summary_text, summary_source: c.summary_source, transcript_id: c.transcript_id, recording: c.recording } : {}),
   };
-  await writeEvent(tx, row, `call.${event}`, at, data, { url: sc.url, method: sc.method ?? 'POST' });
+  await writeEvent(tx, row, `call.${event}`, at, data, targets);
+  return true;
 }
 
 /**
@@ -82,6 +112,6 @@ export async function enqueueTransitionWebhooks(tx: Queryable, row: CallRow, to:
   const event = statusEventFor(to);
   if (event) await enqueueStatusEvent(tx, row, event, at);
   if (isTerminal(to) && row.options.callback_url) {
-    await writeEvent(tx, row, 'call.result', at, resultData(row), { url: row.options.callback_url, method: 'POST' });
+    await writeEvent(tx, row, 'call.result', at, resultData(row), [{ url: row.options.callback_url, method: 'POST' }]);
   }
 }

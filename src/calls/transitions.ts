@@ -4,6 +4,7 @@ import type { Queryable } from '../store/db.js';
 import { CALLS_QUEUED_CHANNEL } from '../store/channels.js';
 import { join, sql, type SqlFragment } from '../store/sql.js';
 import { enqueueTransitionWebhooks } from './outbox.js';
+import { enqueueConversationEnded } from './conversation-events.js';
 import type { CallRow } from './call-object.js';
 import { canTransition, isTerminal, legalNextStatuses, type CallStatus, type EndReason } from '../contract/status.js';
 
@@ -13,6 +14,8 @@ export interface TransitionFacts {
   endReason?: EndReason | null;
   summaryText?: string | null;
   transcriptId?: string | null;
+  /** Why a failed call failed, in words (the call's error.message; its code is the end reason). */
+  errorMessage?: string | null;
 }
 
 export interface TransitionRequest {
@@ -69,6 +72,7 @@ export async function transitionCall(tx: Queryable, req: TransitionRequest): Pro
   if (f.endReason !== undefined) sets.push(sql`end_reason = ${f.endReason}`);
   if (f.summaryText !== undefined) sets.push(sql`summary_text = ${f.summaryText}`);
   if (f.transcriptId !== undefined) sets.push(sql`transcript_id = ${f.transcriptId}`);
+  if (f.errorMessage !== undefined) sets.push(sql`error_message = ${f.errorMessage}`);
   const updated = await tx.query<CallRow>(
     sql`update calls set ${join(sets, ', ')} where org_id = ${req.orgId} and id = ${req.callId} returning *`,
   );
@@ -76,6 +80,8 @@ export async function transitionCall(tx: Queryable, req: TransitionRequest): Pro
     values (${req.orgId}, ${req.callId}, ${from}, ${req.to}, ${isTerminal(req.to)}, ${req.at}, ${JSON.stringify(req.data ?? {})})
     returning id`);
   const call = updated.rows[0] as CallRow;
+  // The conversation ends with the call (before the call's own terminal webhooks, in event order).
+  if (isTerminal(req.to)) await enqueueConversationEnded(tx, call, req.at);
   await enqueueTransitionWebhooks(tx, call, req.to, req.at);
   // An ended call frees a concurrency slot (and a re-queued one is due again): wake the dispatchers.
   if (isTerminal(req.to) || req.to === 'queued') await tx.query(sql`select pg_notify(${CALLS_QUEUED_CHANNEL}, ${req.callId})`);

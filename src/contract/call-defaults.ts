@@ -16,6 +16,8 @@ export const MAX_DURATION_S: IntegerOption = { min: 30, max: 14400, default: 360
 export const MACHINE_DETECTION_DEFAULT = { mode: 'disabled', hangup_on_machine: false } as const;
 export const RECORD_CHANNELS_DEFAULT = 'mono';
 export const STATUS_CALLBACK_METHOD_DEFAULT = 'POST';
+/** status_callback.urls: at most this many receivers per call. */
+export const STATUS_CALLBACK_MAX_URLS = 5;
 
-/** The largest metadata a call carries, as UTF-8 JSON. */
+/** The largest metadata a call carries: the UTF-8 bytes of its JSON text as sent. */
 export const METADATA_MAX_BYTES = 16 * 1024;

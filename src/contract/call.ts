@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox';
-import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RECORD_CHANNELS_DEFAULT, RING_TIMEOUT_S, STATUS_CALLBACK_METHOD_DEFAULT } from './call-defaults.js';
+import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RECORD_CHANNELS_DEFAULT, RING_TIMEOUT_S, STATUS_CALLBACK_MAX_URLS, STATUS_CALLBACK_METHOD_DEFAULT } from './call-defaults.js';
 import { CALL_STATUSES } from './status.js';
 import { CodecList } from './codecs.js';
+import { DISCONNECTIONS } from './disconnection.js';
 import { Destination, E164, HttpUrl, Nullable, Timestamp } from './common.js';
 
 export const STATUS_CALLBACK_EVENTS = [
@@ -14,16 +15,31 @@ export const STATUS_CALLBACK_EVENTS = [
   'failed',
   'canceled',
   'analyzed',
+  // The agent's conversation (answered calls with a voice agent or a greeting): opt-in, never in the
+  // default set, so receivers written for the status events get nothing new.
+  'conversation.created',
+  'conversation.ended',
 ] as const;
+export type StatusCallbackEvent = (typeof STATUS_CALLBACK_EVENTS)[number];
+/** What a status_callback without `events` subscribes to: every call status event. */
+export const DEFAULT_STATUS_CALLBACK_EVENTS = STATUS_CALLBACK_EVENTS.filter((e) => !e.startsWith('conversation.'));
 
 const StatusCallback = Type.Object(
   {
-    url: HttpUrl('receives status callbacks'),
+    url: Type.Optional(HttpUrl('receives status callbacks (give url or urls)')),
+    urls: Type.Optional(
+      Type.Array(HttpUrl('receives status callbacks'), {
+        minItems: 1,
+        maxItems: STATUS_CALLBACK_MAX_URLS,
+        uniqueItems: true,
+        description: `up to ${STATUS_CALLBACK_MAX_URLS} URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id`,
+      }),
+    ),
     events: Type.Optional(
       Type.Array(Type.Enum(STATUS_CALLBACK_EVENTS), {
         minItems: 1,
         uniqueItems: true,
-        description: 'events to send; all of them when omitted',
+        description: 'events to send; every call status event (not the conversation.* ones) when omitted',
       }),
     ),
     method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('GET')], { default: STATUS_CALLBACK_METHOD_DEFAULT })),
@@ -109,7 +125,7 @@ export const OutboundCallCreate = Type.Object(
         description: 'values for {{variable}} templates in the prompt and greeting',
       }),
     ),
-    metadata: Type.Optional(Type.Unknown({ description: 'any JSON up to 16 KB, echoed verbatim in the call and webhooks' })),
+    metadata: Type.Optional(Type.Unknown({ description: 'any JSON up to 16 KB, echoed byte for byte in the call and webhooks' })),
     callback_url: Type.Optional(HttpUrl('receives the result webhook when the call ends')),
     status_callback: Type.Optional(StatusCallback),
     caller_id_name: Type.Optional(
@@ -192,13 +208,25 @@ export const Call = Type.Object({
   duration_s: Nullable(Type.Number({ description: 'seconds from answer to end' })),
   sip_status_code: Nullable(Type.Integer()),
   end_reason: Nullable(Type.String()),
+  direction: Type.Union([Type.Literal('outbound'), Type.Literal('inbound')], { description: 'outbound: placed through this API' }),
+  agent_name: Type.String({ description: "the agent's name when the call was placed (kept if it is renamed or deleted)" }),
+  disconnection: Nullable(Type.Enum(DISCONNECTIONS, { description: 'why the call ended, in the common vocabulary (end_reason is the precise word); null until it ends' })),
+  error: Nullable(
+    Type.Object(
+      {
+        code: Type.String({ description: 'stable: the end reason, e.g. dial_error, sip_error, error_stt' }),
+        message: Type.String({ description: "what happened, in words: the SIP reason phrase, the transport error, the provider's error" }),
+      },
+      { description: 'why a failed call failed; null unless status is failed' },
+    ),
+  ),
   summary_text: Nullable(Type.String({ description: 'set when the call has been analyzed (voice calls), after it ends' })),
   summary_source: Nullable(Type.Union([Type.Literal('llm'), Type.Literal('extractive')], { description: "the agent's LLM, or key lines of the transcript" })),
   analyzed_at: Nullable(Timestamp),
   transcript_id: Nullable(Type.String()),
   recording: Nullable(RecordingRef),
   metrics: Nullable(CallMetrics),
-  metadata: Type.Unknown(),
+  metadata: Type.Unknown({ description: 'as sent, byte for byte; null when none' }),
   call_context: Nullable(Type.String()),
   dynamic_variables: Type.Record(Type.String(), Type.String()),
   callback_url: Nullable(Type.String()),

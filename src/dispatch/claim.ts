@@ -173,7 +173,9 @@ function toClaimed(r: CandidateRow, workerId: string, leaseExpiresAt: Date): Cla
     options: r.options,
     callContext: r.call_context,
     dynamicVariables: r.dynamic_variables,
-    metadata: r.metadata,
+    // Stored as the client's text (migration 0010); the dial path (http tools) takes the value.
+    metadata: typeof r.metadata === 'string' ? (JSON.parse(r.metadata) as unknown) : (r.metadata ?? null),
+    metadataJson: typeof r.metadata === 'string' ? r.metadata : null,
     scheduledAt: r.scheduled_at,
     workerId,
     leaseExpiresAt,

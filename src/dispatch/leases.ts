@@ -91,7 +91,7 @@ export async function failUndialed(db: Database, call: { orgId: string; id: stri
       to: 'failed',
       at: now,
       expectFrom: 'dispatching',
-      facts: { endReason: 'dial_error' },
+      facts: { endReason: 'dial_error', errorMessage: error },
       data: { worker_id: workerId, error },
     });
     await tx.query(sql`update calls set lease_expires_at = null where org_id = ${call.orgId} and id = ${call.id}`);

@@ -26,6 +26,8 @@ export interface ClaimedCall {
   callContext: string | null;
   dynamicVariables: Record<string, string>;
   metadata: unknown;
+  /** The metadata's JSON text as the client sent it (null: none); http tools send it verbatim. */
+  metadataJson?: string | null;
   scheduledAt: Date;
   workerId: string;
   leaseExpiresAt: Date;

@@ -1935,6 +1935,17 @@ export interface paths {
                                 duration_s: number | null;
                                 sip_status_code: number | null;
                                 end_reason: string | null;
+                                /** @description outbound: placed through this API */
+                                direction: "outbound" | "inbound";
+                                /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                                agent_name: string;
+                                disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                                error: {
+                                    /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                    code: string;
+                                    /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                    message: string;
+                                } | null;
                                 summary_text: string | null;
                                 summary_source: ("llm" | "extractive") | null;
                                 analyzed_at: string | null;
@@ -1973,6 +1984,7 @@ export interface paths {
                                         at_ms: number;
                                     }[];
                                 } | null;
+                                /** @description as sent, byte for byte; null when none */
                                 metadata: unknown;
                                 call_context: string | null;
                                 dynamic_variables: {
@@ -1980,10 +1992,12 @@ export interface paths {
                                 };
                                 callback_url: string | null;
                                 status_callback: {
-                                    /** @description receives status callbacks */
-                                    url: string;
-                                    /** @description events to send; all of them when omitted */
-                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                    /** @description receives status callbacks (give url or urls) */
+                                    url?: string;
+                                    /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                    urls?: string[];
+                                    /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                     /** @default POST */
                                     method: "POST" | "GET";
                                 } | null;
@@ -2088,15 +2102,17 @@ export interface paths {
                         dynamic_variables?: {
                             [key: string]: string;
                         };
-                        /** @description any JSON up to 16 KB, echoed verbatim in the call and webhooks */
+                        /** @description any JSON up to 16 KB, echoed byte for byte in the call and webhooks */
                         metadata?: unknown;
                         /** @description receives the result webhook when the call ends */
                         callback_url?: string;
                         status_callback?: {
-                            /** @description receives status callbacks */
-                            url: string;
-                            /** @description events to send; all of them when omitted */
-                            events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                            /** @description receives status callbacks (give url or urls) */
+                            url?: string;
+                            /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                            urls?: string[];
+                            /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                            events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                             /** @default POST */
                             method?: "POST" | "GET";
                         };
@@ -2172,6 +2188,17 @@ export interface paths {
                             duration_s: number | null;
                             sip_status_code: number | null;
                             end_reason: string | null;
+                            /** @description outbound: placed through this API */
+                            direction: "outbound" | "inbound";
+                            /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                            agent_name: string;
+                            disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                            error: {
+                                /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                code: string;
+                                /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                message: string;
+                            } | null;
                             summary_text: string | null;
                             summary_source: ("llm" | "extractive") | null;
                             analyzed_at: string | null;
@@ -2210,6 +2237,7 @@ export interface paths {
                                     at_ms: number;
                                 }[];
                             } | null;
+                            /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -2217,10 +2245,12 @@ export interface paths {
                             };
                             callback_url: string | null;
                             status_callback: {
-                                /** @description receives status callbacks */
-                                url: string;
-                                /** @description events to send; all of them when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                /** @description receives status callbacks (give url or urls) */
+                                url?: string;
+                                /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                urls?: string[];
+                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -2331,6 +2361,17 @@ export interface paths {
                             duration_s: number | null;
                             sip_status_code: number | null;
                             end_reason: string | null;
+                            /** @description outbound: placed through this API */
+                            direction: "outbound" | "inbound";
+                            /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                            agent_name: string;
+                            disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                            error: {
+                                /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                code: string;
+                                /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                message: string;
+                            } | null;
                             summary_text: string | null;
                             summary_source: ("llm" | "extractive") | null;
                             analyzed_at: string | null;
@@ -2369,6 +2410,7 @@ export interface paths {
                                     at_ms: number;
                                 }[];
                             } | null;
+                            /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -2376,10 +2418,12 @@ export interface paths {
                             };
                             callback_url: string | null;
                             status_callback: {
-                                /** @description receives status callbacks */
-                                url: string;
-                                /** @description events to send; all of them when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                /** @description receives status callbacks (give url or urls) */
+                                url?: string;
+                                /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                urls?: string[];
+                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -2494,6 +2538,17 @@ export interface paths {
                             duration_s: number | null;
                             sip_status_code: number | null;
                             end_reason: string | null;
+                            /** @description outbound: placed through this API */
+                            direction: "outbound" | "inbound";
+                            /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                            agent_name: string;
+                            disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                            error: {
+                                /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                code: string;
+                                /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                message: string;
+                            } | null;
                             summary_text: string | null;
                             summary_source: ("llm" | "extractive") | null;
                             analyzed_at: string | null;
@@ -2532,6 +2587,7 @@ export interface paths {
                                     at_ms: number;
                                 }[];
                             } | null;
+                            /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -2539,10 +2595,12 @@ export interface paths {
                             };
                             callback_url: string | null;
                             status_callback: {
-                                /** @description receives status callbacks */
-                                url: string;
-                                /** @description events to send; all of them when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                /** @description receives status callbacks (give url or urls) */
+                                url?: string;
+                                /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                urls?: string[];
+                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -2660,6 +2718,17 @@ export interface paths {
                                 duration_s: number | null;
                                 sip_status_code: number | null;
                                 end_reason: string | null;
+                                /** @description outbound: placed through this API */
+                                direction: "outbound" | "inbound";
+                                /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                                agent_name: string;
+                                disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                                error: {
+                                    /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                    code: string;
+                                    /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                    message: string;
+                                } | null;
                                 summary_text: string | null;
                                 summary_source: ("llm" | "extractive") | null;
                                 analyzed_at: string | null;
@@ -2698,6 +2767,7 @@ export interface paths {
                                         at_ms: number;
                                     }[];
                                 } | null;
+                                /** @description as sent, byte for byte; null when none */
                                 metadata: unknown;
                                 call_context: string | null;
                                 dynamic_variables: {
@@ -2705,10 +2775,12 @@ export interface paths {
                                 };
                                 callback_url: string | null;
                                 status_callback: {
-                                    /** @description receives status callbacks */
-                                    url: string;
-                                    /** @description events to send; all of them when omitted */
-                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                    /** @description receives status callbacks (give url or urls) */
+                                    url?: string;
+                                    /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                    urls?: string[];
+                                    /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                     /** @default POST */
                                     method: "POST" | "GET";
                                 } | null;
@@ -2822,6 +2894,17 @@ export interface paths {
                             duration_s: number | null;
                             sip_status_code: number | null;
                             end_reason: string | null;
+                            /** @description outbound: placed through this API */
+                            direction: "outbound" | "inbound";
+                            /** @description the agent's name when the call was placed (kept if it is renamed or deleted) */
+                            agent_name: string;
+                            disconnection: ("user_hangup" | "agent_hangup" | "voicemail" | "no_answer" | "busy" | "declined" | "failed" | "canceled" | "max_duration" | "inactivity" | "transferred" | "machine_detected" | "error") | null;
+                            error: {
+                                /** @description stable: the end reason, e.g. dial_error, sip_error, error_stt */
+                                code: string;
+                                /** @description what happened, in words: the SIP reason phrase, the transport error, the provider's error */
+                                message: string;
+                            } | null;
                             summary_text: string | null;
                             summary_source: ("llm" | "extractive") | null;
                             analyzed_at: string | null;
@@ -2860,6 +2943,7 @@ export interface paths {
                                     at_ms: number;
                                 }[];
                             } | null;
+                            /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
                             call_context: string | null;
                             dynamic_variables: {
@@ -2867,10 +2951,12 @@ export interface paths {
                             };
                             callback_url: string | null;
                             status_callback: {
-                                /** @description receives status callbacks */
-                                url: string;
-                                /** @description events to send; all of them when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed")[];
+                                /** @description receives status callbacks (give url or urls) */
+                                url?: string;
+                                /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
+                                urls?: string[];
+                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;

@@ -27,8 +27,10 @@ export interface VoiceCallSpec {
   /** What the tools need beyond the dial command (present when there are tools). */
   toolContext?: {
     agentId: string;
-    /** The call's metadata, sent verbatim to http tools. */
+    /** The call's metadata (parsed). */
     metadata: unknown;
+    /** The call's metadata as the client sent it: what http tools send, byte for byte, when present. */
+    metadataJson?: string | null;
     /** The organization's valid webhook signing secrets (decrypted), newest first: http tool requests are signed like webhooks. */
     signingSecrets: string[];
     allowPrivateUrls: boolean;

@@ -5,6 +5,7 @@ import { sendWebhook, type SendResult } from '../http-client/send.js';
 import { signingSecrets } from './secrets.js';
 import { signatureHeaders } from '../http-client/signing.js';
 import { WEBHOOKS_CHANNEL } from '../store/channels.js';
+import { topLevelMembers } from '../contract/json-scan.js';
 
 interface DueDelivery {
   id: string;
@@ -26,17 +27,37 @@ export interface DelivererOptions {
 }
 
 /**
- * A GET status callback carries the event as query parameters (scalars as text, objects as JSON),
- * and its signature covers that query string in place of a body.
+ * A GET status callback carries the event as query parameters: `type`, `created_at`, then each
+ * member of `data` (strings as their text, numbers, booleans, objects and arrays as the JSON text
+ * they have in the body, so the metadata is the client's own bytes; null members left out).
  */
 export function toQuery(body: string): string {
-  const ev = JSON.parse(body) as { type: string; created_at: string; data: Record<string, unknown> };
-  const q = new URLSearchParams({ type: ev.type, created_at: ev.created_at });
-  for (const [k, v] of Object.entries(ev.data)) {
-    if (v === null || v === undefined) continue;
-    q.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const q = new URLSearchParams();
+  for (const m of topLevelMembers(body)) {
+    if (m.name === 'type' || m.name === 'created_at') q.set(m.name, JSON.parse(m.raw) as string);
+  }
+  const data = topLevelMembers(body).find((m) => m.name === 'data');
+  for (const m of data ? topLevelMembers(data.raw) : []) {
+    if (m.raw === 'null') continue;
+    q.set(m.name, m.raw.startsWith('"') ? (JSON.parse(m.raw) as string) : m.raw);
   }
   return q.toString();
+}
+
+/**
+ * What goes on the wire for one delivery, and what is signed: exactly what the receiver gets. POST:
+ * the body. GET: the URL's own query (if it has one), `&`, the event's parameters, and the signature
+ * covers that whole query string as sent (what follows `?` in the request line, undecoded); the
+ * receiver passes it to its verifier as the payload.
+ */
+export function deliveryRequest(d: { url: string; method: 'POST' | 'GET'; body: string }): { url: string; body: string | undefined; signed: string } {
+  if (d.method === 'POST') return { url: d.url, body: d.body, signed: d.body };
+  const u = new URL(d.url);
+  const own = u.search.slice(1);
+  const event = toQuery(d.body);
+  u.search = own ? `${own}&${event}` : event;
+  // Read back: URL may percent-encode what it was given, and the signature must cover what is sent.
+  return { url: u.toString(), body: undefined, signed: u.search.slice(1) };
 }
 
 /**
@@ -128,17 +149,10 @@ export class WebhookDeliverer {
   async #attempt(d: DueDelivery): Promise<void> {
     const secrets = await signingSecrets(this.#ctx, d.org_id);
     const timestamp = Math.floor(this.#ctx.now().getTime() / 1000);
-    const payload = d.method === 'GET' ? toQuery(d.body) : d.body;
-    const headers: Record<string, string> = { ...signatureHeaders(secrets, d.event_id, timestamp, payload) };
-    let target = { url: d.url, method: d.method };
-    if (d.method === 'GET') {
-      const u = new URL(d.url);
-      u.search = u.search ? `${u.search.slice(1)}&${payload}` : payload;
-      target = { url: u.toString(), method: 'GET' };
-    } else {
-      headers['content-type'] = 'application/json';
-    }
-    const result = await sendWebhook(target, headers, d.method === 'GET' ? undefined : payload, {
+    const req = deliveryRequest(d);
+    const headers: Record<string, string> = { ...signatureHeaders(secrets, d.event_id, timestamp, req.signed) };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    const result = await sendWebhook({ url: req.url, method: d.method }, headers, req.body, {
       timeoutMs: this.#timeoutMs,
       allowPrivate: this.#ctx.allowPrivateUrls,
     });

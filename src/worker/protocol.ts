@@ -50,7 +50,8 @@ export type CallOutcomeStatus = 'completed' | 'busy' | 'no_answer' | 'canceled' 
 export type WorkerEvent =
   | { type: 'ready'; sipPort: number }
   | { type: 'ringing'; callId: string; earlyMedia: boolean }
-  | { type: 'answered'; callId: string; codec: string; sampleRate: number; at: number }
+  /** conversation: someone talks on the call (a voice agent, or a greeting): its conversation starts now. */
+  | { type: 'answered'; callId: string; codec: string; sampleRate: number; at: number; conversation: boolean }
   | { type: 'greeting-started'; callId: string; at: number }
   /** Live: a transcript line as it happens (the whole transcript still comes with 'ended'). */
   | { type: 'turn'; callId: string; turn: TranscriptTurn }

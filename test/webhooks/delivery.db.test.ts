@@ -147,7 +147,7 @@ test('4xx is final, 429 honors Retry-After, timeouts are retried, and the window
   assert.equal((await deliveries(b))[0]!.status, 'failed');
 });
 
-test('GET status callbacks carry the event in the query, signed over it', async () => {
+test('GET status callbacks carry the event in the query, signed over the whole query string as sent (the URL\'s own parameters too)', async () => {
   receiver = await new WebhookReceiver().start();
   const c = await t.org.req('POST', `/v1/agents/${agentId}/outbound-calls`, {
     to: '+14155550123',
@@ -163,9 +163,11 @@ test('GET status callbacks carry the event in the query, signed over it', async 
   assert.equal(u.searchParams.get('type'), 'call.initiated');
   assert.equal(u.searchParams.get('call_id'), c.body.id);
   assert.equal(u.searchParams.get('status'), 'dialing');
-  const signedQuery = u.search.slice(1).replace(/^tenant=7&/, '');
+  assert.ok(u.search.startsWith('?tenant=7&type=call.initiated&'), `the URL's own query first, then the event: ${u.search}`);
   const [secret] = await secrets();
-  verifyWebhook(secret!, r.headers as Record<string, string>, signedQuery, { now: now() });
+  // What the receiver has: everything after "?" in the request line, undecoded.
+  verifyWebhook(secret!, r.headers as Record<string, string>, r.url.slice(r.url.indexOf('?') + 1), { now: now() });
+  assert.throws(() => verifyWebhook(secret!, r.headers as Record<string, string>, u.search.slice(1).replace(/^tenant=7&/, ''), { now: now() }), /no matching signature/);
 });
 
 test('private addresses are refused at delivery time unless allowed; nothing is sent', async () => {

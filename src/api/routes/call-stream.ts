@@ -20,6 +20,7 @@ import { watchCallActivity, type CallWatch, type CallWatchItem } from '../../cal
 import { getCall } from '../../calls/call-queries.js';
 import type { App } from '../app-type.js';
 import { security } from '../../contract/common.js';
+import { stringifyJson } from '../../contract/raw-json.js';
 
 const Params = Type.Object({ callId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 const Query = Type.Object(
@@ -64,7 +65,10 @@ export function callStreamRoutes(app: App, ctx: AppContext, opts: { heartbeatMs?
       let closed = false;
       const send = (event: string, data: unknown, id?: number) => {
         if (closed) return;
-        res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        // The call's metadata goes out as sent (stringifyJson); should its text hold line breaks,
+        // each line is its own data: field, which the client joins with \n (HTML, "server-sent events" §9.2.6).
+        const lines = stringifyJson(data).split(/\r\n|\r|\n/).map((l) => `data: ${l}`).join('\n');
+        res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\n${lines}\n\n`);
       };
       const timers: NodeJS.Timeout[] = [];
       let watch: CallWatch | undefined;

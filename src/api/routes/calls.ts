@@ -6,6 +6,7 @@ import type { App } from '../app-type.js';
 import { Call, CallEvent, CallListQuery, OrgCallListQuery, OutboundCallCreate, Transcript } from '../../contract/call.js';
 import { listOf } from '../../contract/common.js';
 import { callRecordingRoute } from './call-recording.js';
+import { rawBodyOf } from '../raw-body.js';
 
 import { security } from '../../contract/common.js';
 const AgentParams = Type.Object({ agentId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
@@ -37,7 +38,7 @@ export function callRoutes(app: App, ctx: AppContext): void {
     async (req, reply) => {
       const { agentId } = req.params as Static<typeof AgentParams>;
       const key = (req.headers as Static<typeof IdempotencyHeaders>)['idempotency-key'];
-      const result = await createOutboundCall(ctx, req.orgId, agentId, req.body as Static<typeof OutboundCallCreate>, key);
+      const result = await createOutboundCall(ctx, req.orgId, agentId, req.body as Static<typeof OutboundCallCreate>, key, rawBodyOf(req));
       if (!result.replayed) ctx.metrics.callsCreated.inc();
       if (result.replayed) void reply.header('idempotent-replayed', 'true');
       return reply.code(202).send(result.call);

@@ -100,6 +100,7 @@ export class CallDialer implements Dialer {
     const voice = voiceSpecFor(agent, call, secrets, {
       agentId: agent.id,
       metadata: call.metadata ?? null,
+      metadataJson: call.metadataJson ?? null,
       signingSecrets: httpTools ? await signingSecrets(this.ctx, call.orgId) : [],
       allowPrivateUrls: this.ctx.allowPrivateUrls,
     });

@@ -8,6 +8,7 @@ import type { AppContext } from '../../app-context.js';
 import { publishActivity } from '../../calls/activity.js';
 import type { CallRow } from '../../calls/call-object.js';
 import { enqueueStatusEvent } from '../../calls/outbox.js';
+import { enqueueConversationCreated } from '../../calls/conversation-events.js';
 import { transitionCall } from '../../calls/transitions.js';
 import type { CallStatus } from '../../contract/status.js';
 import type { ClaimedCall } from '../../dispatch/types.js';
@@ -35,16 +36,17 @@ export class CallEventWriter {
         await this.ctx.db.transaction(async (tx) => {
           const r = await tx.query<CallRow>(sql`select * from calls where org_id = ${call.orgId} and id = ${call.id}`);
           const row = r.rows[0];
-          if (row && row.status === 'dialing') {
-            await enqueueStatusEvent(tx, row, 'ringing', this.ctx.now());
+          // Every 18x the far end sends (a 180, a 183, a retransmission) reports ringing; the call rings once.
+          if (row && row.status === 'dialing' && (await enqueueStatusEvent(tx, row, 'ringing', this.ctx.now()))) {
             await publishActivity(tx, { kind: 'ringing', callId: call.id, at: this.ctx.now().toISOString(), earlyMedia: e.earlyMedia });
           }
         });
         return;
       case 'answered':
-        await this.ctx.db.transaction((tx) =>
-          transitionCall(tx, { ...base, to: 'in_progress', expectFrom: 'dialing', at: new Date(e.at), data: { codec: e.codec, sample_rate: e.sampleRate } }),
-        );
+        await this.ctx.db.transaction(async (tx) => {
+          const t = await transitionCall(tx, { ...base, to: 'in_progress', expectFrom: 'dialing', at: new Date(e.at), data: { codec: e.codec, sample_rate: e.sampleRate } });
+          if (e.conversation) await enqueueConversationCreated(tx, t.call, new Date(e.at));
+        });
         return;
       case 'greeting-started':
         return;
@@ -106,7 +108,13 @@ export class CallEventWriter {
       callId: call.id,
       to: e.status,
       at: new Date(e.at),
-      facts: { sipStatusCode: e.sipStatusCode || null, endReason: e.endReason, ...(transcriptId ? { transcriptId } : {}) },
+      facts: {
+        sipStatusCode: e.sipStatusCode || null,
+        endReason: e.endReason,
+        ...(transcriptId ? { transcriptId } : {}),
+        // A failed call keeps the worker's words for it: the SIP reason phrase, the transport or provider error.
+        ...(e.status === 'failed' ? { errorMessage: e.reason } : {}),
+      },
       data: { reason: e.reason },
     });
   }

@@ -231,7 +231,8 @@ export class MediaRuntime {
       case 'answered': {
         call.answered = true;
         call.answeredAt = this.#now();
-        this.deps.emit({ type: 'answered', callId, codec: e.codec, sampleRate: e.sampleRate, at: call.answeredAt });
+        const conversation = call.voice !== undefined || call.greeting !== undefined;
+        this.deps.emit({ type: 'answered', callId, codec: e.codec, sampleRate: e.sampleRate, at: call.answeredAt, conversation });
         // The voice session starts on this same event and owns the greeting and max_duration.
         if (call.voice) return;
         call.maxTimer = setTimeout(() => this.#hangup(call, 'max_duration'), call.cmd.maxDurationMs);

@@ -74,6 +74,7 @@ function toolRunnerFor(cmd: DialCommand, spec: VoiceCallSpec, clock: Clock, cont
       callId: cmd.callId,
       agentId: tc?.agentId ?? '',
       metadata: tc?.metadata ?? null,
+      metadataJson: tc?.metadataJson ?? null,
       signingSecrets: tc?.signingSecrets ?? [],
       allowPrivateUrls: tc?.allowPrivateUrls ?? false,
       trunk: { host: cmd.trunk.host, port: cmd.trunk.port },

@@ -12,6 +12,7 @@ import type { Tool } from '../../../contract/agent.js';
 import { OutcallError } from '../../../errors.js';
 import { signatureHeaders } from '../../../http-client/signing.js';
 import { httpCall } from './http-call.js';
+import { RawJson, stringifyJson } from '../../../contract/raw-json.js';
 import type { ToolCallContext } from './types.js';
 
 export const DEFAULT_TOOL_TIMEOUT_MS = 5000;
@@ -35,7 +36,9 @@ export async function runHttpTool(
     for (const [k, v] of Object.entries(args ?? {})) u.searchParams.append(k, typeof v === 'string' ? v : JSON.stringify(v));
     url = u.toString();
   } else {
-    body = JSON.stringify({ call_id: ctx.callId, agent_id: ctx.agentId, tool: tool.name, arguments: args ?? {}, metadata: ctx.metadata ?? null });
+    // The metadata as the client sent it (big numbers, escapes), like the call object and webhooks.
+    const metadata = typeof ctx.metadataJson === 'string' ? new RawJson(ctx.metadataJson) : (ctx.metadata ?? null);
+    body = stringifyJson({ call_id: ctx.callId, agent_id: ctx.agentId, tool: tool.name, arguments: args ?? {}, metadata });
   }
   const headers: Record<string, string> = {
     accept: 'application/json, text/plain;q=0.9',

@@ -35,8 +35,10 @@ export function callControl(leg: CallControl['leg'], session: Omit<CallControl, 
 export interface ToolCallContext {
   callId: string;
   agentId: string;
-  /** The call's metadata, sent verbatim to http tools. */
+  /** The call's metadata (parsed). */
   metadata: unknown;
+  /** The call's metadata as the client sent it: http tools send this text, byte for byte, when present. */
+  metadataJson?: string | null;
   /** The organization's valid webhook signing secrets, newest first (Standard Webhooks, one signature each). */
   signingSecrets: string[];
   /** OUTCALL_ALLOW_PRIVATE_URLS: http tools may reach private addresses. */
