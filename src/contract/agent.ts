@@ -62,7 +62,9 @@ export type ProviderSettings = Static<typeof ProviderSettings>;
 
 /**
  * A tool the agent may use. Built-ins need only their type; an http tool is declared with a name,
- * a description for the model, a JSON schema for its arguments and the URL it calls.
+ * a description for the model, a JSON schema for its arguments and the URL it calls. end_call is
+ * offered to the model even when not declared; declaring it sets its name and description, and
+ * `enabled: false` turns it off.
  */
 export const Tool = Type.Object(
   {
@@ -79,6 +81,12 @@ export const Tool = Type.Object(
     method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('GET')])),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60000 })),
     transfer_to: Type.Optional(Type.String({ maxLength: 256, description: 'default target of transfer_call' })),
+    enabled: Type.Optional(
+      Type.Boolean({
+        description:
+          'end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
