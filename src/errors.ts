@@ -51,6 +51,10 @@ export const ERROR_CATALOG = {
     summary: 'An stt, tts, llm or conversation.vad provider (or a flite voice) is not one this server runs; the message lists the supported ones.',
   },
   secret_key_missing: { status: 422, summary: 'Storing a secret needs OUTCALL_SECRET_KEY to be set.' },
+  unsupported_setting: {
+    status: 422,
+    summary: "A setting this kind of agent cannot act on (e.g. conversation.vad on a speech-to-speech agent, whose model detects speech itself); the message says why and what to use instead.",
+  },
   // 429
   rate_limited: { status: 429, summary: 'Over a calls-per-second or concurrency limit; retry after Retry-After seconds.' },
   // 500/503
