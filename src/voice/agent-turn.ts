@@ -56,6 +56,8 @@ export class AgentTurn {
   readonly #fillers: NamedTimers | undefined;
   /** Set by stop(): the source is read no further (a tool ended the call, e.g. a transfer). */
   #stopped = false;
+  /** This turn answers the callee (fillIfSlow): a silent wait for the model counts again after each tool. */
+  #reply = false;
 
   /** `base`: clock time the callee stopped speaking, when this turn answers them (latency baseline). */
   constructor(
@@ -85,8 +87,10 @@ export class AgentTurn {
   fillIfSlow(): void {
     const f = this.#d.filler;
     if (!f || !this.#fillers || f.afterMs < 0 || this.ac.signal.aborted) return;
+    this.#reply = true;
     this.#fillers.set(REPLY_FILLER, f.afterMs, () => {
-      if (this.ac.signal.aborted || this.#stopped || this.speaker.ids.size > 0 || this.toolCalls.length > 0) return;
+      // A tool still out has its own filler timer.
+      if (this.ac.signal.aborted || this.#stopped || this.speaker.ids.size > 0 || this.#tools.size > 0) return;
       this.speaker.say(f.phrase());
     });
   }
@@ -113,6 +117,8 @@ export class AgentTurn {
           this.#armFiller(o.id);
         } else if (o.type === 'tool_call_finished') {
           this.#toolDone(o.id);
+          // Nothing said yet and the model is asked again: its answer may be slow too.
+          if (this.#reply && this.speaker.ids.size === 0 && this.#tools.size === 0) this.fillIfSlow();
           const rec = this.toolCalls.find((t) => t.id === o.id);
           if (rec) Object.assign(rec, { ok: o.ok, result: o.result });
           this.#d.emit({ type: 'tool_call_finished', id: o.id, name: o.name, ok: o.ok, result: o.result, atMs: this.#d.now() });

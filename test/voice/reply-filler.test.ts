@@ -109,3 +109,60 @@ test('the opening line is not a reply: no filler before the greeting, nor after 
   await h.step(200);
   assert.deepEqual(h.tts.requests, ['Hello, this is Ada.']);
 });
+
+/** Calls a tool at once, then (asked again with its result) answers after `delayMs`. */
+class ToolThenSlowLlm implements LlmProvider {
+  readonly name = 'tool-then-slow';
+  readonly capabilities = { streaming: true, toolCalls: true } as const;
+  #n = 0;
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly delayMs: number,
+  ) {}
+  async *chat(req: LlmChatRequest): AsyncIterable<LlmEvent> {
+    if (this.#n++ === 0) {
+      yield { type: 'tool_call', id: 'c1', name: 'lookup', arguments: {} };
+      yield { type: 'done', finishReason: 'tool_calls' };
+      return;
+    }
+    await new Promise<void>((resolve) => this.clock.setTimer(this.delayMs, resolve));
+    if (req.signal?.aborted) return;
+    yield { type: 'text_delta', text: 'Your order ships tomorrow.' };
+    yield { type: 'done', finishReason: 'stop' };
+  }
+}
+
+test('a quick tool, then a slow model: the filler counts again from the tool result', async () => {
+  const leg = new FakeLeg();
+  const clock = new VirtualClock();
+  const tts = new ToneTts();
+  const vad = new FakeVad();
+  const stt = new FakeStt();
+  const toolDone: number[] = [];
+  const runTool = () => new Promise<unknown>((resolve) => clock.setTimer(300, () => {
+    toolDone.push(clock.now());
+    resolve({ ok: true });
+  }));
+  const brain = new LlmAgentBrain({ llm: new ToolThenSlowLlm(clock, 2500), systemPrompt: 'p', runTool });
+  const synthAt: Array<[string, number]> = [];
+  const synth = tts.synthesize.bind(tts);
+  tts.synthesize = (req) => {
+    synthAt.push([req.text, clock.now()]);
+    return synth(req);
+  };
+  const session = new VoiceSession({ leg, tts, vad, stt, brain, clock, options: { firstSpeaker: 'callee', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 60_000, maxDurationMs: 600_000, filler: FILLER } });
+  leg.answer(8000);
+  const step = async () => {
+    leg.play(20);
+    session.pushAudio(new Int16Array(160));
+    await clock.advanceAsync(20);
+  };
+  vad.speechStart();
+  for (let i = 0; i < 10; i++) await step();
+  vad.speechEnd();
+  stt.final('where is my order');
+  for (let i = 0; i < 400 && !session.transcript.some((t) => t.text.includes('ships')); i++) await step();
+  assert.deepEqual(tts.requests, ['Let me see.', 'Your order ships tomorrow.']);
+  const fillerAt = synthAt.find(([t]) => t === 'Let me see.')?.[1] ?? NaN;
+  assert.equal(fillerAt - (toolDone[0] ?? NaN), 800, 'afterMs after the tool answered (the quick tool itself got none)');
+});
