@@ -14,6 +14,7 @@ import { LlmAgentBrain } from '../../src/voice/llm-brain.js';
 import { languageInstruction } from '../../src/voice/instructions.js';
 import { realtimeInstructions } from '../../src/worker/media/realtime-call.js';
 import { ScriptedLlm } from '../../src/providers/llm/scripted.js';
+import { checkElevenLabsTtsSettings } from '../../src/providers/tts/elevenlabs.js';
 
 const agent = {
   id: 'agt_1', system_prompt: 'You call {{name}} about order {{order}}.', greeting: 'Hola {{name}}', language: 'en-US', voice: null, flow: null, tools: [], conversation: null,
@@ -90,4 +91,11 @@ test('the registry: a voiceless espeak-ng speaks the call language with its voic
   await say(registry.engines({ language: 'es-MX', tts: { provider: 'espeak-ng', voice: 'en-us' } }).tts);
   await say(registry.tts(undefined, {}, 'en-US'));
   assert.deepEqual(probe.voices, ['es', 'en-us', undefined]);
+});
+
+test("ElevenLabs gets the call's language as language_code only on the models that take it (the others refuse it)", () => {
+  assert.equal(checkElevenLabsTtsSettings({ provider: 'elevenlabs', language: 'es-MX' }).languageCode, 'es', 'the default model, flash v2.5');
+  assert.equal(checkElevenLabsTtsSettings({ provider: 'elevenlabs', model: 'eleven_turbo_v2_5', language: 'es-MX' }).languageCode, 'es');
+  assert.equal(checkElevenLabsTtsSettings({ provider: 'elevenlabs', model: 'eleven_multilingual_v2', language: 'es-MX' }).languageCode, undefined);
+  assert.equal(checkElevenLabsTtsSettings({ provider: 'elevenlabs', model: 'eleven_multilingual_v2', options: { language_code: 'es' } }).languageCode, 'es', 'an explicit option is sent as given');
 });
