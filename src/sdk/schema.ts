@@ -771,6 +771,8 @@ export interface paths {
                                     timeout_ms?: number;
                                     /** @description default target of transfer_call */
                                     transfer_to?: string;
+                                    /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                                    enabled?: boolean;
                                 }[];
                                 webhook_url: string | null;
                                 max_cps: number;
@@ -789,7 +791,7 @@ export interface paths {
                                         enabled?: boolean;
                                         /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                         min_speech_ms?: number;
-                                        /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                        /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                         min_words?: number;
                                     };
                                     /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -805,7 +807,7 @@ export interface paths {
                                         after_ms: number;
                                         phrases: string[];
                                     } | null;
-                                    /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                    /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                     vad?: string;
                                 } | null;
                                 /** Format: date-time */
@@ -855,7 +857,10 @@ export interface paths {
                         system_prompt?: string;
                         /** @description spoken the moment the callee answers; {{variables}} allowed */
                         greeting?: string;
-                        /** @default en-US */
+                        /**
+                         * @description the call's language unless stt.language (speech_to_speech.language) or the call's agent_overrides.language says otherwise: heard, spoken (a TTS without a voice picks the language's), and what the model is told to speak
+                         * @default en-US
+                         */
                         language?: string;
                         voice?: string | null;
                         stt?: {
@@ -988,6 +993,8 @@ export interface paths {
                             timeout_ms?: number;
                             /** @description default target of transfer_call */
                             transfer_to?: string;
+                            /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                            enabled?: boolean;
                         }[];
                         webhook_url?: string | null;
                         /**
@@ -1010,7 +1017,7 @@ export interface paths {
                                 enabled?: boolean;
                                 /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                 min_speech_ms?: number;
-                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                 min_words?: number;
                             };
                             /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1026,7 +1033,7 @@ export interface paths {
                                 after_ms: number;
                                 phrases: string[];
                             } | null;
-                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                             vad?: string;
                         } | null;
                     };
@@ -1153,6 +1160,8 @@ export interface paths {
                                 timeout_ms?: number;
                                 /** @description default target of transfer_call */
                                 transfer_to?: string;
+                                /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                                enabled?: boolean;
                             }[];
                             webhook_url: string | null;
                             max_cps: number;
@@ -1171,7 +1180,7 @@ export interface paths {
                                     enabled?: boolean;
                                     /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                     min_speech_ms?: number;
-                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                     min_words?: number;
                                 };
                                 /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1187,7 +1196,7 @@ export interface paths {
                                     after_ms: number;
                                     phrases: string[];
                                 } | null;
-                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                 vad?: string;
                             } | null;
                             /** Format: date-time */
@@ -1362,6 +1371,8 @@ export interface paths {
                                 timeout_ms?: number;
                                 /** @description default target of transfer_call */
                                 transfer_to?: string;
+                                /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                                enabled?: boolean;
                             }[];
                             webhook_url: string | null;
                             max_cps: number;
@@ -1380,7 +1391,7 @@ export interface paths {
                                     enabled?: boolean;
                                     /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                     min_speech_ms?: number;
-                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                     min_words?: number;
                                 };
                                 /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1396,7 +1407,7 @@ export interface paths {
                                     after_ms: number;
                                     phrases: string[];
                                 } | null;
-                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                 vad?: string;
                             } | null;
                             /** Format: date-time */
@@ -1487,6 +1498,7 @@ export interface paths {
                         system_prompt?: string;
                         /** @description spoken the moment the callee answers; {{variables}} allowed */
                         greeting?: string;
+                        /** @description the call's language unless stt.language (speech_to_speech.language) or the call's agent_overrides.language says otherwise: heard, spoken (a TTS without a voice picks the language's), and what the model is told to speak */
                         language?: string;
                         voice?: string | null;
                         stt?: {
@@ -1619,6 +1631,8 @@ export interface paths {
                             timeout_ms?: number;
                             /** @description default target of transfer_call */
                             transfer_to?: string;
+                            /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                            enabled?: boolean;
                         }[];
                         webhook_url?: string | null;
                         /** @description calls per second this agent may start */
@@ -1635,7 +1649,7 @@ export interface paths {
                                 enabled?: boolean;
                                 /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                 min_speech_ms?: number;
-                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                 min_words?: number;
                             };
                             /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1651,7 +1665,7 @@ export interface paths {
                                 after_ms: number;
                                 phrases: string[];
                             } | null;
-                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                             vad?: string;
                         } | null;
                     };
@@ -1778,6 +1792,8 @@ export interface paths {
                                 timeout_ms?: number;
                                 /** @description default target of transfer_call */
                                 transfer_to?: string;
+                                /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                                enabled?: boolean;
                             }[];
                             webhook_url: string | null;
                             max_cps: number;
@@ -1796,7 +1812,7 @@ export interface paths {
                                     enabled?: boolean;
                                     /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                     min_speech_ms?: number;
-                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                     min_words?: number;
                                 };
                                 /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1812,7 +1828,7 @@ export interface paths {
                                     after_ms: number;
                                     phrases: string[];
                                 } | null;
-                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                 vad?: string;
                             } | null;
                             /** Format: date-time */
