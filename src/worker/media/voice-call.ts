@@ -132,12 +132,16 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
     if (spec.speechToSpeech) {
       // A speech-to-speech model hears and speaks itself: no brain (src/worker/media/realtime-call.ts).
       // Only the TTS is used, for what the model cannot say: the apology when it fails, and filler.
-      return prepareRealtimeCall(cmd, spec, {
+      const attach = prepareRealtimeCall(cmd, spec, {
         clock: p.clock,
         options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}) },
         runTool: (control) => p.runTool ?? toolRunnerFor(cmd, spec, p.clock, control),
         localTts: engines.tts,
       });
+      return (leg, onEvent) => {
+        emit = onEvent; // a TTS fallback switch is the call's to record too
+        return attach(leg, onEvent);
+      };
     }
     let control: CallControl | undefined;
     let brain: AgentBrain;
