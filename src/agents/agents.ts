@@ -40,7 +40,7 @@ export async function createAgent(ctx: AppContext, orgId: string, input: AgentCr
   checkAgentInput(ctx, input);
   checkFlow(input.flow, input.tools ?? []);
   checkProviders(input);
-  checkSpeechToSpeech(input.speech_to_speech ?? null, input.flow ?? null);
+  checkSpeechToSpeech(input.speech_to_speech ?? null, input.flow ?? null, input.conversation);
   const providers = Object.fromEntries(PROVIDER_KINDS.map((k) => [k, splitProvider(k, input[k] ?? null)])) as Record<
     ProviderKind,
     ReturnType<typeof splitProvider>
@@ -88,8 +88,12 @@ export async function updateAgent(ctx: AppContext, orgId: string, id: string, pa
     if (!row) throw new OutcallError('agent_not_found', `no agent ${id}`, 'agentId');
     // The flow and the tools it calls are checked together, whichever of them the patch changes.
     if (patch.flow !== undefined || patch.tools !== undefined) checkFlow(patch.flow !== undefined ? patch.flow : row.flow, patch.tools ?? row.tools);
-    if (patch.flow !== undefined || patch.speech_to_speech !== undefined) {
-      checkSpeechToSpeech(patch.speech_to_speech !== undefined ? patch.speech_to_speech : row.speech_to_speech, patch.flow !== undefined ? patch.flow : row.flow);
+    if (patch.flow !== undefined || patch.speech_to_speech !== undefined || patch.conversation !== undefined) {
+      checkSpeechToSpeech(
+        patch.speech_to_speech !== undefined ? patch.speech_to_speech : row.speech_to_speech,
+        patch.flow !== undefined ? patch.flow : row.flow,
+        patch.conversation !== undefined ? patch.conversation : row.conversation,
+      );
     }
     const parts = updateSet(patch, {
       name: asIs,

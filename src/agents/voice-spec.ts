@@ -5,6 +5,7 @@
  * before the call (`secrets`); a provider without its own key gets the vendor's environment variable.
  */
 import type { ConversationSettings } from '../contract/agent.js';
+import type { AgentOverrides } from '../contract/call.js';
 import { fillTemplate } from '../contract/templates.js';
 import type { SpeechChoice } from '../providers/registry.js';
 import type { AgentRow } from '../store/agent-rows.js';
@@ -15,6 +16,20 @@ import { providerChainFor, resolvedProvider, secretSlot, type ProviderSecrets } 
 export interface CallInputs {
   callContext: string | null;
   dynamicVariables: Record<string, string>;
+  /** The call's options; only agent_overrides.language is read here (the rest is applied by calls/agent-overrides.ts). */
+  options?: { agent_overrides?: AgentOverrides | null };
+}
+
+/**
+ * The one language of a call, the most specific setting winning: the call's
+ * `agent_overrides.language`, then the language of the engine that hears the callee (`stt.language`,
+ * or `speech_to_speech.language` for a speech-to-speech agent), then the agent's `language`. Every
+ * engine of the call gets it: the recognizer hears it, each TTS speaks it (one without a voice picks
+ * that language's voice, src/providers/tts/voice-for-language.ts), and the model is told to speak it.
+ */
+export function callLanguage(agent: Pick<AgentRow, 'language' | 'stt' | 'speech_to_speech'>, override: string | undefined): string {
+  const hearing = agent.speech_to_speech ? agent.speech_to_speech.language : agent.stt?.language;
+  return override ?? hearing ?? agent.language;
 }
 
 /** Codecs offered by default to a voice agent that hears with pocketsphinx (16 kHz only): wideband first. */
@@ -45,13 +60,17 @@ export function codecsFor(
   return pocketsphinx ? widebandFirst(configured ?? WIDEBAND_FIRST) : configured;
 }
 
-/** The greeting a greeting-only agent speaks on answer (with its own TTS and fallbacks), or null. */
-export function greetingFor(agent: AgentRow, vars: Record<string, string>, secrets: ProviderSecrets): GreetingSpec | null {
+/**
+ * The greeting a greeting-only agent speaks on answer (with its own TTS and fallbacks, in the call's
+ * language: `language` from callLanguage), or null.
+ */
+export function greetingFor(agent: AgentRow, vars: Record<string, string>, secrets: ProviderSecrets, language: string = agent.language): GreetingSpec | null {
   const text = agent.greeting ? fillTemplate(agent.greeting, vars) : '';
   if (!text.trim()) return null;
   const voice = agent.tts?.voice ?? agent.voice ?? undefined;
   return {
     text,
+    language,
     ...(voice ? { voice } : {}),
     ...(agent.tts ? { tts: providerChainFor('tts', agent.tts, secrets) } : {}),
   };
@@ -74,21 +93,24 @@ export function voiceSpecFor(
   const llm = agent.llm ? providerChainFor('llm', agent.llm, secrets) : undefined;
   const greeting = agent.greeting ? fillTemplate(agent.greeting, call.dynamicVariables).trim() : '';
   const voice = agent.tts?.voice ?? agent.voice ?? undefined;
+  const language = callLanguage(agent, call.options?.agent_overrides?.language);
   const speech: SpeechChoice = {
     ...(agent.tts ? { tts: { ...providerChainFor('tts', agent.tts, secrets), ...(voice ? { voice } : {}) } } : {}),
-    ...(agent.stt ? { stt: { ...(agent.language ? { language: agent.language } : {}), ...providerChainFor('stt', agent.stt, secrets) } } : {}),
+    ...(agent.stt ? { stt: { ...providerChainFor('stt', agent.stt, secrets), language } } : {}),
     ...(agent.conversation?.vad ? { vad: agent.conversation.vad } : {}),
+    language,
   };
   const conversation = agent.conversation ? conversationFor(agent.conversation, call.dynamicVariables) : undefined;
   return {
     ...(hasFlow ? { flow } : {}),
     ...(llm ? { llm } : {}),
-    ...(s2s ? { speechToSpeech: { ...(agent.language ? { language: agent.language } : {}), ...s2s } } : {}),
-    systemPrompt: agent.system_prompt,
+    ...(s2s ? { speechToSpeech: { ...s2s, language } } : {}),
+    // {{variables}} filled as in the greeting (a missing one was refused when the call was created).
+    systemPrompt: fillTemplate(agent.system_prompt, call.dynamicVariables),
     ...(call.callContext ? { callContext: call.callContext } : {}),
     dynamicVariables: call.dynamicVariables,
     ...(greeting ? { greeting } : {}),
-    ...(agent.language ? { language: agent.language } : {}),
+    language,
     ...(voice ? { voice } : {}),
     ...(agent.tools && agent.tools.length > 0 ? { tools: agent.tools, ...(toolContext ? { toolContext } : {}) } : {}),
     ...(Object.keys(speech).length > 0 ? { speech } : {}),

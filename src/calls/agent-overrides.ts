@@ -1,6 +1,6 @@
 /**
- * A call's agent_overrides applied to its agent: the call's language, voice and model sampling over
- * the agent's settings, for this call only. Checked when the call is created (so a voice the engine
+ * A call's agent_overrides applied to its agent: the call's voice and model sampling over the
+ * agent's settings, for this call only (its language goes through voice-spec's callLanguage). Checked when the call is created (so a voice the engine
  * does not have is a 422, not a failed call) and applied by the dialer just before dialing.
  */
 import type { AgentOverrides } from '../contract/call.js';
@@ -9,16 +9,14 @@ import { ProviderError } from '../providers/errors.js';
 import { checkAnthropicLlmSettings } from '../providers/llm/index.js';
 import { checkSpeechChoice, ProviderChoiceError } from '../providers/registry.js';
 import { checkOpenAiRealtimeSettings } from '../voice/realtime/config.js';
+import { realtimeConversationProblem } from '../voice/realtime/conversation-limits.js';
 import type { AgentRow } from '../store/agent-rows.js';
 
 export function applyOverrides(agent: AgentRow, o: AgentOverrides | null | undefined): AgentRow {
   if (!o) return agent;
   const a: AgentRow = { ...agent };
-  if (o.language !== undefined) {
-    a.language = o.language;
-    if (a.stt) a.stt = { ...a.stt, language: o.language };
-    if (a.speech_to_speech) a.speech_to_speech = { ...a.speech_to_speech, language: o.language };
-  }
+  // The language is not applied here: it is one rule with the agent's own language settings,
+  // computed once for the call by callLanguage (src/agents/voice-spec.ts) from agent_overrides.language.
   if (o.voice !== undefined) {
     // The voice belongs to the agent's first TTS (a fallback vendor keeps its own voice names).
     if (a.tts) a.tts = { ...a.tts, voice: o.voice };
@@ -31,8 +29,14 @@ export function applyOverrides(agent: AgentRow, o: AgentOverrides | null | undef
   return a;
 }
 
-/** Throws a 4xx OutcallError naming the override this agent cannot take. */
+/**
+ * Throws a 4xx OutcallError naming the override this agent cannot take, or the setting of the agent
+ * this call (with its overrides) could not act on: a speech-to-speech agent stored with a
+ * conversation setting its model cannot honour (saved before that was refused) is refused here too.
+ */
 export function checkOverrides(agent: AgentRow, o: AgentOverrides | undefined): void {
+  const problem = agent.speech_to_speech ? realtimeConversationProblem(agent.conversation) : undefined;
+  if (problem) throw new OutcallError('setting_not_applicable', `the agent's ${problem.message}`, problem.path);
   if (!o) return;
   if (o.llm && !agent.llm && !agent.speech_to_speech) {
     throw new OutcallError('invalid_request', 'agent_overrides.llm needs an agent with llm or speech_to_speech settings', 'agent_overrides.llm');

@@ -62,7 +62,9 @@ export type ProviderSettings = Static<typeof ProviderSettings>;
 
 /**
  * A tool the agent may use. Built-ins need only their type; an http tool is declared with a name,
- * a description for the model, a JSON schema for its arguments and the URL it calls.
+ * a description for the model, a JSON schema for its arguments and the URL it calls. end_call is
+ * offered to the model even when not declared; declaring it sets its name and description, and
+ * `enabled: false` turns it off.
  */
 export const Tool = Type.Object(
   {
@@ -79,6 +81,12 @@ export const Tool = Type.Object(
     method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('GET')])),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60000 })),
     transfer_to: Type.Optional(Type.String({ maxLength: 256, description: 'default target of transfer_call' })),
+    enabled: Type.Optional(
+      Type.Boolean({
+        description:
+          'end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -105,7 +113,11 @@ export const ConversationSettings = Type.Object(
             Type.Integer({ minimum: 100, maximum: 5000, description: 'speech that interrupts (and starts a callee turn) lasts at least this long (default 300)' }),
           ),
           min_words: Type.Optional(
-            Type.Integer({ minimum: 0, maximum: 20, description: 'if > 0, interrupt only once the transcript of the speech has this many words (default 0)' }),
+            Type.Integer({
+              minimum: 0,
+              maximum: 20,
+              description: 'if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422)',
+            }),
           ),
         },
         { additionalProperties: false },
@@ -133,7 +145,8 @@ export const ConversationSettings = Type.Object(
         minLength: 1,
         maxLength: 64,
         pattern: '^[a-z0-9][a-z0-9_.-]*$',
-        description: 'voice activity detector: silero (default; energy if its model cannot load) or energy',
+        description:
+          "voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad)",
       }),
     ),
   },
@@ -146,7 +159,14 @@ const fields = {
   kind: Type.Union([Type.Literal('voice'), Type.Literal('text')], { default: 'voice' }),
   system_prompt: Type.String({ maxLength: 65536 }),
   greeting: Type.String({ maxLength: 4096, description: 'spoken the moment the callee answers; {{variables}} allowed' }),
-  language: Type.String({ minLength: 2, maxLength: 35, pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$', default: 'en-US' }),
+  language: Type.String({
+    minLength: 2,
+    maxLength: 35,
+    pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$',
+    default: 'en-US',
+    description:
+      "the call's language unless stt.language (speech_to_speech.language) or the call's agent_overrides.language says otherwise: heard, spoken (a TTS without a voice picks the language's), and what the model is told to speak",
+  }),
   voice: Nullable(Type.String({ minLength: 1, maxLength: 128 })),
   provider: Nullable(ProviderSettingsInput),
   speech_to_speech: Type.Union([ProviderChoiceInput, Type.Null()], {
@@ -158,7 +178,8 @@ const fields = {
   max_concurrent_calls: Nullable(Type.Integer({ minimum: 1, maximum: 100000 })),
   flow: Nullable(
     Type.Unknown({
-      description: 'a scripted conversation {start, nodes} (say, listen, branch, tool, end) the agent runs without an LLM',
+      description:
+        'a scripted conversation {start, nodes} (say, listen, branch, tool, end) the agent runs without an LLM; its texts read {{variables}}, {{call_context}} among them, and branch cases may match a variable',
     }),
   ),
   on_limit: Type.Union([Type.Literal('queue'), Type.Literal('reject')], {

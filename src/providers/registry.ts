@@ -21,6 +21,7 @@ import { checkElevenLabsTtsSettings, createElevenLabsTts } from './tts/elevenlab
 import { FLITE_VOICES, FliteTts } from './tts/flite.js';
 import { checkOpenAiTtsSettings, createOpenAiTts } from './tts/openai.js';
 import type { TtsProvider } from './tts/types.js';
+import { ttsVoiceForLanguage } from './tts/voice-for-language.js';
 import { EnergyVad } from './vad/energy.js';
 import { FallbackVad } from './vad/fallback.js';
 import { SileroVad } from './vad/silero.js';
@@ -41,7 +42,8 @@ export type SettingField = 'model' | 'voice' | 'language' | 'base_url' | 'api_ke
 export const SETTING_FIELDS: readonly SettingField[] = ['model', 'voice', 'language', 'base_url', 'api_key', 'temperature', 'max_tokens', 'options'];
 
 // What each kind of engine acts on. Local engines have no endpoint, key or model to choose.
-const CLOUD_TTS: readonly SettingField[] = ['model', 'voice', 'language', 'base_url', 'api_key', 'options'];
+// A speech engine speaks the call's one language (src/agents/voice-spec.ts callLanguage), never one of its own.
+const CLOUD_TTS: readonly SettingField[] = ['model', 'voice', 'base_url', 'api_key', 'options'];
 const CLOUD_STT: readonly SettingField[] = ['model', 'language', 'base_url', 'api_key', 'options'];
 /** Every language model client takes these (OpenAI-compatible and Anthropic alike); none speaks or hears. */
 export const LLM_TAKES: readonly SettingField[] = ['model', 'base_url', 'api_key', 'temperature', 'max_tokens', 'options'];
@@ -61,9 +63,9 @@ function cloudCheck(kind: 'tts' | 'stt', check: (s: ResolvedProviderSettings) =>
 }
 
 const TTS_MAKERS: Record<string, Maker<TtsProvider>> = {
-  'espeak-ng': { takes: ['voice', 'language'], make: (_s, r) => r.shared('espeak-ng', () => new EspeakNgTts(r.opts.espeakVoice ? { defaultVoice: r.opts.espeakVoice } : {})) },
+  'espeak-ng': { takes: ['voice'], make: (_s, r) => r.shared('espeak-ng', () => new EspeakNgTts(r.opts.espeakVoice ? { defaultVoice: r.opts.espeakVoice } : {})) },
   flite: {
-    takes: ['voice', 'language'],
+    takes: ['voice'],
     make: (_s, r) => r.shared('flite', () => new FliteTts()),
     check: (s, path) => {
       if (s.voice !== undefined && !FliteTts.knowsVoice(s.voice)) {
@@ -140,6 +142,11 @@ export interface SpeechChoice {
   tts?: ProviderChain;
   stt?: ProviderChain;
   vad?: string;
+  /**
+   * The call's language (src/agents/voice-spec.ts callLanguage): every TTS of the chain (the default
+   * one included) speaks it, and one whose voice is not set picks that language's voice.
+   */
+  language?: string;
 }
 
 export interface SpeechEngines {
@@ -169,11 +176,13 @@ export class SpeechRegistry {
   /** The engines for one call. Throws ProviderChoiceError for a name (or setting) this worker cannot run. */
   engines(choice: SpeechChoice, hooks: EngineHooks = {}): SpeechEngines {
     checkSpeechChoice(choice);
-    return { tts: this.tts(choice.tts, hooks), stt: this.stt(choice.stt, hooks), vad: this.vad(choice.vad) };
+    return { tts: this.tts(choice.tts, hooks, choice.language), stt: this.stt(choice.stt, hooks), vad: this.vad(choice.vad) };
   }
 
-  tts(s: ProviderChain | undefined, hooks: EngineHooks = {}): TtsProvider {
-    return chainOf(this.#build('tts', TTS_MAKERS, s ?? { provider: DEFAULT_PROVIDERS.tts }), (list) => fallbackTts(list, hooks));
+  /** The TTS chain (the default engine without one); with `language`, each provider speaks it. */
+  tts(s: ProviderChain | undefined, hooks: EngineHooks = {}, language?: string): TtsProvider {
+    const chain = inLanguage(s ?? { provider: DEFAULT_PROVIDERS.tts }, language);
+    return chainOf(this.#build('tts', TTS_MAKERS, chain), (list) => fallbackTts(list, hooks));
   }
 
   stt(s: ProviderChain | undefined, hooks: EngineHooks = {}): SttProvider {
@@ -205,8 +214,10 @@ export class SpeechRegistry {
       const maker = makers[checkName(kind, s.provider, `${kind}${path}.provider`)] as Maker<P>;
       try {
         const made = maker.make(s, this);
-        // Each TTS of a chain speaks with its own voice (a fallback vendor has other voice names).
-        const p = kind === 'tts' ? (withVoice(made as TtsProvider, s.voice) as P) : made;
+        // Each TTS of a chain speaks with its own voice (a fallback vendor has other voice names);
+        // one without a voice speaks the call's language with that language's voice, if it has one.
+        const voice = kind === 'tts' ? (s.voice ?? ttsVoiceForLanguage(s.provider, s.language, this.opts.espeakVoice)) : undefined;
+        const p = kind === 'tts' ? (withVoice(made as TtsProvider, voice) as P) : made;
         return identify(p as object, kind, s) as P;
       } catch (err) {
         // A cloud provider without a key, or with an option of the wrong type: refused before dialing.
@@ -221,6 +232,13 @@ export class SpeechRegistry {
 function chainEntries(chain: ProviderChain): Array<[ResolvedProviderSettings, string]> {
   const { fallbacks, ...first } = chain;
   return [[first, ''], ...(fallbacks ?? []).map((f, i): [ResolvedProviderSettings, string] => [f, `.fallbacks[${i}]`])];
+}
+
+/** The chain with the call's language on every provider (the call has one language: voice-spec's callLanguage). */
+function inLanguage(chain: ProviderChain, language: string | undefined): ProviderChain {
+  if (language === undefined) return chain;
+  const { fallbacks, ...first } = chain;
+  return { ...first, language, ...(fallbacks ? { fallbacks: fallbacks.map((f) => ({ ...f, language })) } : {}) };
 }
 
 function chainOf<P>(list: P[], wrap: (list: P[]) => P): P {

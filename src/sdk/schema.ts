@@ -812,6 +812,8 @@ export interface paths {
                                     timeout_ms?: number;
                                     /** @description default target of transfer_call */
                                     transfer_to?: string;
+                                    /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                                    enabled?: boolean;
                                 }[];
                                 webhook_url: string | null;
                                 max_cps: number;
@@ -830,7 +832,7 @@ export interface paths {
                                         enabled?: boolean;
                                         /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                         min_speech_ms?: number;
-                                        /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                        /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                         min_words?: number;
                                     };
                                     /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -846,7 +848,7 @@ export interface paths {
                                         after_ms: number;
                                         phrases: string[];
                                     } | null;
-                                    /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                    /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                     vad?: string;
                                 } | null;
                                 /** Format: date-time */
@@ -896,7 +898,10 @@ export interface paths {
                         system_prompt?: string;
                         /** @description spoken the moment the callee answers; {{variables}} allowed */
                         greeting?: string;
-                        /** @default en-US */
+                        /**
+                         * @description the call's language unless stt.language (speech_to_speech.language) or the call's agent_overrides.language says otherwise: heard, spoken (a TTS without a voice picks the language's), and what the model is told to speak
+                         * @default en-US
+                         */
                         language?: string;
                         voice?: string | null;
                         stt?: {
@@ -1029,6 +1034,8 @@ export interface paths {
                             timeout_ms?: number;
                             /** @description default target of transfer_call */
                             transfer_to?: string;
+                            /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                            enabled?: boolean;
                         }[];
                         webhook_url?: string | null;
                         /**
@@ -1051,7 +1058,7 @@ export interface paths {
                                 enabled?: boolean;
                                 /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                 min_speech_ms?: number;
-                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                 min_words?: number;
                             };
                             /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1067,7 +1074,7 @@ export interface paths {
                                 after_ms: number;
                                 phrases: string[];
                             } | null;
-                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                             vad?: string;
                         } | null;
                     };
@@ -1194,6 +1201,8 @@ export interface paths {
                                 timeout_ms?: number;
                                 /** @description default target of transfer_call */
                                 transfer_to?: string;
+                                /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                                enabled?: boolean;
                             }[];
                             webhook_url: string | null;
                             max_cps: number;
@@ -1212,7 +1221,7 @@ export interface paths {
                                     enabled?: boolean;
                                     /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                     min_speech_ms?: number;
-                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                     min_words?: number;
                                 };
                                 /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1228,7 +1237,7 @@ export interface paths {
                                     after_ms: number;
                                     phrases: string[];
                                 } | null;
-                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                 vad?: string;
                             } | null;
                             /** Format: date-time */
@@ -1403,6 +1412,8 @@ export interface paths {
                                 timeout_ms?: number;
                                 /** @description default target of transfer_call */
                                 transfer_to?: string;
+                                /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                                enabled?: boolean;
                             }[];
                             webhook_url: string | null;
                             max_cps: number;
@@ -1421,7 +1432,7 @@ export interface paths {
                                     enabled?: boolean;
                                     /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                     min_speech_ms?: number;
-                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                     min_words?: number;
                                 };
                                 /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1437,7 +1448,7 @@ export interface paths {
                                     after_ms: number;
                                     phrases: string[];
                                 } | null;
-                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                 vad?: string;
                             } | null;
                             /** Format: date-time */
@@ -1528,6 +1539,7 @@ export interface paths {
                         system_prompt?: string;
                         /** @description spoken the moment the callee answers; {{variables}} allowed */
                         greeting?: string;
+                        /** @description the call's language unless stt.language (speech_to_speech.language) or the call's agent_overrides.language says otherwise: heard, spoken (a TTS without a voice picks the language's), and what the model is told to speak */
                         language?: string;
                         voice?: string | null;
                         stt?: {
@@ -1660,6 +1672,8 @@ export interface paths {
                             timeout_ms?: number;
                             /** @description default target of transfer_call */
                             transfer_to?: string;
+                            /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                            enabled?: boolean;
                         }[];
                         webhook_url?: string | null;
                         /** @description calls per second this agent may start */
@@ -1676,7 +1690,7 @@ export interface paths {
                                 enabled?: boolean;
                                 /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                 min_speech_ms?: number;
-                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                 min_words?: number;
                             };
                             /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1692,7 +1706,7 @@ export interface paths {
                                 after_ms: number;
                                 phrases: string[];
                             } | null;
-                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                            /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                             vad?: string;
                         } | null;
                     };
@@ -1819,6 +1833,8 @@ export interface paths {
                                 timeout_ms?: number;
                                 /** @description default target of transfer_call */
                                 transfer_to?: string;
+                                /** @description end_call only: false takes end_call away from the model (LLM and speech-to-speech agents offer it by default, named end_call with the built-in description) */
+                                enabled?: boolean;
                             }[];
                             webhook_url: string | null;
                             max_cps: number;
@@ -1837,7 +1853,7 @@ export interface paths {
                                     enabled?: boolean;
                                     /** @description speech that interrupts (and starts a callee turn) lasts at least this long (default 300) */
                                     min_speech_ms?: number;
-                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0) */
+                                    /** @description if > 0, interrupt only once the transcript of the speech has this many words (default 0; a speech-to-speech agent cannot, 422) */
                                     min_words?: number;
                                 };
                                 /** @description silence before the inactivity prompt, and again before hanging up (default 10) */
@@ -1853,7 +1869,7 @@ export interface paths {
                                     after_ms: number;
                                     phrases: string[];
                                 } | null;
-                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy */
+                                /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                 vad?: string;
                             } | null;
                             /** Format: date-time */

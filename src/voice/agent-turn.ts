@@ -12,6 +12,9 @@ import type { Playout, UtteranceReport } from './playout.js';
 import { SentenceChunker } from './sentence-chunker.js';
 import { TurnSpeaker } from './turn-speaker.js';
 
+/** The reply filler's timer (tool fillers are named by their tool call ids). */
+const REPLY_FILLER = '#reply';
+
 export type TurnOutput = BrainOutput | { type: 'end_with'; reason: VoiceEndReason };
 
 export type TurnOutcome = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; source: 'llm' | 'tts'; error: unknown };
@@ -23,9 +26,9 @@ export interface AgentTurnDeps {
   now: () => number;
   emit: (e: VoiceEvent) => void;
   /**
-   * Filler speech while a tool runs: once the agent has been silent for afterMs with a tool call
-   * still out, `phrase()` is said (once per tool call). It never delays the result: an answer that
-   * comes meanwhile is queued after it.
+   * Filler speech: `phrase()` is said when a reply has said nothing afterMs after it was asked for
+   * (see fillIfSlow), and once per tool call when the agent has been silent for afterMs with the
+   * tool still out. It never delays the answer: one that comes meanwhile is queued after it.
    */
   filler?: { afterMs: number; phrase: () => string; clock: Clock };
 }
@@ -53,6 +56,8 @@ export class AgentTurn {
   readonly #fillers: NamedTimers | undefined;
   /** Set by stop(): the source is read no further (a tool ended the call, e.g. a transfer). */
   #stopped = false;
+  /** This turn answers the callee (fillIfSlow): a silent wait for the model counts again after each tool. */
+  #reply = false;
 
   /** `base`: clock time the callee stopped speaking, when this turn answers them (latency baseline). */
   constructor(
@@ -69,6 +74,24 @@ export class AgentTurn {
     });
     this.ac.signal.addEventListener('abort', () => {
       for (const id of [...this.#tools.keys()]) this.#toolDone(id);
+      this.#fillers?.clear(REPLY_FILLER);
+    });
+  }
+
+  /**
+   * This turn answers the callee: when nothing of it has been handed to the voice afterMs from now
+   * (the model is still thinking), a filler phrase is said first. A reply whose first words are
+   * already being synthesized gets none (it would only be heard after them), and a tool call takes
+   * over with its own filler.
+   */
+  fillIfSlow(): void {
+    const f = this.#d.filler;
+    if (!f || !this.#fillers || f.afterMs < 0 || this.ac.signal.aborted) return;
+    this.#reply = true;
+    this.#fillers.set(REPLY_FILLER, f.afterMs, () => {
+      // A tool still out has its own filler timer.
+      if (this.ac.signal.aborted || this.#stopped || this.speaker.ids.size > 0 || this.#tools.size > 0) return;
+      this.speaker.say(f.phrase());
     });
   }
 
@@ -94,6 +117,8 @@ export class AgentTurn {
           this.#armFiller(o.id);
         } else if (o.type === 'tool_call_finished') {
           this.#toolDone(o.id);
+          // Nothing said yet and the model is asked again: its answer may be slow too.
+          if (this.#reply && this.speaker.ids.size === 0 && this.#tools.size === 0) this.fillIfSlow();
           const rec = this.toolCalls.find((t) => t.id === o.id);
           if (rec) Object.assign(rec, { ok: o.ok, result: o.result });
           this.#d.emit({ type: 'tool_call_finished', id: o.id, name: o.name, ok: o.ok, result: o.result, atMs: this.#d.now() });
@@ -102,6 +127,7 @@ export class AgentTurn {
         if (this.#stopped) break;
       }
       say(this.#chunker.flush());
+      this.#fillers?.clear(REPLY_FILLER);
     } catch (error) {
       if (this.ac.signal.aborted) return { kind: 'aborted' };
       await this.speaker.done();

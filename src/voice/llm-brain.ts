@@ -1,16 +1,16 @@
 /**
- * An LLM as the agent's brain: the conversation as messages (system prompt, call context, turns),
- * the tools the model may call, and the loop that runs a tool and feeds its result back until the
- * model answers in words. `end_call` is always offered so the model can hang up politely.
+ * An LLM as the agent's brain: the conversation as messages (system prompt, the language to speak,
+ * call context, turns), the tools the model may call, and the loop that runs a tool and feeds its
+ * result back until the model answers in words. end_call (built in, or as the agent declared it) lets
+ * the model hang up politely, unless the agent turned it off.
  */
+import { END_CALL_BUILT_IN, endCallGoodbye } from '../providers/llm/agent-tools.js';
 import type { LlmMessage, LlmProvider, LlmToolCall, LlmToolSpec } from '../providers/llm/types.js';
 import { runSafely, type AgentBrain, type BrainInput, type BrainOutput, type ToolRunner } from './brain.js';
+import { languageInstruction } from './instructions.js';
 
-export const END_CALL_TOOL: LlmToolSpec = {
-  name: 'end_call',
-  description: 'Hang up the call. Use when the conversation is over. Say goodbye in `goodbye`.',
-  parameters: { type: 'object', properties: { goodbye: { type: 'string' } } },
-};
+/** The end_call offered when the agent declares none (src/providers/llm/agent-tools.ts). */
+export const END_CALL_TOOL: LlmToolSpec = END_CALL_BUILT_IN;
 
 /** Tool rounds per turn: a model stuck calling tools must not hold the line forever. */
 const MAX_ROUNDS = 5;
@@ -18,9 +18,14 @@ const MAX_ROUNDS = 5;
 export interface LlmBrainOptions {
   llm: LlmProvider;
   systemPrompt: string;
+  /** The call's language (BCP-47): the model is told to speak it. */
+  language?: string;
   /** Facts about this call (dynamic variables, who is called), given to the model as a system message. */
   callContext?: Record<string, unknown>;
+  /** The agent's tools other than end_call. */
   tools?: readonly LlmToolSpec[];
+  /** The end_call the model may call to hang up: undefined for the built-in one, null for none. */
+  endCall?: LlmToolSpec | null;
   runTool?: ToolRunner;
   /** Spoken verbatim at the start (and recorded as the assistant's first message). */
   greeting?: string;
@@ -32,8 +37,12 @@ export class LlmAgentBrain implements AgentBrain {
   /** Index of the assistant message of the reply in progress (replaced with what was heard on barge-in). */
   #replyIndex: number | undefined;
 
+  readonly #endCall: LlmToolSpec | null;
+
   constructor(private readonly opts: LlmBrainOptions) {
+    this.#endCall = opts.endCall === undefined ? END_CALL_TOOL : opts.endCall;
     this.messages.push({ role: 'system', content: opts.systemPrompt });
+    if (opts.language) this.messages.push({ role: 'system', content: languageInstruction(opts.language) });
     if (opts.callContext) this.messages.push({ role: 'system', content: `call_context: ${JSON.stringify(opts.callContext)}` });
   }
 
@@ -68,7 +77,8 @@ export class LlmAgentBrain implements AgentBrain {
       let text = '';
       const calls: LlmToolCall[] = [];
       // Errors (ProviderError) propagate: the session turns them into error_llm.
-      for await (const ev of this.opts.llm.chat({ messages: this.messages, tools: [...(this.opts.tools ?? []), END_CALL_TOOL], signal })) {
+      const tools = [...(this.opts.tools ?? []), ...(this.#endCall ? [this.#endCall] : [])];
+      for await (const ev of this.opts.llm.chat({ messages: this.messages, tools, signal })) {
         if (ev.type === 'text_delta') {
           text += ev.text;
           yield { type: 'text', text: ev.text };
@@ -79,8 +89,8 @@ export class LlmAgentBrain implements AgentBrain {
       if (calls.length === 0) return;
       yield { type: 'flush' };
       for (const c of calls) {
-        if (c.name === END_CALL_TOOL.name) {
-          const goodbye = goodbyeOf(c.arguments);
+        if (c.name === this.#endCall?.name) {
+          const goodbye = endCallGoodbye(c.arguments);
           this.messages.push({ role: 'tool', toolCallId: c.id, content: '{"ok":true}' });
           if (goodbye) yield { type: 'text', text: ` ${goodbye}` };
           yield { type: 'end_call', reason: 'agent_hangup' };
@@ -96,12 +106,4 @@ export class LlmAgentBrain implements AgentBrain {
       }
     }
   }
-}
-
-function goodbyeOf(args: unknown): string | undefined {
-  if (typeof args === 'object' && args !== null && 'goodbye' in args) {
-    const g = (args as { goodbye: unknown }).goodbye;
-    if (typeof g === 'string' && g.trim().length > 0) return g.trim();
-  }
-  return undefined;
 }

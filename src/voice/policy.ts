@@ -29,8 +29,9 @@ export interface VoiceSessionOptions {
    */
   expectedSampleRate?: number;
   /**
-   * Said once per tool call when the agent has been silent for afterMs while the tool is still
-   * running (phrases in turn). Absent: the line stays quiet while tools run.
+   * Said (phrases in turn) when a reply has not started speaking afterMs after it was asked for (the
+   * model still thinking), and once per tool call when the agent has been silent for afterMs while
+   * the tool is still running. Absent (the default): no filler, the line stays quiet meanwhile.
    */
   filler?: { afterMs: number; phrases: string[] };
 }
@@ -51,12 +52,6 @@ export const DEFAULT_LINES = {
   /** When a speech or language provider fails, before hanging up. */
   apology: 'Sorry, something went wrong on our side. We will call you back. Goodbye.',
 } as const;
-
-/**
- * Said while a slow tool runs, unless the agent's settings say otherwise. Only the worker's cascaded
- * calls get it by default: a bare VoiceSessionOptions without `filler` stays quiet while tools run.
- */
-export const DEFAULT_FILLER = { afterMs: 1500, phrases: ['One moment please.'] };
 
 export interface ConversationLines {
   inactivityPrompt: string;

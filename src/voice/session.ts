@@ -291,6 +291,8 @@ export class VoiceSession {
     this.#shell.timers.clear('inactivity');
     this.#shell.timers.clear('listen');
     this.#emit({ type: 'agent_turn_started', turnId: turn.id, atMs: this.#now() });
+    // A reply to the callee (not the opening, not a fixed line) that is slow to start gets a filler.
+    if (input.type !== 'line' && input.type !== 'start') turn.fillIfSlow();
     const source = input.type === 'line' ? fixedLine(input.text, input.endAfter) : this.#d.brain.respond(input, turn.ac.signal);
     turn.run(source).then(
       (outcome) => this.#afterSynthesis(turn, outcome),

@@ -20,6 +20,7 @@ export interface VoiceCallSpec {
   dynamicVariables: Record<string, string>;
   /** Opening line (dynamic variables filled); a flow speaks its own start nodes instead. */
   greeting?: string;
+  /** The call's one language (src/agents/voice-spec.ts callLanguage): heard, spoken, and what the model is told to speak. */
   language?: string;
   voice?: string;
   /** The agent's tools as declared: offered to the model, run by name for the model and the flow's tool nodes. */
@@ -56,6 +57,8 @@ export interface VoiceConversation {
 export interface GreetingSpec {
   /** The agent's greeting, {{variables}} filled. */
   text: string;
+  /** The call's language: a TTS without a voice speaks it with that language's voice. */
+  language?: string;
   voice?: string;
   /** The agent's own TTS and its fallbacks; absent: the worker's default voice. */
   tts?: ProviderChain;

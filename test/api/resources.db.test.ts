@@ -244,7 +244,7 @@ describe('agents', () => {
     const ok = await t.org.req('POST', '/v1/agents', {
       name: 'applicable',
       stt: { provider: 'deepgram', model: 'nova-3', language: 'en-US', fallbacks: [{ provider: 'pocketsphinx', options: { end_silence_ms: 400 } }] },
-      tts: { provider: 'elevenlabs', model: 'eleven_flash_v2_5', voice: 'v1', language: 'en' },
+      tts: { provider: 'elevenlabs', model: 'eleven_flash_v2_5', voice: 'v1' },
       llm: { provider: 'anthropic', model: 'claude-haiku-4-5', temperature: 0.3, max_tokens: 200 },
     });
     assert.equal(ok.status, 201, ok.raw);

@@ -13,11 +13,13 @@ const agent = {
   speech_to_speech: null,
 } as unknown as AgentRow;
 
-test("agent_overrides reach the worker: the call's language for the recognizer, its voice for the first TTS, its sampling for the first model", () => {
+test("agent_overrides reach the worker: the call's language for every engine, its voice for the first TTS, its sampling for the first model", () => {
   const secrets = { stt: 'dg', llm: 'an', tts: 'el' };
-  const spec = voiceSpecFor(applyOverrides(agent, { language: 'es-MX', voice: 'Lucia', llm: { temperature: 0.7, max_tokens: 80 } }), { callContext: null, dynamicVariables: {} }, secrets);
+  const overrides = { language: 'es-MX', voice: 'Lucia', llm: { temperature: 0.7, max_tokens: 80 } };
+  const spec = voiceSpecFor(applyOverrides(agent, overrides), { callContext: null, dynamicVariables: {}, options: { agent_overrides: overrides } }, secrets);
   assert.equal(spec?.language, 'es-MX');
   assert.equal(spec?.speech?.stt?.language, 'es-MX', "over the agent's own stt.language");
+  assert.equal(spec?.speech?.language, 'es-MX', 'the TTS chain speaks it');
   assert.equal(spec?.speech?.tts?.voice, 'Lucia');
   assert.deepEqual(spec?.speech?.tts?.fallbacks, [{ provider: 'espeak-ng', voice: 'en-us' }], 'a fallback keeps its own voice');
   assert.deepEqual(
@@ -26,7 +28,9 @@ test("agent_overrides reach the worker: the call's language for the recognizer, 
   );
   // Without overrides the agent's own settings go out unchanged.
   const plain = voiceSpecFor(applyOverrides(agent, null), { callContext: null, dynamicVariables: {} }, secrets);
+  // stt.language is more specific than the agent's en-US: the whole call is in it.
   assert.equal(plain?.speech?.stt?.language, 'en-GB');
+  assert.equal(plain?.language, 'en-GB');
   assert.equal(plain?.speech?.tts?.voice, 'George');
   assert.equal(plain?.llm?.temperature, 0.2);
   assert.equal(applyOverrides(agent, undefined), agent);
@@ -34,8 +38,11 @@ test("agent_overrides reach the worker: the call's language for the recognizer, 
 
 test('agent_overrides on a speech-to-speech agent set the model voice and language; an agent without tts gets the voice as its own', () => {
   const s2s = { ...agent, stt: null, tts: null, llm: null, speech_to_speech: { provider: 'openai', voice: 'marin', has_api_key: true } } as unknown as AgentRow;
-  const a = applyOverrides(s2s, { voice: 'cedar', language: 'fr-FR' });
-  assert.deepEqual(a.speech_to_speech, { provider: 'openai', voice: 'cedar', language: 'fr-FR', has_api_key: true });
+  const overrides = { voice: 'cedar', language: 'fr-FR' };
+  const a = applyOverrides(s2s, overrides);
+  assert.deepEqual(a.speech_to_speech, { provider: 'openai', voice: 'cedar', has_api_key: true });
+  const spec = voiceSpecFor(a, { callContext: null, dynamicVariables: {}, options: { agent_overrides: overrides } }, { speech_to_speech: 'sk' });
+  assert.deepEqual(spec?.speechToSpeech, { provider: 'openai', voice: 'cedar', language: 'fr-FR', api_key: 'sk' }, 'the call language reaches the model');
   assert.equal(a.voice, 'cedar');
   assert.equal(s2s.speech_to_speech?.voice, 'marin', 'the agent row itself is not changed');
 });

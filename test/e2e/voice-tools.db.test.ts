@@ -114,7 +114,9 @@ describe('voice agent tools on live calls', { skip }, () => {
     ];
     const metadata = { crm_id: 'c-42', tags: ['vip'] };
     const c = callee;
-    const { callId, agentId, call, turns } = await placeCall(c.port, { flow, tools }, TO, { dynamic_variables: { name: 'Ana' }, metadata });
+    // The filler is the agent's own (there is none by default).
+    const conversation = { filler: { after_ms: 1500, phrases: ['One moment please.'] } };
+    const { callId, agentId, call, turns } = await placeCall(c.port, { flow, tools, conversation }, TO, { dynamic_variables: { name: 'Ana' }, metadata });
     tc.diagnostic(`call: ${call.status}/${call.end_reason}; transcript: ${JSON.stringify(turns.map((x) => [x.speaker, x.text, x.toolCalls?.map((k) => [k.name, k.ok])]))}`);
     assert.equal(call.status, 'completed', `baresip log:\n${c.log().slice(-3000)}`);
     assert.equal(call.end_reason, 'agent_hangup');

@@ -8,6 +8,8 @@ import type { VoiceEvent } from '../../src/voice/events.js';
 import type { VoiceSessionOptions } from '../../src/voice/session.js';
 import type { ToolRunner } from '../../src/voice/brain.js';
 import type { ResolvedProviderSettings } from '../../src/providers/settings.js';
+import type { TtsProvider } from '../../src/providers/tts/types.js';
+import type { LlmToolSpec } from '../../src/providers/llm/types.js';
 import { FakeLeg } from './helpers/fake-leg.js';
 
 export const KEY = 'sk-test-realtime-0123456789abcdef';
@@ -22,7 +24,14 @@ export interface Rig {
 
 export function startSession(
   server: OpenAiRealtimeServer,
-  o: { options?: Partial<VoiceSessionOptions>; settings?: Partial<ResolvedProviderSettings>; runTool?: ToolRunner; codecs?: string[] } = {},
+  o: {
+    options?: Partial<VoiceSessionOptions>;
+    settings?: Partial<ResolvedProviderSettings>;
+    runTool?: ToolRunner;
+    codecs?: string[];
+    localTts?: TtsProvider;
+    endCall?: LlmToolSpec | null;
+  } = {},
 ): Rig {
   const leg = new FakeLeg();
   const clock = new VirtualClock();
@@ -43,6 +52,8 @@ export function startSession(
       }),
     options: { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 10_000, maxDurationMs: 120_000, greeting: 'Hi, this is Outcall calling about your order.', ...o.options },
     offeredCodecs: o.codecs ?? ['PCMU', 'PCMA'],
+    ...(o.localTts ? { localTts: o.localTts } : {}),
+    ...(o.endCall !== undefined ? { endCall: o.endCall } : {}),
     emit: (e) => events.push(e),
   });
   return { leg, clock, session, events, tools };

@@ -42,7 +42,7 @@ describe('RealtimeSession (local Realtime server)', { skip }, () => {
     assert.deepEqual(s.audio.input.format, { type: 'audio/pcmu' });
     assert.deepEqual(s.audio.output.format, { type: 'audio/pcmu' });
     assert.equal(s.audio.output.voice, 'cedar');
-    assert.deepEqual(s.audio.input.turn_detection, { type: 'server_vad', threshold: 0.6, silence_duration_ms: 600, prefix_padding_ms: 200, create_response: true, interrupt_response: true });
+    assert.deepEqual(s.audio.input.turn_detection, { type: 'server_vad', threshold: 0.6, silence_duration_ms: 600, prefix_padding_ms: 200, create_response: true, interrupt_response: false });
     assert.equal(s.audio.input.transcription.model, 'gpt-4o-mini-transcribe');
     assert.deepEqual(s.tools.map((t: { type: string; name: string }) => `${t.type}:${t.name}`), ['function:lookup_order', 'function:end_call']);
     assert.ok(s.tools[0].parameters.properties.order);

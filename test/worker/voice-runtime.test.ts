@@ -288,7 +288,7 @@ test("voiceSpecFor carries the agent's engines and conversation (lines filled); 
   } as unknown as AgentRow;
   const spec = voiceSpecFor(agent, { callContext: null, dynamicVariables: { name: 'Ana' } }, {});
   // The recognizer hears in the agent's language unless its settings name another.
-  assert.deepEqual(spec?.speech, { tts: { provider: 'flite', voice: 'kal' }, stt: { language: 'en-US', provider: 'pocketsphinx', options: { end_silence_ms: 400 } }, vad: 'energy' });
+  assert.deepEqual(spec?.speech, { tts: { provider: 'flite', voice: 'kal' }, stt: { language: 'en-US', provider: 'pocketsphinx', options: { end_silence_ms: 400 } }, vad: 'energy', language: 'en-US' });
   assert.deepEqual(spec?.conversation, {
     firstSpeaker: 'callee', bargeIn: { minWords: 2 }, inactivityTimeoutMs: 7000, inactivityPrompt: 'Still there, Ana?', filler: { afterMs: 900, phrases: ['One moment.'] },
   });
@@ -301,9 +301,9 @@ test("voiceSpecFor carries the agent's engines and conversation (lines filled); 
   const none = sessionOptionsFor(undefined);
   assert.deepEqual([none.firstSpeaker, none.bargeIn, none.inactivityTimeoutMs, none.filler], ['agent', { enabled: true, minSpeechMs: 300, minWords: 0 }, 10_000, undefined]);
   assert.equal(sessionOptionsFor(conversationFor({ filler: null }, {}), { filler: { afterMs: 1, phrases: ['x'] } }).filler, undefined, 'filler: null turns it off');
-  // An agent with no speech settings travels without them (the worker's defaults apply).
+  // An agent with no speech settings travels with only the call's language (the worker's default engines speak it).
   const plain = voiceSpecFor({ ...agent, tts: null, stt: null, voice: null, conversation: null } as AgentRow, { callContext: null, dynamicVariables: {} }, {});
-  assert.equal(plain?.speech, undefined);
+  assert.deepEqual(plain?.speech, { language: 'en-US' });
   assert.equal(plain?.conversation, undefined);
 });
 
@@ -316,7 +316,7 @@ test("a greeting-only agent speaks with its own TTS, made at the offered codec's
     tts: new ToneTts(),
     greetingTts: (chain) => {
       asked.push(chain);
-      if (chain.provider === 'nope') throw new Error('tts provider "nope" is not supported');
+      if (chain?.provider === 'nope') throw new Error('tts provider "nope" is not supported');
       return own;
     },
     emit: (e) => events.push(e),

@@ -8,7 +8,7 @@ export type { LlmCapabilities, LlmChatRequest, LlmEvent, LlmFinishReason, LlmMes
 export { OpenAiCompatibleLlm, type OpenAiCompatibleOptions } from './openai-compatible.js';
 export { AnthropicLlm, checkAnthropicLlmSettings, createAnthropicLlm, type AnthropicLlmOptions } from './anthropic.js';
 export { ProviderRateLimitedError } from './http-errors.js';
-export { agentToolName, llmToolsFromAgent } from './agent-tools.js';
+export { agentToolName, END_CALL_BUILT_IN, endCallFromAgent, llmToolsFromAgent, modelToolsFromAgent } from './agent-tools.js';
 export { ScriptedLlm, type ScriptedTurn } from './scripted.js';
 
 /** An agent's `llm` settings (src/contract/agent.ts), with the api_key already resolved. */

@@ -37,6 +37,8 @@ import { WsPool } from './ws-pool.js';
 export const ELEVENLABS_BASE_URL = 'wss://api.elevenlabs.io';
 /** The documented low-latency model (~75 ms), 32 languages. */
 export const ELEVENLABS_DEFAULT_MODEL = 'eleven_flash_v2_5';
+/** The models that take language_code (language enforcement); others refuse it. */
+const LANGUAGE_CODE_MODELS = new Set(['eleven_flash_v2_5', 'eleven_turbo_v2_5']);
 /** "George", the premade voice the API reference's examples use. */
 export const ELEVENLABS_DEFAULT_VOICE = 'JBFqnCBsd6RMkjVDRZzb';
 /** PCM rates output_format offers on the socket. */
@@ -227,7 +229,10 @@ export function checkElevenLabsTtsSettings(s: ResolvedProviderSettings): Omit<El
   if (s.base_url) out.baseUrl = s.base_url;
   if (s.model) out.model = s.model;
   if (s.voice) out.voice = s.voice;
-  const lang = stringOption(s, 'language_code') ?? iso639_1(s.language);
+  // The call's language goes as language_code only to the models that take it (the vendor refuses it
+  // for the others); the option language_code is sent as given.
+  const model = s.model ?? ELEVENLABS_DEFAULT_MODEL;
+  const lang = stringOption(s, 'language_code') ?? (LANGUAGE_CODE_MODELS.has(model) ? iso639_1(s.language) : undefined);
   if (lang) out.languageCode = lang;
   const auto = booleanOption(s, 'auto_mode');
   if (auto !== undefined) out.autoMode = auto;

@@ -1,6 +1,6 @@
 import { fillTemplate } from '../../contract/templates.js';
 import { containsKeyword, words } from './match.js';
-import type { BranchNode, Flow, FlowAction, FlowEndReason, FlowEvent, FlowNode, ListenNode } from './types.js';
+import type { BranchCase, BranchNode, Flow, FlowAction, FlowEndReason, FlowEvent, FlowNode, ListenNode } from './types.js';
 import { validateFlow } from './validate.js';
 
 type State =
@@ -19,8 +19,9 @@ const MAX_STEPS = 10_000;
  * audio, so the runtime (which plays prompts, runs tools and owns the clock) stays separate and
  * the flow logic is tested without either.
  *
- * `{{variables}}` in texts and tool arguments come from the call's dynamic_variables, plus
- * `last_utterance` and `last_dtmf` (what the callee said or keyed last).
+ * `{{variables}}` in texts and tool arguments come from the variables given (the call's
+ * dynamic_variables and call_context), plus `last_utterance` and `last_dtmf` (what the callee said
+ * or keyed last); a branch case may match any of them.
  */
 export class FlowBrain {
   private readonly flow: Flow;
@@ -142,11 +143,23 @@ export class FlowBrain {
   }
 
   private choose(node: BranchNode): string {
+    return node.cases.find((c) => this.matches(c))?.next ?? node.default;
+  }
+
+  /** A case on a variable reads its value; any other case reads the callee's last input. */
+  private matches(c: BranchCase): boolean {
+    if (c.variable !== undefined) {
+      const value = this.values()[c.variable];
+      if (value === undefined) return false;
+      if (c.equals !== undefined) return value.trim().toLowerCase() === c.equals.trim().toLowerCase();
+      const have = words(value);
+      return c.keywords?.some((k) => containsKeyword(have, k)) ?? false;
+    }
     const input = this.lastInput;
-    if (input === undefined) return node.default;
-    if (input.kind === 'dtmf') return node.cases.find((c) => c.dtmf === input.digit)?.next ?? node.default;
+    if (input === undefined) return false;
+    if (input.kind === 'dtmf') return c.dtmf === input.digit;
     const said = words(input.text);
-    return node.cases.find((c) => c.keywords?.some((k) => containsKeyword(said, k)))?.next ?? node.default;
+    return c.keywords?.some((k) => containsKeyword(said, k)) ?? false;
   }
 
   private node<T extends FlowNode>(id: string): T {
@@ -155,11 +168,16 @@ export class FlowBrain {
     return n as T;
   }
 
-  private fill(text: string): string {
+  /** The call's variables (call_context among them) and what the callee said or keyed last. */
+  private values(): Record<string, string> {
     const vars: Record<string, string> = { ...this.variables };
     if (this.lastInput?.kind === 'utterance') vars.last_utterance = this.lastInput.text;
     if (this.lastInput?.kind === 'dtmf') vars.last_dtmf = this.lastInput.digit;
-    return fillTemplate(text, vars);
+    return vars;
+  }
+
+  private fill(text: string): string {
+    return fillTemplate(text, this.values());
   }
 
   private fillDeep(v: unknown): unknown {

@@ -31,10 +31,16 @@ export interface ListenNode {
 /**
  * One way out of a branch: taken when the last utterance contains one of the keywords (whole
  * words, any case; a keyword of several words matches them in sequence) or the last digit was `dtmf`.
+ * With `variable`, the case reads that variable instead of the callee's last input: the call's
+ * `call_context`, one of its dynamic_variables, `last_utterance` or `last_dtmf`; it matches when
+ * the value contains one of the keywords, or when it `equals` the given text (trimmed, any case).
+ * A variable the call does not give matches no case.
  */
 export interface BranchCase {
   keywords?: string[];
   dtmf?: string;
+  variable?: string;
+  equals?: string;
   next: string;
 }
 

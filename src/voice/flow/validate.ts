@@ -22,6 +22,8 @@ export interface ValidateFlowOptions {
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const DTMF = /^[0-9*#A-D]$/;
+/** A {{variable}} name (src/contract/templates.ts). */
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_NODES = 500;
 const MAX_TEXT = 4096;
 
@@ -105,9 +107,18 @@ export function validateFlow(input: unknown, opts: ValidateFlowOptions = {}): Fl
         cases.forEach((c: unknown, i) => {
           const f = `cases.${i}`;
           if (!isObject(c)) return at(f, 'a case is an object with "next" and "keywords" and/or "dtmf"');
-          for (const k of Object.keys(c)) if (!['keywords', 'dtmf', 'next'].includes(k)) at(`${f}.${k}`, `unknown field "${k}" in a case`);
+          for (const k of Object.keys(c)) if (!['keywords', 'dtmf', 'variable', 'equals', 'next'].includes(k)) at(`${f}.${k}`, `unknown field "${k}" in a case`);
           ref(`${f}.next`, c.next);
-          if (c.keywords === undefined && c.dtmf === undefined) at(f, `case ${i} needs "keywords" or "dtmf"`);
+          if (c.variable !== undefined) {
+            // A case on a variable (call_context, a dynamic variable...) matches its value, not a digit.
+            if (typeof c.variable !== 'string' || !VARIABLE.test(c.variable)) at(`${f}.variable`, `case ${i}: "variable" must be a variable name (letters, digits, "_")`);
+            if (c.dtmf !== undefined) at(`${f}.dtmf`, `case ${i}: a case on a variable matches "keywords" or "equals", not "dtmf"`);
+            if ((c.keywords === undefined) === (c.equals === undefined)) at(f, `case ${i} on a variable needs exactly one of "keywords" or "equals"`);
+            if (c.equals !== undefined && (typeof c.equals !== 'string' || c.equals.length > MAX_TEXT)) at(`${f}.equals`, `case ${i}: "equals" must be text of at most ${MAX_TEXT} characters`);
+          } else {
+            if (c.equals !== undefined) at(`${f}.equals`, `case ${i}: "equals" needs a "variable" to compare`);
+            if (c.keywords === undefined && c.dtmf === undefined) at(f, `case ${i} needs "keywords" or "dtmf"`);
+          }
           if (c.keywords !== undefined) {
             const ok = Array.isArray(c.keywords) && c.keywords.length > 0 && c.keywords.every((k) => typeof k === 'string' && words(k).length > 0);
             if (!ok) at(`${f}.keywords`, `case ${i}: "keywords" must be a non-empty list of words`);

@@ -97,3 +97,11 @@ export function pcm16FromBytes(bytes: Uint8Array): Int16Array {
   for (let i = 0; i < n; i++) out[i] = view.getInt16(i * 2, true);
   return out;
 }
+
+/** session.updated's output format (GA: session.audio.output.format). */
+export function outputFormatOf(e: { readonly [k: string]: unknown }): RealtimeAudioFormat | undefined {
+  const f = (e.session as { audio?: { output?: { format?: { type?: unknown } } } } | undefined)?.audio?.output?.format;
+  if (f?.type === 'audio/pcmu' || f?.type === 'audio/pcma') return { type: f.type };
+  if (f?.type === 'audio/pcm') return { type: 'audio/pcm', rate: 24000 };
+  return undefined;
+}

@@ -36,3 +36,7 @@ export class CalleeTranscript {
 export function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
+
+export function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}

@@ -8,20 +8,25 @@
  * Protocol: GA interface, https://developers.openai.com/api/reference/resources/realtime/client-events
  * and .../server-events.
  */
+import { endCallGoodbye } from '../../providers/llm/agent-tools.js';
 import type { LlmToolSpec } from '../../providers/llm/types.js';
 import { ProviderError } from '../../providers/errors.js';
+import type { TtsProvider } from '../../providers/tts/types.js';
 import type { Clock } from '../../time/clock.js';
 import { runSafely, type ToolRunner } from '../brain.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../events.js';
 import { END_CALL_TOOL } from '../llm-brain.js';
 import { bargeInOf, type VoiceSessionOptions } from '../policy.js';
 import { SessionShell } from '../session-shell.js';
-import { AudioDecoder, AudioEncoder, formatForCodec, formatForOffer, sameFormat, type RealtimeAudioFormat } from './audio.js';
+import type { UtteranceReport } from '../playout.js';
+import { AudioDecoder, AudioEncoder, formatForCodec, formatForOffer, outputFormatOf, sameFormat, type RealtimeAudioFormat } from './audio.js';
 import { connectRealtime, eventError, type ClientEvent, type RealtimeSocket, type ServerEvent } from './client.js';
 import type { RealtimeConfig } from './config.js';
 import { formatUpdate, sayLine, sessionUpdate } from './events.js';
 import { RealtimeResponse } from './response.js';
-import { CalleeTranscript, str } from './callee.js';
+import { LocalVoice } from './local-voice.js';
+import { ReplyFiller, SpeechCut, type OneTimer } from './turn-taking.js';
+import { CalleeTranscript, num, str } from './callee.js';
 import type { Leg } from '../leg.js';
 
 export interface RealtimeSessionDeps {
@@ -32,10 +37,18 @@ export interface RealtimeSessionDeps {
   instructions: string;
   /** The agent's tools except end_call (the session offers and handles end_call itself). */
   tools: readonly LlmToolSpec[];
+  /** The end_call the model may call to hang up: undefined for the built-in one, null for none. */
+  endCall?: LlmToolSpec | null;
   runTool: ToolRunner;
   options: VoiceSessionOptions;
   /** The codecs offered on the leg, best first: the audio format primed before answer. */
   offeredCodecs?: readonly string[];
+  /**
+   * A voice on this worker for what the model cannot say: the apology when the model's session
+   * fails (then the call hangs up), and filler phrases while a reply is slow. Absent: a failure
+   * hangs up at once, and there is no filler.
+   */
+  localTts?: TtsProvider;
   emit?: (e: VoiceEvent) => void;
   connect?: typeof connectRealtime;
 }
@@ -57,8 +70,8 @@ export class RealtimeSession {
   /** Client events sent, audio appends excepted (tests read them). */
   readonly sent: ClientEvent[] = [];
   readonly #d: RealtimeSessionDeps;
-  /** Lifecycle, timers, playout and the end protocol. */
-  readonly #shell: SessionShell;
+  /** Lifecycle, timers ('barge_in': the callee's speech lasting min_speech_ms; 'filler'), playout and the end protocol. */
+  readonly #shell: SessionShell<'barge_in' | 'filler'>;
   #socket: RealtimeSocket | undefined;
   /** The format the server is known to use (session.updated) and the one asked for. */
   #serverFormat: RealtimeAudioFormat;
@@ -80,9 +93,37 @@ export class RealtimeSession {
   #speechEndAt: number | undefined;
   readonly #callee = new CalleeTranscript();
   readonly #toolAc = new AbortController();
+  /** The apology and filler voice (deps.localTts). */
+  readonly #local: LocalVoice | undefined;
+  /** The model's session failed: what is left to say goes through the local voice. */
+  #modelGone = false;
+  /** barge_in.min_speech_ms: the cut is ours (the server's interrupt_response is off). */
+  readonly #speechCut: SpeechCut;
+  /** conversation.filler, in the local voice. */
+  readonly #filler: ReplyFiller;
+
+  readonly #endCall: LlmToolSpec | null;
 
   constructor(deps: RealtimeSessionDeps) {
     this.#d = deps;
+    this.#endCall = deps.endCall === undefined ? END_CALL_TOOL : deps.endCall;
+    const sink = { now: () => this.#now(), sinceAnswer: (t: number) => this.#shell.sinceAnswer(t), addTurn: (turn: TranscriptTurn, key: number) => this.#addTurn(turn, key), emit: (e: VoiceEvent) => this.#emit(e) };
+    this.#local = deps.localTts ? new LocalVoice(deps.localTts, sink) : undefined;
+    const td = deps.config.turnDetection;
+    this.#speechCut = new SpeechCut({
+      minSpeechMs: () => bargeInOf(deps.options).minSpeechMs,
+      prefixPaddingMs: td.type === 'server_vad' ? (td.prefix_padding_ms ?? 300) : 0,
+      timer: this.#timer('barge_in'),
+      cut: () => this.#bargeIn(),
+    });
+    this.#filler = new ReplyFiller({
+      // Filler needs a voice of our own: without one there is none.
+      filler: this.#local ? deps.options.filler : undefined,
+      timer: this.#timer('filler'),
+      speaking: () => this.#shell.playout?.busy === true,
+      ending: () => this.#shell.ending,
+      say: (phrase) => this.#sayLocally(phrase),
+    });
     this.#serverFormat = this.#wantedFormat = formatForOffer(deps.offeredCodecs);
     this.#shell = new SessionShell({
       leg: deps.leg,
@@ -97,17 +138,20 @@ export class RealtimeSession {
           for (const r of this.#responses.values()) if (r.toolCalls.length > 0) this.#record(r, r.heardText(), true);
         },
         firstFrame: (id) => this.#onFirstFrame(id),
-        played: (report) => this.#onPlayed(report.id),
-        idle: () => this.#settle(),
-        agentBusy: () => this.#responses.size > 0 || this.#active !== undefined,
+        played: (report) => this.#onPlayed(report),
+        idle: () => this.#onIdle(),
+        agentBusy: () => this.#responses.size > 0 || this.#active !== undefined || this.#local?.speaking === true,
         cut: () => {
           this.#queued = [];
           const reports = new Map((this.#shell.playout?.clear() ?? []).map((rep) => [rep.id, rep]));
           for (const r of [...this.#responses.values()]) this.#cut(r, reports);
+          this.#local?.cleared(reports);
         },
-        say: (text, endAfter) => this.#request(sayLine(text), endAfter),
+        // With the model gone, its last line (the apology) is said in the local voice.
+        say: (text, endAfter) => (this.#modelGone ? this.#sayLocally(text, endAfter) : this.#request(sayLine(text), endAfter)),
         stop: () => {
           this.#toolAc.abort();
+          this.#local?.stop();
           this.#socket?.close();
         },
       },
@@ -130,9 +174,10 @@ export class RealtimeSession {
     } catch (err) {
       return this.#fail(err);
     }
-    const tools = [...this.#d.tools, END_CALL_TOOL];
-    const interruptResponse = bargeInOf(this.#d.options).enabled;
-    this.#send(sessionUpdate(config, { instructions: this.#d.instructions, tools, format: this.#wantedFormat, interruptResponse }));
+    const tools = [...this.#d.tools, ...(this.#endCall ? [this.#endCall] : [])];
+    // The server never cuts the model off by itself: barge-in is ours, once the callee's speech has
+    // lasted min_speech_ms (#onSpeechStarted), as in the cascaded agent.
+    this.#send(sessionUpdate(config, { instructions: this.#d.instructions, tools, format: this.#wantedFormat, interruptResponse: false }));
     if (!this.#shell.ringing) this.#afterAnswerOpen();
     // The opening line is made while it rings; its audio waits for the answer (#early).
     else if (this.#d.options.firstSpeaker === 'agent') this.#opening();
@@ -148,8 +193,11 @@ export class RealtimeSession {
   pushAudio(frame: Int16Array): void {
     if (this.#shell.over || !this.#encoder) return;
     const audio = this.#encoder.encode(frame);
+    const ms = (frame.length * 1000) / this.#rate;
     if (this.#socket) this.#socket.send({ type: 'input_audio_buffer.append', audio });
     else if (this.#unsent.length < 100) this.#unsent.push(audio); // 2 s while the socket still opens
+    else return;
+    this.#speechCut.sent(ms);
   }
 
   get events(): VoiceEvent[] {
@@ -260,7 +308,7 @@ export class RealtimeSession {
         this.#speechEndAt = now;
         this.#callee.stopped(str(e.item_id), num(e.audio_end_ms), ++this.#order);
         this.#emit({ type: 'callee_speech_ended', atMs: now });
-        return;
+        return this.#onSpeechStopped(num(e.audio_end_ms));
       case 'conversation.item.input_audio_transcription.completed': {
         const done = this.#callee.completed(str(e.item_id), str(e.transcript));
         if (!done) return;
@@ -317,6 +365,7 @@ export class RealtimeSession {
     const item = r.item(itemId);
     const decoder = this.#decoder(r.format);
     if (item.receivedMs === 0) playout.start(itemId, '');
+    this.#filler.replied();
     r.firstDelta(now);
     item.receivedMs += decoder.ms(delta);
     playout.push(itemId, decoder.decode(delta));
@@ -334,29 +383,57 @@ export class RealtimeSession {
   }
 
   #onFirstFrame(itemId: string): void {
+    if (this.#local?.firstFrame(itemId, this.#now())) return;
     const r = this.#responseOfItem(itemId);
     if (r && r.firstFrame(this.#now())) this.#emit({ type: 'agent_first_audio', turnId: r.turnId, atMs: this.#now() });
   }
 
-  #onPlayed(itemId: string): void {
-    const r = this.#responseOfItem(itemId);
-    const item = r?.items.get(itemId);
+  #onPlayed(report: UtteranceReport): void {
+    if (this.#local?.played(report)) return this.#settle();
+    const r = this.#responseOfItem(report.id);
+    const item = r?.items.get(report.id);
     if (item) item.played = true;
     this.#settle();
   }
 
+  #onIdle(): void {
+    this.#filler.idle();
+    this.#settle();
+  }
+
+  /** One of the session's own timers, as SpeechCut and ReplyFiller use it. */
+  #timer(name: 'barge_in' | 'filler'): OneTimer {
+    return {
+      set: (ms, fn) => this.#shell.timers.set(name, ms, fn),
+      clear: () => this.#shell.timers.clear(name),
+      running: () => this.#shell.timers.has(name),
+    };
+  }
+
+  /** The callee started speaking: it cuts the agent off once it has lasted barge_in.min_speech_ms (SpeechCut). */
   #onSpeechStarted(e: ServerEvent): void {
     const now = this.#now();
     this.#callee.started(str(e.item_id), num(e.audio_start_ms), ++this.#order);
     this.#shell.calleeSpoke();
     this.#emit({ type: 'callee_speech_started', atMs: now });
+    if (bargeInOf(this.#d.options).enabled && !this.#shell.ending) this.#speechCut.started(num(e.audio_start_ms));
+  }
+
+  #onSpeechStopped(audioEndMs: number | undefined): void {
+    this.#speechCut.stopped(audioEndMs);
+    // A turn the model will answer (the agent is not speaking): the filler counts from now.
+    if (this.#responses.size === 0 && !this.#active && !this.#shell.playout?.busy) this.#filler.wait();
+  }
+
+  /** Barge-in: drop unplayed audio, tell the model how much of each item was heard, stop the response. */
+  #bargeIn(): void {
     const playout = this.#shell.playout;
-    if (!bargeInOf(this.#d.options).enabled || this.#shell.ending) return;
+    if (!bargeInOf(this.#d.options).enabled || this.#shell.ending || !playout) return;
     const speaking = [...this.#responses.values()].filter((r) => !r.cut && (!r.done || !r.settled));
-    if (speaking.length === 0 || !playout) return;
-    // Barge-in: drop unplayed audio, tell the model how much of each item was heard, stop the response.
+    if (speaking.length === 0 && !this.#local?.speaking) return;
     const reports = new Map(playout.clear().map((rep) => [rep.id, rep]));
     this.#shell.spoken();
+    this.#local?.cleared(reports);
     for (const r of speaking) {
       for (const it of r.items.values()) {
         const rep = reports.get(it.id);
@@ -395,11 +472,11 @@ export class RealtimeSession {
     } catch {
       args = undefined;
     }
-    if (name === END_CALL_TOOL.name) {
+    if (name === this.#endCall?.name) {
       this.#send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: callId, output: '{"ok":true}' } });
       this.#shell.close('agent_hangup');
       this.#queued = [];
-      const goodbye = goodbyeOf(args);
+      const goodbye = endCallGoodbye(args);
       // The goodbye is the model's own voice saying the line; the call ends once it has played.
       if (goodbye) this.#request(sayLine(goodbye), 'agent_hangup');
       else r.endAfter ??= 'agent_hangup';
@@ -410,6 +487,8 @@ export class RealtimeSession {
     r.pendingTools++;
     r.wantsFollowUp = true;
     this.#emit({ type: 'tool_call_started', id: callId, name, arguments: args, atMs: this.#now() });
+    // The answer waits for the tool: a slow one gets a filler once the agent has been silent afterMs.
+    this.#filler.wait();
     const run = args === undefined
       ? Promise.resolve({ ok: false, result: { error: 'the arguments were not valid JSON' } })
       : runSafely(this.#d.runTool, name, args, this.#toolAc.signal);
@@ -489,27 +568,35 @@ export class RealtimeSession {
     if (this.#shell.ending) return;
     this.#send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: `[the callee pressed ${digit}]` }] } });
     this.#request({ type: 'response.create' });
+    this.#filler.wait();
   }
 
+  /**
+   * The model's session failed. With a local voice the agent says its apology line in it, then
+   * hangs up (as the cascaded agent does); without one, or before the answer, it hangs up at once.
+   */
   #fail(err: unknown): void {
-    // No TTS on this path: with the model gone there is no voice for an apology. End at once.
-    this.#shell.fail('llm', err, 'error_llm', false);
+    if (this.#local) {
+      this.#modelGone = true;
+      this.#socket?.close();
+    }
+    this.#shell.fail('llm', err, 'error_llm', this.#local !== undefined);
   }
-}
 
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
-
-function goodbyeOf(args: unknown): string | undefined {
-  const g = typeof args === 'object' && args !== null ? (args as { goodbye?: unknown }).goodbye : undefined;
-  return typeof g === 'string' && g.trim() !== '' ? g.trim() : undefined;
-}
-
-/** session.updated's output format (GA: session.audio.output.format). */
-function outputFormatOf(e: ServerEvent): RealtimeAudioFormat | undefined {
-  const f = (e.session as { audio?: { output?: { format?: { type?: unknown } } } } | undefined)?.audio?.output?.format;
-  if (f?.type === 'audio/pcmu' || f?.type === 'audio/pcma') return { type: f.type };
-  if (f?.type === 'audio/pcm') return { type: 'audio/pcm', rate: 24000 };
-  return undefined;
+  /** Says a line in the local voice; with endAfter, the call ends for that reason once it has been heard. */
+  #sayLocally(text: string, endAfter?: VoiceEndReason): void {
+    const playout = this.#shell.playout;
+    const local = this.#local;
+    if (!playout || !local) return endAfter ? this.#shell.hangUp(endAfter) : undefined;
+    const turnId = ++this.#turnSeq;
+    this.#emit({ type: 'agent_turn_started', turnId, atMs: this.#now() });
+    // Said before the audio of a response already under way (a filler while it thinks): its line goes before it.
+    const silent = [...this.#responses.values()].filter((r) => !r.cut && r.items.size === 0).map((r) => r.order);
+    const order = silent.length > 0 ? Math.min(...silent) - 0.5 : ++this.#order;
+    local.say(playout, this.#rate, text, turnId, order).then(
+      () => endAfter && this.#shell.hangUpWhenIdle(endAfter),
+      // The local voice failed too: nothing is left to say anything with.
+      () => endAfter && this.#shell.hangUp(endAfter),
+    );
+  }
 }

@@ -3,7 +3,7 @@
  * headers), how long to ring and to talk, and what speaks on answer (a voice agent's spec, or a
  * greeting-only agent's greeting), with the codecs to offer and the recording to make.
  */
-import { codecsFor, greetingFor } from '../../agents/voice-spec.js';
+import { callLanguage, codecsFor, greetingFor } from '../../agents/voice-spec.js';
 import type { ProviderSecrets } from '../../agents/provider-secrets.js';
 import type { ClaimedCall } from '../../dispatch/types.js';
 import type { AgentRow } from '../../store/agent-rows.js';
@@ -51,7 +51,7 @@ export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, passw
     ...(credentials ? { credentials } : {}),
     ringTimeoutMs: call.options.ring_timeout_s * 1000,
     maxDurationMs: call.options.max_duration_s * 1000,
-    greeting: greetingFor(agent, call.dynamicVariables, secrets),
+    greeting: greetingFor(agent, call.dynamicVariables, secrets, callLanguage(agent, call.options.agent_overrides?.language ?? undefined)),
     ...(offer ? { codecs: offer } : {}),
     ...(voice ? { voice } : {}),
     ...(call.options.record?.enabled ? { record: { channels: call.options.record.channels } } : {}),

@@ -110,8 +110,11 @@ export class MediaRuntime {
       dialLeg: DialLeg;
       /** The greeting-only agents' TTS when the agent names none. */
       tts: TtsProvider;
-      /** Builds the agent's own TTS for a greeting-only call (throws for one this worker cannot run). */
-      greetingTts?: (chain: ProviderChain) => TtsProvider;
+      /**
+       * Builds a greeting-only call's TTS: the agent's own chain, or the default engine (chain
+       * undefined), speaking the call's language (throws for one this worker cannot run).
+       */
+      greetingTts?: (chain: ProviderChain | undefined, language?: string) => TtsProvider;
       emit: (e: WorkerEvent) => void;
       now?: () => number;
       /** Runs a voice agent on calls whose DialCommand carries `voice`; without it they are greeting-only. */
@@ -167,9 +170,9 @@ export class MediaRuntime {
       }
     }
     let greetingTts = this.deps.tts;
-    if (!voice && cmd.greeting?.tts && this.deps.greetingTts) {
+    if (!voice && cmd.greeting && (cmd.greeting.tts || cmd.greeting.language) && this.deps.greetingTts) {
       try {
-        greetingTts = this.deps.greetingTts(cmd.greeting.tts);
+        greetingTts = this.deps.greetingTts(cmd.greeting.tts, cmd.greeting.language);
       } catch (err) {
         // Refused before ringing anyone: a greeting nobody can speak must not become a silent call.
         this.deps.emit({ type: 'ended', callId: cmd.callId, status: 'failed', sipStatusCode: 0, endReason: 'error_tts', reason: `greeting TTS could not start: ${(err as Error).message}`, at: this.#now() });

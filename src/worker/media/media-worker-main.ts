@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MediaConfig } from '../../config.js';
-import { checkSpeechChoice, SpeechRegistry } from '../../providers/registry.js';
+import { checkSpeechChoice, SpeechRegistry, type EngineHooks } from '../../providers/registry.js';
 import { closeIdleTtsConnections } from '../../providers/tts/ws-pool.js';
 import { realClock } from '../../time/clock.js';
 import { CallLeg } from '../../telephony/call-leg.js';
@@ -38,11 +38,11 @@ const speech = new SpeechRegistry({
 const runtime = new MediaRuntime({
   // Greeting-only agents speak with the default engine.
   tts: speech.tts(undefined),
-  greetingTts: (chain) => {
-    checkSpeechChoice({ tts: chain });
-    return speech.tts(chain, {
-      onFallback: (f) => emit({ type: 'log', level: 'warn', message: `greeting ${f.kind} provider ${f.from} failed (${f.code}: ${f.message}); ${f.to} takes over` }),
-    });
+  greetingTts: (chain, language) => {
+    if (chain) checkSpeechChoice({ tts: chain });
+    const onFallback: EngineHooks['onFallback'] = (f) =>
+      emit({ type: 'log', level: 'warn', message: `greeting ${f.kind} provider ${f.from} failed (${f.code}: ${f.message}); ${f.to} takes over` });
+    return speech.tts(chain, { onFallback }, language);
   },
   emit,
   // Agents with a flow or LLM settings hold a conversation with the engines they chose (registry defaults:

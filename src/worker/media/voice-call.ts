@@ -8,16 +8,17 @@ import type { EndReason } from '../../contract/status.js';
 import { ProviderError } from '../../providers/errors.js';
 import { FallbackLlm } from '../../providers/fallback/index.js';
 import { identify, workerCooldowns } from '../../providers/fallback/cooldowns.js';
-import { createLlmProvider, llmToolsFromAgent, type LlmProvider } from '../../providers/llm/index.js';
+import { createLlmProvider, modelToolsFromAgent, type LlmProvider } from '../../providers/llm/index.js';
 import type { ProviderChain } from '../../providers/settings.js';
 import { fallbackEvent, ProviderChoiceError, withVoice, type EngineHooks, type ProviderKind, type SpeechEngines } from '../../providers/registry.js';
 import type { Clock } from '../../time/clock.js';
 import { offerRate } from '../../telephony/offer-rate.js';
 import { FlowAgentBrain, type AgentBrain, type ToolRunner } from '../../voice/brain.js';
 import { FlowBrain } from '../../voice/flow/index.js';
+import { callFacts } from '../../voice/instructions.js';
 import { LlmAgentBrain } from '../../voice/llm-brain.js';
 import type { VoiceEvent } from '../../voice/events.js';
-import { CONVERSATION_DEFAULTS, DEFAULT_FILLER, type VoiceSessionOptions } from '../../voice/policy.js';
+import { CONVERSATION_DEFAULTS, type VoiceSessionOptions } from '../../voice/policy.js';
 import { VoiceSession } from '../../voice/session.js';
 import { VoicePrepareError, type PrepareVoice } from './media-runtime.js';
 import type { DialCommand } from '../protocol.js';
@@ -85,36 +86,39 @@ function toolRunnerFor(cmd: DialCommand, spec: VoiceCallSpec, clock: Clock, cont
 /** The agent's brain for a call: the flow when there is one, else the LLM. Throws when neither can run. */
 export function brainFor(spec: VoiceCallSpec, runTool: ToolRunner = noTools, hooks: EngineHooks = {}): AgentBrain {
   if (spec.flow !== undefined && spec.flow !== null) {
-    return new FlowAgentBrain(new FlowBrain(spec.flow, spec.dynamicVariables), runTool);
+    return new FlowAgentBrain(new FlowBrain(spec.flow, flowVariables(spec)), runTool);
   }
   if (spec.llm) {
-    const context: Record<string, unknown> = { dynamic_variables: spec.dynamicVariables };
-    if (spec.callContext) context.call_context = spec.callContext;
+    // end_call is the brain's own tool (it hangs up politely), named and described as the agent
+    // declared it (or the built-in); the rest are the agent's as declared.
+    const { tools, endCall } = modelToolsFromAgent(spec.tools ?? []);
     return new LlmAgentBrain({
       llm: llmChain(spec.llm, hooks),
       systemPrompt: spec.systemPrompt,
-      callContext: context,
+      ...(spec.language ? { language: spec.language } : {}),
+      callContext: callFacts(spec.dynamicVariables, spec.callContext),
       runTool,
-      // end_call is the brain's own tool (it hangs up politely); the rest are the agent's as declared.
-      tools: llmToolsFromAgent((spec.tools ?? []).filter((t) => t.type !== 'end_call')),
+      tools,
+      endCall,
       ...(spec.greeting ? { greeting: spec.greeting } : {}),
     });
   }
   throw new Error('the agent has neither a flow nor llm settings');
 }
 
+/**
+ * What a flow's {{variables}} and branch cases read: the call's dynamic_variables and its
+ * call_context as `call_context` (empty when the call gives none; the call's own field wins over a
+ * dynamic variable of that name).
+ */
+export function flowVariables(spec: Pick<VoiceCallSpec, 'dynamicVariables' | 'callContext'>): Record<string, string> {
+  return { call_context: '', ...spec.dynamicVariables, ...(spec.callContext ? { call_context: spec.callContext } : {}) };
+}
+
 export function voicePreparer(p: VoiceProviders): PrepareVoice {
   return (cmd) => {
     const spec = cmd.voice;
     if (!spec) throw new Error('not a voice call');
-    if (spec.speechToSpeech) {
-      // A speech-to-speech model hears and speaks itself: no engines, no brain (src/worker/media/realtime-call.ts).
-      return prepareRealtimeCall(cmd, spec, {
-        clock: p.clock,
-        options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}) },
-        runTool: (control) => p.runTool ?? toolRunnerFor(cmd, spec, p.clock, control),
-      });
-    }
     // Provider switches are reported to the session's listener once the call is attached (before answer).
     let emit: ((e: VoiceEvent) => void) | undefined;
     const hooks: EngineHooks = { onFallback: (fallback) => emit?.({ type: 'provider_fallback', fallback }) };
@@ -125,6 +129,20 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       // Refused before dialing: an engine this worker does not run must not become a deaf or mute call.
       if (err instanceof ProviderChoiceError) throw new VoicePrepareError(CHOICE_END[err.kind], err.message);
       throw err;
+    }
+    if (spec.speechToSpeech) {
+      // A speech-to-speech model hears and speaks itself: no brain (src/worker/media/realtime-call.ts).
+      // Only the TTS is used, for what the model cannot say: the apology when it fails, and filler.
+      const attach = prepareRealtimeCall(cmd, spec, {
+        clock: p.clock,
+        options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}) },
+        runTool: (control) => p.runTool ?? toolRunnerFor(cmd, spec, p.clock, control),
+        localTts: engines.tts,
+      });
+      return (leg, onEvent) => {
+        emit = onEvent; // a TTS fallback switch is the call's to record too
+        return attach(leg, onEvent);
+      };
     }
     let control: CallControl | undefined;
     let brain: AgentBrain;
@@ -137,7 +155,8 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
     }
     const isFlow = spec.flow !== undefined && spec.flow !== null;
     const options: VoiceSessionOptions = {
-      ...sessionOptionsFor(spec.conversation, { filler: DEFAULT_FILLER, ...p.options }),
+      // No filler unless the agent (or this worker) configures one: the documented default is none.
+      ...sessionOptionsFor(spec.conversation, p.options),
       maxDurationMs: cmd.maxDurationMs,
       // A flow speaks its own opening nodes; an LLM agent opens with the configured greeting.
       ...(!isFlow && spec.greeting ? { greeting: spec.greeting } : {}),

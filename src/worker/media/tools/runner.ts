@@ -18,7 +18,8 @@ export function toolName(t: Tool): string {
 
 export function createToolRunner(d: ToolRunnerDeps): ToolRunner {
   const byName = new Map<string, Tool>();
-  for (const t of d.tools) byName.set(toolName(t), t);
+  // A disabled end_call is nobody's: its name may be another tool's.
+  for (const t of d.tools) if (t.type !== 'end_call' || t.enabled !== false) byName.set(toolName(t), t);
   return async (name, args, signal) => {
     const tool = byName.get(name);
     if (!tool) throw new OutcallError('tool_unknown', `the agent has no tool named "${name}"`);
