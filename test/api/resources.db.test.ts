@@ -232,7 +232,7 @@ describe('agents', () => {
       [{ tts: { provider: 'flite', options: { speed: 1 } } }, 'tts.options'],
       [{ tts: { provider: 'elevenlabs', max_tokens: 10 } }, 'tts.max_tokens'],
       [{ llm: { provider: 'openai', model: 'x', voice: 'alloy' } }, 'llm.voice'],
-      [{ llm: { provider: 'openai', model: 'x', fallbacks: [{ provider: 'groq', language: 'es' }] } }, 'llm.fallbacks[0].language'],
+      [{ llm: { provider: 'openai', model: 'x', fallbacks: [{ provider: 'groq', voice: 'alloy' }] } }, 'llm.fallbacks[0].voice'],
     ];
     for (const [body, field] of cases) {
       const r = await t.org.req('POST', '/v1/agents', { name: 'n/a', ...body });
