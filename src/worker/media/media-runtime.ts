@@ -197,7 +197,7 @@ export class MediaRuntime {
       leg = await this.deps.dialLeg(cmd);
       if (cmd.record) {
         // Everyone else gets the tapped leg, so every frame the agent writes is recorded.
-        call.recording = tapLeg(leg, { channels: cmd.record.channels, maxMs: cmd.maxDurationMs, now: () => this.#now() });
+        call.recording = tapLeg(leg, { ...cmd.record, maxMs: cmd.maxDurationMs, now: () => this.#now() });
         leg = call.recording.leg;
       }
     } catch (err) {
