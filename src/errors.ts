@@ -51,6 +51,7 @@ export const ERROR_CATALOG = {
     summary: 'An stt, tts, llm or conversation.vad provider (or a flite voice) is not one this server runs; the message lists the supported ones.',
   },
   secret_key_missing: { status: 422, summary: 'Storing a secret needs OUTCALL_SECRET_KEY to be set.' },
+  conflicting_fields: { status: 422, summary: 'Two fields of the request cannot be used together; param names the one to change.' },
   // 429
   rate_limited: { status: 429, summary: 'Over a calls-per-second or concurrency limit; retry after Retry-After seconds.' },
   // 500/503

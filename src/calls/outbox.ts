@@ -41,7 +41,8 @@ export function resultData(row: CallRow) {
   };
 }
 
-async function writeEvent(tx: Queryable, row: CallRow, type: string, at: Date, data: unknown, dest: { url: string; method: 'POST' | 'GET' }) {
+/** One signed webhook event for `row` to `dest`, delivered by the webhook deliverer (written in the caller's transaction). */
+export async function writeEvent(tx: Queryable, row: CallRow, type: string, at: Date, data: unknown, dest: { url: string; method: 'POST' | 'GET' }): Promise<void> {
   const id = newId('evt');
   // Serialized once: every attempt sends these exact bytes (and the client's metadata key order).
   const body = JSON.stringify({ type, created_at: at.toISOString(), data });
