@@ -60,6 +60,8 @@ export interface CallRow {
   summary_source: 'llm' | 'extractive' | null;
   analysis_due_at: Date | null;
   analyzed_at: Date | null;
+  /** Set: the result webhook waits for the summary until then at the latest (src/analysis/call-result.ts). */
+  result_due_at: Date | null;
 }
 
 /** Where a call's recording is served (relative to the API's address). */
