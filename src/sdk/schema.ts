@@ -1963,6 +1963,22 @@ export interface paths {
                                     enabled: boolean;
                                     /** @default mono */
                                     channels: "mono" | "dual";
+                                    /**
+                                     * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                     * @default both
+                                     */
+                                    track: "inbound" | "outbound" | "both";
+                                    /**
+                                     * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                     * @default false
+                                     */
+                                    trim_silence: boolean;
+                                    status_callback?: {
+                                        /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                        url: string;
+                                        /** @default POST */
+                                        method: "POST" | "GET";
+                                    };
                                 };
                                 agent_overrides: {
                                     /** @description this call's language, for the recognizer and the speech engines */
@@ -2064,6 +2080,22 @@ export interface paths {
                             enabled: boolean;
                             /** @default mono */
                             channels?: "mono" | "dual";
+                            /**
+                             * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                             * @default both
+                             */
+                            track?: "inbound" | "outbound" | "both";
+                            /**
+                             * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                             * @default false
+                             */
+                            trim_silence?: boolean;
+                            status_callback?: {
+                                /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                url: string;
+                                /** @default POST */
+                                method?: "POST" | "GET";
+                            };
                         };
                         /** @description this call's changes to the agent's settings */
                         agent_overrides?: {
@@ -2183,6 +2215,22 @@ export interface paths {
                                 enabled: boolean;
                                 /** @default mono */
                                 channels: "mono" | "dual";
+                                /**
+                                 * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                 * @default both
+                                 */
+                                track: "inbound" | "outbound" | "both";
+                                /**
+                                 * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                 * @default false
+                                 */
+                                trim_silence: boolean;
+                                status_callback?: {
+                                    /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                    url: string;
+                                    /** @default POST */
+                                    method: "POST" | "GET";
+                                };
                             };
                             agent_overrides: {
                                 /** @description this call's language, for the recognizer and the speech engines */
@@ -2339,6 +2387,22 @@ export interface paths {
                                 enabled: boolean;
                                 /** @default mono */
                                 channels: "mono" | "dual";
+                                /**
+                                 * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                 * @default both
+                                 */
+                                track: "inbound" | "outbound" | "both";
+                                /**
+                                 * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                 * @default false
+                                 */
+                                trim_silence: boolean;
+                                status_callback?: {
+                                    /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                    url: string;
+                                    /** @default POST */
+                                    method: "POST" | "GET";
+                                };
                             };
                             agent_overrides: {
                                 /** @description this call's language, for the recognizer and the speech engines */
@@ -2499,6 +2563,22 @@ export interface paths {
                                 enabled: boolean;
                                 /** @default mono */
                                 channels: "mono" | "dual";
+                                /**
+                                 * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                 * @default both
+                                 */
+                                track: "inbound" | "outbound" | "both";
+                                /**
+                                 * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                 * @default false
+                                 */
+                                trim_silence: boolean;
+                                status_callback?: {
+                                    /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                    url: string;
+                                    /** @default POST */
+                                    method: "POST" | "GET";
+                                };
                             };
                             agent_overrides: {
                                 /** @description this call's language, for the recognizer and the speech engines */
@@ -2662,6 +2742,22 @@ export interface paths {
                                     enabled: boolean;
                                     /** @default mono */
                                     channels: "mono" | "dual";
+                                    /**
+                                     * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                     * @default both
+                                     */
+                                    track: "inbound" | "outbound" | "both";
+                                    /**
+                                     * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                     * @default false
+                                     */
+                                    trim_silence: boolean;
+                                    status_callback?: {
+                                        /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                        url: string;
+                                        /** @default POST */
+                                        method: "POST" | "GET";
+                                    };
                                 };
                                 agent_overrides: {
                                     /** @description this call's language, for the recognizer and the speech engines */
@@ -2821,6 +2917,22 @@ export interface paths {
                                 enabled: boolean;
                                 /** @default mono */
                                 channels: "mono" | "dual";
+                                /**
+                                 * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                 * @default both
+                                 */
+                                track: "inbound" | "outbound" | "both";
+                                /**
+                                 * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                 * @default false
+                                 */
+                                trim_silence: boolean;
+                                status_callback?: {
+                                    /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                    url: string;
+                                    /** @default POST */
+                                    method: "POST" | "GET";
+                                };
                             };
                             agent_overrides: {
                                 /** @description this call's language, for the recognizer and the speech engines */
