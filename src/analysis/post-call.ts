@@ -150,6 +150,8 @@ export class PostCallRunner {
       if (this.ctx.now().getTime() < due.getTime()) return this.#sendResultAt(orgId, callId, due);
       void this.#track(sendDueResult(this.ctx, orgId, callId));
     }, Math.max(0, due.getTime() - this.ctx.now().getTime()));
+    // Like the sweep's: a process on its way out is not held up by it (another process's sweep sends it).
+    timer.unref();
     this.#resultTimers.add(timer);
   }
 
