@@ -26,7 +26,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startTestCallPlane } from '../helpers/test-call-plane.js';
 import { waitFor } from '../helpers/wait.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { callEnded, placeCall, signedResult, voiceSkip, type PlacedCall } from './voice-helpers.js';
+import { placeCall, signedResult, voiceSkip, type PlacedCall } from './voice-helpers.js';
 
 const skip = voiceSkip() || (toolAvailable('sipp') ? false : 'sipp is not installed');
 const BOUND_MS = 4000;
@@ -95,13 +95,16 @@ async function transcriptOf(callId: string): Promise<TranscriptTurn[]> {
   return (await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns as TranscriptTurn[];
 }
 
-/** Places the call with baresip playing `script` (seconds of silence with lines) and waits for its end. */
+/** Places the call with baresip playing `lines` in `totalS` seconds (then it hangs up) and waits for the call's end. */
 async function liveCall(agent: Record<string, unknown>, lines: Array<{ atS: number; text: string }>, totalS: number): Promise<{ placed: PlacedCall; call: Record<string, any> }> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const script = calleeScript(lines, totalS);
   assert.ok(script, 'flite + sox produced the callee audio');
   const placed = await placeCall(t, { prompt: script.wav, agent, call: callBody() });
   callee = placed.callee;
-  const { call } = await callEnded(t, placed, 45_000);
+  const call = await waitFor('the call to end', async () => {
+    const got = (await t.org.req('GET', `/v1/calls/${placed.callId}`)).body;
+    return ['completed', 'failed', 'busy', 'no_answer', 'canceled'].includes(got.status) ? got : undefined;
+  }, 45_000);
   return { placed, call };
 }
 
