@@ -16,7 +16,7 @@ import { WavStreamParser } from '../../src/providers/tts/wav-stream.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
 import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { findSignal, readWav, rms, wavBytes } from '../fixtures/media/signals.js';
-import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';
+import { calleeSpeech, startCallee as startBaresipCallee, type Callee } from '../fixtures/voice/callee.js';
 import { loudSpan } from '../fixtures/voice/energy.js';
 import { freePort, startSipp, type SippProcess } from '../helpers/sipp.js';
 import { toolAvailable } from '../helpers/require-tool.js';
@@ -115,6 +115,20 @@ function recordingHooks(callId: string) {
       verifyWebhook(secret, h.headers as Record<string, string>, h.body);
       return JSON.parse(h.body) as { type: string; data: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
     });
+}
+
+/**
+ * startCallee, again on another port when baresip could not bind its SIP port (it takes the next
+ * one for TLS too, and other processes on this machine come and go).
+ */
+async function startCallee(o: { user: string; prompt: Buffer }): Promise<Callee> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBaresipCallee(o);
+    } catch (err) {
+      if (attempt === 3 || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
 }
 
 const at = (pcm: Int16Array, fromS: number, toS: number) => pcm.subarray(Math.round(fromS * RATE), Math.round(toS * RATE));
