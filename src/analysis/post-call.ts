@@ -18,6 +18,7 @@ import type { AppContext } from '../app-context.js';
 import type { CallRow } from '../calls/call-object.js';
 import { createLlmProvider, type LlmProvider, type LlmSettings } from '../providers/llm/index.js';
 import { sql } from '../store/sql.js';
+import { RESULTS_DUE_CHANNEL } from '../store/channels.js';
 import type { TranscriptTurn } from '../voice/events.js';
 import { enqueueStatusEvent } from '../calls/outbox.js';
 import { DEFAULT_RESULT_SUMMARY_WAIT_MS, dueResults, nextResultDue, releaseResult, sendDueResult, transcriptTurns } from './call-result.js';
@@ -104,6 +105,8 @@ export class PostCallRunner {
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #resultTimers = new Set<NodeJS.Timeout>();
   #timer: NodeJS.Timeout | undefined;
+  #unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
+  #sweeping = false;
   #stopped = false;
 
   constructor(
@@ -118,18 +121,41 @@ export class PostCallRunner {
 
   /**
    * Sweeps now (calls left over by a process that died) and then every sweepMs, or sooner when a
-   * waiting result falls due before that (the process that would have sent it may be gone).
+   * waiting result falls due before that (the process that would have sent it may be gone): the
+   * next due time is read after each sweep, and again when any process tells of a new one (NOTIFY).
    */
   start(): void {
-    const tick = () => {
-      // #track's promise never rejects (it logs a failed sweep), and the callback below cannot throw.
-      void this.#track(this.sweep().then(() => this.#untilNextSweep())).then((wait) => {
-        if (this.#stopped) return;
-        this.#timer = setTimeout(tick, wait ?? this.#sweepMs);
-        this.#timer.unref();
+    this.#tick();
+    const listening = this.ctx.db.listen(RESULTS_DUE_CHANNEL, () => {
+      if (this.#stopped || this.#sweeping) return;
+      // The sweep under way (if one starts meanwhile) reads the due times itself when it ends.
+      void this.#track(this.#untilNextSweep()).then((wait) => {
+        if (wait !== undefined && !this.#sweeping) this.#schedule(wait);
       });
-    };
-    tick();
+    });
+    this.#unlisten = listening.catch((err: unknown) => {
+      // Without it a dead process's result waits for the periodic sweep; the rest works.
+      this.ctx.logger?.warn({ err }, 'post-call runner could not LISTEN for results due');
+      return undefined;
+    });
+  }
+
+  readonly #tick = (): void => {
+    if (this.#stopped || this.#sweeping) return;
+    this.#sweeping = true;
+    // #track's promise never rejects (it logs a failed sweep), and the callback below cannot throw.
+    void this.#track(this.sweep().then(() => this.#untilNextSweep())).then((wait) => {
+      this.#sweeping = false;
+      this.#schedule(wait ?? this.#sweepMs);
+    });
+  };
+
+  /** The next sweep in `ms` (one timer: a new time replaces the old one). */
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#tick, ms);
+    this.#timer.unref();
   }
 
   /**
@@ -178,6 +204,7 @@ export class PostCallRunner {
     clearTimeout(this.#timer);
     for (const t of this.#resultTimers) clearTimeout(t);
     this.#resultTimers.clear();
+    await (await this.#unlisten)?.();
     await Promise.allSettled([...this.#inflight]);
   }
 

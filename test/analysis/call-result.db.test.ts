@@ -164,6 +164,24 @@ test('the process that ended the call is gone: a runner started elsewhere sends 
   assert.equal((await hooks(callId)).filter((h) => h.type === 'call.result').length, 1);
 });
 
+test('a runner already running elsewhere hears of the waiting result (NOTIFY) and sends it when due, not at its next periodic sweep', async () => {
+  const agentId = await agent('llm');
+  const runner = new PostCallRunner(t.ctx, { sweepMs: 60_000 });
+  runner.start();
+  try {
+    // Its first sweep is done (nothing due) and the next is a minute away when the call ends elsewhere.
+    await new Promise((r) => setTimeout(r, 500));
+    const { callId, due } = await endCall(agentId, { waitMs: 1500 });
+    assert.ok(due);
+    await t.db.query(sql`update calls set analysis_due_at = ${new Date(Date.now() + 120_000)} where id = ${callId}`);
+    const result = await waitFor('the result from the other runner', async () => (await hooks(callId)).find((h) => h.type === 'call.result'), 8000);
+    assert.deepEqual([result.data.summary_text, result.data.summary_source], [EXTRACTIVE, 'extractive']);
+    assert.ok(Date.now() >= due.getTime(), 'not before it was due');
+  } finally {
+    await runner.stop();
+  }
+});
+
 test('without a transcript, or failed: the result goes with the terminal transition', async () => {
   const agentId = await agent('flow');
   const none = await endCall(agentId, { transcript: undefined });

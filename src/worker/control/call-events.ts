@@ -15,6 +15,7 @@ import { newId } from '../../ids.js';
 import type { Queryable } from '../../store/db.js';
 import { insertRecording } from '../../store/recordings.js';
 import { sql } from '../../store/sql.js';
+import { RESULTS_DUE_CHANNEL } from '../../store/channels.js';
 import type { WorkerEvent } from '../protocol.js';
 import { callMetrics } from './call-metrics.js';
 import { DEFAULT_RESULT_SUMMARY_WAIT_MS } from '../../analysis/call-result.js';
@@ -107,6 +108,8 @@ export class CallEventWriter {
       // An answered call's result carries its summary: it waits for it, up to the bound.
       if (e.status === 'completed' && call.options.callback_url) resultDueAt = new Date(now.getTime() + this.resultWaitMs);
       await tx.query(sql`update calls set analysis_due_at = ${now}, result_due_at = ${resultDueAt ?? null} where org_id = ${call.orgId} and id = ${call.id}`);
+      // Other processes' runners learn when to sweep for it (at commit), should this process die.
+      if (resultDueAt) await tx.query(sql`select pg_notify(${RESULTS_DUE_CHANNEL}, ${call.id})`);
     }
     if (withRecording && e.recording) {
       const r = e.recording;
