@@ -1,10 +1,10 @@
 /**
  * A worker process killed (SIGKILL) between a call's end and its result webhook: the call was
  * answered by baresip, the agent's summary model hangs, so the result waits for the bound
- * (OUTCALL_RESULT_SUMMARY_WAIT_S=6 in the workers' environment); the worker dies before it. A
- * second worker started afterwards (the restart) sweeps the waiting result when it falls due: it
- * goes once, signed, with the extractive summary and the transcript id. PostgreSQL only: several
- * processes share the store.
+ * (OUTCALL_RESULT_SUMMARY_WAIT_S=6 in the workers' environment); the worker dies before it. Another
+ * worker sends the waiting result when it falls due, once, signed, with the extractive summary and
+ * the transcript id: one started afterwards (a restart: its first sweep), or one that was already
+ * running (told by NOTIFY at the end's commit). PostgreSQL only: several processes share the store.
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,55 +72,75 @@ async function worker(n: 0 | 1): Promise<WorkerProcess> {
   return w;
 }
 
+/**
+ * Worker 0 places an LLM agent's call to baresip (silent for `calleeS`, then it hangs up); the
+ * summary model hangs. `second: 'running'` starts worker 1 while the call is up; `'restart'` starts
+ * it after the kill. Worker 0 is killed right after the end, its summary request out. Returns what
+ * the test checks.
+ */
+async function killAfterEnd(tc: { diagnostic(m: string): void }, second: 'running' | 'restart') {
+  llm.replySummary({ kind: 'hang' });
+  const asked = llm.summaryRequests.length;
+  const doomed = await worker(0);
+  const script = calleeScript([], second === 'running' ? 12 : 6);
+  assert.ok(script, 'flite + sox produced the callee audio');
+  placed = await placeCall(t, {
+    prompt: script.wav,
+    agent: { system_prompt: 'You confirm deliveries.', greeting: 'Hi, this is Outcall calling about your order.', llm: { provider: 'openai', base_url: llm.baseUrl, model: 'gpt-4o-mini', api_key: 'sk-test-killed-0123456789' } },
+    call: { callback_url: hooks.url('/result'), status_callback: { url: hooks.url('/status'), events: ['completed'] } },
+  });
+  const callId = placed.callId;
+  const row = () =>
+    t.db.query<{ status: string; ended_at: Date | null; result_due_at: Date | null; worker_id: string | null }>(sql`select status, ended_at, result_due_at, worker_id from calls where id = ${callId}`);
+  let other: WorkerProcess | undefined;
+  if (second === 'running') {
+    await waitFor('the call to be answered', async () => ((await row()).rows[0]?.status === 'in_progress' ? true : undefined), 30_000);
+    other = await worker(1);
+    assert.equal((await row()).rows[0]?.ended_at, null, 'the second worker runs before the call ends');
+  }
+  const ended = await waitFor('the call to end', async () => {
+    const r = (await row()).rows[0];
+    return r?.ended_at ? r : undefined;
+  }, 45_000, 50);
+  // The worker that ended it dies now, with its summary request hanging and the result waiting.
+  await waitFor('the summary request', () => (llm.summaryRequests.length > asked ? true : undefined), 3000, 20);
+  await doomed.stop(true);
+  const killedAt = Date.now();
+  tc.diagnostic(`call ${ended.status} at ${ended.ended_at?.toISOString()}, result due ${ended.result_due_at?.toISOString()}; worker killed ${killedAt - (ended.ended_at?.getTime() ?? 0)} ms after the end`);
+  assert.equal(ended.status, 'completed', placed.callee.log().slice(-2000));
+  assert.equal(ended.worker_id, doomed.workerId, 'the killed worker had the call');
+  assert.ok(ended.result_due_at, 'the result waits for the summary');
+  assert.ok(killedAt < ended.result_due_at.getTime(), 'killed before the bound');
+  assert.equal(hooks.received.filter((h) => h.url === '/result' && JSON.parse(h.body).data.call_id === callId).length, 0, 'no result before the kill');
+  other ??= await worker(1);
+
+  const result = await signedResult(t, hooks, callId);
+  const raw = hooks.received.find((h) => h.url === '/result' && JSON.parse(h.body).data.call_id === callId);
+  const sentAt = Date.parse(JSON.parse(raw!.body).created_at as string);
+  tc.diagnostic(`worker ${other.workerId} (${second}) sent the result ${sentAt - ended.result_due_at.getTime()} ms after it was due: ${JSON.stringify(result.summary_text)}`);
+  assert.ok(sentAt >= ended.result_due_at.getTime(), 'at the bound, not before');
+  assert.ok(sentAt - ended.result_due_at.getTime() < 5000, 'when it fell due, not at a periodic sweep (every 30 s)');
+  const call = (await t.org.req('GET', `/v1/calls/${callId}`)).body;
+  const turns = (await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns as TranscriptTurn[];
+  assert.equal(result.status, 'completed');
+  assert.equal(result.summary_source, 'extractive');
+  assert.equal(result.summary_text, extractiveSummary(turns));
+  assert.match(result.summary_text, /^Agent: Hi, this is Outcall calling about your order\./);
+  assert.equal(result.transcript_id, call.transcript_id);
+  assert.equal((await row()).rows[0]?.result_due_at, null, 'nothing waits any more');
+  // Once: one more sweeping worker finds nothing left to send.
+  await worker(0);
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(hooks.received.filter((h) => h.url === '/result' && JSON.parse(h.body).data.call_id === callId).length, 1, 'one result webhook');
+  assert.equal((await t.db.query<{ n: number }>(sql`select count(*)::int as n from webhook_events where call_id = ${callId} and type = 'call.result'`)).rows[0]?.n, 1);
+}
+
 describe('the result webhook survives the worker that ended the call', { skip }, () => {
   test('SIGKILL after the end, before the bound: a restarted worker sweeps the result, sent once with the extractive summary', async (tc) => {
-    llm.replySummary({ kind: 'hang' });
-    const doomed = await worker(0);
-    const script = calleeScript([], 6);
-    assert.ok(script, 'flite + sox produced the callee audio');
-    placed = await placeCall(t, {
-      prompt: script.wav,
-      agent: { system_prompt: 'You confirm deliveries.', greeting: 'Hi, this is Outcall calling about your order.', llm: { provider: 'openai', base_url: llm.baseUrl, model: 'gpt-4o-mini', api_key: 'sk-test-killed-0123456789' } },
-      call: { callback_url: hooks.url('/result'), status_callback: { url: hooks.url('/status'), events: ['completed'] } },
-    });
-    const callId = placed.callId;
-    const ended = await waitFor('the call to end', async () => {
-      const r = await t.db.query<{ status: string; ended_at: Date | null; result_due_at: Date | null; worker_id: string | null }>(
-        sql`select status, ended_at, result_due_at, worker_id from calls where id = ${callId}`,
-      );
-      const row = r.rows[0];
-      return row?.ended_at ? row : undefined;
-    }, 45_000, 50);
-    // The worker that ended it dies now, with its summary request hanging and the result waiting.
-    await waitFor('the summary request', () => (llm.summaryRequests.length >= 1 ? true : undefined), 3000, 20);
-    await doomed.stop(true);
-    const killedAt = Date.now();
-    tc.diagnostic(`call ${ended.status} at ${ended.ended_at?.toISOString()}, result due ${ended.result_due_at?.toISOString()}; worker killed ${killedAt - (ended.ended_at?.getTime() ?? 0)} ms after the end`);
-    assert.equal(ended.status, 'completed', placed.callee.log().slice(-2000));
-    assert.equal(ended.worker_id, doomed.workerId, 'the killed worker had the call');
-    assert.ok(ended.result_due_at, 'the result waits for the summary');
-    assert.ok(killedAt < ended.result_due_at.getTime(), 'killed before the bound');
-    assert.equal(hooks.received.filter((h) => h.url === '/result').length, 0, 'no result before the kill');
+    await killAfterEnd(tc, 'restart');
+  });
 
-    const restarted = await worker(1);
-    const result = await signedResult(t, hooks, callId);
-    const [raw] = hooks.received.filter((h) => h.url === '/result');
-    const sentAt = Date.parse(JSON.parse(raw!.body).created_at as string);
-    tc.diagnostic(`worker ${restarted.workerId} sent the result ${sentAt - ended.result_due_at.getTime()} ms after it was due: ${JSON.stringify(result.summary_text)}`);
-    assert.ok(sentAt >= ended.result_due_at.getTime(), 'at the bound, not before');
-    const call = (await t.org.req('GET', `/v1/calls/${callId}`)).body;
-    const turns = (await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns as TranscriptTurn[];
-    assert.equal(result.status, 'completed');
-    assert.equal(result.summary_source, 'extractive');
-    assert.equal(result.summary_text, extractiveSummary(turns));
-    assert.match(result.summary_text, /^Agent: Hi, this is Outcall calling about your order\./);
-    assert.equal(result.transcript_id, call.transcript_id);
-    const after = await t.db.query<{ result_due_at: Date | null }>(sql`select result_due_at from calls where id = ${callId}`);
-    assert.equal(after.rows[0]?.result_due_at, null, 'nothing waits any more');
-    // Once: a second sweeping worker finds nothing left to send.
-    await worker(0);
-    await new Promise((r) => setTimeout(r, 3000));
-    assert.equal(hooks.received.filter((h) => h.url === '/result' && JSON.parse(h.body).data.call_id === callId).length, 1, 'one result webhook');
-    assert.equal((await t.db.query<{ n: number }>(sql`select count(*)::int as n from webhook_events where call_id = ${callId} and type = 'call.result'`)).rows[0]?.n, 1);
+  test('SIGKILL after the end, before the bound: a second worker already running sends the result when it falls due, once', async (tc) => {
+    await killAfterEnd(tc, 'running');
   });
 });
