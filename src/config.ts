@@ -12,6 +12,8 @@ export interface Config {
   logLevel: string;
   allowPrivateUrls: boolean;
   bodyLimit: number;
+  /** How long an answered call's result webhook waits for the LLM's summary (OUTCALL_RESULT_SUMMARY_WAIT_S). */
+  resultSummaryWaitMs: number;
   media: MediaConfig;
 }
 
@@ -70,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     allowPrivateUrls: bool(env, 'OUTCALL_ALLOW_PRIVATE_URLS'),
     bodyLimit: int(env, 'OUTCALL_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
+    resultSummaryWaitMs: int(env, 'OUTCALL_RESULT_SUMMARY_WAIT_S', 15, 0, 300) * 1000,
     media: loadMediaConfig(env),
   };
 }

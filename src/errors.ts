@@ -58,6 +58,7 @@ export const ERROR_CATALOG = {
   invalid_tls_ca: { status: 422, summary: "A trunk's tls_ca_pem is not a bundle of PEM certificates (or holds something else, such as a key)." },
   trunk_mismatch: { status: 422, summary: "The call's trunk_id is not the trunk of its from number." },
   sips_requires_tls: { status: 422, summary: 'A sips: destination needs TLS on every hop: call it over a trunk whose transport is tls.' },
+  conflicting_fields: { status: 422, summary: 'Two fields of the request cannot be used together; param names the one to change.' },
   // 429
   rate_limited: { status: 429, summary: 'Over a calls-per-second or concurrency limit; retry after Retry-After seconds.' },
   // 500/503

@@ -2,7 +2,7 @@
  * A summary without a model: the key lines of the transcript, picked deterministically. The agent's
  * first sentence says what the call was about, the callee's answers say what came of it, and the
  * agent's last line usually states the outcome ("Great, see you Tuesday."). Each piece is clipped,
- * the whole is kept under maxChars.
+ * the whole is kept under maxChars. A transcript of one line is that line.
  */
 import type { TranscriptTurn } from '../voice/events.js';
 import { clip, speakerLabel, spokenLines } from './transcript-text.js';
@@ -31,6 +31,9 @@ export function extractiveSummary(turns: readonly TranscriptTurn[], opts: Extrac
   const maxChars = opts.maxChars ?? 500;
   const maxPiece = opts.maxPieceChars ?? 160;
   const lines = spokenLines(turns);
+  // A call of one line (a greeting-only agent's) is summed up by that line, whole.
+  const only = lines.length === 1 ? lines[0] : undefined;
+  if (only) return clip(`${speakerLabel(only.speaker)}: ${only.text}`, maxChars);
   const firstAgent = lines.findIndex((l) => l.speaker === 'agent');
   let lastAgent = -1;
   lines.forEach((l, i) => {

@@ -9,13 +9,19 @@
  * analyzed_at is still null, so `analyzed` is written exactly once. A process that dies in between
  * leaves analysis_due_at behind: the next sweep (at start, then periodically, in any process) takes
  * the call over once the lease has run out.
+ *
+ * The runner also sends the result webhooks that wait for a summary (call-result.ts): the analysis
+ * sends one with its summary, a timer at the call's result_due_at sends it with the extractive
+ * summary when the analysis is late, and the sweep sends those past due that a dead process left.
  */
 import type { AppContext } from '../app-context.js';
 import type { CallRow } from '../calls/call-object.js';
 import { createLlmProvider, type LlmProvider, type LlmSettings } from '../providers/llm/index.js';
 import { sql } from '../store/sql.js';
+import { RESULTS_DUE_CHANNEL } from '../store/channels.js';
 import type { TranscriptTurn } from '../voice/events.js';
 import { enqueueStatusEvent } from '../calls/outbox.js';
+import { DEFAULT_RESULT_SUMMARY_WAIT_MS, dueResults, nextResultDue, releaseResult, sendDueResult, transcriptTurns } from './call-result.js';
 import { extractiveSummary } from './extractive-summary.js';
 import { llmSummary } from './llm-summary.js';
 import { spokenLines } from './transcript-text.js';
@@ -31,6 +37,11 @@ export interface PostCallOptions {
   llmTimeoutMs?: number;
   /** Calls looked at per sweep. Default 20. */
   batchSize?: number;
+  /**
+   * Longest an answered call's result webhook waits for the LLM's summary after the call ended
+   * before it goes with the extractive one (OUTCALL_RESULT_SUMMARY_WAIT_S). Default 15 s.
+   */
+  resultWaitMs?: number;
   /** Builds the LLM client from the agent's settings (tests inject a fetch; default createLlmProvider). */
   createLlm?: (settings: LlmSettings) => LlmProvider;
 }
@@ -73,11 +84,7 @@ export async function analyzeCall(ctx: AppContext, orgId: string, callId: string
     where org_id = ${orgId} and id = ${callId} and analysis_due_at <= ${now} and analyzed_at is null returning *`);
   const row = claimed.rows[0];
   if (!row) return { kind: 'not_due' };
-  let turns: TranscriptTurn[] = [];
-  if (row.transcript_id) {
-    const t = await ctx.db.query<{ turns: TranscriptTurn[] }>(sql`select turns from transcripts where org_id = ${orgId} and id = ${row.transcript_id}`);
-    turns = t.rows[0]?.turns ?? [];
-  }
+  const turns = await transcriptTurns(ctx.db, row);
   const { source, summary } = await summarize(ctx, row, turns, opts);
   const text = summary === '' ? null : summary;
   await ctx.db.transaction(async (tx) => {
@@ -85,7 +92,10 @@ export async function analyzeCall(ctx: AppContext, orgId: string, callId: string
     const done = await tx.query<CallRow>(sql`update calls set summary_text = ${text}, summary_source = ${source}, analyzed_at = ${at},
       analysis_due_at = null where org_id = ${orgId} and id = ${callId} and analyzed_at is null returning *`);
     const analyzed = done.rows[0];
-    if (analyzed) await enqueueStatusEvent(tx, analyzed, 'analyzed', at);
+    if (!analyzed) return;
+    // The result webhook, if it still waits (the bound has not passed), goes with this summary.
+    await releaseResult(tx, orgId, callId, at);
+    await enqueueStatusEvent(tx, analyzed, 'analyzed', at);
   });
   return { kind: 'analyzed', source, summary: text };
 }
@@ -93,7 +103,10 @@ export async function analyzeCall(ctx: AppContext, orgId: string, callId: string
 /** Runs post-call analysis in the background for the calls this process ends, and sweeps for the rest. */
 export class PostCallRunner {
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #resultTimers = new Set<NodeJS.Timeout>();
   #timer: NodeJS.Timeout | undefined;
+  #unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
+  #sweeping = false;
   #stopped = false;
 
   constructor(
@@ -101,30 +114,83 @@ export class PostCallRunner {
     private readonly opts: PostCallOptions = {},
   ) {}
 
-  /** Sweeps now (calls left over by a process that died) and then every sweepMs. */
-  start(): void {
-    const tick = () => {
-      // #track's promise never rejects (it logs a failed sweep), and the callback below cannot throw.
-      void this.#track(this.sweep()).finally(() => {
-        if (this.#stopped) return;
-        this.#timer = setTimeout(tick, this.opts.sweepMs ?? 30_000);
-        this.#timer.unref();
-      });
-    };
-    tick();
+  /** How long a result waits for the LLM's summary (the dialer sets result_due_at with it). */
+  get resultWaitMs(): number {
+    return this.opts.resultWaitMs ?? DEFAULT_RESULT_SUMMARY_WAIT_MS;
   }
 
-  /** A call just ended with a transcript: analyze it now, without making anyone wait. */
-  kick(orgId: string, callId: string): void {
+  /**
+   * Sweeps now (calls left over by a process that died) and then every sweepMs, or sooner when a
+   * waiting result falls due before that (the process that would have sent it may be gone): the
+   * next due time is read after each sweep, and again when any process tells of a new one (NOTIFY).
+   */
+  start(): void {
+    this.#tick();
+    const listening = this.ctx.db.listen(RESULTS_DUE_CHANNEL, () => {
+      if (this.#stopped || this.#sweeping) return;
+      // The sweep under way (if one starts meanwhile) reads the due times itself when it ends.
+      void this.#track(this.#untilNextSweep()).then((wait) => {
+        if (wait !== undefined && !this.#sweeping) this.#schedule(wait);
+      });
+    });
+    this.#unlisten = listening.catch((err: unknown) => {
+      // Without it a dead process's result waits for the periodic sweep; the rest works.
+      this.ctx.logger?.warn({ err }, 'post-call runner could not LISTEN for results due');
+      return undefined;
+    });
+  }
+
+  readonly #tick = (): void => {
+    if (this.#stopped || this.#sweeping) return;
+    this.#sweeping = true;
+    // #track's promise never rejects (it logs a failed sweep), and the callback below cannot throw.
+    void this.#track(this.sweep().then(() => this.#untilNextSweep())).then((wait) => {
+      this.#sweeping = false;
+      this.#schedule(wait ?? this.#sweepMs);
+    });
+  };
+
+  /** The next sweep in `ms` (one timer: a new time replaces the old one). */
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#tick, ms);
+    this.#timer.unref();
+  }
+
+  /**
+   * A call just ended with a transcript: analyze it now, without making anyone wait, and send its
+   * result at `resultDueAt` if the analysis has not sent it by then.
+   */
+  kick(orgId: string, callId: string, resultDueAt?: Date): void {
     if (this.#stopped) return;
     void this.#track(analyzeCall(this.ctx, orgId, callId, this.opts));
+    if (resultDueAt) this.#sendResultAt(orgId, callId, resultDueAt);
   }
 
-  /** Analyzes the calls that are due; returns how many were analyzed. */
+  #sendResultAt(orgId: string, callId: string, due: Date): void {
+    const timer = setTimeout(() => {
+      this.#resultTimers.delete(timer);
+      if (this.#stopped) return;
+      // A timer may fire a millisecond before the wall clock says it is due: then it waits the rest.
+      if (this.ctx.now().getTime() < due.getTime()) return this.#sendResultAt(orgId, callId, due);
+      void this.#track(sendDueResult(this.ctx, orgId, callId));
+    }, Math.max(0, due.getTime() - this.ctx.now().getTime()));
+    // Like the sweep's: a process on its way out is not held up by it (another process's sweep sends it).
+    timer.unref();
+    this.#resultTimers.add(timer);
+  }
+
+  /** Sends the results past due and analyzes the calls that are due; returns how many of each it did. */
   async sweep(): Promise<number> {
-    const due = await this.ctx.db.query<{ org_id: string; id: string }>(sql`select org_id, id from calls
-      where analysis_due_at <= ${this.ctx.now()} order by analysis_due_at limit ${this.opts.batchSize ?? 20}`);
+    const batch = this.opts.batchSize ?? 20;
     let n = 0;
+    for (const c of await dueResults(this.ctx.db, this.ctx.now(), batch)) {
+      if (this.#stopped) break;
+      if (await sendDueResult(this.ctx, c.org_id, c.id)) n++;
+    }
+    const due = await this.ctx.db.query<{ org_id: string; id: string }>(sql`select org_id, id from calls
+      where analysis_due_at <= ${this.ctx.now()} order by analysis_due_at limit ${batch}`);
     for (const c of due.rows) {
       if (this.#stopped) break;
       if ((await analyzeCall(this.ctx, c.org_id, c.id, this.opts)).kind === 'analyzed') n++;
@@ -132,17 +198,35 @@ export class PostCallRunner {
     return n;
   }
 
-  /** Stops sweeping and waits for the analyses under way (a stopped one is picked up by a later sweep). */
+  /** Stops sweeping and waits for the work under way (a stopped one is picked up by a later sweep). */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    for (const t of this.#resultTimers) clearTimeout(t);
+    this.#resultTimers.clear();
+    await (await this.#unlisten)?.();
     await Promise.allSettled([...this.#inflight]);
+  }
+
+  get #sweepMs(): number {
+    return this.opts.sweepMs ?? 30_000;
+  }
+
+  /**
+   * Until the next sweep: sweepMs, or until a second after the next waiting result falls due (the
+   * process that ended the call sends it on time with its own timer; the sweeps of all the others
+   * are there for when that process is gone), never less than a second.
+   */
+  async #untilNextSweep(): Promise<number> {
+    const due = await nextResultDue(this.ctx.db);
+    if (!due) return this.#sweepMs;
+    return Math.min(this.#sweepMs, Math.max(1000, due.getTime() + 1000 - this.ctx.now().getTime()));
   }
 
   /** Keeps the promise until it settles; its failure is logged (the call stays due for a later sweep). */
   #track<T>(p: Promise<T>): Promise<T | undefined> {
     const guarded = p.catch((err: unknown) => {
-      this.ctx.logger?.error({ err }, 'post-call analysis failed; it will be retried by a sweep');
+      this.ctx.logger?.error({ err }, 'post-call work failed; it will be retried by a sweep');
       return undefined;
     });
     this.#inflight.add(guarded);

@@ -1,4 +1,12 @@
-import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RECORD_CHANNELS_DEFAULT, RING_TIMEOUT_S, STATUS_CALLBACK_METHOD_DEFAULT } from '../contract/call-defaults.js';
+import {
+  MACHINE_DETECTION_DEFAULT,
+  MAX_DURATION_S,
+  RECORD_CHANNELS_DEFAULT,
+  RECORD_TRACK_DEFAULT,
+  RECORD_TRIM_SILENCE_DEFAULT,
+  RING_TIMEOUT_S,
+  STATUS_CALLBACK_METHOD_DEFAULT,
+} from '../contract/call-defaults.js';
 import { DEFAULT_STATUS_CALLBACK_EVENTS, type AgentOverrides, type Call, type CallMetrics, type OutboundCallCreate } from '../contract/call.js';
 import type { CodecList } from '../contract/codecs.js';
 import type { RecordingSummary } from '../store/recordings.js';
@@ -16,7 +24,14 @@ export interface CallOptions {
   ring_timeout_s: number;
   max_duration_s: number;
   machine_detection: { mode: 'disabled' | 'detect' | 'detect_message_end'; hangup_on_machine: boolean };
-  record: { enabled: boolean; channels: 'mono' | 'dual' };
+  /** track and trim_silence are absent on calls stored before they existed (their defaults apply). */
+  record: {
+    enabled: boolean;
+    channels: 'mono' | 'dual';
+    track?: 'inbound' | 'outbound' | 'both';
+    trim_silence?: boolean;
+    status_callback?: { url: string; method: 'POST' | 'GET' };
+  };
   /** Absent on calls stored before overrides existed. */
   agent_overrides?: AgentOverrides | null;
   /** The codecs the call offers, in order; null or absent: the trunk's, else the worker's. */
@@ -60,6 +75,8 @@ export interface CallRow {
   summary_source: 'llm' | 'extractive' | null;
   analysis_due_at: Date | null;
   analyzed_at: Date | null;
+  /** Set: the result webhook waits for the summary until then at the latest (src/analysis/call-result.ts). */
+  result_due_at: Date | null;
 }
 
 /** Where a call's recording is served (relative to the API's address). */
@@ -84,7 +101,15 @@ export function optionsFrom(body: OutboundCallCreate, agentWebhookUrl: string | 
       mode: body.machine_detection?.mode ?? MACHINE_DETECTION_DEFAULT.mode,
       hangup_on_machine: body.machine_detection?.hangup_on_machine ?? MACHINE_DETECTION_DEFAULT.hangup_on_machine,
     },
-    record: { enabled: body.record?.enabled ?? false, channels: body.record?.channels ?? RECORD_CHANNELS_DEFAULT },
+    record: {
+      enabled: body.record?.enabled ?? false,
+      channels: body.record?.channels ?? RECORD_CHANNELS_DEFAULT,
+      track: body.record?.track ?? RECORD_TRACK_DEFAULT,
+      trim_silence: body.record?.trim_silence ?? RECORD_TRIM_SILENCE_DEFAULT,
+      ...(body.record?.status_callback
+        ? { status_callback: { url: body.record.status_callback.url, method: body.record.status_callback.method ?? STATUS_CALLBACK_METHOD_DEFAULT } }
+        : {}),
+    },
     agent_overrides: body.agent_overrides ?? null,
     codecs: body.codecs ?? null,
   };
@@ -131,7 +156,7 @@ export function toCall(r: CallRow): Call {
     ring_timeout_s: o.ring_timeout_s,
     max_duration_s: o.max_duration_s,
     machine_detection: o.machine_detection,
-    record: o.record,
+    record: { ...o.record, track: o.record.track ?? RECORD_TRACK_DEFAULT, trim_silence: o.record.trim_silence ?? RECORD_TRIM_SILENCE_DEFAULT },
     agent_overrides: o.agent_overrides ?? null,
     codecs: o.codecs ?? null,
   };

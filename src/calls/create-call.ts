@@ -65,6 +65,11 @@ function checkBody(ctx: AppContext, body: OutboundCallCreate, rawBody: string | 
   }
   if (body.callback_url) assertPublicUrl(body.callback_url, 'callback_url', ctx.allowPrivateUrls);
   if (body.status_callback) checkStatusCallback(ctx, body.status_callback);
+  if (body.record?.status_callback) assertPublicUrl(body.record.status_callback.url, 'record.status_callback.url', ctx.allowPrivateUrls);
+  // One side is one channel: dual (callee left, agent right) would leave a channel that is never written.
+  if (body.record?.channels === 'dual' && body.record.track !== undefined && body.record.track !== 'both') {
+    throw new OutcallError('conflicting_fields', `record.track "${body.record.track}" records one side: use channels "mono" (dual needs track "both")`, 'record.track');
+  }
   if (body.scheduled_at !== undefined && Number.isNaN(Date.parse(body.scheduled_at))) {
     throw new OutcallError('invalid_request', '"scheduled_at" is not a valid date-time', 'scheduled_at');
   }

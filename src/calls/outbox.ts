@@ -36,6 +36,7 @@ export function resultData(row: CallRow) {
     from: c.from,
     metadata: c.metadata,
     summary_text: c.summary_text,
+    summary_source: c.summary_source,
     transcript_id: c.transcript_id,
     recording: c.recording,
     sip_status_code: c.sip_status_code,
@@ -104,14 +105,18 @@ export async function enqueueStatusEvent(tx: Queryable, row: CallRow, event: Sta
   return true;
 }
 
+/** The result webhook (call.result) to callback_url, as the call row is now. */
+export async function enqueueResultWebhook(tx: Queryable, row: CallRow, at: Date): Promise<void> {
+  if (row.options.callback_url) await writeEvent(tx, row, 'call.result', at, resultData(row), [{ url: row.options.callback_url, method: 'POST' }]);
+}
+
 /**
  * Called by transitionCall inside its transaction, so the events exist exactly when the status
- * does: the status callback for the transition, and at a terminal status the result webhook.
+ * does: the status callback for the transition, and at a terminal status the result webhook,
+ * unless the call's result waits for its summary (result_due_at set: src/analysis/call-result.ts).
  */
 export async function enqueueTransitionWebhooks(tx: Queryable, row: CallRow, to: CallStatus, at: Date): Promise<void> {
   const event = statusEventFor(to);
   if (event) await enqueueStatusEvent(tx, row, event, at);
-  if (isTerminal(to) && row.options.callback_url) {
-    await writeEvent(tx, row, 'call.result', at, resultData(row), [{ url: row.options.callback_url, method: 'POST' }]);
-  }
+  if (isTerminal(to) && !row.result_due_at) await enqueueResultWebhook(tx, row, at);
 }

@@ -5,6 +5,7 @@ import { CALLS_QUEUED_CHANNEL } from '../store/channels.js';
 import { join, sql, type SqlFragment } from '../store/sql.js';
 import { enqueueTransitionWebhooks } from './outbox.js';
 import { enqueueConversationEnded } from './conversation-events.js';
+import { enqueueRecordingWebhooks } from './recording-webhooks.js';
 import type { CallRow } from './call-object.js';
 import { canTransition, isTerminal, legalNextStatuses, type CallStatus, type EndReason } from '../contract/status.js';
 
@@ -83,6 +84,7 @@ export async function transitionCall(tx: Queryable, req: TransitionRequest): Pro
   // The conversation ends with the call (before the call's own terminal webhooks, in event order).
   if (isTerminal(req.to)) await enqueueConversationEnded(tx, call, req.at);
   await enqueueTransitionWebhooks(tx, call, req.to, req.at);
+  await enqueueRecordingWebhooks(tx, call, req.to, req.at);
   // An ended call frees a concurrency slot (and a re-queued one is due again): wake the dispatchers.
   if (isTerminal(req.to) || req.to === 'queued') await tx.query(sql`select pg_notify(${CALLS_QUEUED_CHANNEL}, ${req.callId})`);
   // Live watchers (GET /v1/calls/{id}/stream) re-read the events when this commits.

@@ -15,7 +15,7 @@ export async function serve(config: Config): Promise<number> {
   ctx.logger = app.log;
   const deliverer = new WebhookDeliverer(ctx);
   await deliverer.start();
-  const plane = await startCallPlane(ctx, config.media);
+  const plane = await startCallPlane(ctx, config.media, { postCall: { resultWaitMs: config.resultSummaryWaitMs } });
   const sandbox = await startEmbeddedSandbox(ctx, { embeddedStore: config.databaseUrl === undefined });
   const address = await app.listen({ host: config.host, port: config.port });
   const store = config.databaseUrl !== undefined ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`;

@@ -19,7 +19,7 @@ export async function worker(config: Config): Promise<number> {
   ctx.logger = log as unknown as NonNullable<typeof ctx.logger>;
   const deliverer = new WebhookDeliverer(ctx);
   await deliverer.start();
-  const plane = await startCallPlane(ctx, config.media);
+  const plane = await startCallPlane(ctx, config.media, { postCall: { resultWaitMs: config.resultSummaryWaitMs } });
   console.log(`outcall worker ${plane.workerId} is running (SIP on ${config.media.sipHost}:${plane.sipPort})`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

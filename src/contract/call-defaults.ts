@@ -15,6 +15,9 @@ export const MAX_DURATION_S: IntegerOption = { min: 30, max: 14400, default: 360
 
 export const MACHINE_DETECTION_DEFAULT = { mode: 'disabled', hangup_on_machine: false } as const;
 export const RECORD_CHANNELS_DEFAULT = 'mono';
+/** record.track: which side is recorded (inbound: the callee, outbound: the agent). */
+export const RECORD_TRACK_DEFAULT = 'both';
+export const RECORD_TRIM_SILENCE_DEFAULT = false;
 export const STATUS_CALLBACK_METHOD_DEFAULT = 'POST';
 /** status_callback.urls: at most this many receivers per call. */
 export const STATUS_CALLBACK_MAX_URLS = 5;

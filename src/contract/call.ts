@@ -1,5 +1,14 @@
 import { Type, type Static } from 'typebox';
-import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RECORD_CHANNELS_DEFAULT, RING_TIMEOUT_S, STATUS_CALLBACK_MAX_URLS, STATUS_CALLBACK_METHOD_DEFAULT } from './call-defaults.js';
+import {
+  MACHINE_DETECTION_DEFAULT,
+  MAX_DURATION_S,
+  RECORD_CHANNELS_DEFAULT,
+  RECORD_TRACK_DEFAULT,
+  RECORD_TRIM_SILENCE_DEFAULT,
+  RING_TIMEOUT_S,
+  STATUS_CALLBACK_MAX_URLS,
+  STATUS_CALLBACK_METHOD_DEFAULT,
+} from './call-defaults.js';
 import { CALL_STATUSES } from './status.js';
 import { CodecList } from './codecs.js';
 import { DISCONNECTIONS } from './disconnection.js';
@@ -65,10 +74,28 @@ const MachineDetection = Type.Object(
   { additionalProperties: false },
 );
 
+const RecordingStatusCallback = Type.Object(
+  {
+    url: HttpUrl('receives recording.in-progress, recording.completed and recording.absent'),
+    method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('GET')], { default: STATUS_CALLBACK_METHOD_DEFAULT })),
+  },
+  { additionalProperties: false },
+);
+
 const Record = Type.Object(
   {
     enabled: Type.Boolean(),
     channels: Type.Optional(Type.Union([Type.Literal('mono'), Type.Literal('dual')], { default: RECORD_CHANNELS_DEFAULT })),
+    track: Type.Optional(
+      Type.Union([Type.Literal('inbound'), Type.Literal('outbound'), Type.Literal('both')], {
+        default: RECORD_TRACK_DEFAULT,
+        description: 'the side recorded: inbound the callee, outbound the agent; a single track needs channels mono',
+      }),
+    ),
+    trim_silence: Type.Optional(
+      Type.Boolean({ default: RECORD_TRIM_SILENCE_DEFAULT, description: 'cut leading and trailing silence (20 ms frames under -50 dBFS RMS)' }),
+    ),
+    status_callback: Type.Optional(RecordingStatusCallback),
   },
   { additionalProperties: false },
 );

@@ -12,15 +12,31 @@
  *
  * Memory: samples live in one-second blocks allocated as audio arrives (silent stretches allocate
  * nothing), and nothing is kept past maxMs (the call's max_duration).
+ *
+ * Options of the call's `record`: `track` keeps one side only (inbound: the callee, outbound: the
+ * agent; a single track is one channel, so it goes with mono), and `trimSilence` cuts the leading
+ * and trailing silence off the finished recording (silence-trim.ts says how silence is measured).
  */
 import { FRAME_MS, samplesPerFrame } from './frames.js';
+import { soundRange } from './silence-trim.js';
 import { encodeWav } from './wav.js';
 
 export type RecordingChannels = 'mono' | 'dual';
 
-export interface RecorderOptions {
-  sampleRate: number;
+/** Which side is recorded: inbound is the callee (what we receive), outbound the agent (what we send). */
+export type RecordingTrack = 'inbound' | 'outbound' | 'both';
+
+/** What the call's `record` asks of the recording. */
+export interface RecordingOptions {
   channels: RecordingChannels;
+  /** Default 'both'. */
+  track?: RecordingTrack;
+  /** Cut leading and trailing silence at finish(). Default false. */
+  trimSilence?: boolean;
+}
+
+export interface RecorderOptions extends RecordingOptions {
+  sampleRate: number;
   /** Time of answer, in the same clock as the `at` given to callee()/agent()/finish() (ms). */
   startAt: number;
   /** Nothing past this is recorded (the call's max duration). */
@@ -97,7 +113,7 @@ export class CallRecorder {
 
   /** A frame heard from the callee at time `at`. */
   callee(frame: Int16Array, at: number): void {
-    if (this.#finished) return;
+    if (this.#finished || this.#opts.track === 'outbound') return;
     const now = this.#slot(at);
     const cursor = this.#calleeCursor;
     const pos = cursor === undefined || now > cursor + this.#gapSamples ? now : cursor;
@@ -107,24 +123,33 @@ export class CallRecorder {
 
   /** A frame the agent wrote into the leg at time `at` (it plays after what is already queued). */
   agent(frame: Int16Array, at: number): void {
-    if (this.#finished) return;
+    if (this.#finished || this.#opts.track === 'inbound') return;
     const pos = Math.max(this.#agentCursor, this.#slot(at));
     (this.#tracks[this.#tracks.length - 1] as BlockTrack).add(pos, frame, this.#maxSamples);
     this.#agentCursor = pos + frame.length;
   }
 
-  /** The recording from answer to `at` (the end of the call), capped at maxMs. Once only. */
+  /**
+   * The recording from answer to `at` (the end of the call), capped at maxMs, without its leading and
+   * trailing silence with trimSilence (then possibly empty: durationMs 0). Once only.
+   */
   finish(at: number): Recording {
     if (this.#finished) throw new Error('recording already finished');
     this.#finished = true;
     const rate = this.#opts.sampleRate;
     const n = Math.min(this.#maxSamples, Math.max(0, Math.round(((at - this.#opts.startAt) * rate) / 1000)));
+    let planes = this.#tracks.map((t) => t.plane(n));
+    if (this.#opts.trimSilence) {
+      const { start, end } = soundRange(planes, rate);
+      planes = planes.map((p) => p.subarray(start, end));
+    }
+    const samples = planes[0]?.length ?? 0;
     return {
       format: 'wav',
       channels: this.#opts.channels,
       sampleRate: rate,
-      durationMs: Math.round((n * 1000) / rate),
-      wav: encodeWav(this.#tracks.map((t) => t.plane(n)), rate),
+      durationMs: Math.round((samples * 1000) / rate),
+      wav: encodeWav(planes, rate),
     };
   }
 }

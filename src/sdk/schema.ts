@@ -2036,6 +2036,22 @@ export interface paths {
                                     enabled: boolean;
                                     /** @default mono */
                                     channels: "mono" | "dual";
+                                    /**
+                                     * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                     * @default both
+                                     */
+                                    track: "inbound" | "outbound" | "both";
+                                    /**
+                                     * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                     * @default false
+                                     */
+                                    trim_silence: boolean;
+                                    status_callback?: {
+                                        /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                        url: string;
+                                        /** @default POST */
+                                        method: "POST" | "GET";
+                                    };
                                 };
                                 agent_overrides: {
                                     /** @description this call's language, for the recognizer and the speech engines */
@@ -2154,6 +2170,22 @@ export interface paths {
                             enabled: boolean;
                             /** @default mono */
                             channels?: "mono" | "dual";
+                            /**
+                             * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                             * @default both
+                             */
+                            track?: "inbound" | "outbound" | "both";
+                            /**
+                             * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                             * @default false
+                             */
+                            trim_silence?: boolean;
+                            status_callback?: {
+                                /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                url: string;
+                                /** @default POST */
+                                method?: "POST" | "GET";
+                            };
                         };
                         /** @description this call's changes to the agent's settings */
                         agent_overrides?: {
@@ -2289,6 +2321,22 @@ export interface paths {
                                 enabled: boolean;
                                 /** @default mono */
                                 channels: "mono" | "dual";
+                                /**
+                                 * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                 * @default both
+                                 */
+                                track: "inbound" | "outbound" | "both";
+                                /**
+                                 * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                 * @default false
+                                 */
+                                trim_silence: boolean;
+                                status_callback?: {
+                                    /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                    url: string;
+                                    /** @default POST */
+                                    method: "POST" | "GET";
+                                };
                             };
                             agent_overrides: {
                                 /** @description this call's language, for the recognizer and the speech engines */
@@ -2462,6 +2510,22 @@ export interface paths {
                                 enabled: boolean;
                                 /** @default mono */
                                 channels: "mono" | "dual";
+                                /**
+                                 * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                 * @default both
+                                 */
+                                track: "inbound" | "outbound" | "both";
+                                /**
+                                 * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                 * @default false
+                                 */
+                                trim_silence: boolean;
+                                status_callback?: {
+                                    /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                    url: string;
+                                    /** @default POST */
+                                    method: "POST" | "GET";
+                                };
                             };
                             agent_overrides: {
                                 /** @description this call's language, for the recognizer and the speech engines */
@@ -2639,6 +2703,22 @@ export interface paths {
                                 enabled: boolean;
                                 /** @default mono */
                                 channels: "mono" | "dual";
+                                /**
+                                 * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                 * @default both
+                                 */
+                                track: "inbound" | "outbound" | "both";
+                                /**
+                                 * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                 * @default false
+                                 */
+                                trim_silence: boolean;
+                                status_callback?: {
+                                    /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                    url: string;
+                                    /** @default POST */
+                                    method: "POST" | "GET";
+                                };
                             };
                             agent_overrides: {
                                 /** @description this call's language, for the recognizer and the speech engines */
@@ -2819,6 +2899,22 @@ export interface paths {
                                     enabled: boolean;
                                     /** @default mono */
                                     channels: "mono" | "dual";
+                                    /**
+                                     * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                     * @default both
+                                     */
+                                    track: "inbound" | "outbound" | "both";
+                                    /**
+                                     * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                     * @default false
+                                     */
+                                    trim_silence: boolean;
+                                    status_callback?: {
+                                        /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                        url: string;
+                                        /** @default POST */
+                                        method: "POST" | "GET";
+                                    };
                                 };
                                 agent_overrides: {
                                     /** @description this call's language, for the recognizer and the speech engines */
@@ -2995,6 +3091,22 @@ export interface paths {
                                 enabled: boolean;
                                 /** @default mono */
                                 channels: "mono" | "dual";
+                                /**
+                                 * @description the side recorded: inbound the callee, outbound the agent; a single track needs channels mono
+                                 * @default both
+                                 */
+                                track: "inbound" | "outbound" | "both";
+                                /**
+                                 * @description cut leading and trailing silence (20 ms frames under -50 dBFS RMS)
+                                 * @default false
+                                 */
+                                trim_silence: boolean;
+                                status_callback?: {
+                                    /** @description receives recording.in-progress, recording.completed and recording.absent */
+                                    url: string;
+                                    /** @default POST */
+                                    method: "POST" | "GET";
+                                };
                             };
                             agent_overrides: {
                                 /** @description this call's language, for the recognizer and the speech engines */

@@ -12,3 +12,9 @@ export const CALL_CANCEL_CHANNEL = 'outcall_call_cancel';
 
 /** Webhook deliveries were written to the outbox: deliverers wake. */
 export const WEBHOOKS_CHANNEL = 'outcall_webhooks';
+
+/**
+ * A call's result webhook now waits for its summary (payload: the call id): every post-call runner
+ * wakes its sweep for when it falls due, in case the process that ended the call dies first.
+ */
+export const RESULTS_DUE_CHANNEL = 'outcall_results_due';

@@ -5,7 +5,7 @@
  */
 import type { EndReason } from '../contract/status.js';
 import type { ProviderFallbackEvent } from '../providers/settings.js';
-import type { Recording, RecordingChannels } from '../media/wav-recorder.js';
+import type { Recording, RecordingOptions } from '../media/wav-recorder.js';
 import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
 import type { GreetingSpec, VoiceCallSpec } from '../voice/spec.js';
 
@@ -26,8 +26,8 @@ export interface DialCommand {
   codecs?: string[];
   /** Present: the call runs a voice agent (greeting is then ignored; the session owns max_duration). */
   voice?: VoiceCallSpec;
-  /** Present: the call is recorded from answer to end (capped at maxDurationMs). */
-  record?: { channels: RecordingChannels };
+  /** Present: the call is recorded from answer to end (capped at maxDurationMs), one side or both. */
+  record?: RecordingOptions;
 }
 
 /** Timings of an answered call, measured in the media worker. */

@@ -29,6 +29,14 @@ test('extractive: deterministic, and without a callee answer just the opening', 
   assert.equal(extractiveSummary([]), '');
 });
 
+test('extractive: a transcript of one line (a greeting-only call) is that whole line', () => {
+  const greeting = 'Hello, this is Outcall. Your order ships tomorrow. Goodbye.';
+  assert.equal(extractiveSummary([turn('agent', `  ${greeting} `, 0)]), `Agent: ${greeting}`);
+  // Two lines are no longer "one line": the opening sentence rule applies again.
+  assert.equal(extractiveSummary([turn('agent', greeting, 0), turn('agent', 'Bye.', 1)]), 'Agent: Hello, this is Outcall.');
+  assert.ok(extractiveSummary([turn('agent', 'word '.repeat(300), 0)]).length <= 500);
+});
+
 test('extractive: long lines are clipped at a word, and the whole stays under maxChars', () => {
   const long = 'word '.repeat(200).trim();
   const s = extractiveSummary([turn('agent', 'Hello.', 0), turn('callee', long, 1), turn('callee', long, 2), turn('callee', long, 3), turn('callee', long, 4)], { maxChars: 300, maxPieceChars: 100 });

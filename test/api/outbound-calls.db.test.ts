@@ -40,7 +40,7 @@ describe('creating a call', () => {
     assert.equal(c.ring_timeout_s, 45);
     assert.equal(c.max_duration_s, 3600);
     assert.deepEqual(c.machine_detection, { mode: 'disabled', hangup_on_machine: false });
-    assert.deepEqual(c.record, { enabled: false, channels: 'mono' });
+    assert.deepEqual(c.record, { enabled: false, channels: 'mono', track: 'both', trim_silence: false });
     assert.deepEqual(c.status_callback, { url: 'https://hooks.example.com/status', events: ['ringing', 'completed'], method: 'POST' });
     assert.deepEqual(c.custom_sip_headers, [{ name: 'X-Campaign', value: 'fall-2026' }]);
     assert.equal(c.caller_id_name, 'Acme Clinic');

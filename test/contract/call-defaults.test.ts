@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { optionsFrom } from '../../src/calls/call-object.js';
 import { validateScenario } from '../../src/cli/scenarios/schema.js';
-import { MACHINE_DETECTION_DEFAULT, MAX_DURATION_S, RING_TIMEOUT_S } from '../../src/contract/call-defaults.js';
+import {
+  MACHINE_DETECTION_DEFAULT,
+  MAX_DURATION_S,
+  RECORD_CHANNELS_DEFAULT,
+  RECORD_TRACK_DEFAULT,
+  RECORD_TRIM_SILENCE_DEFAULT,
+  RING_TIMEOUT_S,
+} from '../../src/contract/call-defaults.js';
 import { OutboundCallCreate } from '../../src/contract/call.js';
 
 const prop = (name: string) => (OutboundCallCreate.properties as Record<string, { minimum?: number; maximum?: number; default?: unknown }>)[name];
@@ -20,7 +27,15 @@ test('a call that gives no options stores the defaults of the table', () => {
   assert.equal(o.ring_timeout_s, RING_TIMEOUT_S.default);
   assert.equal(o.max_duration_s, MAX_DURATION_S.default);
   assert.deepEqual(o.machine_detection, MACHINE_DETECTION_DEFAULT);
-  assert.deepEqual(o.record, { enabled: false, channels: 'mono' });
+  assert.deepEqual(o.record, { enabled: false, channels: 'mono', track: 'both', trim_silence: false });
+});
+
+test('the record schema takes its defaults from the table', () => {
+  const record = prop('record') as unknown as { properties: Record<string, { default?: unknown }> };
+  assert.deepEqual(
+    ['channels', 'track', 'trim_silence'].map((k) => record.properties[k]?.default),
+    [RECORD_CHANNELS_DEFAULT, RECORD_TRACK_DEFAULT, RECORD_TRIM_SILENCE_DEFAULT],
+  );
 });
 
 test('scenario files are held to the same ranges as the API', () => {

@@ -5,7 +5,8 @@
  *   right after answer, nothing on the callee channel then); the callee channel carries baresip's
  *   "yes please" at its own time. The latencies are stored and returned, the extractive summary is
  *   made after the end, and the `analyzed` status callback arrives once, after `completed`.
- * - a greeting-only agent, recorded in mono: the greeting is in the recording.
+ * - a greeting-only agent, recorded in mono: the greeting is in the recording, and in the transcript
+ *   and the (extractive) summary.
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -187,7 +188,7 @@ describe('recording and post-call analysis on live calls (baresip, L16/16000)', 
     assert.equal(receiver.received.filter((x) => x.url === '/status' && JSON.parse(x.body).type === 'call.analyzed' && JSON.parse(x.body).data.call_id === callId).length, 1, 'analyzed delivered once');
   });
 
-  test('a recorded greeting-only call: mono WAV of the call with the greeting in it, no analysis', async (tc) => {
+  test('a recorded greeting-only call: mono WAV of the call with the greeting in it; the greeting is its transcript and summary', async (tc) => {
     const prompt = calleeSpeech('hello', 8, 4);
     assert.ok(prompt);
     callee = await startCallee({ user: TO, prompt });
@@ -206,7 +207,11 @@ describe('recording and post-call analysis on live calls (baresip, L16/16000)', 
     assert.ok(rms(at(mono, 0, 2)) > 300, `the greeting is in the recording (rms ${rms(at(mono, 0, 2)).toFixed(0)})`);
     assert.equal(typeof call.metrics.answer_to_greeting_ms, 'number');
     assert.deepEqual(call.metrics.turns, []);
-    assert.equal(call.summary_text, null);
-    assert.equal(call.analyzed_at, null, 'greeting-only calls have no transcript to analyze');
+    assert.ok(call.transcript_id, 'the greeting it played is its transcript');
+    const analyzed = await waitFor('the analysis', async () => {
+      const c = (await t.org.req('GET', `/v1/calls/${r.body.id}`)).body;
+      return c.analyzed_at ? c : undefined;
+    }, 15_000);
+    assert.deepEqual([analyzed.summary_text, analyzed.summary_source], ['Agent: Hello, this is Outcall calling about your appointment.', 'extractive']);
   });
 });

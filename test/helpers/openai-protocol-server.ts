@@ -67,6 +67,7 @@ export class OpenAiProtocolServer {
   readonly summaryRequests: RecordedRequest[] = [];
   private answerSummaries = false;
   private readonly script: Array<{ reply: Reply; timing: ReplyTiming }> = [];
+  private readonly summaryScript: Array<{ reply: Reply; timing: ReplyTiming }> = [];
   private fallback: { reply: Reply; timing: ReplyTiming } | undefined;
   private readonly server: Server;
   private seq = 0;
@@ -81,8 +82,8 @@ export class OpenAiProtocolServer {
 
   /**
    * `answerSummaries`: a live call's post-call summary (src/analysis, asked after the call ended,
-   * possibly while the next test already scripted its replies) gets a fixed text reply and never
-   * takes a scripted one.
+   * possibly while the next test already scripted its replies) gets a fixed text reply (or the one
+   * replySummary queued) and never takes a scripted one.
    */
   static async start(o: { answerSummaries?: boolean } = {}): Promise<OpenAiProtocolServer> {
     const s = new OpenAiProtocolServer();
@@ -98,6 +99,12 @@ export class OpenAiProtocolServer {
   /** Queues the reply to the next request. */
   reply(reply: Reply, timing: ReplyTiming = {}): this {
     this.script.push({ reply, timing });
+    return this;
+  }
+
+  /** With `answerSummaries`: the reply to the next summary request (then the fixed text again). */
+  replySummary(reply: Reply, timing: ReplyTiming = {}): this {
+    this.summaryScript.push({ reply, timing });
     return this;
   }
 
@@ -131,7 +138,9 @@ export class OpenAiProtocolServer {
     res.on('close', () => {
       if (!res.writableFinished) closedEarly();
     });
-    const next = isSummary ? { reply: { kind: 'text', pieces: ['The callee was called.'] } as Reply, timing: {} } : (this.script.shift() ?? this.fallback);
+    const next = isSummary
+      ? (this.summaryScript.shift() ?? { reply: { kind: 'text', pieces: ['The callee was called.'] } as Reply, timing: {} })
+      : (this.script.shift() ?? this.fallback);
     if (!next) {
       sendError(res, 500, { error: { message: 'no scripted reply', type: 'server_error', param: null, code: null } });
       return;

@@ -3,6 +3,7 @@
  * SIP on an ephemeral port, RTP from the test file's own port range (files run side by side in CI,
  * so ranges must not overlap), quick polling so calls start at once.
  */
+import type { PostCallOptions } from '../../src/analysis/post-call.js';
 import type { AppContext } from '../../src/app-context.js';
 import { startCallPlane, type CallPlane } from '../../src/worker/control/call-plane.js';
 
@@ -13,12 +14,14 @@ export interface TestCallPlaneOptions {
   threads?: number;
   /** Codecs offered to every call, best first (default: the dialer's own choice). */
   codecs?: string[];
+  /** Post-call analysis and result webhook settings (default: the runner's own). */
+  postCall?: PostCallOptions;
 }
 
 export function startTestCallPlane(ctx: AppContext, o: TestCallPlaneOptions): Promise<CallPlane> {
   return startCallPlane(
     ctx,
     { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: o.rtpPortMin, rtpPortMax: o.rtpPortMax, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: o.threads ?? 1 },
-    { pollIntervalMs: 250, ...(o.codecs ? { codecs: o.codecs } : {}) },
+    { pollIntervalMs: 250, ...(o.codecs ? { codecs: o.codecs } : {}), ...(o.postCall ? { postCall: o.postCall } : {}) },
   );
 }

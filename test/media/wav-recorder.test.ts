@@ -126,3 +126,40 @@ test('the recording ends at the end of the call: agent audio still queued then w
   assert.equal(right.length, 480);
   assert.throws(() => r.finish(100), /already finished/);
 });
+
+test('track inbound keeps the callee only, outbound the agent only; both is the default', () => {
+  const play = (track?: 'inbound' | 'outbound' | 'both') => {
+    const r = new CallRecorder({ sampleRate: 8000, channels: 'mono', startAt: 0, maxMs: 60_000, ...(track ? { track } : {}) });
+    r.callee(frame(11), 0); // slot 0
+    r.agent(frame(22), 20); // slot 1
+    const s = parse(r.finish(40).wav).planes[0] as Int16Array;
+    return [s[0], s[160]];
+  };
+  assert.deepEqual(play('inbound'), [11, 0], 'inbound: the callee, not the agent');
+  assert.deepEqual(play('outbound'), [0, 22], 'outbound: the agent, not the callee');
+  assert.deepEqual(play('both'), [11, 22]);
+  assert.deepEqual(play(), [11, 22]);
+});
+
+test('trimSilence: the leading and trailing silence go, the sound between stays whole and aligned', () => {
+  const r = new CallRecorder({ sampleRate: 8000, channels: 'dual', startAt: 0, maxMs: 60_000, trimSilence: true });
+  r.callee(frame(3), 0); // -80 dBFS: silence by the threshold
+  r.agent(frame(900), 200); // slot 10: sound
+  r.callee(frame(0), 240); // a silent frame between sounds stays
+  r.callee(frame(-700), 260); // slot 13: sound on the other channel
+  const rec = r.finish(1000);
+  // Slots 10 to 13 (80 ms) of a 1000 ms call.
+  assert.equal(rec.durationMs, 80);
+  const [left, right] = parse(rec.wav).planes as [Int16Array, Int16Array];
+  assert.equal(left.length, 4 * 160);
+  assert.equal(right[0], 900, 'it starts at the first sound');
+  assert.equal(left[0], 0, 'the other channel is cut at the same sample');
+  assert.equal(left[3 * 160], -700);
+  assert.equal(left[4 * 160 - 1], -700, 'and ends with the last sound');
+
+  const quiet = new CallRecorder({ sampleRate: 8000, channels: 'mono', startAt: 0, maxMs: 60_000, trimSilence: true });
+  quiet.callee(frame(2), 0);
+  const none = quiet.finish(500);
+  assert.equal(none.durationMs, 0, 'a silent call trims to nothing');
+  assert.equal(none.wav.byteLength, WAV_HEADER_BYTES);
+});

@@ -30,3 +30,11 @@ test('configuration is read from the environment with checked values', () => {
   assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), { code: 'config_invalid' });
   assert.throws(() => loadConfig({ OUTCALL_LOG_LEVEL: 'loud' }), { code: 'config_invalid' });
 });
+
+test('OUTCALL_RESULT_SUMMARY_WAIT_S: how long call.result waits for the LLM summary, 15 s by default, 0-300', () => {
+  assert.equal(loadConfig({}).resultSummaryWaitMs, 15_000);
+  assert.equal(loadConfig({ OUTCALL_RESULT_SUMMARY_WAIT_S: '4' }).resultSummaryWaitMs, 4000);
+  assert.equal(loadConfig({ OUTCALL_RESULT_SUMMARY_WAIT_S: '0' }).resultSummaryWaitMs, 0);
+  assert.throws(() => loadConfig({ OUTCALL_RESULT_SUMMARY_WAIT_S: '301' }), { code: 'config_invalid' });
+  assert.throws(() => loadConfig({ OUTCALL_RESULT_SUMMARY_WAIT_S: '1.5' }), { code: 'config_invalid' });
+});

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { TtsProvider } from '../../src/providers/tts/types.js';
 import { WavStreamParser } from '../../src/providers/tts/wav-stream.js';
 import { MediaRuntime } from '../../src/worker/media/media-runtime.js';
+import { tapLeg } from '../../src/worker/media/recording-tap.js';
 import { transferablesOf, type WorkerEvent } from '../../src/worker/protocol.js';
 import { dialCommand } from './dial-command.js';
 import type { LegEvent, Leg } from '../../src/voice/leg.js';
@@ -122,4 +123,58 @@ test('no recording without record, and none for a call that was never answered',
   b.legs[0]?.emit({ type: 'ended', sipStatusCode: 486, reason: 'busy', by: 'remote', outcome: 'busy' });
   assert.equal(ended(b.events)?.recording, undefined);
   assert.equal(ended(b.events)?.timings, undefined);
+});
+
+test('the tapped leg is the whole leg: transfer and sendDtmf reach the inner leg (called on it), absent ones stay absent', async () => {
+  const calls: string[] = [];
+  class FullLeg extends AudioLeg {
+    readonly marker = 'inner';
+    transfer(target: string): Promise<number> {
+      calls.push(`transfer ${target} on ${this.marker}`);
+      return Promise.resolve(202);
+    }
+    sendDtmf(digits: string): void {
+      calls.push(`dtmf ${digits} on ${this.marker}`);
+    }
+  }
+  const tap = tapLeg(new FullLeg(), { channels: 'mono', maxMs: 60_000, now: () => 0 });
+  assert.ok(tap.leg.transfer && tap.leg.sendDtmf, 'both are offered');
+  assert.equal(await tap.leg.transfer('sip:+15559990000@127.0.0.1'), 202);
+  tap.leg.sendDtmf('19#');
+  assert.deepEqual(calls, ['transfer sip:+15559990000@127.0.0.1 on inner', 'dtmf 19# on inner']);
+  // A leg without them: the tapped one says so too (the tools then answer tool_unavailable truthfully).
+  const bare = tapLeg(new AudioLeg(), { channels: 'mono', maxMs: 60_000, now: () => 0 });
+  assert.equal(bare.leg.transfer, undefined);
+  assert.equal(bare.leg.sendDtmf, undefined);
+});
+
+test('record track and trim_silence reach the recorder: an inbound, trimmed recording of a greeting call', async () => {
+  const { rt, events, legs, advance } = setup();
+  rt.handle(dialCommand({ record: { channels: 'mono', track: 'inbound', trimSilence: true }, codecs: ['L16/16000'] }));
+  await tick();
+  const leg = legs[0] as AudioLeg;
+  leg.emit({ type: 'answered', codec: 'L16/16000', sampleRate: 16000 });
+  await tick(); // the greeting (1000s) is written now: not recorded on an inbound track
+  advance(300);
+  leg.hear(new Int16Array(320).fill(-800)); // slot 15: the callee
+  advance(700);
+  leg.queued = 0;
+  leg.emit({ type: 'drained' });
+  await tick();
+  leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'local', outcome: 'completed' });
+  const e = ended(events);
+  assert.ok(e?.recording);
+  assert.equal(e.recording.durationMs, 20, 'only the callee frame is left: no greeting, no silence around it');
+  const inter = new WavStreamParser().push(Buffer.from(e.recording.wav));
+  assert.ok(inter.length === 320 && inter.every((v) => v === -800));
+});
+
+test('a trimmed recording with no sound in it is no recording', async () => {
+  const { rt, events, legs, advance } = setup();
+  rt.handle(dialCommand({ greeting: null, record: { channels: 'mono', track: 'inbound', trimSilence: true } }));
+  await tick();
+  legs[0]?.emit({ type: 'answered', codec: 'PCMU', sampleRate: 8000 });
+  advance(500);
+  legs[0]?.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'local', outcome: 'completed' });
+  assert.equal(ended(events)?.recording, undefined);
 });

@@ -154,7 +154,7 @@ test('a voice call the callee hangs up ends callee_hangup with the transcript so
   assert.deepEqual(legs[1]?.calls, ['cancel']);
 });
 
-test('without prepareVoice, or without voice in the command, the call stays greeting-only (no transcript)', async () => {
+test('without prepareVoice, or without voice in the command, the call stays greeting-only (its transcript: the greeting it played)', async () => {
   const v = fakeVoice();
   const { rt, events, legs } = runtime(v.prepare);
   rt.handle(cmd());
@@ -171,7 +171,7 @@ test('without prepareVoice, or without voice in the command, the call stays gree
   const ended = events.find((e) => e.type === 'ended');
   assert.ok(ended?.type === 'ended');
   assert.equal(ended.endReason, 'agent_hangup');
-  assert.equal(ended.transcript, undefined);
+  assert.deepEqual(ended.transcript?.map((t) => [t.speaker, t.text, t.interrupted]), [['agent', 'Hello', false]]);
   assert.ok(events.some((e) => e.type === 'greeting-started'));
 });
 

@@ -10,7 +10,7 @@ import { CALL_CANCEL_CHANNEL } from '../../store/channels.js';
 import { sql } from '../../store/sql.js';
 import { signingSecrets } from '../../webhooks/secrets.js';
 import type { WorkerCommand, WorkerEvent } from '../protocol.js';
-import { CallEventWriter } from './call-events.js';
+import { CallEventWriter, type AnalysisDue } from './call-events.js';
 import { dialCommandFor } from './dial-command.js';
 
 interface Held {
@@ -48,10 +48,12 @@ export class CallDialer implements Dialer {
       cancelPollMs?: number;
       codecs?: string[];
       /** A call with a transcript has ended (committed): its post-call analysis may start. */
-      onAnalysisDue?: (orgId: string, callId: string) => void;
+      onAnalysisDue?: AnalysisDue;
+      /** How long an answered call's result webhook waits for its summary. */
+      resultWaitMs?: number;
     } = {},
   ) {
-    this.#events = new CallEventWriter(ctx, opts.onAnalysisDue);
+    this.#events = new CallEventWriter(ctx, opts.onAnalysisDue, opts.resultWaitMs);
   }
 
   async start(): Promise<void> {

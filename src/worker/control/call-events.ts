@@ -16,17 +16,23 @@ import { newId } from '../../ids.js';
 import type { Queryable } from '../../store/db.js';
 import { insertRecording } from '../../store/recordings.js';
 import { sql } from '../../store/sql.js';
+import { RESULTS_DUE_CHANNEL } from '../../store/channels.js';
 import type { WorkerEvent } from '../protocol.js';
 import { callMetrics } from './call-metrics.js';
+import { DEFAULT_RESULT_SUMMARY_WAIT_MS } from '../../analysis/call-result.js';
 
 /** A call event to record (the worker's own 'ready' and 'log' are not about a call's lifecycle). */
 export type CallWorkerEvent = Exclude<WorkerEvent, { type: 'ready' | 'log' }>;
 
+/** A call with a transcript has ended (committed): its analysis may start, and its result is due by `resultDueAt`. */
+export type AnalysisDue = (orgId: string, callId: string, resultDueAt: Date | undefined) => void;
+
 export class CallEventWriter {
   constructor(
     private readonly ctx: AppContext,
-    /** A call with a transcript has ended (committed): its post-call analysis may start. */
-    private readonly onAnalysisDue?: (orgId: string, callId: string) => void,
+    private readonly onAnalysisDue?: AnalysisDue,
+    /** How long an answered call's result webhook waits for its summary (src/analysis/call-result.ts). */
+    private readonly resultWaitMs: number = DEFAULT_RESULT_SUMMARY_WAIT_MS,
   ) {}
 
   async apply(call: ClaimedCall, e: CallWorkerEvent): Promise<void> {
@@ -65,16 +71,17 @@ export class CallEventWriter {
         return;
       }
       case 'ended': {
+        let resultDueAt: Date | undefined;
         try {
-          await this.ctx.db.transaction((tx) => this.#end(tx, call, e, true));
+          resultDueAt = await this.ctx.db.transaction((tx) => this.#end(tx, call, e, true));
         } catch (err) {
           if (!e.recording) throw err;
           // The end of the call must be stored whatever happens to its audio (too large, a bad row).
           this.ctx.logger?.error({ err, callId: call.id }, 'could not store the call recording; ending the call without it');
-          await this.ctx.db.transaction((tx) => this.#end(tx, call, e, false));
+          resultDueAt = await this.ctx.db.transaction((tx) => this.#end(tx, call, e, false));
         }
-        // Committed: the summary is made off the dial path (the terminal webhooks are already written).
-        if (e.transcript !== undefined) this.onAnalysisDue?.(call.orgId, call.id);
+        // Committed: the summary is made off the dial path (the status callbacks are already written).
+        if (e.transcript !== undefined) this.onAnalysisDue?.(call.orgId, call.id, resultDueAt);
         return;
       }
     }
@@ -83,9 +90,10 @@ export class CallEventWriter {
   /**
    * The terminal transition of a call with what the worker measured and recorded: the transcript,
    * metrics and recording are written first in the same transaction, so the result webhook and a
-   * reader of the call find them.
+   * reader of the call find them. A completed call with a transcript keeps its result webhook for
+   * its summary (result_due_at, returned): src/analysis/call-result.ts sends it.
    */
-  async #end(tx: Queryable, call: ClaimedCall, e: Extract<WorkerEvent, { type: 'ended' }>, withRecording: boolean): Promise<void> {
+  async #end(tx: Queryable, call: ClaimedCall, e: Extract<WorkerEvent, { type: 'ended' }>, withRecording: boolean): Promise<Date | undefined> {
     const turns = e.transcript;
     let transcriptId: string | undefined;
     if (turns !== undefined) {
@@ -95,9 +103,15 @@ export class CallEventWriter {
     if (e.timings) {
       await tx.query(sql`update calls set metrics = ${JSON.stringify(callMetrics(e.timings))} where org_id = ${call.orgId} and id = ${call.id}`);
     }
+    let resultDueAt: Date | undefined;
     if (turns !== undefined) {
       // Post-call analysis is due from now (a sweep finds it if this process dies before it runs).
-      await tx.query(sql`update calls set analysis_due_at = ${this.ctx.now()} where org_id = ${call.orgId} and id = ${call.id}`);
+      const now = this.ctx.now();
+      // An answered call's result carries its summary: it waits for it, up to the bound.
+      if (e.status === 'completed' && call.options.callback_url) resultDueAt = new Date(now.getTime() + this.resultWaitMs);
+      await tx.query(sql`update calls set analysis_due_at = ${now}, result_due_at = ${resultDueAt ?? null} where org_id = ${call.orgId} and id = ${call.id}`);
+      // Other processes' runners learn when to sweep for it (at commit), should this process die.
+      if (resultDueAt) await tx.query(sql`select pg_notify(${RESULTS_DUE_CHANNEL}, ${call.id})`);
     }
     if (withRecording && e.recording) {
       const r = e.recording;
@@ -117,6 +131,7 @@ export class CallEventWriter {
       },
       data: { reason: e.reason },
     });
+    return resultDueAt;
   }
 
   /**

@@ -34,7 +34,8 @@ export async function startCallPlane(
   postCall.start();
   const dialer = new CallDialer(ctx, pool, workerId, {
     ...(opts.codecs ? { codecs: opts.codecs } : {}),
-    onAnalysisDue: (orgId, callId) => postCall.kick(orgId, callId),
+    onAnalysisDue: (orgId, callId, resultDueAt) => postCall.kick(orgId, callId, resultDueAt),
+    resultWaitMs: postCall.resultWaitMs,
   });
   await dialer.start();
   let stopping = false;

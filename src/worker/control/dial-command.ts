@@ -9,6 +9,9 @@ import type { ClaimedCall } from '../../dispatch/types.js';
 import type { AgentRow } from '../../store/agent-rows.js';
 import type { VoiceCallSpec } from '../../voice/spec.js';
 import type { DialCommand } from '../protocol.js';
+import type { CallOptions } from '../../calls/call-object.js';
+import { RECORD_TRACK_DEFAULT, RECORD_TRIM_SILENCE_DEFAULT } from '../../contract/call-defaults.js';
+import type { RecordingOptions } from '../../media/wav-recorder.js';
 
 export interface DialInputs {
   /** The call's agent, with the call's agent_overrides applied. */
@@ -22,6 +25,11 @@ export interface DialInputs {
   callCredentials?: { username: string; password: string } | undefined;
   /** The worker's configured codec order (undefined: the leg's default). */
   codecs: string[] | undefined;
+}
+
+/** The recording the worker makes; calls stored before track and trim_silence existed get their defaults. */
+function recordingOf(r: CallOptions['record']): RecordingOptions {
+  return { channels: r.channels, track: r.track ?? RECORD_TRACK_DEFAULT, trimSilence: r.trim_silence ?? RECORD_TRIM_SILENCE_DEFAULT };
 }
 
 /** The digest credentials of a call: its own (never the trunk's then), else its trunk's when readable. */
@@ -54,6 +62,6 @@ export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, passw
     greeting: greetingFor(agent, call.dynamicVariables, secrets, callLanguage(agent, call.options.agent_overrides?.language ?? undefined)),
     ...(offer ? { codecs: offer } : {}),
     ...(voice ? { voice } : {}),
-    ...(call.options.record?.enabled ? { record: { channels: call.options.record.channels } } : {}),
+    ...(call.options.record?.enabled ? { record: recordingOf(call.options.record) } : {}),
   };
 }

@@ -7,6 +7,7 @@ import { PendingGreeting } from '../../voice/pending-greeting.js';
 import { offerRate } from '../../telephony/offer-rate.js';
 import type { CallTimings, DialCommand, ProviderFallbackRecord, WorkerCommand, WorkerEvent } from '../protocol.js';
 import { tapLeg, type RecordingTap } from './recording-tap.js';
+import { greetingTranscript } from './greeting-transcript.js';
 
 export type DialLeg = (cmd: DialCommand) => Promise<Leg>;
 
@@ -57,6 +58,8 @@ interface ActiveCall {
   recording: RecordingTap | undefined;
   answeredAt: number | undefined;
   greetingAt: number | undefined;
+  /** A greeting-only call's playout, for its transcript (greeting-transcript.ts). */
+  greetingPlay: { writtenMs: number; totalMs: number | undefined; playedAll: boolean };
   latencies: TurnLatency[];
   fallbacks: ProviderFallbackRecord[];
 }
@@ -191,6 +194,7 @@ export class MediaRuntime {
       recording: undefined,
       answeredAt: undefined,
       greetingAt: undefined,
+      greetingPlay: { writtenMs: 0, totalMs: undefined, playedAll: false },
       latencies: [],
       fallbacks: [],
     };
@@ -200,7 +204,7 @@ export class MediaRuntime {
       leg = await this.deps.dialLeg(cmd);
       if (cmd.record) {
         // Everyone else gets the tapped leg, so every frame the agent writes is recorded.
-        call.recording = tapLeg(leg, { channels: cmd.record.channels, maxMs: cmd.maxDurationMs, now: () => this.#now() });
+        call.recording = tapLeg(leg, { ...cmd.record, maxMs: cmd.maxDurationMs, now: () => this.#now() });
         leg = call.recording.leg;
       }
     } catch (err) {
@@ -259,8 +263,9 @@ export class MediaRuntime {
           // A session ended by a provider error says which error, rather than "local hangup".
           reason: call.hangupCause === 'voice' && call.voice?.error !== undefined ? call.voice.error : e.reason,
           at,
-          // An answered voice call has a conversation to keep (possibly empty); an unanswered one has none.
-          ...(call.voice && call.answered ? { transcript: [...(call.voice.call?.transcript ?? [])] } : {}),
+          // An answered call has a conversation to keep (possibly empty; a greeting-only call's is the
+          // line it played); an unanswered one has none.
+          ...(call.answered ? { transcript: call.voice ? [...(call.voice.call?.transcript ?? [])] : this.#greetingTranscript(call, at) } : {}),
           ...(call.answered ? { timings: timingsOf(call) } : {}),
           ...(recording ? { recording } : {}),
         });
@@ -313,31 +318,48 @@ export class MediaRuntime {
     voice.offAudio = leg.onAudio((frame) => session.pushAudio(frame));
   }
 
+  #greetingTranscript(call: ActiveCall, at: number): TranscriptTurn[] {
+    const answeredAt = call.answeredAt ?? at;
+    return greetingTranscript({
+      text: call.cmd.greeting?.text ?? '',
+      startedMs: call.greetingAt === undefined ? undefined : call.greetingAt - answeredAt,
+      ...call.greetingPlay,
+      endMs: at - answeredAt,
+    });
+  }
+
   async #playGreeting(call: ActiveCall, leg: Leg, greeting: PendingGreeting, rate: number): Promise<void> {
     let first = true;
+    const play = call.greetingPlay;
+    let complete = false;
     try {
       for await (const frame of greeting.frames(rate)) {
         if (call.hangupCause !== undefined || !this.#calls.has(call.cmd.callId)) return;
         leg.write(frame);
+        play.writtenMs += (frame.length * 1000) / rate;
         if (first) {
           first = false;
           call.greetingAt = this.#now();
           this.deps.emit({ type: 'greeting-started', callId: call.cmd.callId, at: call.greetingAt });
         }
       }
+      complete = true;
+      play.totalMs = play.writtenMs;
     } catch (err) {
       this.deps.emit({ type: 'log', level: 'warn', message: `greeting synthesis failed: ${(err as Error).message}`, callId: call.cmd.callId });
     }
     // Hang up once what was queued has been played out.
-    await new Promise<void>((resolve) => {
-      if (leg.queuedMs === 0) return resolve();
+    const drained = await new Promise<boolean>((resolve) => {
+      if (leg.queuedMs === 0) return resolve(true);
       const off = leg.on((e) => {
         if (e.type === 'drained' || e.type === 'ended') {
           off();
-          resolve();
+          resolve(e.type === 'drained');
         }
       });
     });
+    // The whole line reached the callee only if it was all written and the leg played it out.
+    play.playedAll = complete && drained && play.writtenMs > 0;
     this.#hangup(call, 'greeting_done');
   }
 
