@@ -227,13 +227,18 @@ export async function callDetailPage(root, { params: [callId], signal }) {
   }
 
   // While a delivery is on its way its row is re-read, so the outcome shows without a reload.
+  const deliveryUnderway = () => state.deliveries.some((d) => d.status === 'pending' || d.status === 'delivering');
+  // An answered call's result webhook is written once its summary is in (or the server's wait bound
+  // passes), seconds after the end: until it exists, the page keeps looking for it.
+  const resultNotYetWritten = () =>
+    TERMINAL.includes(state.call.status) && Boolean(state.call.callback_url) && !state.deliveries.some((d) => d.type === 'call.result');
   let following = false;
   async function followDeliveries() {
     if (following) return;
     following = true;
     try {
       const until = Date.now() + DELIVERY_FOLLOW_MS;
-      while (!signal.aborted && Date.now() < until && state.deliveries.some((d) => d.status === 'pending' || d.status === 'delivering')) {
+      while (!signal.aborted && Date.now() < until && (deliveryUnderway() || resultNotYetWritten())) {
         await new Promise((r) => setTimeout(r, ANALYSIS_POLL_MS));
         if (signal.aborted) return;
         const page = await get(`/v1/webhook-deliveries${query({ call_id: state.call.id, limit: 200 })}`).catch(() => undefined);
