@@ -31,7 +31,7 @@ const flow = {
   nodes: {
     greet: { type: 'say', text: 'Hello {{name}}, can we book your visit for Tuesday?', next: 'ask' },
     ask: { type: 'listen', timeout_ms: 12000, next: 'decide', on_timeout: 'bye' },
-    decide: { type: 'branch', cases: [{ keywords: ['yes'], next: 'great' }], default: 'sorry' },
+    decide: { type: 'branch', cases: [{ keywords: ['yes', 'yeah'], next: 'great' }], default: 'sorry' },
     great: { type: 'say', text: 'Great, see you then.', next: 'bye' },
     sorry: { type: 'say', text: 'Sorry, I did not get that.', next: 'bye' },
     bye: { type: 'end' },
@@ -214,7 +214,7 @@ describe('dashboard in a browser', { skip }, () => {
       tc.diagnostic(`transcript on the page: ${JSON.stringify(turns)}`);
       assert.deepEqual(turns.map((x) => x.speaker), ['agent', 'callee', 'agent'], `baresip log:\n${callee.log().slice(-2000)}`);
       assert.match(turns[0]?.text ?? '', /Hello Ana/);
-      assert.match(turns[1]?.text ?? '', /\byes\b/i);
+      assert.match(turns[1]?.text ?? '', /\b(yes|yeah)\b/i, 'the callee said "yes please" (pocketsphinx may hear "yeah" on a busy machine; the flow takes both)');
       assert.match(turns[2]?.text ?? '', /Great, see you then\./);
       for (const x of turns) assert.match(x.time, /^\d+:\d\d\.\d – \d+:\d\d\.\d$/, 'each turn shows its timing');
       assert.equal(await page.isVisible('#cancel-call'), false, 'no cancel button once ended');
