@@ -31,6 +31,12 @@ const SIP_AUTH = { file: SIP_EDGE, test: "sip_auth_username/password answer the 
 const CALL_FIELDS = 'test/e2e/call-fields.db.test.ts';
 const INVITE_FIELDS = { file: CALL_FIELDS, test: 'from, caller_id_name, custom_sip_headers and call_id: the INVITE carries them, the call is known by its call_id' };
 const SCHEDULED = { file: CALL_FIELDS, test: 'scheduled_at: the call is not dialed before its time' };
+const RECORDING_GET = { file: CALL_FIELDS, test: 'record.status_callback method GET: the recording event comes as a query string, signed over exactly that' };
+const CONCURRENCY = { file: CALL_FIELDS, test: 'max_concurrent_calls of the agent, then of the trunk: the second call is dialed only after the first ended' };
+const REJECT = {
+  file: CALL_FIELDS,
+  test: 'on_limit reject: while the one call the agent may have is live, another is refused with 429 and Retry-After; after it, accepted',
+};
 
 const CALL_REPORT = 'test/e2e/call-report.db.test.ts';
 const METADATA = { file: CALL_REPORT, test: 'metadata comes back byte for byte: the 202, GET, both lists, the stream, cancel, the signed call.result and a GET status callback' };
@@ -124,7 +130,7 @@ export const CREATE_CALL_PROOFS: Record<string, FieldProof> = {
   'record.trim_silence': TRIM_SILENCE,
   'record.status_callback': TRACK_INBOUND,
   'record.status_callback.url': TRACK_INBOUND,
-  'record.status_callback.method': missing('no live test sends recording status callbacks with method GET'),
+  'record.status_callback.method': RECORDING_GET,
   agent_overrides: OVERRIDE_LANGUAGE,
   'agent_overrides.language': OVERRIDE_LANGUAGE,
   'agent_overrides.voice': missing('no live test overrides the voice of one call'),
@@ -245,8 +251,8 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
   'tools[].enabled': missing('no live call has end_call switched off'),
   webhook_url: DASHBOARD_CALL,
   max_cps: CPS,
-  max_concurrent_calls: missing("no live test holds a call back for the agent's max_concurrent_calls"),
-  on_limit: missing('no live test gets 429 from on_limit reject while a call is live'),
+  max_concurrent_calls: CONCURRENCY,
+  on_limit: REJECT,
   flow: VOICE_FLOW,
   conversation: FILLER,
   'conversation.first_speaker': missing('no live call waits for the callee to speak first'),
@@ -273,7 +279,7 @@ export const TRUNK_PROOFS: Record<string, FieldProof> = {
   password: DIGEST,
   default_caller_id: TRUNK_ID,
   max_cps: CPS,
-  max_concurrent_calls: missing("no live test holds a call back for the trunk's max_concurrent_calls"),
+  max_concurrent_calls: CONCURRENCY,
   tls_ca_pem: TLS,
   codecs: TRUNK_CODECS,
 };
@@ -285,7 +291,6 @@ export const TRUNK_PROOFS: Record<string, FieldProof> = {
  */
 export const KNOWN_GAPS: Record<'create-call' | 'agent' | 'trunk', readonly string[]> = {
   'create-call': [
-    'record.status_callback.method',
     'agent_overrides.voice',
     'agent_overrides.llm',
     'agent_overrides.llm.model',
@@ -324,8 +329,6 @@ export const KNOWN_GAPS: Record<'create-call' | 'agent' | 'trunk', readonly stri
     'tools[].method',
     'tools[].timeout_ms',
     'tools[].enabled',
-    'max_concurrent_calls',
-    'on_limit',
     'conversation.first_speaker',
     'conversation.barge_in.enabled',
     'conversation.barge_in.min_words',
@@ -334,5 +337,5 @@ export const KNOWN_GAPS: Record<'create-call' | 'agent' | 'trunk', readonly stri
     'conversation.wrap_up_line',
     'conversation.vad',
   ],
-  trunk: ['max_concurrent_calls'],
+  trunk: [],
 };
