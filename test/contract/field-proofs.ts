@@ -31,6 +31,19 @@ const SIP_AUTH = { file: SIP_EDGE, test: "sip_auth_username/password answer the 
 const CALL_FIELDS = 'test/e2e/call-fields.db.test.ts';
 const INVITE_FIELDS = { file: CALL_FIELDS, test: 'from, caller_id_name, custom_sip_headers and call_id: the INVITE carries them, the call is known by its call_id' };
 const SCHEDULED = { file: CALL_FIELDS, test: 'scheduled_at: the call is not dialed before its time' };
+const AGENT_FIELDS = 'test/e2e/agent-fields.db.test.ts';
+const LLM_SAMPLING = { file: AGENT_FIELDS, test: 'llm temperature, max_tokens and options reach the model; an end_call with enabled false is not offered' };
+const LLM_OVERRIDES = { file: AGENT_FIELDS, test: "agent_overrides.llm: this call's model, temperature and max_tokens reach the model instead of the agent's" };
+const INACTIVITY_SET = {
+  file: AGENT_FIELDS,
+  test: 'inactivity_timeout_s and inactivity_prompt as set: the silent callee hears that prompt after that long, then the call ends',
+};
+const WRAP_UP = { file: AGENT_FIELDS, test: 'wrap_up_line as set: said when max_duration_s is reached, then the call ends max_duration_reached' };
+const CALLEE_FIRST = { file: AGENT_FIELDS, test: "first_speaker callee: nothing is said until the callee's first words, which the model answers" };
+const NO_BARGE_IN = { file: AGENT_FIELDS, test: 'barge_in enabled false: the callee talking over the greeting does not cut it' };
+const AGENT_VOICE = { file: AGENT_FIELDS, test: "the agent's voice speaks: espeak-ng's en-gb voice, not the default" };
+const TTS_VOICE = { file: AGENT_FIELDS, test: "tts.voice speaks, over the agent's voice" };
+const OVERRIDE_VOICE = { file: AGENT_FIELDS, test: "agent_overrides.voice: one call's voice over the agent's" };
 const RECORDING_GET = { file: CALL_FIELDS, test: 'record.status_callback method GET: the recording event comes as a query string, signed over exactly that' };
 const CONCURRENCY = { file: CALL_FIELDS, test: 'max_concurrent_calls of the agent, then of the trunk: the second call is dialed only after the first ended' };
 const REJECT = {
@@ -133,11 +146,11 @@ export const CREATE_CALL_PROOFS: Record<string, FieldProof> = {
   'record.status_callback.method': RECORDING_GET,
   agent_overrides: OVERRIDE_LANGUAGE,
   'agent_overrides.language': OVERRIDE_LANGUAGE,
-  'agent_overrides.voice': missing('no live test overrides the voice of one call'),
-  'agent_overrides.llm': missing("no live test overrides the model's settings for one call"),
-  'agent_overrides.llm.model': missing('no live test checks the model a call override asks for reaches the LLM'),
-  'agent_overrides.llm.temperature': missing('no live test checks the temperature of a call override reaches the LLM'),
-  'agent_overrides.llm.max_tokens': missing('no live test checks the max_tokens of a call override reaches the LLM'),
+  'agent_overrides.voice': OVERRIDE_VOICE,
+  'agent_overrides.llm': LLM_OVERRIDES,
+  'agent_overrides.llm.model': LLM_OVERRIDES,
+  'agent_overrides.llm.temperature': LLM_OVERRIDES,
+  'agent_overrides.llm.max_tokens': LLM_OVERRIDES,
   scheduled_at: SCHEDULED,
   call_id: INVITE_FIELDS,
 };
@@ -154,7 +167,7 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
   system_prompt: VOICE_LLM,
   greeting: ANSWERED,
   language: MIN_SPEECH,
-  voice: missing("no live call sets the agent's voice"),
+  voice: AGENT_VOICE,
   stt: CLOUD,
   ...providerProofs('stt', {
     provider: CLOUD,
@@ -187,9 +200,9 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
     voice: PROVIDER_SETTING_REFUSED,
     base_url: VOICE_LLM,
     api_key: CLOUD,
-    temperature: notLive('llm', 'temperature'),
-    max_tokens: notLive('llm', 'max_tokens'),
-    options: notLive('llm', 'options'),
+    temperature: LLM_SAMPLING,
+    max_tokens: LLM_SAMPLING,
+    options: LLM_SAMPLING,
     fallbacks: FALLBACKS,
   }),
   ...providerProofs('llm.fallbacks[]', {
@@ -208,7 +221,7 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
     provider: CLOUD,
     model: notLive('tts', 'model'),
     language: PROVIDER_SETTING_REFUSED,
-    voice: notLive('tts', 'voice'),
+    voice: TTS_VOICE,
     base_url: CLOUD,
     api_key: CLOUD,
     temperature: PROVIDER_SETTING_REFUSED,
@@ -248,21 +261,21 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
   'tools[].method': missing('no live call runs an http tool with method GET'),
   'tools[].timeout_ms': missing('no live call has an http tool cut off by its timeout_ms'),
   'tools[].transfer_to': TRANSFER,
-  'tools[].enabled': missing('no live call has end_call switched off'),
+  'tools[].enabled': LLM_SAMPLING,
   webhook_url: DASHBOARD_CALL,
   max_cps: CPS,
   max_concurrent_calls: CONCURRENCY,
   on_limit: REJECT,
   flow: VOICE_FLOW,
   conversation: FILLER,
-  'conversation.first_speaker': missing('no live call waits for the callee to speak first'),
+  'conversation.first_speaker': CALLEE_FIRST,
   'conversation.barge_in': MIN_SPEECH,
-  'conversation.barge_in.enabled': missing('no live call turns barge-in off'),
+  'conversation.barge_in.enabled': NO_BARGE_IN,
   'conversation.barge_in.min_speech_ms': MIN_SPEECH,
   'conversation.barge_in.min_words': missing('no live call sets min_words'),
-  'conversation.inactivity_timeout_s': missing('the live inactivity test uses the default (10 s), not a value it sets'),
-  'conversation.inactivity_prompt': missing('the live inactivity test hears the default prompt, not one it sets'),
-  'conversation.wrap_up_line': missing('the live max_duration test hears the default wrap-up line, not one it sets'),
+  'conversation.inactivity_timeout_s': INACTIVITY_SET,
+  'conversation.inactivity_prompt': INACTIVITY_SET,
+  'conversation.wrap_up_line': WRAP_UP,
   'conversation.apology_line': APOLOGY,
   'conversation.filler': FILLER,
   'conversation.filler.after_ms': FILLER,
@@ -290,15 +303,8 @@ export const TRUNK_PROOFS: Record<string, FieldProof> = {
  * listed here fails field-proofs.test.ts, and so does a path listed here whose entry is a proof.
  */
 export const KNOWN_GAPS: Record<'create-call' | 'agent' | 'trunk', readonly string[]> = {
-  'create-call': [
-    'agent_overrides.voice',
-    'agent_overrides.llm',
-    'agent_overrides.llm.model',
-    'agent_overrides.llm.temperature',
-    'agent_overrides.llm.max_tokens',
-  ],
+  'create-call': [],
   agent: [
-    'voice',
     'stt.model',
     'stt.options',
     'stt.fallbacks',
@@ -307,14 +313,10 @@ export const KNOWN_GAPS: Record<'create-call' | 'agent' | 'trunk', readonly stri
     'stt.fallbacks[].base_url',
     'stt.fallbacks[].api_key',
     'stt.fallbacks[].options',
-    'llm.temperature',
-    'llm.max_tokens',
-    'llm.options',
     'llm.fallbacks[].temperature',
     'llm.fallbacks[].max_tokens',
     'llm.fallbacks[].options',
     'tts.model',
-    'tts.voice',
     'tts.options',
     'tts.fallbacks[].model',
     'tts.fallbacks[].voice',
@@ -328,13 +330,7 @@ export const KNOWN_GAPS: Record<'create-call' | 'agent' | 'trunk', readonly stri
     'speech_to_speech.options',
     'tools[].method',
     'tools[].timeout_ms',
-    'tools[].enabled',
-    'conversation.first_speaker',
-    'conversation.barge_in.enabled',
     'conversation.barge_in.min_words',
-    'conversation.inactivity_timeout_s',
-    'conversation.inactivity_prompt',
-    'conversation.wrap_up_line',
     'conversation.vad',
   ],
   trunk: [],
