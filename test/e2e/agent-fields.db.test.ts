@@ -9,7 +9,7 @@
  *   first_speaker callee; barge_in.enabled false;
  * - the voice that speaks: the agent's voice, tts.voice, and the call's agent_overrides.voice (each an
  *   espeak-ng voice: what baresip heard correlates with that voice's rendering, not the default's).
- * RTP ports: 34900-34998 (this file's range).
+ * RTP ports: 34860-34928 (this file's range).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +28,7 @@ let llm: OpenAiProtocolServer;
 
 before(async () => {
   if (skip) return;
-  rig = await startVoiceRig(34900, 34998);
+  rig = await startVoiceRig(34860, 34928);
   llm = await OpenAiProtocolServer.start({ answerSummaries: true });
 });
 after(async () => {

@@ -8,7 +8,7 @@
  * - record.status_callback.method GET: the recording event arrives as a query string, signed over it.
  * - max_concurrent_calls of an agent and of a trunk: a second call waits for the first to end; an
  *   agent with on_limit reject answers 429 instead while its one call is live.
- * RTP ports: 34800-34898 (this file's range).
+ * RTP ports: 34800-34858 (this file's range).
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +39,7 @@ before(async () => {
   hooks = await new WebhookReceiver().start();
   deliverer = new WebhookDeliverer(t.ctx, { pollMs: 100 });
   await deliverer.start();
-  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 34800, rtpPortMax: 34898 });
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 34800, rtpPortMax: 34858 });
 });
 after(async () => {
   if (skip) return;
