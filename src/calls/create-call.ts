@@ -70,10 +70,34 @@ function checkBody(ctx: AppContext, body: OutboundCallCreate, rawBody: string | 
   if (body.record?.channels === 'dual' && body.record.track !== undefined && body.record.track !== 'both') {
     throw new OutcallError('conflicting_fields', `record.track "${body.record.track}" records one side: use channels "mono" (dual needs track "both")`, 'record.track');
   }
+  checkMachineDetection(body.machine_detection);
   if (body.scheduled_at !== undefined && Number.isNaN(Date.parse(body.scheduled_at))) {
     throw new OutcallError('invalid_request', '"scheduled_at" is not a valid date-time', 'scheduled_at');
   }
   return metadataText;
+}
+
+/**
+ * machine_detection: answering-machine detection does not exist yet (issue 17), so a request that asks
+ * for it is refused rather than accepted and silently ignored. `mode: "disabled"` (the default) with
+ * `hangup_on_machine: false` is what every call gets today, and stays accepted.
+ */
+function checkMachineDetection(md: OutboundCallCreate['machine_detection']): void {
+  if (md === undefined) return;
+  if (md.mode !== 'disabled') {
+    throw new OutcallError(
+      'setting_not_applicable',
+      `machine_detection.mode "${md.mode}" is not available: this server does not detect answering machines yet; omit machine_detection or use mode "disabled"`,
+      'machine_detection.mode',
+    );
+  }
+  if (md.hangup_on_machine === true) {
+    throw new OutcallError(
+      'setting_not_applicable',
+      'machine_detection.hangup_on_machine needs answering-machine detection, which this server does not do yet; omit it or set it to false',
+      'machine_detection.hangup_on_machine',
+    );
+  }
 }
 
 /** status_callback: exactly one of url and urls, each URL public (unless private URLs are allowed). */

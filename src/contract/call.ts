@@ -68,10 +68,13 @@ const MachineDetection = Type.Object(
   {
     mode: Type.Union([Type.Literal('disabled'), Type.Literal('detect'), Type.Literal('detect_message_end')], {
       default: MACHINE_DETECTION_DEFAULT.mode,
+      description: 'only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists',
     }),
-    hangup_on_machine: Type.Optional(Type.Boolean({ default: MACHINE_DETECTION_DEFAULT.hangup_on_machine })),
+    hangup_on_machine: Type.Optional(
+      Type.Boolean({ default: MACHINE_DETECTION_DEFAULT.hangup_on_machine, description: 'only false is accepted today (true needs detection: 422 setting_not_applicable)' }),
+    ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'answering-machine detection: not available yet, so only mode disabled is accepted' },
 );
 
 const RecordingStatusCallback = Type.Object(

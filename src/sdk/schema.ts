@@ -2026,10 +2026,17 @@ export interface paths {
                                 }[];
                                 ring_timeout_s: number;
                                 max_duration_s: number;
+                                /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
                                 machine_detection: {
-                                    /** @default disabled */
+                                    /**
+                                     * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
+                                     * @default disabled
+                                     */
                                     mode: "disabled" | "detect" | "detect_message_end";
-                                    /** @default false */
+                                    /**
+                                     * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
+                                     * @default false
+                                     */
                                     hangup_on_machine: boolean;
                                 };
                                 record: {
@@ -2160,10 +2167,17 @@ export interface paths {
                         ring_timeout_s?: number;
                         /** @default 3600 */
                         max_duration_s?: number;
+                        /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
                         machine_detection?: {
-                            /** @default disabled */
+                            /**
+                             * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
+                             * @default disabled
+                             */
                             mode: "disabled" | "detect" | "detect_message_end";
-                            /** @default false */
+                            /**
+                             * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
+                             * @default false
+                             */
                             hangup_on_machine?: boolean;
                         };
                         record?: {
@@ -2311,10 +2325,17 @@ export interface paths {
                             }[];
                             ring_timeout_s: number;
                             max_duration_s: number;
+                            /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
                             machine_detection: {
-                                /** @default disabled */
+                                /**
+                                 * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
+                                 * @default disabled
+                                 */
                                 mode: "disabled" | "detect" | "detect_message_end";
-                                /** @default false */
+                                /**
+                                 * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
+                                 * @default false
+                                 */
                                 hangup_on_machine: boolean;
                             };
                             record: {
@@ -2500,10 +2521,17 @@ export interface paths {
                             }[];
                             ring_timeout_s: number;
                             max_duration_s: number;
+                            /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
                             machine_detection: {
-                                /** @default disabled */
+                                /**
+                                 * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
+                                 * @default disabled
+                                 */
                                 mode: "disabled" | "detect" | "detect_message_end";
-                                /** @default false */
+                                /**
+                                 * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
+                                 * @default false
+                                 */
                                 hangup_on_machine: boolean;
                             };
                             record: {
@@ -2693,10 +2721,17 @@ export interface paths {
                             }[];
                             ring_timeout_s: number;
                             max_duration_s: number;
+                            /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
                             machine_detection: {
-                                /** @default disabled */
+                                /**
+                                 * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
+                                 * @default disabled
+                                 */
                                 mode: "disabled" | "detect" | "detect_message_end";
-                                /** @default false */
+                                /**
+                                 * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
+                                 * @default false
+                                 */
                                 hangup_on_machine: boolean;
                             };
                             record: {
@@ -2889,10 +2924,17 @@ export interface paths {
                                 }[];
                                 ring_timeout_s: number;
                                 max_duration_s: number;
+                                /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
                                 machine_detection: {
-                                    /** @default disabled */
+                                    /**
+                                     * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
+                                     * @default disabled
+                                     */
                                     mode: "disabled" | "detect" | "detect_message_end";
-                                    /** @default false */
+                                    /**
+                                     * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
+                                     * @default false
+                                     */
                                     hangup_on_machine: boolean;
                                 };
                                 record: {
@@ -3081,10 +3123,17 @@ export interface paths {
                             }[];
                             ring_timeout_s: number;
                             max_duration_s: number;
+                            /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
                             machine_detection: {
-                                /** @default disabled */
+                                /**
+                                 * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
+                                 * @default disabled
+                                 */
                                 mode: "disabled" | "detect" | "detect_message_end";
-                                /** @default false */
+                                /**
+                                 * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
+                                 * @default false
+                                 */
                                 hangup_on_machine: boolean;
                             };
                             record: {

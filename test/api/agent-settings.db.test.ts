@@ -95,3 +95,35 @@ describe('end_call', () => {
     await refused('POST', '/v1/agents', { name: 'f', flow, tools: [{ type: 'end_call' }] }, 400, 'invalid_flow', 'flow.nodes.t.tool');
   });
 });
+
+describe('provider settings no engine of that kind reads', () => {
+  test('are refused at every path, fallbacks included (422 setting_not_applicable naming the path)', async () => {
+    const stt = { provider: 'deepgram' };
+    const llm = { provider: 'openai', model: 'gpt-4o-mini' };
+    const tts = { provider: 'elevenlabs' };
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ stt: { ...stt, voice: 'v' } }, 'stt.voice'],
+      [{ stt: { ...stt, temperature: 0.5 } }, 'stt.temperature'],
+      [{ stt: { ...stt, max_tokens: 10 } }, 'stt.max_tokens'],
+      [{ stt: { ...stt, fallbacks: [{ ...stt, voice: 'v' }] } }, 'stt.fallbacks[0].voice'],
+      [{ stt: { ...stt, fallbacks: [{ ...stt, temperature: 0.5 }] } }, 'stt.fallbacks[0].temperature'],
+      [{ stt: { ...stt, fallbacks: [{ ...stt, max_tokens: 10 }] } }, 'stt.fallbacks[0].max_tokens'],
+      [{ stt: { ...stt, fallbacks: [{ ...stt, language: 'es' }] } }, 'stt.fallbacks[0].language'],
+      [{ llm: { ...llm, language: 'es' } }, 'llm.language'],
+      [{ llm: { ...llm, voice: 'alloy' } }, 'llm.voice'],
+      [{ llm: { ...llm, fallbacks: [{ ...llm, language: 'es' }] } }, 'llm.fallbacks[0].language'],
+      [{ llm: { ...llm, fallbacks: [{ ...llm, voice: 'alloy' }] } }, 'llm.fallbacks[0].voice'],
+      [{ tts: { ...tts, language: 'es' } }, 'tts.language'],
+      [{ tts: { ...tts, temperature: 0.5 } }, 'tts.temperature'],
+      [{ tts: { ...tts, max_tokens: 10 } }, 'tts.max_tokens'],
+      [{ tts: { ...tts, fallbacks: [{ ...tts, language: 'es' }] } }, 'tts.fallbacks[0].language'],
+      [{ tts: { ...tts, fallbacks: [{ ...tts, temperature: 0.5 }] } }, 'tts.fallbacks[0].temperature'],
+      [{ tts: { ...tts, fallbacks: [{ ...tts, max_tokens: 10 }] } }, 'tts.fallbacks[0].max_tokens'],
+    ];
+    for (const [body, path] of cases) {
+      await refused('POST', '/v1/agents', { name: 'n/a', ...body }, 422, 'setting_not_applicable', path);
+    }
+    // The Realtime model's own check refuses a temperature, under the provider's code and path.
+    await refused('POST', '/v1/agents', { name: 'n/a', speech_to_speech: { ...S2S, temperature: 0.8 } }, 422, 'unsupported_provider', 'speech_to_speech', /takes no temperature/);
+  });
+});
