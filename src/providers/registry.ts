@@ -78,7 +78,13 @@ const TTS_MAKERS: Record<string, Maker<TtsProvider>> = {
   // flite from npm, in-process (WebAssembly): what speaks on a machine with nothing but npm.
   'flite-wasm': {
     takes: ['voice'],
-    make: (_s, r) => r.shared('flite-wasm', () => new FliteWasmTts()),
+    // Made when a media thread starts (it is the default): its synthesis threads start now, not on the first call.
+    make: (_s, r) =>
+      r.shared('flite-wasm', () => {
+        const tts = new FliteWasmTts();
+        tts.prepare();
+        return tts;
+      }),
     check: (s, path) => {
       if (s.voice !== undefined && !FliteWasmTts.knowsVoice(s.voice)) {
         throw new ProviderChoiceError('tts', `flite-wasm has no voice "${s.voice}"; voices: ${FLITE_WASM_VOICES.join(', ')}`, `${path}.voice`);

@@ -81,7 +81,7 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
   const logger = o.logger ?? silentLogger;
   const pool = new PortPool({ min: o.rtpPortMin ?? 39000, max: o.rtpPortMax ?? 39998 });
   const deps = {
-    tts: o.tts ?? new FliteWasmTts(),
+    tts: o.tts ?? warmed(new FliteWasmTts()),
     vad: o.vad ?? new EnergyVad(),
     stt: o.stt ?? new PocketsphinxStt(),
     clock,
@@ -161,6 +161,12 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
       await Promise.all([...running]);
     },
   };
+}
+
+/** The engine with its synthesis threads started now, so the first persona line does not wait for them. */
+function warmed(tts: FliteWasmTts): FliteWasmTts {
+  tts.prepare();
+  return tts;
 }
 
 /** Waits ms, or less when the call ends first (the caller canceled). */
