@@ -19,9 +19,11 @@ import { EspeakNgTts } from './tts/espeak-ng.js';
 import { checkCartesiaTtsSettings, createCartesiaTts } from './tts/cartesia.js';
 import { checkElevenLabsTtsSettings, createElevenLabsTts } from './tts/elevenlabs.js';
 import { FLITE_VOICES, FliteTts } from './tts/flite.js';
+import { FLITE_WASM_VOICES } from './tts/flite-wasi.js';
+import { FliteWasmTts } from './tts/flite-wasm.js';
 import { checkOpenAiTtsSettings, createOpenAiTts } from './tts/openai.js';
 import type { TtsProvider } from './tts/types.js';
-import { ttsVoiceForLanguage } from './tts/voice-for-language.js';
+import { primaryLanguage, ttsVoiceForLanguage } from './tts/voice-for-language.js';
 import { EnergyVad } from './vad/energy.js';
 import { FallbackVad } from './vad/fallback.js';
 import { SileroVad } from './vad/silero.js';
@@ -73,6 +75,22 @@ const TTS_MAKERS: Record<string, Maker<TtsProvider>> = {
       }
     },
   },
+  // flite from npm, in-process (WebAssembly): what speaks on a machine with nothing but npm.
+  'flite-wasm': {
+    takes: ['voice'],
+    // Made when a media thread starts (it is the default): its synthesis threads start now, not on the first call.
+    make: (_s, r) =>
+      r.shared('flite-wasm', () => {
+        const tts = new FliteWasmTts();
+        tts.prepare();
+        return tts;
+      }),
+    check: (s, path) => {
+      if (s.voice !== undefined && !FliteWasmTts.knowsVoice(s.voice)) {
+        throw new ProviderChoiceError('tts', `flite-wasm has no voice "${s.voice}"; voices: ${FLITE_WASM_VOICES.join(', ')}`, `${path}.voice`);
+      }
+    },
+  },
   elevenlabs: { takes: CLOUD_TTS, make: (s) => createElevenLabsTts(s), check: cloudCheck('tts', checkElevenLabsTtsSettings) },
   openai: { takes: CLOUD_TTS, make: (s) => createOpenAiTts(s), check: cloudCheck('tts', checkOpenAiTtsSettings) },
   cartesia: { takes: CLOUD_TTS, make: (s) => createCartesiaTts(s), check: cloudCheck('tts', checkCartesiaTtsSettings) },
@@ -114,8 +132,23 @@ export const SUPPORTED_PROVIDERS = {
 
 export type ProviderKind = keyof typeof SUPPORTED_PROVIDERS;
 
-/** What a call uses when the agent names nothing. Silero falls back to energy when its model cannot load. */
-export const DEFAULT_PROVIDERS = { tts: 'espeak-ng', stt: 'pocketsphinx', vad: 'silero' } as const;
+/**
+ * What a call uses when the agent names nothing. Silero falls back to energy when its model cannot load.
+ * The TTS is flite from npm (it needs no system package); defaultTtsProvider says when espeak-ng speaks instead.
+ */
+export const DEFAULT_PROVIDERS = { tts: 'flite-wasm', stt: 'pocketsphinx', vad: 'silero' } as const;
+
+/**
+ * The TTS of an agent that names no tts provider. flite-wasm (DEFAULT_PROVIDERS.tts) speaks English
+ * only, so espeak-ng (a voice per language) speaks a call in another language, and an agent whose
+ * `voice` is not a flite voice keeps espeak-ng: before flite-wasm was the default, an agent's voice
+ * was an espeak-ng voice ("en-us", "en-gb+f3"), and such an agent must sound as it did.
+ */
+export function defaultTtsProvider(language?: string, voice?: string): 'flite-wasm' | 'espeak-ng' {
+  if (voice !== undefined) return FliteWasmTts.knowsVoice(voice) ? 'flite-wasm' : 'espeak-ng';
+  if (language !== undefined && primaryLanguage(language) !== 'en') return 'espeak-ng';
+  return 'flite-wasm';
+}
 
 /** Why `name` cannot be used as a `kind` provider (listing the ones that can), or undefined when it can. */
 export function unsupportedProvider(kind: ProviderKind, name: string): string | undefined {
@@ -147,6 +180,8 @@ export interface SpeechChoice {
    * one included) speaks it, and one whose voice is not set picks that language's voice.
    */
   language?: string;
+  /** The agent's voice when it names no tts provider: with the language, it picks the default engine (defaultTtsProvider). */
+  defaultVoice?: string;
 }
 
 export interface SpeechEngines {
@@ -176,12 +211,15 @@ export class SpeechRegistry {
   /** The engines for one call. Throws ProviderChoiceError for a name (or setting) this worker cannot run. */
   engines(choice: SpeechChoice, hooks: EngineHooks = {}): SpeechEngines {
     checkSpeechChoice(choice);
-    return { tts: this.tts(choice.tts, hooks, choice.language), stt: this.stt(choice.stt, hooks), vad: this.vad(choice.vad) };
+    return { tts: this.tts(choice.tts, hooks, choice.language, choice.defaultVoice), stt: this.stt(choice.stt, hooks), vad: this.vad(choice.vad) };
   }
 
-  /** The TTS chain (the default engine without one); with `language`, each provider speaks it. */
-  tts(s: ProviderChain | undefined, hooks: EngineHooks = {}, language?: string): TtsProvider {
-    const chain = inLanguage(s ?? { provider: DEFAULT_PROVIDERS.tts }, language);
+  /**
+   * The TTS chain (without one, the default engine for `language` and the agent's `defaultVoice`:
+   * defaultTtsProvider); with `language`, each provider speaks it.
+   */
+  tts(s: ProviderChain | undefined, hooks: EngineHooks = {}, language?: string, defaultVoice?: string): TtsProvider {
+    const chain = inLanguage(s ?? { provider: defaultTtsProvider(language, defaultVoice) }, language);
     return chainOf(this.#build('tts', TTS_MAKERS, chain), (list) => fallbackTts(list, hooks));
   }
 
@@ -252,7 +290,7 @@ function chainOf<P>(list: P[], wrap: (list: P[]) => P): P {
  */
 export function checkSpeechChoice(choice: SpeechChoice): void {
   for (const [kind, makers] of [['tts', TTS_MAKERS], ['stt', STT_MAKERS]] as const) {
-    const chain: ProviderChain = choice[kind] ?? { provider: DEFAULT_PROVIDERS[kind] };
+    const chain: ProviderChain = choice[kind] ?? { provider: kind === 'tts' ? defaultTtsProvider(choice.language, choice.defaultVoice) : DEFAULT_PROVIDERS[kind] };
     for (const [s, path] of chainEntries(chain)) {
       const name = checkName(kind, s.provider, `${kind}${path}.provider`);
       (makers as Record<string, Maker<unknown>>)[name]?.check?.(s, `${kind}${path}`);

@@ -2,8 +2,8 @@
  * One sandbox call answered by a persona: rings, answers, then runs PersonaTurns on live audio.
  * Ears: energy VAD on the agent's audio (turn ends after turn_silence_ms of silence) and, on 16 kHz
  * legs, a speech recognizer (pocketsphinx is 16 kHz only) so keyword lines can react to words.
- * Mouth: a TtsProvider (flite's voice when the provider is flite, the persona's espeak-ng voice
- * otherwise), written whole into the leg; the leg's 'drained' event says it has been played.
+ * Mouth: a TtsProvider (the persona's flite voice when the provider is flite or flite-wasm, its
+ * espeak-ng voice otherwise), written whole into the leg; the leg's 'drained' event says it has been played.
  */
 import type { SttProvider, SttStream } from '../providers/stt/types.js';
 import type { TtsProvider } from '../providers/tts/types.js';
@@ -43,6 +43,20 @@ export interface PersonaCallResult {
   readonly heard: readonly string[];
   readonly hangupReason: TurnHangupReason | undefined;
   readonly ended: LegEnded;
+}
+
+/**
+ * A persona's flite voice when it names none: kal16, not rms (the agents' default,
+ * FLITE_WASM_DEFAULT_VOICE), so the two sides of a sandbox call sound different in a recording;
+ * after rms it is the voice a recognizer hears best (BENCHMARKS.md), and the agent must hear the persona.
+ */
+export const DEFAULT_PERSONA_VOICE = 'kal16';
+/** Likewise for espeak-ng: a female variant, the agents' default being plain en-us. */
+export const DEFAULT_PERSONA_ESPEAK_VOICE = 'en-us+f3';
+
+/** The voice a persona speaks with on `provider`: its flite voice for flite engines, its espeak-ng voice otherwise. */
+export function personaVoice(persona: Pick<Persona, 'voice' | 'espeak_voice'>, provider: string): string {
+  return provider === 'flite' || provider === 'flite-wasm' ? (persona.voice ?? DEFAULT_PERSONA_VOICE) : (persona.espeak_voice ?? DEFAULT_PERSONA_ESPEAK_VOICE);
 }
 
 const BEEP_MS = 400;
@@ -101,7 +115,7 @@ export async function runPersonaCall(leg: InboundLeg, persona: Persona, deps: Pe
     leg.write(pcm);
   };
   const speak = async (text: string): Promise<void> => {
-    const voice = deps.tts.name === 'flite' ? (persona.voice ?? 'slt') : (persona.espeak_voice ?? 'en-us+f3');
+    const voice = personaVoice(persona, deps.tts.name);
     const chunks: Int16Array[] = [];
     for await (const c of deps.tts.synthesize({ text, sampleRate: rate, voice, signal: abort.signal })) chunks.push(c);
     if (abort.signal.aborted) return;

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutcallError } from '../errors.js';
+import { FLITE_WASM_VOICES } from '../providers/tts/flite-wasi.js';
 
 export interface PersonaLine {
   /** What the persona says. */
@@ -23,7 +24,10 @@ export interface Persona {
   readonly description?: string;
   /** Ringing time before the answer. */
   readonly answer_after_ms: number;
-  /** flite voice (used when the TTS provider is flite). Default 'slt'. */
+  /**
+   * flite voice (used when the TTS provider is flite-wasm, the sandbox's default, or flite): slt, rms,
+   * awb, kal16, kal or awb_time. Default 'kal16' (agents speak rms by default).
+   */
   readonly voice?: string;
   /** espeak-ng voice (used when the TTS provider is espeak-ng). Default 'en-us+f3'. */
   readonly espeak_voice?: string;
@@ -71,8 +75,12 @@ export function personaProblems(v: unknown): string[] {
   }
   if (v.description !== undefined && !isText(v.description, 300)) out.push('description: a non-empty string of at most 300 characters');
   if (!isInt(v.answer_after_ms, 0, 120_000)) out.push('answer_after_ms: required, an integer from 0 to 120000');
-  for (const k of ['voice', 'espeak_voice'] as const) {
-    if (v[k] !== undefined && (typeof v[k] !== 'string' || !/^[A-Za-z0-9_+-]{1,40}$/.test(v[k] as string))) out.push(`${k}: a voice name (letters, digits, _ + -)`);
+  // A flite voice it lacks would leave the persona mute (flite-wasm refuses an unknown voice).
+  if (v.voice !== undefined && (typeof v.voice !== 'string' || !(FLITE_WASM_VOICES as readonly string[]).includes(v.voice))) {
+    out.push(`voice: a flite voice (${FLITE_WASM_VOICES.join(', ')})`);
+  }
+  if (v.espeak_voice !== undefined && (typeof v.espeak_voice !== 'string' || !/^[A-Za-z0-9_+-]{1,40}$/.test(v.espeak_voice))) {
+    out.push('espeak_voice: a voice name (letters, digits, _ + -)');
   }
   if (v.greeting !== undefined && !isText(v.greeting)) out.push('greeting: a non-empty string of at most 500 characters');
   for (const k of ['beep', 'record', 'hangup_after_last_line'] as const) {

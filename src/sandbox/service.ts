@@ -11,7 +11,7 @@ import { UserAgent, type InboundCall, type Logger } from '../telephony/sip/index
 import { silentLogger } from '../telephony/sip/logger.js';
 import { PocketsphinxStt } from '../providers/stt/pocketsphinx.js';
 import type { SttProvider } from '../providers/stt/types.js';
-import { EspeakNgTts } from '../providers/tts/espeak-ng.js';
+import { FliteWasmTts } from '../providers/tts/flite-wasm.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import { EnergyVad } from '../providers/vad/energy.js';
 import type { VadProvider } from '../providers/vad/types.js';
@@ -30,7 +30,10 @@ export interface SandboxOptions {
   /** RTP port range of the sandbox's own legs (kept apart from the call plane's). Default 39000-39998. */
   readonly rtpPortMin?: number;
   readonly rtpPortMax?: number;
-  /** Default espeak-ng (write against TtsProvider: a flite provider uses the personas' flite voices). */
+  /**
+   * Default flite-wasm (from npm: the sandbox speaks on a machine with no speech packages), with each
+   * persona's flite voice; an espeak-ng provider uses the personas' espeak-ng voices.
+   */
   readonly tts?: TtsProvider;
   /** Default pocketsphinx (16 kHz legs only). */
   readonly stt?: SttProvider;
@@ -78,7 +81,7 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
   const logger = o.logger ?? silentLogger;
   const pool = new PortPool({ min: o.rtpPortMin ?? 39000, max: o.rtpPortMax ?? 39998 });
   const deps = {
-    tts: o.tts ?? new EspeakNgTts(),
+    tts: o.tts ?? warmed(new FliteWasmTts()),
     vad: o.vad ?? new EnergyVad(),
     stt: o.stt ?? new PocketsphinxStt(),
     clock,
@@ -158,6 +161,12 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
       await Promise.all([...running]);
     },
   };
+}
+
+/** The engine with its synthesis threads started now, so the first persona line does not wait for them. */
+function warmed(tts: FliteWasmTts): FliteWasmTts {
+  tts.prepare();
+  return tts;
 }
 
 /** Waits ms, or less when the call ends first (the caller canceled). */

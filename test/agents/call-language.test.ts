@@ -89,8 +89,12 @@ test('the registry: a voiceless espeak-ng speaks the call language with its voic
   };
   await say(registry.tts(undefined, {}, 'es-MX'));
   await say(registry.engines({ language: 'es-MX', tts: { provider: 'espeak-ng', voice: 'en-us' } }).tts);
-  await say(registry.tts(undefined, {}, 'en-US'));
+  await say(registry.tts({ provider: 'espeak-ng' }, {}, 'en-US'));
   assert.deepEqual(probe.voices, ['es', 'en-us', undefined]);
+  // The default engine (no tts settings) is flite-wasm for English; flite speaks English only, so
+  // espeak-ng (whose voice is the language's) is the default for a call in another language.
+  assert.equal(registry.tts(undefined, {}, 'en-US').name, 'flite-wasm');
+  assert.equal(registry.tts(undefined, {}, 'es-MX').name, 'espeak-ng');
 });
 
 test("ElevenLabs gets the call's language as language_code only on the models that take it (the others refuse it)", () => {

@@ -358,6 +358,7 @@ describe('agents', () => {
       [{ llm: { provider: 'cohere', model: 'x' } }, 'llm.provider', /llm provider "cohere" is not supported; supported: anthropic, openai.*ollama/],
       [{ conversation: { vad: 'webrtc' } }, 'conversation.vad', /supported: silero, energy/],
       [{ tts: { provider: 'flite', voice: 'en-us' } }, 'tts.voice', /flite has no voice "en-us"; voices: kal, kal16, awb, awb_time, rms, slt/],
+      [{ tts: { provider: 'flite-wasm', voice: 'en-us' } }, 'tts.voice', /flite-wasm has no voice "en-us"; voices: slt, rms, awb, kal16, kal, awb_time/],
       [{ stt: { provider: 'pocketsphinx', options: { end_silence_ms: 10 } } }, 'stt.options', /end_silence_ms/],
     ];
     const ok = await t.org.req('POST', '/v1/agents', { name: 'ok', tts: { provider: 'flite', voice: 'slt' }, stt: { provider: 'pocketsphinx' }, conversation: { vad: 'silero' } });

@@ -38,6 +38,8 @@ function llmAgent(extra: Record<string, unknown> = {}): Record<string, unknown> 
   return {
     system_prompt: SYSTEM_PROMPT,
     greeting: GREETING,
+    // Named: the lengths below are espeak-ng's (the default voice is flite-wasm's rms).
+    tts: { provider: 'espeak-ng' },
     llm: { provider: 'openai', base_url: llm.baseUrl, model: 'gpt-4o-mini', api_key: API_KEY },
     ...extra,
   };

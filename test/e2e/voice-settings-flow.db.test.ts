@@ -43,7 +43,7 @@ describe('flow and greeting-only agents on live calls (baresip)', { skip }, () =
     };
     const script = calleeScript([], 20);
     assert.ok(script, 'sox made the silent callee');
-    const placed = await placeCall(rig.t, { prompt: script.wav, agent: { flow }, call: { call_context: 'Invoice twelve is overdue by ten days.', dynamic_variables: { name: 'Ana' } } });
+    const placed = await placeCall(rig.t, { prompt: script.wav, agent: { flow, tts: { provider: 'espeak-ng' } }, call: { call_context: 'Invoice twelve is overdue by ten days.', dynamic_variables: { name: 'Ana' } } });
     try {
       const { call, turns, heardFromStart } = await callEnded(rig.t, placed, 40_000);
       tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}`);

@@ -145,7 +145,7 @@ describe('speech-to-speech agent settings on live PCMU calls (baresip, local Rea
       assert.equal(call.status, 'completed', p.callee.log().slice(-3000));
       assert.equal(call.end_reason, 'error_llm');
       assert.deepEqual(turns.at(-1) && [turns.at(-1)!.speaker, turns.at(-1)!.text, turns.at(-1)!.interrupted], ['agent', APOLOGY, false]);
-      // Heard: the apology (espeak-ng, ~5 s), then the hang-up, long before the callee's WAV ran out.
+      // Heard: the apology (the local default voice, ~4-5 s), then the hang-up, long before the callee's WAV ran out.
       const heardMs = after.reduce((s, x) => s + x.endMs - x.startMs, 0);
       assert.ok(heardMs > 3000, `the apology was heard (${heardMs} ms of speech after the callee spoke)`);
       assert.ok((call.duration_s as number) < 20, `then the agent hung up (${call.duration_s} s)`);

@@ -2,22 +2,40 @@ import { test } from 'node:test';
 import type { TtsProvider } from '../../src/providers/tts/types.js';
 import assert from 'node:assert/strict';
 import { ProviderError } from '../../src/providers/errors.js';
-import { withVoice, checkSpeechChoice, ProviderChoiceError, SpeechRegistry, SUPPORTED_PROVIDERS, unsupportedProvider } from '../../src/providers/registry.js';
+import { withVoice, checkSpeechChoice, DEFAULT_PROVIDERS, defaultTtsProvider, ProviderChoiceError, SpeechRegistry, SUPPORTED_PROVIDERS, unsupportedProvider } from '../../src/providers/registry.js';
 import { AssemblyAiStt } from '../../src/providers/stt/assemblyai.js';
 import { DeepgramStt } from '../../src/providers/stt/deepgram.js';
 import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
 import { EspeakNgTts } from '../../src/providers/tts/espeak-ng.js';
 import { FliteTts } from '../../src/providers/tts/flite.js';
+import { FliteWasmTts } from '../../src/providers/tts/flite-wasm.js';
 import { EnergyVad } from '../../src/providers/vad/energy.js';
 import { FallbackVad } from '../../src/providers/vad/fallback.js';
 import { SileroVad } from '../../src/providers/vad/silero.js';
 
-test('defaults: espeak-ng, pocketsphinx, Silero (with energy behind it)', () => {
+test('defaults: flite-wasm, pocketsphinx, Silero (with energy behind it)', () => {
   const e = new SpeechRegistry().engines({});
-  assert.ok(e.tts instanceof EspeakNgTts);
+  assert.ok(e.tts instanceof FliteWasmTts);
   assert.ok(e.stt instanceof PocketsphinxStt);
   assert.ok(e.vad instanceof FallbackVad);
   assert.ok(e.vad.active instanceof SileroVad);
+});
+
+test('the default TTS: flite-wasm for English and flite voices; espeak-ng for another language or an espeak-ng voice', () => {
+  assert.equal(DEFAULT_PROVIDERS.tts, 'flite-wasm');
+  assert.equal(defaultTtsProvider(), 'flite-wasm');
+  assert.equal(defaultTtsProvider('en-GB'), 'flite-wasm');
+  assert.equal(defaultTtsProvider('en-US', 'rms'), 'flite-wasm');
+  assert.equal(defaultTtsProvider('es-MX'), 'espeak-ng', 'flite speaks English only');
+  assert.equal(defaultTtsProvider('en-US', 'en-gb+f3'), 'espeak-ng', "an agent's espeak-ng voice keeps espeak-ng");
+  const r = new SpeechRegistry();
+  // (a voice for the language wraps the engine: its name says which one speaks)
+  assert.equal(r.engines({ language: 'en-US' }).tts.name, 'flite-wasm');
+  assert.equal(r.engines({ language: 'en-US', defaultVoice: 'en-us' }).tts.name, 'espeak-ng');
+  assert.equal(r.engines({ language: 'fr-FR' }).tts.name, 'espeak-ng');
+  assert.ok(r.engines({ tts: { provider: 'espeak-ng' } }).tts instanceof EspeakNgTts, 'espeak-ng stays selectable');
+  // A set chain is the agent's: the default voice never changes it.
+  assert.equal(r.engines({ tts: { provider: 'flite-wasm' }, defaultVoice: 'en-us' }).tts.name, 'flite-wasm');
 });
 
 test("the agent's choice is honoured, and engines are shared by a registry's calls", () => {
@@ -35,7 +53,7 @@ test("the agent's choice is honoured, and engines are shared by a registry's cal
 
 test('unknown names are refused with the kind, the field and the supported list', () => {
   assert.equal(unsupportedProvider('tts', 'flite'), undefined);
-  assert.match(unsupportedProvider('tts', 'polly') ?? '', /supported: espeak-ng, flite, elevenlabs, openai, cartesia$/);
+  assert.match(unsupportedProvider('tts', 'polly') ?? '', /supported: espeak-ng, flite, flite-wasm, elevenlabs, openai, cartesia$/);
   assert.ok(SUPPORTED_PROVIDERS.llm.includes('openai'));
   const cases: Array<[Parameters<typeof checkSpeechChoice>[0], string, string]> = [
     [{ tts: { provider: 'polly' } }, 'tts', 'tts.provider'],
@@ -44,6 +62,8 @@ test('unknown names are refused with the kind, the field and the supported list'
     [{ stt: { provider: 'pocketsphinx', options: { end_silence_ms: 'soon' } } }, 'stt', 'stt.options'],
     [{ stt: { provider: 'pocketsphinx', fallbacks: [{ provider: 'whisper' }] } }, 'stt', 'stt.fallbacks[0].provider'],
     [{ tts: { provider: 'espeak-ng', fallbacks: [{ provider: 'flite', voice: 'nope' }] } }, 'tts', 'tts.fallbacks[0].voice'],
+    [{ tts: { provider: 'flite-wasm', voice: 'en-us' } }, 'tts', 'tts.voice'],
+    [{ tts: { provider: 'flite-wasm', voice: '/tmp/x.flitevox' } }, 'tts', 'tts.voice'],
     [{ vad: 'webrtc' }, 'vad', 'conversation.vad'],
   ];
   for (const [choice, kind, field] of cases) {

@@ -115,9 +115,10 @@ export class MediaRuntime {
       tts: TtsProvider;
       /**
        * Builds a greeting-only call's TTS: the agent's own chain, or the default engine (chain
-       * undefined), speaking the call's language (throws for one this worker cannot run).
+       * undefined) for the language and voice, speaking the call's language (throws for one this
+       * worker cannot run).
        */
-      greetingTts?: (chain: ProviderChain | undefined, language?: string) => TtsProvider;
+      greetingTts?: (chain: ProviderChain | undefined, language?: string, voice?: string) => TtsProvider;
       emit: (e: WorkerEvent) => void;
       now?: () => number;
       /** Runs a voice agent on calls whose DialCommand carries `voice`; without it they are greeting-only. */
@@ -173,9 +174,10 @@ export class MediaRuntime {
       }
     }
     let greetingTts = this.deps.tts;
-    if (!voice && cmd.greeting && (cmd.greeting.tts || cmd.greeting.language) && this.deps.greetingTts) {
+    if (!voice && cmd.greeting && (cmd.greeting.tts || cmd.greeting.language || cmd.greeting.voice) && this.deps.greetingTts) {
       try {
-        greetingTts = this.deps.greetingTts(cmd.greeting.tts, cmd.greeting.language);
+        // Without a chain, the greeting's voice and language pick the default engine (src/providers/registry.ts defaultTtsProvider).
+        greetingTts = this.deps.greetingTts(cmd.greeting.tts, cmd.greeting.language, cmd.greeting.tts ? undefined : cmd.greeting.voice);
       } catch (err) {
         // Refused before ringing anyone: a greeting nobody can speak must not become a silent call.
         this.deps.emit({ type: 'ended', callId: cmd.callId, status: 'failed', sipStatusCode: 0, endReason: 'error_tts', reason: `greeting TTS could not start: ${(err as Error).message}`, at: this.#now() });

@@ -38,16 +38,20 @@ const speech = new SpeechRegistry({
 const runtime = new MediaRuntime({
   // Greeting-only agents speak with the default engine.
   tts: speech.tts(undefined),
-  greetingTts: (chain, language) => {
+  greetingTts: (chain, language, voice) => {
     if (chain) checkSpeechChoice({ tts: chain });
     const onFallback: EngineHooks['onFallback'] = (f) =>
       emit({ type: 'log', level: 'warn', message: `greeting ${f.kind} provider ${f.from} failed (${f.code}: ${f.message}); ${f.to} takes over` });
-    return speech.tts(chain, { onFallback }, language);
+    return speech.tts(chain, { onFallback }, language, voice);
   },
   emit,
   // Agents with a flow or LLM settings hold a conversation with the engines they chose (registry defaults:
-  // espeak-ng out, Silero VAD + pocketsphinx in).
-  prepareVoice: voicePreparer({ engines: (spec, hooks) => speech.engines(spec.speech ?? {}, hooks), clock: realClock }),
+  // flite-wasm out (or espeak-ng: defaultTtsProvider), Silero VAD + pocketsphinx in). An agent without tts
+  // settings speaks its `voice` with the default engine, which that voice (and the language) picks.
+  prepareVoice: voicePreparer({
+    engines: (spec, hooks) => speech.engines({ ...spec.speech, ...(spec.voice && !spec.speech?.tts ? { defaultVoice: spec.voice } : {}) }, hooks),
+    clock: realClock,
+  }),
   dialLeg: (cmd) =>
     CallLeg.dial({
       ua,
