@@ -37,6 +37,11 @@ export const DEMO_FLOW: Flow = {
   },
 };
 
+/** What the demo agent can say: the sandbox personas' recognizer listens for these lines. */
+export function demoAgentLines(): string[] {
+  return Object.values(DEMO_FLOW.nodes).flatMap((n) => (n.type === 'say' ? [n.text] : n.type === 'listen' && n.reprompt ? [n.reprompt] : []));
+}
+
 export interface SandboxSeed {
   readonly trunkId: string;
   readonly agentId: string;
