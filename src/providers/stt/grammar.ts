@@ -13,7 +13,8 @@
 
 /** Words every conversation may answer with: yes/no and their usual variants, and digits. */
 export const BASE_WORDS: readonly string[] = [
-  'yes', 'yeah', 'yep', 'sure', 'okay', 'ok', 'no', 'nope', 'not', 'right', 'correct', 'fine',
+  // Not "yep", "nope" or "ok": they would take the place of the "yes", "no" and "okay" a flow branches on.
+  'yes', 'yeah', 'sure', 'okay', 'no', 'not', 'right', 'correct', 'fine',
   'zero', 'oh', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten',
   'hello', 'hi', 'bye', 'goodbye', 'thanks', 'thank', 'you', 'please', 'sorry',
 ];
