@@ -19,10 +19,13 @@ export const BASE_WORDS: readonly string[] = [
   'hello', 'hi', 'bye', 'goodbye', 'thanks', 'thank', 'you', 'please', 'sorry',
 ];
 
-/** Common conversational words: the garbage loop that soaks up speech outside the expected words. */
-export const FILLER_WORDS: readonly string[] = `a about after again ah ahead all also am an and any anything are around as ask at
+/**
+ * Common conversational words: the garbage loop that soaks up speech outside the expected words.
+ * Not "ask" or "help": on phone audio they were heard for a leading "yes" and "no" (bench/stt-grammar.ts).
+ */
+export const FILLER_WORDS: readonly string[] = `a about after again ah ahead all also am an and any anything are around as at
 away back bad be because been before being better bit but by call called calling can could day did do does done down each either else
-even ever every for from get give go going good got great had has have he hear help her here him his hold how i if in is it just keep
+even ever every for from get give go going good got great had has have he hear her here him his hold how i if in is it just keep
 know last later leave let like little look lot make may maybe me mean mind minute moment more morning much must my need never new nice
 nothing now of off on only or other our out over pretty probably quick quite really said say see she should so some something soon
 sounds speak still talk tell than that the their them then there they thing think this those though through time to today tomorrow too

@@ -29,7 +29,7 @@ export interface SoundswallowerOptions {
   endSilenceMs?: number;
   /** Frame level (dBFS) above which a frame counts as speech (default -45). */
   speechDb?: number;
-  /** Told once per word the dictionary cannot pronounce (it is left out of the grammar). */
+  /** Told once per word the dictionary cannot pronounce (it is left out of the grammar). Default: nobody (the word is simply not heard). */
   warn?: (message: string) => void;
 }
 
@@ -107,7 +107,7 @@ export class SoundswallowerStt implements SttProvider {
   warnOnce(word: string): void {
     if (this.#warned.has(word)) return;
     this.#warned.add(word);
-    (this.opts.warn ?? ((m: string) => process.emitWarning(m)))(`soundswallower: "${word}" is not in its dictionary; it is not listened for`);
+    this.opts.warn?.(`soundswallower: "${word}" is not in its dictionary; it is not listened for`);
   }
 }
 
