@@ -24,7 +24,7 @@ let rig: SandboxRig;
 before(async () => {
   if (skip) return;
   // 34400-34798: this file's RTP range (sandbox 34400-34598, call plane 34600-34798).
-  rig = await startSandboxRig(34400, { stt: new SoundswallowerStt(), tts: new FliteTts() });
+  rig = await startSandboxRig(34400, { ...(process.env.NPM_HEARING_DEAF ? {} : { stt: new SoundswallowerStt() }), tts: new FliteTts() });
   const r = await rig.t.org.req('PATCH', `/v1/agents/${rig.seed.agentId}`, { stt: { provider: 'soundswallower' }, tts: { provider: 'flite', voice: 'kal' } });
   assert.equal(r.status, 200, r.raw);
 });
@@ -39,6 +39,7 @@ test(`${CALLS} narrowband demo calls: completed, and the yes branch taken in at 
     const tr = call.transcript_id ? await rig.t.org.req('GET', `/v1/transcripts/${call.transcript_id}`) : undefined;
     const turns = (tr?.body.turns ?? []) as Array<{ speaker: string; text: string }>;
     const rec = await waitFor('the sandbox to record the call', () => rig.sandbox.calls.find((x) => x.callId === call.sip_call_id || x.persona?.said !== undefined), 10_000);
+    if (results.length === 0) tc.diagnostic(`first call turns: ${JSON.stringify(turns.map((x: any) => [x.speaker, x.start_ms ?? x.startMs, x.text.slice(0, 30)]))}`); // eslint-disable-line @typescript-eslint/no-explicit-any
     results.push({
       status: call.status,
       branch: turns.some((x) => x.speaker === 'agent' && /^Great!/.test(x.text)),

@@ -76,6 +76,7 @@ async function decoderFor(vocabulary: readonly string[], rate: number): Promise<
 async function decode(r: DecodeRequest): Promise<DecodeReply> {
   try {
     const { d, skipped } = await decoderFor(r.vocabulary, r.rate);
+    if (r.audio.length === 0) return { seq: r.seq, text: '', skipped }; // a warm-up: the decoder is ready now
     d.start();
     d.process_audio(r.audio, false, true);
     d.stop();

@@ -131,6 +131,8 @@ class SoundswallowerStream implements SttStream {
   #speechFrames = 0;
   #uttStartFrame = 0;
   #ended = false;
+  /** Ends an utterance when audio stops arriving (a far end that sends no packets while it is silent). */
+  #stall: NodeJS.Timeout | undefined;
   /** Decodes in flight, in order: finals are emitted in utterance order, `closed` after the last. */
   #decoding: Promise<void> = Promise.resolve();
   readonly #onAbort = () => this.#finish(undefined);
@@ -147,6 +149,18 @@ class SoundswallowerStream implements SttStream {
       return;
     }
     s.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#warm();
+  }
+
+  /**
+   * Starts the thread and readies the decoder for the current vocabulary now, while the agent
+   * speaks: the first load (thread, WebAssembly module, model) takes seconds on a busy machine, and
+   * paid at the callee's first answer it would come after the flow's listen timeout.
+   */
+  #warm(): void {
+    void this.#owner.thread.decode(this.#vocabulary, new Float32Array(0)).then((r) => {
+      if ('error' in r) this.#finish(new ProviderError('provider_unavailable', `soundswallower could not load: ${r.error}`, false));
+    });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<SttEvent> {
@@ -155,7 +169,9 @@ class SoundswallowerStream implements SttStream {
 
   /** What the dialogue can hear from now on; takes effect at the next utterance. */
   setVocabulary(phrases: readonly string[]): void {
+    const changed = phrases.length !== this.#vocabulary.length || phrases.some((p, i) => p !== this.#vocabulary[i]);
     this.#vocabulary = [...phrases];
+    if (changed && !this.#events.closed) this.#warm();
   }
 
   push(frame: Int16Array): void {
@@ -167,11 +183,22 @@ class SoundswallowerStream implements SttStream {
     let at = 0;
     for (; at + FRAME <= all.length; at += FRAME) this.#frame(all.slice(at, at + FRAME));
     this.#carry = all.slice(at);
+    clearTimeout(this.#stall);
+    this.#stall = undefined;
+    if (this.#inSpeech) {
+      // No packets for the end silence's length is silence too (RFC 3551 section 4.1: a sender may
+      // stop sending during silence), so the utterance ends even when no quiet frames come.
+      this.#stall = setTimeout(() => {
+        this.#stall = undefined;
+        if (this.#inSpeech && !this.#events.closed) this.#utteranceEnd(this.#frames - this.#quiet);
+      }, this.#endFrames * 20 + 40);
+    }
   }
 
   end(): void {
     if (this.#ended || this.#events.closed) return;
     this.#ended = true;
+    clearTimeout(this.#stall);
     if (this.#inSpeech) this.#utteranceEnd(this.#frames);
     void this.#decoding.then(() => this.#finish(undefined));
   }
@@ -224,6 +251,7 @@ class SoundswallowerStream implements SttStream {
 
   #finish(error: ProviderError | undefined): void {
     if (this.#events.closed) return;
+    clearTimeout(this.#stall);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#ended = true;
     if (error) this.#events.emit({ type: 'error', error });
