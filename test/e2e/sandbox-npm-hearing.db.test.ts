@@ -3,7 +3,7 @@
  * (PCMU, 8 kHz), both sides hearing with the npm grammar recognizer (soundswallower): the persona
  * listens for its cues and the demo agent's lines, the agent for what its listen node branches on.
  * Each call must end completed, and the agent must take the keyword branch ("Great!") on the
- * persona's "Yes, I have a minute." in at least 19 of 20. Calls run five at a time.
+ * persona's "Yes, I have a minute." in at least 19 of 20. Calls run five at a time (ten at once overloads two cores: calls passed 60 s).
  *
  * Voices: flite's (Debian) `slt` for the persona and `kal` for the agent, until the npm voice
  * (flite-wasm) lands; the recognizer under test is from npm either way.
@@ -32,7 +32,7 @@ after(async () => {
   if (!skip) await rig.stop();
 });
 
-test(`${CALLS} narrowband demo calls: completed, and the yes branch taken in at least ${CALLS - 1}`, { skip, timeout: 170_000 }, async (tc) => {
+test(`${CALLS} narrowband demo calls: completed, and the yes branch taken in at least ${CALLS - 1}`, { skip, timeout: 240_000 }, async (tc) => {
   const results: Array<{ status: string; branch: boolean; heard: string; codec: string | undefined; s: number }> = [];
   const one = async (): Promise<void> => {
     const call = await rig.call('+12025550100', { codecs: ['PCMU'] }, 60_000);
