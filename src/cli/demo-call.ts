@@ -14,7 +14,7 @@ import { getCall } from '../calls/call-queries.js';
 import { sql } from '../store/sql.js';
 import type { CallRow } from '../calls/call-object.js';
 import { resultData } from '../calls/outbox.js';
-import { DEFAULT_PROVIDERS } from '../providers/registry.js';
+import { demoTtsProvider } from '../sandbox/seed.js';
 
 export interface DemoCallOptions {
   orgId: string;
@@ -42,7 +42,7 @@ export function wantDemoCall(firstStart: boolean, env: NodeJS.ProcessEnv = proce
  * agent hear with soundswallower from npm (src/providers/stt/local-default.ts), so the demo runs on a
  * machine where only `npm ci` was run. This is the one place that knows which voice the demo uses.
  */
-export function demoVoiceNeeds(tts: string = DEFAULT_PROVIDERS.tts): Array<{ bin: string; pkg: string }> {
+export function demoVoiceNeeds(tts: string = demoTtsProvider()): Array<{ bin: string; pkg: string }> {
   if (tts === 'espeak-ng') return [{ bin: 'espeak-ng', pkg: 'espeak-ng' }];
   if (tts === 'flite') return [{ bin: 'flite', pkg: 'flite' }];
   return [];
@@ -59,7 +59,7 @@ export async function runDemoCall(ctx: AppContext, o: DemoCallOptions): Promise<
   const out = o.out ?? ((l: string) => console.log(l));
   const missing = missingDemoEngines();
   if (missing.length > 0) {
-    out(`No demo call: the demo's voice (${DEFAULT_PROVIDERS.tts}) needs ${missing.join(', ')}, which this machine lacks.`);
+    out(`No demo call: the demo's voice (${demoTtsProvider()}) needs ${missing.join(', ')}, which this machine lacks.`);
     out(`Install it (Debian/Ubuntu): sudo apt-get install ${missing.join(' ')}   then start again with OUTCALL_DEMO_CALL=1\n`);
     return undefined;
   }
