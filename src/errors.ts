@@ -54,6 +54,11 @@ export const ERROR_CATALOG = {
     status: 422,
     summary: 'A setting does not apply where it was given (a provider that would ignore it, or a kind of agent that cannot honour it); the message says why and what applies.',
   },
+  open_vocabulary_stt_required: {
+    status: 422,
+    summary:
+      "A language-model agent needs a recognizer that hears any words, and this server's only one hears a grammar (soundswallower): install pocketsphinx or set the agent's stt to a cloud recognizer.",
+  },
   secret_key_missing: { status: 422, summary: 'Storing a secret needs OUTCALL_SECRET_KEY to be set.' },
   invalid_tls_ca: { status: 422, summary: "A trunk's tls_ca_pem is not a bundle of PEM certificates (or holds something else, such as a key)." },
   trunk_mismatch: { status: 422, summary: "The call's trunk_id is not the trunk of its from number." },

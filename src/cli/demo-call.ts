@@ -14,6 +14,7 @@ import { getCall } from '../calls/call-queries.js';
 import { sql } from '../store/sql.js';
 import type { CallRow } from '../calls/call-object.js';
 import { resultData } from '../calls/outbox.js';
+import { demoTtsProvider } from '../sandbox/seed.js';
 
 export interface DemoCallOptions {
   orgId: string;
@@ -34,23 +35,32 @@ export function wantDemoCall(firstStart: boolean, env: NodeJS.ProcessEnv = proce
   return firstStart || env.OUTCALL_DEMO_CALL === '1';
 }
 
-/** The programs both sides of the demo conversation speak and hear with (Debian packages). */
-const DEMO_ENGINES = [
-  { bin: 'espeak-ng', pkg: 'espeak-ng' },
-  { bin: 'pocketsphinx_continuous', pkg: 'pocketsphinx pocketsphinx-en-us' },
-];
+/**
+ * The programs the demo's voices need on this machine (Debian packages), by the TTS provider the
+ * demo agent and the sandbox personas speak with. A voice from npm (flite-wasm: WASM, in-process)
+ * needs none. Hearing needs none either: without Debian's pocketsphinx, the sandbox and a flow
+ * agent hear with soundswallower from npm (src/providers/stt/local-default.ts), so the demo runs on a
+ * machine where only `npm ci` was run. This is the one place that knows which voice the demo uses.
+ */
+export function demoVoiceNeeds(tts: string = demoTtsProvider()): Array<{ bin: string; pkg: string }> {
+  if (tts === 'espeak-ng') return [{ bin: 'espeak-ng', pkg: 'espeak-ng' }];
+  if (tts === 'flite') return [{ bin: 'flite', pkg: 'flite' }];
+  return [];
+}
 
-/** The demo's speech engines that are not installed (their Debian packages), so it can say so instead of failing a call. */
-export function missingDemoEngines(): string[] {
-  return DEMO_ENGINES.filter((e) => spawnSync('/bin/sh', ['-c', `command -v ${e.bin}`]).status !== 0).map((e) => e.pkg);
+/** The demo's speech programs that are not installed (their Debian packages), so it can say so instead of failing a call. */
+export function missingDemoEngines(tts?: string): string[] {
+  return demoVoiceNeeds(tts)
+    .filter((e) => spawnSync('/bin/sh', ['-c', `command -v ${e.bin}`]).status !== 0)
+    .map((e) => e.pkg);
 }
 
 export async function runDemoCall(ctx: AppContext, o: DemoCallOptions): Promise<{ callId: string; status: string } | undefined> {
   const out = o.out ?? ((l: string) => console.log(l));
   const missing = missingDemoEngines();
   if (missing.length > 0) {
-    out(`No demo call: voice agents speak with espeak-ng and hear with pocketsphinx, and this machine lacks them.`);
-    out(`Install them (Debian/Ubuntu): sudo apt-get install ${missing.join(' ')}   then start again with OUTCALL_DEMO_CALL=1\n`);
+    out(`No demo call: the demo's voice (${demoTtsProvider()}) needs ${missing.join(', ')}, which this machine lacks.`);
+    out(`Install it (Debian/Ubuntu): sudo apt-get install ${missing.join(' ')}   then start again with OUTCALL_DEMO_CALL=1\n`);
     return undefined;
   }
   const { call } = await createOutboundCall(

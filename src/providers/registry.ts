@@ -14,6 +14,8 @@ import { checkAssemblyAiSttSettings, createAssemblyAiStt } from './stt/assemblya
 import { checkDeepgramSttSettings, createDeepgramStt } from './stt/deepgram.js';
 import { checkOpenAiSttSettings, createOpenAiStt } from './stt/openai.js';
 import { PocketsphinxStt } from './stt/pocketsphinx.js';
+import { defaultLocalStt } from './stt/local-default.js';
+import { SoundswallowerStt } from './stt/soundswallower.js';
 import type { SttProvider } from './stt/types.js';
 import { EspeakNgTts } from './tts/espeak-ng.js';
 import { checkCartesiaTtsSettings, createCartesiaTts } from './tts/cartesia.js';
@@ -111,6 +113,8 @@ const STT_MAKERS: Record<string, Maker<SttProvider>> = {
       }
     },
   },
+  // npm only (WASM, in-process): a grammar of what the dialogue expects; its decoders are pooled per thread.
+  soundswallower: { takes: ['language'], make: (_s, r) => r.shared('soundswallower', () => new SoundswallowerStt()) },
   // Cloud recognizers take 8 kHz (narrowband calls) and 16 kHz audio.
   deepgram: { takes: CLOUD_STT, make: (s) => createDeepgramStt(s), check: cloudCheck('stt', checkDeepgramSttSettings) },
   openai: { takes: CLOUD_STT, make: (s) => createOpenAiStt(s), check: cloudCheck('stt', checkOpenAiSttSettings) },
@@ -223,8 +227,9 @@ export class SpeechRegistry {
     return chainOf(this.#build('tts', TTS_MAKERS, chain), (list) => fallbackTts(list, hooks));
   }
 
+  /** The STT chain; without one, the local default (pocketsphinx when installed, else soundswallower: stt/local-default.ts). */
   stt(s: ProviderChain | undefined, hooks: EngineHooks = {}): SttProvider {
-    return chainOf(this.#build('stt', STT_MAKERS, s ?? { provider: DEFAULT_PROVIDERS.stt }), (list) => fallbackStt(list, hooks));
+    return chainOf(this.#build('stt', STT_MAKERS, s ?? { provider: defaultLocalStt() }), (list) => fallbackStt(list, hooks));
   }
 
   vad(name: string | undefined): VadProvider {

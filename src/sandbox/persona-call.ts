@@ -17,8 +17,10 @@ import { DEFAULT_TURN_SILENCE_MS, PersonaTurns, type TurnAction, type TurnHangup
 export interface PersonaCallDeps {
   readonly tts: TtsProvider;
   readonly vad: VadProvider;
-  /** Used on 16 kHz legs only; without it keyword lines fall back to the line order. */
+  /** Used on legs whose rate it takes; without it keyword lines fall back to the line order. */
   readonly stt?: SttProvider;
+  /** What the persona expects to hear besides its own cues (the demo agent's lines): a grammar recognizer's hint. */
+  readonly vocabulary?: readonly string[];
   readonly clock: Clock;
   readonly onRecording?: (r: SandboxRecording) => void;
   readonly warn?: (msg: string, err?: unknown) => void;
@@ -91,9 +93,10 @@ export async function runPersonaCall(leg: InboundLeg, persona: Persona, deps: Pe
   } catch (err) {
     warn('VAD unavailable; the persona cannot take turns', err);
   }
-  if (rate === 16000 && deps.stt) {
+  if (deps.stt?.capabilities.sampleRates.includes(rate)) {
     try {
-      stt = deps.stt.start({ sampleRate: rate, language: 'en-US', signal: abort.signal });
+      const cues = persona.lines.flatMap((l) => l.when?.agent_said_any ?? []);
+      stt = deps.stt.start({ sampleRate: rate, language: 'en-US', signal: abort.signal, vocabulary: [...cues, ...(deps.vocabulary ?? [])] });
     } catch (err) {
       warn('speech recognition unavailable; lines go in order', err);
     }

@@ -11,6 +11,7 @@ import { createPhoneNumber, toPhoneNumber, type PhoneNumberRow } from '../agents
 import { createTrunk, toTrunk, updateTrunk, type TrunkRow } from '../agents/trunks.js';
 import { sql } from '../store/sql.js';
 import { SANDBOX_CALLER_ID } from './numbers.js';
+import { DEFAULT_PROVIDERS } from '../providers/registry.js';
 import type { AgentRow } from '../store/agent-rows.js';
 
 export const SANDBOX_TRUNK_NAME = 'sandbox';
@@ -36,6 +37,16 @@ export const DEMO_FLOW: Flow = {
     bye: { type: 'end' },
   },
 };
+
+/** The TTS provider the demo agent speaks with: it names none, so the default one (from npm once flite-wasm is the default). */
+export function demoTtsProvider(): string {
+  return DEFAULT_PROVIDERS.tts;
+}
+
+/** What the demo agent can say: the sandbox personas' recognizer listens for these lines. */
+export function demoAgentLines(): string[] {
+  return Object.values(DEMO_FLOW.nodes).flatMap((n) => (n.type === 'say' ? [n.text] : n.type === 'listen' && n.reprompt ? [n.reprompt] : []));
+}
 
 export interface SandboxSeed {
   readonly trunkId: string;

@@ -10,6 +10,8 @@ import { type PacingClock, PortPool } from '../telephony/rtp/index.js';
 import { UserAgent, type InboundCall, type Logger } from '../telephony/sip/index.js';
 import { silentLogger } from '../telephony/sip/logger.js';
 import { PocketsphinxStt } from '../providers/stt/pocketsphinx.js';
+import { defaultLocalStt } from '../providers/stt/local-default.js';
+import { SoundswallowerStt } from '../providers/stt/soundswallower.js';
 import type { SttProvider } from '../providers/stt/types.js';
 import { FliteWasmTts } from '../providers/tts/flite-wasm.js';
 import type { TtsProvider } from '../providers/tts/types.js';
@@ -18,6 +20,7 @@ import type { VadProvider } from '../providers/vad/types.js';
 import { OutcallError } from '../errors.js';
 import { numbersWithPersonas, routeFor, type MagicNumber } from './numbers.js';
 import { loadPersonas, type Persona } from './persona.js';
+import { demoAgentLines } from './seed.js';
 import { runPersonaCall, type PersonaCallResult, type SandboxRecording } from './persona-call.js';
 
 export interface SandboxOptions {
@@ -35,8 +38,10 @@ export interface SandboxOptions {
    * persona's flite voice; an espeak-ng provider uses the personas' espeak-ng voices.
    */
   readonly tts?: TtsProvider;
-  /** Default pocketsphinx (16 kHz legs only). */
+  /** Default: pocketsphinx when installed, else soundswallower (npm). */
   readonly stt?: SttProvider;
+  /** What personas expect to hear from agents (a grammar recognizer's hint). Default: the demo agent's lines. */
+  readonly vocabulary?: readonly string[];
   /** Default energy VAD. */
   readonly vad?: VadProvider;
   readonly clock?: Clock;
@@ -83,7 +88,9 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
   const deps = {
     tts: o.tts ?? warmed(new FliteWasmTts()),
     vad: o.vad ?? new EnergyVad(),
-    stt: o.stt ?? new PocketsphinxStt(),
+    // Debian's pocketsphinx when installed, else the grammar recognizer from npm (src/providers/stt/local-default.ts).
+    stt: o.stt ?? (defaultLocalStt() === 'pocketsphinx' ? new PocketsphinxStt() : new SoundswallowerStt()),
+    vocabulary: o.vocabulary ?? demoAgentLines(),
     clock,
     ...(o.onRecording ? { onRecording: o.onRecording } : {}),
     warn: (msg: string, err?: unknown) => logger.warn({ err }, `sandbox: ${msg}`),

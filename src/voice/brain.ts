@@ -36,6 +36,8 @@ export interface AgentBrain {
    * brain's state. Omitted or empty: nothing is known in advance.
    */
   opening?(greeting: string | undefined): BrainOutput[];
+  /** What the callee's next answer can be heard as (a closed-vocabulary recognizer's grammar); omitted: open conversation. */
+  vocabulary?(): string[];
 }
 
 /** Runs one tool; a thrown error is reported to the brain as a failed result, never as a crash. */
@@ -54,6 +56,10 @@ export class FlowAgentBrain implements AgentBrain {
 
   interrupted(): void {
     // A flow does not remember what it said; nothing to correct.
+  }
+
+  vocabulary(): string[] {
+    return this.flow.vocabulary();
   }
 
   opening(): BrainOutput[] {

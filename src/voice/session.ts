@@ -177,7 +177,13 @@ export class VoiceSession {
         );
       }
       this.#sttIn = new FrameResampler(sampleRate, sttRate);
-      this.#stt = this.#d.stt.start({ sampleRate: sttRate, signal: this.#sttAc.signal, ...(options.language ? { language: options.language } : {}) });
+      const vocabulary = this.#d.brain.vocabulary?.();
+      this.#stt = this.#d.stt.start({
+        sampleRate: sttRate,
+        signal: this.#sttAc.signal,
+        ...(options.language ? { language: options.language } : {}),
+        ...(vocabulary ? { vocabulary } : {}),
+      });
       void this.#readStt(this.#stt); // #readStt catches everything and reports it as an event
     } catch (err) {
       this.#fail('stt', err);
@@ -332,6 +338,9 @@ export class VoiceSession {
     const next = this.#pending.shift();
     if (next) return this.#runTurn(next.input, next.base, next.sttFinalMs);
     this.#listen = turn.wait ?? this.#listen;
+    // A grammar recognizer listens for what the flow can branch on from here.
+    const vocabulary = this.#d.brain.vocabulary?.();
+    if (vocabulary) this.#stt?.setVocabulary?.(vocabulary);
     this.#armSilenceTimer();
   }
 

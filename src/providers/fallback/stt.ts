@@ -107,6 +107,12 @@ class FallbackSttStream implements SttStream {
     this.#current?.stream.end();
   }
 
+  /** The vocabulary hint goes to the provider hearing now, and to any that takes over. */
+  setVocabulary(phrases: readonly string[]): void {
+    this.start.vocabulary = [...phrases];
+    this.#current?.stream.setVocabulary?.(phrases);
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<SttEvent> {
     return this.#q[Symbol.asyncIterator]();
   }

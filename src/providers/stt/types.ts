@@ -14,6 +14,8 @@ export interface SttCapabilities {
   readonly interimResults: boolean;
   /** Rates accepted by start(); anything else is refused with 'unsupported_audio'. */
   readonly sampleRates: readonly number[];
+  /** Hears only a closed vocabulary (a grammar from SttStartOptions.vocabulary): not for open conversation (LLM agents). */
+  readonly closedVocabulary?: boolean;
 }
 
 export interface SttStartOptions {
@@ -22,6 +24,12 @@ export interface SttStartOptions {
   language?: string;
   /** Aborting kills the engine at once (hang-up): no more results, then `closed`. */
   signal?: AbortSignal;
+  /**
+   * What the dialogue can hear here (keywords or whole expected lines): a hint. A grammar
+   * recognizer listens for exactly these (plus yes/no words, digits and fillers); open-vocabulary
+   * recognizers ignore it.
+   */
+  vocabulary?: readonly string[];
 }
 
 export type SttEvent =
@@ -37,6 +45,8 @@ export interface SttStream extends AsyncIterable<SttEvent> {
   push(frame: Int16Array): void;
   /** No more audio: the engine settles what it heard (a last `final`), then `closed`. */
   end(): void;
+  /** The vocabulary hint (SttStartOptions.vocabulary) from the next utterance on; absent on open-vocabulary engines. */
+  setVocabulary?(phrases: readonly string[]): void;
 }
 
 export interface SttProvider {

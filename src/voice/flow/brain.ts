@@ -47,6 +47,34 @@ export class FlowBrain {
     return this.state.kind === 'listening' || this.state.kind === 'tool' ? this.state.node : undefined;
   }
 
+  /**
+   * What the callee's answer can branch on from here: the keywords of the branches right after the
+   * listen the flow waits in (through chained branches), or, when it waits in none, every keyword of
+   * the flow. A grammar recognizer listens for these (src/providers/stt/grammar.ts).
+   */
+  vocabulary(): string[] {
+    const out = new Set<string>();
+    const cases = (c: BranchCase): boolean => c.variable === undefined || c.variable === 'last_utterance';
+    if (this.state.kind !== 'listening') {
+      for (const n of Object.values(this.flow.nodes)) if (n.type === 'branch') for (const c of n.cases) if (cases(c)) for (const k of c.keywords ?? []) out.add(k);
+      return [...out];
+    }
+    const seen = new Set<string>();
+    const walk = (id: string): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const n = this.flow.nodes[id];
+      if (n?.type !== 'branch') return;
+      for (const c of n.cases) {
+        if (cases(c)) for (const k of c.keywords ?? []) out.add(k);
+        walk(c.next);
+      }
+      walk(n.default);
+    };
+    walk(this.node<ListenNode>(this.state.node).next);
+    return [...out];
+  }
+
   /** Call once, when the callee answers. */
   start(): FlowAction[] {
     if (this.state.kind !== 'new') throw new Error('FlowBrain.start() was already called');
