@@ -27,6 +27,8 @@ export interface DemoCallOptions {
   out?: (line: string) => void;
   /** Give up watching after this long (the call itself is bounded by its own limits). */
   timeoutMs?: number;
+  /** The TTS provider the demo speaks with (default: the demo agent's, demoTtsProvider()). */
+  tts?: string;
 }
 
 /** Whether this start should place the demo call: the first start (the demo agent was just made) or OUTCALL_DEMO_CALL=1; never with OUTCALL_DEMO_CALL=0. */
@@ -57,9 +59,10 @@ export function missingDemoEngines(tts?: string): string[] {
 
 export async function runDemoCall(ctx: AppContext, o: DemoCallOptions): Promise<{ callId: string; status: string } | undefined> {
   const out = o.out ?? ((l: string) => console.log(l));
-  const missing = missingDemoEngines();
+  const tts = o.tts ?? demoTtsProvider();
+  const missing = missingDemoEngines(tts);
   if (missing.length > 0) {
-    out(`No demo call: the demo's voice (${demoTtsProvider()}) needs ${missing.join(', ')}, which this machine lacks.`);
+    out(`No demo call: the demo's voice (${tts}) needs ${missing.join(', ')}, which this machine lacks.`);
     out(`Install it (Debian/Ubuntu): sudo apt-get install ${missing.join(' ')}   then start again with OUTCALL_DEMO_CALL=1\n`);
     return undefined;
   }
