@@ -166,7 +166,6 @@ export const CREATE_CALL_PROOFS: Record<string, FieldProof> = {
 const providerProofs = (at: string, proofs: Record<string, FieldProof>): Record<string, FieldProof> =>
   Object.fromEntries(Object.entries(proofs).map(([k, v]) => [`${at}.${k}`, v]));
 
-
 export const AGENT_PROOFS: Record<string, FieldProof> = {
   name: AGENT_NAME,
   kind: TEXT_AGENT_REFUSED,
