@@ -127,7 +127,7 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
   });
 
   test('http tools: method GET sends the arguments as the query; timeout_ms cuts off an answer slower than it (the model gets tool_timeout)', async (tc) => {
-    const script = calleeScript([{ atS: 4, text: 'please book my delivery' }], 22);
+    const script = calleeScript([{ atS: 5, text: 'yes please deliver it tomorrow' }], 24);
     assert.ok(script);
     // The booking endpoint answers after 2.5 s: in time for the default (5 s), not for timeout_ms 500.
     tools.answer = (r) =>
