@@ -51,6 +51,10 @@ const FALLBACK_SETTINGS = {
   test: 'fallbacks with their own settings: Deepgram -> Deepgram elsewhere, Cartesia -> ElevenLabs, Anthropic -> OpenAI; each fallback asked with its own base_url, key, model, voice and options',
 };
 const REALTIME_SETTINGS = { file: PROVIDER_FIELDS, test: 'speech_to_speech language, voice, max_tokens and options reach the Realtime session' };
+const HTTP_TOOLS = {
+  file: AGENT_FIELDS,
+  test: 'http tools: method GET sends the arguments as the query; timeout_ms cuts off an answer slower than it (the model gets tool_timeout)',
+};
 const RECORDING_GET = { file: CALL_FIELDS, test: 'record.status_callback method GET: the recording event comes as a query string, signed over exactly that' };
 const CONCURRENCY = { file: CALL_FIELDS, test: 'max_concurrent_calls of the agent, then of the trunk: the second call is dialed only after the first ended' };
 const REJECT = {
@@ -166,7 +170,6 @@ export const CREATE_CALL_PROOFS: Record<string, FieldProof> = {
 const providerProofs = (at: string, proofs: Record<string, FieldProof>): Record<string, FieldProof> =>
   Object.fromEntries(Object.entries(proofs).map(([k, v]) => [`${at}.${k}`, v]));
 
-
 export const AGENT_PROOFS: Record<string, FieldProof> = {
   name: AGENT_NAME,
   kind: TEXT_AGENT_REFUSED,
@@ -264,8 +267,8 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
   'tools[].description': ONE_LANGUAGE,
   'tools[].parameters': CLOUD,
   'tools[].url': CLOUD,
-  'tools[].method': missing('no live call runs an http tool with method GET'),
-  'tools[].timeout_ms': missing('no live call has an http tool cut off by its timeout_ms'),
+  'tools[].method': HTTP_TOOLS,
+  'tools[].timeout_ms': HTTP_TOOLS,
   'tools[].transfer_to': TRANSFER,
   'tools[].enabled': LLM_SAMPLING,
   webhook_url: DASHBOARD_CALL,
@@ -312,8 +315,6 @@ export const KNOWN_GAPS: Record<'create-call' | 'agent' | 'trunk', readonly stri
   'create-call': [],
   agent: [
     'speech_to_speech.temperature',
-    'tools[].method',
-    'tools[].timeout_ms',
     'conversation.barge_in.min_words',
     'conversation.vad',
   ],

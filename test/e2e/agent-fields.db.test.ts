@@ -5,6 +5,7 @@
  * - llm.temperature, llm.max_tokens and llm.options reach the model's request; an end_call declared
  *   with enabled false is not offered; agent_overrides.llm replaces model, temperature and max_tokens
  *   for one call;
+ * - http tools: method GET sends the arguments as the query; timeout_ms cuts off a slower answer;
  * - conversation.inactivity_timeout_s and inactivity_prompt as set; wrap_up_line at max_duration_s;
  *   first_speaker callee; barge_in.enabled false;
  * - the voice that speaks: the agent's voice, tts.voice, and the call's agent_overrides.voice (each an
@@ -17,7 +18,9 @@ import { EspeakNgTts } from '../../src/providers/tts/espeak-ng.js';
 import { concat, findSignal } from '../fixtures/media/signals.js';
 import { calleeScript } from '../fixtures/voice/callee.js';
 import { OpenAiProtocolServer } from '../helpers/openai-protocol-server.js';
-import { callEnded, NARROWBAND_RATE, narrowbandScript, placeCall, showTurns, startVoiceRig, voiceSkip, type VoiceRig } from './voice-helpers.js';
+import { ToolServer } from '../worker/tools-server.js';
+import { waitFor } from '../helpers/wait.js';
+import { callEnded, NARROWBAND_RATE, narrowbandScript, placeCall, showTurns, startVoiceRig, voiceSkip, type PlacedCall, type TranscriptTurnOut, type VoiceRig } from './voice-helpers.js';
 
 const skip = voiceSkip();
 const API_KEY = 'sk-test-agent-fields-0123456789';
@@ -25,22 +28,42 @@ const GREETING = 'Hi, this is Outcall calling about your order.';
 
 let rig: VoiceRig;
 let llm: OpenAiProtocolServer;
+let tools: ToolServer;
 
 before(async () => {
   if (skip) return;
   rig = await startVoiceRig(34860, 34928);
   llm = await OpenAiProtocolServer.start({ answerSummaries: true });
+  tools = await new ToolServer().start();
 });
 after(async () => {
   if (skip) return;
   await rig.stop();
   await llm.close();
+  await tools.stop();
 });
 
 const openAi = (extra: Record<string, unknown> = {}) => ({ provider: 'openai', base_url: llm.baseUrl, model: 'gpt-4o-mini', api_key: API_KEY, ...extra });
 
 /** The model's requests during one call (summaries, asked after the end, are not conversation turns). */
 const conversationRequests = (from: number) => llm.requests.slice(from).filter((r) => Array.isArray(r.body.messages) && r.body.stream === true);
+
+/**
+ * The ended call and its transcript, without baresip's recordings: the tests that check what the model
+ * or the transcript got do not read the audio (which, on a loaded machine, lags the call's end).
+ */
+async function ended(placed: PlacedCall, ms: number) {
+  const call = await waitFor(
+    'the call to end',
+    async () => {
+      const got = await rig.t.org.req('GET', `/v1/calls/${placed.callId}`);
+      return ['completed', 'failed', 'busy', 'no_answer', 'canceled'].includes(got.body.status) ? got.body : undefined;
+    },
+    ms,
+  );
+  const tr = call.transcript_id ? await rig.t.org.req('GET', `/v1/transcripts/${call.transcript_id}`) : undefined;
+  return { call, turns: (tr?.body.turns ?? []) as TranscriptTurnOut[] };
+}
 
 async function espeak(text: string, voice: string, rate: number): Promise<Int16Array> {
   const chunks: Int16Array[] = [];
@@ -61,7 +84,7 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
       agent: { system_prompt: 'You confirm deliveries.', greeting: GREETING, llm: openAi(SAMPLING), tools: [{ type: 'end_call', enabled: false }] },
     });
     try {
-      const { call, turns } = await callEnded(rig.t, placed, 45_000);
+      const { call, turns } = await ended(placed, 45_000);
       tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}`);
       assert.equal(call.status, 'completed', placed.callee.log().slice(-3000));
       const reqs = conversationRequests(before);
@@ -90,7 +113,7 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
       call: { agent_overrides: { llm: { model: 'gpt-4.1-mini', temperature: 1.1, max_tokens: 55 } } },
     });
     try {
-      const { call, turns } = await callEnded(rig.t, placed, 45_000);
+      const { call, turns } = await ended(placed, 45_000);
       tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}`);
       assert.equal(call.status, 'completed', placed.callee.log().slice(-3000));
       const reqs = conversationRequests(before);
@@ -99,6 +122,53 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
       assert.deepEqual([body.model, body.temperature, body.max_completion_tokens], ['gpt-4.1-mini', 1.1, 55]);
       assert.equal(body.seed, 7, "the agent's options stay");
     } finally {
+      await placed.callee.stop();
+    }
+  });
+
+  test('http tools: method GET sends the arguments as the query; timeout_ms cuts off an answer slower than it (the model gets tool_timeout)', async (tc) => {
+    const script = calleeScript([{ atS: 5, text: 'yes please deliver it tomorrow' }], 24);
+    assert.ok(script);
+    // The booking endpoint answers after 2.5 s: in time for the default (5 s), not for timeout_ms 500.
+    tools.answer = (r) =>
+      r.url.startsWith('/book')
+        ? { status: 200, body: '{"booked":true}', contentType: 'application/json', delayMs: 2500 }
+        : { status: 200, body: '{"status":"ships tomorrow"}', contentType: 'application/json' };
+    llm.reply({ kind: 'tool_calls', calls: [{ id: 'call_lookup_1', name: 'lookup', argumentPieces: ['{"order":"4471","day":"tue"}'] }] });
+    llm.reply({ kind: 'tool_calls', calls: [{ id: 'call_book_1', name: 'book', argumentPieces: ['{"slot":"tue-10"}'] }] });
+    llm.reply({ kind: 'text', pieces: ['Sorry, booking is down right now.'] });
+    const before = llm.requests.length;
+    const toolMark = tools.requests.length;
+    const params = { type: 'object', properties: { order: { type: 'string' }, day: { type: 'string' }, slot: { type: 'string' } } };
+    const placed = await placeCall(rig.t, {
+      prompt: script.wav,
+      agent: {
+        system_prompt: 'You book deliveries.',
+        greeting: GREETING,
+        llm: openAi(),
+        tools: [
+          { type: 'http', name: 'lookup', description: 'Finds an order', url: tools.url('/lookup?source=outcall'), method: 'GET', parameters: params },
+          { type: 'http', name: 'book', description: 'Books a slot', url: tools.url('/book'), timeout_ms: 500, parameters: params },
+        ],
+      },
+    });
+    try {
+      const { call, turns } = await ended(placed, 50_000);
+      tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}`);
+      assert.equal(call.status, 'completed', placed.callee.log().slice(-3000));
+      const got = tools.requests.slice(toolMark);
+      assert.deepEqual(got.map((r) => r.method), ['GET', 'POST']);
+      const lookup = new URL(got[0]!.url, 'http://x');
+      assert.deepEqual([lookup.pathname, lookup.searchParams.get('source'), lookup.searchParams.get('order'), lookup.searchParams.get('day')], ['/lookup', 'outcall', '4471', 'tue']);
+      assert.equal(got[0]!.body, '', 'a GET has no body');
+      const reqs = conversationRequests(before);
+      assert.equal(reqs.length, 3, 'the model asked twice for tools, then answered');
+      const toolResults = (reqs[2]!.body.messages as Array<{ role: string; content: string; tool_call_id?: string }>).filter((m) => m.role === 'tool');
+      tc.diagnostic(`tool results ${JSON.stringify(toolResults)}`);
+      assert.match(toolResults.find((m) => m.tool_call_id === 'call_lookup_1')?.content ?? '', /ships tomorrow/);
+      assert.match(toolResults.find((m) => m.tool_call_id === 'call_book_1')?.content ?? '', /tool_timeout/, 'the 2.5 s answer came after timeout_ms 500');
+    } finally {
+      tools.answer = () => ({ status: 200, body: '{"ok":true}', contentType: 'application/json' });
       await placed.callee.stop();
     }
   });
@@ -113,7 +183,7 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
       agent: { system_prompt: 'You chat.', greeting: GREETING, llm: openAi(), conversation: { inactivity_timeout_s: 3, inactivity_prompt: PROMPT } },
     });
     try {
-      const { call, turns } = await callEnded(rig.t, placed, 45_000);
+      const { call, turns } = await ended(placed, 45_000);
       tc.diagnostic(`call ${call.status}/${call.end_reason} after ${call.duration_s} s; transcript ${showTurns(turns)}`);
       assert.deepEqual([call.status, call.end_reason], ['completed', 'inactivity_timeout'], placed.callee.log().slice(-3000));
       assert.deepEqual(turns.map((x) => [x.speaker, x.text]), [['agent', GREETING], ['agent', PROMPT]]);
@@ -137,7 +207,7 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
       call: { max_duration_s: 30 },
     });
     try {
-      const { call, turns } = await callEnded(rig.t, placed, 60_000);
+      const { call, turns } = await ended(placed, 60_000);
       tc.diagnostic(`call ${call.status}/${call.end_reason} after ${call.duration_s} s; transcript ${showTurns(turns)}`);
       assert.deepEqual([call.status, call.end_reason], ['completed', 'max_duration_reached'], placed.callee.log().slice(-3000));
       assert.deepEqual(turns.map((x) => [x.speaker, x.text]), [['agent', GREETING], ['agent', WRAP]]);
@@ -157,7 +227,7 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
       agent: { system_prompt: 'You confirm deliveries.', greeting: GREETING, llm: openAi(), conversation: { first_speaker: 'callee' } },
     });
     try {
-      const { call, turns } = await callEnded(rig.t, placed, 45_000);
+      const { call, turns } = await ended(placed, 45_000);
       tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}`);
       assert.equal(call.status, 'completed', placed.callee.log().slice(-3000));
       assert.equal(turns[0]?.speaker, 'callee', `the callee spoke first: ${showTurns(turns)}`);
@@ -179,7 +249,7 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
       agent: { system_prompt: 'You remind.', greeting: LONG, llm: openAi(), conversation: { barge_in: { enabled: false } } },
     });
     try {
-      const { call, turns } = await callEnded(rig.t, placed, 45_000);
+      const { call, turns } = await ended(placed, 45_000);
       tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}`);
       assert.equal(call.status, 'completed', placed.callee.log().slice(-3000));
       // The transcript lists the callee's words (said over the greeting) where they started; the greeting
@@ -200,8 +270,8 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
     const TEXT = 'Hello, this is a reminder about your appointment on Tuesday.';
     const placed = await placeCall(rig.t, { prompt: narrowbandScript([], 12).wav, narrowband: true, agent: { greeting: TEXT, ...agent }, call });
     try {
-      const { call: ended, heardFromStart } = await callEnded(rig.t, placed, 40_000, NARROWBAND_RATE);
-      assert.deepEqual([ended.status, ended.end_reason], ['completed', 'agent_hangup'], placed.callee.log().slice(-3000));
+      const { call: done, heardFromStart } = await callEnded(rig.t, placed, 40_000, NARROWBAND_RATE);
+      assert.deepEqual([done.status, done.end_reason], ['completed', 'agent_hangup'], placed.callee.log().slice(-3000));
       const heard = heardFromStart.subarray(0, NARROWBAND_RATE * 7);
       const [gb, us] = await Promise.all([espeak(TEXT, 'en-gb', NARROWBAND_RATE), espeak(TEXT, 'en-us', NARROWBAND_RATE)]);
       const asGb = findSignal(gb, heard, NARROWBAND_RATE, [300, 800, 1300]).corr;
