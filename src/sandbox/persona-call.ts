@@ -1,7 +1,8 @@
 /**
  * One sandbox call answered by a persona: rings, answers, then runs PersonaTurns on live audio.
- * Ears: energy VAD on the agent's audio (turn ends after turn_silence_ms of silence) and, on 16 kHz
- * legs, a speech recognizer (pocketsphinx is 16 kHz only) so keyword lines can react to words.
+ * Ears: energy VAD on the agent's audio (turn ends after turn_silence_ms of silence) and a speech
+ * recognizer at the leg's rate, when it takes that rate (pocketsphinx hears 8 and 16 kHz legs with
+ * their own models), so keyword lines can react to words.
  * Mouth: a TtsProvider (flite's voice when the provider is flite, the persona's espeak-ng voice
  * otherwise), written whole into the leg; the leg's 'drained' event says it has been played.
  */
@@ -17,7 +18,7 @@ import { DEFAULT_TURN_SILENCE_MS, PersonaTurns, type TurnAction, type TurnHangup
 export interface PersonaCallDeps {
   readonly tts: TtsProvider;
   readonly vad: VadProvider;
-  /** Used on 16 kHz legs only; without it keyword lines fall back to the line order. */
+  /** Used on legs at a rate it takes; without it keyword lines fall back to the line order. */
   readonly stt?: SttProvider;
   readonly clock: Clock;
   readonly onRecording?: (r: SandboxRecording) => void;
@@ -77,7 +78,7 @@ export async function runPersonaCall(leg: InboundLeg, persona: Persona, deps: Pe
   } catch (err) {
     warn('VAD unavailable; the persona cannot take turns', err);
   }
-  if (rate === 16000 && deps.stt) {
+  if (deps.stt?.capabilities.sampleRates.includes(rate)) {
     try {
       stt = deps.stt.start({ sampleRate: rate, language: 'en-US', signal: abort.signal });
     } catch (err) {

@@ -32,7 +32,7 @@ export interface SandboxOptions {
   readonly rtpPortMax?: number;
   /** Default espeak-ng (write against TtsProvider: a flite provider uses the personas' flite voices). */
   readonly tts?: TtsProvider;
-  /** Default pocketsphinx (16 kHz legs only). */
+  /** Default pocketsphinx (8 kHz and 16 kHz legs, each with its own model). */
   readonly stt?: SttProvider;
   /** Default energy VAD. */
   readonly vad?: VadProvider;
