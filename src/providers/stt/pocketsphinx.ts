@@ -200,6 +200,11 @@ export class PocketsphinxStream implements SttStream {
     return this.#child?.pid;
   }
 
+  /** Audio pushed but not yet taken by the engine, in samples (benches feed as fast as it reads). */
+  get backlogSamples(): number {
+    return Math.floor((this.#child?.stdin?.writableLength ?? 0) / 2);
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<SttEvent> {
     return this.#events[Symbol.asyncIterator]();
   }
