@@ -1,5 +1,6 @@
 // Command: node --import tsx bench/speech-wer.ts [--short] [--tts name[:voice],...] [--stt ps16,ps8,ps8-mulaw,ps8-alaw]
-//          [--end-silence MS] [--extra '-flag value ...'] [--latency N] [--latency-tts name[:voice]] [--verbose] [--json]
+//          [--end-silence MS] [--extra '-flag value ...'] [--jobs N] [--no-wer] [--latency N] [--latency-tts name[:voice]]
+//          [--verbose] [--json]
 //
 // How well the local recognizer hears the local voices, as on a phone call: every sentence of
 // bench/speech-sentences.txt (>= 60 phone-style lines) spoken by every local TTS voice (the registry's
@@ -14,7 +15,7 @@
 //    between them, as fast as the engine reads (a backlog bound, not real time). Each final goes to
 //    the sentence whose span holds its start; WER = word-level Levenshtein errors / reference words,
 //    on normalized text (bench/helpers/wer.ts). "split": sentences heard as more than one final
-//    (the endpoint cut them at a pause).
+//    (the endpoint cut them at a pause). --jobs N runs that many recognizer configs of a voice at once.
 // 2) Latency: --latency sentences (default 20) of one voice (--latency-tts, default: the default TTS
 //    provider) paced in real time (20 ms frames against absolute deadlines), per recognizer: wall time
 //    from pushing the sentence's last audible frame to its final. p50 / p95 / max.
@@ -42,6 +43,8 @@ const JSON_OUT = argv.includes('--json');
 const END_SILENCE_MS = Number(opt('end-silence') ?? DEFAULT_END_SILENCE_MS);
 const LATENCY_N = Number(opt('latency') ?? (SHORT ? 2 : 20));
 const GAP_MS = 1000;
+const JOBS = Math.max(1, Number(opt('jobs') ?? 1));
+const NO_WER = argv.includes('--no-wer');
 const log = (s: string) => {
   if (!JSON_OUT) console.log(s);
 };
@@ -209,14 +212,17 @@ async function latencyRun(clips: Int16Array[], cfg: SttConfig): Promise<{ latenc
 }
 
 const rows: WerRow[] = [];
-const clipCache = new Map<string, Int16Array[]>();
-async function clipsFor(v: Voice, rate: number, texts: string[]): Promise<Int16Array[]> {
+const clipCache = new Map<string, Promise<Int16Array[]>>();
+function clipsFor(v: Voice, rate: number, texts: string[]): Promise<Int16Array[]> {
   const key = `${v.label}@${rate}#${texts.length}`;
   let c = clipCache.get(key);
   if (!c) {
     const tts = ttsFor(v);
-    c = [];
-    for (const t of texts) c.push(await speak(tts, t, rate));
+    c = (async () => {
+      const out: Int16Array[] = [];
+      for (const t of texts) out.push(await speak(tts, t, rate));
+      return out;
+    })();
     clipCache.set(key, c);
   }
   return c;
@@ -227,20 +233,32 @@ log(`speech-wer: ${SENTENCES.length} sentences (${words} words), end silence ${E
 log('\n1) WER (%), split = sentences heard as more than one final');
 log(`| tts | ${stts.map((c) => c.name).join(' | ')} |`);
 log(`|---|${stts.map(() => '---:').join('|')}|`);
-for (const v of voices) {
-  const cells: string[] = [];
-  for (const cfg of stts) {
+/** Runs `fns` with at most `n` at once, results in order. */
+async function limited<T>(n: number, fns: Array<() => Promise<T>>): Promise<T[]> {
+  const out: T[] = new Array<T>(fns.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, fns.length) }, async () => {
+    while (next < fns.length) {
+      const i = next++;
+      out[i] = await fns[i]!();
+    }
+  }));
+  return out;
+}
+
+for (const v of NO_WER ? [] : voices) {
+  const cells = await limited(JOBS, stts.map((cfg) => async () => {
     const clips = await clipsFor(v, cfg.rate, SENTENCES);
     const r = await werRun(clips, cfg, SENTENCES);
     const e = sumErrors(r.errors);
     rows.push({ tts: v.label, stt: cfg.name, errors: e, wer: wer(e), split: r.split, sentences: SENTENCES.length, wallPerAudioS: r.wallS / r.audioS });
-    cells.push(`${(100 * wer(e)).toFixed(1)}${r.split > 0 ? ` (split ${r.split})` : ''}`);
     if (VERBOSE) {
       r.hyps.forEach((h, i) => {
         if (r.errors[i]!.substitutions + r.errors[i]!.deletions + r.errors[i]!.insertions > 0) console.error(`  ${v.label} ${cfg.name}: "${SENTENCES[i]}" -> "${h}"`);
       });
     }
-  }
+    return `${(100 * wer(e)).toFixed(1)}${r.split > 0 ? ` (split ${r.split})` : ''}`;
+  }));
   log(`| ${v.label} | ${cells.join(' | ')} |`);
 }
 
