@@ -9,7 +9,7 @@
 //   ps8         8 kHz: the 8 kHz model from npm soundswallower
 //   ps8-mulaw   8 kHz through G.711 mu-law encode/decode (PCMU)
 //   ps8-alaw    8 kHz through G.711 A-law encode/decode (PCMA)
-// The TTS synthesizes at the leg's rate (8 kHz legs get 8 kHz speech, as the sandbox's personas send).
+// --short: 5 sentences, one voice per provider. The TTS synthesizes at the leg's rate (8 kHz legs get 8 kHz speech, as the sandbox's personas send).
 //
 // 1) WER: per voice and recognizer, one engine per stream fed every sentence with 1 s of silence
 //    between them, as fast as the engine reads (a backlog bound, not real time). Each final goes to
@@ -73,11 +73,15 @@ function parseVoice(s: string): Voice {
   return { label: s, provider, ...(voice ? { voice } : {}) };
 }
 
-/** Every local TTS provider; flite with each of its voices (awb_time speaks only the time of day). */
+/**
+ * Every local TTS provider; flite with each of its voices (awb_time speaks only the time of day),
+ * or only slt, its best, for --short (one voice per provider keeps the CI run short).
+ */
 function localVoices(): Voice[] {
   const out: Voice[] = [];
   for (const p of localProviders('tts')) {
-    if (p === 'flite') for (const v of FLITE_VOICES.filter((x) => x !== 'awb_time')) out.push({ label: `flite:${v}`, provider: p, voice: v });
+    const fliteVoices = SHORT ? ['slt'] : FLITE_VOICES.filter((x) => x !== 'awb_time');
+    if (p === 'flite') for (const v of fliteVoices) out.push({ label: `flite:${v}`, provider: p, voice: v });
     else out.push({ label: p, provider: p });
   }
   return out;
