@@ -43,8 +43,9 @@ export interface PocketsphinxOptions {
 /**
  * Default end-of-utterance silence (-vad_postspeech). The engine's own default is 500 ms. Measured
  * (BENCHMARKS.md, bench/speech-wer.ts and bench/providers-vad.ts): 300 ms gives the final ~200 ms
- * sooner and split none of the 65 committed phone sentences (neither did 500 ms); word error rate
- * was the same at 16 kHz (7.7 vs 7.6 %) and 2 points worse at 8 kHz (17.9 vs 15.8 %, flite slt).
+ * sooner and split none of the 65 committed phone sentences (neither did 500 ms). Word error rate
+ * (flite slt) moved within run-to-run noise, with no trend: 16 kHz 7.7 vs 7.6 %, 8 kHz 17.9 vs
+ * 15.8 %, mu-law 18.2 / 19.2 / 18.4 % and A-law 19.0 / 16.6 / 16.9 % at 300 / 400 / 500 ms.
  */
 export const DEFAULT_END_SILENCE_MS = 300;
 
