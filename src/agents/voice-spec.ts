@@ -32,32 +32,15 @@ export function callLanguage(agent: Pick<AgentRow, 'language' | 'stt' | 'speech_
   return override ?? hearing ?? agent.language;
 }
 
-/** Codecs offered by default to a voice agent that hears with pocketsphinx (16 kHz only): wideband first. */
-export const WIDEBAND_FIRST = ['L16/16000', 'G722', 'PCMU', 'PCMA'];
-const WIDEBAND = new Set(['L16/16000', 'G722']);
-
-/** The same codecs with the wideband ones first (order otherwise kept). */
-export function widebandFirst(codecs: readonly string[]): string[] {
-  return [...codecs.filter((c) => WIDEBAND.has(c)), ...codecs.filter((c) => !WIDEBAND.has(c))];
-}
-
 /**
  * The codecs to offer on this call, or undefined for the leg's default. An order chosen for the call
- * (its own `codecs`, else its trunk's) is offered exactly as given. Otherwise the worker's configured
- * order, adjusted for the agent: pocketsphinx hears 16 kHz only, so a voice agent that may hear with
- * it (first or as a fallback) offers the wideband codecs first. A speech-to-speech model hears the leg
- * itself (G.711 natively), and cloud recognizers take 8 kHz: those keep the configured order.
+ * (its own `codecs`, else its trunk's) is offered exactly as given, else the worker's configured
+ * order. Every recognizer hears narrowband legs now (pocketsphinx picks its 8 kHz model on G.711),
+ * so the agent no longer changes the order.
  */
-export function codecsFor(
-  agent: Pick<AgentRow, 'stt'>,
-  voice: VoiceCallSpec | undefined,
-  configured: string[] | undefined,
-  chosen?: readonly string[] | null,
-): string[] | undefined {
+export function codecsFor(configured: string[] | undefined, chosen?: readonly string[] | null): string[] | undefined {
   if (chosen !== undefined && chosen !== null) return [...chosen];
-  const sttChain = agent.stt ? [agent.stt.provider, ...(agent.stt.fallbacks ?? []).map((f) => f.provider)] : ['pocketsphinx'];
-  const pocketsphinx = voice !== undefined && !voice.speechToSpeech && sttChain.includes('pocketsphinx');
-  return pocketsphinx ? widebandFirst(configured ?? WIDEBAND_FIRST) : configured;
+  return configured;
 }
 
 /**

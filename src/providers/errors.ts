@@ -6,7 +6,7 @@ export type ProviderErrorCode =
   | 'provider_auth_failed'
   | 'provider_bad_request'
   | 'provider_failed' // it started and then failed
-  | 'unsupported_audio'; // e.g. a 16 kHz-only recognizer on a narrowband leg
+  | 'unsupported_audio'; // e.g. a recognizer given a sample rate it has no model for
 
 export class ProviderError extends Error {
   constructor(

@@ -353,3 +353,12 @@ export function withVoice(tts: TtsProvider, voice: string | undefined): TtsProvi
     prepare: (req) => tts.prepare?.(req.voice === undefined ? { ...req, voice } : req),
   };
 }
+
+/**
+ * The providers of a kind that run on this machine (they take no vendor key): what a bench such as
+ * bench/speech-wer.ts measures, so a new local engine is measured as soon as it is registered.
+ */
+export function localProviders(kind: 'tts' | 'stt'): string[] {
+  const makers: Record<string, Maker<unknown>> = kind === 'tts' ? TTS_MAKERS : STT_MAKERS;
+  return Object.entries(makers).filter(([, m]) => !m.takes.includes('api_key')).map(([name]) => name);
+}

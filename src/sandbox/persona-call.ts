@@ -1,7 +1,8 @@
 /**
  * One sandbox call answered by a persona: rings, answers, then runs PersonaTurns on live audio.
- * Ears: energy VAD on the agent's audio (turn ends after turn_silence_ms of silence) and, on 16 kHz
- * legs, a speech recognizer (pocketsphinx is 16 kHz only) so keyword lines can react to words.
+ * Ears: energy VAD on the agent's audio (turn ends after turn_silence_ms of silence) and a speech
+ * recognizer at the leg's rate, when it takes that rate (pocketsphinx hears 8 and 16 kHz legs with
+ * their own models; soundswallower hears both through its 8 kHz model), so keyword lines can react to words.
  * Mouth: a TtsProvider (the persona's flite voice when the provider is flite or flite-wasm, its
  * espeak-ng voice otherwise), written whole into the leg; the leg's 'drained' event says it has been played.
  */
@@ -17,7 +18,7 @@ import { DEFAULT_TURN_SILENCE_MS, PersonaTurns, type TurnAction, type TurnHangup
 export interface PersonaCallDeps {
   readonly tts: TtsProvider;
   readonly vad: VadProvider;
-  /** Used on legs whose rate it takes; without it keyword lines fall back to the line order. */
+  /** Used on legs at a rate it takes; without it keyword lines fall back to the line order. */
   readonly stt?: SttProvider;
   /** What the persona expects to hear besides its own cues (the demo agent's lines): a grammar recognizer's hint. */
   readonly vocabulary?: readonly string[];

@@ -38,7 +38,7 @@ export interface SandboxOptions {
    * persona's flite voice; an espeak-ng provider uses the personas' espeak-ng voices.
    */
   readonly tts?: TtsProvider;
-  /** Default: pocketsphinx when installed, else soundswallower (npm). */
+  /** Default: pocketsphinx when installed (8 kHz and 16 kHz legs, each with its own model), else soundswallower (npm). */
   readonly stt?: SttProvider;
   /** What personas expect to hear from agents (a grammar recognizer's hint). Default: the demo agent's lines. */
   readonly vocabulary?: readonly string[];

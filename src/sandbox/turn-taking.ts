@@ -1,12 +1,12 @@
 /**
  * A persona's turn-taking, as a pure state machine on an injected clock: it is told when the agent
  * starts and stops talking (energy VAD; "stops" = turn_silence_ms of silence), what words the agent
- * said (speech recognition, when the leg is wideband) and when its own audio finished playing, and
+ * said (speech recognition, when the persona has a recognizer for the leg's rate) and when its own audio finished playing, and
  * answers with actions (say, beep, start recording, hang up).
  *
  * - The persona waits for the agent to finish its turn, then says its next line. With words heard, the
  *   first remaining line whose `when` keywords the agent said is chosen, else the first remaining line
- *   without `when`; without words (narrowband leg, nothing recognized) lines go in order.
+ *   without `when`; without words (no recognizer, nothing recognized) lines go in order.
  * - Recognition settles ~0.5 s after the speech ends: the persona waits up to wordsWaitMs for it.
  * - `interrupt`: the next line starts after that much agent speech, without waiting for silence.
  * - It hangs up after a line with then: 'hangup', after its last line (unless hangup_after_last_line is
@@ -48,7 +48,7 @@ export class PersonaTurns {
     private readonly deps: {
       readonly clock: Clock;
       readonly act: (a: TurnAction) => void;
-      /** True when agent speech is recognized into words (wideband leg with a recognizer). */
+      /** True when agent speech is recognized into words (a recognizer that takes the leg's rate). */
       readonly hearsWords: boolean;
       readonly wordsWaitMs?: number;
     },

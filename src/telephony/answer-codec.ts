@@ -1,8 +1,8 @@
 /**
  * Which codec an answerer picks from an SDP offer: OUR preference order among what the offer lists.
  * RFC 3264 §6.1 lets the answerer choose any subset of the offer; picking by our list (wideband first)
- * rather than the offer's order keeps 16 kHz audio whenever the caller can do it, so speech
- * recognizers on both ends (pocketsphinx is 16 kHz only) can hear.
+ * rather than the offer's order keeps 16 kHz audio whenever the caller can do it: speech recognizers
+ * on both ends hear wideband audio better than G.711 (pocketsphinx hears both, with two models).
  */
 import { codecForFormat, findAudio, listFormats, parseSdp } from './sdp/common.js';
 import type { OfferCodecToken } from './sdp/index.js';

@@ -36,7 +36,7 @@ let sipp: SippProcess | undefined;
 before(async () => {
   if (skip) return;
   t = await startTestApp({ allowPrivateUrls: true });
-  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 44400, rtpPortMax: 44598 });
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 44400, rtpPortMax: 44598, codecs: ['L16/16000', 'PCMU', 'PCMA'] }); // the callee speaks L16 only
 });
 after(async () => {
   if (skip) return;

@@ -1,6 +1,6 @@
 /**
  * A newcomer's first call: the seeded demo agent (scripted flow) calls the sandbox's human persona
- * over live SIP/RTP on L16/16000. The persona waits for the greeting to end (energy VAD), hears it
+ * over live SIP/RTP on a narrowband PCMU leg (both recognizers use pocketsphinx's 8 kHz model). The persona waits for the greeting to end (energy VAD), hears it
  * (pocketsphinx), answers with its line (espeak-ng), the agent hears that (its own pocketsphinx),
  * branches on "yes", replies and hangs up. The stored transcript holds the three turns in order.
  */
@@ -24,7 +24,7 @@ after(async () => {
   if (!skip) await rig.stop();
 });
 
-describe('sandbox human persona talks with the demo flow agent (live, L16/16000)', { skip }, () => {
+describe('sandbox human persona talks with the demo flow agent (live, PCMU)', { skip }, () => {
   test('greeting, the persona\'s "yes" as the agent heard it, the agent\'s reply; completed', async (tc) => {
     const call = await rig.call('+12025550100');
     const rec = await waitFor('the sandbox to record the call', () => sandbox.calls.find((x) => x.dialed === '+12025550100'), 10_000);
@@ -34,7 +34,7 @@ describe('sandbox human persona talks with the demo flow agent (live, L16/16000)
     tc.diagnostic(`persona: said ${JSON.stringify(rec.persona?.said)}, heard ${JSON.stringify(rec.persona?.heard)}, hangup ${rec.persona?.hangupReason ?? '-'}`);
     assert.equal(call.status, 'completed');
     assert.equal(call.sip_status_code, 200);
-    assert.equal(rec.persona?.codec, 'L16', 'wideband, so both recognizers can hear');
+    assert.equal(rec.persona?.codec, 'PCMU', 'the demo agent offers the leg default (G.711); both sides hear it at 8 kHz');
     assert.ok((rec.persona?.heard.length ?? 0) > 0, 'the persona recognized some of the agent\'s words');
     // Which "yes" line depends on whether the persona's recognizer settled before its wait ran out.
     assert.match(rec.persona?.said[0] ?? '', /^Yes/, 'the persona answered the question after the greeting');

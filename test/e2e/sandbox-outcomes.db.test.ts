@@ -71,7 +71,7 @@ describe('sandbox numbers: call outcomes (live SIP)', { skip }, () => {
     assert.ok(c.answered_at);
     const rec = await waitFor('the sandbox to record the call', () => sandbox.calls.find((x) => x.dialed === '+12025550106'), 5000);
     assert.equal(rec.persona?.hangupReason, 'hangup_after_ms');
-    assert.equal(rec.persona?.codec, 'L16', 'the sandbox answered wideband');
+    assert.equal(rec.persona?.codec, 'PCMU', 'the demo agent offers the leg default (G.711): its recognizer hears 8 kHz');
   });
 
   test('a number outside the sandbox table: 404 -> failed', async () => {

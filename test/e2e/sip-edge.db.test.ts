@@ -2,8 +2,8 @@
  * The SIP edge fields of trunks and calls, through the API on live calls against SIPp:
  * - trunk_id picks the trunk; without a number of the agent on it the call comes From the trunk's
  *   default_caller_id (and has no phone number row);
- * - codecs: the INVITE offers the call's codecs in order (else the trunk's, else the worker's, with
- *   the wideband-first rule of pocketsphinx agents only then), and the answered codec carries the audio;
+ * - codecs: the INVITE offers the call's codecs in order (else the trunk's, else the worker's), and
+ *   the answered codec carries the audio;
  * - sip_auth_username/password answer the digest challenge instead of the trunk's credentials, and the
  *   password is never shown.
  */

@@ -38,7 +38,7 @@ let callee: Callee | undefined;
 before(async () => {
   if (skip) return;
   t = await startTestApp({ allowPrivateUrls: true });
-  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 36000, rtpPortMax: 36398 });
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 36000, rtpPortMax: 36398, codecs: ['L16/16000', 'PCMU', 'PCMA'] }); // the callee speaks L16 only
 });
 after(async () => {
   if (skip) return;

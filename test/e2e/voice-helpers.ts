@@ -29,10 +29,14 @@ export interface VoiceRig {
   stop(): Promise<void>;
 }
 
-/** The API app and a call plane with one media thread, RTP ports from its own range (one per test file). */
+/**
+ * The API app and a call plane with one media thread, RTP ports from its own range (one per test file).
+ * The plane offers L16/16000 first, then G.711: the wideband callee (startCallee) speaks only L16, and
+ * a narrowband one (placeCall's `narrowband`) only PCMU, so each test's leg is the one its callee takes.
+ */
 export async function startVoiceRig(rtpPortMin: number, rtpPortMax: number): Promise<VoiceRig> {
   const t = await startTestApp({ allowPrivateUrls: true });
-  const plane = await startTestCallPlane(t.ctx, { rtpPortMin, rtpPortMax });
+  const plane = await startTestCallPlane(t.ctx, { rtpPortMin, rtpPortMax, codecs: ['L16/16000', 'PCMU', 'PCMA'] });
   return {
     t,
     plane,

@@ -42,7 +42,7 @@ before(async () => {
   if (skip) return;
   t = await startTestApp({ allowPrivateUrls: true });
   receiver = await new ToolServer().start();
-  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 36400, rtpPortMax: 36798 });
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 36400, rtpPortMax: 36798, codecs: ['L16/16000', 'PCMU', 'PCMA'] }); // the callee speaks L16 only
 });
 after(async () => {
   if (skip) return;

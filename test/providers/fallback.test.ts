@@ -1,5 +1,4 @@
 import { describe, test } from 'node:test';
-import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
 import assert from 'node:assert/strict';
 import { ProviderError } from '../../src/providers/errors.js';
 import type { SharedCooldowns } from '../../src/providers/fallback/cooldowns.js';
@@ -395,10 +394,11 @@ describe('FallbackStt', () => {
     assert.equal(b.streams.length, 0);
   });
 
-  test('a narrowband call with the 16 kHz-only pocketsphinx in the chain: it is skipped at start, the 8 kHz recognizer hears the call', async () => {
+  test('a narrowband call with a 16 kHz-only recognizer in the chain: it is skipped at start, the 8 kHz recognizer hears the call', async () => {
     const cloud = new FakeStt('deepgram');
     const switches: FallbackSwitch[] = [];
-    const chain = new FallbackStt([new PocketsphinxStt(), cloud], { onFallback: (x) => switches.push(x) });
+    const wideOnly = new FakeStt('wideband-only', { streaming: true, interimResults: false, sampleRates: [16000] }, new ProviderError('unsupported_audio', 'hears 16 kHz only', false));
+    const chain = new FallbackStt([wideOnly, cloud], { onFallback: (x) => switches.push(x) });
     assert.deepEqual(chain.capabilities.sampleRates, [8000, 16000]);
     const s = chain.start({ sampleRate: 8000 });
     const events = collect(s);
@@ -406,7 +406,7 @@ describe('FallbackStt', () => {
     await flush();
     assert.equal(cloud.streams.length, 1);
     assert.deepEqual(ids(cloud.streams[0]!.frames), [1]);
-    assert.deepEqual(switches.map((x) => [x.from, x.to, x.error.code]), [['pocketsphinx', 'deepgram', 'unsupported_audio']]);
+    assert.deepEqual(switches.map((x) => [x.from, x.to, x.error.code]), [['wideband-only', 'deepgram', 'unsupported_audio']]);
     cloud.streams[0]!.emit({ type: 'final', text: 'yes', startMs: 0, endMs: 20 });
     s.end();
     assert.deepEqual(await events, [{ type: 'final', text: 'yes', startMs: 0, endMs: 20 }, { type: 'closed' }]);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import type { TtsProvider } from '../../src/providers/tts/types.js';
 import assert from 'node:assert/strict';
 import { ProviderError } from '../../src/providers/errors.js';
-import { withVoice, checkSpeechChoice, DEFAULT_PROVIDERS, defaultTtsProvider, ProviderChoiceError, SpeechRegistry, SUPPORTED_PROVIDERS, unsupportedProvider } from '../../src/providers/registry.js';
+import { withVoice, checkSpeechChoice, DEFAULT_PROVIDERS, defaultTtsProvider, ProviderChoiceError, SpeechRegistry, SUPPORTED_PROVIDERS, unsupportedProvider, localProviders } from '../../src/providers/registry.js';
 import { AssemblyAiStt } from '../../src/providers/stt/assemblyai.js';
 import { DeepgramStt } from '../../src/providers/stt/deepgram.js';
 import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
@@ -202,4 +202,13 @@ test('a TTS chain: the vendor that cannot be reached is replaced by the next wit
     { ...(switches[0] as Record<string, unknown>), message: undefined },
     { kind: 'tts', from: 'elevenlabs', to: 'espeak-ng', code: 'provider_unavailable', message: undefined },
   );
+});
+
+test('localProviders: the engines that take no vendor key (what the speech bench measures), in registry order', () => {
+  const tts = localProviders('tts');
+  assert.ok(tts.includes('espeak-ng') && tts.includes('flite'), tts.join());
+  for (const cloud of ['elevenlabs', 'openai', 'cartesia']) assert.ok(!tts.includes(cloud), `${cloud} needs a key`);
+  assert.ok(tts.every((p) => SUPPORTED_PROVIDERS.tts.includes(p)));
+  assert.deepEqual(localProviders('stt'), SUPPORTED_PROVIDERS.stt.filter((p) => !['deepgram', 'openai', 'assemblyai'].includes(p)));
+  assert.ok(localProviders('stt').includes('pocketsphinx'));
 });

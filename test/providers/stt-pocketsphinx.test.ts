@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sttConformance, collectEvents } from './conformance/stt.js';
-import { PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { featParamsText, PocketsphinxStt } from '../../src/providers/stt/pocketsphinx.js';
 import { skipReason } from '../helpers/require-tool.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import { PocketsphinxOutputParser } from '../../src/providers/stt/pocketsphinx-output.js';
@@ -10,7 +13,9 @@ import type { SttEvent } from '../../src/providers/stt/types.js';
 
 const skip = skipReason('pocketsphinx_continuous') || skipReason('flite');
 
-sttConformance('pocketsphinx', () => new PocketsphinxStt(), { skip, unsupportedRate: 8000 });
+sttConformance('pocketsphinx', () => new PocketsphinxStt(), { skip, unsupportedRate: 24000 });
+// Narrowband legs: the 8 kHz model from soundswallower (the same suite, audio resampled to 8 kHz).
+sttConformance('pocketsphinx 8 kHz', () => new PocketsphinxStt(), { skip, sampleRate: 8000 });
 
 
 const RATE = 16000;
@@ -112,8 +117,39 @@ test('a missing engine is provider_unavailable, not retryable', async () => {
   assert.equal(err?.retryable, false);
 });
 
-test('narrowband and non-English legs are refused with clear reasons', () => {
+test('rates other than 8 and 16 kHz, and non-English legs, are refused with clear reasons', () => {
   const stt = new PocketsphinxStt();
-  assert.throws(() => stt.start({ sampleRate: 8000 }), /needs 16 kHz audio; this leg is narrowband 8 kHz: use a wideband codec/);
+  assert.deepEqual(stt.capabilities.sampleRates, [8000, 16000]);
+  assert.throws(() => stt.start({ sampleRate: 11025 }), (e: unknown) => e instanceof ProviderError && e.code === 'unsupported_audio' && /8 kHz .* or 16 kHz .* not 11025 Hz/.test(e.message));
   assert.throws(() => stt.start({ sampleRate: 16000, language: 'fr-FR' }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_bad_request');
+});
+
+test('8 kHz: a missing narrowband model is provider_unavailable at start, naming the file', () => {
+  const stt = new PocketsphinxStt({ narrowbandModelDir: '/nonexistent/model/en-us' });
+  assert.throws(() => stt.start({ sampleRate: 8000 }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_unavailable' && /nonexistent\/model\/en-us\/feat_params\.json/.test(e.message));
+});
+
+test('feat_params.json becomes the text feat.params the engine reads (booleans yes/no, nothing else injected)', () => {
+  const text = featParamsText({ lowerf: 130, upperf: 3700, transform: 'dct', varnorm: false, remove_noise: true, 'bad key': 1, svspec: '0-12/13-25/26-38', evil: 'a -lm x' });
+  assert.equal(text, '-lowerf 130\n-upperf 3700\n-transform dct\n-varnorm no\n-remove_noise yes\n-svspec 0-12/13-25/26-38\n');
+});
+
+test('8 kHz: feat.params is written once into a private cache dir, which must be ours and not group/world-writable', { skip }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ps8k-'));
+  try {
+    const cache = join(dir, 'cache');
+    const s = new PocketsphinxStt({ cacheDir: cache }).start({ sampleRate: 8000 });
+    s.end();
+    await collectEvents(s, 30_000);
+    const files = await readdir(cache);
+    assert.equal(files.length, 1, files.join());
+    assert.match(await readFile(join(cache, files[0]!), 'utf8'), /^-lowerf 130\n-upperf 3700\n/);
+    assert.equal((await stat(cache)).mode & 0o777, 0o700);
+    const open = join(dir, 'open');
+    await mkdir(open, { mode: 0o777 });
+    await chmod(open, 0o777);
+    assert.throws(() => new PocketsphinxStt({ cacheDir: open }).start({ sampleRate: 8000 }), (e: unknown) => e instanceof ProviderError && e.code === 'provider_unavailable' && /not a private directory/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

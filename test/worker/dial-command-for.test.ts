@@ -1,6 +1,6 @@
 /**
  * The dial command's SIP edge, as pure logic: which codecs are offered (the call's, else the trunk's,
- * else the worker's with the pocketsphinx wideband-first rule only then), whose digest credentials
+ * else the worker's, whatever the agent hears with), whose digest credentials
  * answer a challenge (the call's, never the trunk's then), and the trunk's CA bundle for TLS.
  */
 import { test } from 'node:test';
@@ -50,12 +50,12 @@ function inputs(over: Partial<DialInputs> = {}): DialInputs {
   return { agent, voice: undefined, secrets: {} as DialInputs['secrets'], password: 'trunkpw', codecs: ['PCMU', 'PCMA', 'G722'], ...over };
 }
 
-test('codecs: the call, then the trunk, then the worker; wideband-first for pocketsphinx only then', () => {
+test('codecs: the call, then the trunk, then the worker; a pocketsphinx agent no longer reorders them (it hears 8 kHz too)', () => {
   assert.deepEqual(dialCommandFor(claimed({ codecs: ['PCMA'], trunkCodecs: ['G722', 'PCMU'] }), inputs({ voice })).codecs, ['PCMA']);
   assert.deepEqual(dialCommandFor(claimed({ trunkCodecs: ['PCMU', 'G722'] }), inputs({ voice })).codecs, ['PCMU', 'G722'], 'the trunk order is kept for a pocketsphinx agent');
-  assert.deepEqual(dialCommandFor(claimed(), inputs({ voice })).codecs, ['G722', 'PCMU', 'PCMA'], 'the worker order, wideband first for pocketsphinx');
+  assert.deepEqual(dialCommandFor(claimed(), inputs({ voice })).codecs, ['PCMU', 'PCMA', 'G722'], 'the worker order as configured, narrowband first, for a pocketsphinx agent');
   assert.deepEqual(dialCommandFor(claimed(), inputs()).codecs, ['PCMU', 'PCMA', 'G722'], 'a greeting-only agent keeps the worker order');
-  assert.equal(dialCommandFor(claimed(), inputs({ codecs: undefined })).codecs, undefined, "no choice anywhere: the leg's default");
+  assert.equal(dialCommandFor(claimed(), inputs({ codecs: undefined, voice })).codecs, undefined, "no choice anywhere: the leg's default, for a pocketsphinx agent too");
 });
 
 test("credentials: the call's own replace the trunk's, even when they cannot be read", () => {

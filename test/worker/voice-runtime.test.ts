@@ -13,7 +13,7 @@ import { FakeStt, FakeVad, ToneTts } from '../voice/helpers/fakes.js';
 import type { AgentRow } from '../../src/store/agent-rows.js';
 import type { Leg } from '../../src/voice/leg.js';
 import type { VoiceCallSpec } from '../../src/voice/spec.js';
-import { conversationFor, voiceSpecFor, widebandFirst } from '../../src/agents/voice-spec.js';
+import { conversationFor, voiceSpecFor } from '../../src/agents/voice-spec.js';
 
 /** The voice tests' leg, plus the callee audio tap a real CallLeg has. */
 class AudioLeg extends FakeLeg {
@@ -254,7 +254,6 @@ test('voiceSpecFor: greeting-only agents get none; flow and llm (with the key) t
   assert.deepEqual(withLlm?.llm, { provider: 'openai', model: 'gpt', api_key: 'sk-1' });
   assert.equal(withLlm?.callContext, 'VIP');
   assert.equal(withLlm?.systemPrompt, 'Be brief.');
-  assert.deepEqual(widebandFirst(['PCMU', 'G722', 'PCMA', 'L16/16000']), ['G722', 'L16/16000', 'PCMU', 'PCMA']);
 });
 
 test('an engine the worker does not run fails the call before dialing, with the matching end reason and the reason in words', async () => {

@@ -25,7 +25,7 @@ export interface FallbackSttOptions extends FallbackOptions {
  *
  * Capabilities: sampleRates are the rates at least one provider accepts (a provider listing none
  * takes any rate, and so does the chain), and a provider that refuses the call's rate is skipped at
- * start and at a switch. A narrowband call with a cloud recognizer first and the 16 kHz-only local
+ * start and at a switch. A narrowband call with a cloud recognizer first and a wideband-only local
  * one as fallback therefore still runs on the cloud one: taking only the rates every provider
  * accepts would refuse that call outright, losing a working recognizer for the sake of a fallback.
  * streaming and interimResults only if all have them (partials may stop after a switch).

@@ -39,8 +39,8 @@ function credentialsFor(call: ClaimedCall, password: string | undefined, own: Di
 }
 
 export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, password, callCredentials, codecs }: DialInputs): DialCommand {
-  // Precedence: the call's codecs, then its trunk's, then the worker's (with the agent's wideband rule).
-  const offer = codecsFor(agent, voice, codecs, call.options.codecs ?? call.trunk.codecs);
+  // Precedence: the call's codecs, then its trunk's, then the worker's.
+  const offer = codecsFor(codecs, call.options.codecs ?? call.trunk.codecs);
   const credentials = credentialsFor(call, password, callCredentials);
   return {
     type: 'dial',
