@@ -16,6 +16,7 @@ import { concat, findSignal } from '../fixtures/media/signals.js';
 import { CALLEE_RATE, calleeScript } from '../fixtures/voice/callee.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { waitFor } from '../helpers/wait.js';
+import { LEAVE_MESSAGE_FLOW } from './sandbox-rig.js';
 import { callEnded, narrowbandScript, NARROWBAND_RATE, placeCall, startVoiceRig, type VoiceRig } from './voice-helpers.js';
 
 // No espeak-ng and no Debian flite on the agent's side: baresip is the callee, sox (with Debian flite) makes its silent script.
@@ -61,6 +62,8 @@ before(async () => {
     onRecording: (r) => recordings.push(r),
   });
   seed = await seedSandbox(rig.t.ctx, rig.t.org.id, { host: sandbox.host, port: sandbox.port });
+  const r = await rig.t.org.req('PATCH', `/v1/agents/${seed.agentId}`, { flow: LEAVE_MESSAGE_FLOW });
+  assert.equal(r.status, 200, r.raw);
 });
 after(async () => {
   if (skip) return;

@@ -56,3 +56,19 @@ export async function startSandboxRig(rtpBase: number, sandboxOptions: Partial<S
     },
   };
 }
+
+/**
+ * A flow that leaves a message on an answering machine: it says nothing until it hears the greeting
+ * ask for a message ("... after the tone"), then speaks. The demo flow is no such agent: now that it
+ * hears the voicemail greeting, it answers "Sorry, I did not catch that" and hangs up before the beep
+ * (answering-machine detection is issue 17), so nothing would be recorded.
+ */
+export const LEAVE_MESSAGE_FLOW = {
+  start: 'wait',
+  nodes: {
+    wait: { type: 'listen', timeout_ms: 15000, next: 'decide', on_timeout: 'message' },
+    decide: { type: 'branch', cases: [{ keywords: ['tone', 'message', 'beep'], next: 'message' }], default: 'wait' },
+    message: { type: 'say', text: 'Hi Sam, this is the Outcall demo calling about your appointment on Tuesday. Please call us back. Goodbye.', next: 'bye' },
+    bye: { type: 'end' },
+  },
+} as const;
