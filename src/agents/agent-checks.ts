@@ -68,6 +68,8 @@ export function checkProviders(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | '
       }
     }
   });
+  // Settings a provider would ignore are named at their own path before a vendor's own checks run.
+  checkSettingFields(agent);
   const s2s = agent.speech_to_speech;
   if (s2s) {
     const problem = unsupportedProvider('speech_to_speech', s2s.provider);
@@ -89,7 +91,6 @@ export function checkProviders(agent: Pick<AgentPatch, 'stt' | 'llm' | 'tts' | '
     if (!(err instanceof ProviderChoiceError)) throw err;
     throw new OutcallError('unsupported_provider', err.message, err.kind === 'vad' ? 'conversation.vad' : err.path);
   }
-  checkSettingFields(agent);
 }
 
 /** Every provider setting given must be one its provider acts on (fallbacks included). */

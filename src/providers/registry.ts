@@ -51,8 +51,8 @@ const CLOUD_TTS: readonly SettingField[] = ['model', 'voice', 'base_url', 'api_k
 const CLOUD_STT: readonly SettingField[] = ['model', 'language', 'base_url', 'api_key', 'options'];
 /** Every language model client takes these (OpenAI-compatible and Anthropic alike); none speaks or hears. */
 export const LLM_TAKES: readonly SettingField[] = ['model', 'base_url', 'api_key', 'temperature', 'max_tokens', 'options'];
-/** The Realtime model: a temperature is refused by its own check, with the reason. */
-export const SPEECH_TO_SPEECH_TAKES: readonly SettingField[] = ['model', 'voice', 'language', 'base_url', 'api_key', 'temperature', 'max_tokens', 'options'];
+/** The Realtime model: no temperature (the GA session object has no sampling temperature; the beta's was removed). */
+export const SPEECH_TO_SPEECH_TAKES: readonly SettingField[] = ['model', 'voice', 'language', 'base_url', 'api_key', 'max_tokens', 'options'];
 
 /** A vendor's settings check (its ProviderError) as a ProviderChoiceError naming the agent's field. */
 function cloudCheck(kind: 'tts' | 'stt', check: (s: ResolvedProviderSettings) => unknown): (s: ResolvedProviderSettings, path: string) => void {

@@ -123,7 +123,7 @@ describe('provider settings no engine of that kind reads', () => {
     for (const [body, path] of cases) {
       await refused('POST', '/v1/agents', { name: 'n/a', ...body }, 422, 'setting_not_applicable', path);
     }
-    // The Realtime model's own check refuses a temperature, under the provider's code and path.
-    await refused('POST', '/v1/agents', { name: 'n/a', speech_to_speech: { ...S2S, temperature: 0.8 } }, 422, 'unsupported_provider', 'speech_to_speech', /takes no temperature/);
+    // The Realtime model has no sampling temperature: refused like any other setting it would ignore.
+    await refused('POST', '/v1/agents', { name: 'n/a', speech_to_speech: { ...S2S, temperature: 0.8 } }, 422, 'setting_not_applicable', 'speech_to_speech.temperature', /speech-to-speech model/);
   });
 });

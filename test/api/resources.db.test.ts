@@ -354,7 +354,7 @@ describe('agents', () => {
   test('providers this server does not run are refused with 422 unsupported_provider, listing the supported ones', async () => {
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
       [{ tts: { provider: 'polly' } }, 'tts.provider', /tts provider "polly" is not supported; supported: espeak-ng, flite/],
-      [{ stt: { provider: 'whisper' } }, 'stt.provider', /supported: pocketsphinx, deepgram, openai/],
+      [{ stt: { provider: 'whisper' } }, 'stt.provider', /supported: pocketsphinx, soundswallower, deepgram, openai/],
       [{ llm: { provider: 'cohere', model: 'x' } }, 'llm.provider', /llm provider "cohere" is not supported; supported: anthropic, openai.*ollama/],
       [{ conversation: { vad: 'webrtc' } }, 'conversation.vad', /supported: silero, energy/],
       [{ tts: { provider: 'flite', voice: 'en-us' } }, 'tts.voice', /flite has no voice "en-us"; voices: kal, kal16, awb, awb_time, rms, slt/],

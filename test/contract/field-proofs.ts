@@ -257,7 +257,7 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
     voice: REALTIME_SETTINGS,
     base_url: REALTIME,
     api_key: REALTIME,
-    temperature: missing('refused with 422 unsupported_provider (the Realtime interface takes none), proven by an API test, but under the path speech_to_speech rather than its own'),
+    temperature: PROVIDER_SETTING_REFUSED,
     max_tokens: REALTIME_SETTINGS,
     options: REALTIME_SETTINGS,
   }),
@@ -314,7 +314,6 @@ export const TRUNK_PROOFS: Record<string, FieldProof> = {
 export const KNOWN_GAPS: Record<'create-call' | 'agent' | 'trunk', readonly string[]> = {
   'create-call': [],
   agent: [
-    'speech_to_speech.temperature',
     'conversation.barge_in.min_words',
     'conversation.vad',
   ],
