@@ -52,7 +52,8 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   t = await startTestApp({ allowPrivateUrls: true });
   base = await t.app.listen({ host: '127.0.0.1', port: 0 });
-  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 37400, rtpPortMax: 37598 });
+  // The baresip callee speaks L16/16000 only; the plane offers it first (no agent reorders codecs).
+  plane = await startTestCallPlane(t.ctx, { rtpPortMin: 37400, rtpPortMax: 37598, codecs: ['L16/16000', 'PCMU', 'PCMA'] });
   deliverer = new WebhookDeliverer(t.ctx, { pollMs: 250 });
   await deliverer.start();
   receiver = await new WebhookReceiver().start();
