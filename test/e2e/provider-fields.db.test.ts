@@ -140,6 +140,8 @@ describe('provider settings on live PCMU calls (baresip 8 kHz, local vendor-prot
       agent: {
         system_prompt: 'You confirm deliveries.',
         greeting: GREETING,
+        // The callee stays on the line (silent) until its script ends at 26 s: no inactivity prompt before that.
+        inactivity_timeout_s: 30,
         stt: {
           provider: 'deepgram',
           base_url: http(dgRefusing.server.baseUrl),

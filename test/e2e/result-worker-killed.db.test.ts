@@ -87,7 +87,8 @@ async function killAfterEnd(tc: { diagnostic(m: string): void }, second: 'runnin
   placed = await placeCall(t, {
     prompt: script.wav,
     agent: { system_prompt: 'You confirm deliveries.', greeting: 'Hi, this is Outcall calling about your order.', llm: { provider: 'openai', base_url: llm.baseUrl, model: 'gpt-4o-mini', api_key: 'sk-test-killed-0123456789' } },
-    call: { callback_url: hooks.url('/result'), status_callback: { url: hooks.url('/status'), events: ['completed'] } },
+    // baresip here speaks L16/16000 only: the call offers it (the worker's own default offer is G.711).
+    call: { callback_url: hooks.url('/result'), status_callback: { url: hooks.url('/status'), events: ['completed'] }, codecs: ['L16/16000'] },
   });
   const callId = placed.callId;
   const row = () =>
