@@ -141,7 +141,7 @@ describe('provider settings on live PCMU calls (baresip 8 kHz, local vendor-prot
         system_prompt: 'You confirm deliveries.',
         greeting: GREETING,
         // The callee stays on the line (silent) until its script ends at 26 s: no inactivity prompt before that.
-        inactivity_timeout_s: 30,
+        conversation: { inactivity_timeout_s: 30 },
         stt: {
           provider: 'deepgram',
           base_url: http(dgRefusing.server.baseUrl),
