@@ -85,7 +85,10 @@ export async function placeCall(t: TestApp, o: { prompt: Buffer; agent: Record<s
     assert.equal(agent.status, 201, agent.raw);
     const pn = await t.org.req('POST', '/v1/phone-numbers', { number: `+1628${n}`, trunk_id: trunk.body.id, outbound_agent_id: agent.body.id });
     assert.equal(pn.status, 201, pn.raw);
-    const r = await t.org.req('POST', `/v1/agents/${agent.body.id}/outbound-calls`, { to, max_duration_s: 60, ...o.call });
+    // A narrowband callee is offered G.711 only, so what is made before the answer (a primed greeting)
+    // is made at the leg's 8 kHz, not at the plane's first codec (L16/16000) and resampled.
+    const body = { to, max_duration_s: 60, ...(o.narrowband ? { codecs: ['PCMU', 'PCMA'] } : {}), ...o.call };
+    const r = await t.org.req('POST', `/v1/agents/${agent.body.id}/outbound-calls`, body);
     assert.equal(r.status, 202, r.raw);
     return { callId: r.body.id as string, callee };
   } catch (err) {
