@@ -17,6 +17,7 @@ import { EspeakNgTts } from '../src/providers/tts/espeak-ng.js';
 import { FliteWasmPool, FliteWasmTts } from '../src/providers/tts/flite-wasm.js';
 import type { TtsProvider } from '../src/providers/tts/types.js';
 import { PHONE_SENTENCES } from './helpers/phone-sentences.js';
+import { wavBytes } from '../test/fixtures/media/signals.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -47,23 +48,6 @@ function editDistance(a: string[], b: string[]): number {
   return prev[b.length] as number;
 }
 
-function wav(samples: Int16Array, rate: number): Buffer {
-  const b = Buffer.alloc(44 + samples.length * 2);
-  b.write('RIFF', 0);
-  b.writeUInt32LE(36 + samples.length * 2, 4);
-  b.write('WAVEfmt ', 8);
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24);
-  b.writeUInt32LE(rate * 2, 28);
-  b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34);
-  b.write('data', 36);
-  b.writeUInt32LE(samples.length * 2, 40);
-  for (let i = 0; i < samples.length; i++) b.writeInt16LE(samples[i] as number, 44 + i * 2);
-  return b;
-}
 
 /** What pocketsphinx_continuous hears in a 16 kHz wave: its hypothesis lines, joined. */
 function hear(file: string): string {
@@ -101,7 +85,7 @@ async function measure(label: string, tts: TtsProvider, voice: string): Promise<
     const padded = new Int16Array(pcm.length + RATE);
     padded.set(pcm, RATE / 2);
     const file = join(dir, `${label}-${i}.wav`);
-    writeFileSync(file, wav(padded, RATE));
+    writeFileSync(file, wavBytes(padded, RATE));
     const ref = words(text);
     const hyp = words(hear(file));
     const e = editDistance(ref, hyp);
