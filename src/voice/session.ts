@@ -32,6 +32,13 @@ export interface VoiceSessionDeps {
   emit?: (e: VoiceEvent) => void;
 }
 
+/**
+ * How long a turn waits for the recognizer's words for the end of the speech once the VAD heard it
+ * stop (see CalleeTurns). A final normally lands within the engine's end silence plus decoding
+ * (a few hundred ms, later on a loaded host); past this the words so far are the turn.
+ */
+const SETTLE_MS = 1200;
+
 const ERROR_END: Record<ErrorSource, VoiceEndReason> = { stt: 'error_stt', llm: 'error_llm', tts: 'error_tts', vad: 'error_stt' };
 
 export class VoiceSession {
@@ -39,7 +46,7 @@ export class VoiceSession {
   readonly latencies: TurnLatency[] = [];
   readonly #d: VoiceSessionDeps;
   /** Lifecycle, timers ('listen': a flow's own listen timeout), playout and the end protocol. */
-  readonly #shell: SessionShell<'listen'>;
+  readonly #shell: SessionShell<'listen' | 'settle'>;
   /** The engine, with the opening line made while the phone rings. */
   readonly #tts: PrimedTts;
   /** The leg's rate, from the answer on (0 before). */
@@ -55,6 +62,10 @@ export class VoiceSession {
   #stt: SttStream | undefined;
   readonly #sttAc = new AbortController();
   #vadAudioMs = 0;
+  /** ms of the callee's audio since the answer (the recognizer's timeline). */
+  #legAudioMs = 0;
+  /** Where the VAD's timeline starts on the recognizer's (it is made a little after the answer). */
+  #vadBaseMs: number | undefined;
   #vadIn: FrameResampler | undefined;
   #sttIn: FrameResampler | undefined;
   #turn: AgentTurn | undefined;
@@ -104,8 +115,11 @@ export class VoiceSession {
   pushAudio(frame: Int16Array): void {
     if (this.#shell.over || this.#rate === 0) return;
     if (this.#stt && this.#sttIn) for (const f of this.#sttIn.push(frame)) this.#stt.push(f);
+    const frameStartMs = this.#legAudioMs;
+    this.#legAudioMs += (frame.length * 1000) / this.#rate;
     const vad = this.#vad;
     if (!vad || !this.#vadIn) return;
+    this.#vadBaseMs ??= frameStartMs;
     for (const f of this.#vadIn.push(frame)) {
       // Audio time as the VAD counts it, so barge-in compares like with like.
       this.#vadAudioMs += 20;
@@ -211,7 +225,7 @@ export class VoiceSession {
           this.#uttPartialWords = 0;
           // Before the words become a turn: a barge-in clears queued turns, this one must survive it.
           this.#maybeBargeIn();
-          this.#userTurn(this.#callee.final(ev.text, this.#now()));
+          this.#userTurn(this.#callee.final(ev.text, this.#now(), ev.endMs));
         } else if (ev.type === 'error') this.#fail('stt', ev.error);
       }
       // The recognizer went away while the call goes on: the agent is deaf, so end it politely.
@@ -226,6 +240,7 @@ export class VoiceSession {
     for (const ev of r.events) {
       if (ev.type === 'speech_start') {
         this.#callee.speechStart(this.#now(), ev.atMs);
+        this.#shell.timers.clear('settle');
         this.#shell.calleeSpoke();
         this.#shell.timers.clear('listen');
         this.#emit({ type: 'callee_speech_started', atMs: this.#now() });
@@ -233,7 +248,9 @@ export class VoiceSession {
         this.#tts.prepare({ sampleRate: this.#rate });
       } else {
         this.#emit({ type: 'callee_speech_ended', atMs: this.#now() });
-        this.#userTurn(this.#callee.speechEnd(this.#now()));
+        this.#userTurn(this.#callee.speechEnd(this.#now(), (this.#vadBaseMs ?? 0) + ev.atMs));
+        // The recognizer's words stop short of where the speech did: give it a moment for the rest.
+        if (this.#callee.waiting) this.#shell.timers.set('settle', SETTLE_MS, () => this.#userTurn(this.#callee.settle()));
         // Speech that never becomes a turn (no transcript) must not stop the silence count for good.
         this.#armSilenceTimer();
       }
@@ -267,6 +284,7 @@ export class VoiceSession {
 
   #userTurn(u: CalleeUtterance | undefined): void {
     if (!u) return;
+    this.#shell.timers.clear('settle');
     this.#uttSpeechMs = 0;
     this.#uttFinalWords = 0;
     this.#uttPartialWords = 0;

@@ -277,3 +277,38 @@ test('a hang-up before answer kills the pre-synthesis; a barge-in during the gre
   await h2.until('reply', () => h2.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
   assert.equal(h2.session.transcript.at(-1)?.text, 'Okay.');
 });
+
+test('a sentence the recognizer splits in two, its second half late: one callee turn, one reply', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Great.'] });
+  const h = harness(llmBrain(llm));
+  h.leg.answer(8000);
+  await h.until('greeting done', () => h.session.transcript.some((t) => t.speaker === 'agent'));
+  h.vad.speechStart();
+  await h.step(10);
+  h.stt.final('yes'); // ends at the comma
+  await h.step(40); // "I have a minute" goes on for 800 ms
+  h.vad.speechEnd();
+  await h.step(10); // 200 ms with the words for the end of the speech still in the recognizer
+  assert.deepEqual(h.session.transcript.filter((t) => t.speaker === 'callee'), [], 'no turn on "yes" alone');
+  h.stt.final('i have a minute');
+  await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
+  assert.deepEqual(h.session.transcript.slice(1).map((t) => [t.speaker, t.text]), [['callee', 'yes i have a minute'], ['agent', 'Great.']]);
+  assert.deepEqual(llm.requests.at(-1)?.messages.at(-1), { role: 'user', content: 'yes i have a minute' });
+});
+
+test('when the words for the end of the speech never come, the words held are the turn after the settle wait', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Great.'] });
+  const h = harness(llmBrain(llm));
+  h.leg.answer(8000);
+  await h.until('greeting done', () => h.session.transcript.some((t) => t.speaker === 'agent'));
+  h.vad.speechStart();
+  await h.step(10);
+  h.stt.final('yes');
+  await h.step(40); // a cough the recognizer drops
+  h.vad.speechEnd();
+  await h.step(50); // 1000 ms: still waiting
+  assert.deepEqual(h.session.transcript.filter((t) => t.speaker === 'callee'), []);
+  await h.until('the held words as a turn', () => h.session.transcript.some((t) => t.speaker === 'callee'), 20);
+  assert.deepEqual(h.session.transcript.filter((t) => t.speaker === 'callee').map((t) => t.text), ['yes']);
+  await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
+});

@@ -40,7 +40,10 @@ export class FakeVad implements VadProvider {
   }
 }
 
-/** An STT the test drives: final('yes please') is delivered to the session's stream. */
+/**
+ * An STT the test drives: final('yes please') is delivered to the session's stream, its audio ending
+ * where the audio pushed so far does (or at `endMs`).
+ */
 export class FakeStt implements SttProvider {
   readonly name = 'fake-stt';
   readonly capabilities: { streaming: boolean; interimResults: boolean; sampleRates: number[] };
@@ -48,11 +51,13 @@ export class FakeStt implements SttProvider {
     this.capabilities = { streaming: true, interimResults: true, sampleRates };
   }
   pushed = 0;
+  /** ms of audio pushed (20 ms frames). */
+  #audioMs = 0;
   #queue: SttEvent[] = [];
   #wake: (() => void) | undefined;
   #closed = false;
-  final(text: string): void {
-    this.#put({ type: 'final', text, startMs: 0, endMs: 0 });
+  final(text: string, endMs = this.#audioMs): void {
+    this.#put({ type: 'final', text, startMs: 0, endMs });
   }
   partial(text: string): void {
     this.#put({ type: 'partial', text });
@@ -73,6 +78,7 @@ export class FakeStt implements SttProvider {
     return {
       push: () => {
         self.pushed++;
+        self.#audioMs += 20;
       },
       end: () => {
         self.#closed = true;
