@@ -278,6 +278,17 @@ describe('Cartesia connection reuse (a pool of idle connections per worker)', { 
     assert.equal(server.requests.at(-1)?.connection, c0);
   });
 
+  test('an utterance right after prepare() waits for the connection being opened instead of opening a second', async () => {
+    closeIdleTtsConnections();
+    const c0 = server.sessions.length;
+    const p = tts();
+    p.prepare();
+    // No wait: the warmed connection is still being opened when the utterance starts.
+    assert.ok((await collect(p.synthesize({ text: 'Hi.', sampleRate: 8000 }))).samples.length > 0);
+    assert.equal(server.sessions.length, c0 + 1, 'one connection: the warmed one');
+    assert.equal(server.requests.at(-1)?.connection, c0);
+  });
+
   test('two concurrent syntheses use two connections', async () => {
     closeIdleTtsConnections();
     const c0 = server.sessions.length;

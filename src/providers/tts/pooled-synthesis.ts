@@ -64,7 +64,7 @@ export async function* pooledSynthesis(o: PooledSynthesis): AsyncGenerator<Buffe
   const p = o.protocol;
   // A fresh context per utterance, so every answer can be told apart from a cancelled earlier one's.
   const contextId = randomUUID();
-  const pooled = o.pool.checkOut(o.key);
+  const pooled = await o.pool.acquire(o.key);
   let conn = pooled ? { ch: pooled, reused: true } : { ch: o.connect(), reused: false };
   const timer = new SynthesisTimer(o.clock, p.name, () => conn.ch.terminate());
   let audio = false;

@@ -25,8 +25,8 @@ const pools = new Set<WsPool>();
 
 export class WsPool {
   readonly #idle = new Map<string, IdleConnection[]>();
-  /** Keys with a connection being opened by warm(). */
-  readonly #warming = new Set<string>();
+  /** Keys with a connection being opened by warm(), settled once it is idle (or failed). */
+  readonly #warming = new Map<string, Promise<void>>();
 
   constructor(readonly limits: WsPoolLimits) {
     pools.add(this);
@@ -47,6 +47,16 @@ export class WsPool {
       c.ch.terminate();
     }
     return undefined;
+  }
+
+  /**
+   * An idle connection, or the one warm() is opening for this key once it is open (so an utterance
+   * right after prepare() does not open a second connection beside it); none when neither exists.
+   */
+  async acquire(key: string): Promise<WsChannel | undefined> {
+    const warming = this.#idle.has(key) ? undefined : this.#warming.get(key);
+    if (warming) await warming;
+    return this.checkOut(key);
   }
 
   checkIn(key: string, ch: WsChannel, clock: Clock): void {
@@ -77,15 +87,24 @@ export class WsPool {
    */
   warm(key: string, connect: () => WsChannel, clock: Clock, timeoutMs: number): void {
     if (this.#idle.has(key) || this.#warming.has(key)) return;
-    this.#warming.add(key);
     const ch = connect();
     const timer = clock.setTimer(timeoutMs, () => ch.terminate());
-    void ch.next().then((ev) => {
-      clock.clearTimer(timer);
-      this.#warming.delete(key);
-      if (ev.type === 'open') this.checkIn(key, ch, clock);
-      else ch.terminate();
-    });
+    this.#warming.set(
+      key,
+      ch.next().then(
+        (ev) => {
+          clock.clearTimer(timer);
+          this.#warming.delete(key);
+          if (ev.type === 'open') this.checkIn(key, ch, clock);
+          else ch.terminate();
+        },
+        () => {
+          clock.clearTimer(timer);
+          this.#warming.delete(key);
+          ch.terminate();
+        },
+      ),
+    );
   }
 
   /** Closes every idle connection of this pool. */
