@@ -1,5 +1,6 @@
 /** What an agent's settings must satisfy beyond the JSON schema, checked before it is stored. */
 import type { AppContext } from '../app-context.js';
+import { checkMachineSettings } from '../calls/machine-detection.js';
 import type { AgentPatch, ConversationSettings, ProviderChoiceInput, Tool } from '../contract/agent.js';
 import { OutcallError } from '../errors.js';
 import { assertPublicUrl } from '../http-client/url-guard.js';
@@ -18,6 +19,7 @@ import { PROVIDER_KINDS } from './provider-secrets.js';
  */
 export function checkAgentInput(ctx: AppContext, input: AgentPatch): void {
   checkLanguages(input);
+  checkMachineSettings(input.machine_detection, input.voicemail);
   const names = new Set<string>();
   input.tools?.forEach((tool, i) => {
     const at = `tools[${i}]`;

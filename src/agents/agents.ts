@@ -31,6 +31,8 @@ export function toAgent(r: AgentRow): Agent {
     on_limit: r.on_limit,
     flow: r.flow ?? null,
     conversation: r.conversation ?? null,
+    machine_detection: r.machine_detection ?? null,
+    voicemail: r.voicemail ?? null,
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
   };
@@ -49,13 +51,13 @@ export async function createAgent(ctx: AppContext, orgId: string, input: AgentCr
   for (const k of PROVIDER_KINDS) Object.assign(secrets, providers[k].keys);
   const r = await ctx.db.query<AgentRow>(sql`insert into agents
     (id, org_id, name, kind, system_prompt, greeting, language, voice, stt, llm, tts, speech_to_speech, provider_secrets_enc, tools,
-     webhook_url, max_cps, max_concurrent_calls, on_limit, flow, conversation)
+     webhook_url, max_cps, max_concurrent_calls, on_limit, flow, conversation, machine_detection, voicemail)
     values (${newId('agt')}, ${orgId}, ${input.name}, ${input.kind ?? 'voice'}, ${input.system_prompt ?? ''},
       ${input.greeting ?? ''}, ${input.language ?? 'en-US'}, ${input.voice ?? null},
       ${asJson(providers.stt.shown)}, ${asJson(providers.llm.shown)}, ${asJson(providers.tts.shown)}, ${asJson(providers.speech_to_speech.shown)},
       ${encryptSecrets(ctx, secrets)}, ${JSON.stringify(input.tools ?? [])}, ${input.webhook_url ?? null},
       ${input.max_cps ?? 1}, ${input.max_concurrent_calls ?? null}, ${input.on_limit ?? 'queue'}, ${asJson(input.flow ?? null)},
-      ${asJson(input.conversation ?? null)})
+      ${asJson(input.conversation ?? null)}, ${asJson(input.machine_detection ?? null)}, ${asJson(input.voicemail ?? null)})
     returning *`);
   return toAgent(r.rows[0] as AgentRow);
 }
@@ -109,6 +111,8 @@ export async function updateAgent(ctx: AppContext, orgId: string, id: string, pa
       on_limit: asIs,
       flow: asJson,
       conversation: asJson,
+      machine_detection: asJson,
+      voicemail: asJson,
     });
     const touched = PROVIDER_KINDS.filter((k) => patch[k] !== undefined);
     if (touched.length > 0) {

@@ -9,7 +9,8 @@ import type { AgentOverrides } from '../contract/call.js';
 import { fillTemplate } from '../contract/templates.js';
 import type { SpeechChoice } from '../providers/registry.js';
 import type { AgentRow } from '../store/agent-rows.js';
-import type { GreetingSpec, VoiceCallSpec, VoiceConversation } from '../voice/spec.js';
+import type { GreetingSpec, MachineSpec, VoiceCallSpec, VoiceConversation } from '../voice/spec.js';
+import type { StoredMachineDetection, StoredVoicemail } from '../calls/machine-detection.js';
 import { providerChainFor, resolvedProvider, secretSlot, type ProviderSecrets } from './provider-secrets.js';
 
 /** The call's own inputs to its agent's conversation. */
@@ -123,4 +124,26 @@ export function conversationFor(c: ConversationSettings, vars: Record<string, st
   if (apology) out.apologyLine = apology;
   if (c.filler !== undefined) out.filler = c.filler === null ? null : { afterMs: c.filler.after_ms, phrases: c.filler.phrases.map((p) => fillTemplate(p, vars)) };
   return out;
+}
+
+/** A call's machine_detection and voicemail (as stored, defaults filled) in the worker's terms; undefined when off. */
+export function machineSpecFor(
+  md: StoredMachineDetection,
+  vm: StoredVoicemail | null | undefined,
+  vars: Record<string, string>,
+): MachineSpec | undefined {
+  if (md.mode === 'disabled') return undefined;
+  const message = vm?.message !== undefined ? fillTemplate(vm.message, vars).trim() : undefined;
+  return {
+    settings: {
+      mode: md.mode,
+      totalAnalysisMs: md.total_analysis_ms,
+      initialSilenceMs: md.initial_silence_ms,
+      greetingMaxMs: md.greeting_max_ms,
+      afterGreetingSilenceMs: md.after_greeting_silence_ms,
+      beepTimeoutMs: md.beep_timeout_ms,
+    },
+    action: vm?.action ?? 'continue',
+    ...(message ? { message } : {}),
+  };
 }

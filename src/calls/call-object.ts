@@ -14,6 +14,7 @@ import { isTerminal, type CallStatus, type EndReason } from '../contract/status.
 import { callErrorOf } from '../contract/call-error.js';
 import { disconnectionOf } from '../contract/disconnection.js';
 import { RawJson } from '../contract/raw-json.js';
+import type { StoredMachineDetection, StoredVoicemail } from './machine-detection.js';
 
 /** The call options as stored (validated, defaults filled), echoed on the call object. */
 export interface CallOptions {
@@ -23,7 +24,9 @@ export interface CallOptions {
   custom_sip_headers: NonNullable<OutboundCallCreate['custom_sip_headers']>;
   ring_timeout_s: number;
   max_duration_s: number;
-  machine_detection: { mode: 'disabled' | 'detect' | 'detect_message_end'; hangup_on_machine: boolean };
+  machine_detection: StoredMachineDetection;
+  /** What the agent does on a machine (null: detection off). Absent on calls stored before it existed. */
+  voicemail?: StoredVoicemail | null;
   /** track and trim_silence are absent on calls stored before they existed (their defaults apply). */
   record: {
     enabled: boolean;
@@ -77,12 +80,30 @@ export interface CallRow {
   analyzed_at: Date | null;
   /** Set: the result webhook waits for the summary until then at the latest (src/analysis/call-result.ts). */
   result_due_at: Date | null;
+  /** The answering-machine verdict as the worker reported it (null: none). */
+  amd: AmdRecord | null;
+}
+
+/** calls.amd: the verdict, then the end of a machine's greeting (detect_message_end). */
+export interface AmdRecord {
+  answered_by: Call['answered_by'] & string;
+  decided_ms: number;
+  cues: string[];
+  message_end_ms: number | null;
+  beep_hz: number | null;
 }
 
 /** Where a call's recording is served (relative to the API's address). */
 export const recordingUrl = (callId: string) => `/v1/calls/${encodeURIComponent(callId)}/recording`;
 
-export function optionsFrom(body: OutboundCallCreate, agentWebhookUrl: string | null): CallOptions {
+export function optionsFrom(
+  body: OutboundCallCreate,
+  agentWebhookUrl: string | null,
+  machine: { machine_detection: StoredMachineDetection; voicemail: StoredVoicemail | null } = {
+    machine_detection: { mode: MACHINE_DETECTION_DEFAULT.mode, hangup_on_machine: MACHINE_DETECTION_DEFAULT.hangup_on_machine },
+    voicemail: null,
+  },
+): CallOptions {
   return {
     callback_url: body.callback_url ?? agentWebhookUrl,
     status_callback: body.status_callback
@@ -97,10 +118,8 @@ export function optionsFrom(body: OutboundCallCreate, agentWebhookUrl: string | 
     custom_sip_headers: body.custom_sip_headers ?? [],
     ring_timeout_s: body.ring_timeout_s ?? RING_TIMEOUT_S.default,
     max_duration_s: body.max_duration_s ?? MAX_DURATION_S.default,
-    machine_detection: {
-      mode: body.machine_detection?.mode ?? MACHINE_DETECTION_DEFAULT.mode,
-      hangup_on_machine: body.machine_detection?.hangup_on_machine ?? MACHINE_DETECTION_DEFAULT.hangup_on_machine,
-    },
+    machine_detection: machine.machine_detection,
+    voicemail: machine.voicemail,
     record: {
       enabled: body.record?.enabled ?? false,
       channels: body.record?.channels ?? RECORD_CHANNELS_DEFAULT,
@@ -156,6 +175,9 @@ export function toCall(r: CallRow): Call {
     ring_timeout_s: o.ring_timeout_s,
     max_duration_s: o.max_duration_s,
     machine_detection: o.machine_detection,
+    voicemail: o.voicemail ?? null,
+    answered_by: r.amd?.answered_by ?? null,
+    machine_detection_result: r.amd ?? null,
     record: { ...o.record, track: o.record.track ?? RECORD_TRACK_DEFAULT, trim_silence: o.record.trim_silence ?? RECORD_TRIM_SILENCE_DEFAULT },
     agent_overrides: o.agent_overrides ?? null,
     codecs: o.codecs ?? null,

@@ -12,6 +12,7 @@ import { assertPublicUrl } from '../http-client/url-guard.js';
 import { METADATA_MAX_BYTES } from '../contract/call-defaults.js';
 import { checkOverrides } from './agent-overrides.js';
 import { optionsFrom, toCall, type CallRow } from './call-object.js';
+import { callMachineSettings } from './machine-detection.js';
 import { missingVariables } from '../contract/templates.js';
 import { findAgentRow, type AgentRow } from '../store/agent-rows.js';
 import { CLOSED_VOCABULARY_STT, defaultLocalStt } from '../providers/stt/local-default.js';
@@ -71,34 +72,10 @@ function checkBody(ctx: AppContext, body: OutboundCallCreate, rawBody: string | 
   if (body.record?.channels === 'dual' && body.record.track !== undefined && body.record.track !== 'both') {
     throw new OutcallError('conflicting_fields', `record.track "${body.record.track}" records one side: use channels "mono" (dual needs track "both")`, 'record.track');
   }
-  checkMachineDetection(body.machine_detection);
   if (body.scheduled_at !== undefined && Number.isNaN(Date.parse(body.scheduled_at))) {
     throw new OutcallError('invalid_request', '"scheduled_at" is not a valid date-time', 'scheduled_at');
   }
   return metadataText;
-}
-
-/**
- * machine_detection: answering-machine detection does not exist yet (issue 17), so a request that asks
- * for it is refused rather than accepted and silently ignored. `mode: "disabled"` (the default) with
- * `hangup_on_machine: false` is what every call gets today, and stays accepted.
- */
-function checkMachineDetection(md: OutboundCallCreate['machine_detection']): void {
-  if (md === undefined) return;
-  if (md.mode !== 'disabled') {
-    throw new OutcallError(
-      'setting_not_applicable',
-      `machine_detection.mode "${md.mode}" is not available: this server does not detect answering machines yet; omit machine_detection or use mode "disabled"`,
-      'machine_detection.mode',
-    );
-  }
-  if (md.hangup_on_machine === true) {
-    throw new OutcallError(
-      'setting_not_applicable',
-      'machine_detection.hangup_on_machine needs answering-machine detection, which this server does not do yet; omit it or set it to false',
-      'machine_detection.hangup_on_machine',
-    );
-  }
 }
 
 /** status_callback: exactly one of url and urls, each URL public (unless private URLs are allowed). */
@@ -193,6 +170,11 @@ export async function createOutboundCall(
       `dynamic_variables.${missing[0]}`,
     );
   }
+  const machine = callMachineSettings(body, {
+    machine_detection: agent.machine_detection ?? null,
+    voicemail: agent.voicemail ?? null,
+    converses: (agent.flow !== undefined && agent.flow !== null) || agent.llm !== null || agent.speech_to_speech !== null,
+  });
   const auth = sipAuth(ctx, body);
   const secrets = ctx.secrets;
   const hash = idempotencyKey === undefined ? undefined : requestHash(agentId, body, (p) => (secrets ? secrets.fingerprint(p) : p));
@@ -219,7 +201,7 @@ export async function createOutboundCall(
         (id, org_id, agent_id, agent_name, trunk_id, phone_number_id, to_address, from_number, status, options, metadata,
          call_context, dynamic_variables, scheduled_at, created_at, sip_auth_username, sip_auth_password_enc)
         values (${id}, ${orgId}, ${agentId}, ${agent.name}, ${from.trunkId}, ${from.phoneNumberId}, ${body.to}, ${from.number}, 'queued',
-          ${JSON.stringify(optionsFrom(body, agent.webhook_url))}, ${metadataText}, ${body.call_context ?? null},
+          ${JSON.stringify(optionsFrom(body, agent.webhook_url, machine))}, ${metadataText}, ${body.call_context ?? null},
           ${JSON.stringify(vars)}, ${scheduledAt}, ${now}, ${auth?.username ?? null}, ${auth?.passwordEnc ?? null})
         returning *`);
       await tx.query(sql`insert into call_events (org_id, call_id, from_status, to_status, terminal, at)

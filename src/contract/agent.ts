@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { MachineDetection, Voicemail } from './machine-detection.js';
 import { HttpUrl, Nullable, Timestamp, withoutDefaults } from './common.js';
 
 const ProviderName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_.-]*$' });
@@ -187,6 +188,8 @@ const fields = {
     description: 'over a limit: keep the call queued, or answer 429 with Retry-After',
   }),
   conversation: Nullable(ConversationSettings),
+  machine_detection: Nullable(MachineDetection),
+  voicemail: Nullable(Voicemail),
 };
 
 export const AgentCreate = Type.Object(
@@ -208,6 +211,8 @@ export const AgentCreate = Type.Object(
     on_limit: Type.Optional(fields.on_limit),
     flow: Type.Optional(fields.flow),
     conversation: Type.Optional(fields.conversation),
+    machine_detection: Type.Optional(fields.machine_detection),
+    voicemail: Type.Optional(fields.voicemail),
   },
   { additionalProperties: false },
 );
@@ -235,6 +240,8 @@ export const Agent = Type.Object({
   on_limit: fields.on_limit,
   flow: Type.Unknown(),
   conversation: fields.conversation,
+  machine_detection: fields.machine_detection,
+  voicemail: fields.voicemail,
   created_at: Timestamp,
   updated_at: Timestamp,
 });

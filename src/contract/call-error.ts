@@ -20,6 +20,8 @@ const DEFAULT_MESSAGES: Partial<Record<EndReason, string>> = {
   error_stt: 'the speech recognizer failed',
   error_llm: 'the language model failed',
   error_tts: 'the speech synthesizer failed',
+  number_unreachable: 'the network answered with an intercept: the number is not in service',
+  fax_detected: 'a fax machine answered',
 };
 
 export function callErrorOf(status: CallStatus, endReason: EndReason | null, message: string | null): CallError | null {

@@ -1,6 +1,5 @@
 import { Type, type Static } from 'typebox';
 import {
-  MACHINE_DETECTION_DEFAULT,
   MAX_DURATION_S,
   RECORD_CHANNELS_DEFAULT,
   RECORD_TRACK_DEFAULT,
@@ -13,6 +12,7 @@ import { CALL_STATUSES } from './status.js';
 import { CodecList } from './codecs.js';
 import { DISCONNECTIONS } from './disconnection.js';
 import { Destination, E164, HttpUrl, Nullable, Timestamp } from './common.js';
+import { ANSWERED_BY_VALUES, MachineDetection, MachineDetectionResult, Voicemail } from './machine-detection.js';
 
 export const STATUS_CALLBACK_EVENTS = [
   'initiated',
@@ -28,10 +28,14 @@ export const STATUS_CALLBACK_EVENTS = [
   // default set, so receivers written for the status events get nothing new.
   'conversation.created',
   'conversation.ended',
+  // Answering-machine detection (calls with machine_detection): opt-in like the conversation events.
+  'machine_detection',
+  'machine_detection_ended',
 ] as const;
 export type StatusCallbackEvent = (typeof STATUS_CALLBACK_EVENTS)[number];
-/** What a status_callback without `events` subscribes to: every call status event. */
-export const DEFAULT_STATUS_CALLBACK_EVENTS = STATUS_CALLBACK_EVENTS.filter((e) => !e.startsWith('conversation.'));
+const OPT_IN_EVENTS: readonly string[] = ['conversation.created', 'conversation.ended', 'machine_detection', 'machine_detection_ended'];
+/** What a status_callback without `events` subscribes to: every call status event (not the opt-in ones). */
+export const DEFAULT_STATUS_CALLBACK_EVENTS = STATUS_CALLBACK_EVENTS.filter((e) => !OPT_IN_EVENTS.includes(e));
 
 const StatusCallback = Type.Object(
   {
@@ -48,7 +52,7 @@ const StatusCallback = Type.Object(
       Type.Array(Type.Enum(STATUS_CALLBACK_EVENTS), {
         minItems: 1,
         uniqueItems: true,
-        description: 'events to send; every call status event (not the conversation.* ones) when omitted',
+        description: 'events to send; every call status event (not the conversation.* and machine_detection* ones) when omitted',
       }),
     ),
     method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('GET')], { default: STATUS_CALLBACK_METHOD_DEFAULT })),
@@ -62,19 +66,6 @@ const SipHeader = Type.Object(
     value: Type.String({ maxLength: 256, pattern: '^[\\x20-\\x7E]*$', description: 'printable ASCII, no line breaks' }),
   },
   { additionalProperties: false },
-);
-
-const MachineDetection = Type.Object(
-  {
-    mode: Type.Union([Type.Literal('disabled'), Type.Literal('detect'), Type.Literal('detect_message_end')], {
-      default: MACHINE_DETECTION_DEFAULT.mode,
-      description: 'only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists',
-    }),
-    hangup_on_machine: Type.Optional(
-      Type.Boolean({ default: MACHINE_DETECTION_DEFAULT.hangup_on_machine, description: 'only false is accepted today (true needs detection: 422 setting_not_applicable)' }),
-    ),
-  },
-  { additionalProperties: false, description: 'answering-machine detection: not available yet, so only mode disabled is accepted' },
 );
 
 const RecordingStatusCallback = Type.Object(
@@ -165,6 +156,7 @@ export const OutboundCallCreate = Type.Object(
     ring_timeout_s: Type.Optional(Type.Integer({ minimum: RING_TIMEOUT_S.min, maximum: RING_TIMEOUT_S.max, default: RING_TIMEOUT_S.default })),
     max_duration_s: Type.Optional(Type.Integer({ minimum: MAX_DURATION_S.min, maximum: MAX_DURATION_S.max, default: MAX_DURATION_S.default })),
     machine_detection: Type.Optional(MachineDetection),
+    voicemail: Type.Optional(Voicemail),
     record: Type.Optional(Record),
     agent_overrides: Type.Optional(AgentOverrides),
     scheduled_at: Type.Optional(Type.String({ format: 'date-time', description: 'dial no earlier than this time' })),
@@ -266,6 +258,9 @@ export const Call = Type.Object({
   ring_timeout_s: Type.Integer(),
   max_duration_s: Type.Integer(),
   machine_detection: MachineDetection,
+  voicemail: Nullable(Voicemail),
+  answered_by: Nullable(Type.Enum(ANSWERED_BY_VALUES, { description: 'who answered, when machine_detection ran (see machine_detection_result)' })),
+  machine_detection_result: MachineDetectionResult,
   record: Record,
   agent_overrides: Nullable(AgentOverrides),
   codecs: Nullable(CodecList('the codecs the call offers, as given (null: the trunk\'s, else the worker\'s)')),

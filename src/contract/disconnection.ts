@@ -8,7 +8,7 @@ import type { EndReason } from './status.js';
 export const DISCONNECTIONS = [
   'user_hangup',
   'agent_hangup',
-  // Reserved for a call in which the agent left a message on a machine: no end reason gives it yet.
+  // The agent left a message on a machine (end reason voicemail_left).
   'voicemail',
   'no_answer',
   'busy',
@@ -37,6 +37,9 @@ export const DISCONNECTION_OF: Readonly<Record<EndReason, Disconnection>> = {
   inactivity_timeout: 'inactivity',
   transferred: 'transferred',
   machine_detected: 'machine_detected',
+  voicemail_left: 'voicemail',
+  number_unreachable: 'failed',
+  fax_detected: 'failed',
   ring_timeout: 'no_answer',
   no_answer: 'no_answer',
   busy: 'busy',

@@ -62,6 +62,12 @@ export const END_REASONS = [
   'inactivity_timeout',
   'transferred',
   'machine_detected',
+  // A machine answered and the agent left its voicemail message after the greeting (voicemail.action leave_message).
+  'voicemail_left',
+  // The network answered with an intercept (special information tones, "not in service"): status failed.
+  'number_unreachable',
+  // A fax machine answered (CNG or CED tone): status failed.
+  'fax_detected',
   'ring_timeout',
   'busy',
   'declined',

@@ -1,4 +1,5 @@
 import type { ConversationSettings, ProviderChoice, ProviderSettings, Tool } from '../contract/agent.js';
+import type { MachineDetection, Voicemail } from '../contract/machine-detection.js';
 import type { Queryable } from './db.js';
 import { sql } from './sql.js';
 
@@ -27,6 +28,9 @@ export interface AgentRow {
   flow: unknown;
   /** How the conversation is held (null: every default). */
   conversation: ConversationSettings | null;
+  /** Defaults for the agent's calls (a call's own replaces each whole); null: none. */
+  machine_detection: MachineDetection | null;
+  voicemail: Voicemail | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -3,6 +3,7 @@
  * Times are ms on the session's injected clock, so tests in virtual time see exact values.
  */
 import type { EndReason } from '../contract/status.js';
+import type { AmdCue, AnsweredBy } from '../amd/types.js';
 import type { ProviderFallbackEvent } from '../providers/settings.js';
 
 /** The end reasons the voice runtime itself decides (a subset of src/contract/status.ts END_REASONS). */
@@ -13,6 +14,10 @@ export type VoiceEndReason = Extract<
   | 'max_duration_reached'
   | 'inactivity_timeout'
   | 'transferred'
+  | 'machine_detected'
+  | 'voicemail_left'
+  | 'number_unreachable'
+  | 'fax_detected'
   | 'error_stt'
   | 'error_llm'
   | 'error_tts'
@@ -24,6 +29,10 @@ export const VOICE_END_REASONS: readonly VoiceEndReason[] = [
   'max_duration_reached',
   'inactivity_timeout',
   'transferred',
+  'machine_detected',
+  'voicemail_left',
+  'number_unreachable',
+  'fax_detected',
   'error_stt',
   'error_llm',
   'error_tts',
@@ -88,6 +97,9 @@ export type VoiceEvent =
    * Reported by the providers, not the session, so the media worker stamps its time.
    */
   | { type: 'provider_fallback'; fallback: ProviderFallbackEvent }
+  /** The answering-machine verdict (once), and for a machine the end of its greeting (at most once). atMs: audio ms since the answer. */
+  | { type: 'machine_detection'; answeredBy: AnsweredBy; atMs: number; cues: AmdCue[] }
+  | { type: 'machine_detection_ended'; answeredBy: AnsweredBy; atMs: number; cues: AmdCue[]; beepHz?: number }
   /** Always last, exactly once: the leg was hung up (or had already ended). */
   | { type: 'ended'; reason: VoiceEndReason; atMs: number };
 

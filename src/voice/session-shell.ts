@@ -19,6 +19,11 @@ export type SessionPhase =
   | { readonly name: 'live' }
   /** In conversation, the inactivity prompt said: the next silence hangs up. */
   | { readonly name: 'prompted' }
+  /**
+   * A machine answered and the agent waits, silent and deaf to it, for its greeting to end, to leave
+   * a message (a last line) then; no new turns, input or barge-in meanwhile.
+   */
+  | { readonly name: 'machine' }
   /** A last line or last turn is under way: no new turns, input or barge-in; the call ends for `reason`. */
   | { readonly name: 'closing'; readonly reason: VoiceEndReason }
   /** All the last words are out: hang up for `reason` once the playout has played them. */
@@ -33,8 +38,9 @@ export type PhaseName = SessionPhase['name'];
 /** The only moves a session makes; anything else is a bug and throws (see #to). */
 export const TRANSITIONS: { readonly [P in PhaseName]: readonly PhaseName[] } = {
   ringing: ['live', 'hanging_up'],
-  live: ['prompted', 'closing', 'hanging_up'],
-  prompted: ['live', 'closing', 'hanging_up'],
+  live: ['prompted', 'machine', 'closing', 'hanging_up'],
+  prompted: ['live', 'machine', 'closing', 'hanging_up'],
+  machine: ['closing', 'hanging_up'],
   closing: ['draining', 'hanging_up'],
   draining: ['hanging_up'],
   hanging_up: ['ended'],
@@ -190,10 +196,21 @@ export class SessionShell<T extends string = never> {
     return !this.over;
   }
 
-  /** Cut what is being said, say a last line (wrap-up, apology), hang up once it has played. */
+  /**
+   * A machine answered: stop talking now (the greeting may be under way) and stop conversing, so its
+   * recorded greeting gets no replies; the call then waits for endWithLine (the message) or a hang-up.
+   */
+  holdForMachine(): void {
+    if (!this.conversing) return;
+    this.#to({ name: 'machine' });
+    this.timers.clear('inactivity');
+    this.#h.cut();
+  }
+
+  /** Cut what is being said, say a last line (wrap-up, apology, a voicemail message), hang up once it has played. */
   endWithLine(text: string, reason: VoiceEndReason): void {
     // Already saying a last line: it hangs up when it has played.
-    if (this.ending) return;
+    if (this.ending && this.#phase.name !== 'machine') return;
     // Nobody to say it to yet.
     if (this.ringing) return this.hangUp(reason);
     this.#to({ name: 'closing', reason });

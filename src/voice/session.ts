@@ -5,6 +5,7 @@
  * (phase, timers, inactivity prompt, wrap-up, hang-up) is the SessionShell it shares with RealtimeSession.
  */
 import type { Clock } from '../time/clock.js';
+import type { MachineHost } from './answering-machine.js';
 import type { SttProvider, SttStream } from '../providers/stt/types.js';
 import type { TtsProvider } from '../providers/tts/types.js';
 import { ProviderError } from '../providers/errors.js';
@@ -133,6 +134,20 @@ export class VoiceSession {
 
   #now(): number {
     return this.#d.clock.now();
+  }
+
+  /** What answering-machine handling (answering-machine.ts) may do to this session. */
+  machineHost(): MachineHost {
+    const shell = this.#shell;
+    return {
+      holdForMachine: () => shell.holdForMachine(),
+      endWithLine: (text, reason) => shell.endWithLine(text, reason),
+      hangUp: (reason) => shell.hangUp(reason),
+      emit: (e) => shell.emit(e),
+      get over() {
+        return shell.over;
+      },
+    };
   }
 
   get events(): VoiceEvent[] {

@@ -1,4 +1,5 @@
 import type { Tool } from '../contract/agent.js';
+import type { AmdSettings } from '../amd/types.js';
 import type { SpeechChoice } from '../providers/registry.js';
 import type { ProviderChain, ResolvedProviderSettings } from '../providers/settings.js';
 
@@ -40,6 +41,17 @@ export interface VoiceCallSpec {
   speech?: SpeechChoice;
   /** The agent's conversation settings, as given (the session fills the defaults). */
   conversation?: VoiceConversation;
+  /** Answering-machine detection and what to do on a machine (absent: off). */
+  machine?: MachineSpec;
+}
+
+/** The call's machine_detection and voicemail in the worker's terms. */
+export interface MachineSpec {
+  settings: AmdSettings;
+  /** What happens on a machine verdict. */
+  action: 'hangup' | 'leave_message' | 'continue';
+  /** leave_message: said after the greeting's end, {{variables}} filled. */
+  message?: string;
 }
 
 /** The agent's `conversation` field in the worker's terms (ms, camelCase); lines have {{variables}} filled. */

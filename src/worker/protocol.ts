@@ -3,6 +3,7 @@
  * user agent, RTP legs, greeting playout). They cross a thread boundary (postMessage), so they are
  * plain data, and both directions are discriminated unions.
  */
+import type { AmdCue, AnsweredBy } from '../amd/types.js';
 import type { EndReason } from '../contract/status.js';
 import type { ProviderFallbackEvent } from '../providers/settings.js';
 import type { Recording, RecordingOptions } from '../media/wav-recorder.js';
@@ -56,6 +57,11 @@ export type WorkerEvent =
   /** Live: a transcript line as it happens (the whole transcript still comes with 'ended'). */
   | { type: 'turn'; callId: string; turn: TranscriptTurn }
   | { type: 'latency'; callId: string; latency: TurnLatency }
+  /**
+   * Who answered (machine_detection): the verdict, then for a machine the end of its greeting
+   * (stage 'ended'). atMs: ms of the callee's audio since the answer; at: the worker's clock.
+   */
+  | { type: 'amd'; callId: string; stage: 'verdict' | 'ended'; answeredBy: AnsweredBy; atMs: number; cues: AmdCue[]; beepHz?: number; at: number }
   | {
       type: 'ended';
       callId: string;

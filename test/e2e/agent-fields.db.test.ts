@@ -15,8 +15,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EspeakNgTts } from '../../src/providers/tts/espeak-ng.js';
-import { concat, findSignal } from '../fixtures/media/signals.js';
-import { calleeScript } from '../fixtures/voice/callee.js';
+import { concat, findSignal, noise, wavBytes } from '../fixtures/media/signals.js';
+import { CALLEE_RATE, calleeScript } from '../fixtures/voice/callee.js';
 import { OpenAiProtocolServer } from '../helpers/openai-protocol-server.js';
 import { ToolServer } from '../worker/tools-server.js';
 import { waitFor } from '../helpers/wait.js';
@@ -261,6 +261,62 @@ describe('agent fields on live calls (baresip, OpenAI protocol server)', { skip 
     } finally {
       await placed.callee.stop();
     }
+  });
+
+  const TWO_SENTENCES =
+    'Hello, this is Outcall with a reminder about your appointment on Tuesday morning at ten, with doctor Lee, at the main clinic on Pine Street. ' +
+    'Please bring your insurance card and a list of the medicines you take, and arrive fifteen minutes early to fill in the forms.';
+
+  test('barge_in.min_words: a one-word backchannel over the greeting does not cut it; a sentence does once its words are heard', async (tc) => {
+    const script = calleeScript([{ atS: 2, text: 'okay' }, { atS: 6, text: 'sorry, I cannot talk right now, please call me later' }], 22);
+    assert.ok(script);
+    llm.reply({ kind: 'text', pieces: ['Of course, goodbye.'] });
+    const placed = await placeCall(rig.t, {
+      prompt: script.wav,
+      agent: { system_prompt: 'You remind.', greeting: TWO_SENTENCES, llm: openAi(), conversation: { barge_in: { min_speech_ms: 200, min_words: 3 } } },
+    });
+    try {
+      const { call, turns } = await ended(placed, 45_000);
+      const [okay, sentence] = script.spans as [(typeof script.spans)[0], (typeof script.spans)[0]];
+      tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}; "okay" ${okay.startMs}-${okay.endMs} ms, sentence ${sentence.startMs}-${sentence.endMs} ms`);
+      assert.equal(call.status, 'completed', placed.callee.log().slice(-3000));
+      const greeting = turns[0];
+      assert.equal(greeting?.speaker, 'agent');
+      assert.equal(greeting.interrupted, true, `the sentence cut the greeting: ${showTurns(turns)}`);
+      // min_words 0 would have cut it 200 ms into "okay"; with 3 it went on until the sentence's words came.
+      assert.ok(greeting.endMs >= sentence.startMs, `the greeting went on past "okay" (cut at ${greeting.endMs} ms, the sentence began at ${sentence.startMs} ms)`);
+      assert.ok(greeting.text.split(/\s+/).length < TWO_SENTENCES.split(/\s+/).length, 'and was cut before its end');
+      const words = turns.filter((x) => x.speaker === 'callee').map((x) => x.text).join(' ');
+      assert.match(words, /\b(sorry|talk|call|later|right|now)\b/, `the sentence was heard: ${showTurns(turns)}`);
+    } finally {
+      await placed.callee.stop();
+    }
+  });
+
+  test('conversation.vad energy: noise over the greeting cuts it in; silero (the default) hears the same noise as no speech', async (tc) => {
+    // Two seconds of loud white noise 2 s into the call: an energy detector calls it speech, Silero's model does not.
+    const pcm = new Int16Array(CALLEE_RATE * 22);
+    pcm.set(noise(CALLEE_RATE, 2000, 4000, 7), CALLEE_RATE * 2);
+    const results: Array<{ vad: string; greeting: TranscriptTurnOut | undefined }> = [];
+    for (const vad of ['energy', 'silero']) {
+      const placed = await placeCall(rig.t, {
+        prompt: wavBytes(pcm, CALLEE_RATE),
+        agent: { system_prompt: 'You remind.', greeting: TWO_SENTENCES, llm: openAi(), conversation: { vad, barge_in: { min_speech_ms: 300 } } },
+      });
+      try {
+        const { call, turns } = await ended(placed, 45_000);
+        tc.diagnostic(`vad ${vad}: call ${call.status}/${call.end_reason}; transcript ${showTurns(turns)}`);
+        assert.equal(call.status, 'completed', placed.callee.log().slice(-3000));
+        results.push({ vad, greeting: turns.find((x) => x.speaker === 'agent') });
+      } finally {
+        await placed.callee.stop();
+      }
+    }
+    const [energy, silero] = results.map((r) => r.greeting);
+    assert.equal(energy?.interrupted, true, 'the energy VAD took the noise for speech and cut the greeting');
+    assert.ok(energy.endMs < 6000, `cut soon after the noise began at 2000 ms (at ${energy.endMs} ms)`);
+    assert.equal(silero?.interrupted, false, 'Silero did not');
+    assert.ok(silero.endMs > 6000, `the greeting went on past the noise (to ${silero.endMs} ms)`);
   });
 
   /** A greeting-only call (PCMU, 8 kHz): how well what baresip heard matches each espeak-ng voice. */

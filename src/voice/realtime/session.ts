@@ -9,6 +9,7 @@
  * and .../server-events.
  */
 import { endCallGoodbye } from '../../providers/llm/agent-tools.js';
+import type { MachineHost } from '../answering-machine.js';
 import type { LlmToolSpec } from '../../providers/llm/types.js';
 import { ProviderError } from '../../providers/errors.js';
 import type { TtsProvider } from '../../providers/tts/types.js';
@@ -198,6 +199,20 @@ export class RealtimeSession {
     else if (this.#unsent.length < 100) this.#unsent.push(audio); // 2 s while the socket still opens
     else return;
     this.#speechCut.sent(ms);
+  }
+
+  /** What answering-machine handling (answering-machine.ts) may do to this session. */
+  machineHost(): MachineHost {
+    const shell = this.#shell;
+    return {
+      holdForMachine: () => shell.holdForMachine(),
+      endWithLine: (text, reason) => shell.endWithLine(text, reason),
+      hangUp: (reason) => shell.hangUp(reason),
+      emit: (e) => shell.emit(e),
+      get over() {
+        return shell.over;
+      },
+    };
   }
 
   get events(): VoiceEvent[] {

@@ -9,6 +9,7 @@ import { publishActivity } from '../../calls/activity.js';
 import type { CallRow } from '../../calls/call-object.js';
 import { enqueueStatusEvent } from '../../calls/outbox.js';
 import { enqueueConversationCreated } from '../../calls/conversation-events.js';
+import { recordMachineDetection } from '../../calls/machine-detection-events.js';
 import { transitionCall } from '../../calls/transitions.js';
 import type { CallStatus } from '../../contract/status.js';
 import type { ClaimedCall } from '../../dispatch/types.js';
@@ -56,6 +57,11 @@ export class CallEventWriter {
         return;
       case 'greeting-started':
         return;
+      case 'amd': {
+        const report = { stage: e.stage, answeredBy: e.answeredBy, atMs: e.atMs, cues: e.cues, ...(e.beepHz !== undefined ? { beepHz: e.beepHz } : {}) };
+        await this.ctx.db.transaction((tx) => recordMachineDetection(tx, call.orgId, call.id, report, new Date(e.at)));
+        return;
+      }
       case 'turn': {
         const t = e.turn;
         await publishActivity(this.ctx.db, {

@@ -3,7 +3,7 @@
  * headers), how long to ring and to talk, and what speaks on answer (a voice agent's spec, or a
  * greeting-only agent's greeting), with the codecs to offer and the recording to make.
  */
-import { callLanguage, codecsFor, greetingFor } from '../../agents/voice-spec.js';
+import { callLanguage, codecsFor, greetingFor, machineSpecFor } from '../../agents/voice-spec.js';
 import type { ProviderSecrets } from '../../agents/provider-secrets.js';
 import type { ClaimedCall } from '../../dispatch/types.js';
 import type { AgentRow } from '../../store/agent-rows.js';
@@ -42,6 +42,7 @@ export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, passw
   // Precedence: the call's codecs, then its trunk's, then the worker's.
   const offer = codecsFor(codecs, call.options.codecs ?? call.trunk.codecs);
   const credentials = credentialsFor(call, password, callCredentials);
+  const machine = voice ? machineSpecFor(call.options.machine_detection, call.options.voicemail, call.dynamicVariables) : undefined;
   return {
     type: 'dial',
     callId: call.id,
@@ -61,7 +62,7 @@ export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, passw
     maxDurationMs: call.options.max_duration_s * 1000,
     greeting: greetingFor(agent, call.dynamicVariables, secrets, callLanguage(agent, call.options.agent_overrides?.language ?? undefined)),
     ...(offer ? { codecs: offer } : {}),
-    ...(voice ? { voice } : {}),
+    ...(voice ? { voice: machine ? { ...voice, machine } : voice } : {}),
     ...(call.options.record?.enabled ? { record: recordingOf(call.options.record) } : {}),
   };
 }

@@ -74,6 +74,9 @@ function timingsOf(call: ActiveCall): CallTimings {
 }
 
 /** Why the call ended, in the platform's words (stable end_reason strings). */
+/** End reasons of answered calls that failed all the same. */
+const FAILED_ON_ANSWER: readonly EndReason[] = ['fax_detected', 'number_unreachable'];
+
 export function endReasonFor(
   ended: Extract<LegEvent, { type: 'ended' }>,
   cause: LocalHangup | undefined,
@@ -256,14 +259,23 @@ export class MediaRuntime {
         this.#calls.delete(callId);
         const at = this.#now();
         const recording = call.recording?.finish(at);
+        const endReason = endReasonFor(e, call.hangupCause, call.voice?.reason);
         this.deps.emit({
           type: 'ended',
           callId,
-          status: e.outcome,
+          // Nobody to talk to: a fax or a network intercept answered, which is a failed call, not a completed one.
+          status: FAILED_ON_ANSWER.includes(endReason) ? 'failed' : e.outcome,
           sipStatusCode: e.sipStatusCode,
-          endReason: endReasonFor(e, call.hangupCause, call.voice?.reason),
+          endReason,
           // A session ended by a provider error says which error, rather than "local hangup".
-          reason: call.hangupCause === 'voice' && call.voice?.error !== undefined ? call.voice.error : e.reason,
+          reason:
+            endReason === 'fax_detected'
+              ? 'a fax machine answered (its fax tone was heard)'
+              : endReason === 'number_unreachable'
+                ? 'the network answered with an intercept (special information tones or a "not in service" message)'
+                : call.hangupCause === 'voice' && call.voice?.error !== undefined
+                  ? call.voice.error
+                  : e.reason,
           at,
           // An answered call has a conversation to keep (possibly empty; a greeting-only call's is the
           // line it played); an unanswered one has none.
@@ -295,6 +307,17 @@ export class MediaRuntime {
           this.deps.emit({ type: 'greeting-started', callId, at: call.greetingAt });
         } else if (e.type === 'turn') {
           this.deps.emit({ type: 'turn', callId, turn: e.turn });
+        } else if (e.type === 'machine_detection' || e.type === 'machine_detection_ended') {
+          this.deps.emit({
+            type: 'amd',
+            callId,
+            stage: e.type === 'machine_detection' ? 'verdict' : 'ended',
+            answeredBy: e.answeredBy,
+            atMs: Math.round(e.atMs),
+            cues: e.cues,
+            ...(e.type === 'machine_detection_ended' && e.beepHz !== undefined ? { beepHz: e.beepHz } : {}),
+            at: this.#now(),
+          });
         } else if (e.type === 'turn_latency') {
           call.latencies.push(e.latency);
           this.deps.emit({ type: 'latency', callId, latency: e.latency });

@@ -36,7 +36,7 @@ export function realtimeInstructions(spec: VoiceCallSpec): string {
   return `${spec.systemPrompt}\n\n${language}call_context: ${JSON.stringify(callFacts(spec.dynamicVariables, spec.callContext))}`;
 }
 
-export function prepareRealtimeCall(cmd: DialCommand, spec: VoiceCallSpec, d: RealtimeCallDeps): (leg: Leg, onEvent: (e: VoiceEvent) => void) => VoiceCall {
+export function prepareRealtimeCall(cmd: DialCommand, spec: VoiceCallSpec, d: RealtimeCallDeps): (leg: Leg, onEvent: (e: VoiceEvent) => void) => RealtimeSession {
   const s2s = spec.speechToSpeech;
   if (!s2s) throw new Error('not a speech-to-speech call');
   let config: RealtimeConfig;

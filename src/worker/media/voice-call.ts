@@ -20,11 +20,14 @@ import { LlmAgentBrain } from '../../voice/llm-brain.js';
 import type { VoiceEvent } from '../../voice/events.js';
 import { CONVERSATION_DEFAULTS, type VoiceSessionOptions } from '../../voice/policy.js';
 import { VoiceSession } from '../../voice/session.js';
-import { VoicePrepareError, type PrepareVoice } from './media-runtime.js';
+import { VoicePrepareError, type PrepareVoice, type VoiceCall } from './media-runtime.js';
 import type { DialCommand } from '../protocol.js';
 import { callControl, createToolRunner, type CallControl } from './tools/index.js';
 import { prepareRealtimeCall } from './realtime-call.js';
 import type { VoiceCallSpec, VoiceConversation } from '../../voice/spec.js';
+import { watchForMachine, type MachineDetectorFactory, type MachineHost } from '../../voice/answering-machine.js';
+import type { Leg } from '../../voice/leg.js';
+import { createMachineDetector } from '../../amd/detector.js';
 
 export interface VoiceProviders {
   /** The call's engines: fixed ones, or built per call from the agent's choice (the worker's SpeechRegistry). */
@@ -34,6 +37,33 @@ export interface VoiceProviders {
   runTool?: ToolRunner;
   /** This worker's session defaults; the agent's conversation settings win over them; max duration comes from the call. */
   options?: Partial<Omit<VoiceSessionOptions, 'maxDurationMs'>>;
+  /** Answering-machine detectors for calls with machine_detection (default: src/amd's). */
+  machineDetector?: MachineDetectorFactory;
+}
+
+/** A session the answering-machine policy can act on. */
+type MachineAware = VoiceCall & { machineHost(): MachineHost };
+
+/**
+ * With machine_detection on, the detector listens beside the session from the answer on and hears
+ * the session's transcript as it comes (src/voice/answering-machine.ts).
+ */
+function withMachineDetection(
+  spec: VoiceCallSpec,
+  factory: MachineDetectorFactory,
+  attach: (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware,
+): (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware {
+  const machine = spec.machine;
+  if (!machine) return attach;
+  return (leg, onEvent) => {
+    let heard: (e: VoiceEvent) => void = () => undefined;
+    const call = attach(leg, (e) => {
+      heard(e);
+      onEvent(e);
+    });
+    heard = watchForMachine(leg, machine, factory, call.machineHost());
+    return call;
+  };
 }
 
 const CHOICE_END: Record<ProviderKind, EndReason> = { tts: 'error_tts', stt: 'error_stt', vad: 'error_stt', llm: 'error_llm', speech_to_speech: 'error_llm' };
@@ -119,6 +149,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
   return (cmd) => {
     const spec = cmd.voice;
     if (!spec) throw new Error('not a voice call');
+    const detectors = p.machineDetector ?? createMachineDetector;
     // Provider switches are reported to the session's listener once the call is attached (before answer).
     let emit: ((e: VoiceEvent) => void) | undefined;
     const hooks: EngineHooks = { onFallback: (fallback) => emit?.({ type: 'provider_fallback', fallback }) };
@@ -133,12 +164,12 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
     if (spec.speechToSpeech) {
       // A speech-to-speech model hears and speaks itself: no brain (src/worker/media/realtime-call.ts).
       // Only the TTS is used, for what the model cannot say: the apology when it fails, and filler.
-      const attach = prepareRealtimeCall(cmd, spec, {
+      const attach = withMachineDetection(spec, detectors, prepareRealtimeCall(cmd, spec, {
         clock: p.clock,
         options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}) },
         runTool: (control) => p.runTool ?? toolRunnerFor(cmd, spec, p.clock, control),
         localTts: engines.tts,
-      });
+      }));
       return (leg, onEvent) => {
         emit = onEvent; // a TTS fallback switch is the call's to record too
         return attach(leg, onEvent);
@@ -166,12 +197,12 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
     // An agent without tts settings speaks the default engine with its `voice`; with them, each
     // provider of the chain already carries its own voice (src/providers/registry.ts).
     const tts = spec.speech?.tts ? engines.tts : withVoice(engines.tts, spec.voice);
-    return (leg, onEvent) => {
+    return withMachineDetection(spec, detectors, (leg, onEvent) => {
       emit = onEvent;
       const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
       control = callControl(leg, session);
       return session;
-    };
+    });
   };
 }
 

@@ -30,6 +30,15 @@ export class FakeLeg implements Leg {
     this.queued = Math.max(0, this.queued - ms);
     if (this.queued === 0) this.emit({ type: 'drained' });
   }
+  readonly audioListeners = new Set<(frame: Int16Array) => void>();
+  onAudio(l: (frame: Int16Array) => void): () => void {
+    this.audioListeners.add(l);
+    return () => this.audioListeners.delete(l);
+  }
+  /** A frame of the callee's audio to whoever listens through onAudio. */
+  hear(frame: Int16Array): void {
+    for (const l of [...this.audioListeners]) l(frame);
+  }
   answer(sampleRate = 8000): void {
     this.emit({ type: 'answered', codec: 'PCMU', sampleRate });
   }
