@@ -57,8 +57,8 @@ function distance(a: readonly string[], b: readonly string[]): number {
 
 /**
  * Whether `words` hold `phrase`: exactly for phrases of one or two words (one word off would match
- * almost anything), with one word substituted, dropped or inserted for longer ones, and never with
- * the first and last word both wrong (a span must be anchored on the phrase).
+ * almost anything), with one word substituted, dropped or inserted *inside* longer ones: the first and
+ * last words must be heard as they are ("is not available" must not match "is not in service").
  */
 export function containsPhrase(words: readonly string[], phrase: readonly string[]): boolean {
   const m = phrase.length;
@@ -67,7 +67,7 @@ export function containsPhrase(words: readonly string[], phrase: readonly string
   for (let i = 0; i < words.length; i++) {
     for (let len = Math.max(1, m - slack); len <= m + slack && i + len <= words.length; len++) {
       const span = words.slice(i, i + len);
-      if (slack > 0 && span[0] !== phrase[0] && span[span.length - 1] !== phrase[m - 1]) continue;
+      if (span[0] !== phrase[0] || span[span.length - 1] !== phrase[m - 1]) continue;
       if (distance(phrase, span) <= slack) return true;
     }
   }
