@@ -22,6 +22,8 @@ export const LAYERS: Record<string, readonly string[]> = {
   'http-client': [...BASE],
   contract: [...BASE],
   media: [...BASE],
+  /** Answering-machine detection: pure analysis of the callee's frames and words (issue 17). */
+  amd: [...BASE],
   telephony: [...BASE, 'media'],
   providers: [...BASE, 'contract', 'media'],
   amd: [...BASE, 'contract', 'media'],

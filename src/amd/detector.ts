@@ -1,0 +1,154 @@
+/**
+ * Who answered, from the callee's first seconds: tone detectors (beep, SIT, fax), the cadence of the
+ * answer and the recognizer's words, combined into exactly one verdict per call and, for
+ * detect_message_end after a machine, exactly one greeting end. Pure and causal: time is the audio
+ * pushed (20 ms a frame), nothing here reads a clock or sets a timer, so the runtime may call it on
+ * the media thread and tests run it in virtual time.
+ *
+ * Order of precedence before the verdict: network and fax tones (decisive and unmistakable), then a
+ * beep after speech, then words (a phrase is stronger than cadence but arrives later), then cadence
+ * (a long greeting: machine; a short one and a wait: human), then initial silence and the deadline.
+ */
+import { Cadence } from './cadence.js';
+import { findPhrases, type PhraseClass } from './phrases.js';
+import { FrameAnalyzer } from './spectrum.js';
+import { FRAME_MS, MANY_WORDS_BURSTS, SIT_BANDS_HZ, SIT_MAX_GAP_MS } from './thresholds.js';
+import { isBeep, isCedSoFar, isCng, mayStartSit, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
+import type { AmdCue, AmdEvent, AmdSettings, AnsweredBy, MachineDetector } from './types.js';
+
+export { AMD_DEFAULTS, AMD_RANGES } from './settings.js';
+
+/** Which verdict a phrase class gives, and in which order classes win when one text holds several. */
+const PHRASE_VERDICT: readonly { cls: PhraseClass; answeredBy: AnsweredBy; cue: AmdCue }[] = [
+  { cls: 'intercept', answeredBy: 'intercept', cue: 'ivr_phrase' },
+  { cls: 'screening', answeredBy: 'screening', cue: 'screening_phrase' },
+  { cls: 'voicemail', answeredBy: 'machine_start', cue: 'voicemail_phrase' },
+  { cls: 'ivr', answeredBy: 'ivr', cue: 'ivr_phrase' },
+];
+
+export function createMachineDetector(settings: AmdSettings, sampleRate: 8000 | 16000): MachineDetector {
+  return new Detector(settings, sampleRate);
+}
+
+class Detector implements MachineDetector {
+  readonly #s: AmdSettings;
+  readonly #rate: number;
+  readonly #spectrum: FrameAnalyzer;
+  readonly #tones = new ToneTracker();
+  readonly #sit = new SitMatcher();
+  readonly #cadence = new Cadence();
+  /** Audio ms pushed so far: the detector's only clock. */
+  #now = 0;
+  #verdict: { answeredBy: AnsweredBy; atMs: number } | undefined;
+  #greetingEnded = false;
+  /** A beep that may be SIT's first segment, held until the next segment shows (or not). */
+  #heldBeep: { run: ToneRun; decideAtMs: number } | undefined;
+
+  constructor(settings: AmdSettings, sampleRate: 8000 | 16000) {
+    this.#s = settings;
+    this.#rate = sampleRate;
+    this.#spectrum = new FrameAnalyzer(sampleRate);
+  }
+
+  get done(): boolean {
+    if (!this.#verdict) return false;
+    return this.#verdict.answeredBy !== 'machine_start' || this.#s.mode !== 'detect_message_end' || this.#greetingEnded;
+  }
+
+  push(frame: Int16Array): AmdEvent[] {
+    const startMs = this.#now;
+    const frameMs = frame.length > 0 ? (frame.length * 1000) / this.#rate : FRAME_MS;
+    this.#now += frameMs;
+    const endMs = this.#now;
+    if (this.done) return [];
+    const spec = this.#spectrum.analyze(frame);
+    const step = this.#tones.step(spec, startMs, frameMs);
+    this.#cadence.step(spec.dbfs, step.tonal, startMs, endMs);
+    if (step.ended) this.#sit.ended(step.ended);
+    const out: AmdEvent[] = [];
+    if (!this.#verdict) this.#decide(step.ended, step.current, endMs, out);
+    if (this.#waitingForGreetingEnd()) this.#greetingEnd(step.ended, endMs, out);
+    return out;
+  }
+
+  words(text: string, _final: boolean, atMs: number): AmdEvent[] {
+    const out: AmdEvent[] = [];
+    if (this.#verdict) return out;
+    const now = Math.max(this.#now, atMs);
+    const hits = findPhrases(text);
+    for (const p of PHRASE_VERDICT) {
+      if (!hits.some((h) => h.cls === p.cls)) continue;
+      const cues: AmdCue[] = [p.cue];
+      if (p.answeredBy === 'machine_start') cues.push(...this.#cadenceCues());
+      this.#give(p.answeredBy, now, cues, out);
+      // The greeting may already be over (words come late): look for its end at once.
+      if (this.#waitingForGreetingEnd()) this.#greetingEnd(undefined, now, out);
+      return out;
+    }
+    if (now >= this.#s.totalAnalysisMs) this.#give('unknown', now, ['timeout'], out);
+    return out;
+  }
+
+  #decide(ended: ToneRun | undefined, current: ToneRun | undefined, endMs: number, out: AmdEvent[]): void {
+    const c = this.#cadence.state;
+    const spokeBefore = (r: ToneRun) => c.firstSpeechMs !== undefined && c.firstSpeechMs < r.startMs;
+    if (this.#sit.matches(current)) return this.#give('intercept', endMs, ['sit_tones'], out);
+    if (c.firstSpeechMs === undefined && ((ended && isCng(ended)) || (current && isCedSoFar(current)))) return this.#give('fax', endMs, ['fax_tone'], out);
+    if (ended && isBeep(ended) && spokeBefore(ended)) {
+      if (mayStartSit(ended)) this.#heldBeep = { run: ended, decideAtMs: endMs + SIT_MAX_GAP_MS };
+      else return this.#giveBeep(ended, endMs, out);
+    }
+    const held = this.#heldBeep;
+    if (held) {
+      const sitNext = current !== undefined && current.hz >= (SIT_BANDS_HZ[1] as [number, number])[0] && current.hz <= (SIT_BANDS_HZ[1] as [number, number])[1];
+      if (sitNext) this.#heldBeep = undefined;
+      else if (endMs >= held.decideAtMs) return this.#giveBeep(held.run, endMs, out);
+    }
+    if (c.greetingStartMs !== undefined && c.greetingEndMs !== undefined) {
+      if (c.greetingEndMs - c.greetingStartMs >= this.#s.greetingMaxMs) return this.#give('machine_start', endMs, this.#cadenceCues(), out);
+      if (c.greetingClosed) return this.#give('human', endMs, ['short_greeting'], out);
+    } else if (endMs >= this.#s.initialSilenceMs && endMs - c.lastSoundEndMs >= this.#s.initialSilenceMs) {
+      return this.#give('unknown', endMs, ['initial_silence'], out);
+    }
+    if (endMs >= this.#s.totalAnalysisMs) this.#give('unknown', endMs, ['timeout'], out);
+  }
+
+  #giveBeep(run: ToneRun, endMs: number, out: AmdEvent[]): void {
+    this.#heldBeep = undefined;
+    this.#give('machine_start', endMs, ['beep', ...this.#cadenceCues()], out);
+    if (this.#waitingForGreetingEnd()) this.#endGreeting('machine_end_beep', endMs, ['beep'], out, run.hz);
+  }
+
+  /** The cadence evidence for a machine: a greeting longer than greetingMaxMs, many bursts in it. */
+  #cadenceCues(): AmdCue[] {
+    const c = this.#cadence.state;
+    const cues: AmdCue[] = [];
+    if (c.greetingStartMs !== undefined && c.greetingEndMs !== undefined && c.greetingEndMs - c.greetingStartMs >= this.#s.greetingMaxMs) cues.push('long_greeting');
+    if (c.bursts >= MANY_WORDS_BURSTS) cues.push('many_words');
+    return cues;
+  }
+
+  #give(answeredBy: AnsweredBy, atMs: number, cues: AmdCue[], out: AmdEvent[]): void {
+    this.#verdict = { answeredBy, atMs };
+    out.push({ type: 'verdict', answeredBy, atMs, cues: [...new Set(cues)] });
+  }
+
+  #waitingForGreetingEnd(): boolean {
+    return this.#verdict?.answeredBy === 'machine_start' && this.#s.mode === 'detect_message_end' && !this.#greetingEnded;
+  }
+
+  #greetingEnd(ended: ToneRun | undefined, endMs: number, out: AmdEvent[]): void {
+    const c = this.#cadence.state;
+    const verdictAt = this.#verdict?.atMs ?? endMs;
+    if (ended && isBeep(ended)) return this.#endGreeting('machine_end_beep', endMs, ['beep'], out, ended.hz);
+    if (c.lastSpeechEndMs !== undefined && !c.inSpeech && endMs - c.lastSoundEndMs >= this.#s.afterGreetingSilenceMs) {
+      return this.#endGreeting('machine_end_silence', endMs, ['after_greeting_silence'], out);
+    }
+    if (endMs - verdictAt >= this.#s.beepTimeoutMs) this.#endGreeting('machine_end_other', endMs, ['timeout'], out);
+  }
+
+  #endGreeting(answeredBy: 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other', atMs: number, cues: AmdCue[], out: AmdEvent[], beepHz?: number): void {
+    this.#greetingEnded = true;
+    out.push({ type: 'greeting_end', answeredBy, atMs, cues, ...(beepHz === undefined ? {} : { beepHz: Math.round(beepHz) }) });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * What recorded answers say, as the recognizer streams it: phrase lists per class and a matcher that
+ * survives recognizer noise (case, punctuation, apostrophes, and one wrong, missing or extra word inside
+ * a phrase of three words or more). Lists are from the prompts of carriers' voicemail, phone
+ * assistants' call screening and network announcements; a phrase should be one people rarely say when
+ * they answer their own phone.
+ */
+
+export type PhraseClass = 'voicemail' | 'screening' | 'ivr' | 'intercept';
+
+export const PHRASES: Readonly<Record<PhraseClass, readonly string[]>> = {
+  voicemail: [
+    'leave a message', 'leave me a message', 'leave your message', 'leave your name', 'leave a brief message', 'not available',
+    'unavailable', 'after the tone', 'after the beep', 'at the tone', 'at the beep', 'voicemail', 'voice mail', 'mailbox',
+    'record your message', 'can\'t come to the phone', 'cannot come to the phone', 'can\'t take your call', 'unable to take your call',
+    'you have reached', 'you\'ve reached', 'reached the voicemail', 'get back to you', 'call you back', 'return your call',
+    'away from my desk', 'away from the phone', 'is not available', 'the person you are calling', 'please leave', 'when you have finished recording',
+  ],
+  screening: [
+    'using a screening service', 'screening service', 'the person you\'re calling is using', 'say your name', 'state your name',
+    'why you\'re calling', 'why you are calling', 'the reason for your call', 'google assistant', 'call screen', 'screening',
+    'record your name', 'see if this person is available',
+  ],
+  ivr: [
+    'press one', 'press two', 'press 1', 'press 2', 'press zero', 'for english', 'para español', 'main menu', 'please listen carefully',
+    'menu options have changed', 'your call is important', 'thank you for calling', 'please hold', 'to speak to', 'dial by name',
+  ],
+  intercept: [
+    'not in service', 'no longer in service', 'has been disconnected', 'check the number', 'please hang up', 'hang up and try again',
+    'number you have dialed', 'number you dialed', 'cannot be completed as dialed', 'is not a working number', 'not reachable',
+    'your call cannot be completed', 'is temporarily out of service', 'has been changed', 'is not available from your calling area',
+  ],
+};
+
+/** Lower case, apostrophes dropped (can't -> cant), everything else but letters and digits a space. */
+export function normalize(text: string): string[] {
+  return text
+    .toLowerCase()
+    .replace(/[\u2019']/g, '')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .split(' ')
+    .filter((w) => w.length > 0);
+}
+
+/** Word-level edit distance between a phrase and a candidate span. */
+function distance(a: readonly string[], b: readonly string[]): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] as number;
+}
+
+/**
+ * Whether `words` hold `phrase`: exactly for phrases of one or two words (one word off would match
+ * almost anything), with one word substituted, dropped or inserted *inside* longer ones: the first and
+ * last words must be heard as they are ("is not available" must not match "is not in service").
+ */
+export function containsPhrase(words: readonly string[], phrase: readonly string[]): boolean {
+  const m = phrase.length;
+  if (m === 0) return false;
+  const slack = m >= 3 ? 1 : 0;
+  for (let i = 0; i < words.length; i++) {
+    for (let len = Math.max(1, m - slack); len <= m + slack && i + len <= words.length; len++) {
+      const span = words.slice(i, i + len);
+      if (span[0] !== phrase[0] || span[span.length - 1] !== phrase[m - 1]) continue;
+      if (distance(phrase, span) <= slack) return true;
+    }
+  }
+  return false;
+}
+
+const NORMALIZED: readonly { cls: PhraseClass; phrase: string; words: string[] }[] = (Object.keys(PHRASES) as PhraseClass[]).flatMap((cls) =>
+  PHRASES[cls].map((phrase) => ({ cls, phrase, words: normalize(phrase) })),
+);
+
+export interface PhraseHit {
+  cls: PhraseClass;
+  phrase: string;
+}
+
+/** Every listed phrase the text holds, in list order (voicemail, screening, ivr, intercept). */
+export function findPhrases(text: string): PhraseHit[] {
+  const words = normalize(text);
+  return NORMALIZED.filter((p) => containsPhrase(words, p.words)).map((p) => ({ cls: p.cls, phrase: p.phrase }));
+}

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AMD_DEFAULTS, AMD_RANGES, createMachineDetector } from '../../src/amd/detector.js';
+import type { AmdEvent, AmdSettings } from '../../src/amd/types.js';
+import * as S from '../fixtures/amd/synth.js';
+
+const R = 8000;
+const DETECT: AmdSettings = { ...AMD_DEFAULTS, mode: 'detect' };
+const END: AmdSettings = { ...AMD_DEFAULTS, mode: 'detect_message_end' };
+const verdicts = (ev: AmdEvent[]) => ev.filter((e) => e.type === 'verdict');
+const ends = (ev: AmdEvent[]) => ev.filter((e) => e.type === 'greeting_end');
+
+/** A machine's greeting: sentences of babble with 400 ms sentence gaps. */
+const greeting = (ms: number, seed = 5) => S.concat([S.babble(R, ms / 2, seed), S.silence(R, 400), S.babble(R, ms / 2, seed + 1)]);
+
+test('the defaults lie inside their ranges, and total_analysis_ms is 500-60000 (issue 17)', () => {
+  assert.deepEqual([AMD_RANGES.total_analysis_ms.min, AMD_RANGES.total_analysis_ms.max, AMD_DEFAULTS.totalAnalysisMs], [500, 60000, 5000]);
+  for (const r of Object.values(AMD_RANGES)) assert.ok(r.min <= r.default && r.default <= r.max);
+});
+
+test('only silence: exactly one verdict, unknown on initial silence, and nothing after it', () => {
+  const ev = S.runDetector(DETECT, R, S.silence(R, 10_000));
+  assert.deepEqual(ev, [{ type: 'verdict', answeredBy: 'unknown', atMs: 2500, cues: ['initial_silence'] }]);
+});
+
+test('the verdict is given at totalAnalysisMs at the latest, and by a push past the deadline', () => {
+  const ev = S.runDetector({ ...DETECT, totalAnalysisMs: 1000, initialSilenceMs: 2500 }, R, S.silence(R, 3000));
+  assert.deepEqual(ev, [{ type: 'verdict', answeredBy: 'unknown', atMs: 1000, cues: ['timeout'] }]);
+  // A runtime that pushes its first frame late (or feeds words only) still gets the verdict at once.
+  const d = createMachineDetector({ ...DETECT, totalAnalysisMs: 500 }, R);
+  assert.deepEqual(d.words('uh', false, 900).map((e) => e.type === 'verdict' && e.answeredBy), ['unknown']);
+  assert.equal(d.done, true);
+  assert.deepEqual(d.push(new Int16Array(160)), []);
+});
+
+test('a person: "Hello?" then a wait is human within ~0.7 s of the end of the word', () => {
+  const pcm = S.concat([S.silence(R, 600), S.babble(R, 500, 11), S.silence(R, 3000)]);
+  const [v, ...rest] = S.runDetector(END, R, pcm);
+  assert.equal(rest.length, 0);
+  assert.ok(v && v.type === 'verdict');
+  assert.equal(v.answeredBy, 'human');
+  assert.deepEqual(v.cues, ['short_greeting']);
+  assert.ok(v.atMs >= 600 + 500 + 600 && v.atMs <= 600 + 500 + 800, `at ${v.atMs}`);
+});
+
+test('a machine: a greeting speaking on past greetingMaxMs is machine_start soon after it; detect mode gives no greeting end', () => {
+  const pcm = S.concat([S.silence(R, 300), greeting(6000), S.silence(R, 300), S.tone(R, 1000, 250), S.silence(R, 2000)]);
+  const ev = S.runDetector(DETECT, R, pcm);
+  assert.equal(ev.length, 1);
+  const v = ev[0];
+  assert.ok(v && v.type === 'verdict' && v.answeredBy === 'machine_start');
+  assert.ok(v.cues.includes('long_greeting'));
+  assert.ok(v.atMs >= 300 + AMD_DEFAULTS.greetingMaxMs && v.atMs <= 300 + AMD_DEFAULTS.greetingMaxMs + 200, `at ${v.atMs}`);
+});
+
+test('detect_message_end: the beep ends the greeting within one frame of its end, with its frequency', () => {
+  for (const hz of [440, 1000, 1400]) {
+    const before = S.concat([S.silence(R, 300), greeting(6000), S.silence(R, 350), S.tone(R, hz, 250)]);
+    const beepEnd = (before.length * 1000) / R;
+    const pcm = S.mulawRoundTrip(S.addNoise(S.concat([before, S.silence(R, 3000)]), R, 20));
+    const ev = S.runDetector(END, R, pcm);
+    assert.equal(verdicts(ev).length, 1);
+    const e = ends(ev);
+    assert.equal(e.length, 1);
+    const g = e[0];
+    assert.ok(g && g.type === 'greeting_end');
+    assert.equal(g.answeredBy, 'machine_end_beep');
+    assert.ok(Math.abs((g.beepHz ?? 0) - hz) <= 10, `beepHz ${g.beepHz}`);
+    assert.ok(g.atMs >= beepEnd && g.atMs <= beepEnd + 20, `${hz} Hz: greeting_end at ${g.atMs}, beep ended ${beepEnd}`);
+  }
+});
+
+test('detect_message_end: no beep, so silence after the greeting ends it (machine_end_silence); endless talk ends at beepTimeoutMs', () => {
+  const spoken = S.concat([S.silence(R, 300), greeting(6000)]);
+  const spokenEnd = (spoken.length * 1000) / R;
+  const quiet = S.runDetector(END, R, S.concat([spoken, S.silence(R, 3000)]));
+  const q = ends(quiet)[0];
+  assert.ok(q && q.type === 'greeting_end' && q.answeredBy === 'machine_end_silence');
+  assert.ok(q.atMs >= spokenEnd + 800 - 60 && q.atMs <= spokenEnd + 900, `at ${q.atMs}, speech ended ${spokenEnd}`);
+  const long = S.runDetector({ ...END, beepTimeoutMs: 3000 }, R, S.babble(R, 9000, 2));
+  const v = verdicts(long)[0];
+  const o = ends(long)[0];
+  assert.ok(v && o && o.type === 'greeting_end' && o.answeredBy === 'machine_end_other');
+  assert.equal(o.atMs - v.atMs, 3000);
+});
+
+test('a short greeting and its beep: the beep itself makes the verdict (machine), and the greeting end comes with it', () => {
+  const pcm = S.concat([S.silence(R, 300), S.babble(R, 900, 4), S.silence(R, 200), S.tone(R, 850, 300), S.silence(R, 2000)]);
+  const ev = S.runDetector(END, R, pcm);
+  assert.deepEqual(ev.map((e) => e.answeredBy), ['machine_start', 'machine_end_beep']);
+  assert.ok(ev[0]?.cues.includes('beep'));
+});
+
+test('network and fax tones: SIT is intercept, CNG and CED are fax', () => {
+  const sit = S.runDetector(DETECT, R, S.concat([S.silence(R, 200), S.mulawRoundTrip(S.sit(R)), S.babble(R, 3000)]));
+  assert.deepEqual(sit.map((e) => [e.answeredBy, e.cues]), [['intercept', ['sit_tones']]]);
+  const cng = S.runDetector(END, R, S.concat([S.silence(R, 500), S.cng(R, 2)]));
+  assert.deepEqual(cng.map((e) => [e.answeredBy, e.cues]), [['fax', ['fax_tone']]]);
+  const ced = S.runDetector(END, R, S.concat([S.silence(R, 300), S.ced(R)]));
+  assert.deepEqual(ced.map((e) => e.answeredBy), ['fax']);
+  assert.ok((ced[0]?.atMs ?? 0) <= 300 + 1500 + 40);
+});
+
+test('words decide before cadence does: voicemail, screening, intercept and IVR phrases', () => {
+  const cases: [string, string][] = [
+    ["Hi, you've reached Sam, please leave a message", 'machine_start'],
+    ['The person you are calling is using a screening service', 'screening'],
+    ['the number you have dialed is not in service', 'intercept'],
+    ['thank you for calling, for billing press two', 'ivr'],
+  ];
+  for (const [text, want] of cases) {
+    const d = createMachineDetector(DETECT, R);
+    for (const f of S.frames20(S.concat([S.silence(R, 300), S.babble(R, 900, 8)]), R)) assert.deepEqual(d.push(f), []);
+    const ev = d.words(text, false, 1200);
+    assert.deepEqual(ev.map((e) => e.answeredBy), [want], text);
+    assert.deepEqual(d.words(text, true, 1300), [], 'one verdict only');
+  }
+});
+
+test('a machine found by words after its greeting already went quiet ends the greeting at once (detect_message_end)', () => {
+  const d = createMachineDetector(END, R);
+  for (const f of S.frames20(S.concat([S.silence(R, 300), S.babble(R, 1200, 9), S.silence(R, 600)]), R)) d.push(f);
+  // 600 ms of quiet was a person's wait so far? No: HUMAN_WAIT is 700 ms; the words arrive first.
+  const ev = d.words('please leave a message after the tone', true, 2100);
+  assert.deepEqual(ev.map((e) => e.answeredBy), ['machine_start']);
+  const later: AmdEvent[] = [];
+  for (const f of S.frames20(S.silence(R, 1000), R)) later.push(...d.push(f));
+  assert.deepEqual(later.map((e) => e.answeredBy), ['machine_end_silence']);
+  assert.equal(d.done, true);
+});
