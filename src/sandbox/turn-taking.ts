@@ -240,14 +240,19 @@ export class PersonaTurns {
     } else say();
   }
 
-  /** Keyword match among the remaining lines when words were heard, else line order. */
+  /**
+   * Keyword match among the remaining lines when words were heard, else line order. A `then: "next"`
+   * line is a hand-over (the screening assistant's last words): matching never skips past it.
+   */
   private pick(): PersonaLine | undefined {
     const remaining = this.persona.lines.slice(this.next);
     if (remaining.length === 0) return undefined;
+    const handOver = remaining.findIndex((l) => l.then === 'next');
+    const candidates = handOver >= 0 ? remaining.slice(0, handOver + 1) : remaining;
     let idx = 0;
     if (this.heard.length > 0) {
-      const byWords = remaining.findIndex((l) => l.when !== undefined && l.when.agent_said_any.some((k) => containsKeyword(this.heard, k)));
-      const plain = remaining.findIndex((l) => l.when === undefined);
+      const byWords = candidates.findIndex((l) => l.when !== undefined && l.when.agent_said_any.some((k) => containsKeyword(this.heard, k)));
+      const plain = candidates.findIndex((l) => l.when === undefined);
       idx = byWords >= 0 ? byWords : plain >= 0 ? plain : 0;
     }
     this.next += idx + 1;
