@@ -37,6 +37,13 @@ const TABLE: ReadonlyArray<Omit<MagicNumber, 'number'>> = [
   { line: '0106', name: 'hangs-up', description: 'answers and hangs up during the agent\'s greeting (~1.5 s)', route: { kind: 'persona', persona: 'hangs-up' } },
   { line: '0107', name: 'slow-answer', description: 'rings ~8 s, then the human persona', route: { kind: 'persona', persona: 'human', answerAfterMs: 8000 } },
   { line: '0108', name: 'interrupter', description: 'talks over the agent (starts ~0.8 s into each agent turn)', route: { kind: 'persona', persona: 'interrupter' } },
+  { line: '0109', name: 'voicemail-no-beep', description: 'answering machine without a beep: greeting, then silence while it records', route: { kind: 'persona', persona: 'voicemail-no-beep' } },
+  { line: '0110', name: 'voicemail-high-beep', description: 'answering machine with another voice and a 1400 Hz, 250 ms beep; records', route: { kind: 'persona', persona: 'voicemail-high-beep' } },
+  { line: '0111', name: 'screening', description: 'call-screening assistant asks who is calling; after the agent answers, the person picks up', route: { kind: 'persona', persona: 'screening' } },
+  { line: '0112', name: 'intercept', description: 'special information tones, "the number you have dialed is not in service", hangs up', route: { kind: 'persona', persona: 'intercept' } },
+  { line: '0113', name: 'fax', description: 'fax machine: calling tones (CNG, 1100 Hz) until the caller hangs up, at most 30 s', route: { kind: 'persona', persona: 'fax' } },
+  { line: '0114', name: 'talkative-human', description: 'answers "Hello, Doctor Lee\'s office, Maria speaking, how can I help you?", then converses', route: { kind: 'persona', persona: 'talkative-human' } },
+  // 0115 is kept free for the next built-in number; users' personas take 0120-0198 (persona.ts USER_LINES).
 ];
 
 /** The magic numbers, documented form first (README and `startSandbox().numbers`). */

@@ -61,6 +61,11 @@ export interface SandboxCallRecord {
   readonly number: MagicNumber | undefined;
   /** Our final response (200 answered, 486, 603, 503, 487 canceled by the caller, 404 unknown number). */
   readonly sipStatusCode: number;
+  /**
+   * An answered persona call: lines said and heard, why it hung up, and `timing` (ms from the answer:
+   * tonesEndMs, answerLineEndMs, greetingEndMs, beepEndMs, recordingStartMs), `agentSpeech` (when the
+   * agent spoke) and `recordedMs`, so a test can check a voicemail message began after the beep.
+   */
   readonly persona?: PersonaCallResult;
 }
 

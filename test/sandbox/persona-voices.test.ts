@@ -15,7 +15,15 @@ test("every bundled persona speaks a flite voice that is not the agents' default
     assert.notEqual(v, FLITE_WASM_DEFAULT_VOICE, `${name} does not sound like the agent`);
     assert.equal(personaVoice(p, 'flite'), v, "Debian's flite has the same voices");
   }
-  assert.deepEqual(voices, { 'hangs-up': DEFAULT_PERSONA_VOICE, human: 'kal16', interrupter: 'awb', voicemail: 'slt' });
+  assert.deepEqual(voices, {
+    fax: DEFAULT_PERSONA_VOICE, 'hangs-up': DEFAULT_PERSONA_VOICE, human: 'kal16', intercept: 'slt', interrupter: 'awb', screening: 'slt',
+    'talkative-human': 'slt', voicemail: 'slt', 'voicemail-high-beep': 'kal16', 'voicemail-no-beep': 'awb',
+  });
+  // The screened person who picks up speaks with a voice of their own, not the assistant's nor the agent's.
+  const screening = loadPersonas().get('screening');
+  const pickup = screening?.lines.find((l) => l.say.startsWith('Hello?'));
+  assert.equal(personaVoice({ voice: pickup?.voice }, 'flite-wasm'), 'kal16');
+  assert.notEqual(pickup?.voice, screening?.voice);
   // With espeak-ng, the personas' espeak-ng voices (the agents' default there is plain en-us).
   assert.equal(personaVoice({}, 'espeak-ng'), 'en-us+f3');
 });

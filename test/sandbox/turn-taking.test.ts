@@ -92,7 +92,7 @@ describe('persona turn-taking', () => {
     assert.deepEqual(s.actions, [{ type: 'say', text: 'Leave a message.', kind: 'greeting' }]);
     s.turns.agentSpeechStart(); // the agent talking over the greeting is ignored
     s.turns.playbackDone();
-    assert.deepEqual(s.actions.at(-1), { type: 'beep' });
+    assert.deepEqual(s.actions.at(-1), { type: 'beep', hz: 1000, ms: 400 });
     s.turns.playbackDone();
     assert.deepEqual(s.actions.at(-1), { type: 'start_recording' });
     s.turns.agentSpeechStart();
