@@ -240,8 +240,8 @@ export const Agent = Type.Object({
   on_limit: fields.on_limit,
   flow: Type.Unknown(),
   conversation: fields.conversation,
-  machine_detection: fields.machine_detection,
-  voicemail: fields.voicemail,
+  machine_detection: withoutDefaults(fields.machine_detection),
+  voicemail: withoutDefaults(fields.voicemail),
   created_at: Timestamp,
   updated_at: Timestamp,
 });

@@ -11,7 +11,7 @@ import {
 import { CALL_STATUSES } from './status.js';
 import { CodecList } from './codecs.js';
 import { DISCONNECTIONS } from './disconnection.js';
-import { Destination, E164, HttpUrl, Nullable, Timestamp } from './common.js';
+import { Destination, E164, HttpUrl, Nullable, Timestamp, withoutDefaults } from './common.js';
 import { ANSWERED_BY_VALUES, MachineDetection, MachineDetectionResult, Voicemail } from './machine-detection.js';
 
 export const STATUS_CALLBACK_EVENTS = [
@@ -257,8 +257,9 @@ export const Call = Type.Object({
   custom_sip_headers: Type.Array(SipHeader),
   ring_timeout_s: Type.Integer(),
   max_duration_s: Type.Integer(),
-  machine_detection: MachineDetection,
-  voicemail: Nullable(Voicemail),
+  // As stored: a disabled detector has no timings (the response must not invent the request's defaults).
+  machine_detection: withoutDefaults(MachineDetection),
+  voicemail: Nullable(withoutDefaults(Voicemail)),
   answered_by: Nullable(Type.Enum(ANSWERED_BY_VALUES, { description: 'who answered, when machine_detection ran (see machine_detection_result)' })),
   machine_detection_result: MachineDetectionResult,
   record: Record,

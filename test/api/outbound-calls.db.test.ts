@@ -206,27 +206,66 @@ describe('validation of every field', () => {
     });
   }
 
-  test('machine_detection: asking for detection is refused (422 setting_not_applicable) until it exists; disabled is accepted', async () => {
-    // No answering-machine detection yet (issue 17): a request for it is refused, not accepted and ignored.
-    const refusedCases: Array<[Record<string, unknown>, string, RegExp]> = [
-      [{ mode: 'detect' }, 'machine_detection.mode', /does not detect answering machines/],
-      [{ mode: 'detect_message_end', hangup_on_machine: true }, 'machine_detection.mode', /does not detect answering machines/],
-      [{ mode: 'disabled', hangup_on_machine: true }, 'machine_detection.hangup_on_machine', /needs answering-machine detection/],
+  test('machine_detection and voicemail: stored with every default filled, from the call or its agent; combinations that cannot act are refused', async () => {
+    const FLOW = { start: 'hi', nodes: { hi: { type: 'say', text: 'Hello.', next: 'bye' }, bye: { type: 'end' } } };
+    const listening = await t.org.req('POST', '/v1/agents', { name: 'amd-flow', flow: FLOW });
+    assert.equal(listening.status, 201, listening.raw);
+    const pn = await t.org.req('POST', '/v1/phone-numbers', { number: '+14155550177', trunk_id: fx.trunkId, outbound_agent_id: listening.body.id });
+    assert.equal(pn.status, 201, pn.raw);
+    const flowUrl = `/v1/agents/${listening.body.id}/outbound-calls`;
+    const refusedCases: Array<[string, Record<string, unknown>, number, string, string]> = [
+      // The fixture agent only plays its greeting: nothing listens to act on a verdict.
+      [url(), { machine_detection: { mode: 'detect' } }, 422, 'setting_not_applicable', 'machine_detection.mode'],
+      [flowUrl, { machine_detection: { mode: 'disabled', hangup_on_machine: true } }, 422, 'conflicting_fields', 'machine_detection.hangup_on_machine'],
+      [flowUrl, { machine_detection: { mode: 'disabled', total_analysis_ms: 3000 } }, 422, 'conflicting_fields', 'machine_detection.total_analysis_ms'],
+      [flowUrl, { voicemail: { action: 'hangup' } }, 422, 'conflicting_fields', 'voicemail'],
+      [flowUrl, { machine_detection: { mode: 'detect', hangup_on_machine: true }, voicemail: { action: 'leave_message', message: 'Hi' } }, 422, 'conflicting_fields', 'voicemail.action'],
+      [flowUrl, { machine_detection: { mode: 'detect' }, voicemail: { action: 'leave_message' } }, 400, 'missing_field', 'voicemail.message'],
+      [flowUrl, { machine_detection: { mode: 'detect' }, voicemail: { action: 'continue', message: 'Hi' } }, 422, 'conflicting_fields', 'voicemail.message'],
+      [flowUrl, { machine_detection: { mode: 'detect' }, voicemail: { action: 'leave_message', message: 'Hi {{name}}' } }, 422, 'missing_dynamic_variable', 'dynamic_variables.name'],
     ];
-    for (const [md, param, message] of refusedCases) {
+    for (const [where, extra, status, code, param] of refusedCases) {
       const before = await countRows('calls');
-      const r = await t.org.req('POST', url(), { to: '+14155550123', machine_detection: md });
-      assert.equal(r.status, 422, r.raw);
-      assert.equal(r.body.error.code, 'setting_not_applicable', r.raw);
+      const r = await t.org.req('POST', where, { to: '+14155550123', ...extra });
+      assert.equal(r.status, status, `${JSON.stringify(extra)}: ${r.raw}`);
+      assert.equal(r.body.error.code, code, r.raw);
       assert.equal(r.body.error.param, param, r.raw);
-      assert.match(r.body.error.message, message);
       assert.equal(await countRows('calls'), before, 'nothing written');
     }
-    for (const md of [{ mode: 'disabled' }, { mode: 'disabled', hangup_on_machine: false }]) {
-      const r = await t.org.req('POST', url(), { to: '+14155550123', machine_detection: md });
-      assert.equal(r.status, 202, r.raw);
-      assert.deepEqual(r.body.machine_detection, { mode: 'disabled', hangup_on_machine: false });
-    }
+    const outOfRange = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', total_analysis_ms: 400 } });
+    assert.equal(outOfRange.status, 400, outOfRange.raw);
+
+    // Off by default, as every call was before detection existed.
+    const off = await t.org.req('POST', flowUrl, { to: '+14155550123' });
+    assert.equal(off.status, 202, off.raw);
+    assert.deepEqual([off.body.machine_detection, off.body.voicemail, off.body.answered_by, off.body.machine_detection_result], [{ mode: 'disabled', hangup_on_machine: false }, null, null, null]);
+
+    const defaults = { total_analysis_ms: 5000, initial_silence_ms: 2500, greeting_max_ms: 1500, after_greeting_silence_ms: 800, beep_timeout_ms: 30000 };
+    const on = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', greeting_max_ms: 2000 } });
+    assert.equal(on.status, 202, on.raw);
+    assert.deepEqual(on.body.machine_detection, { mode: 'detect', hangup_on_machine: false, ...defaults, greeting_max_ms: 2000 });
+    assert.deepEqual(on.body.voicemail, { action: 'continue' });
+    const hang = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', hangup_on_machine: true } });
+    assert.deepEqual(hang.body.voicemail, { action: 'hangup' }, 'hangup_on_machine is the hangup action');
+
+    // The agent's defaults apply to its calls; a call's own setting replaces each whole.
+    const patched = await t.org.req('PATCH', `/v1/agents/${listening.body.id}`, {
+      machine_detection: { mode: 'detect_message_end', total_analysis_ms: 8000 },
+      voicemail: { action: 'leave_message', message: 'Hi {{name}}, please call us back.' },
+    });
+    assert.equal(patched.status, 200, patched.raw);
+    assert.deepEqual(patched.body.voicemail, { action: 'leave_message', message: 'Hi {{name}}, please call us back.' });
+    const missingVar = await t.org.req('POST', flowUrl, { to: '+14155550123' });
+    assert.equal(missingVar.body.error?.code, 'missing_dynamic_variable', "the agent's message needs {{name}} too");
+    const inherited = await t.org.req('POST', flowUrl, { to: '+14155550123', dynamic_variables: { name: 'Ana' } });
+    assert.equal(inherited.status, 202, inherited.raw);
+    assert.deepEqual(inherited.body.machine_detection, { mode: 'detect_message_end', hangup_on_machine: false, ...defaults, total_analysis_ms: 8000 });
+    assert.deepEqual(inherited.body.voicemail, { action: 'leave_message', message: 'Hi {{name}}, please call us back.' });
+    const own = await t.org.req('POST', flowUrl, { to: '+14155550123', voicemail: { action: 'hangup' } });
+    assert.equal(own.status, 202, own.raw);
+    assert.deepEqual([own.body.machine_detection.mode, own.body.voicemail], ['detect_message_end', { action: 'hangup' }], "the agent's detection, the call's action");
+    const badAgent = await t.org.req('PATCH', `/v1/agents/${listening.body.id}`, { voicemail: { action: 'leave_message' } });
+    assert.deepEqual([badAgent.status, badAgent.body.error?.param], [400, 'voicemail.message']);
   });
 
   test('metadata of exactly 16 KB is accepted', async () => {

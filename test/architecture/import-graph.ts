@@ -22,10 +22,9 @@ export const LAYERS: Record<string, readonly string[]> = {
   'http-client': [...BASE],
   contract: [...BASE],
   media: [...BASE],
-  /** Answering-machine detection: pure analysis of the callee's frames and words (issue 17). */
-  amd: [...BASE],
   telephony: [...BASE, 'media'],
   providers: [...BASE, 'contract', 'media'],
+  /** Answering-machine detection: pure analysis of the callee's frames and words (issue 17). */
   amd: [...BASE, 'contract', 'media'],
   voice: [...BASE, 'contract', 'media', 'telephony', 'providers', 'amd'],
   store: [...BASE, 'contract', 'crypto', 'media'],

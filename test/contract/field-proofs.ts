@@ -108,10 +108,9 @@ const TLS = { file: 'test/e2e/sip-tls.db.test.ts', test: 'a call over TLS comple
 const CPS = { file: 'test/e2e/workers.db.test.ts', test: 'two workers, 2,000 queued calls: each dialed exactly once, all end, CPS limits hold at the peer' };
 const DASHBOARD_CALL = { file: 'test/dashboard/dashboard-e2e.db.test.ts', test: 'sign in, set up a trunk, agent and number, place a test call and watch it live to completed' };
 
-const MACHINE_DETECTION_REFUSED = {
+const AMD_API = {
   file: 'test/api/outbound-calls.db.test.ts',
-  test: 'machine_detection: asking for detection is refused (422 setting_not_applicable) until it exists; disabled is accepted',
-  refused: true,
+  test: 'machine_detection and voicemail: stored with every default filled, from the call or its agent; combinations that cannot act are refused',
 } as const;
 const PROVIDER_SETTING_REFUSED = {
   file: 'test/api/agent-settings.db.test.ts',
@@ -144,9 +143,17 @@ export const CREATE_CALL_PROOFS: Record<string, FieldProof> = {
   'custom_sip_headers[].value': INVITE_FIELDS,
   ring_timeout_s: RING_TIMEOUT,
   max_duration_s: MAX_DURATION,
-  machine_detection: MACHINE_DETECTION_REFUSED,
-  'machine_detection.mode': MACHINE_DETECTION_REFUSED,
-  'machine_detection.hangup_on_machine': MACHINE_DETECTION_REFUSED,
+  'machine_detection': missing('no live call yet'),
+  'machine_detection.mode': missing('no live call yet'),
+  'machine_detection.hangup_on_machine': missing('no live call yet'),
+  'machine_detection.total_analysis_ms': missing('no live call yet'),
+  'machine_detection.initial_silence_ms': missing('no live call yet'),
+  'machine_detection.greeting_max_ms': missing('no live call yet'),
+  'machine_detection.after_greeting_silence_ms': missing('no live call yet'),
+  'machine_detection.beep_timeout_ms': missing('no live call yet'),
+  'voicemail': missing('no live call yet'),
+  'voicemail.action': missing('no live call yet'),
+  'voicemail.message': missing('no live call yet'),
   record: RECORDED_GREETING,
   'record.enabled': RECORDED_GREETING,
   'record.channels': RECORDED_FLOW,
@@ -290,6 +297,17 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
   'conversation.filler.after_ms': FILLER,
   'conversation.filler.phrases': FILLER,
   'conversation.vad': missing('no live call chooses the energy VAD'),
+  'machine_detection': missing('no live call yet'),
+  'machine_detection.mode': missing('no live call yet'),
+  'machine_detection.hangup_on_machine': missing('no live call yet'),
+  'machine_detection.total_analysis_ms': missing('no live call yet'),
+  'machine_detection.initial_silence_ms': missing('no live call yet'),
+  'machine_detection.greeting_max_ms': missing('no live call yet'),
+  'machine_detection.after_greeting_silence_ms': missing('no live call yet'),
+  'machine_detection.beep_timeout_ms': missing('no live call yet'),
+  'voicemail': missing('no live call yet'),
+  'voicemail.action': missing('no live call yet'),
+  'voicemail.message': missing('no live call yet'),
 };
 
 export const TRUNK_PROOFS: Record<string, FieldProof> = {
@@ -312,10 +330,33 @@ export const TRUNK_PROOFS: Record<string, FieldProof> = {
  * listed here fails field-proofs.test.ts, and so does a path listed here whose entry is a proof.
  */
 export const KNOWN_GAPS: Record<'create-call' | 'agent' | 'trunk', readonly string[]> = {
-  'create-call': [],
+  'create-call': [
+    'machine_detection',
+    'machine_detection.mode',
+    'machine_detection.hangup_on_machine',
+    'machine_detection.total_analysis_ms',
+    'machine_detection.initial_silence_ms',
+    'machine_detection.greeting_max_ms',
+    'machine_detection.after_greeting_silence_ms',
+    'machine_detection.beep_timeout_ms',
+    'voicemail',
+    'voicemail.action',
+    'voicemail.message',
+  ],
   agent: [
     'conversation.barge_in.min_words',
     'conversation.vad',
+    'machine_detection',
+    'machine_detection.mode',
+    'machine_detection.hangup_on_machine',
+    'machine_detection.total_analysis_ms',
+    'machine_detection.initial_silence_ms',
+    'machine_detection.greeting_max_ms',
+    'machine_detection.after_greeting_silence_ms',
+    'machine_detection.beep_timeout_ms',
+    'voicemail',
+    'voicemail.action',
+    'voicemail.message',
   ],
   trunk: [],
 };

@@ -11,14 +11,14 @@ const SETTINGS: AmdSettings = { mode: 'detect', totalAnalysisMs: 5000, initialSi
 /** A detector the test scripts: events queued per pushed frame number (1-based) or per words. */
 class ScriptedDetector implements MachineDetector {
   frames = 0;
-  words: string[] = [];
+  heardWords: string[] = [];
   done = false;
   constructor(readonly script: Map<number, AmdEvent[]>, readonly onWords: (text: string) => AmdEvent[] = () => []) {}
   push(): AmdEvent[] {
     return this.script.get(++this.frames) ?? [];
   }
   words(text: string): AmdEvent[] {
-    this.words.push(text);
+    this.heardWords.push(text);
     return this.onWords(text);
   }
 }
@@ -86,7 +86,7 @@ test('watchForMachine: the detector starts at the answer, at the leg rate, and l
   leg.hear(new Int16Array(320));
   assert.equal(detector.frames, 1, 'the callee audio reaches the detector');
   heard({ type: 'transcript_partial', text: 'please leave a message', atMs: 0 });
-  assert.deepEqual(detector.words, ['please leave a message'], 'words after the answer reach it; none before');
+  assert.deepEqual(detector.heardWords, ['please leave a message'], 'words after the answer reach it; none before');
   leg.emit({ type: 'ended', outcome: 'completed', by: 'remote', sipStatusCode: 200, reason: 'bye' } as never);
   leg.hear(new Int16Array(320));
   assert.equal(detector.frames, 1, 'nothing after the end');

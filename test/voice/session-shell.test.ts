@@ -41,8 +41,28 @@ test('the legal moves: ended only after hanging up, no closing before the answer
   assert.deepEqual(TRANSITIONS.ended, []);
   for (const [from, to] of Object.entries(TRANSITIONS)) {
     if (from !== 'hanging_up') assert.ok(!to.includes('ended'), `${from} -> ended skips the hang-up`);
-    if (from !== 'live' && from !== 'prompted') assert.ok(!to.includes('closing') && !to.includes('prompted'), from);
+    // A last line (closing) only once answered: in conversation, or waiting out a machine's greeting.
+    if (from !== 'live' && from !== 'prompted' && from !== 'machine') assert.ok(!to.includes('closing'), from);
+    if (from !== 'live') assert.ok(!to.includes('prompted'), from);
   }
+  assert.deepEqual(TRANSITIONS.machine, ['closing', 'hanging_up'], 'a machine never becomes a conversation again');
+});
+
+test('holdForMachine: the agent stops at once, no inactivity count, then the message is said and the call ends for its reason', async () => {
+  const r = rig();
+  r.shell.holdForMachine();
+  assert.equal(r.phase(), 'ringing', 'before the answer there is nothing to hold');
+  r.leg.answer();
+  r.shell.armInactivity();
+  r.shell.holdForMachine();
+  assert.equal(r.phase(), 'machine');
+  assert.equal(r.shell.conversing, false);
+  assert.deepEqual(r.calls.slice(-1), ['cut']);
+  await r.clock.advanceAsync(10_000);
+  assert.ok(!r.calls.some((c) => c.startsWith('say')), 'no inactivity prompt to a machine');
+  r.shell.endWithLine('Please call us back.', 'voicemail_left');
+  assert.equal(r.phase(), 'closing');
+  assert.deepEqual(r.calls.slice(-2), ['cut', 'say Please call us back. -> voicemail_left']);
 });
 
 test('a hang-up before the answer cancels the call (never answers it into silence); ended comes once', async () => {

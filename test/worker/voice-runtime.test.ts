@@ -15,17 +15,9 @@ import type { Leg } from '../../src/voice/leg.js';
 import type { VoiceCallSpec } from '../../src/voice/spec.js';
 import { conversationFor, voiceSpecFor } from '../../src/agents/voice-spec.js';
 
-/** The voice tests' leg, plus the callee audio tap a real CallLeg has. */
+/** The voice tests' leg, which reports its own end after a hangup or cancel as a real CallLeg does. */
 class AudioLeg extends FakeLeg {
-  readonly audio = new Set<(f: Int16Array) => void>();
   hangupEndsCall = true;
-  onAudio(l: (f: Int16Array) => void): () => void {
-    this.audio.add(l);
-    return () => this.audio.delete(l);
-  }
-  hear(frame: Int16Array): void {
-    for (const l of this.audio) l(frame);
-  }
   override async hangup(): Promise<void> {
     await super.hangup();
     // A real leg reports its own end after the BYE.
