@@ -108,10 +108,6 @@ const TLS = { file: 'test/e2e/sip-tls.db.test.ts', test: 'a call over TLS comple
 const CPS = { file: 'test/e2e/workers.db.test.ts', test: 'two workers, 2,000 queued calls: each dialed exactly once, all end, CPS limits hold at the peer' };
 const DASHBOARD_CALL = { file: 'test/dashboard/dashboard-e2e.db.test.ts', test: 'sign in, set up a trunk, agent and number, place a test call and watch it live to completed' };
 
-const AMD_API = {
-  file: 'test/api/outbound-calls.db.test.ts',
-  test: 'machine_detection and voicemail: stored with every default filled, from the call or its agent; combinations that cannot act are refused',
-} as const;
 const PROVIDER_SETTING_REFUSED = {
   file: 'test/api/agent-settings.db.test.ts',
   test: 'are refused at every path, fallbacks included (422 setting_not_applicable naming the path)',

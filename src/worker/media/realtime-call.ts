@@ -12,7 +12,7 @@ import { callFacts, languageInstruction } from '../../voice/instructions.js';
 import { realtimeConfigFrom, type RealtimeConfig } from '../../voice/realtime/config.js';
 import { RealtimeSession } from '../../voice/realtime/session.js';
 import type { VoiceSessionOptions } from '../../voice/policy.js';
-import { VoicePrepareError, type VoiceCall } from './media-runtime.js';
+import { VoicePrepareError } from './media-runtime.js';
 import type { DialCommand } from '../protocol.js';
 import { callControl, type CallControl } from './tools/index.js';
 import type { Leg } from '../../voice/leg.js';
