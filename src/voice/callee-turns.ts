@@ -44,6 +44,11 @@ export class CalleeTurns {
     return this.#speaking;
   }
 
+  /** Words of the current utterance are held (a new speech segment continues it). */
+  get hasWords(): boolean {
+    return this.#text !== '';
+  }
+
   /** Words are held for a turn that waits on the recognizer (not speaking, final short of the speech end). */
   get waiting(): boolean {
     return !this.#speaking && this.#text !== '';

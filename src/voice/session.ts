@@ -40,6 +40,18 @@ export interface VoiceSessionDeps {
  */
 const SETTLE_MS = 1200;
 
+/**
+ * A person picking up says "Hello?" as the agent's opening starts. Their first words, begun over
+ * the opening within PICKUP_HELLO_WINDOW_MS of the answer, no longer than PICKUP_HELLO_MAX_MS and
+ * only a greeting ("hello", "hi", "speaking"...), are their pickup hello: it stays in the transcript but is
+ * not an answer to the opening (a flow would take "hello" as the reply to its question). When it
+ * cut the opening off (barge-in), the agent says its opening again, as a person would.
+ */
+const PICKUP_HELLO_WINDOW_MS = 2000;
+const PICKUP_HELLO_MAX_MS = 1500;
+// Greetings only: "yes" may answer a short opening's question, "who is this" wants an answer.
+const PICKUP_HELLO = /^(?:(?:hello|hallo|allo|hi|hey|hiya|speaking|good (?:morning|afternoon|evening))\b[\s?!.,]*)+$/i;
+
 const ERROR_END: Record<ErrorSource, VoiceEndReason> = { stt: 'error_stt', llm: 'error_llm', tts: 'error_tts', vad: 'error_stt' };
 
 export class VoiceSession {
@@ -63,6 +75,14 @@ export class VoiceSession {
   #stt: SttStream | undefined;
   readonly #sttAc = new AbortController();
   #vadAudioMs = 0;
+  /** Clock time of the answer (the pickup-hello window counts from it). */
+  #answeredAt = 0;
+  /** The callee's current utterance began early enough to be their pickup hello (PICKUP_HELLO_WINDOW_MS). */
+  #pickupHello = false;
+  /** The callee has said something the agent answered (or was asked to): a later hello is a turn. */
+  #calleeAnswered = false;
+  /** The opening was cut off by the callee (barge-in): a pickup hello gets it said again. */
+  #openingCut = false;
   /** ms of the callee's audio since the answer (the recognizer's timeline). */
   #legAudioMs = 0;
   /** Where the VAD's timeline starts on the recognizer's (it is made a little after the answer). */
@@ -189,6 +209,7 @@ export class VoiceSession {
   /** Answered: the shell runs the playout and the max-duration timer; this starts hearing and speaking. */
   #start(sampleRate: number, codec: string): void {
     this.#rate = sampleRate;
+    this.#answeredAt = this.#now();
     const { options } = this.#d;
     // A VAD that cannot take the leg's rate gets resampled audio; a recognizer only ever gets audio
     // at or below the leg's rate (upsampled narrowband has nothing above 4 kHz for a wideband model).
@@ -254,6 +275,11 @@ export class VoiceSession {
     if (this.#shell.over) return;
     for (const ev of r.events) {
       if (ev.type === 'speech_start') {
+        if (!this.#callee.hasWords) {
+          // Over the opening (still playing, or about to): once it has been heard whole, words answer it.
+          this.#pickupHello =
+            !this.#calleeAnswered && this.#turn?.id === 1 && this.#d.options.firstSpeaker === 'agent' && this.#now() - this.#answeredAt <= PICKUP_HELLO_WINDOW_MS;
+        }
         this.#callee.speechStart(this.#now(), ev.atMs);
         this.#shell.timers.clear('settle');
         this.#shell.calleeSpoke();
@@ -303,8 +329,24 @@ export class VoiceSession {
     this.#uttSpeechMs = 0;
     this.#uttFinalWords = 0;
     this.#uttPartialWords = 0;
+    const hello = this.#pickupHello && u.endMs - u.startMs <= PICKUP_HELLO_MAX_MS && PICKUP_HELLO.test(u.text.trim());
+    this.#pickupHello = false;
     this.#addTurn({ speaker: 'callee', text: u.text, startMs: u.startMs, endMs: u.endMs, interrupted: false });
+    if (hello) return this.#answerPickupHello();
+    this.#calleeAnswered = true;
     this.#input({ type: 'utterance', text: u.text }, u.endMs, u.sttFinalMs);
+  }
+
+  /**
+   * Their pickup hello is no answer to the opening: the opening (still playing, or done) answers it.
+   * Cut off by it, the opening is said again in full; the brain is not asked (a flow stays where its
+   * opening left it, listening).
+   */
+  #answerPickupHello(): void {
+    if (!this.#openingCut || this.#turn || this.#shell.ending) return;
+    this.#openingCut = false;
+    const text = spokenChunks(this.#d.brain.opening?.(this.#d.options.greeting) ?? []).join(' ').trim();
+    if (text !== '') this.#runTurn({ type: 'line', text }, undefined);
   }
 
   #input(input: BrainInput, base: number | undefined, sttFinalMs?: number): void {
@@ -422,6 +464,7 @@ export class VoiceSession {
     if (!turn) return;
     const heard = turn.heardText(reports);
     const now = this.#now();
+    if (turn.id === 1 && this.#d.options.firstSpeaker === 'agent') this.#openingCut = true;
     this.#d.brain.interrupted(heard);
     this.#record(turn, heard, true, now);
     this.#emit({ type: 'agent_turn_interrupted', turnId: turn.id, heardText: heard, playedMs: reports.reduce((s, r) => s + r.playedMs, 0), atMs: now });

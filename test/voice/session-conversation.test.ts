@@ -312,3 +312,48 @@ test('when the words for the end of the speech never come, the words held are th
   assert.deepEqual(h.session.transcript.filter((t) => t.speaker === 'callee').map((t) => t.text), ['yes']);
   await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
 });
+
+test('a pickup "Hello?" that cuts the opening off gets the opening again, in full; the model is not asked', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Great.'] });
+  const h = harness(llmBrain(llm));
+  h.leg.answer(8000);
+  await h.until('greeting audio', () => h.has('agent_first_audio'));
+  h.vad.speechStart(); // they say hello as they pick up
+  await h.step(40);
+  assert.ok(h.has('agent_turn_interrupted'), 'barge-in stops the opening as usual');
+  h.vad.speechEnd();
+  h.stt.final('hello');
+  await h.until('the opening again', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
+  assert.deepEqual(h.session.transcript.map((t) => [t.speaker, t.speaker === 'agent' && t.interrupted ? 'cut' : t.text]), [
+    ['agent', 'cut'],
+    ['callee', 'hello'],
+    ['agent', GREETING],
+  ]);
+  assert.equal(llm.requests.length, 0, 'their hello is no question for the model');
+  // Their next words are a turn as usual.
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('yes I have a minute');
+  await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 3);
+  assert.deepEqual(llm.requests.at(-1)?.messages.at(-1), { role: 'user', content: 'yes I have a minute' });
+});
+
+test('early words that are not a hello are answered as usual; a hello after the first answer is a turn too', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Sure.'] }).reply({ text: ['Yes, still here.'] });
+  const h = harness(llmBrain(llm));
+  h.leg.answer(8000);
+  await h.until('greeting audio', () => h.has('agent_first_audio'));
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('who gave you my number');
+  await h.until('reply', () => llm.requests.length === 1);
+  assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'who gave you my number' });
+  await h.until('reply spoken', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('hello');
+  await h.until('second reply', () => llm.requests.length === 2);
+});
