@@ -34,7 +34,7 @@ class Detector implements MachineDetector {
   readonly #s: AmdSettings;
   readonly #rate: number;
   readonly #spectrum: FrameAnalyzer;
-  readonly #tones = new ToneTracker();
+  readonly #tones: ToneTracker;
   readonly #sit = new SitMatcher();
   readonly #cadence = new Cadence();
   /** Audio ms pushed so far: the detector's only clock. */
@@ -48,6 +48,7 @@ class Detector implements MachineDetector {
     this.#s = settings;
     this.#rate = sampleRate;
     this.#spectrum = new FrameAnalyzer(sampleRate);
+    this.#tones = new ToneTracker(sampleRate);
   }
 
   get done(): boolean {
@@ -62,7 +63,7 @@ class Detector implements MachineDetector {
     const endMs = this.#now;
     if (this.done) return [];
     const spec = this.#spectrum.analyze(frame);
-    const step = this.#tones.step(spec, startMs, frameMs);
+    const step = this.#tones.step(spec, frame, startMs, frameMs);
     this.#cadence.step(spec.dbfs, step.tonal, startMs, endMs);
     if (step.ended) this.#sit.ended(step.ended);
     const out: AmdEvent[] = [];

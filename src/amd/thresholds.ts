@@ -22,6 +22,8 @@ export const BAND_HI_HZ = 3400;
  * is +-2 true bins (+-100 Hz at 20 ms) = +-3.2 bins of 31.25 Hz, so +-3 bins hold ~99 % of a pure tone.
  */
 export const PEAK_HALF_BINS = 3;
+/** Under the band from here (above mains hum at 50/60 Hz and its second harmonic): where voices keep their fundamental (85-255 Hz). */
+export const SUB_LO_HZ = 130;
 
 // ---- Steady tones (beep, SIT, fax) --------------------------------------------------------------
 
@@ -33,6 +35,14 @@ export const PEAK_HALF_BINS = 3;
  * on a harmonic reaches 0.84: steadiness and length must then reject it.
  */
 export const TONAL_PURITY = 0.8;
+/**
+ * Energy under the band relative to the tone (FrameSpectrum.subDb) above which a frame is a voice, not
+ * a tone. Measured on the set: the vowels that pass purity (a harmonic near 400 Hz on the first
+ * formant, purity up to 0.99, steady for 80-160 ms in TTS and recorded prompts) carry their
+ * fundamental at -9 to +9 dB; beeps, SIT and fax tones with line noise at 15 dB SNR sit at -22 dB or
+ * lower. A line that strips everything under 300 Hz would defeat this cue (see BENCHMARKS.md).
+ */
+export const TONE_MAX_SUB_DB = -15;
 /** A tonal frame must also be audible: -45 dBFS is ~20 dB under a quiet talker on a G.711 line. */
 export const TONE_MIN_DBFS = -45;
 /**
@@ -40,9 +50,17 @@ export const TONE_MIN_DBFS = -45;
  * Parabolic peak interpolation is accurate to a few Hz on a clean tone; speech harmonics glide far
  * more than 25 Hz in 100 ms (pitch moves), a vowel does not stay within it.
  */
-export const TONE_STEADY_HZ = 25;
-/** One non-tonal frame inside a tone is forgiven (a click, a packet loss concealment, CED's phase reversal, V.25). */
-export const TONE_GAP_FRAMES = 1;
+export const TONE_STEADY_HZ = 12;
+/** A tonal frame this far under the tone's mean level holds only the tone's tail: the tone ends with it (so a beep's end is reported within a frame). */
+export const TONE_TAIL_DROP_DB = 6;
+/**
+ * Phase coherence a beep needs (tones.ts coherence()): measured, a generated tone with noise at 10 dB
+ * SNR after G.711 keeps > 0.97; the vowels of the set's voices that pass purity and steadiness (a
+ * harmonic near 400 Hz sitting on the first formant, 80-120 ms) fall below; see BENCHMARKS.md.
+ */
+export const BEEP_COHERENCE = 0.9;
+/** Frames kept for the coherence check: 300 ms is plenty to judge, and bounds the work at a run's end. */
+export const COHERENCE_MAX_FRAMES = 15;
 
 /** Beep band, from the issue: any steady tone 400-2100 Hz (voicemail beeps are ~440-1400 Hz; 2100 kept for safety). */
 export const BEEP_LO_HZ = 390;

@@ -7,13 +7,13 @@ import * as S from '../fixtures/amd/synth.js';
 /** Every run of steady tone in the audio, and whether SIT was matched, frame by frame. */
 function analyze(pcm: Int16Array, rate: 8000 | 16000): { runs: ToneRun[]; sit: boolean; ced: boolean } {
   const a = new FrameAnalyzer(rate);
-  const t = new ToneTracker();
+  const t = new ToneTracker(rate);
   const m = new SitMatcher();
   const runs: ToneRun[] = [];
   let sit = false;
   let ced = false;
   S.frames20(S.concat([pcm, S.silence(rate, 100)]), rate).forEach((f, i) => {
-    const st = t.step(a.analyze(f), i * 20);
+    const st = t.step(a.analyze(f), f, i * 20);
     if (st.ended) {
       runs.push(st.ended);
       m.ended(st.ended);
