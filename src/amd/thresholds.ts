@@ -52,7 +52,7 @@ export const TONE_MIN_DBFS = -45;
  */
 export const TONE_STEADY_HZ = 12;
 /** A tonal frame this far under the tone's mean level holds only the tone's tail: the tone ends with it (so a beep's end is reported within a frame). */
-export const TONE_TAIL_DROP_DB = 6;
+export const TONE_TAIL_DROP_DB = 3;
 /**
  * Phase coherence a beep needs (tones.ts coherence()): measured, a generated tone with noise at 10 dB
  * SNR after G.711 keeps > 0.97; the vowels of the set's voices that pass purity and steadiness (a
@@ -103,7 +103,7 @@ export const CED_DECIDE_MS = 1500;
 // ---- Energy and cadence ---------------------------------------------------------------------------
 
 /** A frame is speech when this far above the noise floor (10 dB: Asterisk app_amd's silence threshold is of this order). */
-export const SPEECH_OVER_FLOOR_DB = 10;
+export const SPEECH_OVER_FLOOR_DB = 6;
 /** ...and at least this loud (a G.711 line's idle noise sits near -60 dBFS; speech at -15 to -30). */
 export const SPEECH_MIN_DBFS = -48;
 /** The noise floor is the minimum frame level over this window: long enough to see a pause between words. */
