@@ -32,10 +32,13 @@ const pct = (xs: number[], p: number) => {
 };
 const fmt = (v: number) => (Number.isNaN(v) ? '-' : String(Math.round(v)));
 
+/** The clip, then the quiet line after it (a clip may end before the deadline), until the detector is done. */
 function run(pcm: Int16Array): AmdEvent[] {
   const d = createMachineDetector(SETTINGS, RATE);
   const events: AmdEvent[] = [];
   for (const f of frames20(pcm, RATE)) events.push(...d.push(f));
+  const quiet = new Int16Array(RATE / 50);
+  for (let ms = 0; !d.done && ms < SETTINGS.totalAnalysisMs + SETTINGS.beepTimeoutMs; ms += 20) events.push(...d.push(quiet));
   return events;
 }
 

@@ -99,6 +99,11 @@ export const CED_HZ: readonly [number, number] = [2070, 2130];
  * shorter than CED's 2.6 s, and only when no speech came first (a machine's beep follows speech).
  */
 export const CED_DECIDE_MS = 1500;
+/**
+ * ...or once a 2100 Hz tone of at least 800 ms has ended with no speech before it: some fax machines
+ * cut CED short and go on to V.21 flags (1650/1850 Hz), as a real fax clip of the corpus does (1.04 s).
+ */
+export const CED_MIN_ENDED_MS = 800;
 
 // ---- Energy and cadence ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@
  */
 import type { FrameSpectrum } from './spectrum.js';
 import {
-  BEEP_COHERENCE, BEEP_HI_HZ, BEEP_LO_HZ, BEEP_MIN_FRAMES, COHERENCE_MAX_FRAMES, TONE_TAIL_DROP_DB, CED_DECIDE_MS, CED_HZ, CNG_HZ, CNG_MAX_MS, CNG_MIN_MS, FRAME_MS, SIT_BANDS_HZ, SIT_MAX_GAP_MS,
+  BEEP_COHERENCE, BEEP_HI_HZ, BEEP_LO_HZ, BEEP_MIN_FRAMES, CED_MIN_ENDED_MS, COHERENCE_MAX_FRAMES, TONE_TAIL_DROP_DB, CED_DECIDE_MS, CED_HZ, CNG_HZ, CNG_MAX_MS, CNG_MIN_MS, FRAME_MS, SIT_BANDS_HZ, SIT_MAX_GAP_MS,
   SIT_SEG_MAX_MS, SIT_SEG_MIN_MS, TONAL_PURITY, TONE_MAX_SUB_DB, TONE_MIN_DBFS, TONE_STEADY_HZ,
 } from './thresholds.js';
 
@@ -132,6 +132,9 @@ export const isCng = (r: ToneRun): boolean => within(r.hz, CNG_HZ) && ms(r) >= C
 
 /** An answer tone (T.30 CED / V.25 ANS, 2100 Hz) that has gone on long enough to decide, before it ends. */
 export const isCedSoFar = (r: ToneRun): boolean => within(r.hz, CED_HZ) && ms(r) >= CED_DECIDE_MS;
+
+/** A finished answer tone shorter than CED should be but long for anything else (a fax going on to V.21). */
+export const isShortCed = (r: ToneRun): boolean => within(r.hz, CED_HZ) && ms(r) >= CED_MIN_ENDED_MS;
 
 /** Whether a run could be the first SIT segment (so a beep decision may wait for what follows). */
 export const mayStartSit = (r: ToneRun): boolean => within(r.hz, SIT_BANDS_HZ[0] as [number, number]) && ms(r) >= SIT_SEG_MIN_MS && ms(r) <= SIT_SEG_MAX_MS;

@@ -99,6 +99,12 @@ test('network and fax tones: SIT is intercept, CNG and CED are fax', () => {
   const ced = S.runDetector(END, R, S.concat([S.silence(R, 300), S.ced(R)]));
   assert.deepEqual(ced.map((e) => e.answeredBy), ['fax']);
   assert.ok((ced[0]?.atMs ?? 0) <= 300 + 1500 + 40);
+  // A fax that cuts CED to ~1 s and goes on to V.21 flags (1850/1650 Hz): fax, not a beep.
+  const v21 = S.concat([S.silence(R, 60), S.tone(R, 2094, 1040), S.tone(R, 1850, 200), S.tone(R, 1650, 100), S.tone(R, 1850, 300), S.silence(R, 500)]);
+  assert.deepEqual(S.runDetector(END, R, v21).map((e) => e.answeredBy), ['fax']);
+  // The same 1 s tone after speech is a machine's beep.
+  const beep = S.runDetector(END, R, S.concat([S.silence(R, 300), S.babble(R, 900, 4), S.silence(R, 200), S.tone(R, 2100, 1000), S.silence(R, 1000)]));
+  assert.deepEqual(beep.map((e) => e.answeredBy), ['machine_start', 'machine_end_beep']);
 });
 
 test('words decide before cadence does: voicemail, screening, intercept and IVR phrases', () => {
