@@ -1,4 +1,4 @@
-// Command: nice -n 10 node --import tsx bench/amd-eval.ts [--short] [--cache DIR] [--corpus DIR] [--settings JSON]
+// Command: nice -n 10 node --import tsx bench/amd-eval.ts [--short] [--words] [--cache DIR] [--corpus DIR] [--settings JSON]
 //
 // Answering-machine detection on the labelled set (bench/amd-set: recipes rendered in memory to 8 kHz
 // G.711 audio with line noise), streamed 20 ms frame by frame through createMachineDetector in
@@ -6,6 +6,10 @@
 // Prints the confusion matrix (true class x verdict), human-vs-machine accuracy, decision time p50/p95
 // per class (human: from the first word's start; others: from the answer), beep end -> greeting_end
 // delay, how greetings ended, what each cue contributed, and the clips without a verdict (must be 0).
+// --words: also the recognizer's words (Debian's pocketsphinx at 8 kHz, src/providers/stt/pocketsphinx.ts):
+// every clip is recognized once (one stream, clips 2 s apart); each final reaches the detector at its
+// end + WORDS_LATENCY_MS of audio time (the engine's 300 ms end silence + ~200 ms to the final), so
+// words arrive no earlier than a live call would have them. pocketsphinx gives no partials.
 // --short: a 30-clip subset. --cache DIR: keep rendered clips there between runs (TTS is the slow part).
 // --corpus DIR: also run every WAV in DIR (8 kHz unlabelled real clips): verdict counts, crashes, and
 // clips without a verdict.
@@ -13,8 +17,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { AMD_DEFAULTS, createMachineDetector } from '../src/amd/detector.js';
 import type { AmdEvent, AmdSettings } from '../src/amd/types.js';
+import { PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
 import { readWav } from '../test/fixtures/media/signals.js';
-import { frames20 } from '../test/fixtures/amd/synth.js';
+import { concat, frames20, silence } from '../test/fixtures/amd/synth.js';
 import { AMD_CLASSES, type AmdClass, type Clip, loadRecipes, missing, RATE, render } from './amd-set/generate.js';
 
 const argv = process.argv.slice(2);
@@ -24,6 +29,46 @@ const opt = (name: string): string | undefined => {
 };
 const SETTINGS: AmdSettings = { ...AMD_DEFAULTS, mode: 'detect_message_end', ...(JSON.parse(opt('settings') ?? '{}') as Partial<AmdSettings>) };
 const CACHE = opt('cache');
+const WORDS = argv.includes('--words');
+const WORDS_LATENCY_MS = 500;
+const WORDS_GAP_MS = 2000;
+
+interface Heard {
+  text: string;
+  /** Audio ms since the clip's answer at which the detector is given the words. */
+  atMs: number;
+}
+
+/** What pocketsphinx hears in each clip (one stream, clips WORDS_GAP_MS apart, finals matched by time). */
+async function recognize(clips: readonly Int16Array[]): Promise<Heard[][]> {
+  const starts: number[] = [];
+  const parts: Int16Array[] = [];
+  let at = 0;
+  for (const c of clips) {
+    starts.push(at);
+    parts.push(c, silence(RATE, WORDS_GAP_MS));
+    at += ((c.length * 1000) / RATE) + WORDS_GAP_MS;
+  }
+  const s = new PocketsphinxStt().start({ sampleRate: RATE, language: 'en-US' });
+  const out: Heard[][] = clips.map(() => []);
+  const reading = (async () => {
+    for await (const e of s) {
+      if (e.type === 'error') throw new Error(`pocketsphinx: ${e.error.message}`);
+      if (e.type !== 'final' || e.text.trim() === '') continue;
+      let i = starts.length - 1;
+      while (i > 0 && (starts[i] as number) > e.startMs) i--;
+      out[i]?.push({ text: e.text, atMs: e.endMs - (starts[i] as number) + WORDS_LATENCY_MS });
+    }
+  })();
+  for (const f of frames20(concat(parts), RATE)) {
+    while (s.backlogSamples > RATE) await new Promise((r) => setTimeout(r, 5)); // keep <= 1 s queued
+    s.push(f);
+  }
+  s.end();
+  await reading;
+  console.log(`pocketsphinx: ${out.reduce((a, h) => a + h.length, 0)} finals over ${clips.length} clips`);
+  return out;
+}
 
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
@@ -33,12 +78,22 @@ const pct = (xs: number[], p: number) => {
 const fmt = (v: number) => (Number.isNaN(v) ? '-' : String(Math.round(v)));
 
 /** The clip, then the quiet line after it (a clip may end before the deadline), until the detector is done. */
-function run(pcm: Int16Array): AmdEvent[] {
+function run(pcm: Int16Array, heard: readonly Heard[] = []): AmdEvent[] {
   const d = createMachineDetector(SETTINGS, RATE);
   const events: AmdEvent[] = [];
-  for (const f of frames20(pcm, RATE)) events.push(...d.push(f));
+  const words = [...heard];
+  let t = 0;
+  const step = (f: Int16Array) => {
+    while (words.length > 0 && (words[0] as Heard).atMs <= t) {
+      const w = words.shift() as Heard;
+      events.push(...d.words(w.text, true, w.atMs));
+    }
+    events.push(...d.push(f));
+    t += 20;
+  };
+  for (const f of frames20(pcm, RATE)) step(f);
   const quiet = new Int16Array(RATE / 50);
-  for (let ms = 0; !d.done && ms < SETTINGS.totalAnalysisMs + SETTINGS.beepTimeoutMs; ms += 20) events.push(...d.push(quiet));
+  for (let ms = 0; !d.done && ms < SETTINGS.totalAnalysisMs + SETTINGS.beepTimeoutMs; ms += 20) step(quiet);
   return events;
 }
 
@@ -73,9 +128,12 @@ async function labelled(): Promise<void> {
   let hmRight = 0;
   let none = 0;
   let early = 0;
-  for (const r of recipes) {
-    const clip = await clipOf(r);
-    const ev = run(clip.pcm);
+  const clips: Clip[] = [];
+  for (const r of recipes) clips.push(await clipOf(r));
+  const heard = WORDS ? await recognize(clips.map((c) => c.pcm)) : [];
+  for (const [i, r] of recipes.entries()) {
+    const clip = clips[i] as Clip;
+    const ev = run(clip.pcm, heard[i]);
     const v = ev.find((e) => e.type === 'verdict');
     const g = ev.find((e) => e.type === 'greeting_end');
     const got = v?.answeredBy ?? '(none)';
@@ -101,7 +159,7 @@ async function labelled(): Promise<void> {
       if (g?.answeredBy === 'machine_end_beep' && clip.beepEndMs !== undefined) beepDelays.push(g.atMs - clip.beepEndMs);
     }
   }
-  console.log(`\n${recipes.length} clips (${skipped.length} skipped), settings ${JSON.stringify(SETTINGS)}\n`);
+  console.log(`\n${recipes.length} clips (${skipped.length} skipped), ${WORDS ? 'acoustic cues + pocketsphinx words' : 'acoustic cues only'}, settings ${JSON.stringify(SETTINGS)}\n`);
   console.log(['true \\ verdict'.padEnd(22), ...VERDICTS.map((v) => v.padStart(13))].join(''));
   for (const c of AMD_CLASSES) {
     const row = confusion.get(c) as Map<string, number>;
@@ -123,17 +181,26 @@ async function labelled(): Promise<void> {
   if (wrong.length > 0) console.log(`\nnot as labelled (${wrong.length}):\n  ${wrong.join('\n  ')}`);
 }
 
-function corpus(dir: string): void {
+async function corpus(dir: string): Promise<void> {
   const counts = new Map<string, number>();
   let crashed = 0;
   let none = 0;
   const files = readdirSync(dir).filter((f) => f.endsWith('.wav')).sort();
   const lines: string[] = [];
-  for (const f of files) {
+  const waves = files.map((f) => {
     try {
-      const w = readWav(join(dir, f));
+      return readWav(join(dir, f));
+    } catch {
+      return undefined;
+    }
+  });
+  const heard = WORDS ? await recognize(waves.map((w) => (w?.sampleRate === RATE ? w.samples : new Int16Array(0)))) : [];
+  for (const [i, f] of files.entries()) {
+    try {
+      const w = waves[i];
+      if (!w) throw new Error('unreadable');
       if (w.sampleRate !== RATE) throw new Error(`${w.sampleRate} Hz`);
-      const ev = run(w.samples);
+      const ev = run(w.samples, heard[i]);
       const v = ev.find((e) => e.type === 'verdict');
       const g = ev.find((e) => e.type === 'greeting_end');
       if (!v) none++;
@@ -152,4 +219,4 @@ function corpus(dir: string): void {
 
 await labelled();
 const dir = opt('corpus');
-if (dir) corpus(dir);
+if (dir) await corpus(dir);
