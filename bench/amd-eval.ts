@@ -13,6 +13,7 @@
 // --short: a 30-clip subset. --cache DIR: keep rendered clips there between runs (TTS is the slow part).
 // --corpus DIR: also run every WAV in DIR (8 kHz unlabelled real clips): verdict counts, crashes, and
 // clips without a verdict.
+import { performance } from 'node:perf_hooks';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AMD_DEFAULTS, createMachineDetector } from '../src/amd/detector.js';
@@ -78,6 +79,9 @@ const pct = (xs: number[], p: number) => {
 const fmt = (v: number) => (Number.isNaN(v) ? '-' : String(Math.round(v)));
 
 /** The clip, then the quiet line after it (a clip may end before the deadline), until the detector is done. */
+/** The detector's own CPU: wall time inside push()/words() and frames pushed, over every clip. */
+const cost = { ms: 0, frames: 0 };
+
 function run(pcm: Int16Array, heard: readonly Heard[] = []): AmdEvent[] {
   const d = createMachineDetector(SETTINGS, RATE);
   const events: AmdEvent[] = [];
@@ -88,7 +92,10 @@ function run(pcm: Int16Array, heard: readonly Heard[] = []): AmdEvent[] {
       const w = words.shift() as Heard;
       events.push(...d.words(w.text, true, w.atMs));
     }
+    const t0 = performance.now();
     events.push(...d.push(f));
+    cost.ms += performance.now() - t0;
+    cost.frames++;
     t += 20;
   };
   for (const f of frames20(pcm, RATE)) step(f);
@@ -178,6 +185,7 @@ async function labelled(): Promise<void> {
   console.log('cues in verdicts:');
   for (const [k, n] of [...cues].sort()) console.log(`  ${k}: ${n}`);
   console.log(`clips without a verdict: ${none}`);
+  console.log(`detector cost: ${((1000 * cost.ms) / cost.frames).toFixed(1)} us per 20 ms frame (${cost.frames} frames, all work of push())`);
   if (wrong.length > 0) console.log(`\nnot as labelled (${wrong.length}):\n  ${wrong.join('\n  ')}`);
 }
 
