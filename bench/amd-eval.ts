@@ -167,10 +167,10 @@ async function labelled(): Promise<void> {
     }
   }
   console.log(`\n${recipes.length} clips (${skipped.length} skipped), ${WORDS ? 'acoustic cues + pocketsphinx words' : 'acoustic cues only'}, settings ${JSON.stringify(SETTINGS)}\n`);
-  console.log(['true \\ verdict'.padEnd(22), ...VERDICTS.map((v) => v.padStart(13))].join(''));
+  console.log(['true \\ verdict'.padEnd(22), ...VERDICTS.map((v) => v.padStart(15))].join(''));
   for (const c of AMD_CLASSES) {
     const row = confusion.get(c) as Map<string, number>;
-    console.log([c.padEnd(22), ...VERDICTS.map((v) => String(row.get(v) ?? 0).padStart(13))].join(''));
+    console.log([c.padEnd(22), ...VERDICTS.map((v) => String(row.get(v) ?? 0).padStart(15))].join(''));
   }
   console.log(`\nhuman vs machine accuracy: ${hmRight}/${hm} = ${((100 * hmRight) / hm).toFixed(1)} %`);
   console.log('decision time of correct verdicts, ms (human: from the first word; others: from the answer):');
