@@ -150,3 +150,30 @@ test('16 kHz legs: a person, a machine and its beep are found as at 8 kHz', () =
   const beepEnd = (before.length * 1000) / W;
   assert.ok(end >= beepEnd && end <= beepEnd + BEEP_END_SLACK_MS, `greeting_end at ${end}, beep ended ${beepEnd}`);
 });
+
+test('whatever the audio, exactly one verdict, and at most one greeting_end, only after a machine verdict in detect_message_end', () => {
+  const r = S.rng(99);
+  const pieces = [
+    (n: number) => S.silence(R, 200 + n * 2000),
+    (n: number) => S.babble(R, 300 + n * 4000, Math.floor(n * 1000)),
+    (n: number) => S.tone(R, 400 + n * 1700, 60 + n * 900),
+    (n: number) => S.dtmf(R, 50 + n * 200),
+    (n: number) => S.noise(R, 100 + n * 1500, -30 - n * 20, Math.floor(n * 1000)),
+    () => S.sit(R),
+  ];
+  for (let i = 0; i < 40; i++) {
+    const parts: Int16Array[] = [];
+    for (let k = 0; k < 1 + Math.floor(r() * 5); k++) parts.push((pieces[Math.floor(r() * pieces.length)] as (n: number) => Int16Array)(r()));
+    const pcm = S.concat(parts);
+    for (const settings of [DETECT, END, { ...END, totalAnalysisMs: 500 }]) {
+      const ev = S.runDetector(settings, R, pcm, settings.totalAnalysisMs + settings.beepTimeoutMs);
+      const v = verdicts(ev);
+      const g = ends(ev);
+      assert.equal(v.length, 1, `case ${i}: ${JSON.stringify(ev)}`);
+      assert.ok((v[0]?.atMs ?? Infinity) <= Math.max(settings.totalAnalysisMs, 20), `case ${i}: verdict at ${v[0]?.atMs}`);
+      const machineEnd = settings.mode === 'detect_message_end' && v[0]?.answeredBy === 'machine_start';
+      assert.equal(g.length, machineEnd ? 1 : 0, `case ${i}: ${JSON.stringify(ev)}`);
+      if (g[0]) assert.ok(g[0].atMs >= (v[0]?.atMs ?? 0));
+    }
+  }
+});
