@@ -67,7 +67,8 @@ export class Cadence {
     if (!speech) {
       this.#speechFrames = 0;
       st.inSpeech = false;
-      if (st.greetingEndMs !== undefined && !st.greetingClosed && endMs - st.greetingEndMs >= HUMAN_WAIT_SILENCE_MS) st.greetingClosed = true;
+      // A wait is quiet: a tone after the words (a beep) is the machine still sounding, not a person waiting.
+      if (st.greetingEndMs !== undefined && !st.greetingClosed && endMs - st.lastSoundEndMs >= HUMAN_WAIT_SILENCE_MS) st.greetingClosed = true;
       this.#trackBurst(level, false);
       return;
     }

@@ -13,7 +13,7 @@ import { Cadence } from './cadence.js';
 import { findPhrases, type PhraseClass } from './phrases.js';
 import { FrameAnalyzer } from './spectrum.js';
 import { FRAME_MS, MANY_WORDS_BURSTS, SIT_BANDS_HZ, SIT_MAX_GAP_MS } from './thresholds.js';
-import { isBeep, isCedSoFar, isCng, mayStartSit, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
+import { isBeep, isCedSoFar, isCng, isShortCed, mayStartSit, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
 import type { AmdCue, AmdEvent, AmdSettings, AnsweredBy, MachineDetector } from './types.js';
 
 export { AMD_DEFAULTS, AMD_RANGES } from './settings.js';
@@ -34,7 +34,7 @@ class Detector implements MachineDetector {
   readonly #s: AmdSettings;
   readonly #rate: number;
   readonly #spectrum: FrameAnalyzer;
-  readonly #tones = new ToneTracker();
+  readonly #tones: ToneTracker;
   readonly #sit = new SitMatcher();
   readonly #cadence = new Cadence();
   /** Audio ms pushed so far: the detector's only clock. */
@@ -48,6 +48,7 @@ class Detector implements MachineDetector {
     this.#s = settings;
     this.#rate = sampleRate;
     this.#spectrum = new FrameAnalyzer(sampleRate);
+    this.#tones = new ToneTracker(sampleRate);
   }
 
   get done(): boolean {
@@ -62,7 +63,7 @@ class Detector implements MachineDetector {
     const endMs = this.#now;
     if (this.done) return [];
     const spec = this.#spectrum.analyze(frame);
-    const step = this.#tones.step(spec, startMs, frameMs);
+    const step = this.#tones.step(spec, frame, startMs, frameMs);
     this.#cadence.step(spec.dbfs, step.tonal, startMs, endMs);
     if (step.ended) this.#sit.ended(step.ended);
     const out: AmdEvent[] = [];
@@ -93,7 +94,7 @@ class Detector implements MachineDetector {
     const c = this.#cadence.state;
     const spokeBefore = (r: ToneRun) => c.firstSpeechMs !== undefined && c.firstSpeechMs < r.startMs;
     if (this.#sit.matches(current)) return this.#give('intercept', endMs, ['sit_tones'], out);
-    if (c.firstSpeechMs === undefined && ((ended && isCng(ended)) || (current && isCedSoFar(current)))) return this.#give('fax', endMs, ['fax_tone'], out);
+    if (c.firstSpeechMs === undefined && ((ended && (isCng(ended) || isShortCed(ended))) || (current && isCedSoFar(current)))) return this.#give('fax', endMs, ['fax_tone'], out);
     if (ended && isBeep(ended) && spokeBefore(ended)) {
       if (mayStartSit(ended)) this.#heldBeep = { run: ended, decideAtMs: endMs + SIT_MAX_GAP_MS };
       else return this.#giveBeep(ended, endMs, out);

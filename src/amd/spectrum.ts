@@ -5,7 +5,7 @@
  * the share of the telephone band's energy that lies within the peak's main lobe. A pure tone
  * measures near 1, a DTMF pair near 0.5, voiced speech (energy spread over harmonics) well below.
  */
-import { BAND_HI_HZ, BAND_LO_HZ, FFT_BIN_HZ, PEAK_HALF_BINS } from './thresholds.js';
+import { BAND_HI_HZ, BAND_LO_HZ, FFT_BIN_HZ, PEAK_HALF_BINS, SUB_LO_HZ } from './thresholds.js';
 
 export interface FrameSpectrum {
   /** RMS level of the frame, dB relative to full scale (-Infinity for digital silence). */
@@ -14,6 +14,11 @@ export interface FrameSpectrum {
   hz: number;
   /** Share (0-1) of in-band energy within +-PEAK_HALF_BINS of the peak. */
   purity: number;
+  /**
+   * Energy under the band (SUB_LO_HZ up to BAND_LO_HZ) relative to the peak's lobe, dB: where a voice
+   * keeps its fundamental when its second or third harmonic makes the in-band peak. A beep has none.
+   */
+  subDb: number;
 }
 
 export class FrameAnalyzer {
@@ -24,6 +29,7 @@ export class FrameAnalyzer {
   readonly #power: Float64Array;
   readonly #lo: number;
   readonly #hi: number;
+  readonly #subLo: number;
   readonly #rev: Uint32Array;
   readonly #cos: Float64Array;
   readonly #sin: Float64Array;
@@ -37,6 +43,7 @@ export class FrameAnalyzer {
     this.#im = new Float64Array(this.#n);
     this.#power = new Float64Array(this.#n / 2 + 1);
     this.#lo = Math.ceil(BAND_LO_HZ / FFT_BIN_HZ);
+    this.#subLo = Math.ceil(SUB_LO_HZ / FFT_BIN_HZ);
     this.#hi = Math.min(this.#n / 2 - 1, Math.floor(BAND_HI_HZ / FFT_BIN_HZ));
     this.#cos = new Float64Array(this.#n / 2);
     this.#sin = new Float64Array(this.#n / 2);
@@ -73,9 +80,11 @@ export class FrameAnalyzer {
       total += v;
       if (v > (p[peak] as number)) peak = k;
     }
-    if (total <= 0) return { dbfs, hz: 0, purity: 0 };
+    if (total <= 0) return { dbfs, hz: 0, purity: 0, subDb: -Infinity };
     let lobe = 0;
     for (let k = Math.max(this.#lo, peak - PEAK_HALF_BINS); k <= Math.min(this.#hi, peak + PEAK_HALF_BINS); k++) lobe += p[k] as number;
+    let sub = 0;
+    for (let k = this.#subLo; k < this.#lo; k++) sub += (re[k] as number) ** 2 + (im[k] as number) ** 2;
     let delta = 0;
     if (peak > this.#lo && peak < this.#hi) {
       const a = Math.log((p[peak - 1] as number) + 1e-9);
@@ -84,7 +93,7 @@ export class FrameAnalyzer {
       const d = a - 2 * b + c;
       if (d < 0) delta = Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / d));
     }
-    return { dbfs, hz: (peak + delta) * FFT_BIN_HZ, purity: lobe / total };
+    return { dbfs, hz: (peak + delta) * FFT_BIN_HZ, purity: lobe / total, subDb: 10 * Math.log10((sub + 1e-9) / (lobe + 1e-9)) };
   }
 }
 

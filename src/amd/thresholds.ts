@@ -22,6 +22,8 @@ export const BAND_HI_HZ = 3400;
  * is +-2 true bins (+-100 Hz at 20 ms) = +-3.2 bins of 31.25 Hz, so +-3 bins hold ~99 % of a pure tone.
  */
 export const PEAK_HALF_BINS = 3;
+/** Under the band from here (above mains hum at 50/60 Hz and its second harmonic): where voices keep their fundamental (85-255 Hz). */
+export const SUB_LO_HZ = 130;
 
 // ---- Steady tones (beep, SIT, fax) --------------------------------------------------------------
 
@@ -33,6 +35,14 @@ export const PEAK_HALF_BINS = 3;
  * on a harmonic reaches 0.84: steadiness and length must then reject it.
  */
 export const TONAL_PURITY = 0.8;
+/**
+ * Energy under the band relative to the tone (FrameSpectrum.subDb) above which a frame is a voice, not
+ * a tone. Measured on the set: the vowels that pass purity (a harmonic near 400 Hz on the first
+ * formant, purity up to 0.99, steady for 80-160 ms in TTS and recorded prompts) carry their
+ * fundamental at -9 to +9 dB; beeps, SIT and fax tones with line noise at 15 dB SNR sit at -22 dB or
+ * lower. A line that strips everything under 300 Hz would defeat this cue (see BENCHMARKS.md).
+ */
+export const TONE_MAX_SUB_DB = -15;
 /** A tonal frame must also be audible: -45 dBFS is ~20 dB under a quiet talker on a G.711 line. */
 export const TONE_MIN_DBFS = -45;
 /**
@@ -40,9 +50,18 @@ export const TONE_MIN_DBFS = -45;
  * Parabolic peak interpolation is accurate to a few Hz on a clean tone; speech harmonics glide far
  * more than 25 Hz in 100 ms (pitch moves), a vowel does not stay within it.
  */
-export const TONE_STEADY_HZ = 25;
-/** One non-tonal frame inside a tone is forgiven (a click, a packet loss concealment, CED's phase reversal, V.25). */
-export const TONE_GAP_FRAMES = 1;
+export const TONE_STEADY_HZ = 12;
+/** A tonal frame this far under the tone's mean level holds only the tone's tail: the tone ends with it (so a beep's end is reported within a frame). */
+export const TONE_TAIL_DROP_DB = 3;
+/**
+ * Phase coherence a beep needs (tones.ts coherence()): a generated tone keeps > 0.99, > 0.95 with
+ * noise at 10 dB SNR after G.711 (measured, test/amd/tones.test.ts). A guard against a real voice's
+ * pitch jitter; it does NOT separate TTS vowels (their pitch is machine-steady: 0.94-0.999 on the
+ * set), which the under-band check (TONE_MAX_SUB_DB) does.
+ */
+export const BEEP_COHERENCE = 0.9;
+/** Frames kept for the coherence check: 300 ms is plenty to judge, and bounds the work at a run's end. */
+export const COHERENCE_MAX_FRAMES = 15;
 
 /** Beep band, from the issue: any steady tone 400-2100 Hz (voicemail beeps are ~440-1400 Hz; 2100 kept for safety). */
 export const BEEP_LO_HZ = 390;
@@ -81,11 +100,20 @@ export const CED_HZ: readonly [number, number] = [2070, 2130];
  * shorter than CED's 2.6 s, and only when no speech came first (a machine's beep follows speech).
  */
 export const CED_DECIDE_MS = 1500;
+/**
+ * ...or once a 2100 Hz tone of at least 800 ms has ended with no speech before it: some fax machines
+ * cut CED short and go on to V.21 flags (1650/1850 Hz), as a real fax clip of the corpus does (1.04 s).
+ */
+export const CED_MIN_ENDED_MS = 800;
 
 // ---- Energy and cadence ---------------------------------------------------------------------------
 
-/** A frame is speech when this far above the noise floor (10 dB: Asterisk app_amd's silence threshold is of this order). */
-export const SPEECH_OVER_FLOOR_DB = 10;
+/**
+ * A frame is speech when this far above the noise floor (the quietest frame of the last 1.5 s: white
+ * line noise sits 1-2 dB above it). Measured: 10 dB chopped greetings at 15 dB SNR into "a short
+ * answer and a wait" (2 machines called human); 6 dB none.
+ */
+export const SPEECH_OVER_FLOOR_DB = 6;
 /** ...and at least this loud (a G.711 line's idle noise sits near -60 dBFS; speech at -15 to -30). */
 export const SPEECH_MIN_DBFS = -48;
 /** The noise floor is the minimum frame level over this window: long enough to see a pause between words. */
@@ -95,15 +123,11 @@ export const FLOOR_START_DBFS = -65;
 /** Speech starts after this much speech (two frames: a click or a single burst of noise is not a word). */
 export const SPEECH_START_MS = 40;
 /**
- * Pauses up to this long are inside one utterance (between words and at commas): measured on the set,
- * flite/espeak and recorded prompts leave 100-300 ms between words and 300-700 ms between sentences.
- */
-export const PAUSE_BRIDGE_MS = 300;
-/**
  * A person who said "Hello?" waits for the caller: silence this long after a short first utterance
- * decides human. People answer and wait 1-2 s before "Hello?" again; a recorded greeting's sentence
- * gap is 300-700 ms (measured on the set), so 700 ms sits above it and keeps humans within 2 s of
- * their first word (a 1.2 s answer + 0.7 s).
+ * (tones do not count as silence) decides human; pauses shorter than this are inside the greeting.
+ * People answer and wait 1-2 s before "Hello?" again; a recorded greeting's sentence gap is ~250-600 ms.
+ * Measured on the set: 700 ms gives 97.0 % human-vs-machine, human p95 2.19 s from the first word;
+ * 600 ms gives 95.2 % (3 machines with a short first sentence turn human) for p95 2.09 s.
  */
 export const HUMAN_WAIT_SILENCE_MS = 700;
 /** A "word" burst: level rises this far above the dip before it (a syllable nucleus after a consonant or pause). */

@@ -7,8 +7,8 @@
  */
 import type { FrameSpectrum } from './spectrum.js';
 import {
-  BEEP_HI_HZ, BEEP_LO_HZ, BEEP_MIN_FRAMES, CED_DECIDE_MS, CED_HZ, CNG_HZ, CNG_MAX_MS, CNG_MIN_MS, FRAME_MS, SIT_BANDS_HZ, SIT_MAX_GAP_MS,
-  SIT_SEG_MAX_MS, SIT_SEG_MIN_MS, TONAL_PURITY, TONE_MIN_DBFS, TONE_STEADY_HZ,
+  BEEP_COHERENCE, BEEP_HI_HZ, BEEP_LO_HZ, BEEP_MIN_FRAMES, CED_MIN_ENDED_MS, COHERENCE_MAX_FRAMES, TONE_TAIL_DROP_DB, CED_DECIDE_MS, CED_HZ, CNG_HZ, CNG_MAX_MS, CNG_MIN_MS, FRAME_MS, SIT_BANDS_HZ, SIT_MAX_GAP_MS,
+  SIT_SEG_MAX_MS, SIT_SEG_MIN_MS, TONAL_PURITY, TONE_MAX_SUB_DB, TONE_MIN_DBFS, TONE_STEADY_HZ,
 } from './thresholds.js';
 
 export interface ToneRun {
@@ -18,6 +18,11 @@ export interface ToneRun {
   startMs: number;
   endMs: number;
   frames: number;
+  /**
+   * Phase coherence (0-1) of the run at its best steady frequency (ended runs of at least
+   * BEEP_MIN_FRAMES only): 1 for a generator's tone, lower for a voice whose pitch jitters.
+   */
+  coherence?: number;
 }
 
 export interface ToneStep {
@@ -29,29 +34,86 @@ export interface ToneStep {
   current?: ToneRun;
 }
 
-export const isTonal = (s: FrameSpectrum): boolean => s.purity >= TONAL_PURITY && s.dbfs >= TONE_MIN_DBFS;
+export const isTonal = (s: FrameSpectrum): boolean => s.purity >= TONAL_PURITY && s.dbfs >= TONE_MIN_DBFS && s.subDb <= TONE_MAX_SUB_DB;
+
+interface Run {
+  sumHz: number;
+  sumDb: number;
+  startMs: number;
+  frames: number;
+  /** The run's first frames' samples (up to COHERENCE_MAX_FRAMES), for the coherence check. */
+  pcm: Int16Array[];
+}
 
 export class ToneTracker {
-  #run: { sumHz: number; startMs: number; frames: number } | undefined;
+  #run: Run | undefined;
 
-  /** One frame's spectrum; `startMs` is where the frame starts (audio ms since the answer). */
-  step(s: FrameSpectrum, startMs: number, frameMs = FRAME_MS): ToneStep {
+  constructor(readonly sampleRate: 8000 | 16000) {}
+
+  /** One frame (its samples and spectrum); `startMs` is where the frame starts (audio ms since the answer). */
+  step(s: FrameSpectrum, frame: Int16Array, startMs: number, frameMs = FRAME_MS): ToneStep {
     const tonal = isTonal(s);
     const out: ToneStep = { tonal };
     const r = this.#run;
     if (r && tonal && Math.abs(s.hz - r.sumHz / r.frames) <= TONE_STEADY_HZ) {
       r.sumHz += s.hz;
+      r.sumDb += s.dbfs;
       r.frames++;
+      if (r.pcm.length < COHERENCE_MAX_FRAMES) r.pcm.push(frame.slice());
+      // A frame well under the tone's level holds only its tail: the tone ends here, not a frame later.
+      if (s.dbfs < r.sumDb / r.frames - TONE_TAIL_DROP_DB && r.frames > 2) {
+        out.ended = this.#finish(r, frameMs);
+        this.#run = undefined;
+        return out;
+      }
     } else {
-      if (r) out.ended = view(r, frameMs);
-      this.#run = tonal ? { sumHz: s.hz, startMs, frames: 1 } : undefined;
+      if (r) out.ended = this.#finish(r, frameMs);
+      this.#run = tonal ? { sumHz: s.hz, sumDb: s.dbfs, startMs, frames: 1, pcm: [frame.slice()] } : undefined;
     }
     if (this.#run) out.current = view(this.#run, frameMs);
     return out;
   }
+
+  #finish(r: Run, frameMs: number): ToneRun {
+    const v = view(r, frameMs);
+    if (r.frames >= BEEP_MIN_FRAMES) v.coherence = coherence(r.pcm, this.sampleRate, v.hz);
+    return v;
+  }
 }
 
-const view = (r: { sumHz: number; startMs: number; frames: number }, frameMs: number): ToneRun => ({
+/**
+ * How steadily one frequency runs through the frames: each frame's DFT at f, taken against absolute
+ * time, keeps its phase when the source is one oscillator, whatever the level does; the coherence is
+ * |sum X_k| / sum |X_k| at the best f within +-TONE_STEADY_HZ. A generator's beep stays above 0.9;
+ * a voice's harmonic drifts and jitters from one glottal pulse to the next and loses phase.
+ */
+export function coherence(frames: readonly Int16Array[], rate: number, hz: number): number {
+  let best = 0;
+  for (let df = -TONE_STEADY_HZ; df <= TONE_STEADY_HZ; df += 0.5) {
+    const w = (2 * Math.PI * (hz + df)) / rate;
+    let sr = 0;
+    let si = 0;
+    let mags = 0;
+    let n0 = 0;
+    for (const f of frames) {
+      let re = 0;
+      let im = 0;
+      for (let i = 0; i < f.length; i++) {
+        const ph = w * (n0 + i);
+        re += (f[i] as number) * Math.cos(ph);
+        im -= (f[i] as number) * Math.sin(ph);
+      }
+      sr += re;
+      si += im;
+      mags += Math.hypot(re, im);
+      n0 += f.length;
+    }
+    if (mags > 0) best = Math.max(best, Math.hypot(sr, si) / mags);
+  }
+  return best;
+}
+
+const view = (r: Run, frameMs: number): ToneRun => ({
   hz: r.sumHz / r.frames,
   startMs: r.startMs,
   endMs: r.startMs + r.frames * frameMs,
@@ -62,13 +124,17 @@ const within = (hz: number, band: readonly [number, number]) => hz >= band[0] &&
 const ms = (r: ToneRun) => r.endMs - r.startMs;
 
 /** A finished steady tone in the beep band lasting >= 100 ms (issue 17: any frequency 400-2100 Hz). */
-export const isBeep = (r: ToneRun): boolean => r.frames >= BEEP_MIN_FRAMES && r.hz >= BEEP_LO_HZ && r.hz <= BEEP_HI_HZ;
+export const isBeep = (r: ToneRun): boolean =>
+  r.frames >= BEEP_MIN_FRAMES && r.hz >= BEEP_LO_HZ && r.hz <= BEEP_HI_HZ && (r.coherence ?? 0) >= BEEP_COHERENCE;
 
 /** A finished fax calling tone burst (T.30 CNG: 1100 Hz, 0.5 s). */
 export const isCng = (r: ToneRun): boolean => within(r.hz, CNG_HZ) && ms(r) >= CNG_MIN_MS && ms(r) <= CNG_MAX_MS;
 
 /** An answer tone (T.30 CED / V.25 ANS, 2100 Hz) that has gone on long enough to decide, before it ends. */
 export const isCedSoFar = (r: ToneRun): boolean => within(r.hz, CED_HZ) && ms(r) >= CED_DECIDE_MS;
+
+/** A finished answer tone shorter than CED should be but long for anything else (a fax going on to V.21). */
+export const isShortCed = (r: ToneRun): boolean => within(r.hz, CED_HZ) && ms(r) >= CED_MIN_ENDED_MS;
 
 /** Whether a run could be the first SIT segment (so a beep decision may wait for what follows). */
 export const mayStartSit = (r: ToneRun): boolean => within(r.hz, SIT_BANDS_HZ[0] as [number, number]) && ms(r) >= SIT_SEG_MIN_MS && ms(r) <= SIT_SEG_MAX_MS;

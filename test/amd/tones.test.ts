@@ -7,13 +7,13 @@ import * as S from '../fixtures/amd/synth.js';
 /** Every run of steady tone in the audio, and whether SIT was matched, frame by frame. */
 function analyze(pcm: Int16Array, rate: 8000 | 16000): { runs: ToneRun[]; sit: boolean; ced: boolean } {
   const a = new FrameAnalyzer(rate);
-  const t = new ToneTracker();
+  const t = new ToneTracker(rate);
   const m = new SitMatcher();
   const runs: ToneRun[] = [];
   let sit = false;
   let ced = false;
   S.frames20(S.concat([pcm, S.silence(rate, 100)]), rate).forEach((f, i) => {
-    const st = t.step(a.analyze(f), i * 20);
+    const st = t.step(a.analyze(f), f, i * 20);
     if (st.ended) {
       runs.push(st.ended);
       m.ended(st.ended);
@@ -44,6 +44,7 @@ for (const line of LINES) {
         const b = found[0] as ToneRun;
         assert.ok(Math.abs(b.hz - hz) <= 10, `${hz} Hz measured ${b.hz}`);
         assert.ok(Math.abs(b.endMs - (lead + ms)) <= 20, `${hz} Hz ${ms} ms ends at ${b.endMs}`);
+        assert.ok((b.coherence ?? 0) >= 0.95, `${hz} Hz ${ms} ms coherence ${b.coherence}`);
       }
     }
   });
@@ -67,6 +68,15 @@ test('speech-like harmonic signals (gliding pitch, two formants) and babble are 
     for (let seed = 1; seed <= 6; seed++) assert.deepEqual(beeps(S.babble(rate, 4000, seed), rate), [], `babble seed ${seed}`);
     for (const f0 of [90, 130, 210]) {
       assert.deepEqual(beeps(S.vowel(rate, 1500, { f0, f1: f0 * 1.15, formants: [650, 1100] }), rate), [], `vowel ${f0} Hz`);
+    }
+  }
+});
+
+test('a monotone vowel whose second harmonic sits on its first formant (a near-pure 400 Hz in the band) is no beep: its fundamental is under the band', () => {
+  for (const rate of [8000, 16000] as const) {
+    for (const f0 of [200, 210, 240]) {
+      const hum = S.mulawRoundTrip(S.addNoise(S.vowel(rate, 400, { f0, f1: f0, formants: [2 * f0], syllableHz: 0, dbfs: -20 }), rate, 25));
+      assert.deepEqual(beeps(S.concat([S.silence(rate, 100), hum, S.silence(rate, 100)]), rate), [], `f0 ${f0} Hz at ${rate}`);
     }
   }
 });

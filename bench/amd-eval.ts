@@ -1,0 +1,230 @@
+// Command: nice -n 10 node --import tsx bench/amd-eval.ts [--short] [--words] [--cache DIR] [--corpus DIR] [--settings JSON]
+//
+// Answering-machine detection on the labelled set (bench/amd-set: recipes rendered in memory to 8 kHz
+// G.711 audio with line noise), streamed 20 ms frame by frame through createMachineDetector in
+// detect_message_end mode with the default settings, acoustic cues only (no recognizer words).
+// Prints the confusion matrix (true class x verdict), human-vs-machine accuracy, decision time p50/p95
+// per class (human: from the first word's start; others: from the answer), beep end -> greeting_end
+// delay, how greetings ended, what each cue contributed, and the clips without a verdict (must be 0).
+// --words: also the recognizer's words (Debian's pocketsphinx at 8 kHz, src/providers/stt/pocketsphinx.ts):
+// every clip is recognized once (one stream, clips 2 s apart); each final reaches the detector at its
+// end + WORDS_LATENCY_MS of audio time (the engine's 300 ms end silence + ~200 ms to the final), so
+// words arrive no earlier than a live call would have them. pocketsphinx gives no partials.
+// --short: a 30-clip subset. --cache DIR: keep rendered clips there between runs (TTS is the slow part).
+// --corpus DIR: also run every WAV in DIR (8 kHz unlabelled real clips): verdict counts, crashes, and
+// clips without a verdict.
+import { performance } from 'node:perf_hooks';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AMD_DEFAULTS, createMachineDetector } from '../src/amd/detector.js';
+import type { AmdEvent, AmdSettings } from '../src/amd/types.js';
+import { PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
+import { readWav } from '../test/fixtures/media/signals.js';
+import { concat, frames20, silence } from '../test/fixtures/amd/synth.js';
+import { AMD_CLASSES, type AmdClass, type Clip, loadRecipes, missing, RATE, render } from './amd-set/generate.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const SETTINGS: AmdSettings = { ...AMD_DEFAULTS, mode: 'detect_message_end', ...(JSON.parse(opt('settings') ?? '{}') as Partial<AmdSettings>) };
+const CACHE = opt('cache');
+const WORDS = argv.includes('--words');
+const WORDS_LATENCY_MS = 500;
+const WORDS_GAP_MS = 2000;
+
+interface Heard {
+  text: string;
+  /** Audio ms since the clip's answer at which the detector is given the words. */
+  atMs: number;
+}
+
+/** What pocketsphinx hears in each clip (one stream, clips WORDS_GAP_MS apart, finals matched by time). */
+async function recognize(clips: readonly Int16Array[]): Promise<Heard[][]> {
+  const starts: number[] = [];
+  const parts: Int16Array[] = [];
+  let at = 0;
+  for (const c of clips) {
+    starts.push(at);
+    parts.push(c, silence(RATE, WORDS_GAP_MS));
+    at += ((c.length * 1000) / RATE) + WORDS_GAP_MS;
+  }
+  const s = new PocketsphinxStt().start({ sampleRate: RATE, language: 'en-US' });
+  const out: Heard[][] = clips.map(() => []);
+  const reading = (async () => {
+    for await (const e of s) {
+      if (e.type === 'error') throw new Error(`pocketsphinx: ${e.error.message}`);
+      if (e.type !== 'final' || e.text.trim() === '') continue;
+      let i = starts.length - 1;
+      while (i > 0 && (starts[i] as number) > e.startMs) i--;
+      out[i]?.push({ text: e.text, atMs: e.endMs - (starts[i] as number) + WORDS_LATENCY_MS });
+    }
+  })();
+  for (const f of frames20(concat(parts), RATE)) {
+    while (s.backlogSamples > RATE) await new Promise((r) => setTimeout(r, 5)); // keep <= 1 s queued
+    s.push(f);
+  }
+  s.end();
+  await reading;
+  console.log(`pocketsphinx: ${out.reduce((a, h) => a + h.length, 0)} finals over ${clips.length} clips`);
+  return out;
+}
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
+};
+const fmt = (v: number) => (Number.isNaN(v) ? '-' : String(Math.round(v)));
+
+/** The clip, then the quiet line after it (a clip may end before the deadline), until the detector is done. */
+/** The detector's own CPU: wall time inside push()/words() and frames pushed, over every clip. */
+const cost = { ms: 0, frames: 0 };
+
+function run(pcm: Int16Array, heard: readonly Heard[] = []): AmdEvent[] {
+  const d = createMachineDetector(SETTINGS, RATE);
+  const events: AmdEvent[] = [];
+  const words = [...heard];
+  let t = 0;
+  const step = (f: Int16Array) => {
+    while (words.length > 0 && (words[0] as Heard).atMs <= t) {
+      const w = words.shift() as Heard;
+      events.push(...d.words(w.text, true, w.atMs));
+    }
+    const t0 = performance.now();
+    events.push(...d.push(f));
+    cost.ms += performance.now() - t0;
+    cost.frames++;
+    t += 20;
+  };
+  for (const f of frames20(pcm, RATE)) step(f);
+  const quiet = new Int16Array(RATE / 50);
+  for (let ms = 0; !d.done && ms < SETTINGS.totalAnalysisMs + SETTINGS.beepTimeoutMs; ms += 20) step(quiet);
+  return events;
+}
+
+async function clipOf(r: ReturnType<typeof loadRecipes>[number]): Promise<Clip> {
+  if (!CACHE) return render(r);
+  mkdirSync(CACHE, { recursive: true });
+  const f = join(CACHE, `${r.id}.json`);
+  if (existsSync(f)) {
+    const c = JSON.parse(readFileSync(f, 'utf8')) as Omit<Clip, 'pcm'> & { pcm: number[] };
+    if (JSON.stringify(c.recipe) === JSON.stringify(r)) return { ...c, pcm: Int16Array.from(c.pcm) };
+  }
+  const c = await render(r);
+  writeFileSync(f, JSON.stringify({ ...c, pcm: Array.from(c.pcm) }));
+  return c;
+}
+
+const VERDICTS = ['human', 'machine_start', 'screening', 'ivr', 'intercept', 'fax', 'unknown', '(none)'] as const;
+
+async function labelled(): Promise<void> {
+  let recipes = loadRecipes();
+  if (argv.includes('--short')) recipes = recipes.filter((_, i) => i % 7 === 0);
+  const skipped = recipes.filter((r) => missing(r) !== undefined);
+  for (const r of skipped) console.log(`skipped ${r.id}: ${missing(r)}`);
+  recipes = recipes.filter((r) => missing(r) === undefined);
+  const confusion = new Map<AmdClass, Map<string, number>>(AMD_CLASSES.map((c) => [c, new Map()]));
+  const times = new Map<AmdClass, number[]>(AMD_CLASSES.map((c) => [c, []]));
+  const beepDelays: number[] = [];
+  const ends = new Map<string, number>();
+  const cues = new Map<string, number>();
+  const wrong: string[] = [];
+  let hm = 0;
+  let hmRight = 0;
+  let none = 0;
+  let early = 0;
+  const clips: Clip[] = [];
+  for (const r of recipes) clips.push(await clipOf(r));
+  const heard = WORDS ? await recognize(clips.map((c) => c.pcm)) : [];
+  for (const [i, r] of recipes.entries()) {
+    const clip = clips[i] as Clip;
+    const ev = run(clip.pcm, heard[i]);
+    const v = ev.find((e) => e.type === 'verdict');
+    const g = ev.find((e) => e.type === 'greeting_end');
+    const got = v?.answeredBy ?? '(none)';
+    if (!v) none++;
+    const row = confusion.get(r.cls) as Map<string, number>;
+    row.set(got, (row.get(got) ?? 0) + 1);
+    for (const c of v?.cues ?? []) cues.set(`${got}: ${c}`, (cues.get(`${got}: ${c}`) ?? 0) + 1);
+    const isMachine = r.cls === 'machine_with_beep' || r.cls === 'machine_without_beep';
+    if (r.cls === 'human' || isMachine) {
+      hm++;
+      const right = r.cls === 'human' ? got === 'human' : got === 'machine_start';
+      if (right) hmRight++;
+    }
+    const want = r.cls === 'human' ? 'human' : isMachine ? 'machine_start' : r.cls;
+    if (got !== want) wrong.push(`${r.id} -> ${got} at ${fmt(v?.atMs ?? NaN)} ms [${v?.cues.join(',') ?? ''}]`);
+    if (v && got === want) (times.get(r.cls) as number[]).push(r.cls === 'human' ? v.atMs - (clip.firstWordMs ?? 0) : v.atMs);
+    if (isMachine) {
+      const kind = g?.answeredBy ?? '(no greeting_end)';
+      ends.set(`${r.cls} -> ${kind}`, (ends.get(`${r.cls} -> ${kind}`) ?? 0) + 1);
+      // A message must never start during the greeting, nor before the beep has ended.
+      const mustWait = clip.beepEndMs ?? clip.speechEndMs ?? 0;
+      if (g && g.atMs < mustWait) early++;
+      if (g?.answeredBy === 'machine_end_beep' && clip.beepEndMs !== undefined) beepDelays.push(g.atMs - clip.beepEndMs);
+    }
+  }
+  console.log(`\n${recipes.length} clips (${skipped.length} skipped), ${WORDS ? 'acoustic cues + pocketsphinx words' : 'acoustic cues only'}, settings ${JSON.stringify(SETTINGS)}\n`);
+  console.log(['true \\ verdict'.padEnd(22), ...VERDICTS.map((v) => v.padStart(15))].join(''));
+  for (const c of AMD_CLASSES) {
+    const row = confusion.get(c) as Map<string, number>;
+    console.log([c.padEnd(22), ...VERDICTS.map((v) => String(row.get(v) ?? 0).padStart(15))].join(''));
+  }
+  console.log(`\nhuman vs machine accuracy: ${hmRight}/${hm} = ${((100 * hmRight) / hm).toFixed(1)} %`);
+  console.log('decision time of correct verdicts, ms (human: from the first word; others: from the answer):');
+  for (const c of AMD_CLASSES) {
+    const t = times.get(c) as number[];
+    console.log(`  ${c.padEnd(22)} n=${String(t.length).padStart(3)}  p50 ${fmt(pct(t, 50)).padStart(5)}  p95 ${fmt(pct(t, 95)).padStart(5)}`);
+  }
+  console.log(`beep end -> greeting_end (machine_end_beep), ms: n=${beepDelays.length} p50 ${fmt(pct(beepDelays, 50))} p95 ${fmt(pct(beepDelays, 95))} max ${fmt(Math.max(...beepDelays))}`);
+  console.log('how machine greetings ended:');
+  for (const [k, n] of [...ends].sort()) console.log(`  ${k}: ${n}`);
+  console.log(`greeting_end before the greeting (or its beep) was over: ${early}`);
+  console.log('cues in verdicts:');
+  for (const [k, n] of [...cues].sort()) console.log(`  ${k}: ${n}`);
+  console.log(`clips without a verdict: ${none}`);
+  console.log(`detector cost: ${((1000 * cost.ms) / cost.frames).toFixed(1)} us per 20 ms frame (${cost.frames} frames, all work of push())`);
+  if (wrong.length > 0) console.log(`\nnot as labelled (${wrong.length}):\n  ${wrong.join('\n  ')}`);
+}
+
+async function corpus(dir: string): Promise<void> {
+  const counts = new Map<string, number>();
+  let crashed = 0;
+  let none = 0;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.wav')).sort();
+  const lines: string[] = [];
+  const waves = files.map((f) => {
+    try {
+      return readWav(join(dir, f));
+    } catch {
+      return undefined;
+    }
+  });
+  const heard = WORDS ? await recognize(waves.map((w) => (w?.sampleRate === RATE ? w.samples : new Int16Array(0)))) : [];
+  for (const [i, f] of files.entries()) {
+    try {
+      const w = waves[i];
+      if (!w) throw new Error('unreadable');
+      if (w.sampleRate !== RATE) throw new Error(`${w.sampleRate} Hz`);
+      const ev = run(w.samples, heard[i]);
+      const v = ev.find((e) => e.type === 'verdict');
+      const g = ev.find((e) => e.type === 'greeting_end');
+      if (!v) none++;
+      const k = v?.answeredBy ?? '(none)';
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+      lines.push(`  ${f}: ${k} at ${fmt(v?.atMs ?? NaN)} [${v?.cues.join(',') ?? ''}]${g ? ` then ${g.answeredBy} at ${fmt(g.atMs)}${g.beepHz ? ` (${g.beepHz} Hz)` : ''}` : ''}`);
+    } catch (e) {
+      crashed++;
+      lines.push(`  ${f}: CRASHED ${(e as Error).message}`);
+    }
+  }
+  console.log(`\ncorpus ${dir}: ${files.length} clips, ${crashed} crashed, ${none} without a verdict`);
+  console.log(`verdicts: ${[...counts].sort().map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (argv.includes('--list')) console.log(lines.join('\n'));
+}
+
+await labelled();
+const dir = opt('corpus');
+if (dir) await corpus(dir);
