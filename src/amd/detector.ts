@@ -12,8 +12,8 @@
 import { Cadence } from './cadence.js';
 import { findPhrases, type PhraseClass } from './phrases.js';
 import { FrameAnalyzer } from './spectrum.js';
-import { FRAME_MS, MANY_WORDS_BURSTS, SIT_BANDS_HZ, SIT_MAX_GAP_MS } from './thresholds.js';
-import { isBeep, isCedSoFar, isCng, isShortCed, mayStartSit, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
+import { FRAME_MS, MANY_WORDS_BURSTS } from './thresholds.js';
+import { isBeep, isCedSoFar, isCng, isShortCed, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
 import type { AmdCue, AmdEvent, AmdSettings, AnsweredBy, MachineDetector } from './types.js';
 
 export { AMD_DEFAULTS, AMD_RANGES } from './settings.js';
@@ -41,8 +41,8 @@ class Detector implements MachineDetector {
   #now = 0;
   #verdict: { answeredBy: AnsweredBy; atMs: number } | undefined;
   #greetingEnded = false;
-  /** A beep that may be SIT's first segment, held until the next segment shows (or not). */
-  #heldBeep: { run: ToneRun; decideAtMs: number } | undefined;
+  /** A beep that may be a SIT segment, held until SIT shows (intercept) or cannot any more (beep). */
+  #heldBeep: ToneRun | undefined;
 
   constructor(settings: AmdSettings, sampleRate: 8000 | 16000) {
     this.#s = settings;
@@ -92,19 +92,12 @@ class Detector implements MachineDetector {
 
   #decide(ended: ToneRun | undefined, current: ToneRun | undefined, endMs: number, out: AmdEvent[]): void {
     const c = this.#cadence.state;
-    const spokeBefore = (r: ToneRun) => c.firstSpeechMs !== undefined && c.firstSpeechMs < r.startMs;
     if (this.#sit.matches(current)) return this.#give('intercept', endMs, ['sit_tones'], out);
     if (c.firstSpeechMs === undefined && ((ended && (isCng(ended) || isShortCed(ended))) || (current && isCedSoFar(current)))) return this.#give('fax', endMs, ['fax_tone'], out);
-    if (ended && isBeep(ended) && spokeBefore(ended)) {
-      if (mayStartSit(ended)) this.#heldBeep = { run: ended, decideAtMs: endMs + SIT_MAX_GAP_MS };
-      else return this.#giveBeep(ended, endMs, out);
-    }
-    const held = this.#heldBeep;
-    if (held) {
-      const sitNext = current !== undefined && current.hz >= (SIT_BANDS_HZ[1] as [number, number])[0] && current.hz <= (SIT_BANDS_HZ[1] as [number, number])[1];
-      if (sitNext) this.#heldBeep = undefined;
-      else if (endMs >= held.decideAtMs) return this.#giveBeep(held.run, endMs, out);
-    }
+    // A beep after the greeting, or alone (a mailbox with no greeting): fax and SIT were ruled out
+    // above, but a tone that may be a SIT segment waits (a few frames) to see whether SIT follows.
+    if (ended && isBeep(ended)) this.#heldBeep = ended;
+    if (this.#heldBeep && !this.#sit.mayBecomeSit(current, endMs)) return this.#giveBeep(this.#heldBeep, endMs, out);
     if (c.greetingStartMs !== undefined && c.greetingEndMs !== undefined) {
       if (c.greetingEndMs - c.greetingStartMs >= this.#s.greetingMaxMs) return this.#give('machine_start', endMs, this.#cadenceCues(), out);
       if (c.greetingClosed) return this.#give('human', endMs, ['short_greeting'], out);

@@ -95,6 +95,11 @@ test('a short greeting and its beep: the beep itself makes the verdict (machine)
   assert.ok(ev[0]?.cues.includes('beep'));
 });
 
+test('a mailbox with no greeting, only a beep: machine, and the greeting end with it', () => {
+  const ev = S.runDetector(END, R, S.concat([S.silence(R, 800), S.tone(R, 1000, 300), S.silence(R, 3000)]));
+  assert.deepEqual(ev.map((e) => [e.answeredBy, e.cues]), [['machine_start', ['beep']], ['machine_end_beep', ['beep']]]);
+});
+
 test('network and fax tones: SIT is intercept, CNG and CED are fax', () => {
   const sit = S.runDetector(DETECT, R, S.concat([S.silence(R, 200), S.mulawRoundTrip(S.sit(R)), S.babble(R, 3000)]));
   assert.deepEqual(sit.map((e) => [e.answeredBy, e.cues]), [['intercept', ['sit_tones']]]);
