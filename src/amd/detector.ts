@@ -6,8 +6,10 @@
  * the media thread and tests run it in virtual time.
  *
  * Order of precedence before the verdict: network and fax tones (decisive and unmistakable), then a
- * beep after speech, then words (a phrase is stronger than cadence but arrives later), then cadence
- * (a long greeting: machine; a short one and a wait: human), then initial silence and the deadline.
+ * beep (after a short greeting, or alone), then cadence (a long greeting: machine; a short one and a
+ * wait: human), then initial silence and the deadline. Words (words()) decide whenever they come
+ * first: a phrase is stronger evidence than cadence, but a recognizer's final usually arrives after
+ * the cadence has decided (BENCHMARKS.md).
  */
 import { Cadence } from './cadence.js';
 import { findPhrases, type PhraseClass } from './phrases.js';
@@ -56,6 +58,7 @@ class Detector implements MachineDetector {
     return this.#verdict.answeredBy !== 'machine_start' || this.#s.mode !== 'detect_message_end' || this.#greetingEnded;
   }
 
+  /** An empty frame counts as a lost 20 ms frame: time still passes, so the deadline still comes. */
   push(frame: Int16Array): AmdEvent[] {
     const startMs = this.#now;
     const frameMs = frame.length > 0 ? (frame.length * 1000) / this.#rate : FRAME_MS;
