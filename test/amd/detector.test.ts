@@ -23,6 +23,13 @@ test('only silence: exactly one verdict, unknown on initial silence, and nothing
   assert.deepEqual(ev, [{ type: 'verdict', answeredBy: 'unknown', atMs: 2500, cues: ['initial_silence'] }]);
 });
 
+test('line noise alone (any level, through G.711), and a click, are nobody speaking: initial silence', () => {
+  for (const dbfs of [-60, -45, -30]) {
+    const pcm = S.mulawRoundTrip(S.concat([S.noise(R, 1000, dbfs, 3), S.tones(R, [300, 1700, 2900], 20, -10), S.noise(R, 4000, dbfs, 4)]));
+    assert.deepEqual(S.runDetector(DETECT, R, pcm).map((e) => [e.answeredBy, e.cues]), [['unknown', ['initial_silence']]], `noise at ${dbfs} dBFS`);
+  }
+});
+
 test('the verdict is given at totalAnalysisMs at the latest, and by a push past the deadline', () => {
   const ev = S.runDetector({ ...DETECT, totalAnalysisMs: 1000, initialSilenceMs: 2500 }, R, S.silence(R, 3000));
   assert.deepEqual(ev, [{ type: 'verdict', answeredBy: 'unknown', atMs: 1000, cues: ['timeout'] }]);
