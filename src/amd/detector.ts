@@ -6,14 +6,16 @@
  * the media thread and tests run it in virtual time.
  *
  * Order of precedence before the verdict: network and fax tones (decisive and unmistakable), then a
- * beep after speech, then words (a phrase is stronger than cadence but arrives later), then cadence
- * (a long greeting: machine; a short one and a wait: human), then initial silence and the deadline.
+ * beep (after a short greeting, or alone), then cadence (a long greeting: machine; a short one and a
+ * wait: human), then initial silence and the deadline. Words (words()) decide whenever they come
+ * first: a phrase is stronger evidence than cadence, but a recognizer's final usually arrives after
+ * the cadence has decided (BENCHMARKS.md).
  */
 import { Cadence } from './cadence.js';
 import { findPhrases, type PhraseClass } from './phrases.js';
 import { FrameAnalyzer } from './spectrum.js';
-import { FRAME_MS, MANY_WORDS_BURSTS, SIT_BANDS_HZ, SIT_MAX_GAP_MS } from './thresholds.js';
-import { isBeep, isCedSoFar, isCng, isShortCed, mayStartSit, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
+import { FRAME_MS, MANY_WORDS_BURSTS } from './thresholds.js';
+import { isBeep, isCedSoFar, isCng, isShortCed, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
 import type { AmdCue, AmdEvent, AmdSettings, AnsweredBy, MachineDetector } from './types.js';
 
 export { AMD_DEFAULTS, AMD_RANGES } from './settings.js';
@@ -41,8 +43,8 @@ class Detector implements MachineDetector {
   #now = 0;
   #verdict: { answeredBy: AnsweredBy; atMs: number } | undefined;
   #greetingEnded = false;
-  /** A beep that may be SIT's first segment, held until the next segment shows (or not). */
-  #heldBeep: { run: ToneRun; decideAtMs: number } | undefined;
+  /** A beep that may be a SIT segment, held until SIT shows (intercept) or cannot any more (beep). */
+  #heldBeep: ToneRun | undefined;
 
   constructor(settings: AmdSettings, sampleRate: 8000 | 16000) {
     this.#s = settings;
@@ -56,6 +58,7 @@ class Detector implements MachineDetector {
     return this.#verdict.answeredBy !== 'machine_start' || this.#s.mode !== 'detect_message_end' || this.#greetingEnded;
   }
 
+  /** An empty frame counts as a lost 20 ms frame: time still passes, so the deadline still comes. */
   push(frame: Int16Array): AmdEvent[] {
     const startMs = this.#now;
     const frameMs = frame.length > 0 ? (frame.length * 1000) / this.#rate : FRAME_MS;
@@ -92,19 +95,12 @@ class Detector implements MachineDetector {
 
   #decide(ended: ToneRun | undefined, current: ToneRun | undefined, endMs: number, out: AmdEvent[]): void {
     const c = this.#cadence.state;
-    const spokeBefore = (r: ToneRun) => c.firstSpeechMs !== undefined && c.firstSpeechMs < r.startMs;
     if (this.#sit.matches(current)) return this.#give('intercept', endMs, ['sit_tones'], out);
     if (c.firstSpeechMs === undefined && ((ended && (isCng(ended) || isShortCed(ended))) || (current && isCedSoFar(current)))) return this.#give('fax', endMs, ['fax_tone'], out);
-    if (ended && isBeep(ended) && spokeBefore(ended)) {
-      if (mayStartSit(ended)) this.#heldBeep = { run: ended, decideAtMs: endMs + SIT_MAX_GAP_MS };
-      else return this.#giveBeep(ended, endMs, out);
-    }
-    const held = this.#heldBeep;
-    if (held) {
-      const sitNext = current !== undefined && current.hz >= (SIT_BANDS_HZ[1] as [number, number])[0] && current.hz <= (SIT_BANDS_HZ[1] as [number, number])[1];
-      if (sitNext) this.#heldBeep = undefined;
-      else if (endMs >= held.decideAtMs) return this.#giveBeep(held.run, endMs, out);
-    }
+    // A beep after the greeting, or alone (a mailbox with no greeting): fax and SIT were ruled out
+    // above, but a tone that may be a SIT segment waits (a few frames) to see whether SIT follows.
+    if (ended && isBeep(ended)) this.#heldBeep = ended;
+    if (this.#heldBeep && !this.#sit.mayBecomeSit(current, endMs)) return this.#giveBeep(this.#heldBeep, endMs, out);
     if (c.greetingStartMs !== undefined && c.greetingEndMs !== undefined) {
       if (c.greetingEndMs - c.greetingStartMs >= this.#s.greetingMaxMs) return this.#give('machine_start', endMs, this.#cadenceCues(), out);
       if (c.greetingClosed) return this.#give('human', endMs, ['short_greeting'], out);

@@ -136,8 +136,8 @@ export const isCedSoFar = (r: ToneRun): boolean => within(r.hz, CED_HZ) && ms(r)
 /** A finished answer tone shorter than CED should be but long for anything else (a fax going on to V.21). */
 export const isShortCed = (r: ToneRun): boolean => within(r.hz, CED_HZ) && ms(r) >= CED_MIN_ENDED_MS;
 
-/** Whether a run could be the first SIT segment (so a beep decision may wait for what follows). */
-export const mayStartSit = (r: ToneRun): boolean => within(r.hz, SIT_BANDS_HZ[0] as [number, number]) && ms(r) >= SIT_SEG_MIN_MS && ms(r) <= SIT_SEG_MAX_MS;
+/** A run that fits SIT segment i (its band and length). */
+const seg = (r: ToneRun, i: number) => within(r.hz, SIT_BANDS_HZ[i] as [number, number]) && ms(r) >= SIT_SEG_MIN_MS && ms(r) <= SIT_SEG_MAX_MS;
 
 /**
  * The three special information tones in sequence (ITU-T Q.35, Telcordia SR-2275): fed every ended run
@@ -153,11 +153,26 @@ export class SitMatcher {
     if (this.#recent.length > 2) this.#recent.shift();
   }
 
+  /**
+   * Whether the tones so far may still become SIT: the last ended run(s) are its first segment (or
+   * first two), and the next segment is sounding or may still start (within SIT_MAX_GAP_MS). A beep
+   * that may be a SIT segment waits on this (a few frames) rather than deciding a machine.
+   */
+  mayBecomeSit(current: ToneRun | undefined, nowMs: number): boolean {
+    const n = this.#recent.length;
+    const last = this.#recent[n - 1];
+    if (!last) return false;
+    const k = [0, 1].find((i) => seg(last, i) && (i === 0 || (n >= 2 && seg(this.#recent[n - 2] as ToneRun, 0) && last.startMs - (this.#recent[n - 2] as ToneRun).endMs <= SIT_MAX_GAP_MS)));
+    if (k === undefined) return false;
+    const next = SIT_BANDS_HZ[k + 1] as [number, number];
+    if (current && current.startMs >= last.endMs) return within(current.hz, next);
+    return nowMs - last.endMs <= SIT_MAX_GAP_MS;
+  }
+
   matches(current: ToneRun | undefined): boolean {
     if (!current) return false;
     const [a, b] = this.#recent;
     if (!a || !b || this.#recent.length < 2) return false;
-    const seg = (r: ToneRun, i: number) => within(r.hz, SIT_BANDS_HZ[i] as [number, number]) && ms(r) >= SIT_SEG_MIN_MS && ms(r) <= SIT_SEG_MAX_MS;
     return (
       seg(a, 0) && seg(b, 1) && within(current.hz, SIT_BANDS_HZ[2] as [number, number]) && ms(current) >= SIT_SEG_MIN_MS &&
       b.startMs - a.endMs <= SIT_MAX_GAP_MS && current.startMs - b.endMs <= SIT_MAX_GAP_MS

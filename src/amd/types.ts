@@ -50,7 +50,7 @@ export type AmdCue = (typeof AMD_CUES)[number];
 
 export type AmdMode = 'detect' | 'detect_message_end';
 
-/** Tuning, as carriers expose it (ms). Defaults and ranges: src/contract/call-defaults.ts. */
+/** Tuning, as carriers expose it (ms). Defaults and ranges: AMD_DEFAULTS and AMD_RANGES in src/amd/settings.ts. */
 export interface AmdSettings {
   mode: AmdMode;
   /** Give up (verdict unknown, or machine_end_other when waiting for a machine's end) after this long from the answer. */

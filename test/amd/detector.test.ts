@@ -23,6 +23,13 @@ test('only silence: exactly one verdict, unknown on initial silence, and nothing
   assert.deepEqual(ev, [{ type: 'verdict', answeredBy: 'unknown', atMs: 2500, cues: ['initial_silence'] }]);
 });
 
+test('line noise alone (any level, through G.711), and a click, are nobody speaking: initial silence', () => {
+  for (const dbfs of [-60, -45, -30]) {
+    const pcm = S.mulawRoundTrip(S.concat([S.noise(R, 1000, dbfs, 3), S.tones(R, [300, 1700, 2900], 20, -10), S.noise(R, 4000, dbfs, 4)]));
+    assert.deepEqual(S.runDetector(DETECT, R, pcm).map((e) => [e.answeredBy, e.cues]), [['unknown', ['initial_silence']]], `noise at ${dbfs} dBFS`);
+  }
+});
+
 test('the verdict is given at totalAnalysisMs at the latest, and by a push past the deadline', () => {
   const ev = S.runDetector({ ...DETECT, totalAnalysisMs: 1000, initialSilenceMs: 2500 }, R, S.silence(R, 3000));
   assert.deepEqual(ev, [{ type: 'verdict', answeredBy: 'unknown', atMs: 1000, cues: ['timeout'] }]);
@@ -93,6 +100,11 @@ test('a short greeting and its beep: the beep itself makes the verdict (machine)
   const ev = S.runDetector(END, R, pcm);
   assert.deepEqual(ev.map((e) => e.answeredBy), ['machine_start', 'machine_end_beep']);
   assert.ok(ev[0]?.cues.includes('beep'));
+});
+
+test('a mailbox with no greeting, only a beep: machine, and the greeting end with it', () => {
+  const ev = S.runDetector(END, R, S.concat([S.silence(R, 800), S.tone(R, 1000, 300), S.silence(R, 3000)]));
+  assert.deepEqual(ev.map((e) => [e.answeredBy, e.cues]), [['machine_start', ['beep']], ['machine_end_beep', ['beep']]]);
 });
 
 test('network and fax tones: SIT is intercept, CNG and CED are fax', () => {
