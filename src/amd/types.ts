@@ -3,23 +3,13 @@
  * callee's 20 ms frames in the media worker) and the voice runtime that acts on its verdict.
  * Streaming and causal: the detector sees audio and words only as they happen, never the future.
  */
+import { ANSWERED_BY_VALUES } from '../contract/machine-detection.js';
 
-/** The classes a verdict can name (the call object's `answered_by`). */
-export const ANSWERED_BY = [
-  'human',
-  'machine_start',
-  'machine_end_beep',
-  'machine_end_silence',
-  'machine_end_other',
-  'screening',
-  'ivr',
-  'fax',
-  'intercept',
-  'unknown',
-] as const;
+/** The classes a verdict can name (the call object's `answered_by`): one list, the API's. */
+export const ANSWERED_BY = ANSWERED_BY_VALUES;
 export type AnsweredBy = (typeof ANSWERED_BY)[number];
 
-/** The cues a verdict can rest on (the call's `machine_detection_evidence`). */
+/** The cues a verdict can rest on (the call's `machine_detection_result.cues`). */
 export const AMD_CUES = [
   /** Nobody said anything for initial_silence_ms after the answer. */
   'initial_silence',

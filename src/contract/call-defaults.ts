@@ -16,21 +16,28 @@ export const MAX_DURATION_S: IntegerOption = { min: 30, max: 14400, default: 360
 export const MACHINE_DETECTION_DEFAULT = { mode: 'disabled', hangup_on_machine: false } as const;
 
 /**
- * Answering-machine detection tuning (ms), named as carriers expose it. The defaults are the
- * classic ones of timing-based detectors (Asterisk's AMD application uses the same initial silence,
- * greeting, after-greeting silence and total analysis time), which our cue-based detector refines
- * with words and tones; src/amd/thresholds.ts says why each internal threshold has its value.
+ * Answering-machine detection tuning (ms), named as carriers expose it: the API's ranges and
+ * defaults, which the detector (src/amd/settings.ts) reads too. Its internal thresholds, each with
+ * the reason for its value, are in src/amd/thresholds.ts.
  */
 export const AMD_TIMING = {
-  /** Give the verdict (unknown at worst) no later than this after the answer. */
+  /** Issue 17: 500-60000, default 5000 (the carriers' usual; a verdict is always given by then). */
   total_analysis_ms: { min: 500, max: 60_000, default: 5000 },
-  /** Nobody speaks this long after the answer: a machine that waits, or nobody there. */
+  /** Silence from the answer before giving up on hearing anyone: 2500 as Asterisk app_amd's initialSilence. */
   initial_silence_ms: { min: 500, max: 10_000, default: 2500 },
-  /** One stretch of speech longer than this is a recorded greeting, not a person's "Hello?". */
-  greeting_max_ms: { min: 500, max: 10_000, default: 1500 },
-  /** Silence this long after a machine's greeting ends it (when no beep comes). */
-  after_greeting_silence_ms: { min: 300, max: 5000, default: 800 },
-  /** detect_message_end: wait this long after the machine verdict for the beep at most. */
+  /**
+   * Speech this long without a wait decides a machine. 1800 ms (Asterisk uses 1500): a person's answer
+   * ("Hello?", "Yeah, this is Sam.") lasts 0.3-1.5 s; 1800 keeps the p50 machine verdict under 3 s
+   * from the answer while sparing people who add a few words (measured: BENCHMARKS.md).
+   */
+  greeting_max_ms: { min: 500, max: 10_000, default: 1800 },
+  /** Silence after a machine's greeting that counts as its end: 800 as Asterisk's afterGreetingSilence (a sentence gap is shorter). */
+  after_greeting_silence_ms: { min: 200, max: 5000, default: 800 },
+  /**
+   * How long after the machine verdict to wait for a beep: 30000 (Twilio's MachineDetectionTimeout
+   * default is 30 s): greetings run 3-15 s and some carriers' prompts ("...to leave a callback number,
+   * press 5...") longer, and a message started during the greeting is lost.
+   */
   beep_timeout_ms: { min: 1000, max: 60_000, default: 30_000 },
 } as const satisfies Record<string, IntegerOption>;
 export type AmdTimingField = keyof typeof AMD_TIMING;

@@ -240,7 +240,7 @@ describe('validation of every field', () => {
     assert.equal(off.status, 202, off.raw);
     assert.deepEqual([off.body.machine_detection, off.body.voicemail, off.body.answered_by, off.body.machine_detection_result], [{ mode: 'disabled', hangup_on_machine: false }, null, null, null]);
 
-    const defaults = { total_analysis_ms: 5000, initial_silence_ms: 2500, greeting_max_ms: 1500, after_greeting_silence_ms: 800, beep_timeout_ms: 30000 };
+    const defaults = { total_analysis_ms: 5000, initial_silence_ms: 2500, greeting_max_ms: 1800, after_greeting_silence_ms: 800, beep_timeout_ms: 30000 };
     const on = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', greeting_max_ms: 2000 } });
     assert.equal(on.status, 202, on.raw);
     assert.deepEqual(on.body.machine_detection, { mode: 'detect', hangup_on_machine: false, ...defaults, greeting_max_ms: 2000 });

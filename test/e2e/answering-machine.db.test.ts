@@ -1,0 +1,170 @@
+/**
+ * Who answered, on live calls through the API: the seeded demo flow agent calls the sandbox's
+ * personas over SIP/RTP (PCMU) with machine_detection on. Each answer class ends as documented:
+ * a voicemail gets its message after the beep (or the greeting's silence) and the call ends
+ * voicemail_left; hangup_on_machine hangs up before the beep (machine_detected); a person is talked
+ * to; a network intercept and a fax end the call failed. The verdict is on the call object and
+ * in the machine_detection / machine_detection_ended status callbacks; the voicemail persona's
+ * recording shows when the agent spoke, against when its beep ended.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SandboxRecording } from '../../src/sandbox/index.js';
+import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
+import { rms } from '../fixtures/media/signals.js';
+import { waitFor } from '../helpers/wait.js';
+import { WebhookReceiver, type Received } from '../helpers/webhook-receiver.js';
+import { sandboxSkip, startSandboxRig, type SandboxRig } from './sandbox-rig.js';
+
+const skip = sandboxSkip;
+const recordings: SandboxRecording[] = [];
+const MESSAGE = 'Hi {{name}}, this is the Outcall demo calling about your appointment. Please call us back. Goodbye.';
+/**
+ * The beep's end to the message's first sound as the voicemail persona's VAD hears it: our
+ * detector's decision (one frame after the beep) and the first audio leaving, plus the RTP path and
+ * the persona's jitter buffer and VAD onset. The detector's own delay is measured in bench/amd-eval.ts.
+ */
+const MESSAGE_AFTER_BEEP_BOUND_MS = 800;
+
+let rig: SandboxRig;
+let hooks: WebhookReceiver;
+let deliverer: WebhookDeliverer;
+
+before(async () => {
+  if (skip) return;
+  rig = await startSandboxRig(46000, { onRecording: (r) => recordings.push(r) });
+  hooks = await new WebhookReceiver().start();
+  deliverer = new WebhookDeliverer(rig.t.ctx, { pollMs: 100 });
+  await deliverer.start();
+});
+after(async () => {
+  if (skip) return;
+  await deliverer.stop();
+  await hooks.stop();
+  await rig.stop();
+});
+
+const body = (h: Received) => JSON.parse(h.body) as { type: string; data: Record<string, unknown> };
+const hooksOf = (callId: string) => hooks.received.map(body).filter((b) => b.data.call_id === callId);
+const AMD_EVENTS = ['machine_detection', 'machine_detection_ended', 'completed', 'failed'];
+
+/** Calls `number` with the demo agent and these settings; the ended call, its transcript, the sandbox's record. */
+async function amdCall(number: string, extra: Record<string, unknown>) {
+  const call = await rig.call(number, { status_callback: { url: hooks.url(), events: AMD_EVENTS }, ...extra }, 90_000);
+  const tr = call.transcript_id ? await rig.t.org.req('GET', `/v1/transcripts/${call.transcript_id}`) : undefined;
+  const turns = (tr?.body.turns ?? []) as Array<{ speaker: string; text: string; interrupted: boolean }>;
+  // Each test calls its own number once.
+  const rec = await waitFor('the sandbox to record the call', () => rig.sandbox.calls.find((x) => x.dialed === number), 10_000);
+  const said = JSON.stringify(turns.map((x) => [x.speaker, x.text]));
+  return { call, turns, rec, said };
+}
+
+describe('answering-machine detection on live calls (sandbox personas, PCMU)', { skip }, () => {
+  test('voicemail with a beep: the agent stops, waits for the beep, leaves the message; voicemail_left, machine_end_beep, both status callbacks', async (tc) => {
+    const { call, turns, rec, said } = await amdCall('+12025550105', {
+      machine_detection: { mode: 'detect_message_end' },
+      voicemail: { action: 'leave_message', message: MESSAGE },
+      dynamic_variables: { name: 'Sam' },
+    });
+    const timing = rec.persona?.timing;
+    const r = call.machine_detection_result;
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(r)}; persona timing ${JSON.stringify(timing)}; agent speech ${JSON.stringify(rec.persona?.agentSpeech)}; transcript ${said}`);
+    assert.deepEqual([call.status, call.end_reason, call.disconnection], ['completed', 'voicemail_left', 'voicemail']);
+    assert.equal(call.answered_by, 'machine_end_beep');
+    assert.ok(r.cues.includes('beep'), JSON.stringify(r.cues));
+    assert.ok(Math.abs(r.beep_hz - 1000) <= 60, `the beep's frequency: ${r.beep_hz}`);
+    assert.ok(r.decided_ms < (timing?.greetingEndMs ?? 0), 'a machine was known before its greeting ended');
+    const beepEnd = timing?.beepEndMs;
+    assert.ok(beepEnd !== undefined, 'the persona beeped');
+    assert.ok(Math.abs(r.message_end_ms - beepEnd) <= 400, `the greeting's end found at the beep's end (${r.message_end_ms} vs ${beepEnd} ms)`);
+
+    // What the machine heard of the agent: nothing between the verdict (+ what was already in flight) and
+    // the beep, then the message, starting soon after the beep ended.
+    const speech = rec.persona?.agentSpeech ?? [];
+    const duringGreeting = speech.filter((s) => s.startMs > r.decided_ms + 600 && s.startMs < beepEnd);
+    assert.deepEqual(duringGreeting, [], 'the agent held its tongue during the rest of the greeting and the beep');
+    const message = speech.find((s) => s.startMs >= beepEnd);
+    assert.ok(message, 'the agent spoke after the beep');
+    tc.diagnostic(`message began ${message.startMs - beepEnd} ms after the beep's end (as the persona heard it)`);
+    assert.ok(message.startMs - beepEnd <= MESSAGE_AFTER_BEEP_BOUND_MS, `message ${message.startMs - beepEnd} ms after the beep`);
+    const recording = await waitFor('the recording', () => recordings.find((x) => x.callId === rec.callId), 10_000);
+    assert.ok(rms(recording.samples) > 300, 'the recording holds the message');
+    assert.equal(turns.at(-1)?.speaker, 'agent');
+    assert.equal(turns.at(-1)?.text, 'Hi Sam, this is the Outcall demo calling about your appointment. Please call us back. Goodbye.');
+
+    const events = await waitFor('the status callbacks', () => {
+      const got = hooksOf(call.id);
+      return got.some((b) => b.type === 'completed') ? got : undefined;
+    }, 15_000);
+    assert.deepEqual(events.map((b) => b.type), ['machine_detection', 'machine_detection_ended', 'completed']);
+    assert.equal(events[0]?.data.answered_by, 'machine_start');
+    assert.equal(events[0]?.data.machine_detection_ms, r.decided_ms);
+    assert.deepEqual([events[1]?.data.answered_by, events[1]?.data.message_end_ms], ['machine_end_beep', r.message_end_ms]);
+  });
+
+  test('hangup_on_machine: a machine is hung up on before its beep (machine_detected, machine_start); tuned timings are used', async (tc) => {
+    const { call, rec, said } = await amdCall('+12025550110', { machine_detection: { mode: 'detect', hangup_on_machine: true, greeting_max_ms: 1200, total_analysis_ms: 4000 } });
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; persona timing ${JSON.stringify(rec.persona?.timing)}; transcript ${said}`);
+    assert.deepEqual([call.status, call.end_reason, call.disconnection], ['completed', 'machine_detected', 'machine_detected']);
+    assert.equal(call.answered_by, 'machine_start');
+    assert.ok(call.machine_detection_result.decided_ms <= 4000, 'within total_analysis_ms');
+    assert.equal(rec.persona?.timing.beepEndMs, undefined, 'gone before the machine beeped');
+    const events = await waitFor('the status callbacks', () => {
+      const got = hooksOf(call.id);
+      return got.some((b) => b.type === 'completed') ? got : undefined;
+    }, 15_000);
+    assert.deepEqual(events.map((b) => b.type), ['machine_detection', 'completed'], 'no greeting end is looked for in mode detect');
+  });
+
+  test('voicemail without a beep: the message follows the silence after the greeting (machine_end_silence)', async (tc) => {
+    const { call, rec, said } = await amdCall('+12025550109', { machine_detection: { mode: 'detect' }, voicemail: { action: 'leave_message', message: 'Hello, this is the Outcall demo. Please call us back.' } });
+    const timing = rec.persona?.timing;
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; timing ${JSON.stringify(timing)}; agent speech ${JSON.stringify(rec.persona?.agentSpeech)}; transcript ${said}`);
+    assert.deepEqual([call.status, call.end_reason], ['completed', 'voicemail_left']);
+    assert.equal(call.answered_by, 'machine_end_silence');
+    const greetingEnd = timing?.greetingEndMs ?? Number.POSITIVE_INFINITY;
+    const message = (rec.persona?.agentSpeech ?? []).find((s) => s.startMs >= greetingEnd);
+    assert.ok(message, 'the agent spoke after the greeting');
+    assert.ok(call.machine_detection_result.message_end_ms >= greetingEnd, 'the end is found after the greeting, never during it');
+  });
+
+  test('a person who says "Hello?" is answered by the agent as usual (human); hangup_on_machine does not fire', async (tc) => {
+    const { call, turns, rec, said } = await amdCall('+12025550100', { machine_detection: { mode: 'detect', hangup_on_machine: true } });
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; persona said ${JSON.stringify(rec.persona?.said)}; transcript ${said}`);
+    assert.equal(call.answered_by, 'human');
+    assert.ok(call.machine_detection_result.cues.length > 0, 'the verdict names its cues');
+    assert.deepEqual([call.status, call.end_reason], ['completed', 'agent_hangup'], 'the flow ran to its end');
+    assert.ok(turns.some((x) => x.speaker === 'agent' && /^Great! This call went over real SIP and RTP/.test(x.text)), said);
+  });
+
+  test('a talkative person ("Hello, Doctor Lee\'s office, Maria speaking, how can I help you?") is a human too', async (tc) => {
+    const { call, said } = await amdCall('+12025550114', { machine_detection: { mode: 'detect', hangup_on_machine: true } });
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; transcript ${said}`);
+    assert.equal(call.answered_by, 'human');
+    assert.notEqual(call.end_reason, 'machine_detected');
+  });
+
+  test('a network intercept (SIT, "not in service") ends the call failed / number_unreachable', async (tc) => {
+    const { call, said } = await amdCall('+12025550112', { machine_detection: { mode: 'detect' } });
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; error ${JSON.stringify(call.error)}; transcript ${said}`);
+    assert.deepEqual([call.status, call.end_reason, call.disconnection], ['failed', 'number_unreachable', 'failed']);
+    assert.equal(call.answered_by, 'intercept');
+    assert.equal(call.error?.code, 'number_unreachable');
+    assert.ok(call.machine_detection_result.cues.includes('sit_tones'), JSON.stringify(call.machine_detection_result.cues));
+  });
+
+  test('a fax machine ends the call failed / fax_detected, whatever the voicemail action', async (tc) => {
+    const { call } = await amdCall('+12025550113', { machine_detection: { mode: 'detect' }, voicemail: { action: 'continue' } });
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}`);
+    assert.deepEqual([call.status, call.end_reason], ['failed', 'fax_detected']);
+    assert.equal(call.answered_by, 'fax');
+    assert.ok(call.machine_detection_result.cues.includes('fax_tone'));
+  });
+
+  test('a call-screening assistant is told apart from a voicemail (screening); the call goes on', async (tc) => {
+    const { call, said } = await amdCall('+12025550111', { machine_detection: { mode: 'detect' }, voicemail: { action: 'hangup' } });
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; transcript ${said}`);
+    assert.equal(call.answered_by, 'screening');
+    assert.notEqual(call.end_reason, 'machine_detected', 'not hung up on as a machine');
+  });
+});
