@@ -1,7 +1,9 @@
 /**
  * Who answered, as the worker decided it, written to the call (`calls.amd`, shown as `answered_by`
- * and `machine_detection_result`) and sent as opt-in status callbacks: `machine_detection` when the
- * verdict is reached, `machine_detection_ended` when a machine's greeting end is found. Each at most
+ * and `machine_detection_result`) and sent as opt-in status callbacks (subscribed as
+ * `machine_detection` and `machine_detection_ended`, sent as `call.machine_detection` and
+ * `call.machine_detection_ended` like the other status events) when the verdict is reached and when
+ * a machine's greeting end is found. Each at most
  * once per call (event-once.ts): a worker's retried report cannot send twice.
  */
 import type { Queryable } from '../store/db.js';
@@ -54,5 +56,5 @@ export async function recordMachineDetection(tx: Queryable, orgId: string, callI
     ...(report.stage === 'ended' ? { message_end_ms: amd.message_end_ms, beep_hz: amd.beep_hz } : {}),
     metadata: c.metadata,
   };
-  await writeEvent(tx, updated, event, at, data, targets);
+  await writeEvent(tx, updated, `call.${event}`, at, data, targets);
 }

@@ -50,6 +50,8 @@ export function resultData(row: CallRow) {
     answered_at: c.answered_at,
     ended_at: c.ended_at,
     duration_s: c.duration_s,
+    answered_by: c.answered_by,
+    machine_detection_result: c.machine_detection_result,
   };
 }
 
@@ -97,6 +99,7 @@ export async function enqueueStatusEvent(tx: Queryable, row: CallRow, event: Sta
     end_reason: c.end_reason,
     disconnection: c.disconnection,
     error: c.error,
+    answered_by: c.answered_by,
     metadata: c.metadata,
     // The analysis result, which the terminal webhooks (written before it) could not carry.
     ...(event === 'analyzed' ? { summary_text: c.summary_text, summary_source: c.summary_source, transcript_id: c.transcript_id, recording: c.recording } : {}),

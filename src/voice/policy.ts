@@ -34,6 +34,11 @@ export interface VoiceSessionOptions {
    * the tool is still running. Absent (the default): no filler, the line stays quiet meanwhile.
    */
   filler?: { afterMs: number; phrases: string[] };
+  /**
+   * How long after the answer the callee's first words over the opening may be their pickup hello
+   * (src/voice/session.ts): default 2000 ms; 0 turns the rule off (any speech barges in as usual).
+   */
+  pickupHelloWindowMs?: number;
 }
 
 /** The session options when neither the worker nor the agent says otherwise. */

@@ -43,9 +43,11 @@ const SETTLE_MS = 1200;
 /**
  * A person picking up says "Hello?" as the agent's opening starts. Their first words, begun over
  * the opening within PICKUP_HELLO_WINDOW_MS of the answer, no longer than PICKUP_HELLO_MAX_MS and
- * only a greeting ("hello", "hi", "speaking"...), are their pickup hello: it stays in the transcript but is
- * not an answer to the opening (a flow would take "hello" as the reply to its question). When it
- * cut the opening off (barge-in), the agent says its opening again, as a person would.
+ * only a greeting ("hello", "hi", "speaking"...), are their pickup hello. It does not cut the
+ * opening off: speech in that window barges in only once its words are known and are more than a
+ * hello, or once it lasts longer than a hello. It stays in the transcript but is no answer to the
+ * opening (a flow would take "hello" as the reply to its question). Should a hello have cut the
+ * opening off all the same, the agent says its opening again, as a person would.
  */
 const PICKUP_HELLO_WINDOW_MS = 2000;
 const PICKUP_HELLO_MAX_MS = 1500;
@@ -70,6 +72,8 @@ export class VoiceSession {
   #uttSpeechMs = 0;
   #uttFinalWords = 0;
   #uttPartialWords = 0;
+  #uttPartialText = '';
+  #uttFinalText = '';
   #vad: VadStream | undefined;
   #vadChain: Promise<void> = Promise.resolve();
   #stt: SttStream | undefined;
@@ -254,11 +258,14 @@ export class VoiceSession {
         if (ev.type === 'partial') {
           this.#emit({ type: 'transcript_partial', text: ev.text, atMs: this.#now() });
           this.#uttPartialWords = wordCount(ev.text);
+          this.#uttPartialText = ev.text;
           this.#maybeBargeIn();
         } else if (ev.type === 'final') {
           this.#emit({ type: 'transcript_final', text: ev.text, atMs: this.#now() });
           this.#uttFinalWords += wordCount(ev.text);
           this.#uttPartialWords = 0;
+          this.#uttPartialText = '';
+          this.#uttFinalText = `${this.#uttFinalText} ${ev.text}`.trim();
           // Before the words become a turn: a barge-in clears queued turns, this one must survive it.
           this.#maybeBargeIn();
           this.#userTurn(this.#callee.final(ev.text, this.#now(), ev.endMs));
@@ -278,7 +285,7 @@ export class VoiceSession {
         if (!this.#callee.hasWords) {
           // Over the opening (still playing, or about to): once it has been heard whole, words answer it.
           this.#pickupHello =
-            !this.#calleeAnswered && this.#turn?.id === 1 && this.#d.options.firstSpeaker === 'agent' && this.#now() - this.#answeredAt <= PICKUP_HELLO_WINDOW_MS;
+            !this.#calleeAnswered && this.#turn?.id === 1 && this.#d.options.firstSpeaker === 'agent' && this.#now() - this.#answeredAt < (this.#d.options.pickupHelloWindowMs ?? PICKUP_HELLO_WINDOW_MS);
         }
         this.#callee.speechStart(this.#now(), ev.atMs);
         this.#shell.timers.clear('settle');
@@ -308,6 +315,12 @@ export class VoiceSession {
   #maybeBargeIn(segmentMs?: number): void {
     const b = bargeInOf(this.#d.options);
     if (!this.#turn || !b.enabled) return;
+    if (this.#pickupHello && Math.max(this.#uttSpeechMs, segmentMs ?? 0) < PICKUP_HELLO_MAX_MS) {
+      // Over the opening at the pickup: only words that are more than a hello cut it off.
+      const words = `${this.#uttFinalText} ${this.#uttPartialText}`.trim();
+      if (words === '' || PICKUP_HELLO.test(words)) return;
+      return this.#bargeIn();
+    }
     const minWords = b.minWords;
     if (minWords === 0) {
       if (segmentMs !== undefined && segmentMs >= b.minSpeechMs) this.#bargeIn();
@@ -329,6 +342,8 @@ export class VoiceSession {
     this.#uttSpeechMs = 0;
     this.#uttFinalWords = 0;
     this.#uttPartialWords = 0;
+    this.#uttPartialText = '';
+    this.#uttFinalText = '';
     const hello = this.#pickupHello && u.endMs - u.startMs <= PICKUP_HELLO_MAX_MS && PICKUP_HELLO.test(u.text.trim());
     this.#pickupHello = false;
     this.#addTurn({ speaker: 'callee', text: u.text, startMs: u.startMs, endMs: u.endMs, interrupted: false });

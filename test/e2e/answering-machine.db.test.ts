@@ -13,6 +13,7 @@ import type { SandboxRecording } from '../../src/sandbox/index.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
 import { rms } from '../fixtures/media/signals.js';
 import { waitFor } from '../helpers/wait.js';
+import { sql } from '../../src/store/sql.js';
 import { WebhookReceiver, type Received } from '../helpers/webhook-receiver.js';
 import { sandboxSkip, startSandboxRig, type SandboxRig } from './sandbox-rig.js';
 
@@ -47,6 +48,19 @@ after(async () => {
 const body = (h: Received) => JSON.parse(h.body) as { type: string; data: Record<string, unknown> };
 const hooksOf = (callId: string) => hooks.received.map(body).filter((b) => b.data.call_id === callId);
 const AMD_EVENTS = ['machine_detection', 'machine_detection_ended', 'completed', 'failed'];
+
+/** The status callbacks of a call once its terminal one arrived (with what the outbox holds when they do not). */
+async function statusCallbacks(callId: string) {
+  try {
+    return await waitFor('the status callbacks', () => {
+      const got = hooksOf(callId);
+      return got.some((b) => b.type === 'call.completed' || b.type === 'call.failed') ? got : undefined;
+    }, 15_000);
+  } catch (err) {
+    const d = await rig.t.db.query(sql`select e.type, d.status, d.url from webhook_deliveries d join webhook_events e on e.id = d.event_id where e.call_id = ${callId}`);
+    throw new Error(`${(err as Error).message}; received ${hooks.received.length} in all; outbox ${JSON.stringify(d.rows)}`);
+  }
+}
 
 /** Calls `number` with the demo agent and these settings; the ended call, its transcript, the sandbox's record. */
 async function amdCall(number: string, extra: Record<string, unknown>) {
@@ -92,11 +106,9 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     assert.equal(turns.at(-1)?.speaker, 'agent');
     assert.equal(turns.at(-1)?.text, 'Hi Sam, this is the Outcall demo calling about your appointment. Please call us back. Goodbye.');
 
-    const events = await waitFor('the status callbacks', () => {
-      const got = hooksOf(call.id);
-      return got.some((b) => b.type === 'completed') ? got : undefined;
-    }, 15_000);
-    assert.deepEqual(events.map((b) => b.type), ['machine_detection', 'machine_detection_ended', 'completed']);
+    const events = await statusCallbacks(call.id);
+    assert.deepEqual(events.map((b) => b.type), ['call.machine_detection', 'call.machine_detection_ended', 'call.completed']);
+    assert.equal(events[2]?.data.answered_by, 'machine_end_beep', 'the terminal event carries the verdict too');
     assert.equal(events[0]?.data.answered_by, 'machine_start');
     assert.equal(events[0]?.data.machine_detection_ms, r.decided_ms);
     assert.deepEqual([events[1]?.data.answered_by, events[1]?.data.message_end_ms], ['machine_end_beep', r.message_end_ms]);
@@ -109,11 +121,8 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     assert.equal(call.answered_by, 'machine_start');
     assert.ok(call.machine_detection_result.decided_ms <= 4000, 'within total_analysis_ms');
     assert.equal(rec.persona?.timing.beepEndMs, undefined, 'gone before the machine beeped');
-    const events = await waitFor('the status callbacks', () => {
-      const got = hooksOf(call.id);
-      return got.some((b) => b.type === 'completed') ? got : undefined;
-    }, 15_000);
-    assert.deepEqual(events.map((b) => b.type), ['machine_detection', 'completed'], 'no greeting end is looked for in mode detect');
+    const events = await statusCallbacks(call.id);
+    assert.deepEqual(events.map((b) => b.type), ['call.machine_detection', 'call.completed'], 'no greeting end is looked for in mode detect');
   });
 
   test('voicemail without a beep: the message follows the silence after the greeting (machine_end_silence)', async (tc) => {

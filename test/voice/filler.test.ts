@@ -43,7 +43,7 @@ function harness(toolMs: number[], filler: VoiceSessionOptions['filler'], f: Flo
   const session = new VoiceSession({
     leg, tts, vad, stt: new FakeStt(), clock,
     brain: new FlowAgentBrain(new FlowBrain(f, {}, { toolNames: ['lookup'] }), runTool),
-    options: { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 60_000, maxDurationMs: 600_000, ...(filler ? { filler } : {}) },
+    options: { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 60_000, maxDurationMs: 600_000, pickupHelloWindowMs: 0, ...(filler ? { filler } : {}) },
   });
   // When each text was sent to TTS, and when the leg's queue ran dry (the agent fell silent).
   const synthAt: Array<[string, number]> = [];

@@ -22,7 +22,8 @@ function harness(brain: AgentBrain, opts: Partial<VoiceSessionOptions> = {}, eng
   const vad = new FakeVad();
   const stt = new FakeStt();
   const tts = engines.tts ?? new ToneTts();
-  const options: VoiceSessionOptions = { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 5000, maxDurationMs: 600_000, ...opts };
+  // pickupHelloWindowMs 0: these tests barge in right after the answer; the pickup-hello tests set it.
+  const options: VoiceSessionOptions = { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 5000, maxDurationMs: 600_000, pickupHelloWindowMs: 0, ...opts };
   const session = new VoiceSession({ leg, tts, vad, stt: engines.stt ?? stt, brain, clock, options });
   const step = async (n = 1) => {
     for (let i = 0; i < n; i++) {
@@ -313,21 +314,22 @@ test('when the words for the end of the speech never come, the words held are th
   await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
 });
 
-test('a pickup "Hello?" that cuts the opening off gets the opening again, in full; the model is not asked', async () => {
+test('a pickup "Hello?" over the opening does not cut it off and gets no answer of its own; it stays in the transcript', async () => {
   const llm = new ScriptedLlm().reply({ text: ['Great.'] });
-  const h = harness(llmBrain(llm));
+  const h = harness(llmBrain(llm), { pickupHelloWindowMs: 2000 });
   h.leg.answer(8000);
   await h.until('greeting audio', () => h.has('agent_first_audio'));
   h.vad.speechStart(); // they say hello as they pick up
-  await h.step(40);
-  assert.ok(h.has('agent_turn_interrupted'), 'barge-in stops the opening as usual');
+  await h.step(40); // 800 ms: four times what barges in otherwise
+  assert.equal(h.has('agent_turn_interrupted'), false, 'no words yet: the opening goes on');
   h.vad.speechEnd();
   h.stt.final('hello');
-  await h.until('the opening again', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
-  assert.deepEqual(h.session.transcript.map((t) => [t.speaker, t.speaker === 'agent' && t.interrupted ? 'cut' : t.text]), [
-    ['agent', 'cut'],
-    ['callee', 'hello'],
-    ['agent', GREETING],
+  await h.until('the opening to finish', () => h.session.transcript.some((t) => t.speaker === 'agent'));
+  assert.equal(h.has('agent_turn_interrupted'), false, 'a hello does not cut it off');
+  await h.step(50);
+  assert.deepEqual(h.session.transcript.map((t) => [t.speaker, t.text, t.interrupted]), [
+    ['callee', 'hello', false],
+    ['agent', GREETING, false],
   ]);
   assert.equal(llm.requests.length, 0, 'their hello is no question for the model');
   // Their next words are a turn as usual.
@@ -335,13 +337,34 @@ test('a pickup "Hello?" that cuts the opening off gets the opening again, in ful
   await h.step(20);
   h.vad.speechEnd();
   h.stt.final('yes I have a minute');
-  await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 3);
+  await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
   assert.deepEqual(llm.requests.at(-1)?.messages.at(-1), { role: 'user', content: 'yes I have a minute' });
+});
+
+test('at the pickup, words that are more than a hello cut the opening off, and so does speech longer than a hello', async () => {
+  const h = harness(llmBrain(new ScriptedLlm().reply({ text: ['It is Ada.'] })), { pickupHelloWindowMs: 2000 });
+  h.leg.answer(8000);
+  await h.until('greeting audio', () => h.has('agent_first_audio'));
+  h.vad.speechStart();
+  await h.step(20);
+  h.stt.partial('who is');
+  await h.step();
+  assert.ok(h.has('agent_turn_interrupted'), 'words that are no hello barge in');
+
+  const LONG = `${GREETING} I am calling about the appointment you booked for next Tuesday morning at ten.`; // 3 s of tone
+  const h2 = harness(new LlmAgentBrain({ llm: new ScriptedLlm().reply({ text: ['Sorry.'] }), systemPrompt: 'You are Ada.', greeting: LONG }), { pickupHelloWindowMs: 2000 });
+  h2.leg.answer(8000);
+  await h2.until('greeting audio', () => h2.has('agent_first_audio'));
+  h2.vad.speechStart();
+  await h2.step(60); // 1.2 s without words: could still be a long hello
+  assert.equal(h2.has('agent_turn_interrupted'), false);
+  await h2.step(20); // past 1.5 s: not a hello any more
+  assert.ok(h2.has('agent_turn_interrupted'));
 });
 
 test('early words that are not a hello are answered as usual; a hello after the first answer is a turn too', async () => {
   const llm = new ScriptedLlm().reply({ text: ['Sure.'] }).reply({ text: ['Yes, still here.'] });
-  const h = harness(llmBrain(llm));
+  const h = harness(llmBrain(llm), { pickupHelloWindowMs: 2000 });
   h.leg.answer(8000);
   await h.until('greeting audio', () => h.has('agent_first_audio'));
   h.vad.speechStart();

@@ -29,7 +29,7 @@ function harness(runTool: ToolRunner) {
   const brain = new FlowAgentBrain(new FlowBrain(flow, { first_name: 'Ana' }, { toolNames: ['book'] }), runTool);
   const session = new VoiceSession({
     leg, tts, vad, stt, brain, clock,
-    options: { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 60_000, maxDurationMs: 600_000 },
+    options: { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 60_000, maxDurationMs: 600_000, pickupHelloWindowMs: 0 },
   });
   const step = async (n = 1) => {
     for (let i = 0; i < n; i++) {

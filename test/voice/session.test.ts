@@ -16,7 +16,8 @@ function harness(brain: AgentBrain, opts: Partial<VoiceSessionOptions> = {}, vad
   const clock = new VirtualClock();
   const vad = new FakeVad(vadRates);
   const stt = new FakeStt();
-  const options: VoiceSessionOptions = { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 5000, maxDurationMs: 600_000, ...opts };
+  // pickupHelloWindowMs 0: these tests barge in right after the answer (the pickup hello: session-conversation.test.ts).
+  const options: VoiceSessionOptions = { firstSpeaker: 'agent', bargeIn: { minSpeechMs: 200 }, inactivityTimeoutMs: 5000, maxDurationMs: 600_000, pickupHelloWindowMs: 0, ...opts };
   const session = new VoiceSession({ leg, tts, vad, stt, brain, clock, options });
   /** One 20 ms period of real time: the leg plays a frame, the callee sends one, timers run. */
   const step = async (n = 1) => {
