@@ -851,6 +851,28 @@ export interface paths {
                                     /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                     vad?: string;
                                 } | null;
+                                machine_detection: {
+                                    /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
+                                    mode: "disabled" | "detect" | "detect_message_end";
+                                    /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                    hangup_on_machine?: boolean;
+                                    /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                    total_analysis_ms?: number;
+                                    /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                    initial_silence_ms?: number;
+                                    /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                    greeting_max_ms?: number;
+                                    /** @description silence this long after a machine's greeting ends it (ms) */
+                                    after_greeting_silence_ms?: number;
+                                    /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                    beep_timeout_ms?: number;
+                                } | null;
+                                voicemail: {
+                                    /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                    action: "hangup" | "leave_message" | "continue";
+                                    /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                    message?: string;
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -1077,6 +1099,52 @@ export interface paths {
                             /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                             vad?: string;
                         } | null;
+                        machine_detection?: {
+                            /**
+                             * @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it)
+                             * @default disabled
+                             */
+                            mode: "disabled" | "detect" | "detect_message_end";
+                            /**
+                             * @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup"
+                             * @default false
+                             */
+                            hangup_on_machine?: boolean;
+                            /**
+                             * @description the verdict comes no later than this after the answer (unknown at worst) (ms)
+                             * @default 5000
+                             */
+                            total_analysis_ms?: number;
+                            /**
+                             * @description silence from the answer this long counts as a machine that waits (ms)
+                             * @default 2500
+                             */
+                            initial_silence_ms?: number;
+                            /**
+                             * @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms)
+                             * @default 1800
+                             */
+                            greeting_max_ms?: number;
+                            /**
+                             * @description silence this long after a machine's greeting ends it (ms)
+                             * @default 800
+                             */
+                            after_greeting_silence_ms?: number;
+                            /**
+                             * @description detect_message_end: how long to wait for the beep after the machine verdict (ms)
+                             * @default 30000
+                             */
+                            beep_timeout_ms?: number;
+                        } | null;
+                        voicemail?: {
+                            /**
+                             * @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on)
+                             * @default continue
+                             */
+                            action: "hangup" | "leave_message" | "continue";
+                            /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                            message?: string;
+                        } | null;
                     };
                 };
             };
@@ -1239,6 +1307,28 @@ export interface paths {
                                 } | null;
                                 /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                 vad?: string;
+                            } | null;
+                            machine_detection: {
+                                /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
+                                mode: "disabled" | "detect" | "detect_message_end";
+                                /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                hangup_on_machine?: boolean;
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                total_analysis_ms?: number;
+                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                initial_silence_ms?: number;
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                greeting_max_ms?: number;
+                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                after_greeting_silence_ms?: number;
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                beep_timeout_ms?: number;
+                            } | null;
+                            voicemail: {
+                                /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                action: "hangup" | "leave_message" | "continue";
+                                /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                message?: string;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -1450,6 +1540,28 @@ export interface paths {
                                 } | null;
                                 /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                 vad?: string;
+                            } | null;
+                            machine_detection: {
+                                /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
+                                mode: "disabled" | "detect" | "detect_message_end";
+                                /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                hangup_on_machine?: boolean;
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                total_analysis_ms?: number;
+                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                initial_silence_ms?: number;
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                greeting_max_ms?: number;
+                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                after_greeting_silence_ms?: number;
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                beep_timeout_ms?: number;
+                            } | null;
+                            voicemail: {
+                                /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                action: "hangup" | "leave_message" | "continue";
+                                /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                message?: string;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -1709,6 +1821,28 @@ export interface paths {
                             /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                             vad?: string;
                         } | null;
+                        machine_detection?: {
+                            /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
+                            mode: "disabled" | "detect" | "detect_message_end";
+                            /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                            hangup_on_machine?: boolean;
+                            /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                            total_analysis_ms?: number;
+                            /** @description silence from the answer this long counts as a machine that waits (ms) */
+                            initial_silence_ms?: number;
+                            /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                            greeting_max_ms?: number;
+                            /** @description silence this long after a machine's greeting ends it (ms) */
+                            after_greeting_silence_ms?: number;
+                            /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                            beep_timeout_ms?: number;
+                        } | null;
+                        voicemail?: {
+                            /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                            action: "hangup" | "leave_message" | "continue";
+                            /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                            message?: string;
+                        } | null;
                     };
                 };
             };
@@ -1872,6 +2006,28 @@ export interface paths {
                                 /** @description voice activity detector: silero (default; energy if its model cannot load) or energy; not for a speech-to-speech agent (its model's own VAD: speech_to_speech.options.vad) */
                                 vad?: string;
                             } | null;
+                            machine_detection: {
+                                /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
+                                mode: "disabled" | "detect" | "detect_message_end";
+                                /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                hangup_on_machine?: boolean;
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                total_analysis_ms?: number;
+                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                initial_silence_ms?: number;
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                greeting_max_ms?: number;
+                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                after_greeting_silence_ms?: number;
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                beep_timeout_ms?: number;
+                            } | null;
+                            voicemail: {
+                                /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                action: "hangup" | "leave_message" | "continue";
+                                /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                message?: string;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -2012,8 +2168,8 @@ export interface paths {
                                     url?: string;
                                     /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
                                     urls?: string[];
-                                    /** @description events to send; every call status event (not the conversation.* ones) when omitted */
-                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
+                                    /** @description events to send; every call status event (not the conversation.* and machine_detection* ones) when omitted */
+                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended" | "machine_detection" | "machine_detection_ended")[];
                                     /** @default POST */
                                     method: "POST" | "GET";
                                 } | null;
@@ -2026,19 +2182,43 @@ export interface paths {
                                 }[];
                                 ring_timeout_s: number;
                                 max_duration_s: number;
-                                /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
+                                /** @description answering-machine detection on the callee's own audio (offline, in the media worker) */
                                 machine_detection: {
-                                    /**
-                                     * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
-                                     * @default disabled
-                                     */
+                                    /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
                                     mode: "disabled" | "detect" | "detect_message_end";
-                                    /**
-                                     * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
-                                     * @default false
-                                     */
-                                    hangup_on_machine: boolean;
+                                    /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                    hangup_on_machine?: boolean;
+                                    /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                    total_analysis_ms?: number;
+                                    /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                    initial_silence_ms?: number;
+                                    /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                    greeting_max_ms?: number;
+                                    /** @description silence this long after a machine's greeting ends it (ms) */
+                                    after_greeting_silence_ms?: number;
+                                    /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                    beep_timeout_ms?: number;
                                 };
+                                voicemail: {
+                                    /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                    action: "hangup" | "leave_message" | "continue";
+                                    /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                    message?: string;
+                                } | null;
+                                answered_by: ("human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown") | null;
+                                machine_detection_result: {
+                                    /**
+                                     * @description the latest verdict: machine_start becomes machine_end_* once its greeting end is found
+                                     * @enum {unknown}
+                                     */
+                                    answered_by: "human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown";
+                                    /** @description answer -> first verdict */
+                                    decided_ms: number;
+                                    /** @description the evidence: which cues fired (initial_silence, short_greeting, long_greeting, voicemail_phrase, beep, ...) */
+                                    cues: string[];
+                                    message_end_ms: number | null;
+                                    beep_hz: number | null;
+                                } | null;
                                 record: {
                                     enabled: boolean;
                                     /** @default mono */
@@ -2150,8 +2330,8 @@ export interface paths {
                             url?: string;
                             /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
                             urls?: string[];
-                            /** @description events to send; every call status event (not the conversation.* ones) when omitted */
-                            events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
+                            /** @description events to send; every call status event (not the conversation.* and machine_detection* ones) when omitted */
+                            events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended" | "machine_detection" | "machine_detection_ended")[];
                             /** @default POST */
                             method?: "POST" | "GET";
                         };
@@ -2167,18 +2347,53 @@ export interface paths {
                         ring_timeout_s?: number;
                         /** @default 3600 */
                         max_duration_s?: number;
-                        /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
+                        /** @description answering-machine detection on the callee's own audio (offline, in the media worker) */
                         machine_detection?: {
                             /**
-                             * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
+                             * @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it)
                              * @default disabled
                              */
                             mode: "disabled" | "detect" | "detect_message_end";
                             /**
-                             * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
+                             * @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup"
                              * @default false
                              */
                             hangup_on_machine?: boolean;
+                            /**
+                             * @description the verdict comes no later than this after the answer (unknown at worst) (ms)
+                             * @default 5000
+                             */
+                            total_analysis_ms?: number;
+                            /**
+                             * @description silence from the answer this long counts as a machine that waits (ms)
+                             * @default 2500
+                             */
+                            initial_silence_ms?: number;
+                            /**
+                             * @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms)
+                             * @default 1800
+                             */
+                            greeting_max_ms?: number;
+                            /**
+                             * @description silence this long after a machine's greeting ends it (ms)
+                             * @default 800
+                             */
+                            after_greeting_silence_ms?: number;
+                            /**
+                             * @description detect_message_end: how long to wait for the beep after the machine verdict (ms)
+                             * @default 30000
+                             */
+                            beep_timeout_ms?: number;
+                        };
+                        /** @description what the agent does when a machine answers (needs machine_detection) */
+                        voicemail?: {
+                            /**
+                             * @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on)
+                             * @default continue
+                             */
+                            action: "hangup" | "leave_message" | "continue";
+                            /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                            message?: string;
                         };
                         record?: {
                             enabled: boolean;
@@ -2311,8 +2526,8 @@ export interface paths {
                                 url?: string;
                                 /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
                                 urls?: string[];
-                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
+                                /** @description events to send; every call status event (not the conversation.* and machine_detection* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended" | "machine_detection" | "machine_detection_ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -2325,19 +2540,43 @@ export interface paths {
                             }[];
                             ring_timeout_s: number;
                             max_duration_s: number;
-                            /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
+                            /** @description answering-machine detection on the callee's own audio (offline, in the media worker) */
                             machine_detection: {
-                                /**
-                                 * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
-                                 * @default disabled
-                                 */
+                                /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
                                 mode: "disabled" | "detect" | "detect_message_end";
-                                /**
-                                 * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
-                                 * @default false
-                                 */
-                                hangup_on_machine: boolean;
+                                /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                hangup_on_machine?: boolean;
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                total_analysis_ms?: number;
+                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                initial_silence_ms?: number;
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                greeting_max_ms?: number;
+                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                after_greeting_silence_ms?: number;
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                beep_timeout_ms?: number;
                             };
+                            voicemail: {
+                                /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                action: "hangup" | "leave_message" | "continue";
+                                /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                message?: string;
+                            } | null;
+                            answered_by: ("human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown") | null;
+                            machine_detection_result: {
+                                /**
+                                 * @description the latest verdict: machine_start becomes machine_end_* once its greeting end is found
+                                 * @enum {unknown}
+                                 */
+                                answered_by: "human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown";
+                                /** @description answer -> first verdict */
+                                decided_ms: number;
+                                /** @description the evidence: which cues fired (initial_silence, short_greeting, long_greeting, voicemail_phrase, beep, ...) */
+                                cues: string[];
+                                message_end_ms: number | null;
+                                beep_hz: number | null;
+                            } | null;
                             record: {
                                 enabled: boolean;
                                 /** @default mono */
@@ -2507,8 +2746,8 @@ export interface paths {
                                 url?: string;
                                 /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
                                 urls?: string[];
-                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
+                                /** @description events to send; every call status event (not the conversation.* and machine_detection* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended" | "machine_detection" | "machine_detection_ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -2521,19 +2760,43 @@ export interface paths {
                             }[];
                             ring_timeout_s: number;
                             max_duration_s: number;
-                            /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
+                            /** @description answering-machine detection on the callee's own audio (offline, in the media worker) */
                             machine_detection: {
-                                /**
-                                 * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
-                                 * @default disabled
-                                 */
+                                /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
                                 mode: "disabled" | "detect" | "detect_message_end";
-                                /**
-                                 * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
-                                 * @default false
-                                 */
-                                hangup_on_machine: boolean;
+                                /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                hangup_on_machine?: boolean;
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                total_analysis_ms?: number;
+                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                initial_silence_ms?: number;
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                greeting_max_ms?: number;
+                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                after_greeting_silence_ms?: number;
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                beep_timeout_ms?: number;
                             };
+                            voicemail: {
+                                /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                action: "hangup" | "leave_message" | "continue";
+                                /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                message?: string;
+                            } | null;
+                            answered_by: ("human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown") | null;
+                            machine_detection_result: {
+                                /**
+                                 * @description the latest verdict: machine_start becomes machine_end_* once its greeting end is found
+                                 * @enum {unknown}
+                                 */
+                                answered_by: "human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown";
+                                /** @description answer -> first verdict */
+                                decided_ms: number;
+                                /** @description the evidence: which cues fired (initial_silence, short_greeting, long_greeting, voicemail_phrase, beep, ...) */
+                                cues: string[];
+                                message_end_ms: number | null;
+                                beep_hz: number | null;
+                            } | null;
                             record: {
                                 enabled: boolean;
                                 /** @default mono */
@@ -2707,8 +2970,8 @@ export interface paths {
                                 url?: string;
                                 /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
                                 urls?: string[];
-                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
+                                /** @description events to send; every call status event (not the conversation.* and machine_detection* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended" | "machine_detection" | "machine_detection_ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -2721,19 +2984,43 @@ export interface paths {
                             }[];
                             ring_timeout_s: number;
                             max_duration_s: number;
-                            /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
+                            /** @description answering-machine detection on the callee's own audio (offline, in the media worker) */
                             machine_detection: {
-                                /**
-                                 * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
-                                 * @default disabled
-                                 */
+                                /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
                                 mode: "disabled" | "detect" | "detect_message_end";
-                                /**
-                                 * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
-                                 * @default false
-                                 */
-                                hangup_on_machine: boolean;
+                                /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                hangup_on_machine?: boolean;
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                total_analysis_ms?: number;
+                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                initial_silence_ms?: number;
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                greeting_max_ms?: number;
+                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                after_greeting_silence_ms?: number;
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                beep_timeout_ms?: number;
                             };
+                            voicemail: {
+                                /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                action: "hangup" | "leave_message" | "continue";
+                                /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                message?: string;
+                            } | null;
+                            answered_by: ("human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown") | null;
+                            machine_detection_result: {
+                                /**
+                                 * @description the latest verdict: machine_start becomes machine_end_* once its greeting end is found
+                                 * @enum {unknown}
+                                 */
+                                answered_by: "human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown";
+                                /** @description answer -> first verdict */
+                                decided_ms: number;
+                                /** @description the evidence: which cues fired (initial_silence, short_greeting, long_greeting, voicemail_phrase, beep, ...) */
+                                cues: string[];
+                                message_end_ms: number | null;
+                                beep_hz: number | null;
+                            } | null;
                             record: {
                                 enabled: boolean;
                                 /** @default mono */
@@ -2910,8 +3197,8 @@ export interface paths {
                                     url?: string;
                                     /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
                                     urls?: string[];
-                                    /** @description events to send; every call status event (not the conversation.* ones) when omitted */
-                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
+                                    /** @description events to send; every call status event (not the conversation.* and machine_detection* ones) when omitted */
+                                    events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended" | "machine_detection" | "machine_detection_ended")[];
                                     /** @default POST */
                                     method: "POST" | "GET";
                                 } | null;
@@ -2924,19 +3211,43 @@ export interface paths {
                                 }[];
                                 ring_timeout_s: number;
                                 max_duration_s: number;
-                                /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
+                                /** @description answering-machine detection on the callee's own audio (offline, in the media worker) */
                                 machine_detection: {
-                                    /**
-                                     * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
-                                     * @default disabled
-                                     */
+                                    /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
                                     mode: "disabled" | "detect" | "detect_message_end";
-                                    /**
-                                     * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
-                                     * @default false
-                                     */
-                                    hangup_on_machine: boolean;
+                                    /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                    hangup_on_machine?: boolean;
+                                    /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                    total_analysis_ms?: number;
+                                    /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                    initial_silence_ms?: number;
+                                    /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                    greeting_max_ms?: number;
+                                    /** @description silence this long after a machine's greeting ends it (ms) */
+                                    after_greeting_silence_ms?: number;
+                                    /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                    beep_timeout_ms?: number;
                                 };
+                                voicemail: {
+                                    /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                    action: "hangup" | "leave_message" | "continue";
+                                    /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                    message?: string;
+                                } | null;
+                                answered_by: ("human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown") | null;
+                                machine_detection_result: {
+                                    /**
+                                     * @description the latest verdict: machine_start becomes machine_end_* once its greeting end is found
+                                     * @enum {unknown}
+                                     */
+                                    answered_by: "human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown";
+                                    /** @description answer -> first verdict */
+                                    decided_ms: number;
+                                    /** @description the evidence: which cues fired (initial_silence, short_greeting, long_greeting, voicemail_phrase, beep, ...) */
+                                    cues: string[];
+                                    message_end_ms: number | null;
+                                    beep_hz: number | null;
+                                } | null;
                                 record: {
                                     enabled: boolean;
                                     /** @default mono */
@@ -3109,8 +3420,8 @@ export interface paths {
                                 url?: string;
                                 /** @description up to 5 URLs (give url or urls), each sent every subscribed event as its own delivery, with the same webhook-id */
                                 urls?: string[];
-                                /** @description events to send; every call status event (not the conversation.* ones) when omitted */
-                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended")[];
+                                /** @description events to send; every call status event (not the conversation.* and machine_detection* ones) when omitted */
+                                events?: ("initiated" | "ringing" | "answered" | "completed" | "no_answer" | "busy" | "failed" | "canceled" | "analyzed" | "conversation.created" | "conversation.ended" | "machine_detection" | "machine_detection_ended")[];
                                 /** @default POST */
                                 method: "POST" | "GET";
                             } | null;
@@ -3123,19 +3434,43 @@ export interface paths {
                             }[];
                             ring_timeout_s: number;
                             max_duration_s: number;
-                            /** @description answering-machine detection: not available yet, so only mode disabled is accepted */
+                            /** @description answering-machine detection on the callee's own audio (offline, in the media worker) */
                             machine_detection: {
-                                /**
-                                 * @description only disabled is accepted today: detect and detect_message_end are refused (422 setting_not_applicable) until answering-machine detection exists
-                                 * @default disabled
-                                 */
+                                /** @description detect: decide human or machine as early as possible (answered_by); detect_message_end: for a machine, also find the end of its greeting (the beep, or silence after it) */
                                 mode: "disabled" | "detect" | "detect_message_end";
-                                /**
-                                 * @description only false is accepted today (true needs detection: 422 setting_not_applicable)
-                                 * @default false
-                                 */
-                                hangup_on_machine: boolean;
+                                /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
+                                hangup_on_machine?: boolean;
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                total_analysis_ms?: number;
+                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                initial_silence_ms?: number;
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                greeting_max_ms?: number;
+                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                after_greeting_silence_ms?: number;
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                beep_timeout_ms?: number;
                             };
+                            voicemail: {
+                                /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
+                                action: "hangup" | "leave_message" | "continue";
+                                /** @description what leave_message says; {{variables}} are filled as in the greeting */
+                                message?: string;
+                            } | null;
+                            answered_by: ("human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown") | null;
+                            machine_detection_result: {
+                                /**
+                                 * @description the latest verdict: machine_start becomes machine_end_* once its greeting end is found
+                                 * @enum {unknown}
+                                 */
+                                answered_by: "human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "screening" | "ivr" | "fax" | "intercept" | "unknown";
+                                /** @description answer -> first verdict */
+                                decided_ms: number;
+                                /** @description the evidence: which cues fired (initial_silence, short_greeting, long_greeting, voicemail_phrase, beep, ...) */
+                                cues: string[];
+                                message_end_ms: number | null;
+                                beep_hz: number | null;
+                            } | null;
                             record: {
                                 enabled: boolean;
                                 /** @default mono */
