@@ -15,6 +15,7 @@ import { rms } from '../fixtures/media/signals.js';
 import { waitFor } from '../helpers/wait.js';
 import { sql } from '../../src/store/sql.js';
 import { WebhookReceiver, type Received } from '../helpers/webhook-receiver.js';
+import { OpenAiRealtimeServer } from '../helpers/openai-realtime-server.js';
 import { sandboxSkip, startSandboxRig, type SandboxRig } from './sandbox-rig.js';
 
 const skip = sandboxSkip;
@@ -28,6 +29,7 @@ const MESSAGE = 'Hi {{name}}, this is the Outcall demo calling about your appoin
 const MESSAGE_AFTER_BEEP_BOUND_MS = 800;
 
 let rig: SandboxRig;
+let realtime: OpenAiRealtimeServer;
 let hooks: WebhookReceiver;
 let deliverer: WebhookDeliverer;
 
@@ -35,6 +37,7 @@ before(async () => {
   if (skip) return;
   rig = await startSandboxRig(46000, { onRecording: (r) => recordings.push(r) });
   hooks = await new WebhookReceiver().start();
+  realtime = await OpenAiRealtimeServer.start();
   deliverer = new WebhookDeliverer(rig.t.ctx, { pollMs: 100 });
   await deliverer.start();
 });
@@ -42,6 +45,7 @@ after(async () => {
   if (skip) return;
   await deliverer.stop();
   await hooks.stop();
+  await realtime.close();
   await rig.stop();
 });
 
@@ -62,15 +66,26 @@ async function statusCallbacks(callId: string) {
   }
 }
 
-/** Calls `number` with the demo agent and these settings; the ended call, its transcript, the sandbox's record. */
-async function amdCall(number: string, extra: Record<string, unknown>) {
-  const call = await rig.call(number, { status_callback: { url: hooks.url(), events: AMD_EVENTS }, ...extra }, 90_000);
+/** Calls `number` with the demo agent (or `agentId`) and these settings; the ended call, its transcript, the sandbox's record. */
+async function amdCall(number: string, extra: Record<string, unknown>, agentId?: string) {
+  const body = { status_callback: { url: hooks.url(), events: AMD_EVENTS }, ...extra };
+  const call = agentId === undefined ? await rig.call(number, body, 90_000) : await callWith(agentId, number, body);
   const tr = call.transcript_id ? await rig.t.org.req('GET', `/v1/transcripts/${call.transcript_id}`) : undefined;
   const turns = (tr?.body.turns ?? []) as Array<{ speaker: string; text: string; interrupted: boolean }>;
   // Each test calls its own number once.
   const rec = await waitFor('the sandbox to record the call', () => rig.sandbox.calls.find((x) => x.dialed === number), 10_000);
   const said = JSON.stringify(turns.map((x) => [x.speaker, x.text]));
   return { call, turns, rec, said };
+}
+
+const TERMINAL = ['completed', 'failed', 'busy', 'no_answer', 'canceled'];
+async function callWith(agentId: string, to: string, body: Record<string, unknown>) {
+  const r = await rig.t.org.req('POST', `/v1/agents/${agentId}/outbound-calls`, { to, max_duration_s: 60, ...body });
+  assert.equal(r.status, 202, r.raw);
+  return waitFor(`call to ${to} to end`, async () => {
+    const got = await rig.t.org.req('GET', `/v1/calls/${r.body.id}`);
+    return TERMINAL.includes(got.body.status) ? got.body : undefined;
+  }, 90_000);
 }
 
 describe('answering-machine detection on live calls (sandbox personas, PCMU)', { skip }, () => {
@@ -175,5 +190,31 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; transcript ${said}`);
     assert.equal(call.answered_by, 'screening');
     assert.notEqual(call.end_reason, 'machine_detected', 'not hung up on as a machine');
+  });
+
+  test('a speech-to-speech agent acts on the verdict alike: silent during the greeting, the message after the beep (voicemail_left)', async (tc) => {
+    const agent = await rig.t.org.req('POST', '/v1/agents', {
+      name: 'amd-realtime',
+      greeting: 'Hello, this is Outcall calling about your appointment.',
+      speech_to_speech: { provider: 'openai', model: 'gpt-realtime', base_url: realtime.baseUrl, api_key: 'sk-test-amd-realtime' },
+    });
+    assert.equal(agent.status, 201, agent.raw);
+    const pn = await rig.t.org.req('POST', '/v1/phone-numbers', { number: '+12025550187', trunk_id: rig.seed.trunkId, outbound_agent_id: agent.body.id });
+    assert.equal(pn.status, 201, pn.raw);
+    const { call, turns, rec, said } = await amdCall(
+      '+12025550110',
+      { machine_detection: { mode: 'detect_message_end' }, voicemail: { action: 'leave_message', message: 'Please call Outcall back about your appointment.' } },
+      agent.body.id,
+    );
+    const timing = rec.persona?.timing;
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; timing ${JSON.stringify(timing)}; agent speech ${JSON.stringify(rec.persona?.agentSpeech)}; transcript ${said}`);
+    assert.deepEqual([call.status, call.end_reason, call.answered_by], ['completed', 'voicemail_left', 'machine_end_beep']);
+    assert.ok(Math.abs(call.machine_detection_result.beep_hz - 1400) <= 80, `this machine beeps at 1400 Hz: ${call.machine_detection_result.beep_hz}`);
+    const beepEnd = timing?.beepEndMs ?? Number.POSITIVE_INFINITY;
+    const speech = rec.persona?.agentSpeech ?? [];
+    assert.deepEqual(speech.filter((x) => x.startMs > call.machine_detection_result.decided_ms + 600 && x.startMs < beepEnd), [], 'silent until the beep');
+    const message = speech.find((x) => x.startMs >= beepEnd);
+    assert.ok(message && message.startMs - beepEnd <= MESSAGE_AFTER_BEEP_BOUND_MS, `the message after the beep: ${JSON.stringify(message)}`);
+    assert.equal(turns.at(-1)?.text, 'Please call Outcall back about your appointment.');
   });
 });
