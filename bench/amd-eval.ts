@@ -21,7 +21,7 @@ import type { AmdEvent, AmdSettings } from '../src/amd/types.js';
 import { PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
 import { readWav } from '../test/fixtures/media/signals.js';
 import { concat, frames20, silence } from '../test/fixtures/amd/synth.js';
-import { AMD_CLASSES, type AmdClass, type Clip, loadRecipes, missing, RATE, render } from './amd-set/generate.js';
+import { AMD_CLASSES, type AmdClass, type Clip, loadRecipes, missing, RATE, type Recipe, render } from './amd-set/generate.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -69,6 +69,28 @@ async function recognize(clips: readonly Int16Array[]): Promise<Heard[][]> {
   await reading;
   console.log(`pocketsphinx: ${out.reduce((a, h) => a + h.length, 0)} finals over ${clips.length} clips`);
   return out;
+}
+
+/** What the recognizer heard in each clip: from the cache (keyed by the recipe) when there, else recognized now (all missing clips in one stream). */
+async function heardOf(recipes: readonly Recipe[], clips: readonly Clip[]): Promise<Heard[][]> {
+  const file = (r: Recipe) => (CACHE ? join(CACHE, `${r.id}.words.json`) : undefined);
+  const out: (Heard[] | undefined)[] = recipes.map((r) => {
+    const f = file(r);
+    if (!f || !existsSync(f)) return undefined;
+    const c = JSON.parse(readFileSync(f, 'utf8')) as { recipe: Recipe; heard: Heard[] };
+    return JSON.stringify(c.recipe) === JSON.stringify(r) ? c.heard : undefined;
+  });
+  const todo = out.flatMap((h, i) => (h === undefined ? [i] : []));
+  if (todo.length > 0) {
+    const got = await recognize(todo.map((i) => (clips[i] as Clip).pcm));
+    for (const [k, i] of todo.entries()) {
+      const h = got[k] ?? [];
+      out[i] = h;
+      const f = file(recipes[i] as Recipe);
+      if (f) writeFileSync(f, JSON.stringify({ recipe: recipes[i], heard: h }));
+    }
+  }
+  return out.map((h) => h ?? []);
 }
 
 const pct = (xs: number[], p: number) => {
@@ -137,7 +159,7 @@ async function labelled(): Promise<void> {
   let early = 0;
   const clips: Clip[] = [];
   for (const r of recipes) clips.push(await clipOf(r));
-  const heard = WORDS ? await recognize(clips.map((c) => c.pcm)) : [];
+  const heard = WORDS ? await heardOf(recipes, clips) : [];
   for (const [i, r] of recipes.entries()) {
     const clip = clips[i] as Clip;
     const ev = run(clip.pcm, heard[i]);
