@@ -35,6 +35,8 @@ export interface Recipe {
   snrDb: number;
   /** Speech level relative to -20 dBFS. */
   gainDb: number;
+  /** A person who answers with a long greeting ("..., Maria speaking, how can I help you?"): cadence alone calls them a machine. */
+  talkative?: boolean;
 }
 
 export interface Clip {
