@@ -8,7 +8,7 @@
 // delay, how greetings ended, what each cue contributed, and the clips without a verdict (must be 0).
 // --words: also the recognizer's words (Debian's pocketsphinx at 8 kHz, src/providers/stt/pocketsphinx.ts):
 // every clip is recognized once (one stream, clips 2 s apart); each final reaches the detector at its
-// end + WORDS_LATENCY_MS of audio time (the engine's 300 ms end silence + ~200 ms to the final), so
+// end + WORDS_LATENCY_MS of audio time (the engine's end silence, 300 ms or --end-silence, + ~200 ms), so
 // words arrive no earlier than a live call would have them. pocketsphinx gives no partials.
 // With --words the set runs three times: acoustic cues only; words fed but not expected (a phrase
 // decides only when it beats the cadence); words expected (settings.wordsExpected: a cadence-only
@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { AMD_DEFAULTS, createMachineDetector } from '../src/amd/detector.js';
 import type { AmdEvent, AmdSettings } from '../src/amd/types.js';
-import { PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
+import { DEFAULT_END_SILENCE_MS, PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
 import { readWav } from '../test/fixtures/media/signals.js';
 import { concat, frames20, silence } from '../test/fixtures/amd/synth.js';
 import { AMD_CLASSES, type AmdClass, type Clip, loadRecipes, missing, RATE, type Recipe, render } from './amd-set/generate.js';
@@ -37,7 +37,10 @@ const opt = (name: string): string | undefined => {
 const SETTINGS: AmdSettings = { ...AMD_DEFAULTS, mode: 'detect_message_end', ...(JSON.parse(opt('settings') ?? '{}') as Partial<AmdSettings>) };
 const CACHE = opt('cache');
 const WORDS = argv.includes('--words');
-const WORDS_LATENCY_MS = 500;
+/** --end-silence MS: the recognizer's end-of-utterance silence (pocketsphinx -vad_postspeech; the runtime's default 300). */
+const END_SILENCE_MS = Number(opt('end-silence') ?? DEFAULT_END_SILENCE_MS);
+/** A final reaches the detector its end silence + ~200 ms (the engine's work, measured) after its last word. */
+const WORDS_LATENCY_MS = END_SILENCE_MS + 200;
 const WORDS_GAP_MS = 2000;
 
 interface Heard {
@@ -56,7 +59,7 @@ async function recognize(clips: readonly Int16Array[]): Promise<Heard[][]> {
     parts.push(c, silence(RATE, WORDS_GAP_MS));
     at += ((c.length * 1000) / RATE) + WORDS_GAP_MS;
   }
-  const s = new PocketsphinxStt().start({ sampleRate: RATE, language: 'en-US' });
+  const s = new PocketsphinxStt({ endSilenceMs: END_SILENCE_MS }).start({ sampleRate: RATE, language: 'en-US' });
   const out: Heard[][] = clips.map(() => []);
   const reading = (async () => {
     for await (const e of s) {
@@ -79,7 +82,8 @@ async function recognize(clips: readonly Int16Array[]): Promise<Heard[][]> {
 
 /** What the recognizer heard in each clip: from the cache (keyed by the recipe) when there, else recognized now (all missing clips in one stream). */
 async function heardOf(recipes: readonly Recipe[], clips: readonly Clip[]): Promise<Heard[][]> {
-  const file = (r: Recipe) => (CACHE ? join(CACHE, `${r.id}.words.json`) : undefined);
+  const suffix = END_SILENCE_MS === DEFAULT_END_SILENCE_MS ? '' : `-es${END_SILENCE_MS}`;
+  const file = (r: Recipe) => (CACHE ? join(CACHE, `${r.id}.words${suffix}.json`) : undefined);
   const out: (Heard[] | undefined)[] = recipes.map((r) => {
     const f = file(r);
     if (!f || !existsSync(f)) return undefined;

@@ -24,7 +24,7 @@ export const PHRASES: Readonly<Record<PhraseClass, readonly string[]>> = {
   ],
   ivr: [
     'press one', 'press two', 'press 1', 'press 2', 'press zero', 'for english', 'para español', 'main menu', 'please listen carefully',
-    'menu options have changed', 'your call is important', 'please hold', 'to speak to', 'dial by name',
+    'menu options have changed', 'your call is important', 'please hold', 'speak to a representative', 'speak with a representative', 'dial by name',
   ],
   intercept: [
     'not in service', 'no longer in service', 'has been disconnected', 'check the number', 'please hang up', 'hang up and try again',

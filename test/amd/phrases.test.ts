@@ -33,6 +33,11 @@ test('what people say when they answer matches no machine phrase; what only a pe
   }
 });
 
+test('recognizer garbage around "to ... to" is no IVR (pocketsphinx heard a talkative person as "something to eat to do it")', () => {
+  assert.deepEqual(findPhrases("it's the old this is something to eat to do it all the league"), []);
+  assert.deepEqual(classes('To speak with a representative, stay on the line.'), ['ivr']);
+});
+
 test('"thank you for calling" decides nothing: business greetings and receptionists say it as well as IVRs', () => {
   assert.deepEqual(findPhrases('Thank you for calling Acme Dental.'), []);
 });
