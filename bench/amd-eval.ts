@@ -17,6 +17,9 @@
 // machine decision time over both machine classes. --brief: the audio-only pass as a summary line.
 // --short: a 33-clip subset. --cache DIR: keep rendered clips and what pocketsphinx heard in each
 // there between runs (TTS and recognition are the slow parts; keyed by the recipe).
+// --end-silence MS: the recognizer's end-of-utterance silence (default 300, the runtime's).
+// --comma-pause MS: speak each clause apart with this pause at its comma (a slower speaker, or a TTS
+// that pauses there), so a recognizer that ends utterances at pauses gives its words clause by clause.
 // --corpus DIR: also run every WAV in DIR (8 kHz unlabelled real clips): verdict counts, crashes, and
 // clips without a verdict.
 import { performance } from 'node:perf_hooks';
@@ -35,7 +38,9 @@ const opt = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const SETTINGS: AmdSettings = { ...AMD_DEFAULTS, mode: 'detect_message_end', ...(JSON.parse(opt('settings') ?? '{}') as Partial<AmdSettings>) };
-const CACHE = opt('cache');
+/** --comma-pause MS: clips speak clause by clause with this pause at each comma (generate.ts render); cached apart. */
+const COMMA_PAUSE_MS = opt('comma-pause') === undefined ? undefined : Number(opt('comma-pause'));
+const CACHE = opt('cache') === undefined ? undefined : join(opt('cache') as string, COMMA_PAUSE_MS === undefined ? '' : `comma-${COMMA_PAUSE_MS}`);
 const WORDS = argv.includes('--words');
 /** --end-silence MS: the recognizer's end-of-utterance silence (pocketsphinx -vad_postspeech; the runtime's default 300). */
 const END_SILENCE_MS = Number(opt('end-silence') ?? DEFAULT_END_SILENCE_MS);
@@ -137,14 +142,14 @@ function run(settings: AmdSettings, pcm: Int16Array, heard: readonly Heard[] = [
 }
 
 async function clipOf(r: ReturnType<typeof loadRecipes>[number]): Promise<Clip> {
-  if (!CACHE) return render(r);
+  if (!CACHE) return render(r, { ...(COMMA_PAUSE_MS === undefined ? {} : { commaPauseMs: COMMA_PAUSE_MS }) });
   mkdirSync(CACHE, { recursive: true });
   const f = join(CACHE, `${r.id}.json`);
   if (existsSync(f)) {
     const c = JSON.parse(readFileSync(f, 'utf8')) as Omit<Clip, 'pcm'> & { pcm: number[] };
     if (JSON.stringify(c.recipe) === JSON.stringify(r)) return { ...c, pcm: Int16Array.from(c.pcm) };
   }
-  const c = await render(r);
+  const c = await render(r, { ...(COMMA_PAUSE_MS === undefined ? {} : { commaPauseMs: COMMA_PAUSE_MS }) });
   writeFileSync(f, JSON.stringify({ ...c, pcm: Array.from(c.pcm) }));
   return c;
 }
