@@ -8,9 +8,18 @@
 // delay, how greetings ended, what each cue contributed, and the clips without a verdict (must be 0).
 // --words: also the recognizer's words (Debian's pocketsphinx at 8 kHz, src/providers/stt/pocketsphinx.ts):
 // every clip is recognized once (one stream, clips 2 s apart); each final reaches the detector at its
-// end + WORDS_LATENCY_MS of audio time (the engine's 300 ms end silence + ~200 ms to the final), so
+// end + WORDS_LATENCY_MS of audio time (the engine's end silence, 300 ms or --end-silence, + ~200 ms), so
 // words arrive no earlier than a live call would have them. pocketsphinx gives no partials.
-// --short: a 30-clip subset. --cache DIR: keep rendered clips there between runs (TTS is the slow part).
+// With --words the set runs three times: acoustic cues only; words fed but not expected (a phrase
+// decides only when it beats the cadence); words expected (settings.wordsExpected: a cadence-only
+// machine verdict is held for the words), the last two as a summary line and a full report.
+// Besides the matrix: screening accuracy, talkative humans (a long greeting) called human, and the
+// machine decision time over both machine classes. --brief: the audio-only pass as a summary line.
+// --short: a 33-clip subset. --cache DIR: keep rendered clips and what pocketsphinx heard in each
+// there between runs (TTS and recognition are the slow parts; keyed by the recipe).
+// --end-silence MS: the recognizer's end-of-utterance silence (default 300, the runtime's).
+// --comma-pause MS: speak each clause apart with this pause at its comma (a slower speaker, or a TTS
+// that pauses there), so a recognizer that ends utterances at pauses gives its words clause by clause.
 // --corpus DIR: also run every WAV in DIR (8 kHz unlabelled real clips): verdict counts, crashes, and
 // clips without a verdict.
 import { performance } from 'node:perf_hooks';
@@ -18,10 +27,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { AMD_DEFAULTS, createMachineDetector } from '../src/amd/detector.js';
 import type { AmdEvent, AmdSettings } from '../src/amd/types.js';
-import { PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
+import { DEFAULT_END_SILENCE_MS, PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
 import { readWav } from '../test/fixtures/media/signals.js';
 import { concat, frames20, silence } from '../test/fixtures/amd/synth.js';
-import { AMD_CLASSES, type AmdClass, type Clip, loadRecipes, missing, RATE, render } from './amd-set/generate.js';
+import { AMD_CLASSES, type AmdClass, type Clip, loadRecipes, missing, RATE, type Recipe, render } from './amd-set/generate.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -29,9 +38,14 @@ const opt = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const SETTINGS: AmdSettings = { ...AMD_DEFAULTS, mode: 'detect_message_end', ...(JSON.parse(opt('settings') ?? '{}') as Partial<AmdSettings>) };
-const CACHE = opt('cache');
+/** --comma-pause MS: clips speak clause by clause with this pause at each comma (generate.ts render); cached apart. */
+const COMMA_PAUSE_MS = opt('comma-pause') === undefined ? undefined : Number(opt('comma-pause'));
+const CACHE = opt('cache') === undefined ? undefined : join(opt('cache') as string, COMMA_PAUSE_MS === undefined ? '' : `comma-${COMMA_PAUSE_MS}`);
 const WORDS = argv.includes('--words');
-const WORDS_LATENCY_MS = 500;
+/** --end-silence MS: the recognizer's end-of-utterance silence (pocketsphinx -vad_postspeech; the runtime's default 300). */
+const END_SILENCE_MS = Number(opt('end-silence') ?? DEFAULT_END_SILENCE_MS);
+/** A final reaches the detector its end silence + ~200 ms (the engine's work, measured) after its last word. */
+const WORDS_LATENCY_MS = END_SILENCE_MS + 200;
 const WORDS_GAP_MS = 2000;
 
 interface Heard {
@@ -50,7 +64,7 @@ async function recognize(clips: readonly Int16Array[]): Promise<Heard[][]> {
     parts.push(c, silence(RATE, WORDS_GAP_MS));
     at += ((c.length * 1000) / RATE) + WORDS_GAP_MS;
   }
-  const s = new PocketsphinxStt().start({ sampleRate: RATE, language: 'en-US' });
+  const s = new PocketsphinxStt({ endSilenceMs: END_SILENCE_MS }).start({ sampleRate: RATE, language: 'en-US' });
   const out: Heard[][] = clips.map(() => []);
   const reading = (async () => {
     for await (const e of s) {
@@ -71,6 +85,29 @@ async function recognize(clips: readonly Int16Array[]): Promise<Heard[][]> {
   return out;
 }
 
+/** What the recognizer heard in each clip: from the cache (keyed by the recipe) when there, else recognized now (all missing clips in one stream). */
+async function heardOf(recipes: readonly Recipe[], clips: readonly Clip[]): Promise<Heard[][]> {
+  const suffix = END_SILENCE_MS === DEFAULT_END_SILENCE_MS ? '' : `-es${END_SILENCE_MS}`;
+  const file = (r: Recipe) => (CACHE ? join(CACHE, `${r.id}.words${suffix}.json`) : undefined);
+  const out: (Heard[] | undefined)[] = recipes.map((r) => {
+    const f = file(r);
+    if (!f || !existsSync(f)) return undefined;
+    const c = JSON.parse(readFileSync(f, 'utf8')) as { recipe: Recipe; heard: Heard[] };
+    return JSON.stringify(c.recipe) === JSON.stringify(r) ? c.heard : undefined;
+  });
+  const todo = out.flatMap((h, i) => (h === undefined ? [i] : []));
+  if (todo.length > 0) {
+    const got = await recognize(todo.map((i) => (clips[i] as Clip).pcm));
+    for (const [k, i] of todo.entries()) {
+      const h = got[k] ?? [];
+      out[i] = h;
+      const f = file(recipes[i] as Recipe);
+      if (f) writeFileSync(f, JSON.stringify({ recipe: recipes[i], heard: h }));
+    }
+  }
+  return out.map((h) => h ?? []);
+}
+
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -82,8 +119,8 @@ const fmt = (v: number) => (Number.isNaN(v) ? '-' : String(Math.round(v)));
 /** The detector's own CPU: wall time inside push()/words() and frames pushed, over every clip. */
 const cost = { ms: 0, frames: 0 };
 
-function run(pcm: Int16Array, heard: readonly Heard[] = []): AmdEvent[] {
-  const d = createMachineDetector(SETTINGS, RATE);
+function run(settings: AmdSettings, pcm: Int16Array, heard: readonly Heard[] = []): AmdEvent[] {
+  const d = createMachineDetector(settings, RATE);
   const events: AmdEvent[] = [];
   const words = [...heard];
   let t = 0;
@@ -100,47 +137,43 @@ function run(pcm: Int16Array, heard: readonly Heard[] = []): AmdEvent[] {
   };
   for (const f of frames20(pcm, RATE)) step(f);
   const quiet = new Int16Array(RATE / 50);
-  for (let ms = 0; !d.done && ms < SETTINGS.totalAnalysisMs + SETTINGS.beepTimeoutMs; ms += 20) step(quiet);
+  for (let ms = 0; !d.done && ms < settings.totalAnalysisMs + settings.beepTimeoutMs; ms += 20) step(quiet);
   return events;
 }
 
 async function clipOf(r: ReturnType<typeof loadRecipes>[number]): Promise<Clip> {
-  if (!CACHE) return render(r);
+  if (!CACHE) return render(r, { ...(COMMA_PAUSE_MS === undefined ? {} : { commaPauseMs: COMMA_PAUSE_MS }) });
   mkdirSync(CACHE, { recursive: true });
   const f = join(CACHE, `${r.id}.json`);
   if (existsSync(f)) {
     const c = JSON.parse(readFileSync(f, 'utf8')) as Omit<Clip, 'pcm'> & { pcm: number[] };
     if (JSON.stringify(c.recipe) === JSON.stringify(r)) return { ...c, pcm: Int16Array.from(c.pcm) };
   }
-  const c = await render(r);
+  const c = await render(r, { ...(COMMA_PAUSE_MS === undefined ? {} : { commaPauseMs: COMMA_PAUSE_MS }) });
   writeFileSync(f, JSON.stringify({ ...c, pcm: Array.from(c.pcm) }));
   return c;
 }
 
 const VERDICTS = ['human', 'machine_start', 'screening', 'ivr', 'intercept', 'fax', 'unknown', '(none)'] as const;
 
-async function labelled(): Promise<void> {
-  let recipes = loadRecipes();
-  if (argv.includes('--short')) recipes = recipes.filter((_, i) => i % 7 === 0);
-  const skipped = recipes.filter((r) => missing(r) !== undefined);
-  for (const r of skipped) console.log(`skipped ${r.id}: ${missing(r)}`);
-  recipes = recipes.filter((r) => missing(r) === undefined);
+/** One pass over the set with one configuration: its confusion matrix and figures. */
+function evaluate(title: string, settings: AmdSettings, recipes: readonly Recipe[], clips: readonly Clip[], heard: readonly (readonly Heard[])[], full: boolean): string {
   const confusion = new Map<AmdClass, Map<string, number>>(AMD_CLASSES.map((c) => [c, new Map()]));
   const times = new Map<AmdClass, number[]>(AMD_CLASSES.map((c) => [c, []]));
+  const talkTimes: number[] = [];
   const beepDelays: number[] = [];
   const ends = new Map<string, number>();
   const cues = new Map<string, number>();
   const wrong: string[] = [];
   let hm = 0;
   let hmRight = 0;
+  let talk = 0;
+  let talkRight = 0;
   let none = 0;
   let early = 0;
-  const clips: Clip[] = [];
-  for (const r of recipes) clips.push(await clipOf(r));
-  const heard = WORDS ? await recognize(clips.map((c) => c.pcm)) : [];
   for (const [i, r] of recipes.entries()) {
     const clip = clips[i] as Clip;
-    const ev = run(clip.pcm, heard[i]);
+    const ev = run(settings, clip.pcm, heard[i]);
     const v = ev.find((e) => e.type === 'verdict');
     const g = ev.find((e) => e.type === 'greeting_end');
     const got = v?.answeredBy ?? '(none)';
@@ -155,6 +188,13 @@ async function labelled(): Promise<void> {
       if (right) hmRight++;
     }
     const want = r.cls === 'human' ? 'human' : isMachine ? 'machine_start' : r.cls;
+    if (r.talkative === true) {
+      talk++;
+      if (got === want) {
+        talkRight++;
+        talkTimes.push((v?.atMs ?? 0) - (clip.firstWordMs ?? 0));
+      }
+    }
     if (got !== want) wrong.push(`${r.id} -> ${got} at ${fmt(v?.atMs ?? NaN)} ms [${v?.cues.join(',') ?? ''}]`);
     if (v && got === want) (times.get(r.cls) as number[]).push(r.cls === 'human' ? v.atMs - (clip.firstWordMs ?? 0) : v.atMs);
     if (isMachine) {
@@ -166,27 +206,66 @@ async function labelled(): Promise<void> {
       if (g?.answeredBy === 'machine_end_beep' && clip.beepEndMs !== undefined) beepDelays.push(g.atMs - clip.beepEndMs);
     }
   }
-  console.log(`\n${recipes.length} clips (${skipped.length} skipped), ${WORDS ? 'acoustic cues + pocketsphinx words' : 'acoustic cues only'}, settings ${JSON.stringify(SETTINGS)}\n`);
-  console.log(['true \\ verdict'.padEnd(22), ...VERDICTS.map((v) => v.padStart(15))].join(''));
+  const out: string[] = [];
+  const screening = confusion.get('screening') as Map<string, number>;
+  const nScreen = [...screening.values()].reduce((a, b) => a + b, 0);
+  const machineTimes = [...(times.get('machine_with_beep') as number[]), ...(times.get('machine_without_beep') as number[])];
+  const summary = [
+    `human vs machine ${hmRight}/${hm} = ${((100 * hmRight) / hm).toFixed(1)} %`,
+    `screening ${screening.get('screening') ?? 0}/${nScreen}`,
+    `talkative humans ${talkRight}/${talk}`,
+    `machines decided p50 ${fmt(pct(machineTimes, 50))} p95 ${fmt(pct(machineTimes, 95))} ms`,
+    `no verdict ${none}`,
+  ].join(', ');
+  out.push(`\n== ${title}: ${summary}`);
+  if (!full) return out.join('\n');
+  out.push(`settings ${JSON.stringify(settings)}\n`);
+  out.push(['true \\ verdict'.padEnd(22), ...VERDICTS.map((v) => v.padStart(15))].join(''));
   for (const c of AMD_CLASSES) {
     const row = confusion.get(c) as Map<string, number>;
-    console.log([c.padEnd(22), ...VERDICTS.map((v) => String(row.get(v) ?? 0).padStart(15))].join(''));
+    out.push([c.padEnd(22), ...VERDICTS.map((v) => String(row.get(v) ?? 0).padStart(15))].join(''));
   }
-  console.log(`\nhuman vs machine accuracy: ${hmRight}/${hm} = ${((100 * hmRight) / hm).toFixed(1)} %`);
-  console.log('decision time of correct verdicts, ms (human: from the first word; others: from the answer):');
+  out.push(`\nhuman vs machine accuracy: ${hmRight}/${hm} = ${((100 * hmRight) / hm).toFixed(1)} %`);
+  out.push(`screening accuracy: ${screening.get('screening') ?? 0}/${nScreen}; talkative humans (long greeting) called human: ${talkRight}/${talk}`);
+  out.push('decision time of correct verdicts, ms (human: from the first word; others: from the answer):');
   for (const c of AMD_CLASSES) {
     const t = times.get(c) as number[];
-    console.log(`  ${c.padEnd(22)} n=${String(t.length).padStart(3)}  p50 ${fmt(pct(t, 50)).padStart(5)}  p95 ${fmt(pct(t, 95)).padStart(5)}`);
+    out.push(`  ${c.padEnd(22)} n=${String(t.length).padStart(3)}  p50 ${fmt(pct(t, 50)).padStart(5)}  p95 ${fmt(pct(t, 95)).padStart(5)}`);
   }
-  console.log(`beep end -> greeting_end (machine_end_beep), ms: n=${beepDelays.length} p50 ${fmt(pct(beepDelays, 50))} p95 ${fmt(pct(beepDelays, 95))} max ${fmt(Math.max(...beepDelays))}`);
-  console.log('how machine greetings ended:');
-  for (const [k, n] of [...ends].sort()) console.log(`  ${k}: ${n}`);
-  console.log(`greeting_end before the greeting (or its beep) was over: ${early}`);
-  console.log('cues in verdicts:');
-  for (const [k, n] of [...cues].sort()) console.log(`  ${k}: ${n}`);
-  console.log(`clips without a verdict: ${none}`);
+  out.push(`  ${'(talkative humans)'.padEnd(22)} n=${String(talkTimes.length).padStart(3)}  p50 ${fmt(pct(talkTimes, 50)).padStart(5)}  p95 ${fmt(pct(talkTimes, 95)).padStart(5)}`);
+  out.push(`  ${'(all machines)'.padEnd(22)} n=${String(machineTimes.length).padStart(3)}  p50 ${fmt(pct(machineTimes, 50)).padStart(5)}  p95 ${fmt(pct(machineTimes, 95)).padStart(5)}`);
+  out.push(`beep end -> greeting_end (machine_end_beep), ms: n=${beepDelays.length} p50 ${fmt(pct(beepDelays, 50))} p95 ${fmt(pct(beepDelays, 95))} max ${fmt(Math.max(...beepDelays))}`);
+  out.push('how machine greetings ended:');
+  for (const [k, n] of [...ends].sort()) out.push(`  ${k}: ${n}`);
+  out.push(`greeting_end before the greeting (or its beep) was over: ${early}`);
+  out.push('cues in verdicts:');
+  for (const [k, n] of [...cues].sort()) out.push(`  ${k}: ${n}`);
+  out.push(`clips without a verdict: ${none}`);
+  if (wrong.length > 0) out.push(`\nnot as labelled (${wrong.length}):\n  ${wrong.join('\n  ')}`);
+  return out.join('\n');
+}
+
+async function labelled(): Promise<void> {
+  let recipes = loadRecipes();
+  if (argv.includes('--short')) recipes = recipes.filter((_, i) => i % 7 === 0);
+  const skipped = recipes.filter((r) => missing(r) !== undefined);
+  for (const r of skipped) console.log(`skipped ${r.id}: ${missing(r)}`);
+  recipes = recipes.filter((r) => missing(r) === undefined);
+  const clips: Clip[] = [];
+  for (const r of recipes) clips.push(await clipOf(r));
+  console.log(`\n${recipes.length} clips (${skipped.length} skipped)`);
+  if (!WORDS) {
+    console.log(evaluate('acoustic cues only', SETTINGS, recipes, clips, [], true));
+  } else {
+    // What each cue contributes: audio alone; words fed but not expected (a phrase decides only if it
+    // comes before the cadence); words expected (cadence-only machine verdicts held for the words).
+    const heard = await heardOf(recipes, clips);
+    const audio = { ...SETTINGS, wordsExpected: false };
+    console.log(evaluate('acoustic cues only', audio, recipes, clips, [], !argv.includes('--brief')));
+    console.log(evaluate('+ pocketsphinx words, not expected (no hold)', audio, recipes, clips, heard, false));
+    console.log(evaluate('+ pocketsphinx words, expected (held for words)', { ...SETTINGS, wordsExpected: true }, recipes, clips, heard, true));
+  }
   console.log(`detector cost: ${((1000 * cost.ms) / cost.frames).toFixed(1)} us per 20 ms frame (${cost.frames} frames, all work of push())`);
-  if (wrong.length > 0) console.log(`\nnot as labelled (${wrong.length}):\n  ${wrong.join('\n  ')}`);
 }
 
 async function corpus(dir: string): Promise<void> {
@@ -208,7 +287,7 @@ async function corpus(dir: string): Promise<void> {
       const w = waves[i];
       if (!w) throw new Error('unreadable');
       if (w.sampleRate !== RATE) throw new Error(`${w.sampleRate} Hz`);
-      const ev = run(w.samples, heard[i]);
+      const ev = run({ ...SETTINGS, wordsExpected: WORDS }, w.samples, heard[i]);
       const v = ev.find((e) => e.type === 'verdict');
       const g = ev.find((e) => e.type === 'greeting_end');
       if (!v) none++;

@@ -35,6 +35,8 @@ export interface Recipe {
   snrDb: number;
   /** Speech level relative to -20 dBFS. */
   gainDb: number;
+  /** A person who answers with a long greeting ("..., Maria speaking, how can I help you?"): cadence alone calls them a machine. */
+  talkative?: boolean;
 }
 
 export interface Clip {
@@ -125,7 +127,11 @@ function level(pcm: Int16Array, gainDb: number): Int16Array {
 /** A stable seed from a recipe id, so each recipe's pauses and noise are its own and repeat exactly. */
 const seedOf = (id: string) => [...id].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
 
-export async function render(r: Recipe): Promise<Clip> {
+/**
+ * commaPauseMs: also cut sentences at commas and leave this much silence there (each clause spoken
+ * apart), as a slower speaker or another TTS does; the set's own clips speak a sentence in one go.
+ */
+export async function render(r: Recipe, opts: { commaPauseMs?: number } = {}): Promise<Clip> {
   const rand = S.rng(seedOf(r.id));
   const parts: Int16Array[] = [];
   let at = 0;
@@ -145,7 +151,11 @@ export async function render(r: Recipe): Promise<Clip> {
       const ss = sentencesOf(p.say);
       for (let i = 0; i < ss.length; i++) {
         if (i > 0) push(S.silence(RATE, 250 + rand() * 350)); // a recording's sentence gap: 250-600 ms
-        speech(await sentence(ss[i] as string, p.voice));
+        const clauses = opts.commaPauseMs === undefined ? [ss[i] as string] : (ss[i] as string).split(',').map((c) => c.trim()).filter((c) => c.length > 0);
+        for (let k = 0; k < clauses.length; k++) {
+          if (k > 0) push(S.silence(RATE, opts.commaPauseMs ?? 0));
+          speech(await sentence(clauses[k] as string, p.voice));
+        }
       }
     } else if ('play' in p) {
       const pieces: Int16Array[] = [];

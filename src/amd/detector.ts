@@ -8,13 +8,17 @@
  * Order of precedence before the verdict: network and fax tones (decisive and unmistakable), then a
  * beep (after a short greeting, or alone), then cadence (a long greeting: machine; a short one and a
  * wait: human), then initial silence and the deadline. Words (words()) decide whenever they come
- * first: a phrase is stronger evidence than cadence, but a recognizer's final usually arrives after
- * the cadence has decided (BENCHMARKS.md).
+ * first: a phrase is stronger evidence than cadence. A recognizer's final usually arrives after the
+ * cadence has called a long greeting a machine, so when words are expected (settings.wordsExpected)
+ * that verdict, resting on cadence alone, is held until the earliest of: a phrase (voicemail, IVR,
+ * screening or a person's "how can I help you"), a beep, the recognizer having heard the whole
+ * greeting with no phrase in it, or WORDS_HOLD_MS; then it is given, at the time it is released.
+ * A talkative person and a screening assistant sound like a recording; only their words differ.
  */
 import { Cadence } from './cadence.js';
 import { findPhrases, type PhraseClass } from './phrases.js';
 import { FrameAnalyzer } from './spectrum.js';
-import { FRAME_MS, MANY_WORDS_BURSTS } from './thresholds.js';
+import { FINAL_AFTER_SPEECH_MS, FRAME_MS, MANY_WORDS_BURSTS, WORDS_HOLD_MS, WORDS_QUIET_MS } from './thresholds.js';
 import { isBeep, isCedSoFar, isCng, isShortCed, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
 import type { AmdCue, AmdEvent, AmdSettings, AnsweredBy, MachineDetector } from './types.js';
 
@@ -25,6 +29,9 @@ const PHRASE_VERDICT: readonly { cls: PhraseClass; answeredBy: AnsweredBy; cue: 
   { cls: 'intercept', answeredBy: 'intercept', cue: 'ivr_phrase' },
   { cls: 'screening', answeredBy: 'screening', cue: 'screening_phrase' },
   { cls: 'voicemail', answeredBy: 'machine_start', cue: 'voicemail_phrase' },
+  // A receptionist's "thanks for calling, how can I help you" outranks an IVR's wording; a voicemail
+  // phrase outranks it ("Sam speaking, please leave a message").
+  { cls: 'human', answeredBy: 'human', cue: 'human_phrase' },
   { cls: 'ivr', answeredBy: 'ivr', cue: 'ivr_phrase' },
 ];
 
@@ -45,6 +52,10 @@ class Detector implements MachineDetector {
   #greetingEnded = false;
   /** A beep that may be a SIT segment, held until SIT shows (intercept) or cannot any more (beep). */
   #heldBeep: ToneRun | undefined;
+  /** A cadence-only machine verdict waiting for words (wordsExpected), until `untilMs` at the latest. */
+  #hold: { untilMs: number } | undefined;
+  /** When the last final transcript arrived (audio ms), if any. */
+  #finalAtMs: number | undefined;
 
   constructor(settings: AmdSettings, sampleRate: 8000 | 16000) {
     this.#s = settings;
@@ -75,13 +86,15 @@ class Detector implements MachineDetector {
     return out;
   }
 
-  words(text: string, _final: boolean, atMs: number): AmdEvent[] {
+  words(text: string, final: boolean, atMs: number): AmdEvent[] {
     const out: AmdEvent[] = [];
     if (this.#verdict) return out;
     const now = Math.max(this.#now, atMs);
     const hits = findPhrases(text);
     for (const p of PHRASE_VERDICT) {
       if (!hits.some((h) => h.cls === p.cls)) continue;
+      // Without words expected the detector keeps its audio-only behaviour (human phrases are new).
+      if (p.cls === 'human' && this.#s.wordsExpected !== true) continue;
       const cues: AmdCue[] = [p.cue];
       if (p.answeredBy === 'machine_start') cues.push(...this.#cadenceCues());
       this.#give(p.answeredBy, now, cues, out);
@@ -89,7 +102,9 @@ class Detector implements MachineDetector {
       if (this.#waitingForGreetingEnd()) this.#greetingEnd(undefined, now, out);
       return out;
     }
-    if (now >= this.#s.totalAnalysisMs) this.#give('unknown', now, ['timeout'], out);
+    if (final) this.#finalAtMs = now;
+    if (this.#hold) this.#holding(now, out);
+    else if (now >= this.#s.totalAnalysisMs) this.#give('unknown', now, ['timeout'], out);
     return out;
   }
 
@@ -101,13 +116,35 @@ class Detector implements MachineDetector {
     // above, but a tone that may be a SIT segment waits (a few frames) to see whether SIT follows.
     if (ended && isBeep(ended)) this.#heldBeep = ended;
     if (this.#heldBeep && !this.#sit.mayBecomeSit(current, endMs)) return this.#giveBeep(this.#heldBeep, endMs, out);
+    if (this.#hold) return this.#holding(endMs, out);
     if (c.greetingStartMs !== undefined && c.greetingEndMs !== undefined) {
-      if (c.greetingEndMs - c.greetingStartMs >= this.#s.greetingMaxMs) return this.#give('machine_start', endMs, this.#cadenceCues(), out);
+      if (c.greetingEndMs - c.greetingStartMs >= this.#s.greetingMaxMs) return this.#cadenceMachine(endMs, out);
       if (c.greetingClosed) return this.#give('human', endMs, ['short_greeting'], out);
     } else if (endMs >= this.#s.initialSilenceMs && endMs - c.lastSoundEndMs >= this.#s.initialSilenceMs) {
       return this.#give('unknown', endMs, ['initial_silence'], out);
     }
     if (endMs >= this.#s.totalAnalysisMs) this.#give('unknown', endMs, ['timeout'], out);
+  }
+
+  /** A long greeting: a machine, at once on audio alone, or held for the words when they are expected. */
+  #cadenceMachine(endMs: number, out: AmdEvent[]): void {
+    if (this.#s.wordsExpected !== true) return this.#give('machine_start', endMs, this.#cadenceCues(), out);
+    this.#hold = { untilMs: Math.min(endMs + WORDS_HOLD_MS, this.#s.totalAnalysisMs) };
+    this.#holding(endMs, out);
+  }
+
+  /**
+   * The held verdict stands once the recognizer has heard all the speech (a final after it stopped)
+   * and the line has stayed quiet WORDS_QUIET_MS, or at the hold's end, whichever comes first.
+   */
+  #holding(now: number, out: AmdEvent[]): void {
+    const hold = this.#hold;
+    if (!hold) return;
+    const c = this.#cadence.state;
+    const spoken = c.lastSpeechEndMs ?? 0;
+    const heardAll = this.#finalAtMs !== undefined && this.#finalAtMs >= spoken + FINAL_AFTER_SPEECH_MS;
+    if (heardAll && !c.inSpeech && now - spoken >= WORDS_QUIET_MS) return this.#give('machine_start', now, [...this.#cadenceCues(), 'no_phrase'], out);
+    if (now >= hold.untilMs) this.#give('machine_start', now, [...this.#cadenceCues(), 'words_timeout'], out);
   }
 
   #giveBeep(run: ToneRun, endMs: number, out: AmdEvent[]): void {
@@ -126,6 +163,7 @@ class Detector implements MachineDetector {
   }
 
   #give(answeredBy: AnsweredBy, atMs: number, cues: AmdCue[], out: AmdEvent[]): void {
+    this.#hold = undefined;
     this.#verdict = { answeredBy, atMs };
     out.push({ type: 'verdict', answeredBy, atMs, cues: [...new Set(cues)] });
   }

@@ -3,10 +3,11 @@
  * survives recognizer noise (case, punctuation, apostrophes, and one wrong, missing or extra word inside
  * a phrase of three words or more). Lists are from the prompts of carriers' voicemail, phone
  * assistants' call screening and network announcements; a phrase should be one people rarely say when
- * they answer their own phone.
+ * they answer their own phone. The human list is the other way round: what a person says and a
+ * recording does not.
  */
 
-export type PhraseClass = 'voicemail' | 'screening' | 'ivr' | 'intercept';
+export type PhraseClass = 'voicemail' | 'screening' | 'ivr' | 'intercept' | 'human';
 
 export const PHRASES: Readonly<Record<PhraseClass, readonly string[]>> = {
   voicemail: [
@@ -23,12 +24,21 @@ export const PHRASES: Readonly<Record<PhraseClass, readonly string[]>> = {
   ],
   ivr: [
     'press one', 'press two', 'press 1', 'press 2', 'press zero', 'for english', 'para español', 'main menu', 'please listen carefully',
-    'menu options have changed', 'your call is important', 'thank you for calling', 'please hold', 'to speak to', 'dial by name',
+    'menu options have changed', 'your call is important', 'please hold', 'speak to a representative', 'speak with a representative', 'dial by name',
   ],
   intercept: [
     'not in service', 'no longer in service', 'has been disconnected', 'check the number', 'please hang up', 'hang up and try again',
     'number you have dialed', 'number you dialed', 'cannot be completed as dialed', 'is not a working number', 'not reachable',
     'your call cannot be completed', 'is temporarily out of service', 'has been changed', 'is not available from your calling area',
+  ],
+  /**
+   * A person at the phone offering to talk, or asking who calls: what a receptionist or a talkative
+   * person says, and a recorded greeting does not (it cannot help you now, nor ask who you are).
+   * "This is Sam" is left out on purpose: "Hi, this is Sam, leave a message" is a greeting's opening.
+   */
+  human: [
+    'how can i help', 'how may i help', 'can i help you', 'may i help you', 'what can i do for you', 'how can we help', 'speaking',
+    'whos calling', 'who is calling', 'who is this', 'whos this',
   ],
 };
 
@@ -41,6 +51,12 @@ export function normalize(text: string): string[] {
     .split(' ')
     .filter((w) => w.length > 0);
 }
+
+/**
+ * Words a phrase cannot do without: dropping a negation turns "is not available" into "is available"
+ * ("I'll see if this person is available", a screening assistant's line) and reverses the meaning.
+ */
+const KEEP = new Set(['not', 'no', 'cant', 'cannot', 'unable']);
 
 /** Word-level edit distance between a phrase and a candidate span. */
 function distance(a: readonly string[], b: readonly string[]): number {
@@ -68,6 +84,7 @@ export function containsPhrase(words: readonly string[], phrase: readonly string
     for (let len = Math.max(1, m - slack); len <= m + slack && i + len <= words.length; len++) {
       const span = words.slice(i, i + len);
       if (span[0] !== phrase[0] || span[span.length - 1] !== phrase[m - 1]) continue;
+      if (phrase.some((w) => KEEP.has(w) && !span.includes(w))) continue;
       if (distance(phrase, span) <= slack) return true;
     }
   }
@@ -83,7 +100,7 @@ export interface PhraseHit {
   phrase: string;
 }
 
-/** Every listed phrase the text holds, in list order (voicemail, screening, ivr, intercept). */
+/** Every listed phrase the text holds, in list order (voicemail, screening, ivr, intercept, human). */
 export function findPhrases(text: string): PhraseHit[] {
   const words = normalize(text);
   return NORMALIZED.filter((p) => containsPhrase(words, p.words)).map((p) => ({ cls: p.cls, phrase: p.phrase }));

@@ -134,3 +134,24 @@ export const HUMAN_WAIT_SILENCE_MS = 700;
 export const BURST_RISE_DB = 6;
 /** Bursts counted in the first utterance from which `many_words` is reported as evidence (Asterisk's maximumNumberOfWords is 2-3 for whole words). */
 export const MANY_WORDS_BURSTS = 8;
+
+// ---- Words ----------------------------------------------------------------------------------------
+
+/**
+ * With words expected, a machine verdict resting on cadence alone waits at most this long (from the
+ * cadence verdict, never past totalAnalysisMs) for the words to decide it. A recognizer without
+ * partials (pocketsphinx: 300 ms end silence + ~200 ms) gives a clause's words ~0.5 s after the
+ * clause ends, and a phrase sits in the first or second clause of a greeting (1-3 s long). Measured
+ * on the set: BENCHMARKS.md.
+ */
+export const WORDS_HOLD_MS = 2500;
+/**
+ * A final that arrives this long after the last speech frame has heard all the speech so far (a
+ * final during speech, or just as it resumed, may hold only the part before a pause).
+ */
+export const FINAL_AFTER_SPEECH_MS = 100;
+/**
+ * ...and once the line has been quiet this long with such a final in, the recognizer has heard the
+ * greeting and found no phrase: the cadence verdict stands. Measured on the set: BENCHMARKS.md.
+ */
+export const WORDS_QUIET_MS = 300;

@@ -25,6 +25,12 @@ export const AMD_CUES = [
   'screening_phrase',
   /** The recognizer heard an IVR / intercept phrase ("press one", "not in service", ...). */
   'ivr_phrase',
+  /** The recognizer heard what a person says and a recording does not ("how can I help you", "Maria speaking"). */
+  'human_phrase',
+  /** Words were expected: the recognizer heard the whole greeting and found no phrase, so the cadence verdict stands. */
+  'no_phrase',
+  /** Words were expected and decided nothing before the hold ran out (WORDS_HOLD_MS): the cadence verdict stands. */
+  'words_timeout',
   /** A steady tone 400-2100 Hz after speech: the machine's beep. */
   'beep',
   /** Silence after a machine's greeting long enough to count as its end. */
@@ -53,6 +59,12 @@ export interface AmdSettings {
   afterGreetingSilenceMs: number;
   /** detect_message_end: after the machine verdict, wait this long for a beep before settling for silence/other. */
   beepTimeoutMs: number;
+  /**
+   * A recognizer feeds words() (the runtime sets it for cascaded voice sessions). Then a machine
+   * verdict resting on cadence alone is held while words may still decide it (a talkative person,
+   * a screening assistant); without it the detector decides on audio alone.
+   */
+  wordsExpected?: boolean;
 }
 
 /** What the detector reports, in the order it finds out. `atMs`: audio ms since the answer. */

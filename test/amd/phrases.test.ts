@@ -22,10 +22,30 @@ test('recognizer noise: one wrong, missing or extra word inside a phrase of thre
   assert.equal(containsPhrase(normalize('after a tone'), normalize('after the tone')), true);
 });
 
-test('what people say when they answer matches nothing', () => {
-  for (const t of ['Hello?', 'Yeah?', 'This is Sam.', "Hello, Doctor Lee's office, Maria speaking, how can I help you?", 'Hi, who is this?', 'Hello, Sam speaking.']) {
-    assert.deepEqual(findPhrases(t), [], t);
+test('what people say when they answer matches no machine phrase; what only a person says matches the human list', () => {
+  for (const t of ['Hello?', 'Yeah?', 'This is Sam.', 'Hi, this is Sam.', 'Good afternoon.']) assert.deepEqual(findPhrases(t), [], t);
+  for (const t of ["Hello, Doctor Lee's office, Maria speaking, how can I help you?", 'Hi, who is this?', 'Hello, Sam speaking.', 'Acme Plumbing, what can I do for you?', 'Front desk, may I help you?']) {
+    assert.deepEqual(classes(t), ['human'], t);
   }
+  // Greetings never say them (nor does a screening assistant or an IVR).
+  for (const t of ["Hi, this is Sam. I can't come to the phone right now.", 'Thank you for calling Acme Dental. Our office is currently closed.', 'Hi, if you record your name and reason for calling, I\'ll see if this person is available.']) {
+    assert.ok(!classes(t).includes('human'), t);
+  }
+});
+
+test('recognizer garbage around "to ... to" is no IVR (pocketsphinx heard a talkative person as "something to eat to do it")', () => {
+  assert.deepEqual(findPhrases("it's the old this is something to eat to do it all the league"), []);
+  assert.deepEqual(classes('To speak with a representative, stay on the line.'), ['ivr']);
+});
+
+test('"thank you for calling" decides nothing: business greetings and receptionists say it as well as IVRs', () => {
+  assert.deepEqual(findPhrases('Thank you for calling Acme Dental.'), []);
+});
+
+test('a negation is never the word a match may drop: "is available" is not "is not available"', () => {
+  assert.equal(containsPhrase(normalize("I'll see if this person is available"), normalize('is not available')), false);
+  assert.equal(containsPhrase(normalize('is now not available'), normalize('is not available')), true);
+  assert.deepEqual(classes("Hi, if you record your name and reason for calling, I'll see if this person is available."), ['screening']);
 });
 
 test('two-word phrases must match exactly, and the first and last words must be heard', () => {
