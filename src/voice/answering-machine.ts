@@ -97,13 +97,20 @@ export type MachineDetectorFactory = (settings: AmdSettings, sampleRate: 8000 | 
  * rate, 8 or 16 kHz). leave_message needs the greeting's end, so its detector always looks for it.
  * Returns where the session's events go, so the detector also gets the words the recognizer hears.
  */
-export function watchForMachine(leg: Leg, spec: MachineSpec, factory: MachineDetectorFactory, host: MachineHost): (e: VoiceEvent) => void {
+export function watchForMachine(
+  leg: Leg,
+  spec: MachineSpec,
+  factory: MachineDetectorFactory,
+  host: MachineHost,
+  /** The session's recognizer transcribes the callee (a cascaded session): the detector may wait for its words. */
+  wordsExpected = false,
+): (e: VoiceEvent) => void {
   let policy: AnsweringMachinePolicy | undefined;
   let offAudio: (() => void) | undefined;
   const off = leg.on((e) => {
     if (e.type === 'answered') {
       const rate = e.sampleRate === 16000 ? 16000 : 8000;
-      const settings: AmdSettings = spec.action === 'leave_message' ? { ...spec.settings, mode: 'detect_message_end' } : spec.settings;
+      const settings: AmdSettings = { ...spec.settings, ...(spec.action === 'leave_message' ? { mode: 'detect_message_end' } : {}), ...(wordsExpected ? { wordsExpected } : {}) };
       const p = new AnsweringMachinePolicy(spec, factory(settings, rate), host);
       policy = p;
       offAudio = leg.onAudio?.((frame) => p.push(frame, e.sampleRate));

@@ -79,10 +79,10 @@ test('watchForMachine: the detector starts at the answer, at the leg rate, and l
   const heard = watchForMachine(leg, { settings: SETTINGS, action: 'leave_message', message: 'hi' }, (settings, rate) => {
     made.push({ settings, rate });
     return detector;
-  }, host());
+  }, host(), true);
   heard({ type: 'transcript_final', text: 'before the answer', atMs: 0 });
   leg.answer(16000);
-  assert.deepEqual(made, [{ settings: { ...SETTINGS, mode: 'detect_message_end' }, rate: 16000 }]);
+  assert.deepEqual(made, [{ settings: { ...SETTINGS, mode: 'detect_message_end', wordsExpected: true }, rate: 16000 }], 'a recognizer feeds words: the detector may wait for them');
   leg.hear(new Int16Array(320));
   assert.equal(detector.frames, 1, 'the callee audio reaches the detector');
   heard({ type: 'transcript_partial', text: 'please leave a message', atMs: 0 });

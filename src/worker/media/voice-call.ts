@@ -52,6 +52,8 @@ function withMachineDetection(
   spec: VoiceCallSpec,
   factory: MachineDetectorFactory,
   attach: (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware,
+  /** The session transcribes the callee as it speaks (cascaded: its STT), so words can decide hard cases. */
+  wordsExpected: boolean,
 ): (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware {
   const machine = spec.machine;
   if (!machine) return attach;
@@ -61,7 +63,7 @@ function withMachineDetection(
       heard(e);
       onEvent(e);
     });
-    heard = watchForMachine(leg, machine, factory, call.machineHost());
+    heard = watchForMachine(leg, machine, factory, call.machineHost(), wordsExpected);
     return call;
   };
 }
@@ -169,7 +171,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
         options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}) },
         runTool: (control) => p.runTool ?? toolRunnerFor(cmd, spec, p.clock, control),
         localTts: engines.tts,
-      }));
+      }), false);
       return (leg, onEvent) => {
         emit = onEvent; // a TTS fallback switch is the call's to record too
         return attach(leg, onEvent);
@@ -202,7 +204,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
       control = callControl(leg, session);
       return session;
-    });
+    }, true);
   };
 }
 
