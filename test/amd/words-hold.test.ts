@@ -86,20 +86,26 @@ test('a final after the speech has stopped, with no phrase: the cadence verdict 
   const pcm = S.concat([S.silence(R, 300), speech, S.silence(R, 4000)]);
   const end = 300 + (speech.length * 1000) / R;
   const during: Said = [2500, 'hello there', true];
-  const after: Said = [end + 400, 'nice weather today', true];
+  const after: Said = [end + WORDS_QUIET_MS + 200, 'nice weather today', true];
   const v = only(drive(WORDS, pcm, [during, after]));
   assert.equal(v.answeredBy, 'machine_start');
   assert.ok(v.atMs >= after[0] && v.atMs <= after[0] + 20, `at ${v.atMs}`);
   assert.ok(v.cues.includes('no_phrase'), v.cues.join());
-  // A final that comes just after the speech's end waits for WORDS_QUIET_MS of quiet after it.
+  // A final that comes just after the speech's end waits for WORDS_QUIET_MS of quiet after the speech.
   const early = only(drive(WORDS, pcm, [[end + 140, 'nice weather today', true]]));
   assert.ok(early.atMs >= end + WORDS_QUIET_MS - 60 && early.atMs <= end + WORDS_QUIET_MS + 40, `at ${early.atMs}`);
   assert.ok(early.cues.includes('no_phrase'), early.cues.join());
   // A final during speech alone, or a partial after it, releases nothing: the hold runs out.
-  for (const said of [[during], [[end + 400, 'nice weather today', false] as Said]]) {
+  for (const said of [[during], [[end + WORDS_QUIET_MS + 200, 'nice weather today', false] as Said]]) {
     const held = only(drive(WORDS, pcm, said));
     assert.ok(held.cues.includes('words_timeout'), held.cues.join());
   }
+});
+
+test('a final in a pause inside the greeting releases nothing: a talkative person\'s phrase after the pause still decides', () => {
+  // LONG pauses 400 ms after its first 2.5 s of speech (from ~2810 ms): a final comes in that pause.
+  const v = only(drive(WORDS, LONG, [[3150, "hello doctor lee's office", true], [4000, 'maria speaking', true]]));
+  assert.deepEqual([v.answeredBy, v.atMs], ['human', 4000]);
 });
 
 test('a human phrase before the cadence verdict decides at once; a short answer and a wait is still human at once', () => {
