@@ -18,8 +18,17 @@ import type { MachineSpec } from './spec.js';
 
 /** What the policy needs of the session it serves. */
 export interface MachineHost {
+  /**
+   * From the answer until the verdict, the callee's words wait instead of being answered: a
+   * machine's greeting must not get replies (a flow would take it for the answer to its question).
+   */
+  awaitVerdict(): void;
+  /** The verdict is in: what waited is answered now, or, for a machine, dropped. */
+  verdictReached(machine: boolean): void;
   /** Stop talking and conversing: a machine's greeting is playing. */
   holdForMachine(): void;
+  /** Make this line's audio now, to be said later by endWithLine without a synthesis delay (optional). */
+  prepareLine?(text: string): void;
   /** Say a last line, then end for `reason`. */
   endWithLine(text: string, reason: VoiceEndReason): void;
   hangUp(reason: VoiceEndReason): void;
@@ -40,6 +49,7 @@ export class AnsweringMachinePolicy {
     this.#spec = spec;
     this.#detector = detector;
     this.#host = host;
+    host.awaitVerdict();
   }
 
   /** One 20 ms frame of the callee's audio, from the answer on. */
@@ -73,11 +83,17 @@ export class AnsweringMachinePolicy {
       case 'machine_start':
         this.#machine = true;
         if (this.#spec.action === 'hangup') return this.#host.hangUp('machine_detected');
-        if (this.#spec.action === 'leave_message') return this.#host.holdForMachine();
-        return;
+        if (this.#spec.action === 'leave_message') {
+          this.#host.holdForMachine();
+          // Made while the greeting plays: the message starts the moment the beep ends.
+          if (this.#spec.message !== undefined) this.#host.prepareLine?.(this.#spec.message);
+          return this.#host.verdictReached(true);
+        }
+        // continue: the agent talks on, to the machine's words too.
+        return this.#host.verdictReached(false);
       default:
         // human, screening, ivr, unknown: the conversation goes on.
-        return;
+        return this.#host.verdictReached(false);
     }
   }
 

@@ -96,6 +96,9 @@ export class VoiceSession {
   #turn: AgentTurn | undefined;
   #turnSeq = 0;
   #pending: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
+  /** Who answered is being decided (machine detection): the callee's input waits here, unanswered. */
+  #verdictPending = false;
+  #held: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
   readonly #callee = new CalleeTurns();
   #listen: { timeoutMs: number; listenId: number | undefined } | undefined;
   #fillers = 0;
@@ -164,7 +167,16 @@ export class VoiceSession {
   machineHost(): MachineHost {
     const shell = this.#shell;
     return {
+      awaitVerdict: () => {
+        this.#verdictPending = true;
+      },
+      verdictReached: (machine) => {
+        this.#verdictPending = false;
+        const held = this.#held.splice(0);
+        if (!machine) for (const h of held) this.#input(h.input, h.base, h.sttFinalMs);
+      },
       holdForMachine: () => shell.holdForMachine(),
+      prepareLine: (text) => this.#tts.prime(spokenChunks([{ type: 'text', text }]), this.#rate),
       endWithLine: (text, reason) => shell.endWithLine(text, reason),
       hangUp: (reason) => shell.hangUp(reason),
       emit: (e) => shell.emit(e),
@@ -366,6 +378,10 @@ export class VoiceSession {
 
   #input(input: BrainInput, base: number | undefined, sttFinalMs?: number): void {
     if (this.#shell.ending) return;
+    if (this.#verdictPending && input.type !== 'start') {
+      this.#held.push({ input, base, sttFinalMs });
+      return;
+    }
     // The agent never talks over itself: an answer that did not barge in waits for the reply to end.
     if (this.#turn) this.#pending.push({ input, base, sttFinalMs });
     else this.#runTurn(input, base, sttFinalMs);
@@ -473,10 +489,10 @@ export class VoiceSession {
     this.#pending = [];
     this.#turn = undefined;
     turn?.ac.abort();
-    this.#tts.release();
     const reports = this.#shell.playout?.clear() ?? [];
     this.#shell.spoken();
-    if (!turn) return;
+    if (!turn) return; // nothing said: what is primed (a voicemail message) is kept for what comes next
+    this.#tts.release();
     const heard = turn.heardText(reports);
     const now = this.#now();
     if (turn.id === 1 && this.#d.options.firstSpeaker === 'agent') this.#openingCut = true;

@@ -29,7 +29,10 @@ function host() {
   const h: MachineHost & { calls: string[]; events: VoiceEvent[] } = {
     calls,
     events,
+    awaitVerdict: () => calls.push('await'),
+    verdictReached: (machine: boolean) => calls.push(machine ? 'drop held' : 'release held'),
     holdForMachine: () => calls.push('hold'),
+    prepareLine: (text: string) => calls.push(`prepare "${text}"`),
     endWithLine: (text: string, reason: VoiceEndReason) => calls.push(`say "${text}" then ${reason}`),
     hangUp: (reason: VoiceEndReason) => calls.push(`hangup ${reason}`),
     emit: (e: VoiceEvent) => events.push(e),
@@ -50,26 +53,26 @@ function run(spec: MachineSpec, script: Array<[number, AmdEvent[]]>, frames: num
 
 test('hangup: a machine verdict hangs up machine_detected and is reported', () => {
   const h = run({ settings: SETTINGS, action: 'hangup' }, [[50, [verdict('machine_start')]]], 100);
-  assert.deepEqual(h.calls, ['hangup machine_detected']);
+  assert.deepEqual(h.calls, ['await', 'hangup machine_detected']);
   assert.deepEqual(h.events, [{ type: 'machine_detection', answeredBy: 'machine_start', atMs: 1000, cues: ['long_greeting'] }]);
 });
 
 test('leave_message: the agent holds on the verdict and says the message at the greeting end, then voicemail_left', () => {
   const end: AmdEvent = { type: 'greeting_end', answeredBy: 'machine_end_beep', atMs: 6400, cues: ['beep'], beepHz: 1000 };
   const h = run({ settings: SETTINGS, action: 'leave_message', message: 'Please call us back.' }, [[50, [verdict('machine_start')]], [320, [end]]], 400);
-  assert.deepEqual(h.calls, ['hold', 'say "Please call us back." then voicemail_left']);
+  assert.deepEqual(h.calls, ['await', 'hold', 'prepare "Please call us back."', 'drop held', 'say "Please call us back." then voicemail_left']);
   assert.deepEqual(h.events.map((e) => e.type), ['machine_detection', 'machine_detection_ended']);
   assert.deepEqual(h.events[1], { type: 'machine_detection_ended', answeredBy: 'machine_end_beep', atMs: 6400, cues: ['beep'], beepHz: 1000 });
 });
 
 test('a person goes on talking whatever the action; continue leaves a machine alone too', () => {
-  assert.deepEqual(run({ settings: SETTINGS, action: 'hangup' }, [[30, [verdict('human', 600)]]], 100).calls, []);
-  assert.deepEqual(run({ settings: SETTINGS, action: 'continue' }, [[30, [verdict('machine_start')]]], 100).calls, []);
+  assert.deepEqual(run({ settings: SETTINGS, action: 'hangup' }, [[30, [verdict('human', 600)]]], 100).calls, ['await', 'release held']);
+  assert.deepEqual(run({ settings: SETTINGS, action: 'continue' }, [[30, [verdict('machine_start')]]], 100).calls, ['await', 'release held']);
 });
 
 test('fax and intercept end the call failed whatever the action', () => {
-  assert.deepEqual(run({ settings: SETTINGS, action: 'continue' }, [[30, [verdict('fax')]]], 100).calls, ['hangup fax_detected']);
-  assert.deepEqual(run({ settings: SETTINGS, action: 'leave_message', message: 'x' }, [[30, [verdict('intercept')]]], 100).calls, ['hangup number_unreachable']);
+  assert.deepEqual(run({ settings: SETTINGS, action: 'continue' }, [[30, [verdict('fax')]]], 100).calls, ['await', 'hangup fax_detected']);
+  assert.deepEqual(run({ settings: SETTINGS, action: 'leave_message', message: 'x' }, [[30, [verdict('intercept')]]], 100).calls, ['await', 'hangup number_unreachable']);
 });
 
 test('watchForMachine: the detector starts at the answer, at the leg rate, and leave_message always looks for the greeting end', async () => {

@@ -380,3 +380,38 @@ test('early words that are not a hello are answered as usual; a hello after the 
   h.stt.final('hello');
   await h.until('second reply', () => llm.requests.length === 2);
 });
+
+test('while who answered is being decided, the callee\'s words wait: answered on a person\'s verdict, dropped on a machine\'s', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Great.'] });
+  const h = harness(llmBrain(llm));
+  const host = h.session.machineHost();
+  h.leg.answer(8000);
+  host.awaitVerdict();
+  await h.until('greeting done', () => h.session.transcript.some((t) => t.speaker === 'agent'));
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('yes I have a minute');
+  await h.step(50);
+  assert.equal(llm.requests.length, 0, 'no reply before the verdict');
+  assert.deepEqual(h.session.transcript.at(-1)?.text, 'yes I have a minute', 'the words are in the transcript meanwhile');
+  host.verdictReached(false);
+  await h.until('reply', () => h.session.transcript.filter((t) => t.speaker === 'agent').length === 2);
+  assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'yes I have a minute' });
+
+  const llm2 = new ScriptedLlm();
+  const h2 = harness(llmBrain(llm2));
+  const host2 = h2.session.machineHost();
+  h2.leg.answer(8000);
+  host2.awaitVerdict();
+  await h2.until('greeting done', () => h2.session.transcript.some((t) => t.speaker === 'agent'));
+  h2.vad.speechStart();
+  await h2.step(20);
+  h2.vad.speechEnd();
+  h2.stt.final('you have reached Sam');
+  await h2.step(10);
+  host2.holdForMachine();
+  host2.verdictReached(true);
+  await h2.step(50);
+  assert.equal(llm2.requests.length, 0, "a machine's words get no reply");
+});

@@ -205,6 +205,10 @@ export class RealtimeSession {
   machineHost(): MachineHost {
     const shell = this.#shell;
     return {
+      // The model answers the callee on its own (server turn detection): nothing waits here; on a
+      // machine verdict holdForMachine cuts it off and keeps it quiet.
+      awaitVerdict: () => undefined,
+      verdictReached: () => undefined,
       holdForMachine: () => shell.holdForMachine(),
       endWithLine: (text, reason) => shell.endWithLine(text, reason),
       hangUp: (reason) => shell.hangUp(reason),
