@@ -6,6 +6,7 @@
  * they answer their own phone. The human list is the other way round: what a person says and a
  * recording does not.
  */
+import { editDistance } from '../text/edit-distance.js';
 
 export type PhraseClass = 'voicemail' | 'screening' | 'ivr' | 'intercept' | 'human';
 
@@ -59,17 +60,7 @@ export function normalize(text: string): string[] {
 const KEEP = new Set(['not', 'no', 'cant', 'cannot', 'unable']);
 
 /** Word-level edit distance between a phrase and a candidate span. */
-function distance(a: readonly string[], b: readonly string[]): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length] as number;
-}
+const distance = (a: readonly string[], b: readonly string[]): number => editDistance(a, b);
 
 /**
  * Whether `words` hold `phrase`: exactly for phrases of one or two words (one word off would match

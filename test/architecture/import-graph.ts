@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
-const BASE = ['errors.ts', 'ids.ts', 'time'];
+const BASE = ['errors.ts', 'ids.ts', 'time', 'text'];
 
 /**
  * From the bottom floor up. `contract` is the HTTP contract every layer may speak (schemas, statuses,
@@ -17,6 +17,8 @@ export const LAYERS: Record<string, readonly string[]> = {
   'errors.ts': [],
   'ids.ts': [],
   time: [],
+  /** Plain text algorithms (edit distance): no imports of ours. */
+  text: [],
   'config.ts': ['errors.ts'],
   crypto: [],
   'http-client': [...BASE],

@@ -10,6 +10,7 @@
  *
  * The grammar is JSGF (W3C-style "Java Speech Grammar Format" 1.0, the format the decoder parses).
  */
+import { editDistance } from '../../text/edit-distance.js';
 
 /** Words every conversation may answer with: yes/no and their usual variants, and digits. */
 export const BASE_WORDS: readonly string[] = [
@@ -64,15 +65,7 @@ function token(w: string): string {
 /** Edit distance of two phone sequences, capped at 3 (we only ask "at most two apart"). */
 function phonesApart(a: readonly string[], b: readonly string[]): number {
   if (Math.abs(a.length - b.length) > 2) return 3;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return Math.min(3, prev[b.length] as number);
+  return Math.min(3, editDistance(a, b));
 }
 
 /**
