@@ -16,6 +16,9 @@ import type { CallRow } from '../calls/call-object.js';
 import { resultData } from '../calls/outbox.js';
 import { demoTtsProvider } from '../sandbox/seed.js';
 
+/** How long the printed result waits for the call's summary (the result webhook itself waits up to 15 s). */
+const SUMMARY_WAIT_MS = 15_000;
+
 export interface DemoCallOptions {
   orgId: string;
   agentId: string;
@@ -105,7 +108,13 @@ export async function runDemoCall(ctx: AppContext, o: DemoCallOptions): Promise<
     });
     const c = ended.call;
     out(`\nResult: ${c.status}  end_reason=${c.end_reason ?? '-'}  sip_status_code=${c.sip_status_code ?? '-'}  duration=${c.duration_s ?? '-'}s`);
-    const row = (await ctx.db.query<CallRow>(sql`select * from calls where org_id = ${o.orgId} and id = ${call.id}`)).rows[0];
+    // The result webhook goes with the call's summary (made just after the end): show it as it will be sent.
+    const readRow = async () => (await ctx.db.query<CallRow>(sql`select * from calls where org_id = ${o.orgId} and id = ${call.id}`)).rows[0];
+    let row = await readRow();
+    for (const until = Date.now() + SUMMARY_WAIT_MS; row && row.transcript_id !== null && row.analyzed_at === null && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      row = await readRow();
+    }
     if (row) {
       out('\nThe result webhook a callback_url would receive (signed with your whsec_ secret; see the README, "Webhooks"):');
       out(JSON.stringify({ type: 'call.result', created_at: c.ended_at, data: resultData(row) }, null, 2));

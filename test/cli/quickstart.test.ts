@@ -31,8 +31,12 @@ test('first start shows a completed sandbox call with both sides; the next start
     assert.ok(agentLine > 0 && calleeLine > agentLine, `the greeting, then the callee's words:\n${out}`);
     assert.ok(lines.slice(calleeLine + 1).some((l) => /Agent : \S+/.test(l)), 'the agent answered the callee');
     assert.match(out, /Result: completed {2}end_reason=agent_hangup {2}sip_status_code=200/);
-    const payload = JSON.parse(/receive[^\n]*\n(\{[\s\S]*?\n\})\n/.exec(out)![1]!) as { type: string; data: { status: string; metadata: unknown; transcript_id: string | null } };
+    const payload = JSON.parse(/receive[^\n]*\n(\{[\s\S]*?\n\})\n/.exec(out)![1]!) as {
+      type: string;
+      data: { status: string; metadata: unknown; transcript_id: string | null; summary_text: string | null; summary_source: string | null };
+    };
     assert.equal(payload.type, 'call.result');
+    assert.ok(payload.data.summary_text && payload.data.summary_source, 'the printed result carries the summary, as the webhook does');
     assert.deepEqual(payload.data.metadata, { source: 'quickstart' });
     assert.ok(payload.data.transcript_id);
     assert.match(out, /Dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard\//);
