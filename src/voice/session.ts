@@ -46,8 +46,7 @@ const SETTLE_MS = 1200;
  * only a greeting ("hello", "hi", "speaking"...), are their pickup hello. It does not cut the
  * opening off: speech in that window barges in only once its words are known and are more than a
  * hello, or once it lasts longer than a hello. It stays in the transcript but is no answer to the
- * opening (a flow would take "hello" as the reply to its question). Should a hello have cut the
- * opening off all the same, the agent says its opening again, as a person would.
+ * opening (a flow would take "hello" as the reply to its question).
  */
 const PICKUP_HELLO_WINDOW_MS = 2000;
 const PICKUP_HELLO_MAX_MS = 1500;
@@ -85,8 +84,6 @@ export class VoiceSession {
   #pickupHello = false;
   /** The callee has said something the agent answered (or was asked to): a later hello is a turn. */
   #calleeAnswered = false;
-  /** The opening was cut off by the callee (barge-in): a pickup hello gets it said again. */
-  #openingCut = false;
   /** ms of the callee's audio since the answer (the recognizer's timeline). */
   #legAudioMs = 0;
   /** Where the VAD's timeline starts on the recognizer's (it is made a little after the answer). */
@@ -359,21 +356,10 @@ export class VoiceSession {
     const hello = this.#pickupHello && u.endMs - u.startMs <= PICKUP_HELLO_MAX_MS && PICKUP_HELLO.test(u.text.trim());
     this.#pickupHello = false;
     this.#addTurn({ speaker: 'callee', text: u.text, startMs: u.startMs, endMs: u.endMs, interrupted: false });
-    if (hello) return this.#answerPickupHello();
+    // Their pickup hello is in the transcript; the opening (playing, or done) is the answer to it.
+    if (hello) return;
     this.#calleeAnswered = true;
     this.#input({ type: 'utterance', text: u.text }, u.endMs, u.sttFinalMs);
-  }
-
-  /**
-   * Their pickup hello is no answer to the opening: the opening (still playing, or done) answers it.
-   * Cut off by it, the opening is said again in full; the brain is not asked (a flow stays where its
-   * opening left it, listening).
-   */
-  #answerPickupHello(): void {
-    if (!this.#openingCut || this.#turn || this.#shell.ending) return;
-    this.#openingCut = false;
-    const text = spokenChunks(this.#d.brain.opening?.(this.#d.options.greeting) ?? []).join(' ').trim();
-    if (text !== '') this.#runTurn({ type: 'line', text }, undefined);
   }
 
   #input(input: BrainInput, base: number | undefined, sttFinalMs?: number): void {
@@ -495,7 +481,6 @@ export class VoiceSession {
     this.#tts.release();
     const heard = turn.heardText(reports);
     const now = this.#now();
-    if (turn.id === 1 && this.#d.options.firstSpeaker === 'agent') this.#openingCut = true;
     this.#d.brain.interrupted(heard);
     this.#record(turn, heard, true, now);
     this.#emit({ type: 'agent_turn_interrupted', turnId: turn.id, heardText: heard, playedMs: reports.reduce((s, r) => s + r.playedMs, 0), atMs: now });
