@@ -18,7 +18,7 @@ import type { Clock } from '../time/clock.js';
 import type { InboundLeg } from '../telephony/inbound-leg.js';
 import type { LegEnded } from '../telephony/leg-events.js';
 import type { Persona } from './persona.js';
-import { renderTones } from './tones.js';
+import { concatPcm, renderTones } from './tones.js';
 import { DEFAULT_TURN_SILENCE_MS, PersonaTurns, type TurnAction, type TurnHangupReason } from './turn-taking.js';
 
 /** What a persona call uses of its leg (an InboundLeg on the sandbox; a fake one in unit tests). */
@@ -180,7 +180,7 @@ export async function runPersonaCall(leg: PersonaLeg, persona: Persona, deps: Pe
     const chunks: Int16Array[] = [];
     for await (const c of deps.tts.synthesize({ text: a.text, sampleRate: rate, voice, signal: abort.signal })) chunks.push(c);
     if (abort.signal.aborted) return;
-    play(concat(chunks), a.kind);
+    play(concatPcm(chunks), a.kind);
   };
   const act = (a: TurnAction): void => {
     switch (a.type) {
@@ -258,7 +258,7 @@ export async function runPersonaCall(leg: PersonaLeg, persona: Persona, deps: Pe
   const speech = agentSpeech.map((x) => ({ ...x }));
   if (recording && deps.onRecording) {
     deps.onRecording({
-      callId: leg.callId, dialed: leg.dialed, persona: persona.name, sampleRate: rate, samples: concat(recording),
+      callId: leg.callId, dialed: leg.dialed, persona: persona.name, sampleRate: rate, samples: concatPcm(recording),
       recordingStartMs: timing.recordingStartMs ?? 0,
       ...(timing.greetingEndMs !== undefined ? { greetingEndMs: timing.greetingEndMs } : {}),
       ...(timing.beepEndMs !== undefined ? { beepEndMs: timing.beepEndMs } : {}),
@@ -289,13 +289,4 @@ function ringFor(leg: PersonaLeg, clock: Clock, ms: number): Promise<boolean> {
   });
 }
 
-function concat(chunks: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 

@@ -110,11 +110,16 @@ export function renderTones(rate: number, segments: readonly ToneSegment[]): Int
     }
     return out;
   });
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  return concatPcm(parts);
+}
+
+/** The chunks one after another, as one buffer. */
+export function concatPcm(chunks: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
   }
   return out;
 }
