@@ -57,9 +57,13 @@ export function phraseWords(phrase: string): string[] {
     .filter((w) => w !== '');
 }
 
-/** A JSGF token: plain words as they are, others quoted (JSGF 1.0 quoted tokens). */
+/**
+ * A JSGF token: words of letters, digits and apostrophes as they are (JSGF 1.0 allows an apostrophe
+ * in a token, and the decoder keeps a quoted token's quotes, so "you're" quoted is a word the
+ * dictionary lacks and the whole grammar is refused), anything else quoted.
+ */
 function token(w: string): string {
-  return /^[a-z0-9]+$/.test(w) ? w : `"${w}"`;
+  return /^[a-z0-9']+$/.test(w) ? w : `"${w}"`;
 }
 
 /** Edit distance of two phone sequences, capped at 3 (we only ask "at most two apart"). */
