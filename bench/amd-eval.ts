@@ -27,7 +27,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { AMD_DEFAULTS, createMachineDetector } from '../src/amd/detector.js';
 import type { AmdEvent, AmdSettings } from '../src/amd/types.js';
-import { DEFAULT_END_SILENCE_MS, PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
+import { DEFAULT_END_SILENCE_MS, PocketsphinxStream, PocketsphinxStt } from '../src/providers/stt/pocketsphinx.js';
+import { SoundswallowerStream } from '../src/providers/stt/soundswallower.js';
+import { createPhraseSpotter, SPOTTER_END_SILENCE_MS, SPOTTER_PHRASES } from '../src/voice/phrase-spotter.js';
 import { readWav } from '../test/fixtures/media/signals.js';
 import { concat, frames20, silence } from '../test/fixtures/amd/synth.js';
 import { AMD_CLASSES, type AmdClass, type Clip, loadRecipes, missing, RATE, type Recipe, render } from './amd-set/generate.js';
@@ -41,15 +43,24 @@ const SETTINGS: AmdSettings = { ...AMD_DEFAULTS, mode: 'detect_message_end', ...
 /** --comma-pause MS: clips speak clause by clause with this pause at each comma (generate.ts render); cached apart. */
 const COMMA_PAUSE_MS = opt('comma-pause') === undefined ? undefined : Number(opt('comma-pause'));
 const CACHE = opt('cache') === undefined ? undefined : join(opt('cache') as string, COMMA_PAUSE_MS === undefined ? '' : `comma-${COMMA_PAUSE_MS}`);
-const WORDS = argv.includes('--words');
+/** --spotter: the words come from the detector's phrase spotter (src/voice/phrase-spotter.ts) instead of pocketsphinx. */
+const SPOTTER = argv.includes('--spotter');
+const WORDS = argv.includes('--words') || SPOTTER;
+const RECOGNIZER = SPOTTER ? 'spotter' : 'pocketsphinx';
 /** --end-silence MS: the recognizer's end-of-utterance silence (pocketsphinx -vad_postspeech; the runtime's default 300). */
-const END_SILENCE_MS = Number(opt('end-silence') ?? DEFAULT_END_SILENCE_MS);
-/** A final reaches the detector its end silence + ~200 ms (the engine's work, measured) after its last word. */
-const WORDS_LATENCY_MS = END_SILENCE_MS + 200;
+const END_SILENCE_MS = Number(opt('end-silence') ?? (SPOTTER ? SPOTTER_END_SILENCE_MS : DEFAULT_END_SILENCE_MS));
+/**
+ * A final reaches the detector its end silence + the engine's work after its last word: pocketsphinx
+ * ~200 ms (measured); the spotter decodes each utterance whole after its end, 0.1-0.3 s of CPU per
+ * second of speech here, so the upper figure is charged: 0.3 x the utterance's length.
+ */
+const latencyMs = (startMs: number, endMs: number) => END_SILENCE_MS + (SPOTTER ? Math.round(0.3 * (endMs - startMs)) : 200);
 const WORDS_GAP_MS = 2000;
 
 interface Heard {
   text: string;
+  /** A final (the utterance settled), or a partial (the spotter's, while the utterance goes on). */
+  final?: boolean;
   /** Audio ms since the clip's answer at which the detector is given the words. */
   atMs: number;
 }
@@ -64,30 +75,41 @@ async function recognize(clips: readonly Int16Array[]): Promise<Heard[][]> {
     parts.push(c, silence(RATE, WORDS_GAP_MS));
     at += ((c.length * 1000) / RATE) + WORDS_GAP_MS;
   }
-  const s = new PocketsphinxStt({ endSilenceMs: END_SILENCE_MS }).start({ sampleRate: RATE, language: 'en-US' });
+  const s = SPOTTER
+    ? createPhraseSpotter(END_SILENCE_MS).start({ sampleRate: RATE, language: 'en-US', vocabulary: SPOTTER_PHRASES })
+    : new PocketsphinxStt({ endSilenceMs: END_SILENCE_MS }).start({ sampleRate: RATE, language: 'en-US' });
   const out: Heard[][] = clips.map(() => []);
   const reading = (async () => {
     for await (const e of s) {
-      if (e.type === 'error') throw new Error(`pocketsphinx: ${e.error.message}`);
+      if (e.type === 'error') throw new Error(`${RECOGNIZER}: ${e.error.message}`);
+      // Partials count when the engine says what audio they cover (the spotter's do).
+      if (e.type === 'partial' && e.startMs !== undefined && e.endMs !== undefined && e.text.trim() !== '') {
+        let i = starts.length - 1;
+        while (i > 0 && (starts[i] as number) > e.startMs) i--;
+        out[i]?.push({ text: e.text, final: false, atMs: e.endMs - (starts[i] as number) + latencyMs(e.startMs, e.endMs) - END_SILENCE_MS });
+      }
       if (e.type !== 'final' || e.text.trim() === '') continue;
       let i = starts.length - 1;
       while (i > 0 && (starts[i] as number) > e.startMs) i--;
-      out[i]?.push({ text: e.text, atMs: e.endMs - (starts[i] as number) + WORDS_LATENCY_MS });
+      out[i]?.push({ text: e.text, final: true, atMs: e.endMs - (starts[i] as number) + latencyMs(e.startMs, e.endMs) });
     }
   })();
   for (const f of frames20(concat(parts), RATE)) {
-    while (s.backlogSamples > RATE) await new Promise((r) => setTimeout(r, 5)); // keep <= 1 s queued
+    if (s instanceof PocketsphinxStream) while (s.backlogSamples > RATE) await new Promise((r) => setTimeout(r, 5)); // keep <= 1 s queued
+    // As live: each partial decode is done before more audio comes (its time is charged by latencyMs).
+    if (s instanceof SoundswallowerStream) while (s.partialPending) await new Promise((r) => setTimeout(r, 1));
     s.push(f);
   }
   s.end();
   await reading;
-  console.log(`pocketsphinx: ${out.reduce((a, h) => a + h.length, 0)} finals over ${clips.length} clips`);
+  for (const h of out) h.sort((x, y) => x.atMs - y.atMs);
+  console.log(`${RECOGNIZER}: ${out.reduce((a, h) => a + h.length, 0)} finals over ${clips.length} clips`);
   return out;
 }
 
 /** What the recognizer heard in each clip: from the cache (keyed by the recipe) when there, else recognized now (all missing clips in one stream). */
 async function heardOf(recipes: readonly Recipe[], clips: readonly Clip[]): Promise<Heard[][]> {
-  const suffix = END_SILENCE_MS === DEFAULT_END_SILENCE_MS ? '' : `-es${END_SILENCE_MS}`;
+  const suffix = SPOTTER ? `-spotter${END_SILENCE_MS}` : END_SILENCE_MS === DEFAULT_END_SILENCE_MS ? '' : `-es${END_SILENCE_MS}`;
   const file = (r: Recipe) => (CACHE ? join(CACHE, `${r.id}.words${suffix}.json`) : undefined);
   const out: (Heard[] | undefined)[] = recipes.map((r) => {
     const f = file(r);
@@ -127,7 +149,7 @@ function run(settings: AmdSettings, pcm: Int16Array, heard: readonly Heard[] = [
   const step = (f: Int16Array) => {
     while (words.length > 0 && (words[0] as Heard).atMs <= t) {
       const w = words.shift() as Heard;
-      events.push(...d.words(w.text, true, w.atMs));
+      events.push(...d.words(w.text, w.final !== false, w.atMs));
     }
     const t0 = performance.now();
     events.push(...d.push(f));
@@ -165,6 +187,7 @@ function evaluate(title: string, settings: AmdSettings, recipes: readonly Recipe
   const ends = new Map<string, number>();
   const cues = new Map<string, number>();
   const wrong: string[] = [];
+  const revisions: string[] = [];
   let hm = 0;
   let hmRight = 0;
   let talk = 0;
@@ -174,7 +197,11 @@ function evaluate(title: string, settings: AmdSettings, recipes: readonly Recipe
   for (const [i, r] of recipes.entries()) {
     const clip = clips[i] as Clip;
     const ev = run(settings, clip.pcm, heard[i]);
-    const v = ev.find((e) => e.type === 'verdict');
+    const first = ev.find((e) => e.type === 'verdict');
+    const rev = ev.find((e) => e.type === 'revised');
+    // The verdict as it stands: a machine on sound alone taken back by the words that followed counts as revised.
+    const v = rev ?? first;
+    if (rev) revisions.push(`${r.id}: ${first?.answeredBy} at ${fmt(first?.atMs ?? NaN)} -> ${rev.answeredBy} at ${fmt(rev.atMs)} ms`);
     const g = ev.find((e) => e.type === 'greeting_end');
     const got = v?.answeredBy ?? '(none)';
     if (!v) none++;
@@ -216,6 +243,7 @@ function evaluate(title: string, settings: AmdSettings, recipes: readonly Recipe
     `talkative humans ${talkRight}/${talk}`,
     `machines decided p50 ${fmt(pct(machineTimes, 50))} p95 ${fmt(pct(machineTimes, 95))} ms`,
     `no verdict ${none}`,
+    `revised ${revisions.length}`,
   ].join(', ');
   out.push(`\n== ${title}: ${summary}`);
   if (!full) return out.join('\n');
@@ -241,6 +269,7 @@ function evaluate(title: string, settings: AmdSettings, recipes: readonly Recipe
   out.push('cues in verdicts:');
   for (const [k, n] of [...cues].sort()) out.push(`  ${k}: ${n}`);
   out.push(`clips without a verdict: ${none}`);
+  if (revisions.length > 0) out.push(`\nmachine verdicts taken back by words (${revisions.length}):\n  ${revisions.join('\n  ')}`);
   if (wrong.length > 0) out.push(`\nnot as labelled (${wrong.length}):\n  ${wrong.join('\n  ')}`);
   return out.join('\n');
 }
@@ -262,8 +291,8 @@ async function labelled(): Promise<void> {
     const heard = await heardOf(recipes, clips);
     const audio = { ...SETTINGS, wordsExpected: false };
     console.log(evaluate('acoustic cues only', audio, recipes, clips, [], !argv.includes('--brief')));
-    console.log(evaluate('+ pocketsphinx words, not expected (no hold)', audio, recipes, clips, heard, false));
-    console.log(evaluate('+ pocketsphinx words, expected (held for words)', { ...SETTINGS, wordsExpected: true }, recipes, clips, heard, true));
+    console.log(evaluate(`+ ${RECOGNIZER} words, not expected (no hold)`, audio, recipes, clips, heard, false));
+    console.log(evaluate(`+ ${RECOGNIZER} words, expected (held for words)`, { ...SETTINGS, wordsExpected: true }, recipes, clips, heard, true));
   }
   console.log(`detector cost: ${((1000 * cost.ms) / cost.frames).toFixed(1)} us per 20 ms frame (${cost.frames} frames, all work of push())`);
 }

@@ -134,6 +134,7 @@ export function machineSpecFor(
 ): MachineSpec | undefined {
   if (md.mode === 'disabled') return undefined;
   const message = vm?.message !== undefined ? fillTemplate(vm.message, vars).trim() : undefined;
+  const screeningResponse = md.screening_response !== undefined ? fillTemplate(md.screening_response, vars).trim() : undefined;
   return {
     settings: {
       mode: md.mode,
@@ -145,5 +146,7 @@ export function machineSpecFor(
     },
     action: vm?.action ?? 'continue',
     ...(message ? { message } : {}),
+    ...(screeningResponse ? { screeningResponse } : {}),
+    ...(md.gate_greeting === true ? { gateGreeting: true } : {}),
   };
 }

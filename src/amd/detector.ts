@@ -18,7 +18,7 @@
 import { Cadence } from './cadence.js';
 import { findPhrases, type PhraseClass } from './phrases.js';
 import { FrameAnalyzer } from './spectrum.js';
-import { FINAL_AFTER_SPEECH_MS, FRAME_MS, MANY_WORDS_BURSTS, WORDS_HOLD_MS, WORDS_QUIET_MS } from './thresholds.js';
+import { FINAL_AFTER_SPEECH_MS, FRAME_MS, MANY_WORDS_BURSTS, REVISE_WINDOW_MS, WORDS_HOLD_MS, WORDS_QUIET_MS } from './thresholds.js';
 import { isBeep, isCedSoFar, isCng, isShortCed, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
 import type { AmdCue, AmdEvent, AmdSettings, AnsweredBy, MachineDetector } from './types.js';
 
@@ -56,6 +56,8 @@ class Detector implements MachineDetector {
   #hold: { untilMs: number } | undefined;
   /** When the last final transcript arrived (audio ms), if any. */
   #finalAtMs: number | undefined;
+  /** A machine verdict on cadence alone: words may take it back until `untilMs` (REVISE_WINDOW_MS). */
+  #revisable: { untilMs: number } | undefined;
 
   constructor(settings: AmdSettings, sampleRate: 8000 | 16000) {
     this.#s = settings;
@@ -65,8 +67,13 @@ class Detector implements MachineDetector {
   }
 
   get done(): boolean {
-    if (!this.#verdict) return false;
+    if (!this.#verdict || this.#revisable) return false;
     return this.#verdict.answeredBy !== 'machine_start' || this.#s.mode !== 'detect_message_end' || this.#greetingEnded;
+  }
+
+  line(): { speaking: boolean; quietMs: number } {
+    const c = this.#cadence.state;
+    return { speaking: c.inSpeech, quietMs: c.inSpeech ? 0 : this.#now - c.lastSoundEndMs };
   }
 
   /** An empty frame counts as a lost 20 ms frame: time still passes, so the deadline still comes. */
@@ -75,10 +82,12 @@ class Detector implements MachineDetector {
     const frameMs = frame.length > 0 ? (frame.length * 1000) / this.#rate : FRAME_MS;
     this.#now += frameMs;
     const endMs = this.#now;
-    if (this.done) return [];
     const spec = this.#spectrum.analyze(frame);
     const step = this.#tones.step(spec, frame, startMs, frameMs);
     this.#cadence.step(spec.dbfs, step.tonal, startMs, endMs);
+    if (this.#revisable && endMs >= this.#revisable.untilMs) this.#revisable = undefined;
+    // Done: the line is still followed (line()), for whoever acts after the verdict.
+    if (this.done) return [];
     if (step.ended) this.#sit.ended(step.ended);
     const out: AmdEvent[] = [];
     if (!this.#verdict) this.#decide(step.ended, step.current, endMs, out);
@@ -88,9 +97,12 @@ class Detector implements MachineDetector {
 
   words(text: string, final: boolean, atMs: number): AmdEvent[] {
     const out: AmdEvent[] = [];
-    if (this.#verdict) return out;
     const now = Math.max(this.#now, atMs);
     const hits = findPhrases(text);
+    if (this.#verdict) {
+      if (this.#revisable) this.#revise(hits, now, out);
+      return out;
+    }
     for (const p of PHRASE_VERDICT) {
       if (!hits.some((h) => h.cls === p.cls)) continue;
       // Without words expected the detector keeps its audio-only behaviour (human phrases are new).
@@ -162,8 +174,24 @@ class Detector implements MachineDetector {
     return cues;
   }
 
+  /** Words after a cadence-only machine verdict: a voicemail phrase confirms it; a screening or a person's phrase takes it back. */
+  #revise(hits: readonly { cls: PhraseClass }[], now: number, out: AmdEvent[]): void {
+    if (hits.some((h) => h.cls === 'voicemail' || h.cls === 'ivr' || h.cls === 'intercept')) {
+      this.#revisable = undefined;
+      return;
+    }
+    const to = hits.some((h) => h.cls === 'screening') ? 'screening' : hits.some((h) => h.cls === 'human') ? 'human' : undefined;
+    if (!to) return;
+    this.#revisable = undefined;
+    this.#greetingEnded = true; // nothing more to wait for: it was not a machine's greeting
+    this.#verdict = { answeredBy: to, atMs: now };
+    out.push({ type: 'revised', answeredBy: to, atMs: now, cues: [to === 'screening' ? 'screening_phrase' : 'human_phrase'] });
+  }
+
   #give(answeredBy: AnsweredBy, atMs: number, cues: AmdCue[], out: AmdEvent[]): void {
     this.#hold = undefined;
+    // A machine on sound alone (no phrase, no beep) may still be taken back by the words that follow.
+    if (answeredBy === 'machine_start' && !cues.includes('voicemail_phrase') && !cues.includes('beep')) this.#revisable = { untilMs: atMs + REVISE_WINDOW_MS };
     this.#verdict = { answeredBy, atMs };
     out.push({ type: 'verdict', answeredBy, atMs, cues: [...new Set(cues)] });
   }
@@ -184,6 +212,7 @@ class Detector implements MachineDetector {
 
   #endGreeting(answeredBy: 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other', atMs: number, cues: AmdCue[], out: AmdEvent[], beepHz?: number): void {
     this.#greetingEnded = true;
+    this.#revisable = undefined;
     out.push({ type: 'greeting_end', answeredBy, atMs, cues, ...(beepHz === undefined ? {} : { beepHz: Math.round(beepHz) }) });
   }
 }

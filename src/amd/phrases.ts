@@ -11,12 +11,14 @@ import { editDistance } from '../text/edit-distance.js';
 export type PhraseClass = 'voicemail' | 'screening' | 'ivr' | 'intercept' | 'human';
 
 export const PHRASES: Readonly<Record<PhraseClass, readonly string[]>> = {
+  // Not "the person you are calling": a partial of a screening prompt ("the person you're calling is
+  // using a screening service") would be taken for a voicemail; "(is) not available" covers the greeting.
   voicemail: [
     'leave a message', 'leave me a message', 'leave your message', 'leave your name', 'leave a brief message', 'not available',
     'unavailable', 'after the tone', 'after the beep', 'at the tone', 'at the beep', 'voicemail', 'voice mail', 'mailbox',
     'record your message', 'can\'t come to the phone', 'cannot come to the phone', 'can\'t take your call', 'unable to take your call',
     'you have reached', 'you\'ve reached', 'reached the voicemail', 'get back to you', 'call you back', 'return your call',
-    'away from my desk', 'away from the phone', 'is not available', 'the person you are calling', 'please leave', 'when you have finished recording',
+    'away from my desk', 'away from the phone', 'is not available', 'please leave', 'when you have finished recording',
   ],
   screening: [
     'using a screening service', 'screening service', 'the person you\'re calling is using', 'say your name', 'state your name',

@@ -159,3 +159,10 @@ export const FINAL_AFTER_SPEECH_MS = 100;
  * saved machines 240 ms at p50.
  */
 export const WORDS_QUIET_MS = HUMAN_WAIT_SILENCE_MS;
+/**
+ * A machine verdict resting on cadence alone may be taken back by words for this long after it
+ * (revised to screening or human): a talkative person's "how can I help you" or a screening
+ * assistant's "say your name and why you are calling" ends 3-7 s into the answer, and a recognizer
+ * that waits for a pause (pocketsphinx: 300 ms + ~200 ms) gives it 0.5 s later.
+ */
+export const REVISE_WINDOW_MS = 8000;

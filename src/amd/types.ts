@@ -75,7 +75,13 @@ export type AmdEvent =
    * detect_message_end only, after a machine verdict: the greeting is over and a message may start now.
    * answeredBy is machine_end_beep | machine_end_silence | machine_end_other. At most once.
    */
-  | { type: 'greeting_end'; answeredBy: 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other'; atMs: number; cues: AmdCue[]; beepHz?: number };
+  | { type: 'greeting_end'; answeredBy: 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other'; atMs: number; cues: AmdCue[]; beepHz?: number }
+  /**
+   * A machine verdict that rested on cadence alone, taken back by words heard after it (within
+   * REVISE_WINDOW_MS, before the greeting's end, a beep or a voicemail phrase confirmed it): a
+   * screening assistant's or a person's. At most once; no greeting_end follows.
+   */
+  | { type: 'revised'; answeredBy: 'screening' | 'human'; atMs: number; cues: AmdCue[] };
 
 export interface MachineDetector {
   /** One 20 ms frame of the callee's audio (PCM16 at `sampleRate`), in order from the answer. */
@@ -84,4 +90,10 @@ export interface MachineDetector {
   words(text: string, final: boolean, atMs: number): AmdEvent[];
   /** Whether it is done: verdict given and (detect_message_end after a machine) the greeting end found or given up. */
   readonly done: boolean;
+  /**
+   * The line as of the last frame pushed, also after done: whether the far end is speaking, and how
+   * long it has been quiet (no speech, no tone). For acting after a verdict (answering a screening
+   * assistant once it has finished asking).
+   */
+  line(): { speaking: boolean; quietMs: number };
 }

@@ -13,7 +13,7 @@ import { claimCallEvent } from './event-once.js';
 import { statusCallbackTargets, writeEvent } from './outbox.js';
 
 export interface AmdReport {
-  stage: 'verdict' | 'ended';
+  stage: 'verdict' | 'ended' | 'revised';
   answeredBy: AmdRecord['answered_by'];
   atMs: number;
   cues: string[];
@@ -25,6 +25,14 @@ export async function recordMachineDetection(tx: Queryable, orgId: string, callI
   const r = await tx.query<CallRow>(sql`select * from calls where org_id = ${orgId} and id = ${callId} for update`);
   const row = r.rows[0];
   if (!row) return;
+  if (report.stage === 'revised') {
+    // The verdict taken back (a screening assistant or a person after all): the call shows it; the
+    // verdict's status callback went out already, once, and the result webhook carries the new one.
+    if (!row.amd) return;
+    const amd: AmdRecord = { ...row.amd, answered_by: report.answeredBy, cues: [...new Set([...row.amd.cues, ...report.cues])] };
+    await tx.query(sql`update calls set amd = ${JSON.stringify(amd)} where org_id = ${orgId} and id = ${callId}`);
+    return;
+  }
   const event = report.stage === 'verdict' ? 'machine_detection' : 'machine_detection_ended';
   if (!(await claimCallEvent(tx, orgId, callId, event, at))) return;
   const prior = row.amd;

@@ -11,7 +11,7 @@ import { OutcallError } from '../errors.js';
 /** machine_detection as stored on a call: disabled, or every timing filled. */
 export type StoredMachineDetection =
   | { mode: 'disabled'; hangup_on_machine: false }
-  | ({ mode: 'detect' | 'detect_message_end'; hangup_on_machine: boolean } & { [K in keyof typeof AMD_TIMING]: number });
+  | ({ mode: 'detect' | 'detect_message_end'; hangup_on_machine: boolean; gate_greeting: boolean; screening_response?: string } & { [K in keyof typeof AMD_TIMING]: number });
 
 export interface StoredVoicemail {
   action: VoicemailAction;
@@ -28,6 +28,12 @@ export function checkMachineSettings(md: MachineDetection | null | undefined, vm
       throw new OutcallError('conflicting_fields', 'machine_detection.hangup_on_machine needs a mode that detects machines ("detect" or "detect_message_end")', 'machine_detection.hangup_on_machine');
     }
     if (tuned) throw new OutcallError('conflicting_fields', `machine_detection.${tuned} tunes a detector that mode "disabled" does not run`, `machine_detection.${tuned}`);
+    if (md.gate_greeting === true) {
+      throw new OutcallError('conflicting_fields', 'machine_detection.gate_greeting waits for a verdict that mode "disabled" never gives', 'machine_detection.gate_greeting');
+    }
+    if (md.screening_response !== undefined) {
+      throw new OutcallError('conflicting_fields', 'machine_detection.screening_response is said only when detection finds a screening assistant: mode "disabled" finds none', 'machine_detection.screening_response');
+    }
   }
   if (md?.hangup_on_machine === true && vm && vm.action !== 'hangup') {
     throw new OutcallError(
@@ -73,10 +79,11 @@ export function callMachineSettings(
     throw new OutcallError('conflicting_fields', `machine_detection.hangup_on_machine hangs up on a machine, but voicemail.action is "${vm.action}"`, 'voicemail.action');
   }
   const message = vm?.message;
-  if (message !== undefined) {
-    const missing = missingVariables([message], call.dynamic_variables ?? {});
+  for (const [field, text] of [['voicemail.message', message], ['machine_detection.screening_response', md.screening_response]] as const) {
+    if (text === undefined) continue;
+    const missing = missingVariables([text], call.dynamic_variables ?? {});
     if (missing.length > 0) {
-      throw new OutcallError('missing_dynamic_variable', `voicemail.message uses {{${missing.join('}}, {{')}}} but dynamic_variables does not give it`, `dynamic_variables.${missing[0]}`);
+      throw new OutcallError('missing_dynamic_variable', `${field} uses {{${missing.join('}}, {{')}}} but dynamic_variables does not give it`, `dynamic_variables.${missing[0]}`);
     }
   }
   const timings = Object.fromEntries(
@@ -84,7 +91,7 @@ export function callMachineSettings(
   ) as { [K in keyof typeof AMD_TIMING]: number };
   const action: VoicemailAction = md.hangup_on_machine === true ? 'hangup' : (vm?.action ?? VOICEMAIL_ACTION_DEFAULT);
   return {
-    machine_detection: { mode: md.mode, hangup_on_machine: action === 'hangup', ...timings },
+    machine_detection: { mode: md.mode, hangup_on_machine: action === 'hangup', gate_greeting: md.gate_greeting === true, ...timings, ...(md.screening_response !== undefined ? { screening_response: md.screening_response } : {}) },
     voicemail: { action, ...(message !== undefined && action === 'leave_message' ? { message } : {}) },
   };
 }

@@ -7,9 +7,14 @@ import { Type, type Static } from 'typebox';
 import { AMD_TIMING, MACHINE_DETECTION_DEFAULT, VOICEMAIL_ACTION_DEFAULT, VOICEMAIL_ACTIONS, VOICEMAIL_MESSAGE_MAX, type AmdTimingField } from './call-defaults.js';
 import { Nullable } from './common.js';
 
+/**
+ * A tuning field. Its default is in the description, not a schema `default`: the validator fills
+ * schema defaults in, and a timing filled in under mode "disabled" would read as the caller's own
+ * (refused: it tunes nothing). The stored call shows every timing with its default filled.
+ */
 const timing = (field: AmdTimingField, description: string) => {
   const r = AMD_TIMING[field];
-  return Type.Optional(Type.Integer({ minimum: r.min, maximum: r.max, default: r.default, description: `${description} (ms)` }));
+  return Type.Optional(Type.Integer({ minimum: r.min, maximum: r.max, description: `${description} (ms; default ${r.default})` }));
 };
 
 export const MachineDetection = Type.Object(
@@ -27,6 +32,20 @@ export const MachineDetection = Type.Object(
     greeting_max_ms: timing('greeting_max_ms', "speech longer than this without a pause is a recorded greeting, not a person's hello"),
     after_greeting_silence_ms: timing('after_greeting_silence_ms', "silence this long after a machine's greeting ends it"),
     beep_timeout_ms: timing('beep_timeout_ms', 'detect_message_end: how long to wait for the beep after the machine verdict'),
+    gate_greeting: Type.Optional(
+      Type.Boolean({
+        description:
+          "hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it",
+      }),
+    ),
+    screening_response: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: VOICEMAIL_MESSAGE_MAX,
+        description:
+          "what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'answering-machine detection on the callee\'s own audio (offline, in the media worker)' },
 );

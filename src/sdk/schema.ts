@@ -856,16 +856,20 @@ export interface paths {
                                     mode: "disabled" | "detect" | "detect_message_end";
                                     /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                     hangup_on_machine?: boolean;
-                                    /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                    /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                     total_analysis_ms?: number;
-                                    /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                    /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                     initial_silence_ms?: number;
-                                    /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                    /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                     greeting_max_ms?: number;
-                                    /** @description silence this long after a machine's greeting ends it (ms) */
+                                    /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                     after_greeting_silence_ms?: number;
-                                    /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                    /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                     beep_timeout_ms?: number;
+                                    /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                    gate_greeting?: boolean;
+                                    /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                    screening_response?: string;
                                 } | null;
                                 voicemail: {
                                     /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -1110,31 +1114,20 @@ export interface paths {
                              * @default false
                              */
                             hangup_on_machine?: boolean;
-                            /**
-                             * @description the verdict comes no later than this after the answer (unknown at worst) (ms)
-                             * @default 5000
-                             */
+                            /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                             total_analysis_ms?: number;
-                            /**
-                             * @description silence from the answer this long counts as a machine that waits (ms)
-                             * @default 2500
-                             */
+                            /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                             initial_silence_ms?: number;
-                            /**
-                             * @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms)
-                             * @default 1800
-                             */
+                            /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                             greeting_max_ms?: number;
-                            /**
-                             * @description silence this long after a machine's greeting ends it (ms)
-                             * @default 800
-                             */
+                            /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                             after_greeting_silence_ms?: number;
-                            /**
-                             * @description detect_message_end: how long to wait for the beep after the machine verdict (ms)
-                             * @default 30000
-                             */
+                            /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                             beep_timeout_ms?: number;
+                            /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                            gate_greeting?: boolean;
+                            /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                            screening_response?: string;
                         } | null;
                         voicemail?: {
                             /**
@@ -1313,16 +1306,20 @@ export interface paths {
                                 mode: "disabled" | "detect" | "detect_message_end";
                                 /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                 hangup_on_machine?: boolean;
-                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                 total_analysis_ms?: number;
-                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                 initial_silence_ms?: number;
-                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                 greeting_max_ms?: number;
-                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                 after_greeting_silence_ms?: number;
-                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                 beep_timeout_ms?: number;
+                                /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                gate_greeting?: boolean;
+                                /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                screening_response?: string;
                             } | null;
                             voicemail: {
                                 /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -1546,16 +1543,20 @@ export interface paths {
                                 mode: "disabled" | "detect" | "detect_message_end";
                                 /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                 hangup_on_machine?: boolean;
-                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                 total_analysis_ms?: number;
-                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                 initial_silence_ms?: number;
-                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                 greeting_max_ms?: number;
-                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                 after_greeting_silence_ms?: number;
-                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                 beep_timeout_ms?: number;
+                                /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                gate_greeting?: boolean;
+                                /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                screening_response?: string;
                             } | null;
                             voicemail: {
                                 /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -1826,16 +1827,20 @@ export interface paths {
                             mode: "disabled" | "detect" | "detect_message_end";
                             /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                             hangup_on_machine?: boolean;
-                            /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                            /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                             total_analysis_ms?: number;
-                            /** @description silence from the answer this long counts as a machine that waits (ms) */
+                            /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                             initial_silence_ms?: number;
-                            /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                            /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                             greeting_max_ms?: number;
-                            /** @description silence this long after a machine's greeting ends it (ms) */
+                            /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                             after_greeting_silence_ms?: number;
-                            /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                            /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                             beep_timeout_ms?: number;
+                            /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                            gate_greeting?: boolean;
+                            /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                            screening_response?: string;
                         } | null;
                         voicemail?: {
                             /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -2011,16 +2016,20 @@ export interface paths {
                                 mode: "disabled" | "detect" | "detect_message_end";
                                 /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                 hangup_on_machine?: boolean;
-                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                 total_analysis_ms?: number;
-                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                 initial_silence_ms?: number;
-                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                 greeting_max_ms?: number;
-                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                 after_greeting_silence_ms?: number;
-                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                 beep_timeout_ms?: number;
+                                /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                gate_greeting?: boolean;
+                                /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                screening_response?: string;
                             } | null;
                             voicemail: {
                                 /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -2188,16 +2197,20 @@ export interface paths {
                                     mode: "disabled" | "detect" | "detect_message_end";
                                     /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                     hangup_on_machine?: boolean;
-                                    /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                    /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                     total_analysis_ms?: number;
-                                    /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                    /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                     initial_silence_ms?: number;
-                                    /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                    /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                     greeting_max_ms?: number;
-                                    /** @description silence this long after a machine's greeting ends it (ms) */
+                                    /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                     after_greeting_silence_ms?: number;
-                                    /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                    /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                     beep_timeout_ms?: number;
+                                    /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                    gate_greeting?: boolean;
+                                    /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                    screening_response?: string;
                                 };
                                 voicemail: {
                                     /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -2359,31 +2372,20 @@ export interface paths {
                              * @default false
                              */
                             hangup_on_machine?: boolean;
-                            /**
-                             * @description the verdict comes no later than this after the answer (unknown at worst) (ms)
-                             * @default 5000
-                             */
+                            /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                             total_analysis_ms?: number;
-                            /**
-                             * @description silence from the answer this long counts as a machine that waits (ms)
-                             * @default 2500
-                             */
+                            /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                             initial_silence_ms?: number;
-                            /**
-                             * @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms)
-                             * @default 1800
-                             */
+                            /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                             greeting_max_ms?: number;
-                            /**
-                             * @description silence this long after a machine's greeting ends it (ms)
-                             * @default 800
-                             */
+                            /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                             after_greeting_silence_ms?: number;
-                            /**
-                             * @description detect_message_end: how long to wait for the beep after the machine verdict (ms)
-                             * @default 30000
-                             */
+                            /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                             beep_timeout_ms?: number;
+                            /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                            gate_greeting?: boolean;
+                            /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                            screening_response?: string;
                         };
                         /** @description what the agent does when a machine answers (needs machine_detection) */
                         voicemail?: {
@@ -2546,16 +2548,20 @@ export interface paths {
                                 mode: "disabled" | "detect" | "detect_message_end";
                                 /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                 hangup_on_machine?: boolean;
-                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                 total_analysis_ms?: number;
-                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                 initial_silence_ms?: number;
-                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                 greeting_max_ms?: number;
-                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                 after_greeting_silence_ms?: number;
-                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                 beep_timeout_ms?: number;
+                                /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                gate_greeting?: boolean;
+                                /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                screening_response?: string;
                             };
                             voicemail: {
                                 /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -2766,16 +2772,20 @@ export interface paths {
                                 mode: "disabled" | "detect" | "detect_message_end";
                                 /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                 hangup_on_machine?: boolean;
-                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                 total_analysis_ms?: number;
-                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                 initial_silence_ms?: number;
-                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                 greeting_max_ms?: number;
-                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                 after_greeting_silence_ms?: number;
-                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                 beep_timeout_ms?: number;
+                                /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                gate_greeting?: boolean;
+                                /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                screening_response?: string;
                             };
                             voicemail: {
                                 /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -2990,16 +3000,20 @@ export interface paths {
                                 mode: "disabled" | "detect" | "detect_message_end";
                                 /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                 hangup_on_machine?: boolean;
-                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                 total_analysis_ms?: number;
-                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                 initial_silence_ms?: number;
-                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                 greeting_max_ms?: number;
-                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                 after_greeting_silence_ms?: number;
-                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                 beep_timeout_ms?: number;
+                                /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                gate_greeting?: boolean;
+                                /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                screening_response?: string;
                             };
                             voicemail: {
                                 /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -3217,16 +3231,20 @@ export interface paths {
                                     mode: "disabled" | "detect" | "detect_message_end";
                                     /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                     hangup_on_machine?: boolean;
-                                    /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                    /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                     total_analysis_ms?: number;
-                                    /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                    /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                     initial_silence_ms?: number;
-                                    /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                    /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                     greeting_max_ms?: number;
-                                    /** @description silence this long after a machine's greeting ends it (ms) */
+                                    /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                     after_greeting_silence_ms?: number;
-                                    /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                    /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                     beep_timeout_ms?: number;
+                                    /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                    gate_greeting?: boolean;
+                                    /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                    screening_response?: string;
                                 };
                                 voicemail: {
                                     /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */
@@ -3440,16 +3458,20 @@ export interface paths {
                                 mode: "disabled" | "detect" | "detect_message_end";
                                 /** @description hang up when a machine answers (end reason machine_detected); the same as voicemail.action "hangup" */
                                 hangup_on_machine?: boolean;
-                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms) */
+                                /** @description the verdict comes no later than this after the answer (unknown at worst) (ms; default 5000) */
                                 total_analysis_ms?: number;
-                                /** @description silence from the answer this long counts as a machine that waits (ms) */
+                                /** @description silence from the answer this long counts as a machine that waits (ms; default 2500) */
                                 initial_silence_ms?: number;
-                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms) */
+                                /** @description speech longer than this without a pause is a recorded greeting, not a person's hello (ms; default 1800) */
                                 greeting_max_ms?: number;
-                                /** @description silence this long after a machine's greeting ends it (ms) */
+                                /** @description silence this long after a machine's greeting ends it (ms; default 800) */
                                 after_greeting_silence_ms?: number;
-                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms) */
+                                /** @description detect_message_end: how long to wait for the beep after the machine verdict (ms; default 30000) */
                                 beep_timeout_ms?: number;
+                                /** @description hold the agent's opening until the verdict, so a voicemail greeting is not talked over; never longer than 2000 ms after the callee stops speaking (a person must hear the agent within 2 s of their hello). Default false: the opening starts at the answer and detection runs beside it */
+                                gate_greeting?: boolean;
+                                /** @description what the agent says to a call-screening assistant (answered_by screening) once it has asked who is calling; {{variables}} are filled as in the greeting. Default: the agent's opening (its greeting, or a flow's first lines), which says who calls and why. The agent then waits; when the person picks up, it opens again */
+                                screening_response?: string;
                             };
                             voicemail: {
                                 /** @description on a machine: hangup (end reason machine_detected), leave_message (wait for the beep or the greeting's end, say message, hang up: voicemail_left), continue (the agent goes on) */

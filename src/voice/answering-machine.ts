@@ -8,12 +8,18 @@
  *   beep, or silence after it), says the message, and the call ends `voicemail_left`;
  * - continue: the agent goes on as with a person.
  * A fax ends the call `fax_detected` and a network intercept `number_unreachable`, whatever the
- * action: there is nobody to talk to. Every verdict is reported (`machine_detection`, and
- * `machine_detection_ended` for a machine's greeting end).
+ * action: there is nobody to talk to. A call-screening assistant ("say your name and why you are
+ * calling") is answered: the agent stops, waits for it to finish asking, says its screening
+ * response, and waits again, deaf to the assistant; the first words that are not the assistant's
+ * are the person picking up, and the agent opens again for them. Every verdict is reported
+ * (`machine_detection`, and `machine_detection_ended` for a machine's greeting end).
  */
+import { findPhrases } from '../amd/phrases.js';
 import type { AmdEvent, AmdSettings, MachineDetector } from '../amd/types.js';
 import type { VoiceEndReason, VoiceEvent } from './events.js';
 import type { Leg } from './leg.js';
+import { SPOTTER_PHRASES } from './phrase-spotter.js';
+import type { SttProvider, SttStream } from '../providers/stt/types.js';
 import type { MachineSpec } from './spec.js';
 
 /** What the policy needs of the session it serves. */
@@ -27,6 +33,20 @@ export interface MachineHost {
   verdictReached(machine: boolean): void;
   /** Stop talking and conversing: a machine's greeting is playing. */
   holdForMachine(): void;
+  /**
+   * Stop talking and conversing: a screening assistant is asking who calls. Its words get no replies
+   * (they stay in the transcript) until pickedUp().
+   */
+  holdForScreening(): void;
+  /** Say a line to the screening assistant (`undefined`: the agent's opening), and keep waiting. */
+  answerScreening(text: string | undefined): void;
+  /**
+   * A person is on the line after all (picked up after screening, or a machine verdict taken back):
+   * converse again, opening anew (they heard nothing of it). Only from screening or waiting out a machine.
+   */
+  pickedUp(): void;
+  /** gate_greeting: the opening, held since the answer, may start now (no-op when it was not held or has started). */
+  openGate(): void;
   /** Make this line's audio now, to be said later by endWithLine without a synthesis delay (optional). */
   prepareLine?(text: string): void;
   /** Say a last line, then end for `reason`. */
@@ -37,6 +57,24 @@ export interface MachineHost {
   readonly over: boolean;
 }
 
+/**
+ * The screening assistant is answered once it has been quiet this long after asking: as long as a
+ * person's wait after "Hello?" (src/amd/thresholds.ts HUMAN_WAIT_SILENCE_MS), the pause that tells a
+ * turn's end from a pause between its sentences.
+ */
+export const SCREENING_REPLY_SILENCE_MS = 700;
+/**
+ * gate_greeting: the opening waits for the verdict, but never longer than this after the callee
+ * stopped speaking (US rules count a call as abandoned when a person hears nothing within 2 s of
+ * their greeting's end; 47 CFR 64.1200(a)(7)).
+ */
+export const GATE_MAX_MS = 2000;
+/** After the screening response, nobody picking up within this long ends the call (inactivity_timeout). */
+export const SCREENING_PICKUP_TIMEOUT_MS = 30_000;
+
+/** Where a screened call is: the assistant asking, the agent's response said (waiting for the person), or over. */
+type Screening = { step: 'asking' } | { step: 'waiting'; sinceMs: number } | { step: 'done' };
+
 export class AnsweringMachinePolicy {
   readonly #spec: MachineSpec;
   readonly #detector: MachineDetector;
@@ -44,33 +82,99 @@ export class AnsweringMachinePolicy {
   #machine = false;
   #finished = false;
   #audioMs = 0;
+  #screening: Screening | undefined;
+  /** gate_greeting: the opening is held (closed) until the verdict or the deadline (open). */
+  #gate: 'closed' | 'open' | undefined;
+  /** The callee has spoken since the answer (the gate's deadline counts from their speech's end). */
+  #heardSpeech = false;
 
   constructor(spec: MachineSpec, detector: MachineDetector, host: MachineHost) {
     this.#spec = spec;
     this.#detector = detector;
     this.#host = host;
     host.awaitVerdict();
+    if (spec.gateGreeting === true) this.#gate = 'closed';
+  }
+
+  /** Whether the policy still needs the callee's audio and words (the verdict, a greeting's end, a screened call's pickup). */
+  get listening(): boolean {
+    return !this.#finished && !this.#host.over;
   }
 
   /** One 20 ms frame of the callee's audio, from the answer on. */
   push(frame: Int16Array, sampleRate: number): void {
-    if (this.#finished || this.#host.over) return;
+    if (!this.listening) return;
     this.#audioMs += (frame.length * 1000) / sampleRate;
     this.#act(this.#detector.push(frame));
+    if (this.#screening) this.#screen();
+    if (this.#gate === 'closed') this.#gateDeadline();
+  }
+
+  /** The verdict is late: the callee stopped speaking GATE_MAX_MS ago, so the agent speaks now. */
+  #gateDeadline(): void {
+    const line = this.#detector.line();
+    if (line.speaking) this.#heardSpeech = true;
+    else if (this.#heardSpeech && line.quietMs >= GATE_MAX_MS) this.#openGate();
+  }
+
+  #openGate(): void {
+    if (this.#gate !== 'closed') return;
+    this.#gate = 'open';
+    this.#host.openGate();
   }
 
   /** What the recognizer heard (the session's transcript events). */
   heard(e: VoiceEvent): void {
-    if (this.#finished || this.#host.over) return;
-    if (e.type === 'transcript_partial' || e.type === 'transcript_final') this.#act(this.#detector.words(e.text, e.type === 'transcript_final', this.#audioMs));
+    if (e.type === 'transcript_final') this.spotted(e.text, true);
+    else if (e.type === 'transcript_partial') this.spotted(e.text, false);
+  }
+
+  /** Words heard on the line (the session's recognizer, or the detector's phrase spotter). */
+  spotted(text: string, final: boolean): void {
+    if (!this.listening) return;
+    if (this.#screening) return this.#screeningWords(text, final);
+    this.#act(this.#detector.words(text, final, this.#audioMs));
   }
 
   #act(events: AmdEvent[]): void {
     for (const e of events) {
       if (e.type === 'verdict') this.#verdict(e);
+      else if (e.type === 'revised') this.#revised(e);
       else this.#greetingEnd(e);
     }
-    if (this.#detector.done) this.#finished = true;
+    if (this.#detector.done && !this.#screening) this.#finished = true;
+  }
+
+  /** A screened call, frame by frame: answer the assistant once it has finished asking; give up if nobody picks up. */
+  #screen(): void {
+    const sc = this.#screening;
+    if (sc?.step === 'asking') {
+      const line = this.#detector.line();
+      if (line.speaking || line.quietMs < SCREENING_REPLY_SILENCE_MS) return;
+      this.#screening = { step: 'waiting', sinceMs: this.#audioMs };
+      this.#host.answerScreening(this.#spec.screeningResponse);
+    } else if (sc?.step === 'waiting' && this.#audioMs - sc.sinceMs >= SCREENING_PICKUP_TIMEOUT_MS) {
+      this.#endScreening();
+      this.#host.hangUp('inactivity_timeout');
+    }
+  }
+
+  /**
+   * Words while screening. Before the response, the assistant is still asking. After it, words with
+   * a screening phrase are the assistant's ("stay on the line while I see if this person is
+   * available"); the first final without one is the person: the conversation starts.
+   */
+  #screeningWords(text: string, final: boolean): void {
+    if (this.#screening?.step !== 'waiting' || !final) return;
+    const words = text.trim();
+    if (words === '' || findPhrases(words).some((p) => p.cls === 'screening')) return;
+    this.#endScreening();
+    this.#host.pickedUp();
+  }
+
+  #endScreening(): void {
+    this.#screening = { step: 'done' };
+    this.#finished = true;
   }
 
   #verdict(e: Extract<AmdEvent, { type: 'verdict' }>): void {
@@ -90,11 +194,33 @@ export class AnsweringMachinePolicy {
           return this.#host.verdictReached(true);
         }
         // continue: the agent talks on, to the machine's words too.
+        this.#openGate();
         return this.#host.verdictReached(false);
+      case 'screening':
+        // Its words wait (dropped at the pickup: they were the assistant's); the agent answers it.
+        this.#screening = { step: 'asking' };
+        return this.#host.holdForScreening();
       default:
-        // human, screening, ivr, unknown: the conversation goes on.
+        // human, ivr, unknown: the conversation goes on.
+        this.#openGate();
         return this.#host.verdictReached(false);
     }
+  }
+
+  /**
+   * A machine verdict taken back by words: a screening assistant is answered as on a screening
+   * verdict; a person gets the conversation back (the agent opens again when it had stopped to wait
+   * for a beep; with "continue" it never stopped).
+   */
+  #revised(e: Extract<AmdEvent, { type: 'revised' }>): void {
+    this.#host.emit({ type: 'machine_detection_revised', answeredBy: e.answeredBy, atMs: e.atMs, cues: e.cues });
+    this.#machine = false;
+    if (e.answeredBy === 'screening') {
+      this.#screening = { step: 'asking' };
+      return this.#host.holdForScreening();
+    }
+    this.#host.pickedUp();
+    this.#openGate();
   }
 
   #greetingEnd(e: Extract<AmdEvent, { type: 'greeting_end' }>): void {
@@ -108,32 +234,72 @@ export class AnsweringMachinePolicy {
 /** Makes a detector for a call (src/amd/detector.ts createMachineDetector, or a test's). */
 export type MachineDetectorFactory = (settings: AmdSettings, sampleRate: 8000 | 16000) => MachineDetector;
 
+/** What hears the callee's words for the detector, besides the session's own transcripts. */
+export interface MachineEars {
+  /**
+   * A phrase spotter (src/voice/phrase-spotter.ts), started at the answer with the detector's phrases
+   * and stopped once the policy needs no more words: words for a session that has no recognizer of
+   * its own (speech-to-speech).
+   */
+  spotter?: SttProvider;
+  /** Hold a sound-only machine verdict for the words (AmdSettings.wordsExpected); measured not to pay (BENCHMARKS.md). */
+  wordsExpected?: boolean;
+  /** Told when the spotter fails (the detector goes on with sound and the session's words). */
+  onSpotterError?: (err: unknown) => void;
+}
+
 /**
  * Runs the policy on a leg: from the answer, every callee frame goes to the detector (at the leg's
- * rate, 8 or 16 kHz). leave_message needs the greeting's end, so its detector always looks for it.
- * Returns where the session's events go, so the detector also gets the words the recognizer hears.
+ * rate, 8 or 16 kHz) and to the phrase spotter, if any. leave_message needs the greeting's end, so its
+ * detector always looks for it. Returns where the session's events go, so the detector also gets the
+ * words the session's recognizer hears.
  */
-export function watchForMachine(
-  leg: Leg,
-  spec: MachineSpec,
-  factory: MachineDetectorFactory,
-  host: MachineHost,
-  /** The session's recognizer transcribes the callee (a cascaded session): the detector may wait for its words. */
-  wordsExpected = false,
-): (e: VoiceEvent) => void {
+export function watchForMachine(leg: Leg, spec: MachineSpec, factory: MachineDetectorFactory, host: MachineHost, ears: MachineEars = {}): (e: VoiceEvent) => void {
   let policy: AnsweringMachinePolicy | undefined;
   let offAudio: (() => void) | undefined;
+  const spotting = new AbortController();
   const off = leg.on((e) => {
     if (e.type === 'answered') {
       const rate = e.sampleRate === 16000 ? 16000 : 8000;
+      const wordsExpected = ears.wordsExpected === true;
       const settings: AmdSettings = { ...spec.settings, ...(spec.action === 'leave_message' ? { mode: 'detect_message_end' } : {}), ...(wordsExpected ? { wordsExpected } : {}) };
       const p = new AnsweringMachinePolicy(spec, factory(settings, rate), host);
       policy = p;
-      offAudio = leg.onAudio?.((frame) => p.push(frame, e.sampleRate));
+      const spotter = ears.spotter ? startSpotter(ears.spotter, e.sampleRate, spotting.signal, p, ears.onSpotterError) : undefined;
+      offAudio = leg.onAudio?.((frame) => {
+        p.push(frame, e.sampleRate);
+        if (!spotter) return;
+        if (p.listening) spotter.push(frame);
+        else if (!spotting.signal.aborted) spotting.abort();
+      });
     } else if (e.type === 'ended') {
+      spotting.abort();
       offAudio?.();
       off();
     }
   });
   return (e) => policy?.heard(e);
+}
+
+/** The spotter's stream: its finals go to the policy as they come; an error stops it (the call goes on). */
+function startSpotter(spotter: SttProvider, rate: number, signal: AbortSignal, policy: AnsweringMachinePolicy, onError?: (err: unknown) => void): SttStream | undefined {
+  let stream: SttStream;
+  try {
+    stream = spotter.start({ sampleRate: rate, signal, vocabulary: SPOTTER_PHRASES });
+  } catch (err) {
+    onError?.(err);
+    return undefined;
+  }
+  void (async () => {
+    try {
+      for await (const ev of stream) {
+        if (ev.type === 'final') policy.spotted(ev.text, true);
+        else if (ev.type === 'partial') policy.spotted(ev.text, false);
+        else if (ev.type === 'error' && !signal.aborted) onError?.(ev.error);
+      }
+    } catch (err) {
+      onError?.(err);
+    }
+  })();
+  return stream;
 }

@@ -100,6 +100,8 @@ export type VoiceEvent =
   /** The answering-machine verdict (once), and for a machine the end of its greeting (at most once). atMs: audio ms since the answer. */
   | { type: 'machine_detection'; answeredBy: AnsweredBy; atMs: number; cues: AmdCue[] }
   | { type: 'machine_detection_ended'; answeredBy: AnsweredBy; atMs: number; cues: AmdCue[]; beepHz?: number }
+  /** A machine verdict on sound alone taken back by the words that followed (src/amd: 'revised'). */
+  | { type: 'machine_detection_revised'; answeredBy: 'screening' | 'human'; atMs: number; cues: AmdCue[] }
   /** Always last, exactly once: the leg was hung up (or had already ended). */
   | { type: 'ended'; reason: VoiceEndReason; atMs: number };
 

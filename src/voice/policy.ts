@@ -39,6 +39,11 @@ export interface VoiceSessionOptions {
    * (src/voice/session.ts): default 2000 ms; 0 turns the rule off (any speech barges in as usual).
    */
   pickupHelloWindowMs?: number;
+  /**
+   * The opening waits for machineHost().openGate() (machine_detection.gate_greeting): who answered
+   * is decided first. The answering-machine policy always opens it (or ends the call).
+   */
+  gateOpening?: boolean;
 }
 
 /** The session options when neither the worker nor the agent says otherwise. */

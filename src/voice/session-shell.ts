@@ -24,6 +24,11 @@ export type SessionPhase =
    * a message (a last line) then; no new turns, input or barge-in meanwhile.
    */
   | { readonly name: 'machine' }
+  /**
+   * A call-screening assistant answered: the agent answers it with one line and waits, deaf to it,
+   * for the person to pick up (back to live) or the call to end.
+   */
+  | { readonly name: 'screening' }
   /** A last line or last turn is under way: no new turns, input or barge-in; the call ends for `reason`. */
   | { readonly name: 'closing'; readonly reason: VoiceEndReason }
   /** All the last words are out: hang up for `reason` once the playout has played them. */
@@ -38,9 +43,10 @@ export type PhaseName = SessionPhase['name'];
 /** The only moves a session makes; anything else is a bug and throws (see #to). */
 export const TRANSITIONS: { readonly [P in PhaseName]: readonly PhaseName[] } = {
   ringing: ['live', 'hanging_up'],
-  live: ['prompted', 'machine', 'closing', 'hanging_up'],
-  prompted: ['live', 'machine', 'closing', 'hanging_up'],
-  machine: ['closing', 'hanging_up'],
+  live: ['prompted', 'machine', 'screening', 'closing', 'hanging_up'],
+  prompted: ['live', 'machine', 'screening', 'closing', 'hanging_up'],
+  machine: ['live', 'screening', 'closing', 'hanging_up'],
+  screening: ['live', 'closing', 'hanging_up'],
   closing: ['draining', 'hanging_up'],
   draining: ['hanging_up'],
   hanging_up: ['ended'],
@@ -207,10 +213,35 @@ export class SessionShell<T extends string = never> {
     this.#h.cut();
   }
 
+  /** A screening assistant answered (or a machine verdict was taken back for one): stop talking now and stop conversing until pickedUp(). */
+  holdForScreening(): void {
+    if (!this.conversing && this.#phase.name !== 'machine') return;
+    this.#to({ name: 'screening' });
+    this.timers.clear('inactivity');
+    this.#h.cut();
+  }
+
+  /** Whether a screening assistant has the line (the agent may say its screening response, nothing else). */
+  get screening(): boolean {
+    return this.#phase.name === 'screening';
+  }
+
+  /** Whether the agent waits out a machine (screening, or a machine's greeting): pickedUp() makes it a conversation. */
+  get waitingOut(): boolean {
+    return this.#phase.name === 'screening' || this.#phase.name === 'machine';
+  }
+
+  /** A person is on the line after screening or a machine verdict taken back: in conversation again (the session opens anew). */
+  pickedUp(): void {
+    if (this.#phase.name !== 'screening' && this.#phase.name !== 'machine') return;
+    this.#to({ name: 'live' });
+    this.#h.cut();
+  }
+
   /** Cut what is being said, say a last line (wrap-up, apology, a voicemail message), hang up once it has played. */
   endWithLine(text: string, reason: VoiceEndReason): void {
     // Already saying a last line: it hangs up when it has played.
-    if (this.ending && this.#phase.name !== 'machine') return;
+    if (this.ending && this.#phase.name !== 'machine' && this.#phase.name !== 'screening') return;
     // Nobody to say it to yet.
     if (this.ringing) return this.hangUp(reason);
     this.#to({ name: 'closing', reason });

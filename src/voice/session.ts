@@ -93,6 +93,10 @@ export class VoiceSession {
   #turn: AgentTurn | undefined;
   #turnSeq = 0;
   #pending: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
+  /** gate_greeting: the opening waits for the verdict (openGate). */
+  #openingGated = false;
+  /** Callee utterances begun before this (clock) time are transcript only: a screened call's pickup hello. */
+  #deafUntil = -Infinity;
   /** Who answered is being decided (machine detection): the callee's input waits here, unanswered. */
   #verdictPending = false;
   #held: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
@@ -160,6 +164,21 @@ export class VoiceSession {
     return this.#d.clock.now();
   }
 
+  /** Starts the brain's opening turn: now (force), or when it was held for the verdict (gate_greeting). */
+  #openGate(force = false): void {
+    if (!force && !this.#openingGated) return;
+    this.#openingGated = false;
+    if (!this.#shell.conversing) return;
+    const greeting = this.#d.options.greeting;
+    this.#runTurn({ type: 'start', ...(greeting !== undefined ? { greeting } : {}) }, undefined);
+  }
+
+  /** What the agent opens with (a flow's first lines, or the greeting), as one line. */
+  #openingText(): string {
+    const out = this.#d.brain.opening?.(this.#d.options.greeting) ?? [];
+    return out.flatMap((o) => (o.type === 'text' ? [o.text] : [])).join('').replace(/\s+/g, ' ').trim();
+  }
+
   /** What answering-machine handling (answering-machine.ts) may do to this session. */
   machineHost(): MachineHost {
     const shell = this.#shell;
@@ -173,6 +192,24 @@ export class VoiceSession {
         if (!machine) for (const h of held) this.#input(h.input, h.base, h.sttFinalMs);
       },
       holdForMachine: () => shell.holdForMachine(),
+      holdForScreening: () => shell.holdForScreening(),
+      answerScreening: (text) => {
+        const line = text ?? this.#openingText();
+        if (shell.screening && line !== '') this.#runTurn({ type: 'line', text: line }, undefined);
+      },
+      pickedUp: () => {
+        if (!shell.waitingOut) return;
+        // What was held was the assistant's; what is being said now is the person's hello.
+        this.#verdictPending = false;
+        this.#held = [];
+        this.#deafUntil = this.#now();
+        shell.pickedUp();
+        // A gated opening never started: the brain starts now. Else its opening is said again.
+        if (this.#openingGated) return this.#openGate();
+        const opening = this.#openingText();
+        if (opening !== '') this.#runTurn({ type: 'line', text: opening }, undefined);
+      },
+      openGate: () => this.#openGate(),
       prepareLine: (text) => this.#tts.prime(spokenChunks([{ type: 'text', text }]), this.#rate),
       endWithLine: (text, reason) => shell.endWithLine(text, reason),
       hangUp: (reason) => shell.hangUp(reason),
@@ -257,7 +294,9 @@ export class VoiceSession {
       (err: unknown) => this.#fail('vad', err),
     );
     if (options.firstSpeaker === 'agent') {
-      this.#runTurn({ type: 'start', ...(options.greeting !== undefined ? { greeting: options.greeting } : {}) }, undefined);
+      // gate_greeting: who answered is decided first; the answering-machine policy opens the gate.
+      if (options.gateOpening === true) this.#openingGated = true;
+      else this.#openGate(true);
     } else this.#shell.armInactivity(); // the callee's first words start the conversation (a flow starts on them)
   }
 
@@ -357,7 +396,7 @@ export class VoiceSession {
     this.#pickupHello = false;
     this.#addTurn({ speaker: 'callee', text: u.text, startMs: u.startMs, endMs: u.endMs, interrupted: false });
     // Their pickup hello is in the transcript; the opening (playing, or done) is the answer to it.
-    if (hello) return;
+    if (hello || u.startMs <= this.#deafUntil) return;
     this.#calleeAnswered = true;
     this.#input({ type: 'utterance', text: u.text }, u.endMs, u.sttFinalMs);
   }

@@ -52,6 +52,10 @@ export interface MachineSpec {
   action: 'hangup' | 'leave_message' | 'continue';
   /** leave_message: said after the greeting's end, {{variables}} filled. */
   message?: string;
+  /** Said to a call-screening assistant, {{variables}} filled; absent: the agent's opening. */
+  screeningResponse?: string;
+  /** The opening waits for the verdict (at most GATE_MAX_MS after the callee stops speaking). */
+  gateGreeting?: boolean;
 }
 
 /** The agent's `conversation` field in the worker's terms (ms, camelCase); lines have {{variables}} filled. */

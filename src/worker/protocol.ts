@@ -59,9 +59,10 @@ export type WorkerEvent =
   | { type: 'latency'; callId: string; latency: TurnLatency }
   /**
    * Who answered (machine_detection): the verdict, then for a machine the end of its greeting
-   * (stage 'ended'). atMs: ms of the callee's audio since the answer; at: the worker's clock.
+   * (stage 'ended') or the verdict taken back by words (stage 'revised': screening or human).
+   * atMs: ms of the callee's audio since the answer; at: the worker's clock.
    */
-  | { type: 'amd'; callId: string; stage: 'verdict' | 'ended'; answeredBy: AnsweredBy; atMs: number; cues: AmdCue[]; beepHz?: number; at: number }
+  | { type: 'amd'; callId: string; stage: 'verdict' | 'ended' | 'revised'; answeredBy: AnsweredBy; atMs: number; cues: AmdCue[]; beepHz?: number; at: number }
   | {
       type: 'ended';
       callId: string;

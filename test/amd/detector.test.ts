@@ -189,3 +189,45 @@ test('whatever the audio, exactly one verdict, and at most one greeting_end, onl
     }
   }
 });
+
+test('revision: a machine on sound alone is taken back by a screening or a person\'s phrase heard after it, once; a voicemail phrase, a beep or the window\'s end confirm it', () => {
+  const long = S.concat([S.silence(R, 300), greeting(3000, 21)]);
+  const machineOnSound = (settings: AmdSettings) => {
+    const d = createMachineDetector(settings, R);
+    const ev: AmdEvent[] = [];
+    for (const f of S.frames20(long, R)) ev.push(...d.push(f));
+    assert.deepEqual(verdicts(ev).map((e) => e.answeredBy), ['machine_start']);
+    assert.equal(d.done, false, 'still listening for words that may take it back');
+    return { d, at: (verdicts(ev)[0] as AmdEvent).atMs };
+  };
+  for (const [text, to] of [['hello doctor lees office maria speaking how can i help you', 'human'], ['please say your name and why youre calling', 'screening']] as const) {
+    const { d, at } = machineOnSound(DETECT);
+    // Past the audio pushed so far: the words' own time.
+    const ev = d.words(text, true, at + 3000);
+    assert.deepEqual(ev, [{ type: 'revised', answeredBy: to, atMs: at + 3000, cues: [to === 'human' ? 'human_phrase' : 'screening_phrase'] }], text);
+    assert.equal(d.done, true);
+    assert.deepEqual(d.words(text, true, at + 3100), [], 'once');
+  }
+  // A voicemail phrase confirms the machine: later words change nothing.
+  const confirmed = machineOnSound(END);
+  assert.deepEqual(confirmed.d.words('please leave a message after the tone', true, confirmed.at + 500), []);
+  assert.deepEqual(confirmed.d.words('how can i help you', true, confirmed.at + 900), [], 'confirmed: no revision');
+  // The window ends: too late to take it back.
+  const late = machineOnSound(DETECT);
+  for (const f of S.frames20(S.silence(R, 8100), R)) late.d.push(f);
+  assert.equal(late.d.done, true);
+  assert.deepEqual(late.d.words('how can i help you', true, late.at + 8200), []);
+  // A partial (words still changing) revises as a final does; words with no phrase do nothing.
+  const partial = machineOnSound(DETECT);
+  assert.deepEqual(partial.d.words('the weather is nice today', false, partial.at + 300), []);
+  assert.deepEqual(partial.d.words('maria speaking', false, partial.at + 400).map((e) => e.type), ['revised']);
+});
+
+test('revision: not after a machine found by its beep or its greeting end (detect_message_end)', () => {
+  const d = createMachineDetector(END, R);
+  const ev: AmdEvent[] = [];
+  for (const f of S.frames20(S.concat([S.silence(R, 300), greeting(3000, 22), S.silence(R, 300), S.tone(R, 1000, 250), S.silence(R, 500)]), R)) ev.push(...d.push(f));
+  assert.deepEqual(ev.map((e) => e.answeredBy), ['machine_start', 'machine_end_beep']);
+  assert.equal(d.done, true);
+  assert.deepEqual(d.words('how can i help you', true, 6000), []);
+});

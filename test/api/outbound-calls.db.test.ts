@@ -223,6 +223,10 @@ describe('validation of every field', () => {
       [flowUrl, { machine_detection: { mode: 'detect' }, voicemail: { action: 'leave_message' } }, 400, 'missing_field', 'voicemail.message'],
       [flowUrl, { machine_detection: { mode: 'detect' }, voicemail: { action: 'continue', message: 'Hi' } }, 422, 'conflicting_fields', 'voicemail.message'],
       [flowUrl, { machine_detection: { mode: 'detect' }, voicemail: { action: 'leave_message', message: 'Hi {{name}}' } }, 422, 'missing_dynamic_variable', 'dynamic_variables.name'],
+      [flowUrl, { machine_detection: { mode: 'disabled', screening_response: 'This is Ada.' } }, 422, 'conflicting_fields', 'machine_detection.screening_response'],
+      [flowUrl, { machine_detection: { mode: 'disabled', gate_greeting: true } }, 422, 'conflicting_fields', 'machine_detection.gate_greeting'],
+      [flowUrl, { machine_detection: { mode: 'detect', screening_response: 'This is Ada for {{name}}.' } }, 422, 'missing_dynamic_variable', 'dynamic_variables.name'],
+      [flowUrl, { machine_detection: { mode: 'detect', screening_response: '' } }, 400, 'invalid_request', 'machine_detection.screening_response'],
     ];
     for (const [where, extra, status, code, param] of refusedCases) {
       const before = await countRows('calls');
@@ -235,6 +239,9 @@ describe('validation of every field', () => {
     const outOfRange = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', total_analysis_ms: 400 } });
     assert.equal(outOfRange.status, 400, outOfRange.raw);
 
+    const offSaid = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'disabled' } });
+    assert.equal(offSaid.status, 202, `mode "disabled" said outright is accepted: ${offSaid.raw}`);
+    assert.deepEqual(offSaid.body.machine_detection, { mode: 'disabled', hangup_on_machine: false });
     // Off by default, as every call was before detection existed.
     const off = await t.org.req('POST', flowUrl, { to: '+14155550123' });
     assert.equal(off.status, 202, off.raw);
@@ -243,8 +250,14 @@ describe('validation of every field', () => {
     const defaults = { total_analysis_ms: 5000, initial_silence_ms: 2500, greeting_max_ms: 1800, after_greeting_silence_ms: 800, beep_timeout_ms: 30000 };
     const on = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', greeting_max_ms: 2000 } });
     assert.equal(on.status, 202, on.raw);
-    assert.deepEqual(on.body.machine_detection, { mode: 'detect', hangup_on_machine: false, ...defaults, greeting_max_ms: 2000 });
+    assert.deepEqual(on.body.machine_detection, { mode: 'detect', hangup_on_machine: false, gate_greeting: false, ...defaults, greeting_max_ms: 2000 });
     assert.deepEqual(on.body.voicemail, { action: 'continue' });
+    const screened = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', screening_response: 'This is Ada for {{name}}.' }, dynamic_variables: { name: 'Sam' } });
+    assert.equal(screened.status, 202, screened.raw);
+    assert.equal(screened.body.machine_detection.screening_response, 'This is Ada for {{name}}.', 'stored as given; filled when said');
+    const gated = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', gate_greeting: true } });
+    assert.equal(gated.status, 202, gated.raw);
+    assert.equal(gated.body.machine_detection.gate_greeting, true);
     const hang = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', hangup_on_machine: true } });
     assert.deepEqual(hang.body.voicemail, { action: 'hangup' }, 'hangup_on_machine is the hangup action');
 
@@ -259,7 +272,7 @@ describe('validation of every field', () => {
     assert.equal(missingVar.body.error?.code, 'missing_dynamic_variable', "the agent's message needs {{name}} too");
     const inherited = await t.org.req('POST', flowUrl, { to: '+14155550123', dynamic_variables: { name: 'Ana' } });
     assert.equal(inherited.status, 202, inherited.raw);
-    assert.deepEqual(inherited.body.machine_detection, { mode: 'detect_message_end', hangup_on_machine: false, ...defaults, total_analysis_ms: 8000 });
+    assert.deepEqual(inherited.body.machine_detection, { mode: 'detect_message_end', hangup_on_machine: false, gate_greeting: false, ...defaults, total_analysis_ms: 8000 });
     assert.deepEqual(inherited.body.voicemail, { action: 'leave_message', message: 'Hi {{name}}, please call us back.' });
     const own = await t.org.req('POST', flowUrl, { to: '+14155550123', voicemail: { action: 'hangup' } });
     assert.equal(own.status, 202, own.raw);

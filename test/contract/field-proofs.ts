@@ -124,6 +124,8 @@ const AMD_HANGUP = { file: AMD, test: 'hangup_on_machine: a machine is hung up o
 const AMD_SILENCE = { file: AMD, test: 'voicemail without a beep: the message follows the silence after the greeting (machine_end_silence)' };
 const AMD_LIMITS = { file: AMD, test: 'initial_silence_ms: a callee who says nothing is unknown after that long; total_analysis_ms: a verdict by then whatever the audio' };
 const AMD_BEEP_TIMEOUT = { file: AMD, test: 'beep_timeout_ms: a greeting end not found by then is machine_end_other, and the message goes then' };
+const AMD_SCREENING = { file: AMD, test: 'a call-screening assistant: the agent stops, answers it once it has asked, ignores its hand-over line, then opens again for the person and the call completes' };
+const AMD_GATE = { file: AMD, test: 'an LLM agent with gate_greeting: silent until the verdict on a person ("Hello?"), then its greeting and the model\'s replies' };
 const AMD_AGENT = { file: AMD, test: "the agent's machine_detection and voicemail are its calls' defaults: a call without its own leaves the agent's message" };
 /** The answering-machine fields (the same paths on a call and, as its calls' defaults, on an agent). */
 const AMD_PROOF: Record<string, FieldProof> = {
@@ -135,6 +137,8 @@ const AMD_PROOF: Record<string, FieldProof> = {
   'machine_detection.greeting_max_ms': AMD_HANGUP,
   'machine_detection.after_greeting_silence_ms': AMD_SILENCE,
   'machine_detection.beep_timeout_ms': AMD_BEEP_TIMEOUT,
+  'machine_detection.screening_response': AMD_SCREENING,
+  'machine_detection.gate_greeting': AMD_GATE,
   voicemail: AMD_BEEP,
   'voicemail.action': AMD_BEEP,
   'voicemail.message': AMD_BEEP,
@@ -171,6 +175,8 @@ export const CREATE_CALL_PROOFS: Record<string, FieldProof> = {
   'machine_detection.greeting_max_ms': AMD_PROOF['machine_detection.greeting_max_ms'] as FieldProof,
   'machine_detection.after_greeting_silence_ms': AMD_PROOF['machine_detection.after_greeting_silence_ms'] as FieldProof,
   'machine_detection.beep_timeout_ms': AMD_PROOF['machine_detection.beep_timeout_ms'] as FieldProof,
+  'machine_detection.screening_response': AMD_PROOF['machine_detection.screening_response'] as FieldProof,
+  'machine_detection.gate_greeting': AMD_PROOF['machine_detection.gate_greeting'] as FieldProof,
   'voicemail': AMD_PROOF['voicemail'] as FieldProof,
   'voicemail.action': AMD_PROOF['voicemail.action'] as FieldProof,
   'voicemail.message': AMD_PROOF['voicemail.message'] as FieldProof,
@@ -325,6 +331,8 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
   'machine_detection.greeting_max_ms': AMD_AGENT_PROOF('machine_detection.greeting_max_ms'),
   'machine_detection.after_greeting_silence_ms': AMD_AGENT_PROOF('machine_detection.after_greeting_silence_ms'),
   'machine_detection.beep_timeout_ms': AMD_AGENT_PROOF('machine_detection.beep_timeout_ms'),
+  'machine_detection.screening_response': AMD_AGENT_PROOF('machine_detection.screening_response'),
+  'machine_detection.gate_greeting': AMD_AGENT_PROOF('machine_detection.gate_greeting'),
   'voicemail': AMD_AGENT_PROOF('voicemail'),
   'voicemail.action': AMD_AGENT_PROOF('voicemail.action'),
   'voicemail.message': AMD_AGENT_PROOF('voicemail.message'),

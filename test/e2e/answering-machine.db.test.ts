@@ -16,6 +16,7 @@ import { waitFor } from '../helpers/wait.js';
 import { sql } from '../../src/store/sql.js';
 import { WebhookReceiver, type Received } from '../helpers/webhook-receiver.js';
 import { OpenAiRealtimeServer } from '../helpers/openai-realtime-server.js';
+import { OpenAiProtocolServer } from '../helpers/openai-protocol-server.js';
 import { sandboxSkip, startSandboxRig, type SandboxRig } from './sandbox-rig.js';
 
 const skip = sandboxSkip;
@@ -30,6 +31,7 @@ const MESSAGE_AFTER_BEEP_BOUND_MS = 500;
 
 let rig: SandboxRig;
 let realtime: OpenAiRealtimeServer;
+let llm: OpenAiProtocolServer;
 let hooks: WebhookReceiver;
 let deliverer: WebhookDeliverer;
 
@@ -38,6 +40,7 @@ before(async () => {
   rig = await startSandboxRig(46000, { onRecording: (r) => recordings.push(r) });
   hooks = await new WebhookReceiver().start();
   realtime = await OpenAiRealtimeServer.start();
+  llm = await OpenAiProtocolServer.start({ answerSummaries: true });
   deliverer = new WebhookDeliverer(rig.t.ctx, { pollMs: 100 });
   await deliverer.start();
 });
@@ -46,6 +49,7 @@ after(async () => {
   await deliverer.stop();
   await hooks.stop();
   await realtime.close();
+  await llm.close();
   await rig.stop();
 });
 
@@ -218,6 +222,38 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     assert.ok(turns.some((x) => x.speaker === 'agent' && /^Great! This call went over real SIP and RTP/.test(x.text)), said);
   });
 
+  test('a call-screening assistant: the agent stops, answers it once it has asked, ignores its hand-over line, then opens again for the person and the call completes', async (tc) => {
+    const response = 'This is the Outcall demo, calling {{name}} about an appointment.';
+    const { call, turns, rec, said } = await amdCall('+12025550111', {
+      machine_detection: { mode: 'detect', hangup_on_machine: true, screening_response: response },
+      dynamic_variables: { name: 'Sam' },
+    });
+    const r = call.machine_detection_result;
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(r)}; persona said ${JSON.stringify(rec.persona?.said)}; agent speech ${JSON.stringify(rec.persona?.agentSpeech)}; transcript ${said}`);
+    assert.equal(call.answered_by, 'screening', 'a screening assistant, not a machine: hangup_on_machine does not fire');
+    assert.ok(r.cues.includes('screening_phrase'), JSON.stringify(r.cues));
+    const idx = (pred: (x: { speaker: string; text: string }) => boolean) => turns.findIndex(pred);
+    const answered = idx((x) => x.speaker === 'agent' && x.text === 'This is the Outcall demo, calling Sam about an appointment.');
+    assert.ok(answered >= 0, `the screening response, variables filled: ${said}`);
+    const pickup = idx((x) => x.speaker === 'callee' && /this is sam/i.test(x.text));
+    assert.ok(pickup > answered, `the person picked up after the response: ${said}`);
+    const reopened = idx((x) => x.speaker === 'agent' && /minute/i.test(x.text));
+    assert.ok(reopened > pickup, `the agent opened again for the person: ${said}`);
+    assert.ok(!turns.slice(answered + 1, pickup).some((x) => x.speaker === 'agent'), `nothing said to the assistant's hand-over line: ${said}`);
+    assert.deepEqual([call.status, call.end_reason], ['completed', 'agent_hangup'], 'the flow ran to its end with the person');
+    assert.ok(turns.some((x) => x.speaker === 'agent' && /^Great! This call went over real SIP and RTP/.test(x.text)), said);
+  });
+
+  test('a talkative person ("Doctor Lee\'s office, Maria speaking, how can I help you?") is a person, by the words the spotter hears: hangup_on_machine does not fire', async (tc) => {
+    const { call, turns, said } = await amdCall('+12025550114', { machine_detection: { mode: 'detect', hangup_on_machine: true } });
+    const r = call.machine_detection_result;
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(r)}; transcript ${said}`);
+    assert.equal(call.answered_by, 'human');
+    assert.ok(r.cues.includes('human_phrase'), `the words decided it: ${JSON.stringify(r.cues)}`);
+    assert.deepEqual([call.status, call.end_reason], ['completed', 'agent_hangup'], said);
+    assert.ok(turns.some((x) => x.speaker === 'agent' && /^Great! This call went over real SIP and RTP/.test(x.text)), said);
+  });
+
   test('a network intercept (SIT, "not in service") ends the call failed / number_unreachable', async (tc) => {
     const { call, said } = await amdCall('+12025550112', { machine_detection: { mode: 'detect' } });
     tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; error ${JSON.stringify(call.error)}; transcript ${said}`);
@@ -260,4 +296,54 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     assert.ok(message && message.startMs - beepEnd <= MESSAGE_AFTER_BEEP_BOUND_MS, `the message after the beep: ${JSON.stringify(message)}`);
     assert.equal(turns.at(-1)?.text, 'Please call Outcall back about your appointment.');
   });
+
+  test('an LLM agent with gate_greeting: silent until the verdict on a person ("Hello?"), then its greeting and the model\'s replies', async (tc) => {
+    const agent = await llmAgentOn('+12025550186', 'amd-llm-gated');
+    llm.always({ kind: 'text', pieces: ['Thanks! We will see you on Tuesday at ten. Goodbye.'] });
+    const before = llm.requests.length;
+    const { call, turns, rec, said } = await amdCall('+12025550100', { machine_detection: { mode: 'detect', gate_greeting: true } }, agent);
+    const r = call.machine_detection_result;
+    const speech = rec.persona?.agentSpeech ?? [];
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(r)}; agent speech ${JSON.stringify(speech)}; persona said ${JSON.stringify(rec.persona?.said)}; transcript ${said}`);
+    assert.equal(call.machine_detection.gate_greeting, true);
+    assert.equal(call.answered_by, 'human');
+    // The persona's clock starts at its answer, ours at the 200 OK: the same instant, give or take the
+    // network; the agent's first sound must come after the verdict, not at the answer.
+    assert.ok(speech.length > 0, 'the agent spoke');
+    assert.ok((speech[0]?.startMs ?? 0) >= r.decided_ms - 100, `the greeting waited for the verdict (${speech[0]?.startMs} ms vs verdict at ${r.decided_ms} ms)`);
+    assert.ok((speech[0]?.startMs ?? 0) - r.decided_ms < 1500, 'and came soon after it');
+    assert.equal(turns.find((x) => x.speaker === 'agent')?.text, LLM_GREETING);
+    assert.ok(llm.requests.length > before, 'the model was asked for replies: the conversation went on');
+    assert.equal(call.status, 'completed', said);
+  });
+
+  test('an LLM agent leaves its voicemail message after the beep, and the model never hears the recording', async (tc) => {
+    const agent = await llmAgentOn('+12025550185', 'amd-llm-voicemail');
+    const before = llm.requests.length;
+    const { call, turns, rec, said } = await amdCall(
+      '+12025550105',
+      { machine_detection: { mode: 'detect_message_end' }, voicemail: { action: 'leave_message', message: 'This is Outcall about your appointment on Tuesday. Please call us back.' } },
+      agent,
+    );
+    const timing = rec.persona?.timing;
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}; timing ${JSON.stringify(timing)}; transcript ${said}`);
+    assert.deepEqual([call.status, call.end_reason, call.answered_by], ['completed', 'voicemail_left', 'machine_end_beep']);
+    assert.equal(turns.at(-1)?.text, 'This is Outcall about your appointment on Tuesday. Please call us back.');
+    assert.equal(llm.requests.length, before, "the machine's greeting got no model reply");
+  });
 });
+
+const LLM_GREETING = 'Hi, this is Outcall calling about your appointment. Do you have a minute?';
+/** An LLM agent (OpenAI wire protocol, local server) on its own caller number; its id. */
+async function llmAgentOn(number: string, name: string): Promise<string> {
+  const agent = await rig.t.org.req('POST', '/v1/agents', {
+    name,
+    system_prompt: 'You confirm appointments. Be brief.',
+    greeting: LLM_GREETING,
+    llm: { provider: 'openai', base_url: llm.baseUrl, model: 'gpt-4o-mini', api_key: 'sk-test-amd-llm' },
+  });
+  assert.equal(agent.status, 201, agent.raw);
+  const pn = await rig.t.org.req('POST', '/v1/phone-numbers', { number, trunk_id: rig.seed.trunkId, outbound_agent_id: agent.body.id });
+  assert.equal(pn.status, 201, pn.raw);
+  return agent.body.id as string;
+}

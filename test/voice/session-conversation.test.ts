@@ -415,3 +415,95 @@ test('while who answered is being decided, the callee\'s words wait: answered on
   await h2.step(50);
   assert.equal(llm2.requests.length, 0, "a machine's words get no reply");
 });
+
+test('screening: the agent stops for the assistant, says its screening response, ignores the assistant, then opens again for the person and answers them', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Great, it is about your cleaning on Tuesday.'] });
+  const h = harness(llmBrain(llm));
+  const host = h.session.machineHost();
+  h.leg.answer(8000);
+  host.awaitVerdict();
+  await h.step(5);
+  host.holdForScreening();
+  await h.until('greeting cut', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.interrupted));
+  host.answerScreening('This is Ada from the clinic, about your appointment.');
+  await h.until('response said', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.text.startsWith('This is Ada from the clinic, about')));
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('stay on the line while I see if this person is available');
+  await h.step(50);
+  assert.equal(llm.requests.length, 0, "the assistant's words get no reply");
+  // The person picks up: the spotter hears them before the session's own recognizer settles.
+  h.vad.speechStart();
+  await h.step(20);
+  host.pickedUp();
+  h.vad.speechEnd();
+  h.stt.final('hello yes this is Sam');
+  await h.until('opened again', () => h.session.transcript.filter((t) => t.speaker === 'agent' && t.text === GREETING).length === 1);
+  await h.step(50);
+  assert.equal(llm.requests.length, 0, 'the hello that was the pickup is not an answer to the opening');
+  assert.ok(h.session.transcript.some((t) => t.speaker === 'callee' && t.text === 'hello yes this is Sam'), 'it is in the transcript');
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('yes I have a minute');
+  await h.until('reply', () => llm.requests.length === 1);
+  assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'yes I have a minute' });
+});
+
+test('gate_greeting: the opening waits for openGate (nothing is said before it), then the brain opens as usual', async () => {
+  const llm = new ScriptedLlm();
+  const h = harness(llmBrain(llm), { gateOpening: true });
+  const host = h.session.machineHost();
+  h.leg.answer(8000);
+  host.awaitVerdict();
+  await h.step(100);
+  assert.equal(h.session.events.some((e) => e.type === 'agent_turn_started'), false, 'nothing said while who answered is decided');
+  host.openGate();
+  host.verdictReached(false);
+  await h.until('greeting said', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.text === GREETING));
+  host.openGate();
+  await h.step(100);
+  assert.equal(h.session.transcript.filter((t) => t.speaker === 'agent').length, 1, 'a second openGate says nothing more');
+});
+
+test('gate_greeting with a screening assistant: the brain opens for the first time when the person picks up', async () => {
+  const llm = new ScriptedLlm();
+  const h = harness(llmBrain(llm), { gateOpening: true });
+  const host = h.session.machineHost();
+  h.leg.answer(8000);
+  host.awaitVerdict();
+  await h.step(20);
+  host.holdForScreening();
+  host.answerScreening(undefined);
+  await h.until('response said', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.text === GREETING));
+  host.pickedUp();
+  await h.until('opened', () => h.session.transcript.filter((t) => t.speaker === 'agent' && t.text === GREETING).length === 2);
+  assert.equal(llm.requests.length, 0, 'the greeting is the opening: no model call');
+});
+
+test('a machine verdict taken back: the agent, silent for the beep, opens again for the person and converses', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Wonderful.'] });
+  const h = harness(llmBrain(llm));
+  const host = h.session.machineHost();
+  h.leg.answer(8000);
+  host.awaitVerdict();
+  await h.step(5);
+  host.holdForMachine();
+  host.prepareLine?.('Please call us back.');
+  host.verdictReached(true);
+  await h.until('greeting cut', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.interrupted));
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('hello doctor lees office how can i help you');
+  await h.step(20);
+  host.pickedUp();
+  await h.until('opened again', () => h.session.transcript.some((t) => t.speaker === 'agent' && !t.interrupted && t.text === GREETING));
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('sure go ahead');
+  await h.until('reply', () => llm.requests.length === 1);
+  assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'sure go ahead' });
+});

@@ -41,11 +41,35 @@ test('the legal moves: ended only after hanging up, no closing before the answer
   assert.deepEqual(TRANSITIONS.ended, []);
   for (const [from, to] of Object.entries(TRANSITIONS)) {
     if (from !== 'hanging_up') assert.ok(!to.includes('ended'), `${from} -> ended skips the hang-up`);
-    // A last line (closing) only once answered: in conversation, or waiting out a machine's greeting.
-    if (from !== 'live' && from !== 'prompted' && from !== 'machine') assert.ok(!to.includes('closing'), from);
+    // A last line (closing) only once answered: in conversation, waiting out a machine's greeting or a screening assistant.
+    if (from !== 'live' && from !== 'prompted' && from !== 'machine' && from !== 'screening') assert.ok(!to.includes('closing'), from);
     if (from !== 'live') assert.ok(!to.includes('prompted'), from);
   }
-  assert.deepEqual(TRANSITIONS.machine, ['closing', 'hanging_up'], 'a machine never becomes a conversation again');
+  assert.deepEqual(TRANSITIONS.machine, ['live', 'screening', 'closing', 'hanging_up'], 'a machine verdict taken back by words: a person (live) or a screening assistant');
+  assert.deepEqual(TRANSITIONS.screening, ['live', 'closing', 'hanging_up'], 'a screened call becomes a conversation when the person picks up');
+});
+
+test('holdForScreening: the agent stops, no inactivity count while the assistant has the line, then the pickup makes it a conversation again', async () => {
+  const r = rig();
+  r.shell.holdForScreening();
+  assert.equal(r.phase(), 'ringing', 'before the answer there is nothing to hold');
+  r.leg.answer();
+  r.shell.armInactivity();
+  r.shell.holdForScreening();
+  assert.equal(r.phase(), 'screening');
+  assert.equal(r.shell.screening, true);
+  assert.equal(r.shell.conversing, false, 'no turns, input or barge-in while the assistant has the line');
+  assert.deepEqual(r.calls.slice(-1), ['cut']);
+  await r.clock.advanceAsync(10_000);
+  assert.ok(!r.calls.some((c) => c.startsWith('say')), 'no inactivity prompt to a screening assistant');
+  r.shell.pickedUp();
+  assert.equal(r.phase(), 'live');
+  assert.equal(r.shell.conversing, true);
+  r.shell.pickedUp();
+  assert.equal(r.phase(), 'live', 'a second pickup changes nothing');
+  r.shell.holdForScreening();
+  r.shell.endWithLine('Sorry, we have to go.', 'max_duration_reached');
+  assert.equal(r.phase(), 'closing', 'the wrap-up still ends a screened call');
 });
 
 test('holdForMachine: the agent stops at once, no inactivity count, then the message is said and the call ends for its reason', async () => {

@@ -25,7 +25,14 @@ interface SsModule {
   Decoder: new (config?: Record<string, string | number | boolean>) => SsDecoder;
 }
 
-export type DecodeRequest = { seq: number; vocabulary: readonly string[]; audio: Float32Array; rate: number };
+/** `search`: decoder settings that trade accuracy for speed (beam widths, HMMs per frame); absent, the engine's defaults. */
+export type DecodeRequest = { seq: number; vocabulary: readonly string[]; audio: Float32Array; rate: number; search?: DecoderSearch };
+export interface DecoderSearch {
+  beam?: number;
+  wbeam?: number;
+  pbeam?: number;
+  maxhmmpf?: number;
+}
 export type DecodeReply = { seq: number; text: string; skipped: string[] } | { seq: number; error: string };
 
 const MAX_DECODERS = 8;
@@ -43,15 +50,15 @@ function loadModule(): Promise<SsModule> {
   return modulePromise;
 }
 
-async function decoderFor(vocabulary: readonly string[], rate: number): Promise<{ d: SsDecoder; skipped: string[] }> {
-  const key = `${rate}\n${vocabulary.join('\n')}`;
+async function decoderFor(vocabulary: readonly string[], rate: number, search: DecoderSearch = {}): Promise<{ d: SsDecoder; skipped: string[] }> {
+  const key = `${rate}\n${JSON.stringify(search)}\n${vocabulary.join('\n')}`;
   let p = decoders.get(key);
   let skipped: string[] = [];
   if (p) decoders.delete(key); // re-inserted below: most recently used last
   else {
     p = (async () => {
       const mod = await loadModule();
-      const d = new mod.Decoder({ samprate: rate, loglevel: 'ERROR' });
+      const d = new mod.Decoder({ samprate: rate, loglevel: 'ERROR', ...search });
       await d.initialize();
       const g = buildGrammar(vocabulary, { lookup: (w) => d.lookup_word(w) });
       skipped = [...g.skipped];
@@ -75,7 +82,7 @@ async function decoderFor(vocabulary: readonly string[], rate: number): Promise<
 
 async function decode(r: DecodeRequest): Promise<DecodeReply> {
   try {
-    const { d, skipped } = await decoderFor(r.vocabulary, r.rate);
+    const { d, skipped } = await decoderFor(r.vocabulary, r.rate, r.search);
     if (r.audio.length === 0) return { seq: r.seq, text: '', skipped }; // a warm-up: the decoder is ready now
     d.start();
     d.process_audio(r.audio, false, true);

@@ -21,14 +21,29 @@ import { Resampler } from '../../media/resampler.js';
 import { rmsDbfs } from '../vad/energy.js';
 import { ProviderError } from '../errors.js';
 import { SttEventQueue } from './event-queue.js';
-import type { DecodeReply, DecodeRequest } from './soundswallower-worker.js';
-import type { SttEvent, SttProvider, SttStartOptions, SttStream } from './types.js';
+import type { DecodeReply, DecodeRequest, DecoderSearch } from './soundswallower-worker.js';
+import type { SttCapabilities, SttEvent, SttProvider, SttStartOptions, SttStream } from './types.js';
 
 export interface SoundswallowerOptions {
   /** Trailing silence that ends an utterance (default 300 ms). */
   endSilenceMs?: number;
   /** Frame level (dBFS) above which a frame counts as speech (default -45). */
   speechDb?: number;
+  /**
+   * Also this far above the line's noise floor (the quietest frame of the last 1.5 s), so a noisy
+   * line's hiss is not one endless utterance and pauses between clauses end utterances. Absent: the
+   * fixed speechDb only.
+   */
+  overFloorDb?: number;
+  /** Decoder search settings (narrower beams decode faster for a little accuracy). Absent: the engine's defaults. */
+  search?: DecoderSearch;
+  /**
+   * While an utterance goes on, decode what it holds so far each time it has grown this much, and
+   * tell it as a `partial` (one decode in flight per stream: a busy thread gives fewer partials, never
+   * a backlog). Each is a whole decode of the utterance so far, so the cost grows with its length.
+   * Absent: finals only.
+   */
+  partialEveryMs?: number;
   /** Told once per word the dictionary cannot pronounce (it is left out of the grammar). Default: nobody (the word is simply not heard). */
   warn?: (message: string) => void;
 }
@@ -37,8 +52,23 @@ const RATE = 8000;
 const FRAME = RATE / 50; // 20 ms
 const START_FRAMES = 3; // 60 ms of speech starts an utterance; those frames are its first
 const MIN_SPEECH_FRAMES = 8; // shorter bursts (a click, a breath) are not utterances
+/**
+ * The noise floor window (overFloorDb): 1.5 s. Speech holds dips between words within any 1.5 s, so
+ * the floor stays under it; and a line that turns from digital silence to hiss (or gets noisier) is
+ * followed within 1.5 s. A floor that falls at once and rises slowly (2.5 dB/s) was tried: after
+ * digital silence it took a noisy line's hiss for speech for 20 s.
+ */
+const FLOOR_FRAMES = 75;
 /** One utterance longer than this (30 s) is decoded in pieces. */
 const MAX_UTTERANCE_FRAMES = 50 * 30;
+
+/** 20 ms frames as one float array (the decoder's input, -1..1). */
+function toFloat(frames: readonly Int16Array[]): Float32Array {
+  const x = new Float32Array(frames.length * FRAME);
+  let at = 0;
+  for (const f of frames) for (let i = 0; i < f.length; i++) x[at++] = (f[i] as number) / 32768;
+  return x;
+}
 
 /** The decoding thread of one provider (one per media thread), started at first use. */
 class DecodeThread {
@@ -46,13 +76,13 @@ class DecodeThread {
   #seq = 0;
   readonly #waiting = new Map<number, (r: DecodeReply) => void>();
 
-  decode(vocabulary: readonly string[], audio: Float32Array): Promise<DecodeReply> {
+  decode(vocabulary: readonly string[], audio: Float32Array, search?: DecoderSearch): Promise<DecodeReply> {
     const w = this.#start();
     const seq = ++this.#seq;
     return new Promise((resolve) => {
       this.#waiting.set(seq, resolve);
       if (this.#waiting.size === 1) w.ref(); // keeps the process up only while a decode is due
-      const req: DecodeRequest = { seq, vocabulary: [...vocabulary], audio, rate: RATE };
+      const req: DecodeRequest = { seq, vocabulary: [...vocabulary], audio, rate: RATE, ...(search ? { search } : {}) };
       w.postMessage(req, [audio.buffer as ArrayBuffer]);
     });
   }
@@ -88,11 +118,13 @@ class DecodeThread {
 
 export class SoundswallowerStt implements SttProvider {
   readonly name = 'soundswallower';
-  readonly capabilities = { streaming: true, interimResults: false, sampleRates: [8000, 16000], closedVocabulary: true } as const;
+  readonly capabilities: SttCapabilities;
   readonly thread = new DecodeThread();
   readonly #warned = new Set<string>();
 
-  constructor(private readonly opts: SoundswallowerOptions = {}) {}
+  constructor(private readonly opts: SoundswallowerOptions = {}) {
+    this.capabilities = { streaming: true, interimResults: opts.partialEveryMs !== undefined, sampleRates: [8000, 16000], closedVocabulary: true };
+  }
 
   start(opts: SttStartOptions): SttStream {
     if (opts.sampleRate !== 8000 && opts.sampleRate !== 16000) {
@@ -111,13 +143,21 @@ export class SoundswallowerStt implements SttProvider {
   }
 }
 
-class SoundswallowerStream implements SttStream {
+export class SoundswallowerStream implements SttStream {
   readonly #events = new SttEventQueue();
   readonly #owner: SoundswallowerStt;
   readonly #signal: AbortSignal | undefined;
   readonly #down: Resampler | undefined;
   readonly #endFrames: number;
   readonly #speechDb: number;
+  readonly #overFloorDb: number | undefined;
+  readonly #search: DecoderSearch | undefined;
+  readonly #partialFrames: number | undefined;
+  /** Frames in the utterance when the last partial decode was asked for, and whether one is in flight. */
+  #partialAt = 0;
+  #partialBusy = false;
+  /** Frame levels of the last FLOOR_FRAMES frames (overFloorDb): the noise floor is their minimum. */
+  readonly #levels: number[] = [];
   #vocabulary: readonly string[];
   /** 8 kHz samples not yet a whole frame. */
   #carry = new Int16Array(0);
@@ -144,6 +184,9 @@ class SoundswallowerStream implements SttStream {
     this.#down = s.sampleRate === RATE ? undefined : new Resampler(s.sampleRate, RATE);
     this.#endFrames = Math.max(1, Math.round((o.endSilenceMs ?? 300) / 20));
     this.#speechDb = o.speechDb ?? -45;
+    this.#overFloorDb = o.overFloorDb;
+    this.#search = o.search;
+    this.#partialFrames = o.partialEveryMs === undefined ? undefined : Math.max(1, Math.round(o.partialEveryMs / 20));
     if (s.signal?.aborted) {
       this.#events.emit({ type: 'closed' });
       return;
@@ -158,13 +201,18 @@ class SoundswallowerStream implements SttStream {
    * paid at the callee's first answer it would come after the flow's listen timeout.
    */
   #warm(): void {
-    void this.#owner.thread.decode(this.#vocabulary, new Float32Array(0)).then((r) => {
+    void this.#owner.thread.decode(this.#vocabulary, new Float32Array(0), this.#search).then((r) => {
       if ('error' in r) this.#finish(new ProviderError('provider_unavailable', `soundswallower could not load: ${r.error}`, false));
     });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<SttEvent> {
     return this.#events[Symbol.asyncIterator]();
+  }
+
+  /** A partial decode is in flight (partialEveryMs): a caller feeding faster than real time may wait for it. */
+  get partialPending(): boolean {
+    return this.#partialBusy;
   }
 
   /** What the dialogue can hear from now on; takes effect at the next utterance. */
@@ -205,7 +253,7 @@ class SoundswallowerStream implements SttStream {
 
   #frame(f: Int16Array): void {
     this.#frames++;
-    const loud = rmsDbfs(f) > this.#speechDb;
+    const loud = this.#loud(rmsDbfs(f));
     if (!this.#inSpeech) {
       if (!loud) {
         this.#lead = [];
@@ -215,6 +263,7 @@ class SoundswallowerStream implements SttStream {
       if (this.#lead.length < START_FRAMES) return;
       this.#inSpeech = true;
       this.#utt = this.#lead;
+      this.#partialAt = 0;
       this.#lead = [];
       this.#speechFrames = START_FRAMES;
       this.#quiet = 0;
@@ -222,6 +271,7 @@ class SoundswallowerStream implements SttStream {
       return;
     }
     this.#utt.push(f);
+    this.#maybePartial();
     if (loud) {
       this.#speechFrames++;
       this.#quiet = 0;
@@ -229,17 +279,41 @@ class SoundswallowerStream implements SttStream {
     else if (this.#utt.length >= MAX_UTTERANCE_FRAMES) this.#utteranceEnd(this.#frames);
   }
 
+  /** partialEveryMs: the utterance so far, decoded while it goes on (never two at once for a stream). */
+  #maybePartial(): void {
+    const every = this.#partialFrames;
+    if (every === undefined || this.#partialBusy || this.#utt.length - this.#partialAt < every) return;
+    this.#partialAt = this.#utt.length;
+    this.#partialBusy = true;
+    const endMs = this.#frames * 20;
+    const startMs = (this.#uttStartFrame - 1) * 20;
+    const utt = this.#utt;
+    void this.#owner.thread.decode(this.#vocabulary, toFloat(utt), this.#search).then((r) => {
+      this.#partialBusy = false;
+      // Only while that utterance is still the one going on: its final says the rest.
+      if (this.#events.closed || this.#utt !== utt || 'error' in r || r.text === '') return;
+      this.#events.emit({ type: 'partial', text: r.text, startMs, endMs });
+    });
+  }
+
+  /** Speech: over the fixed level and, with overFloorDb, that far over the line's noise floor. */
+  #loud(db: number): boolean {
+    if (this.#overFloorDb === undefined) return db > this.#speechDb;
+    const floor = this.#levels.length === 0 ? -Infinity : Math.min(...this.#levels);
+    this.#levels.push(Math.max(-100, db));
+    if (this.#levels.length > FLOOR_FRAMES) this.#levels.shift();
+    return db > this.#speechDb && db > floor + this.#overFloorDb;
+  }
+
   #utteranceEnd(lastSpeechFrame: number): void {
     this.#inSpeech = false;
     const frames = this.#utt;
     this.#utt = [];
     if (this.#speechFrames < MIN_SPEECH_FRAMES) return;
-    const x = new Float32Array(frames.length * FRAME);
-    let at = 0;
-    for (const f of frames) for (let i = 0; i < f.length; i++) x[at++] = (f[i] as number) / 32768;
+    const x = toFloat(frames);
     const startMs = (this.#uttStartFrame - 1) * 20;
     const endMs = lastSpeechFrame * 20;
-    const reply = this.#owner.thread.decode(this.#vocabulary, x);
+    const reply = this.#owner.thread.decode(this.#vocabulary, x, this.#search);
     this.#decoding = this.#decoding.then(async () => {
       const r = await reply;
       if (this.#events.closed) return;

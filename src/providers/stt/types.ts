@@ -33,7 +33,8 @@ export interface SttStartOptions {
 }
 
 export type SttEvent =
-  | { type: 'partial'; text: string }
+  /** A hypothesis that may still change; when the engine knows them, the audio it covers (ms from the stream's first sample). */
+  | { type: 'partial'; text: string; startMs?: number; endMs?: number }
   /** One utterance, settled. Times are ms from the first pushed sample of this stream. */
   | { type: 'final'; text: string; startMs: number; endMs: number; confidence?: number }
   | { type: 'error'; error: ProviderError }

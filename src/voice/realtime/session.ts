@@ -107,6 +107,7 @@ export class RealtimeSession {
 
   constructor(deps: RealtimeSessionDeps) {
     this.#d = deps;
+    this.#openingGated = deps.options.gateOpening === true;
     this.#endCall = deps.endCall === undefined ? END_CALL_TOOL : deps.endCall;
     const sink = { now: () => this.#now(), sinceAnswer: (t: number) => this.#shell.sinceAnswer(t), addTurn: (turn: TranscriptTurn, key: number) => this.#addTurn(turn, key), emit: (e: VoiceEvent) => this.#emit(e) };
     this.#local = deps.localTts ? new LocalVoice(deps.localTts, sink) : undefined;
@@ -186,8 +187,12 @@ export class RealtimeSession {
   }
 
   #opening(): void {
-    const g = this.#d.options.greeting;
-    this.#request(g !== undefined && g.trim() !== '' ? sayLine(g) : { type: 'response.create' });
+    // gate_greeting: asked for when the answering-machine policy opens the gate.
+    if (this.#openingGated) {
+      this.#openingWanted = true;
+      return;
+    }
+    this.#request(this.#openingRequest(undefined));
   }
 
   /** One 20 ms frame of the callee's audio at the leg's rate. */
@@ -202,6 +207,12 @@ export class RealtimeSession {
   }
 
   /** What answering-machine handling (answering-machine.ts) may do to this session. */
+  /** gate_greeting: the opening waits for openGate(); #openingWanted: it was due meanwhile. */
+  #openingGated = false;
+  #openingWanted = false;
+  /** Screening responses asked for and not yet created: they may speak while the call is screened. */
+  #screeningLines = 0;
+
   machineHost(): MachineHost {
     const shell = this.#shell;
     return {
@@ -210,6 +221,23 @@ export class RealtimeSession {
       awaitVerdict: () => undefined,
       verdictReached: () => undefined,
       holdForMachine: () => shell.holdForMachine(),
+      holdForScreening: () => shell.holdForScreening(),
+      answerScreening: (text) => {
+        if (!shell.screening) return;
+        this.#screeningLines++;
+        this.#request(this.#openingRequest(text));
+      },
+      pickedUp: () => {
+        if (!shell.waitingOut) return;
+        shell.pickedUp();
+        this.#openingGated = false;
+        this.#request(this.#openingRequest(undefined));
+      },
+      openGate: () => {
+        if (!this.#openingGated) return;
+        this.#openingGated = false;
+        if (this.#openingWanted && shell.conversing) this.#request(this.#openingRequest(undefined));
+      },
       endWithLine: (text, reason) => shell.endWithLine(text, reason),
       hangUp: (reason) => shell.hangUp(reason),
       emit: (e) => shell.emit(e),
@@ -257,6 +285,12 @@ export class RealtimeSession {
   }
 
   /** response.create now, or once the response in progress is done (one at a time per conversation). */
+  /** The agent's opening as a request: `text` said as it is, else the greeting, else whatever the model opens with. */
+  #openingRequest(text: string | undefined): ClientEvent {
+    const g = text ?? this.#d.options.greeting;
+    return g !== undefined && g.trim() !== '' ? sayLine(g) : { type: 'response.create' };
+  }
+
   #request(ev: ClientEvent, endAfter?: VoiceEndReason): void {
     if (this.#active || !this.#socket) return void this.#queued.push({ ev, ...(endAfter ? { endAfter } : {}) });
     this.#nextEndAfter.push(...(endAfter ? [endAfter] : []));
@@ -342,8 +376,11 @@ export class RealtimeSession {
         this.#responses.set(id, r);
         this.#active = r;
         this.#shell.timers.clear('inactivity');
-        // While ending, only our own last line may speak.
-        if (this.#shell.ending && !r.endAfter) return this.#cut(r, new Map());
+        // While ending, only our own last line may speak; while screening, only our screening response.
+        if (this.#shell.ending && !r.endAfter) {
+          if (!this.#shell.screening || this.#screeningLines === 0) return this.#cut(r, new Map());
+          this.#screeningLines--;
+        }
         this.#emit({ type: 'agent_turn_started', turnId: r.turnId, atMs: now });
         return;
       }

@@ -307,11 +307,11 @@ export class MediaRuntime {
           this.deps.emit({ type: 'greeting-started', callId, at: call.greetingAt });
         } else if (e.type === 'turn') {
           this.deps.emit({ type: 'turn', callId, turn: e.turn });
-        } else if (e.type === 'machine_detection' || e.type === 'machine_detection_ended') {
+        } else if (e.type === 'machine_detection' || e.type === 'machine_detection_ended' || e.type === 'machine_detection_revised') {
           this.deps.emit({
             type: 'amd',
             callId,
-            stage: e.type === 'machine_detection' ? 'verdict' : 'ended',
+            stage: e.type === 'machine_detection' ? 'verdict' : e.type === 'machine_detection_ended' ? 'ended' : 'revised',
             answeredBy: e.answeredBy,
             atMs: Math.round(e.atMs),
             cues: e.cues,

@@ -28,6 +28,8 @@ import type { VoiceCallSpec, VoiceConversation } from '../../voice/spec.js';
 import { watchForMachine, type MachineDetectorFactory, type MachineHost } from '../../voice/answering-machine.js';
 import type { Leg } from '../../voice/leg.js';
 import { createMachineDetector } from '../../amd/detector.js';
+import { createPhraseSpotter } from '../../voice/phrase-spotter.js';
+import type { SttProvider } from '../../providers/stt/types.js';
 
 export interface VoiceProviders {
   /** The call's engines: fixed ones, or built per call from the agent's choice (the worker's SpeechRegistry). */
@@ -39,13 +41,13 @@ export interface VoiceProviders {
   options?: Partial<Omit<VoiceSessionOptions, 'maxDurationMs'>>;
   /** Answering-machine detectors for calls with machine_detection (default: src/amd's). */
   machineDetector?: MachineDetectorFactory;
+  /** The detector's phrase spotter for speech-to-speech calls (default: one soundswallower spotter per media thread); null: none. */
+  phraseSpotter?: SttProvider | null;
 }
 
-/**
- * Whether the detector holds a sound-only machine verdict for the recognizer's words (AmdSettings
- * wordsExpected). Off: measured, the local recognizer's words come too late to change a verdict.
- */
-const WAIT_FOR_WORDS = false;
+/** One spotter per media thread: its decoding thread serves every call of the thread. */
+let sharedSpotter: SttProvider | undefined;
+const defaultSpotter = (): SttProvider => (sharedSpotter ??= createPhraseSpotter());
 
 /** A session the answering-machine policy can act on. */
 type MachineAware = VoiceCall & { machineHost(): MachineHost };
@@ -58,8 +60,8 @@ function withMachineDetection(
   spec: VoiceCallSpec,
   factory: MachineDetectorFactory,
   attach: (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware,
-  /** The session transcribes the callee as it speaks (cascaded: its STT), so words can decide hard cases. */
-  wordsExpected: boolean,
+  /** Words for a session without a recognizer of its own (speech-to-speech); a cascaded session's own transcripts serve. */
+  spotter: SttProvider | undefined,
 ): (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware {
   const machine = spec.machine;
   if (!machine) return attach;
@@ -69,9 +71,20 @@ function withMachineDetection(
       heard(e);
       onEvent(e);
     });
-    heard = watchForMachine(leg, machine, factory, call.machineHost(), wordsExpected);
+    heard = watchForMachine(leg, machine, factory, call.machineHost(), {
+      ...(spotter ? { spotter } : {}),
+      // Not the call's failure: the detector goes on with sound and the session's words.
+      onSpotterError: (err) => process.emitWarning(`machine detection's phrase spotter failed, words come from the session only: ${err instanceof Error ? err.message : String(err)}`, 'OutcallWarning'),
+    });
     return call;
   };
+}
+
+/** machine_detection.gate_greeting: the opening waits for the answering-machine policy to open the gate. */
+const gateOf = (spec: VoiceCallSpec): { gateOpening?: true } => (spec.machine?.gateGreeting === true ? { gateOpening: true } : {});
+
+function spotterOf(p: VoiceProviders): SttProvider | undefined {
+  return p.phraseSpotter === null ? undefined : (p.phraseSpotter ?? defaultSpotter());
 }
 
 const CHOICE_END: Record<ProviderKind, EndReason> = { tts: 'error_tts', stt: 'error_stt', vad: 'error_stt', llm: 'error_llm', speech_to_speech: 'error_llm' };
@@ -174,10 +187,10 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       // Only the TTS is used, for what the model cannot say: the apology when it fails, and filler.
       const attach = withMachineDetection(spec, detectors, prepareRealtimeCall(cmd, spec, {
         clock: p.clock,
-        options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}) },
+        options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}), ...gateOf(spec) },
         runTool: (control) => p.runTool ?? toolRunnerFor(cmd, spec, p.clock, control),
         localTts: engines.tts,
-      }), false);
+      }), spotterOf(p));
       return (leg, onEvent) => {
         emit = onEvent; // a TTS fallback switch is the call's to record too
         return attach(leg, onEvent);
@@ -201,6 +214,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       ...(!isFlow && spec.greeting ? { greeting: spec.greeting } : {}),
       ...(spec.language ? { language: spec.language } : {}),
       expectedSampleRate: offerRate(cmd.codecs),
+      ...gateOf(spec),
     };
     // An agent without tts settings speaks the default engine with its `voice`; with them, each
     // provider of the chain already carries its own voice (src/providers/registry.ts).
@@ -210,10 +224,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
       control = callControl(leg, session);
       return session;
-      // Words still decide when a phrase comes before the sound does, but the detector does not hold
-      // its verdict for them: with pocketsphinx's finals (no partials, ~5 s in for a long greeting)
-      // holding cost every machine 2.4 s and changed no verdict on the set (BENCHMARKS.md).
-    }, WAIT_FOR_WORDS);
+    }, undefined);
   };
 }
 
