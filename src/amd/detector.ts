@@ -18,7 +18,7 @@
 import { Cadence } from './cadence.js';
 import { findPhrases, type PhraseClass } from './phrases.js';
 import { FrameAnalyzer } from './spectrum.js';
-import { FINAL_AFTER_SPEECH_MS, FRAME_MS, MANY_WORDS_BURSTS, REVISE_WINDOW_MS, WORDS_HOLD_MS, WORDS_QUIET_MS } from './thresholds.js';
+import { FINAL_AFTER_SPEECH_MS, FRAME_MS, MANY_WORDS_BURSTS, REVISE_WINDOW_MS, WORDS_HOLD_MS, WORDS_QUIET_MS, WORDS_SETTLE_MS } from './thresholds.js';
 import { isBeep, isCedSoFar, isCng, isShortCed, SitMatcher, ToneTracker, type ToneRun } from './tones.js';
 import type { AmdCue, AmdEvent, AmdSettings, AnsweredBy, MachineDetector } from './types.js';
 
@@ -100,7 +100,10 @@ class Detector implements MachineDetector {
     const now = Math.max(this.#now, atMs);
     const hits = findPhrases(text);
     if (this.#verdict) {
+      if (final) this.#finalAtMs = now;
       if (this.#revisable) this.#revise(hits, now, out);
+      // The greeting's end may have been waiting for these words.
+      if (this.#waitingForGreetingEnd()) this.#greetingEnd(undefined, now, out);
       return out;
     }
     for (const p of PHRASE_VERDICT) {
@@ -205,6 +208,9 @@ class Detector implements MachineDetector {
     const verdictAt = this.#verdict?.atMs ?? endMs;
     if (ended && isBeep(ended)) return this.#endGreeting('machine_end_beep', endMs, ['beep'], out, ended.hz);
     if (c.lastSpeechEndMs !== undefined && !c.inSpeech && endMs - c.lastSoundEndMs >= this.#s.afterGreetingSilenceMs) {
+      // Words may still take the verdict back: wait (a little) for the recognizer to have heard it all.
+      const heardAll = this.#finalAtMs !== undefined && this.#finalAtMs >= c.lastSpeechEndMs + FINAL_AFTER_SPEECH_MS;
+      if (this.#revisable && this.#s.wordsComing === true && !heardAll && endMs - c.lastSoundEndMs < this.#s.afterGreetingSilenceMs + WORDS_SETTLE_MS) return;
       return this.#endGreeting('machine_end_silence', endMs, ['after_greeting_silence'], out);
     }
     if (endMs - verdictAt >= this.#s.beepTimeoutMs) this.#endGreeting('machine_end_other', endMs, ['timeout'], out);

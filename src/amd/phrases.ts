@@ -23,7 +23,7 @@ export const PHRASES: Readonly<Record<PhraseClass, readonly string[]>> = {
   screening: [
     'using a screening service', 'screening service', 'the person you\'re calling is using', 'say your name', 'state your name',
     'why you\'re calling', 'why you are calling', 'the reason for your call', 'google assistant', 'call screen', 'screening',
-    'record your name', 'see if this person is available',
+    'record your name', 'see if this person is available', 'person is available',
   ],
   ivr: [
     'press one', 'press two', 'press 1', 'press 2', 'press zero', 'for english', 'para español', 'main menu', 'please listen carefully',
@@ -56,8 +56,10 @@ export function normalize(text: string): string[] {
 }
 
 /**
- * Words a phrase cannot do without: dropping a negation turns "is not available" into "is available"
- * ("I'll see if this person is available", a screening assistant's line) and reverses the meaning.
+ * Words a phrase cannot do without, nor gain: dropping a negation turns "is not available" into "is
+ * available" ("I'll see if this person is available", a screening assistant's line) and reverses the
+ * meaning; inserting one does the same the other way ("person is available" must not match a
+ * voicemail's "the person is not available").
  */
 const KEEP = new Set(['not', 'no', 'cant', 'cannot', 'unable']);
 
@@ -78,6 +80,7 @@ export function containsPhrase(words: readonly string[], phrase: readonly string
       const span = words.slice(i, i + len);
       if (span[0] !== phrase[0] || span[span.length - 1] !== phrase[m - 1]) continue;
       if (phrase.some((w) => KEEP.has(w) && !span.includes(w))) continue;
+      if (span.some((w) => KEEP.has(w) && !phrase.includes(w))) continue;
       if (distance(phrase, span) <= slack) return true;
     }
   }

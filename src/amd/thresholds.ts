@@ -166,3 +166,9 @@ export const WORDS_QUIET_MS = HUMAN_WAIT_SILENCE_MS;
  * that waits for a pause (pocketsphinx: 300 ms + ~200 ms) gives it 0.5 s later.
  */
 export const REVISE_WINDOW_MS = 8000;
+/**
+ * With words coming, the end of a greeting found by silence waits at most this much longer for the
+ * recognizer to give the greeting's last words (pocketsphinx: ~0.5 s after the speech; more on a
+ * loaded host) while the machine verdict may still be taken back.
+ */
+export const WORDS_SETTLE_MS = 1500;

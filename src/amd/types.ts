@@ -65,6 +65,12 @@ export interface AmdSettings {
    * a screening assistant); without it the detector decides on audio alone.
    */
   wordsExpected?: boolean;
+  /**
+   * A recognizer feeds words() (not held for): the end of a machine's greeting found by silence
+   * waits, up to WORDS_SETTLE_MS, for the words of its last clause while the verdict may still be
+   * taken back, so a talkative person or a screening assistant is not left a voicemail message.
+   */
+  wordsComing?: boolean;
 }
 
 /** What the detector reports, in the order it finds out. `atMs`: audio ms since the answer. */

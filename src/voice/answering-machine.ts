@@ -73,7 +73,10 @@ export const GATE_MAX_MS = 2000;
 export const SCREENING_PICKUP_TIMEOUT_MS = 30_000;
 
 /** Where a screened call is: the assistant asking, the agent's response said (waiting for the person), or over. */
-type Screening = { step: 'asking' } | { step: 'waiting'; sinceMs: number } | { step: 'done' };
+type Screening = { step: 'asking' } | { step: 'waiting'; sinceMs: number; others: number } | { step: 'done' };
+
+/** What a person says as they pick up after a screening assistant ("Hello? Yes, this is Sam."). */
+const PICKUP_WORDS = /\b(hello|hi|hey|yes|yeah|speaking|this is|here)\b/i;
 
 export class AnsweringMachinePolicy {
   readonly #spec: MachineSpec;
@@ -151,7 +154,7 @@ export class AnsweringMachinePolicy {
     if (sc?.step === 'asking') {
       const line = this.#detector.line();
       if (line.speaking || line.quietMs < SCREENING_REPLY_SILENCE_MS) return;
-      this.#screening = { step: 'waiting', sinceMs: this.#audioMs };
+      this.#screening = { step: 'waiting', sinceMs: this.#audioMs, others: 0 };
       this.#host.answerScreening(this.#spec.screeningResponse);
     } else if (sc?.step === 'waiting' && this.#audioMs - sc.sinceMs >= SCREENING_PICKUP_TIMEOUT_MS) {
       this.#endScreening();
@@ -162,12 +165,19 @@ export class AnsweringMachinePolicy {
   /**
    * Words while screening. Before the response, the assistant is still asking. After it, words with
    * a screening phrase are the assistant's ("stay on the line while I see if this person is
-   * available"); the first final without one is the person: the conversation starts.
+   * available"); the person picking up says hello: the first final without a screening phrase that
+   * holds a pickup word ("hello", "yes", "this is", "speaking"), or the second one without it (a
+   * misheard hand-over line holds neither a phrase nor a hello), starts the conversation.
    */
   #screeningWords(text: string, final: boolean): void {
-    if (this.#screening?.step !== 'waiting' || !final) return;
+    const sc = this.#screening;
+    if (sc?.step !== 'waiting' || !final) return;
     const words = text.trim();
     if (words === '' || findPhrases(words).some((p) => p.cls === 'screening')) return;
+    if (!PICKUP_WORDS.test(words) && sc.others === 0) {
+      sc.others++;
+      return;
+    }
     this.#endScreening();
     this.#host.pickedUp();
   }
@@ -244,6 +254,8 @@ export interface MachineEars {
   spotter?: SttProvider;
   /** Hold a sound-only machine verdict for the words (AmdSettings.wordsExpected); measured not to pay (BENCHMARKS.md). */
   wordsExpected?: boolean;
+  /** The session's recognizer transcribes the callee (AmdSettings.wordsComing); a spotter implies it. */
+  wordsComing?: boolean;
   /** Told when the spotter fails (the detector goes on with sound and the session's words). */
   onSpotterError?: (err: unknown) => void;
 }
@@ -262,7 +274,13 @@ export function watchForMachine(leg: Leg, spec: MachineSpec, factory: MachineDet
     if (e.type === 'answered') {
       const rate = e.sampleRate === 16000 ? 16000 : 8000;
       const wordsExpected = ears.wordsExpected === true;
-      const settings: AmdSettings = { ...spec.settings, ...(spec.action === 'leave_message' ? { mode: 'detect_message_end' } : {}), ...(wordsExpected ? { wordsExpected } : {}) };
+      const wordsComing = ears.wordsComing === true || ears.spotter !== undefined;
+      const settings: AmdSettings = {
+        ...spec.settings,
+        ...(spec.action === 'leave_message' ? { mode: 'detect_message_end' } : {}),
+        ...(wordsExpected ? { wordsExpected } : {}),
+        ...(wordsComing ? { wordsComing } : {}),
+      };
       const p = new AnsweringMachinePolicy(spec, factory(settings, rate), host);
       policy = p;
       const spotter = ears.spotter ? startSpotter(ears.spotter, e.sampleRate, spotting.signal, p, ears.onSpotterError) : undefined;

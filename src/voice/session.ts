@@ -95,7 +95,12 @@ export class VoiceSession {
   #pending: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
   /** gate_greeting: the opening waits for the verdict (openGate). */
   #openingGated = false;
-  /** Callee utterances begun before this (clock) time are transcript only: a screened call's pickup hello. */
+  /** The callee's utterance under way is the one a pickup was heard in: it does not barge in (until their next speech). */
+  #pickupUtterance = false;
+  /**
+   * Callee utterances begun before this (clock) time are transcript only: a screened call's pickup
+   * hello, or what was said while a gated opening waited (Infinity meanwhile).
+   */
   #deafUntil = -Infinity;
   /** Who answered is being decided (machine detection): the callee's input waits here, unanswered. */
   #verdictPending = false;
@@ -167,6 +172,7 @@ export class VoiceSession {
   /** Starts the brain's opening turn: now (force), or when it was held for the verdict (gate_greeting). */
   #openGate(force = false): void {
     if (!force && !this.#openingGated) return;
+    if (this.#openingGated) this.#deafUntil = this.#now();
     this.#openingGated = false;
     if (!this.#shell.conversing) return;
     const greeting = this.#d.options.greeting;
@@ -203,6 +209,8 @@ export class VoiceSession {
         this.#verdictPending = false;
         this.#held = [];
         this.#deafUntil = this.#now();
+        // The words that told us (their hello) must not barge in on the opening they are owed.
+        this.#pickupUtterance = true;
         shell.pickedUp();
         // A gated opening never started: the brain starts now. Else its opening is said again.
         if (this.#openingGated) return this.#openGate();
@@ -295,7 +303,11 @@ export class VoiceSession {
     );
     if (options.firstSpeaker === 'agent') {
       // gate_greeting: who answered is decided first; the answering-machine policy opens the gate.
-      if (options.gateOpening === true) this.#openingGated = true;
+      // What the callee says before it (their hello) is not an answer to it: the opening answers them.
+      if (options.gateOpening === true) {
+        this.#openingGated = true;
+        this.#deafUntil = Infinity;
+      }
       else this.#openGate(true);
     } else this.#shell.armInactivity(); // the callee's first words start the conversation (a flow starts on them)
   }
@@ -330,6 +342,7 @@ export class VoiceSession {
     if (this.#shell.over) return;
     for (const ev of r.events) {
       if (ev.type === 'speech_start') {
+        this.#pickupUtterance = false;
         if (!this.#callee.hasWords) {
           // Over the opening (still playing, or about to): once it has been heard whole, words answer it.
           this.#pickupHello =
@@ -362,7 +375,7 @@ export class VoiceSession {
    */
   #maybeBargeIn(segmentMs?: number): void {
     const b = bargeInOf(this.#d.options);
-    if (!this.#turn || !b.enabled) return;
+    if (!this.#turn || !b.enabled || this.#pickupUtterance) return;
     if (this.#pickupHello && Math.max(this.#uttSpeechMs, segmentMs ?? 0) < PICKUP_HELLO_MAX_MS) {
       // Over the opening at the pickup: only words that are more than a hello cut it off.
       const words = `${this.#uttFinalText} ${this.#uttPartialText}`.trim();

@@ -231,3 +231,28 @@ test('revision: not after a machine found by its beep or its greeting end (detec
   assert.equal(d.done, true);
   assert.deepEqual(d.words('how can i help you', true, 6000), []);
 });
+
+test('wordsComing: a greeting end found by silence waits for the words of a cadence-only machine (up to 1.5 s more); they may take it back', () => {
+  const speech = S.concat([S.silence(R, 300), greeting(3000, 23)]);
+  const settle = (feed?: { atQuietMs: number; text: string }) => {
+    const d = createMachineDetector({ ...END, wordsComing: true }, R);
+    const ev: AmdEvent[] = [];
+    for (const f of S.frames20(speech, R)) ev.push(...d.push(f));
+    let quiet = 0;
+    for (const f of S.frames20(S.silence(R, 4000), R)) {
+      quiet += 20;
+      ev.push(...d.push(f));
+      if (feed && quiet === feed.atQuietMs) ev.push(...d.words(feed.text, true, speech.length / 8 + quiet));
+    }
+    return ev.filter((e) => e.type !== 'verdict');
+  };
+  const none = settle();
+  assert.deepEqual(none.map((e) => e.answeredBy), ['machine_end_silence']);
+  const endAt = (none[0] as AmdEvent).atMs;
+  assert.ok(endAt >= speech.length / 8 + 800 + 1400, `no words: the end waits out the settle time (${endAt})`);
+  const late = settle({ atQuietMs: 1000, text: 'how can i help you' });
+  assert.deepEqual(late.map((e) => [e.type, e.answeredBy]), [['revised', 'human']], 'a person after all: no greeting end');
+  const noPhrase = settle({ atQuietMs: 1000, text: 'thanks for calling' });
+  assert.deepEqual(noPhrase.map((e) => [e.type, e.answeredBy]), [['greeting_end', 'machine_end_silence']]);
+  assert.ok(Math.abs((noPhrase[0] as AmdEvent).atMs - (speech.length / 8 + 1000)) <= 20, 'the end comes with the words that settled it');
+});

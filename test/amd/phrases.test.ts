@@ -54,3 +54,9 @@ test('two-word phrases must match exactly, and the first and last words must be 
   assert.equal(containsPhrase(normalize('is not in service'), normalize('is not available')), false);
   assert.equal(containsPhrase(normalize('we leave a message'), normalize('leave a message')), true);
 });
+
+test('a negation is never dropped nor gained by the fuzzy match: "the person is not available" is a voicemail, not the screening "person is available"', () => {
+  assert.deepEqual(findPhrases('the person you are calling is not available').map((h) => h.cls).filter((c) => c === 'screening'), []);
+  assert.ok(findPhrases('the person you are calling is not available').some((h) => h.cls === 'voicemail'));
+  assert.deepEqual(findPhrases('stay on the line while i see if that person is available').map((h) => h.cls), ['screening', 'screening']);
+});

@@ -215,3 +215,18 @@ test('revised: a machine verdict taken back to a person resumes the conversation
     assert.ok(!h.calls.some((c) => c.startsWith('say "Call us back."')), 'no voicemail message to a person or an assistant');
   }
 });
+
+test('screening: a misheard hand-over line (no phrase, no hello) is not the pickup; a hello is, and so is a second line without one', () => {
+  for (const [lines, pickedAfter] of [[['thanks to a an ally ninety if that', 'hello s if i am'], 2], [['thanks to a an ally ninety if that', 'sam here'], 2], [['hello yes this is sam'], 1]] as const) {
+    const h = host();
+    const d = new ScriptedDetector(new Map([[5, [verdict('screening', 100)]]]));
+    d.lineNow = { speaking: false, quietMs: 800 };
+    const policy = new AnsweringMachinePolicy({ settings: SETTINGS, action: 'continue' }, d, h);
+    for (let i = 0; i < 10; i++) policy.push(frame, 8000);
+    assert.ok(h.calls.some((c) => c.startsWith('answer screening')));
+    lines.forEach((line, i) => {
+      policy.spotted(line, true);
+      assert.equal(h.calls.includes('picked up'), i + 1 >= pickedAfter, `${JSON.stringify(lines)} after line ${i + 1}`);
+    });
+  }
+});

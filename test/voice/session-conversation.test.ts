@@ -433,13 +433,16 @@ test('screening: the agent stops for the assistant, says its screening response,
   h.stt.final('stay on the line while I see if this person is available');
   await h.step(50);
   assert.equal(llm.requests.length, 0, "the assistant's words get no reply");
-  // The person picks up: the spotter hears them before the session's own recognizer settles.
+  // The person picks up: their words are heard while they still speak; that speech must not barge in
+  // on the opening it is owed.
   h.vad.speechStart();
   await h.step(20);
   host.pickedUp();
+  await h.step(40);
   h.vad.speechEnd();
   h.stt.final('hello yes this is Sam');
   await h.until('opened again', () => h.session.transcript.filter((t) => t.speaker === 'agent' && t.text === GREETING).length === 1);
+  assert.equal(h.session.transcript.find((t) => t.speaker === 'agent' && t.text === GREETING)?.interrupted, false, 'the opening played whole');
   await h.step(50);
   assert.equal(llm.requests.length, 0, 'the hello that was the pickup is not an answer to the opening');
   assert.ok(h.session.transcript.some((t) => t.speaker === 'callee' && t.text === 'hello yes this is Sam'), 'it is in the transcript');
@@ -506,4 +509,29 @@ test('a machine verdict taken back: the agent, silent for the beep, opens again 
   h.stt.final('sure go ahead');
   await h.until('reply', () => llm.requests.length === 1);
   assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'sure go ahead' });
+});
+
+test('gate_greeting: what the callee says before the opening (their hello, misheard or not) is transcript only: the opening answers it', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Great.'] });
+  const h = harness(llmBrain(llm), { gateOpening: true });
+  const host = h.session.machineHost();
+  h.leg.answer(8000);
+  host.awaitVerdict();
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('oh');
+  await h.step(30);
+  host.openGate();
+  host.verdictReached(false);
+  await h.until('greeting said', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.text === GREETING));
+  await h.step(100);
+  assert.equal(llm.requests.length, 0, 'the hello is not answered after the greeting');
+  assert.equal(h.session.transcript[0]?.text, 'oh', 'it is in the transcript');
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('yes I have a minute');
+  await h.until('reply', () => llm.requests.length === 1);
+  assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'yes I have a minute' });
 });

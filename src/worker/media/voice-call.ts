@@ -60,8 +60,8 @@ function withMachineDetection(
   spec: VoiceCallSpec,
   factory: MachineDetectorFactory,
   attach: (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware,
-  /** Words for a session without a recognizer of its own (speech-to-speech); a cascaded session's own transcripts serve. */
-  spotter: SttProvider | undefined,
+  /** Words for a session without a recognizer of its own (speech-to-speech); `session`: a cascaded session's own transcripts serve. */
+  words: SttProvider | 'session' | undefined,
 ): (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware {
   const machine = spec.machine;
   if (!machine) return attach;
@@ -72,7 +72,7 @@ function withMachineDetection(
       onEvent(e);
     });
     heard = watchForMachine(leg, machine, factory, call.machineHost(), {
-      ...(spotter ? { spotter } : {}),
+      ...(words === 'session' ? { wordsComing: true } : words ? { spotter: words } : {}),
       // Not the call's failure: the detector goes on with sound and the session's words.
       onSpotterError: (err) => process.emitWarning(`machine detection's phrase spotter failed, words come from the session only: ${err instanceof Error ? err.message : String(err)}`, 'OutcallWarning'),
     });
@@ -224,7 +224,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
       control = callControl(leg, session);
       return session;
-    }, undefined);
+    }, 'session');
   };
 }
 
