@@ -59,8 +59,11 @@ export class Cadence {
   step(dbfs: number, tonal: boolean, startMs: number, endMs: number): void {
     const level = Math.max(-100, dbfs);
     const floor = this.floor;
-    this.#levels.push(level);
-    if (this.#levels.length > this.#window) this.#levels.shift();
+    // A lost frame (no audio: -Infinity) is quiet, but says nothing of the line's noise floor.
+    if (dbfs !== -Infinity) {
+      this.#levels.push(level);
+      if (this.#levels.length > this.#window) this.#levels.shift();
+    }
     const st = this.state;
     const speech = !tonal && level >= SPEECH_MIN_DBFS && level >= floor + SPEECH_OVER_FLOOR_DB;
     if (tonal) st.lastSoundEndMs = endMs;

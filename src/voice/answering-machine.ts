@@ -20,6 +20,7 @@ import type { VoiceEndReason, VoiceEvent } from './events.js';
 import type { Leg } from './leg.js';
 import { SPOTTER_PHRASES } from './phrase-spotter.js';
 import type { SttProvider, SttStream } from '../providers/stt/types.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
 import type { MachineSpec } from './spec.js';
 
 /** What the policy needs of the session it serves. */
@@ -104,10 +105,15 @@ export class AnsweringMachinePolicy {
     return !this.#finished && !this.#host.over;
   }
 
-  /** One 20 ms frame of the callee's audio, from the answer on. */
+  /** ms of the callee's audio (and of lost frames) since the answer. */
+  get audioMs(): number {
+    return this.#audioMs;
+  }
+
+  /** One 20 ms frame of the callee's audio, from the answer on; an empty one is a lost frame (20 ms passed). */
   push(frame: Int16Array, sampleRate: number): void {
     if (!this.listening) return;
-    this.#audioMs += (frame.length * 1000) / sampleRate;
+    this.#audioMs += frame.length > 0 ? (frame.length * 1000) / sampleRate : 20;
     this.#act(this.#detector.push(frame));
     if (this.#screening) this.#screen();
     if (this.#gate === 'closed') this.#gateDeadline();
@@ -258,7 +264,18 @@ export interface MachineEars {
   wordsComing?: boolean;
   /** Told when the spotter fails (the detector goes on with sound and the session's words). */
   onSpotterError?: (err: unknown) => void;
+  /**
+   * The session's clock: time with no audio from the far end (a sender that sends nothing before it
+   * speaks, or stops during silence, RFC 3551 §4.1) still passes for the detector, as lost frames,
+   * so its deadlines are time since the answer and the verdict always comes. Absent: audio time only.
+   */
+  clock?: Clock;
 }
+
+/** No audio for this long: the detector is told the frames it did not get (ordinary jitter stays under it). */
+export const AUDIO_GAP_MS = 200;
+/** How often the line is checked for such a gap while the detector listens. */
+const GAP_CHECK_MS = 100;
 
 /**
  * Runs the policy on a leg: from the answer, every callee frame goes to the detector (at the leg's
@@ -269,6 +286,7 @@ export interface MachineEars {
 export function watchForMachine(leg: Leg, spec: MachineSpec, factory: MachineDetectorFactory, host: MachineHost, ears: MachineEars = {}): (e: VoiceEvent) => void {
   let policy: AnsweringMachinePolicy | undefined;
   let offAudio: (() => void) | undefined;
+  let gapTimer: TimerHandle | undefined;
   const spotting = new AbortController();
   const off = leg.on((e) => {
     if (e.type === 'answered') {
@@ -284,13 +302,33 @@ export function watchForMachine(leg: Leg, spec: MachineSpec, factory: MachineDet
       const p = new AnsweringMachinePolicy(spec, factory(settings, rate), host);
       policy = p;
       const spotter = ears.spotter ? startSpotter(ears.spotter, e.sampleRate, spotting.signal, p, ears.onSpotterError) : undefined;
+      const clock = ears.clock;
+      const answeredAt = clock?.now() ?? 0;
+      const empty = new Int16Array(0);
+      /** The frames that did not come, as lost frames, once the gap is longer than jitter. */
+      const catchUp = () => {
+        if (!clock || !p.listening) return;
+        const behind = clock.now() - answeredAt - p.audioMs;
+        if (behind < AUDIO_GAP_MS) return;
+        for (let ms = behind; ms >= 20 && p.listening; ms -= 20) p.push(empty, e.sampleRate);
+      };
+      const watch = () => {
+        if (!clock || !p.listening) return;
+        gapTimer = clock.setTimer(GAP_CHECK_MS, () => {
+          catchUp();
+          watch();
+        });
+      };
+      watch();
       offAudio = leg.onAudio?.((frame) => {
+        catchUp();
         p.push(frame, e.sampleRate);
         if (!spotter) return;
         if (p.listening) spotter.push(frame);
         else if (!spotting.signal.aborted) spotting.abort();
       });
     } else if (e.type === 'ended') {
+      if (gapTimer) ears.clock?.clearTimer(gapTimer);
       spotting.abort();
       offAudio?.();
       off();

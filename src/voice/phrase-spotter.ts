@@ -1,11 +1,12 @@
 /**
- * The answering-machine detector's own ears: a keyword spotter that listens for the phrases of
- * src/amd/phrases.ts (voicemail, screening, IVR, intercept and a person's "how can I help you")
- * from the answer until the verdict. It is soundswallower (in-process WebAssembly, from npm) with a
- * grammar of those phrases and a loop of common words, cutting utterances at short pauses, so a
- * phrase reaches the detector a clause at a time while the greeting is still playing. The agent's
- * own recognizer (pocketsphinx, or a cloud one) waits for the end of a turn, which for a recording
- * or a talkative person comes after the verdict: too late to tell them apart.
+ * The answering-machine detector's own ears, for calls whose agent has no recognizer of its own (a
+ * speech-to-speech model hears for itself, and its transcript may come late or never): a keyword
+ * spotter that listens for the phrases of src/amd/phrases.ts (voicemail, screening, IVR, intercept
+ * and a person's "how can I help you") from the answer until the detector needs no more words. It is
+ * soundswallower (in-process WebAssembly, from npm) with a grammar of those phrases and a loop of
+ * common words, its own endpointer over the line's noise floor, and a partial every 500 ms of speech,
+ * so a phrase reaches the detector while the greeting is still playing. A cascaded call's own
+ * recognizer gives the same words (measured the same: BENCHMARKS.md, "Round 3"), so it has none.
  */
 import { PHRASES } from '../amd/phrases.js';
 import { SoundswallowerStt } from '../providers/stt/soundswallower.js';

@@ -95,6 +95,13 @@ export class VoiceSession {
   #pending: Array<{ input: BrainInput; base: number | undefined; sttFinalMs: number | undefined }> = [];
   /** gate_greeting: the opening waits for the verdict (openGate). */
   #openingGated = false;
+  /**
+   * The same on the recognizer's timeline (ms of the callee's audio since the answer), which holds
+   * when the VAD missed the words (it is still loading at the answer); #deafWords: the utterance
+   * being assembled holds such words.
+   */
+  #deafUntilAudioMs = -Infinity;
+  #deafWords = false;
   /** The callee's utterance under way is the one a pickup was heard in: it does not barge in (until their next speech). */
   #pickupUtterance = false;
   /**
@@ -172,7 +179,10 @@ export class VoiceSession {
   /** Starts the brain's opening turn: now (force), or when it was held for the verdict (gate_greeting). */
   #openGate(force = false): void {
     if (!force && !this.#openingGated) return;
-    if (this.#openingGated) this.#deafUntil = this.#now();
+    if (this.#openingGated) {
+      this.#deafUntil = this.#now();
+      this.#deafUntilAudioMs = this.#legAudioMs;
+    }
     this.#openingGated = false;
     if (!this.#shell.conversing) return;
     const greeting = this.#d.options.greeting;
@@ -209,6 +219,7 @@ export class VoiceSession {
         this.#verdictPending = false;
         this.#held = [];
         this.#deafUntil = this.#now();
+        this.#deafUntilAudioMs = this.#legAudioMs;
         // The words that told us (their hello) must not barge in on the opening they are owed.
         this.#pickupUtterance = true;
         shell.pickedUp();
@@ -307,6 +318,7 @@ export class VoiceSession {
       if (options.gateOpening === true) {
         this.#openingGated = true;
         this.#deafUntil = Infinity;
+        this.#deafUntilAudioMs = Infinity;
       }
       else this.#openGate(true);
     } else this.#shell.armInactivity(); // the callee's first words start the conversation (a flow starts on them)
@@ -328,6 +340,8 @@ export class VoiceSession {
           this.#uttFinalText = `${this.#uttFinalText} ${ev.text}`.trim();
           // Before the words become a turn: a barge-in clears queued turns, this one must survive it.
           this.#maybeBargeIn();
+          // Words that began before the opening was released (gate_greeting) or the pickup: their hello.
+          if (ev.startMs < this.#deafUntilAudioMs) this.#deafWords = true;
           this.#userTurn(this.#callee.final(ev.text, this.#now(), ev.endMs));
         } else if (ev.type === 'error') this.#fail('stt', ev.error);
       }
@@ -409,7 +423,9 @@ export class VoiceSession {
     this.#pickupHello = false;
     this.#addTurn({ speaker: 'callee', text: u.text, startMs: u.startMs, endMs: u.endMs, interrupted: false });
     // Their pickup hello is in the transcript; the opening (playing, or done) is the answer to it.
-    if (hello || u.startMs <= this.#deafUntil) return;
+    const deaf = this.#deafWords;
+    this.#deafWords = false;
+    if (hello || deaf || u.startMs <= this.#deafUntil) return;
     this.#calleeAnswered = true;
     this.#input({ type: 'utterance', text: u.text }, u.endMs, u.sttFinalMs);
   }

@@ -256,3 +256,12 @@ test('wordsComing: a greeting end found by silence waits for the words of a cade
   assert.deepEqual(noPhrase.map((e) => [e.type, e.answeredBy]), [['greeting_end', 'machine_end_silence']]);
   assert.ok(Math.abs((noPhrase[0] as AmdEvent).atMs - (speech.length / 8 + 1000)) <= 20, 'the end comes with the words that settled it');
 });
+
+test('lost frames (no audio) are quiet but do not lower the noise floor: hiss after a gap is still nobody speaking', () => {
+  const d = createMachineDetector(DETECT, R);
+  const ev: AmdEvent[] = [];
+  for (const f of S.frames20(S.noise(R, 600, -45, 7), R)) ev.push(...d.push(f));
+  for (let i = 0; i < 50; i++) ev.push(...d.push(new Int16Array(0)));
+  for (const f of S.frames20(S.noise(R, 3000, -45, 8), R)) ev.push(...d.push(f));
+  assert.deepEqual(verdicts(ev).map((e) => [e.answeredBy, e.cues]), [['unknown', ['initial_silence']]]);
+});

@@ -230,3 +230,31 @@ test('screening: a misheard hand-over line (no phrase, no hello) is not the pick
     });
   }
 });
+
+test('watchForMachine with a clock: time with no audio from the far end passes for the detector as lost frames; the verdict comes by its deadline even if no packet ever does', async () => {
+  const { VirtualClock } = await import('../helpers/virtual-clock.js');
+  const clock = new VirtualClock();
+  const leg = new FakeLeg();
+  const pushed: number[] = [];
+  const detector = new ScriptedDetector(new Map());
+  const real = detector.push.bind(detector);
+  detector.push = () => {
+    pushed.push(clock.now());
+    return real();
+  };
+  watchForMachine(leg, { settings: SETTINGS, action: 'hangup' }, () => detector, host(), { clock });
+  leg.answer(8000);
+  await clock.advanceAsync(150);
+  assert.equal(detector.frames, 0, 'a gap shorter than 200 ms is jitter: nothing made up');
+  await clock.advanceAsync(150);
+  assert.ok(detector.frames >= 10 && detector.frames <= 15, `300 ms without audio: its frames are told as lost (${detector.frames})`);
+  const before = detector.frames;
+  leg.hear(new Int16Array(160));
+  assert.equal(detector.frames, before + 1, 'a real frame within the jitter: no made-up frames before it');
+  await clock.advanceAsync(5000);
+  assert.ok(detector.frames >= 250, `5 s more of no audio: ${detector.frames} frames in all`);
+  leg.emit({ type: 'ended', outcome: 'completed', by: 'remote', sipStatusCode: 200, reason: 'bye' } as never);
+  const after = detector.frames;
+  await clock.advanceAsync(1000);
+  assert.equal(detector.frames, after, 'nothing after the end');
+});

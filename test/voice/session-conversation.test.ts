@@ -535,3 +535,22 @@ test('gate_greeting: what the callee says before the opening (their hello, mishe
   await h.until('reply', () => llm.requests.length === 1);
   assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'yes I have a minute' });
 });
+
+test('gate_greeting: a hello the VAD missed (still loading at the answer) is still transcript only, by the recognizer\'s own times', async () => {
+  const llm = new ScriptedLlm().reply({ text: ['Great.'] });
+  const h = harness(llmBrain(llm), { gateOpening: true });
+  const host = h.session.machineHost();
+  h.leg.answer(8000);
+  host.awaitVerdict();
+  await h.step(10);
+  host.openGate();
+  host.verdictReached(false);
+  await h.step(20);
+  // The recognizer's final for words that began before the opening was released, no VAD event for
+  // them: by the clock they are after it.
+  h.stt.final('hello');
+  await h.until('greeting said', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.text === GREETING));
+  await h.step(100);
+  assert.equal(llm.requests.length, 0, 'not answered');
+  assert.ok(h.session.transcript.some((t) => t.speaker === 'callee' && t.text === 'hello'));
+});

@@ -62,6 +62,7 @@ function withMachineDetection(
   attach: (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware,
   /** Words for a session without a recognizer of its own (speech-to-speech); `session`: a cascaded session's own transcripts serve. */
   words: SttProvider | 'session' | undefined,
+  clock: Clock,
 ): (leg: Leg, onEvent: (e: VoiceEvent) => void) => MachineAware {
   const machine = spec.machine;
   if (!machine) return attach;
@@ -72,6 +73,7 @@ function withMachineDetection(
       onEvent(e);
     });
     heard = watchForMachine(leg, machine, factory, call.machineHost(), {
+      clock,
       ...(words === 'session' ? { wordsComing: true } : words ? { spotter: words } : {}),
       // Not the call's failure: the detector goes on with sound and the session's words.
       onSpotterError: (err) => process.emitWarning(`machine detection's phrase spotter failed, words come from the session only: ${err instanceof Error ? err.message : String(err)}`, 'OutcallWarning'),
@@ -190,7 +192,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
         options: { ...sessionOptionsFor(spec.conversation, p.options), maxDurationMs: cmd.maxDurationMs, ...(spec.greeting ? { greeting: spec.greeting } : {}), ...gateOf(spec) },
         runTool: (control) => p.runTool ?? toolRunnerFor(cmd, spec, p.clock, control),
         localTts: engines.tts,
-      }), spotterOf(p));
+      }), spotterOf(p), p.clock);
       return (leg, onEvent) => {
         emit = onEvent; // a TTS fallback switch is the call's to record too
         return attach(leg, onEvent);
@@ -224,7 +226,7 @@ export function voicePreparer(p: VoiceProviders): PrepareVoice {
       const session = new VoiceSession({ leg, tts, vad: engines.vad, stt: engines.stt, brain, clock: p.clock, options, emit: onEvent });
       control = callControl(leg, session);
       return session;
-    }, 'session');
+    }, 'session', p.clock);
   };
 }
 

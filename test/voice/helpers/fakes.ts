@@ -56,8 +56,11 @@ export class FakeStt implements SttProvider {
   #queue: SttEvent[] = [];
   #wake: (() => void) | undefined;
   #closed = false;
-  final(text: string, endMs = this.#audioMs): void {
-    this.#put({ type: 'final', text, startMs: 0, endMs });
+  /** Where the last final ended: the next utterance began after it, and at most 1 s before its end (its startMs, unless given). */
+  #lastEndMs = 0;
+  final(text: string, endMs = this.#audioMs, startMs = Math.min(Math.max(this.#lastEndMs, endMs - 1000), endMs)): void {
+    this.#lastEndMs = endMs;
+    this.#put({ type: 'final', text, startMs, endMs });
   }
   partial(text: string): void {
     this.#put({ type: 'partial', text });
