@@ -10,9 +10,12 @@
  * A fax ends the call `fax_detected` and a network intercept `number_unreachable`, whatever the
  * action: there is nobody to talk to. A call-screening assistant ("say your name and why you are
  * calling") is answered: the agent stops, waits for it to finish asking, says its screening
- * response, and waits again, deaf to the assistant; the first words that are not the assistant's
- * are the person picking up, and the agent opens again for them. Every verdict is reported
- * (`machine_detection`, and `machine_detection_ended` for a machine's greeting end).
+ * response, and waits again, deaf to the assistant, until the person picks up (a hello that is not
+ * the assistant's), then opens again for them. A machine verdict on sound alone may be taken back
+ * by the words that follow (the detector's `revised`): to a person, the agent opens again; to a
+ * screening assistant, it is answered. With gate_greeting the opening waits for the verdict (at most
+ * GATE_MAX_MS after the callee stops speaking). Every verdict is reported (`machine_detection`,
+ * `machine_detection_ended` for a machine's greeting end, `machine_detection_revised`).
  */
 import { findPhrases } from '../amd/phrases.js';
 import type { AmdEvent, AmdSettings, MachineDetector } from '../amd/types.js';
@@ -121,6 +124,8 @@ export class AnsweringMachinePolicy {
 
   /** The verdict is late: the callee stopped speaking GATE_MAX_MS ago, so the agent speaks now. */
   #gateDeadline(): void {
+    // Waiting out a machine or answering an assistant: the opening comes with a pickup, if any.
+    if (this.#machine || this.#screening) return;
     const line = this.#detector.line();
     if (line.speaking) this.#heardSpeech = true;
     else if (this.#heardSpeech && line.quietMs >= GATE_MAX_MS) this.#openGate();

@@ -179,12 +179,13 @@ export class VoiceSession {
   /** Starts the brain's opening turn: now (force), or when it was held for the verdict (gate_greeting). */
   #openGate(force = false): void {
     if (!force && !this.#openingGated) return;
+    // Waiting out a machine or a screening assistant: the opening stays held until the pickup.
+    if (!this.#shell.conversing) return;
     if (this.#openingGated) {
       this.#deafUntil = this.#now();
       this.#deafUntilAudioMs = this.#legAudioMs;
     }
     this.#openingGated = false;
-    if (!this.#shell.conversing) return;
     const greeting = this.#d.options.greeting;
     this.#runTurn({ type: 'start', ...(greeting !== undefined ? { greeting } : {}) }, undefined);
   }

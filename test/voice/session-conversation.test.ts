@@ -554,3 +554,29 @@ test('gate_greeting: a hello the VAD missed (still loading at the answer) is sti
   assert.equal(llm.requests.length, 0, 'not answered');
   assert.ok(h.session.transcript.some((t) => t.speaker === 'callee' && t.text === 'hello'));
 });
+
+test('gate_greeting: an openGate while the agent waits out a machine keeps the opening held; a pickup then starts the brain (once)', async () => {
+  const llm = new ScriptedLlm();
+  const h = harness(llmBrain(llm), { gateOpening: true });
+  const host = h.session.machineHost();
+  h.leg.answer(8000);
+  host.awaitVerdict();
+  await h.step(10);
+  host.holdForMachine();
+  host.verdictReached(true);
+  host.openGate();
+  await h.step(50);
+  assert.equal(h.session.transcript.some((t) => t.speaker === 'agent'), false, 'nothing said to the machine');
+  host.pickedUp();
+  await h.until('opened', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.text === GREETING));
+  await h.step(100);
+  assert.equal(h.session.transcript.filter((t) => t.speaker === 'agent').length, 1, 'one opening');
+  llm.reply({ text: ['Great.'] });
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.final('yes I have a minute');
+  await h.until('reply', () => llm.requests.length === 1);
+  const messages = llm.requests[0]?.messages ?? [];
+  assert.equal(messages.filter((m) => m.role === 'assistant' && m.content === GREETING).length, 1, 'the brain itself opened (its greeting is in the model\'s history), not a line said for it');
+});
