@@ -160,8 +160,10 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     assert.ok(message, 'the agent spoke after the greeting');
     assert.ok(call.machine_detection_result.message_end_ms >= greetingEnd, 'the end is found after the greeting, never during it');
     // after_greeting_silence_ms 1500: the end is 1.5 s of silence after the greeting (the default 800 finds it ~0.75 s after).
+    // The two clocks differ: the persona's counts from its 200 OK, the detector's from the audio it got
+    // (a gap under AUDIO_GAP_MS at the start is not filled), so ours may read up to ~0.25 s less.
     const silence = call.machine_detection_result.message_end_ms - greetingEnd;
-    assert.ok(silence >= 1300 && silence <= 2500, `the end found ${silence} ms after the greeting`);
+    assert.ok(silence >= 1200 && silence <= 2500, `the end found ${silence} ms after the greeting`);
   });
 
   test('initial_silence_ms: a callee who says nothing is unknown after that long; total_analysis_ms: a verdict by then whatever the audio', async (tc) => {
