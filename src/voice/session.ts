@@ -181,13 +181,16 @@ export class VoiceSession {
     if (!force && !this.#openingGated) return;
     // Waiting out a machine or a screening assistant: the opening stays held until the pickup.
     if (!this.#shell.conversing) return;
-    if (this.#openingGated) {
-      this.#deafUntil = this.#now();
-      this.#deafUntilAudioMs = this.#legAudioMs;
-    }
+    if (this.#openingGated) this.#hearFromNow();
     this.#openingGated = false;
     const greeting = this.#d.options.greeting;
     this.#runTurn({ type: 'start', ...(greeting !== undefined ? { greeting } : {}) }, undefined);
+  }
+
+  /** What the callee said before now is transcript only (their hello); from now on their words are input. */
+  #hearFromNow(): void {
+    this.#deafUntil = this.#now();
+    this.#deafUntilAudioMs = this.#legAudioMs;
   }
 
   /** What the agent opens with (a flow's first lines, or the greeting), as one line. */
@@ -219,8 +222,7 @@ export class VoiceSession {
         // What was held was the assistant's; what is being said now is the person's hello.
         this.#verdictPending = false;
         this.#held = [];
-        this.#deafUntil = this.#now();
-        this.#deafUntilAudioMs = this.#legAudioMs;
+        this.#hearFromNow();
         // The words that told us (their hello) must not barge in on the opening they are owed.
         this.#pickupUtterance = true;
         shell.pickedUp();
@@ -318,8 +320,7 @@ export class VoiceSession {
       // What the callee says before it (their hello) is not an answer to it: the opening answers them.
       if (options.gateOpening === true) {
         this.#openingGated = true;
-        this.#deafUntil = Infinity;
-        this.#deafUntilAudioMs = Infinity;
+        this.#deafUntil = this.#deafUntilAudioMs = Infinity;
       }
       else this.#openGate(true);
     } else this.#shell.armInactivity(); // the callee's first words start the conversation (a flow starts on them)

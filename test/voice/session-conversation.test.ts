@@ -37,7 +37,14 @@ function harness(brain: AgentBrain, opts: Partial<VoiceSessionOptions> = {}, eng
     assert.ok(pred(), `timed out waiting for ${what}`);
   };
   const has = (type: string) => session.events.some((e) => e.type === type);
-  return { leg, clock, vad, stt, tts, session, step, until, has };
+  /** The callee speaks for `ms` (the VAD hears it), then the recognizer gives `text`. */
+  const says = async (text: string, ms = 400) => {
+    vad.speechStart();
+    await step(ms / 20);
+    vad.speechEnd();
+    stt.final(text);
+  };
+  return { leg, clock, vad, stt, tts, session, step, until, has, says };
 }
 
 const llmBrain = (llm = new ScriptedLlm()) => new LlmAgentBrain({ llm, systemPrompt: 'You are Ada.', greeting: GREETING });
@@ -427,10 +434,7 @@ test('screening: the agent stops for the assistant, says its screening response,
   await h.until('greeting cut', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.interrupted));
   host.answerScreening('This is Ada from the clinic, about your appointment.');
   await h.until('response said', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.text.startsWith('This is Ada from the clinic, about')));
-  h.vad.speechStart();
-  await h.step(20);
-  h.vad.speechEnd();
-  h.stt.final('stay on the line while I see if this person is available');
+  await h.says('stay on the line while I see if this person is available');
   await h.step(50);
   assert.equal(llm.requests.length, 0, "the assistant's words get no reply");
   // The person picks up: their words are heard while they still speak; that speech must not barge in
@@ -446,10 +450,7 @@ test('screening: the agent stops for the assistant, says its screening response,
   await h.step(50);
   assert.equal(llm.requests.length, 0, 'the hello that was the pickup is not an answer to the opening');
   assert.ok(h.session.transcript.some((t) => t.speaker === 'callee' && t.text === 'hello yes this is Sam'), 'it is in the transcript');
-  h.vad.speechStart();
-  await h.step(20);
-  h.vad.speechEnd();
-  h.stt.final('yes I have a minute');
+  await h.says('yes I have a minute');
   await h.until('reply', () => llm.requests.length === 1);
   assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'yes I have a minute' });
 });
@@ -496,17 +497,11 @@ test('a machine verdict taken back: the agent, silent for the beep, opens again 
   host.prepareLine?.('Please call us back.');
   host.verdictReached(true);
   await h.until('greeting cut', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.interrupted));
-  h.vad.speechStart();
-  await h.step(20);
-  h.vad.speechEnd();
-  h.stt.final('hello doctor lees office how can i help you');
+  await h.says('hello doctor lees office how can i help you');
   await h.step(20);
   host.pickedUp();
   await h.until('opened again', () => h.session.transcript.some((t) => t.speaker === 'agent' && !t.interrupted && t.text === GREETING));
-  h.vad.speechStart();
-  await h.step(20);
-  h.vad.speechEnd();
-  h.stt.final('sure go ahead');
+  await h.says('sure go ahead');
   await h.until('reply', () => llm.requests.length === 1);
   assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'sure go ahead' });
 });
@@ -517,10 +512,7 @@ test('gate_greeting: what the callee says before the opening (their hello, mishe
   const host = h.session.machineHost();
   h.leg.answer(8000);
   host.awaitVerdict();
-  h.vad.speechStart();
-  await h.step(20);
-  h.vad.speechEnd();
-  h.stt.final('oh');
+  await h.says('oh');
   await h.step(30);
   host.openGate();
   host.verdictReached(false);
@@ -528,10 +520,7 @@ test('gate_greeting: what the callee says before the opening (their hello, mishe
   await h.step(100);
   assert.equal(llm.requests.length, 0, 'the hello is not answered after the greeting');
   assert.equal(h.session.transcript[0]?.text, 'oh', 'it is in the transcript');
-  h.vad.speechStart();
-  await h.step(20);
-  h.vad.speechEnd();
-  h.stt.final('yes I have a minute');
+  await h.says('yes I have a minute');
   await h.until('reply', () => llm.requests.length === 1);
   assert.deepEqual(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'yes I have a minute' });
 });
@@ -572,10 +561,7 @@ test('gate_greeting: an openGate while the agent waits out a machine keeps the o
   await h.step(100);
   assert.equal(h.session.transcript.filter((t) => t.speaker === 'agent').length, 1, 'one opening');
   llm.reply({ text: ['Great.'] });
-  h.vad.speechStart();
-  await h.step(20);
-  h.vad.speechEnd();
-  h.stt.final('yes I have a minute');
+  await h.says('yes I have a minute');
   await h.until('reply', () => llm.requests.length === 1);
   const messages = llm.requests[0]?.messages ?? [];
   assert.equal(messages.filter((m) => m.role === 'assistant' && m.content === GREETING).length, 1, 'the brain itself opened (its greeting is in the model\'s history), not a line said for it');
