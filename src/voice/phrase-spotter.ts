@@ -24,10 +24,10 @@ export const SPOTTER_END_SILENCE_MS = 200;
 
 /**
  * Narrower beams than the engine's defaults (1e-48 / 7e-29 / 1e-48, no HMM cap). With the ~150
- * phrases and the filler loop, measured on 13 clips of the set (52 utterances, 80 s of speech):
- * defaults 0.68 s of CPU per second of speech, 0 utterances decoded to nothing; these 0.18 s and
- * 2; a word beam of 1e-15 was faster still but lost 7 to 9 utterances (pruned to no hypothesis).
- * A final must come within a fraction of a second of its clause for the words to beat the cadence.
+ * phrases and the filler loop, bench/spotter-search.ts (13 clips, 94.5 s of speech): defaults 0.73 s
+ * of CPU per second of speech, these 0.16 s, none decoded to nothing; a word beam of 1e-15 is a
+ * little faster but prunes short utterances to nothing. A final must come within a fraction of a
+ * second of its clause for the words to matter.
  */
 export const SPOTTER_SEARCH = { beam: 1e-30, wbeam: 1e-20, pbeam: 1e-20, maxhmmpf: 1000 } as const;
 
