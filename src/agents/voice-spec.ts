@@ -102,6 +102,41 @@ export function voiceSpecFor(
   };
 }
 
+/**
+ * How long a greeting-only call that detects machines stays on the line after its greeting has
+ * played: a flow's shortest listen (src/voice/flow/validate.ts), so a verdict that comes as the line
+ * ends is still acted on. The plain greeting-only call hangs up the moment its line has played.
+ */
+export const GREETING_ONLY_LINGER_MS = 500;
+
+/**
+ * A greeting-only agent on a call with machine_detection: its greeting as a flow of one line, so the
+ * detector has a session to act on (stop for a machine and leave the message after the beep, answer
+ * a screening assistant and say the greeting again at the pickup, hold it with gate_greeting). The
+ * line is never cut by the callee (barge-in off: a greeting-only line is played whole), and the call
+ * ends GREETING_ONLY_LINGER_MS after it has played. Undefined when the agent converses or has no greeting.
+ */
+export function greetingOnlyVoiceSpecFor(agent: AgentRow, call: CallInputs, secrets: ProviderSecrets): VoiceCallSpec | undefined {
+  if ((agent.flow !== undefined && agent.flow !== null) || agent.llm || agent.speech_to_speech) return undefined;
+  if (!agent.greeting || !fillTemplate(agent.greeting, call.dynamicVariables).trim()) return undefined;
+  const flow = {
+    start: 'greeting',
+    nodes: {
+      // The template as the agent holds it: the flow fills the call's variables as a greeting would.
+      greeting: { type: 'say', text: agent.greeting, next: 'linger' },
+      linger: { type: 'listen', timeout_ms: GREETING_ONLY_LINGER_MS, next: 'end', on_timeout: 'end' },
+      end: { type: 'end', reason: 'agent_hangup' },
+    },
+  };
+  const conversation: ConversationSettings = {
+    first_speaker: 'agent',
+    barge_in: { enabled: false },
+    ...(agent.conversation?.vad ? { vad: agent.conversation.vad } : {}),
+  };
+  // Its tools are not offered: a greeting-only agent runs none.
+  return voiceSpecFor({ ...agent, flow, conversation, tools: [] }, call, secrets);
+}
+
 /** The agent's conversation settings in the worker's terms; absent fields stay absent (session defaults). */
 export function conversationFor(c: ConversationSettings, vars: Record<string, string>): VoiceConversation {
   const line = (t: string | undefined) => (t === undefined ? undefined : fillTemplate(t, vars).trim() || undefined);

@@ -13,7 +13,7 @@ import { METADATA_MAX_BYTES } from '../contract/call-defaults.js';
 import { checkOverrides } from './agent-overrides.js';
 import { optionsFrom, toCall, type CallRow } from './call-object.js';
 import { callMachineSettings } from './machine-detection.js';
-import { missingVariables } from '../contract/templates.js';
+import { fillTemplate, missingVariables } from '../contract/templates.js';
 import { findAgentRow, type AgentRow } from '../store/agent-rows.js';
 import { CLOSED_VOCABULARY_STT, defaultLocalStt } from '../providers/stt/local-default.js';
 import { resolveOrigin } from './resolve-from.js';
@@ -174,6 +174,7 @@ export async function createOutboundCall(
     machine_detection: agent.machine_detection ?? null,
     voicemail: agent.voicemail ?? null,
     converses: (agent.flow !== undefined && agent.flow !== null) || agent.llm !== null || agent.speech_to_speech !== null,
+    greets: agent.greeting !== null && fillTemplate(agent.greeting, vars).trim() !== '',
   });
   const auth = sipAuth(ctx, body);
   const secrets = ctx.secrets;

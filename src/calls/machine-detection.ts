@@ -52,12 +52,18 @@ export function checkMachineSettings(md: MachineDetection | null | undefined, vm
 
 /**
  * What a call runs: its own settings over its agent's. Refused (422) when the result asks for a
- * voicemail action without detection, or the agent cannot act on a verdict (greeting-only agents:
- * their line is played blind, with nothing listening yet).
+ * voicemail action without detection, or the agent has nothing to say to act on a verdict with (no
+ * greeting and no conversation).
  */
 export function callMachineSettings(
   call: { machine_detection?: MachineDetection | undefined; voicemail?: Voicemail | undefined; dynamic_variables?: Record<string, string> | undefined },
-  agent: { machine_detection: MachineDetection | null; voicemail: Voicemail | null; converses: boolean },
+  agent: {
+    machine_detection: MachineDetection | null;
+    voicemail: Voicemail | null;
+    converses: boolean;
+    /** A greeting-only agent with a line to say: its calls detect in a session of that one line (agents/voice-spec.ts greetingOnlyVoiceSpecFor). */
+    greets: boolean;
+  },
 ): { machine_detection: StoredMachineDetection; voicemail: StoredVoicemail | null } {
   checkMachineSettings(call.machine_detection, call.voicemail);
   const md = call.machine_detection ?? agent.machine_detection ?? undefined;
@@ -68,10 +74,10 @@ export function callMachineSettings(
     }
     return { machine_detection: DISABLED, voicemail: null };
   }
-  if (!agent.converses) {
+  if (!agent.converses && !agent.greets) {
     throw new OutcallError(
       'setting_not_applicable',
-      'machine_detection needs an agent that listens (a flow, an llm or a speech-to-speech model): this agent only plays its greeting',
+      'machine_detection acts through what the agent says: this agent has no greeting, no flow, no llm and no speech-to-speech model',
       'machine_detection.mode',
     );
   }

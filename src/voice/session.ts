@@ -548,6 +548,9 @@ export class VoiceSession {
     const reports = this.#shell.playout?.clear() ?? [];
     this.#shell.spoken();
     if (!turn) return; // nothing said: what is primed (a voicemail message) is kept for what comes next
+    // The brain has moved on to where it listens (a flow's listen node), cut or not: its timeout
+    // still holds, e.g. after an opening cut for a screening assistant and said again at the pickup.
+    this.#listen = turn.wait ?? this.#listen;
     this.#tts.release();
     const heard = turn.heardText(reports);
     const now = this.#now();

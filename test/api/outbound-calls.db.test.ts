@@ -213,9 +213,13 @@ describe('validation of every field', () => {
     const pn = await t.org.req('POST', '/v1/phone-numbers', { number: '+14155550177', trunk_id: fx.trunkId, outbound_agent_id: listening.body.id });
     assert.equal(pn.status, 201, pn.raw);
     const flowUrl = `/v1/agents/${listening.body.id}/outbound-calls`;
+    const silent = await t.org.req('POST', '/v1/agents', { name: 'amd-silent' });
+    assert.equal(silent.status, 201, silent.raw);
+    const pn2 = await t.org.req('POST', '/v1/phone-numbers', { number: '+14155550178', trunk_id: fx.trunkId, outbound_agent_id: silent.body.id });
+    assert.equal(pn2.status, 201, pn2.raw);
     const refusedCases: Array<[string, Record<string, unknown>, number, string, string]> = [
-      // The fixture agent only plays its greeting: nothing listens to act on a verdict.
-      [url(), { machine_detection: { mode: 'detect' } }, 422, 'setting_not_applicable', 'machine_detection.mode'],
+      // No greeting, no flow, no model: the agent has nothing to say, so nothing can act on a verdict.
+      [`/v1/agents/${silent.body.id}/outbound-calls`, { machine_detection: { mode: 'detect' } }, 422, 'setting_not_applicable', 'machine_detection.mode'],
       [flowUrl, { machine_detection: { mode: 'disabled', hangup_on_machine: true } }, 422, 'conflicting_fields', 'machine_detection.hangup_on_machine'],
       [flowUrl, { machine_detection: { mode: 'disabled', total_analysis_ms: 3000 } }, 422, 'conflicting_fields', 'machine_detection.total_analysis_ms'],
       [flowUrl, { voicemail: { action: 'hangup' } }, 422, 'conflicting_fields', 'voicemail'],
@@ -258,6 +262,10 @@ describe('validation of every field', () => {
     const gated = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', gate_greeting: true } });
     assert.equal(gated.status, 202, gated.raw);
     assert.equal(gated.body.machine_detection.gate_greeting, true);
+    // The fixture agent only plays its greeting: its calls detect too (the line is played in a session that acts on the verdict).
+    const greetingOnly = await t.org.req('POST', url(), { to: '+14155550123', machine_detection: { mode: 'detect_message_end' }, voicemail: { action: 'leave_message', message: 'Please call back.' } });
+    assert.equal(greetingOnly.status, 202, greetingOnly.raw);
+    assert.equal(greetingOnly.body.machine_detection.mode, 'detect_message_end');
     const hang = await t.org.req('POST', flowUrl, { to: '+14155550123', machine_detection: { mode: 'detect', hangup_on_machine: true } });
     assert.deepEqual(hang.body.voicemail, { action: 'hangup' }, 'hangup_on_machine is the hangup action');
 

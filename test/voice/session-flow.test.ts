@@ -81,6 +81,27 @@ test("flow: the listen timeout counts from the end of the prompt and ends with t
   assert.equal(endAt - heardAt, 4000, 'exactly the listen timeout after the prompt finished playing');
 });
 
+test("flow: an opening cut for a screening assistant and said again at the pickup keeps its listen node's timeout", async () => {
+  const h = harness(async () => ({}));
+  const host = h.session.machineHost();
+  h.leg.answer(8000);
+  await h.step(5);
+  host.holdForScreening();
+  await h.until('opening cut', () => h.session.transcript.some((t) => t.speaker === 'agent' && t.interrupted));
+  host.answerScreening('This is the clinic calling Ana.');
+  await h.until('response said', () => h.session.transcript.some((t) => t.text === 'This is the clinic calling Ana.'));
+  host.pickedUp();
+  await h.until('opened again', () => h.session.transcript.some((t) => t.speaker === 'agent' && !t.interrupted && t.text === 'Hi Ana, can you make Tuesday?'));
+  const finished = h.session.events.filter((e) => e.type === 'agent_turn_finished').at(-1);
+  const heardAt = finished?.type === 'agent_turn_finished' ? finished.atMs : Number.NaN;
+  // Without the listen node's wait the call would stay open, silent, until max_duration.
+  await h.until('ended', () => h.session.events.some((e) => e.type === 'ended'), 400);
+  const ended = h.session.events.at(-1);
+  assert.deepEqual(ended?.type === 'ended' && ended.reason, 'inactivity_timeout');
+  const endAt = h.session.events.find((e) => e.type === 'end_requested')?.atMs ?? Number.NaN;
+  assert.equal(endAt - heardAt, 4000, 'the listen timeout after the opening said again');
+});
+
 test('flow: a tool that throws takes the failure branch instead of crashing the call', async () => {
   const h = harness(async () => {
     throw new Error('calendar down');

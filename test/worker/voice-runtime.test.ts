@@ -13,7 +13,7 @@ import { FakeStt, FakeVad, ToneTts } from '../voice/helpers/fakes.js';
 import type { AgentRow } from '../../src/store/agent-rows.js';
 import type { Leg } from '../../src/voice/leg.js';
 import type { VoiceCallSpec } from '../../src/voice/spec.js';
-import { conversationFor, voiceSpecFor } from '../../src/agents/voice-spec.js';
+import { conversationFor, greetingOnlyVoiceSpecFor, voiceSpecFor } from '../../src/agents/voice-spec.js';
 
 /** The voice tests' leg, which reports its own end after a hangup or cancel as a real CallLeg does. */
 class AudioLeg extends FakeLeg {
@@ -246,6 +246,24 @@ test('voiceSpecFor: greeting-only agents get none; flow and llm (with the key) t
   assert.deepEqual(withLlm?.llm, { provider: 'openai', model: 'gpt', api_key: 'sk-1' });
   assert.equal(withLlm?.callContext, 'VIP');
   assert.equal(withLlm?.systemPrompt, 'Be brief.');
+});
+
+test('greetingOnlyVoiceSpecFor: a greeting-only agent detecting machines runs its greeting as a one-line flow, never cut by the callee; none for agents that converse or have nothing to say', () => {
+  const base = {
+    system_prompt: '', greeting: 'Hi {{name}}, your visit is at ten.', language: 'en-US', voice: 'kal', tts: null, stt: null, llm: null, flow: null, speech_to_speech: null,
+    tools: [{ type: 'end_call' }], conversation: { vad: 'energy', first_speaker: 'callee' },
+  } as unknown as AgentRow;
+  const call = { callContext: null, dynamicVariables: { name: 'Ana' } };
+  const spec = greetingOnlyVoiceSpecFor(base, call, {});
+  assert.ok(spec);
+  const brain = brainFor(spec);
+  assert.deepEqual(brain.opening?.(undefined), [{ type: 'text', text: 'Hi Ana, your visit is at ten. ' }, { type: 'flush' }], 'the greeting, variables filled');
+  assert.deepEqual(spec.conversation, { firstSpeaker: 'agent', bargeIn: { enabled: false } }, 'it speaks first and is never cut by the callee');
+  assert.deepEqual(spec.speech, { vad: 'energy', language: 'en-US' }, "the agent's own VAD; the worker's default engines otherwise");
+  assert.equal(spec.voice, 'kal');
+  assert.equal(spec.tools, undefined, 'no tools are offered');
+  assert.equal(greetingOnlyVoiceSpecFor({ ...base, flow } as AgentRow, call, {}), undefined, 'a flow agent has its own spec');
+  assert.equal(greetingOnlyVoiceSpecFor({ ...base, greeting: '  ' } as AgentRow, call, {}), undefined, 'nothing to say');
 });
 
 test('an engine the worker does not run fails the call before dialing, with the matching end reason and the reason in words', async () => {

@@ -1,6 +1,6 @@
 import type { AppContext } from '../../app-context.js';
 import { readProviderSecrets } from '../../agents/provider-secrets.js';
-import { voiceSpecFor } from '../../agents/voice-spec.js';
+import { greetingOnlyVoiceSpecFor, voiceSpecFor } from '../../agents/voice-spec.js';
 import { applyOverrides } from '../../calls/agent-overrides.js';
 import { transitionCall } from '../../calls/transitions.js';
 import { beginDial } from '../../dispatch/dial-guard.js';
@@ -105,7 +105,9 @@ export class CallDialer implements Dialer {
       metadataJson: call.metadataJson ?? null,
       signingSecrets: httpTools ? await signingSecrets(this.ctx, call.orgId) : [],
       allowPrivateUrls: this.ctx.allowPrivateUrls,
-    });
+    }) ??
+      // A greeting-only agent detecting machines plays its line in a session that can act on the verdict.
+      (call.options.machine_detection.mode !== 'disabled' ? greetingOnlyVoiceSpecFor(agent, call, secrets) : undefined);
     // Without a media worker the call is left dispatching: its lease runs out and the reaper
     // re-queues it for another worker. It was never dialed, so that cannot dial it twice.
     if (this.#lost) return;
