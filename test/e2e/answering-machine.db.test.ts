@@ -309,6 +309,28 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     assert.equal(turns.at(-1)?.text, 'Please call Outcall back about your appointment.');
   });
 
+  test('a speech-to-speech agent with gate_greeting: its model, which answers a hello by itself, stays silent until the verdict on a person; then the greeting', async (tc) => {
+    realtime.reply({ kind: 'say', text: 'Hello there, how can I help you today?' }, { kind: 'say', text: 'Great, see you Tuesday. Goodbye.' });
+    const agent = await rig.t.org.req('POST', '/v1/agents', {
+      name: 'amd-realtime-gated',
+      greeting: 'Hello, this is Outcall calling about your appointment.',
+      speech_to_speech: { provider: 'openai', model: 'gpt-realtime', base_url: realtime.baseUrl, api_key: 'sk-test-amd-realtime' },
+    });
+    assert.equal(agent.status, 201, agent.raw);
+    const pn = await rig.t.org.req('POST', '/v1/phone-numbers', { number: '+12025550180', trunk_id: rig.seed.trunkId, outbound_agent_id: agent.body.id });
+    assert.equal(pn.status, 201, pn.raw);
+    const { call, turns, rec, said } = await amdCall('+12025550100', { machine_detection: { mode: 'detect', gate_greeting: true } }, agent.body.id);
+    const r = call.machine_detection_result;
+    const speech = rec.persona?.agentSpeech ?? [];
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(r)}; agent speech ${JSON.stringify(speech)}; transcript ${said}`);
+    assert.equal(call.answered_by, 'human');
+    assert.ok(speech.length > 0, 'the agent spoke');
+    assert.ok((speech[0]?.startMs ?? 0) >= r.decided_ms - 100, `nothing before the verdict (${speech[0]?.startMs} ms vs verdict at ${r.decided_ms} ms)`);
+    const agentLines = turns.filter((x) => x.speaker === 'agent' && x.text !== '');
+    assert.equal(agentLines[0]?.text, 'Hello, this is Outcall calling about your appointment.', `the greeting is the first thing said: ${said}`);
+    assert.ok(!agentLines.some((x) => x.text.startsWith('Hello there, how can I help')), `the model's own answer to the hello was never heard: ${said}`);
+  });
+
   test('an LLM agent with gate_greeting: silent until the verdict on a person ("Hello?"), then its greeting and the model\'s replies', async (tc) => {
     const agent = await llmAgentOn('+12025550186', 'amd-llm-gated');
     llm.always({ kind: 'text', pieces: ['Thanks! We will see you on Tuesday at ten. Goodbye.'] });

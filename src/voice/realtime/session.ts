@@ -146,7 +146,11 @@ export class RealtimeSession {
         cut: () => {
           this.#queued = [];
           const reports = new Map((this.#shell.playout?.clear() ?? []).map((rep) => [rep.id, rep]));
-          for (const r of [...this.#responses.values()]) this.#cut(r, reports);
+          for (const r of [...this.#responses.values()]) {
+            // A greeting cut for a machine or a screening assistant: the model must know what was not said.
+            if (!r.cut) this.#truncate(r, reports);
+            this.#cut(r, reports);
+          }
           this.#local?.cleared(reports);
         },
         // With the model gone, its last line (the apology) is said in the local voice.
@@ -381,6 +385,9 @@ export class RealtimeSession {
           if (!this.#shell.screening || this.#screeningLines === 0) return this.#cut(r, new Map());
           this.#screeningLines--;
         }
+        // gate_greeting: the model answers the callee's hello by itself (server turn detection); it
+        // must not speak before who answered is known. The opening, asked for at the gate, answers it.
+        else if (this.#openingGated && !r.endAfter) return this.#cut(r, new Map());
         this.#emit({ type: 'agent_turn_started', turnId: r.turnId, atMs: now });
         return;
       }
@@ -491,13 +498,18 @@ export class RealtimeSession {
     this.#shell.spoken();
     this.#local?.cleared(reports);
     for (const r of speaking) {
-      for (const it of r.items.values()) {
-        const rep = reports.get(it.id);
-        if (!rep || it.receivedMs === 0) continue;
-        const audioEndMs = Math.min(Math.floor(it.receivedMs), rep.playedMs);
-        this.#send({ type: 'conversation.item.truncate', item_id: it.id, content_index: 0, audio_end_ms: audioEndMs });
-      }
+      this.#truncate(r, reports);
       this.#cut(r, reports);
+    }
+  }
+
+  /** The model's items of `r` end where the callee stopped hearing them: its context holds what was heard. */
+  #truncate(r: RealtimeResponse, reports: ReadonlyMap<string, { playedMs: number }>): void {
+    for (const it of r.items.values()) {
+      const rep = reports.get(it.id);
+      if (!rep || it.receivedMs === 0) continue;
+      const audioEndMs = Math.min(Math.floor(it.receivedMs), rep.playedMs);
+      this.#send({ type: 'conversation.item.truncate', item_id: it.id, content_index: 0, audio_end_ms: audioEndMs });
     }
   }
 
