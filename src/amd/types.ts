@@ -37,6 +37,8 @@ export const AMD_CUES = [
   'after_greeting_silence',
   /** Special information tones (913.8, 1370.6, 1776.7 Hz in sequence). */
   'sit_tones',
+  /** Heard on early media (a 183 before any answer): machine_detection_ms then counts from the early media's start. */
+  'early_media',
   /** Fax calling tone (CNG, 1100 Hz) or answer tone (CED, 2100 Hz). */
   'fax_tone',
   /** total_analysis_ms ran out before any cue decided. */

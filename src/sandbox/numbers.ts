@@ -9,7 +9,16 @@ import { OutcallError } from '../errors.js';
 
 export type SandboxRoute =
   /** Answers and runs a persona (JSON data in sandbox/personas); answerAfterMs overrides the persona's. */
-  | { readonly kind: 'persona'; readonly persona: string; readonly answerAfterMs?: number }
+  | {
+      readonly kind: 'persona';
+      readonly persona: string;
+      readonly answerAfterMs?: number;
+      /**
+       * Played as early media and never answered: a 183 with SDP after the ring, the persona's sounds
+       * over it, and this final status when the persona hangs up (a network's intercept, RFC 3960).
+       */
+      readonly earlyMedia?: { readonly finalStatus: number; readonly reason: string };
+    }
   /** Rejects with a final status, after ringing for ringMs (0 = at once, no 180). */
   | { readonly kind: 'reject'; readonly status: number; readonly reason: string; readonly ringMs: number }
   /** 180 and nothing else until the caller gives up (CANCEL). */
@@ -43,7 +52,8 @@ const TABLE: ReadonlyArray<Omit<MagicNumber, 'number'>> = [
   { line: '0112', name: 'intercept', description: 'special information tones, "the number you have dialed is not in service", hangs up', route: { kind: 'persona', persona: 'intercept' } },
   { line: '0113', name: 'fax', description: 'fax machine: calling tones (CNG, 1100 Hz) until the caller hangs up, at most 30 s', route: { kind: 'persona', persona: 'fax' } },
   { line: '0114', name: 'talkative-human', description: 'answers "Hello, Doctor Lee\'s office, Maria speaking, how can I help you?", then converses', route: { kind: 'persona', persona: 'talkative-human' } },
-  // 0115 is kept free for the next built-in number; users' personas take 0120-0198 (persona.ts USER_LINES).
+  { line: '0115', name: 'intercept-early', description: 'a network intercept before any answer: 183 Session Progress, SIT and "not in service" as early media, then 404', route: { kind: 'persona', persona: 'intercept', earlyMedia: { finalStatus: 404, reason: 'Not Found' } } },
+  // 0116-0119 are kept free for the next built-in numbers; users' personas take 0120-0198 (persona.ts USER_LINES).
 ];
 
 /** The magic numbers, documented form first (README and `startSandbox().numbers`). */

@@ -22,7 +22,8 @@ import { concatPcm, renderTones } from './tones.js';
 import { DEFAULT_TURN_SILENCE_MS, PersonaTurns, type TurnAction, type TurnHangupReason } from './turn-taking.js';
 
 /** What a persona call uses of its leg (an InboundLeg on the sandbox; a fake one in unit tests). */
-export type PersonaLeg = Pick<InboundLeg, 'callId' | 'dialed' | 'sampleRate' | 'codec' | 'ended' | 'ringing' | 'answer' | 'hangup' | 'write' | 'on' | 'onAudio'>;
+export type PersonaLeg = Pick<InboundLeg, 'callId' | 'dialed' | 'sampleRate' | 'codec' | 'ended' | 'ringing' | 'answer' | 'hangup' | 'write' | 'on' | 'onAudio'> &
+  Partial<Pick<InboundLeg, 'earlyMedia' | 'reject'>>;
 
 export interface PersonaCallDeps {
   readonly tts: TtsProvider;
@@ -110,7 +111,13 @@ const MAX_RECORDING_S = 300;
 /** Agent speech stretches kept per call (a call's record stays small). */
 const MAX_SPEECH_SPANS = 200;
 
-export async function runPersonaCall(leg: PersonaLeg, persona: Persona, deps: PersonaCallDeps, o: { answerAfterMs?: number } = {}): Promise<PersonaCallResult> {
+export async function runPersonaCall(
+  leg: PersonaLeg,
+  persona: Persona,
+  deps: PersonaCallDeps,
+  /** earlyMedia: the persona plays over a 183 and is never answered; its hang-up is this final status. */
+  o: { answerAfterMs?: number; earlyMedia?: { finalStatus: number; reason: string } } = {},
+): Promise<PersonaCallResult> {
   const warn = deps.warn ?? ((m: string, err?: unknown) => process.emitWarning(`sandbox: ${m}${err !== undefined ? `: ${String(err)}` : ''}`));
   const result = (extra: Partial<PersonaCallResult>, ended: LegEnded): PersonaCallResult => ({
     persona: persona.name, answered: false, codec: undefined, said: [], heard: [], hangupReason: undefined, timing: {}, agentSpeech: [], ...extra, ended,
@@ -118,12 +125,17 @@ export async function runPersonaCall(leg: PersonaLeg, persona: Persona, deps: Pe
   leg.ringing();
   const rang = await ringFor(leg, deps.clock, o.answerAfterMs ?? persona.answer_after_ms);
   if (!rang) return result({}, await leg.ended);
+  const early = o.earlyMedia;
   try {
-    await leg.answer();
+    if (early) {
+      if (!leg.earlyMedia) throw new Error('this leg cannot send early media');
+      await leg.earlyMedia();
+    } else await leg.answer();
   } catch (err) {
-    warn(`could not answer ${leg.dialed}`, err);
+    warn(`could not ${early ? 'start early media on' : 'answer'} ${leg.dialed}`, err);
     return result({}, await leg.ended);
   }
+  // Times count from the answer, or from the 183 for early media.
   const answeredAt = deps.clock.now();
   const sinceAnswer = (): number => deps.clock.now() - answeredAt;
   const rate = leg.sampleRate ?? 8000;
@@ -202,7 +214,9 @@ export async function runPersonaCall(leg: PersonaLeg, persona: Persona, deps: Pe
         return;
       case 'hangup':
         hangupReason = a.reason;
-        void leg.hangup();
+        // Early media was never answered: the network ends it with a final status instead of a BYE.
+        if (early && leg.reject) leg.reject(early.finalStatus, early.reason);
+        else void leg.hangup();
         return;
     }
   };
@@ -266,7 +280,7 @@ export async function runPersonaCall(leg: PersonaLeg, persona: Persona, deps: Pe
     });
   }
   return result({
-    answered: true, codec: leg.codec, said: [...turns.said], heard, hangupReason, timing: { ...timing }, agentSpeech: speech,
+    answered: !early, codec: leg.codec, said: [...turns.said], heard, hangupReason, timing: { ...timing }, agentSpeech: speech,
     ...(recording ? { recordedMs: Math.round((recorded * 1000) / rate) } : {}),
   }, ended);
 }

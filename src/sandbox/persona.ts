@@ -28,7 +28,7 @@ export interface PersonaLine {
 
 export interface Persona {
   readonly name: string;
-  /** Its own sandbox number: +1 NPA 555 <line>, a line 0120-0198 (0100-0115 are the built-in numbers'). */
+  /** Its own sandbox number: +1 NPA 555 <line>, a line 0120-0198 (0100-0119 are the built-in numbers'). */
   readonly line?: string;
   readonly description?: string;
   /** Ringing time before the answer. */
@@ -78,7 +78,7 @@ const KEYS = new Set([
   'turn_silence_ms', 'idle_hangup_ms',
 ]);
 const LINE_KEYS = new Set(['say', 'when', 'then', 'pause_before_ms', 'voice', 'espeak_voice']);
-/** Users' personas take lines from here up: 0100-0115 are kept for the built-in numbers, 0199 is the caller id. */
+/** Users' personas take lines from here up: 0100-0119 are kept for the built-in numbers, 0199 is the caller id. */
 export const USER_LINES = { first: '0120', last: '0198' } as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -95,7 +95,7 @@ export function personaProblems(v: unknown): string[] {
   for (const k of Object.keys(v)) if (!KEYS.has(k)) out.push(`${k}: unknown field (allowed: ${[...KEYS].join(', ')})`);
   if (typeof v.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,39}$/.test(v.name)) out.push('name: required, lowercase letters, digits and dashes (max 40)');
   if (v.line !== undefined && (typeof v.line !== 'string' || !/^01\d\d$/.test(v.line) || v.line < USER_LINES.first || v.line > USER_LINES.last)) {
-    out.push(`line: the last four digits of its own number, "${USER_LINES.first}" to "${USER_LINES.last}" (0100-0115 are kept for built-in numbers, 0199 is the caller id)`);
+    out.push(`line: the last four digits of its own number, "${USER_LINES.first}" to "${USER_LINES.last}" (0100-0119 are kept for built-in numbers, 0199 is the caller id)`);
   }
   if (v.description !== undefined && !isText(v.description, 300)) out.push('description: a non-empty string of at most 300 characters');
   if (!isInt(v.answer_after_ms, 0, 120_000)) out.push('answer_after_ms: required, an integer from 0 to 120000');

@@ -144,7 +144,10 @@ export async function startSandbox(o: SandboxOptions = {}): Promise<Sandbox> {
       case 'persona': {
         const persona = personas.get(route.persona) as Persona;
         const leg = new InboundLeg(call, { portPool: pool, localAddress: host, ...(o.pacing ? { pacing: o.pacing } : {}) });
-        const result = await runPersonaCall(leg, persona, deps, route.answerAfterMs !== undefined ? { answerAfterMs: route.answerAfterMs } : {});
+        const result = await runPersonaCall(leg, persona, deps, {
+          ...(route.answerAfterMs !== undefined ? { answerAfterMs: route.answerAfterMs } : {}),
+          ...(route.earlyMedia ? { earlyMedia: route.earlyMedia } : {}),
+        });
         record({ callId: call.callId, dialed: call.dialed, number, sipStatusCode: result.ended.sipStatusCode, persona: result });
         return;
       }

@@ -46,6 +46,8 @@ export class CallLeg {
   /** PCM rate promised in 'answered'; write()/onAudio keep it for the whole call. */
   private legRate: number | undefined;
   private bridge: RateBridge | undefined;
+  /** Early media (a 183 with SDP) is being received: the media runs receive-only until the answer. */
+  private earlyStarted = false;
 
   private constructor(
     private readonly call: OutboundCall,
@@ -60,6 +62,11 @@ export class CallLeg {
     });
     this.offMedia.push(
       media.on('frame', (e) => {
+        // Before the answer, frames are early media: only its watchers get them (RFC 3960).
+        if (!this.isAnswered) {
+          if (this.earlyStarted) this.listeners.earlyAudio(e.frame);
+          return;
+        }
         if (!this.listeners.hearing) return;
         const b = this.bridge;
         const out = b && e.sampleRate === b.mediaRate ? b.inFrames.push(b.in.process(e.frame)) : [e.frame];
@@ -133,6 +140,14 @@ export class CallLeg {
   /** 20 ms frames heard from the callee (after the jitter buffer), at sampleRate, after answer. */
   onAudio(listener: (frame: Int16Array) => void): () => void {
     return this.listeners.onAudio(listener);
+  }
+
+  /**
+   * 20 ms frames of early media (a 183 with SDP: ringback, or a network's intercept announcement),
+   * before the answer, at the 'ringing' event's earlySampleRate. Never answered to: nothing is sent.
+   */
+  onEarlyAudio(listener: (frame: Int16Array) => void): () => void {
+    return this.listeners.onEarlyAudio(listener);
   }
 
   /**
@@ -213,10 +228,13 @@ export class CallLeg {
       case 'trying':
         this.listeners.emit({ type: 'trying' });
         return;
-      case 'ringing':
-        // Early media (183 + SDP) is not played or answered to: the leg starts media on the 2xx only.
-        this.listeners.emit({ type: 'ringing', earlyMedia: ev.earlyMedia });
+      case 'ringing': {
+        // Early media (183 + SDP) is received, never sent to: nobody is there to hear us. Its answer
+        // is previewed here; the 2xx carries the same answer (RFC 3261 §13.2.1, RFC 3264 §4).
+        const rate = ev.remoteSdp !== undefined ? this.startEarlyMedia(ev.remoteSdp) : undefined;
+        this.listeners.emit({ type: 'ringing', earlyMedia: ev.earlyMedia, ...(rate !== undefined ? { earlySampleRate: rate } : {}) });
         return;
+      }
       case 'answered':
         this.onAnswered(ev.remoteSdp);
         return;
@@ -241,11 +259,27 @@ export class CallLeg {
     }
   }
 
+  /** Receive-only media on the early dialog's answer; its PCM rate, or undefined when it cannot run. */
+  private startEarlyMedia(remoteSdp: string): number | undefined {
+    if (this.isAnswered || this.finishing) return undefined;
+    if (this.earlyStarted) return this.media.negotiated?.sampleRate;
+    try {
+      const n = this.media.negotiateAnswer(remoteSdp);
+      this.media.start({ ...n, direction: 'recvonly' });
+      this.earlyStarted = true;
+      return n.sampleRate;
+    } catch {
+      // Early SDP we cannot use: the call goes on without hearing it (the 2xx's answer decides).
+      return undefined;
+    }
+  }
+
   private onAnswered(remoteSdp: string): void {
     let n: NegotiatedMedia;
     try {
       n = this.media.negotiateAnswer(remoteSdp);
-      this.media.start(n);
+      if (this.earlyStarted) this.media.update(n);
+      else this.media.start(n);
     } catch (err) {
       this.endAnswered({ reason: `sdp_negotiation_failed: ${describe(err)}`, by: 'error', outcome: 'failed' });
       return;

@@ -43,6 +43,8 @@ export class InboundLeg {
   private media: MediaSession | undefined;
   private answering = false;
   private isAnswered = false;
+  /** Our answer as sent in the 183 (early media); the 200 repeats it. */
+  private earlySdp: string | undefined;
   private finishing = false;
   private rtpTimedOut = false;
 
@@ -74,9 +76,9 @@ export class InboundLeg {
     return this.isAnswered;
   }
 
-  /** PCM rate of write()/onAudio frames (16000 for L16/16000 and G.722, 8000 for G.711); undefined before answer. */
+  /** PCM rate of write()/onAudio frames (16000 for L16/16000 and G.722, 8000 for G.711); undefined before answer or early media. */
   get sampleRate(): number | undefined {
-    return this.isAnswered ? this.media?.negotiated?.sampleRate : undefined;
+    return this.isAnswered || this.earlySdp !== undefined ? this.media?.negotiated?.sampleRate : undefined;
   }
 
   get codec(): string | undefined {
@@ -99,12 +101,40 @@ export class InboundLeg {
   }
 
   /**
+   * Early media: answers the offer in a 183 and starts media, so write() plays to the caller before
+   * any answer (a network's announcement, ringback). answer() later sends the same SDP in the 200;
+   * reject() ends it unanswered. Rejects as answer() does.
+   */
+  async earlyMedia(): Promise<void> {
+    if (this.finishing || this.answering || this.earlySdp !== undefined) throw new Error(`earlyMedia() on a leg that is ${this.finishing ? 'over' : 'already answering'}`);
+    this.answering = true;
+    try {
+      const sdp = await this.openMedia();
+      this.earlySdp = sdp;
+      this.call.progress(sdp);
+      this.listeners.emit({ type: 'ringing', earlyMedia: true, earlySampleRate: this.media?.negotiated?.sampleRate ?? 8000 });
+    } finally {
+      this.answering = false;
+    }
+  }
+
+  /**
    * Answers with our codec choice; resolves when the 200 is sent and media runs. Rejects (after answering
    * 488 to the INVITE) when the offer cannot be answered, and when the call already ended (caller canceled).
    */
   async answer(): Promise<void> {
     if (this.finishing || this.answering) throw new Error(`answer() on a leg that is ${this.finishing ? 'over' : 'already answering'}`);
     this.answering = true;
+    const sdp = this.earlySdp ?? (await this.openMedia());
+    if (this.finishing || !this.call.sm.is('offered', 'ringing')) throw new Error('the call ended before it could be answered');
+    this.call.answer(sdp);
+    this.isAnswered = true;
+    const n = this.media?.negotiated;
+    this.listeners.emit({ type: 'answered', codec: n?.codec ?? 'PCMU', sampleRate: n?.sampleRate ?? 8000 });
+  }
+
+  /** Opens and starts the media on our answer to the INVITE's offer; our SDP. Rejects with 488 what cannot be answered. */
+  private async openMedia(): Promise<string> {
     const offer = this.call.remoteSdp;
     let codec: AudioCodecToken | undefined;
     try {
@@ -152,10 +182,7 @@ export class InboundLeg {
         void this.call.hangup();
       }),
     );
-    this.call.answer(sdp);
-    this.isAnswered = true;
-    const n = media.negotiated;
-    this.listeners.emit({ type: 'answered', codec: n?.codec ?? codec, sampleRate: n?.sampleRate ?? 8000 });
+    return sdp;
   }
 
   /** A final non-2xx before answer (486 busy, 603 decline, 503 failure, ...). */
@@ -170,9 +197,9 @@ export class InboundLeg {
     return this.ended;
   }
 
-  /** Queues PCM16 at sampleRate. Throws before answer; a no-op once the call is over. */
+  /** Queues PCM16 at sampleRate. Throws before answer (or early media); a no-op once the call is over. */
   write(frame: Int16Array): void {
-    if (!this.isAnswered) throw new Error('InboundLeg.write() before answer');
+    if (!this.isAnswered && this.earlySdp === undefined) throw new Error('InboundLeg.write() before answer');
     if (this.finishing) return;
     this.media?.write(frame);
   }

@@ -30,7 +30,11 @@ export type LegOutcome = CallOutcome;
 
 export type LegEvent =
   | { readonly type: 'trying' }
-  | { readonly type: 'ringing'; readonly earlyMedia: boolean }
+  /**
+   * 180/183. earlyMedia: the response carried SDP. earlySampleRate: the early media runs (a CallLeg
+   * receives it, never sends) and onEarlyAudio delivers its frames at this rate.
+   */
+  | { readonly type: 'ringing'; readonly earlyMedia: boolean; readonly earlySampleRate?: number }
   /** The callee answered and media is started: write() is allowed from now on. */
   | { readonly type: 'answered'; readonly codec: string; readonly sampleRate: number }
   /** An RFC 4733 digit the callee pressed. */

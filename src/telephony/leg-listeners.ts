@@ -8,6 +8,7 @@ import type { LegEnded, LegEvent } from './leg-events.js';
 export class LegListeners {
   readonly #events = new Set<(e: LegEvent) => void>();
   readonly #audio = new Set<(frame: Int16Array) => void>();
+  readonly #early = new Set<(frame: Int16Array) => void>();
 
   /** `label` names the leg in warnings, e.g. "CallLeg <Call-ID>". */
   constructor(private readonly label: string) {}
@@ -20,6 +21,20 @@ export class LegListeners {
   onAudio(listener: (frame: Int16Array) => void): () => void {
     this.#audio.add(listener);
     return () => this.#audio.delete(listener);
+  }
+
+  /** Early media (before the answer): the network's ringback or announcements, for whoever watches them. */
+  onEarlyAudio(listener: (frame: Int16Array) => void): () => void {
+    this.#early.add(listener);
+    return () => this.#early.delete(listener);
+  }
+
+  get hearingEarly(): boolean {
+    return this.#early.size > 0;
+  }
+
+  earlyAudio(frame: Int16Array): void {
+    for (const l of [...this.#early]) this.#safely(() => l(frame), 'early audio');
   }
 
   /** Someone listens to the audio (decoding can be skipped otherwise). */
@@ -40,6 +55,7 @@ export class LegListeners {
     this.emit(e);
     this.#events.clear();
     this.#audio.clear();
+    this.#early.clear();
   }
 
   #safely(fn: () => void, what: string): void {

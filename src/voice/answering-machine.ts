@@ -17,6 +17,7 @@
  * GATE_MAX_MS after the callee stops speaking). Every verdict is reported (`machine_detection`,
  * `machine_detection_ended` for a machine's greeting end, `machine_detection_revised`).
  */
+import { EarlyIntercept } from '../amd/early-intercept.js';
 import { findPhrases } from '../amd/phrases.js';
 import type { AmdEvent, AmdSettings, MachineDetector } from '../amd/types.js';
 import type { VoiceEndReason, VoiceEvent } from './events.js';
@@ -293,8 +294,12 @@ export function watchForMachine(leg: Leg, spec: MachineSpec, factory: MachineDet
   let offAudio: (() => void) | undefined;
   let gapTimer: TimerHandle | undefined;
   const spotting = new AbortController();
+  let offEarly: (() => void) | undefined;
   const off = leg.on((e) => {
-    if (e.type === 'answered') {
+    if (e.type === 'ringing' && e.earlySampleRate !== undefined && !offEarly && leg.onEarlyAudio) {
+      offEarly = watchEarlyMedia(leg.onEarlyAudio.bind(leg), e.earlySampleRate, host);
+    } else if (e.type === 'answered') {
+      offEarly?.();
       const rate = e.sampleRate === 16000 ? 16000 : 8000;
       const wordsExpected = ears.wordsExpected === true;
       const wordsComing = ears.wordsComing === true || ears.spotter !== undefined;
@@ -333,6 +338,7 @@ export function watchForMachine(leg: Leg, spec: MachineSpec, factory: MachineDet
         else if (!spotting.signal.aborted) spotting.abort();
       });
     } else if (e.type === 'ended') {
+      offEarly?.();
       if (gapTimer) ears.clock?.clearTimer(gapTimer);
       spotting.abort();
       offAudio?.();
@@ -340,6 +346,24 @@ export function watchForMachine(leg: Leg, spec: MachineSpec, factory: MachineDet
     }
   });
   return (e) => policy?.heard(e);
+}
+
+/**
+ * Early media before the answer (src/amd/early-intercept.ts): SIT there is a network intercept, so the
+ * call is cancelled at once and ends `number_unreachable`, seconds before the carrier's own final
+ * response (or the ring timeout). The verdict is reported as any other, with the `early_media` cue;
+ * its time counts from the early media's start. Returns the unsubscribe.
+ */
+function watchEarlyMedia(onEarlyAudio: NonNullable<Leg['onEarlyAudio']>, sampleRate: number, host: MachineHost): () => void {
+  const watch = new EarlyIntercept(sampleRate === 16000 ? 16000 : 8000);
+  const off = onEarlyAudio((frame) => {
+    const atMs = watch.push(frame);
+    if (atMs === undefined || host.over) return;
+    off();
+    host.emit({ type: 'machine_detection', answeredBy: 'intercept', atMs, cues: ['sit_tones', 'early_media'] });
+    host.hangUp('number_unreachable');
+  });
+  return off;
 }
 
 /** The spotter's stream: its finals go to the policy as they come; an error stops it (the call goes on). */

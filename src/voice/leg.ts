@@ -15,6 +15,8 @@ export interface Leg {
   hangup(): Promise<unknown>;
   /** Decoded 20 ms frames of the callee's audio after answer (voice calls need it). */
   onAudio?(listener: (frame: Int16Array) => void): () => void;
+  /** Early media (a 183 with SDP) before the answer, at the 'ringing' event's earlySampleRate: the network's tones and announcements. */
+  onEarlyAudio?(listener: (frame: Int16Array) => void): () => void;
   /** Blind transfer (REFER); resolves with the REFER's final status (the transfer_call tool). */
   transfer?(target: string): Promise<number>;
   /** RFC 4733 digits to the callee (the send_dtmf tool); throws on a bad digit or a dead call. */

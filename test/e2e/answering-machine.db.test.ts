@@ -275,6 +275,25 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     assert.ok(call.machine_detection_result.cues.includes('sit_tones'), JSON.stringify(call.machine_detection_result.cues));
   });
 
+  test('an intercept on early media (183, SIT, "not in service", never answered): cancelled at the SIT, failed / number_unreachable; without detection the carrier\'s 404 ends it', async (tc) => {
+    const { call, rec } = await amdCall('+12025550115', { machine_detection: { mode: 'detect' } });
+    const r = call.machine_detection_result;
+    tc.diagnostic(`call ${call.status}/${call.end_reason} sip ${call.sip_status_code}; result ${JSON.stringify(r)}; error ${JSON.stringify(call.error)}; sandbox ${rec.sipStatusCode} ${JSON.stringify(rec.persona?.timing)}`);
+    assert.deepEqual([call.status, call.end_reason, call.answered_by], ['failed', 'number_unreachable', 'intercept']);
+    assert.equal(call.answered_at, null, 'never answered');
+    assert.deepEqual(r.cues, ['sit_tones', 'early_media']);
+    // SIT is 3 x 330 ms after the 183: matched in its third tone, long before the announcement's end and the 404.
+    assert.ok(r.decided_ms >= 660 && r.decided_ms <= 1500, `decided ${r.decided_ms} ms into the early media`);
+    assert.equal(call.sip_status_code, 487, 'we cancelled it: the INVITE ended 487 Request Terminated, not the carrier\'s 404');
+    assert.equal(rec.sipStatusCode, 487, 'the sandbox saw our CANCEL');
+    const hooks = await statusCallbacks(call.id);
+    assert.deepEqual(hooks.map((b) => b.type), ['call.machine_detection', 'call.failed']);
+
+    const plain = await amdCall('+12025550115', {});
+    tc.diagnostic(`without detection: ${plain.call.status}/${plain.call.end_reason} sip ${plain.call.sip_status_code}`);
+    assert.deepEqual([plain.call.status, plain.call.end_reason, plain.call.sip_status_code, plain.call.answered_by], ['failed', 'sip_error', 404, null]);
+  });
+
   test('a fax machine ends the call failed / fax_detected, whatever the voicemail action', async (tc) => {
     const { call } = await amdCall('+12025550113', { machine_detection: { mode: 'detect' }, voicemail: { action: 'continue' } });
     tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(call.machine_detection_result)}`);

@@ -21,10 +21,12 @@ describe('sandbox number routing', () => {
       '+12025550112': 'intercept',
       '+12025550113': 'fax',
       '+12025550114': 'talkative-human',
+      '+12025550115': 'intercept-early',
     });
     for (const n of MAGIC_NUMBERS) assert.equal(routeFor(n.number)?.name, n.name, n.number);
     assert.deepEqual(routeFor('+12025550101')?.route, { kind: 'reject', status: 486, reason: 'Busy Here', ringMs: 0 });
     assert.deepEqual(routeFor('+12025550107')?.route, { kind: 'persona', persona: 'human', answerAfterMs: 8000 });
+    assert.deepEqual(routeFor('+12025550115')?.route, { kind: 'persona', persona: 'intercept', earlyMedia: { finalStatus: 404, reason: 'Not Found' } });
     for (const [number, persona] of [['+13125550109', 'voicemail-no-beep'], ['2025550110', 'voicemail-high-beep'], ['+1 415 555 0111', 'screening'], ['5550112', 'intercept'], ['+12125550113', 'fax'], ['+1.202.555.0114', 'talkative-human']]) {
       assert.deepEqual(routeFor(number as string)?.route, { kind: 'persona', persona }, number);
     }
@@ -40,7 +42,7 @@ describe('sandbox number routing', () => {
   });
 
   test('numbers outside the fictional range, unassigned lines and garbage do not route', () => {
-    for (const n of ['+12025550199', '+12025550115', '+12025550120', '+12025550198', '+12025550200', '+12025551234', '+442075550100', '+1202555010', 'alice', '', '+1125550100']) {
+    for (const n of ['+12025550199', '+12025550116', '+12025550120', '+12025550198', '+12025550200', '+12025551234', '+442075550100', '+1202555010', 'alice', '', '+1125550100']) {
       assert.equal(routeFor(n), undefined, n);
     }
     assert.match(SANDBOX_CALLER_ID, /^\+1\d{3}55501\d\d$/, 'the caller id is fictional too');

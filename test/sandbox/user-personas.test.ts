@@ -25,10 +25,10 @@ test('a persona folder adds personas, replaces same-named ones, and a line route
 });
 
 test('a line must be free: built-in numbers, the caller id and other personas\' lines are refused', () => {
-  // 0100-0115 are kept for the built-in numbers (some still free, for the next ones), 0199 is the caller id.
+  // 0100-0119 are kept for the built-in numbers (some still free, for the next ones), 0199 is the caller id.
   for (const line of ['0100', '0108', '0109', '0115', '0119', '0199', '150', '0200', 150]) {
     const problems = personaProblems({ name: 'x', line, answer_after_ms: 0, lines: [] });
-    assert.deepEqual(problems, ['line: the last four digits of its own number, "0120" to "0198" (0100-0115 are kept for built-in numbers, 0199 is the caller id)'], String(line));
+    assert.deepEqual(problems, ['line: the last four digits of its own number, "0120" to "0198" (0100-0119 are kept for built-in numbers, 0199 is the caller id)'], String(line));
   }
   for (const line of ['0120', '0198']) assert.deepEqual(personaProblems({ name: 'x', line, answer_after_ms: 0, lines: [] }), [], line);
   assert.throws(

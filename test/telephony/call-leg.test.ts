@@ -26,6 +26,8 @@ interface Remote {
   readonly port: number;
   readonly packets: Array<{ pt: number; seq: number }>;
   send(pkt: Uint8Array): void;
+  /** To a port of ours on 127.0.0.1 before we sent anything (early media). */
+  sendTo(pkt: Uint8Array, port: number): void;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ async function remoteRtp(): Promise<Remote> {
     send: (pkt) => {
       if (peer) s.send(pkt, peer.port, peer.address);
     },
+    sendTo: (pkt, port) => s.send(pkt, port, '127.0.0.1'),
     close: () => new Promise((r) => s.close(() => r())),
   };
 }
@@ -133,11 +136,20 @@ describe('CallLeg', () => {
   test('early media: ringing(earlyMedia) but write()/sendDtmf() refused and no RTP goes out before answer', async () => {
     const s = await setup();
     s.transport.deliver(respondTo(s.invite, 183, { toTag: 'cal1', headers: [CONTACT, 'Content-Type: application/sdp'], body: answerSdp(s.remote.port) }));
-    assert.deepEqual(s.events, [{ type: 'ringing', earlyMedia: true }]);
+    assert.deepEqual(s.events, [{ type: 'ringing', earlyMedia: true, earlySampleRate: 8000 }]);
     assert.throws(() => s.leg.write(new Int16Array(160)), /before answer/);
     assert.throws(() => s.leg.sendDtmf('1'), /answered/);
     assert.equal(s.leg.sampleRate, undefined);
-    await sleep(100);
+    // The network's announcement: heard by early-media watchers only, never as the callee's audio.
+    const early: Int16Array[] = [];
+    const heard: Int16Array[] = [];
+    s.leg.onEarlyAudio((f) => early.push(f));
+    s.leg.onAudio((f) => heard.push(f));
+    const loud = encodeMuLaw(new Int16Array(160).fill(8000));
+    for (let i = 0; i < 10; i++) s.remote.sendTo(buildRtp(0, i === 0, 100 + i, 1000 + i * 160, 0x4321, loud), s.leg.localPort);
+    await sleep(250);
+    assert.ok(early.some((f) => f.every((v) => Math.abs(v - 8000) < 300)), `early media heard (${early.length} frames)`);
+    assert.equal(heard.length, 0, 'not as the callee');
     assert.equal(s.remote.packets.length, 0, 'nothing sent on early media');
     s.answer();
     assert.deepEqual(s.events.at(-1), { type: 'answered', codec: 'PCMU', sampleRate: 8000 });

@@ -104,6 +104,47 @@ describe('InboundLeg over real UDP', () => {
     const ce = await callerEnd;
     assert.equal(ce.outcome, 'canceled');
   });
+
+  test('early media: a 183 with SDP, the callee\'s tone heard by the caller\'s early-media watchers before any answer, then 404; then one answered after its early media', async () => {
+    const sipPort = callee.transports[0]?.local.port as number;
+    const dial = async (to: string) => {
+      const leg = await CallLeg.dial({
+        ua: caller, portPool: pool, localAddress: '127.0.0.1', codecs: ['PCMU'],
+        dial: { to, from: '+14155550000', trunk: { host: '127.0.0.1', port: sipPort }, ringTimeoutMs: 10_000 },
+      });
+      const events: Array<{ type: string; earlySampleRate?: number }> = [];
+      leg.on((e) => events.push(e));
+      const early: Int16Array[] = [];
+      const heard: Int16Array[] = [];
+      leg.onEarlyAudio((f) => early.push(f));
+      leg.onAudio((f) => heard.push(f));
+      const inv = await waitFor('the INVITE to arrive', () => incoming.shift(), 5000);
+      const inbound = new InboundLeg(inv, { portPool: pool, localAddress: '127.0.0.1' });
+      await inbound.earlyMedia();
+      assert.equal(inbound.answered, false);
+      for (let i = 0; i < 25; i++) inbound.write(tone(8000));
+      await waitFor('the early tone at the caller', () => (early.filter(loud).length >= 10 ? true : undefined), 5000);
+      assert.deepEqual(events.find((e) => e.type === 'ringing'), { type: 'ringing', earlyMedia: true, earlySampleRate: 8000 });
+      assert.equal(heard.length, 0, "early media is not the callee's audio");
+      assert.equal(leg.answered, false);
+      return { leg, inbound, events, heard };
+    };
+
+    const refused = await dial('+12025550115');
+    refused.inbound.reject(404, 'Not Found');
+    const ended = await refused.leg.ended;
+    assert.deepEqual([ended.sipStatusCode, ended.outcome], [404, 'failed']);
+
+    const answered = await dial('+12025550116');
+    await answered.inbound.answer();
+    await waitFor('the answer at the caller', () => (answered.leg.answered ? true : undefined), 5000);
+    assert.equal(answered.leg.sampleRate, 8000);
+    for (let i = 0; i < 25; i++) answered.inbound.write(tone(8000));
+    await waitFor("the callee's audio after the answer", () => (answered.heard.filter(loud).length >= 10 ? true : undefined), 5000);
+    answered.leg.write(tone(8000));
+    await answered.leg.hangup();
+    await answered.inbound.ended;
+  });
 });
 
 const sippSkip = havePeer('sipp') ? false : 'sipp not installed (scripts/setup-test-env.sh)';

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import type { AmdEvent, AmdSettings, MachineDetector } from '../../src/amd/types.js';
 import { AnsweringMachinePolicy, watchForMachine, type MachineHost } from '../../src/voice/answering-machine.js';
+import * as S from '../fixtures/amd/synth.js';
 import type { VoiceEndReason, VoiceEvent } from '../../src/voice/events.js';
 import type { MachineSpec } from '../../src/voice/spec.js';
 import { FakeLeg } from './helpers/fake-leg.js';
@@ -104,6 +105,44 @@ test('watchForMachine: the detector starts at the answer, at the leg rate, and l
   leg.emit({ type: 'ended', outcome: 'completed', by: 'remote', sipStatusCode: 200, reason: 'bye' } as never);
   leg.hear(new Int16Array(320));
   assert.equal(detector.frames, 1, 'nothing after the end');
+});
+
+test('watchForMachine on early media: SIT before any answer cancels the call number_unreachable; early media without it, then the answer, starts the detector as usual', async () => {
+  const R = 8000;
+  const early: Array<(f: Int16Array) => void> = [];
+  const legWith = () => Object.assign(new FakeLeg(), {
+    onEarlyAudio(l: (f: Int16Array) => void) {
+      early.push(l);
+      return () => early.splice(early.indexOf(l), 1);
+    },
+  });
+  const feed = (pcm: Int16Array) => {
+    for (const f of S.frames20(pcm, R)) for (const l of [...early]) l(f);
+  };
+  const leg = legWith();
+  const h = host();
+  watchForMachine(leg, { settings: SETTINGS, action: 'continue' }, () => new ScriptedDetector(new Map()), h);
+  leg.emit({ type: 'ringing', earlyMedia: true, earlySampleRate: R });
+  feed(S.concat([S.silence(R, 300), S.mulawRoundTrip(S.sit(R)), S.babble(R, 2000)]));
+  assert.deepEqual(h.calls, ['hangup number_unreachable'], 'cancelled at the SIT');
+  const v = h.events[0];
+  assert.ok(v?.type === 'machine_detection' && v.answeredBy === 'intercept' && v.atMs > 300 + 548, JSON.stringify(h.events));
+  assert.deepEqual(v.cues, ['sit_tones', 'early_media']);
+  assert.equal(early.length, 0, 'it stops listening');
+
+  const leg2 = legWith();
+  const h2 = host();
+  const made: number[] = [];
+  watchForMachine(leg2, { settings: SETTINGS, action: 'continue' }, (_s, rate) => {
+    made.push(rate);
+    return new ScriptedDetector(new Map());
+  }, h2);
+  leg2.emit({ type: 'ringing', earlyMedia: true, earlySampleRate: R });
+  feed(S.concat([S.tones(R, [440, 480], 2000, -16), S.silence(R, 1000), S.babble(R, 3000)]));
+  assert.deepEqual([h2.calls, h2.events], [[], []], 'ringback and an announcement without SIT change nothing');
+  leg2.answer(R);
+  assert.equal(early.length, 0, 'early media is no longer watched once answered');
+  assert.deepEqual(made, [R], 'the detector starts at the answer');
 });
 
 test('screening: the agent holds, answers once the assistant has been quiet 700 ms, and opens again when the person picks up', () => {

@@ -145,6 +145,19 @@ export class InboundCall {
     this.tx.respond(this.response(180, [{ name: 'Contact', value: this.contact() }]));
   }
 
+  /**
+   * 183 Session Progress with our SDP answer: early media (RFC 3960 §3.1, the gateway model). Sent
+   * unreliably (no 100rel); the 2xx must carry the same answer (RFC 3261 §13.3.1.1 "SHOULD").
+   */
+  progress(sdp: string): void {
+    if (!this.sm.is('offered', 'ringing')) return;
+    if (this.sm.is('offered')) this.sm.to('ringing');
+    this.tx.respond(this.response(183, [
+      { name: 'Contact', value: this.contact() },
+      { name: 'Content-Type', value: 'application/sdp' },
+    ], sdp));
+  }
+
   /** 200 OK with our SDP; retransmitted T1, 2T1, ... T2 until the ACK arrives (§13.3.1.4). */
   answer(sdp: string): void {
     if (!this.sm.is('offered', 'ringing')) throw new Error(`answer() in state ${this.sm.state}`);

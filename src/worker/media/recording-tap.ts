@@ -55,6 +55,7 @@ export function tapLeg(inner: Leg, opts: RecordingOptions & { maxMs: number; now
     hangup: () => inner.hangup(),
     // Bound: a CallLeg's methods use `this`.
     onAudio: inner.onAudio?.bind(inner),
+    onEarlyAudio: inner.onEarlyAudio?.bind(inner),
     transfer: inner.transfer?.bind(inner),
     sendDtmf: inner.sendDtmf?.bind(inner),
   };
