@@ -53,7 +53,8 @@ const TABLE: ReadonlyArray<Omit<MagicNumber, 'number'>> = [
   { line: '0113', name: 'fax', description: 'fax machine: calling tones (CNG, 1100 Hz) until the caller hangs up, at most 30 s', route: { kind: 'persona', persona: 'fax' } },
   { line: '0114', name: 'talkative-human', description: 'answers "Hello, Doctor Lee\'s office, Maria speaking, how can I help you?", then converses', route: { kind: 'persona', persona: 'talkative-human' } },
   { line: '0115', name: 'intercept-early', description: 'a network intercept before any answer: 183 Session Progress, SIT and "not in service" as early media, then 404', route: { kind: 'persona', persona: 'intercept', earlyMedia: { finalStatus: 404, reason: 'Not Found' } } },
-  // 0116-0119 are kept free for the next built-in numbers; users' personas take 0120-0198 (persona.ts USER_LINES).
+  { line: '0116', name: 'fax-answer', description: 'fax machine answering as a called fax does: answer tone CED (2100 Hz, 3.3 s), then its V.21 preamble', route: { kind: 'persona', persona: 'fax-answer' } },
+  // 0117-0119 are kept free for the next built-in numbers; users' personas take 0120-0198 (persona.ts USER_LINES).
 ];
 
 /** The magic numbers, documented form first (README and `startSandbox().numbers`). */

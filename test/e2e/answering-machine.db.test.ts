@@ -302,6 +302,16 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     assert.ok(call.machine_detection_result.cues.includes('fax_tone'));
   });
 
+  test('a fax that answers with its answer tone (CED, 2100 Hz) ends the call failed / fax_detected while the tone still sounds', async (tc) => {
+    const { call, rec } = await amdCall('+12025550116', { machine_detection: { mode: 'detect_message_end' }, voicemail: { action: 'leave_message', message: 'Please call us back.' } });
+    const r = call.machine_detection_result;
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(r)}; sandbox ${JSON.stringify(rec.persona?.timing)}`);
+    assert.deepEqual([call.status, call.end_reason, call.answered_by], ['failed', 'fax_detected', 'fax']);
+    assert.deepEqual(r.cues, ['fax_tone']);
+    // CED lasts 3.3 s: it is known for a fax well before it ends, never taken for a machine's beep.
+    assert.ok(r.decided_ms < 3300, `decided at ${r.decided_ms} ms`);
+  });
+
   test('a speech-to-speech agent acts on the verdict alike: silent during the greeting, the message after the beep (voicemail_left)', async (tc) => {
     const agent = await rig.t.org.req('POST', '/v1/agents', {
       name: 'amd-realtime',

@@ -22,6 +22,7 @@ describe('sandbox number routing', () => {
       '+12025550113': 'fax',
       '+12025550114': 'talkative-human',
       '+12025550115': 'intercept-early',
+      '+12025550116': 'fax-answer',
     });
     for (const n of MAGIC_NUMBERS) assert.equal(routeFor(n.number)?.name, n.name, n.number);
     assert.deepEqual(routeFor('+12025550101')?.route, { kind: 'reject', status: 486, reason: 'Busy Here', ringMs: 0 });
@@ -42,7 +43,7 @@ describe('sandbox number routing', () => {
   });
 
   test('numbers outside the fictional range, unassigned lines and garbage do not route', () => {
-    for (const n of ['+12025550199', '+12025550116', '+12025550120', '+12025550198', '+12025550200', '+12025551234', '+442075550100', '+1202555010', 'alice', '', '+1125550100']) {
+    for (const n of ['+12025550199', '+12025550117', '+12025550120', '+12025550198', '+12025550200', '+12025551234', '+442075550100', '+1202555010', 'alice', '', '+1125550100']) {
       assert.equal(routeFor(n), undefined, n);
     }
     assert.match(SANDBOX_CALLER_ID, /^\+1\d{3}55501\d\d$/, 'the caller id is fictional too');

@@ -16,7 +16,7 @@ test("every bundled persona speaks a flite voice that is not the agents' default
     assert.equal(personaVoice(p, 'flite'), v, "Debian's flite has the same voices");
   }
   assert.deepEqual(voices, {
-    fax: DEFAULT_PERSONA_VOICE, 'hangs-up': DEFAULT_PERSONA_VOICE, human: 'kal16', intercept: 'slt', interrupter: 'awb', screening: 'slt',
+    fax: DEFAULT_PERSONA_VOICE, 'fax-answer': DEFAULT_PERSONA_VOICE, 'hangs-up': DEFAULT_PERSONA_VOICE, human: 'kal16', intercept: 'slt', interrupter: 'awb', screening: 'slt',
     'talkative-human': 'slt', voicemail: 'slt', 'voicemail-high-beep': 'kal16', 'voicemail-no-beep': 'awb',
   });
   // The screened person who picks up speaks with a voice of their own, not the assistant's nor the agent's.

@@ -12,7 +12,7 @@ const valid = { name: 'p', answer_after_ms: 1000, lines: [{ say: 'Hi.' }] };
 describe('persona validation', () => {
   test('the bundled personas are valid and cover every persona route', () => {
     const all = loadPersonas();
-    assert.deepEqual([...all.keys()].sort(), ['fax', 'hangs-up', 'human', 'intercept', 'interrupter', 'screening', 'talkative-human', 'voicemail', 'voicemail-high-beep', 'voicemail-no-beep']);
+    assert.deepEqual([...all.keys()].sort(), ['fax', 'fax-answer', 'hangs-up', 'human', 'intercept', 'interrupter', 'screening', 'talkative-human', 'voicemail', 'voicemail-high-beep', 'voicemail-no-beep']);
     for (const n of MAGIC_NUMBERS) if (n.route.kind === 'persona') assert.ok(all.has(n.route.persona), n.number);
   });
 
