@@ -18,6 +18,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { ErrorEnvelope } from '../contract/common.js';
 import { validatorCompiler } from './validation.js';
 import { keepRawJsonBodies } from './raw-body.js';
+import { refuseNul } from './nul-guard.js';
 import { spliceRawJsonReplies } from './raw-json-replies.js';
 
 export interface ServerOptions {
@@ -63,6 +64,9 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
       },
     },
   });
+
+  // After parsing, before validation and every handler: a NUL never reaches a schema or the store.
+  app.addHook('preValidation', async (req) => refuseNul(req));
 
   app.addHook('onResponse', async (req, reply) => {
     ctx.metrics.httpRequests.inc({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) });
