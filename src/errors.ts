@@ -41,6 +41,8 @@ export const ERROR_CATALOG = {
   // 413
   payload_too_large: { status: 413, summary: 'The request body is larger than the limit.' },
   metadata_too_large: { status: 413, summary: 'metadata is larger than 16 KB once serialized.' },
+  // 414
+  uri_too_long: { status: 414, summary: 'A path parameter is longer than any id the API issues.' },
   // 416
   range_not_satisfiable: { status: 416, summary: 'The Range asks for bytes past the end of the file.' },
   // 422

@@ -22,6 +22,25 @@ export function toOutcallError(err: FastifyError | Error): OutcallError | undefi
   return undefined;
 }
 
+/**
+ * What the router refuses before any route runs (Fastify's frameworkErrors): a path parameter past
+ * maxParamLength, a URL that cannot be decoded. In the envelope like every other error, and without
+ * echoing the URL back.
+ */
+export function frameworkErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const e =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new OutcallError('uri_too_long', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters: no id is that long`)
+      : err.code === 'FST_ERR_BAD_URL'
+        ? new OutcallError('invalid_request', 'the URL cannot be decoded (bad percent-encoding)')
+        : new OutcallError('internal_error', 'an unexpected error occurred; it has been logged');
+  if (e.code === 'internal_error') req.log.error({ err }, 'router error');
+  void reply.code(e.status).send(e.toEnvelope());
+}
+
+/** The longest path parameter the router takes (ids are far shorter; Fastify's default is 100). */
+export const MAX_PARAM_LENGTH = 100;
+
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const known = toOutcallError(err);
   if (known) {

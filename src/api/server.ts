@@ -8,7 +8,7 @@ import { OutcallError } from '../errors.js';
 import { sql } from '../store/sql.js';
 import type { App } from './app-type.js';
 import { authenticate } from './auth.js';
-import { errorHandler } from './error-handler.js';
+import { errorHandler, frameworkErrorHandler, MAX_PARAM_LENGTH } from './error-handler.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { callStreamRoutes } from './routes/call-stream.js';
 import { callRoutes } from './routes/calls.js';
@@ -32,6 +32,8 @@ export interface ServerOptions {
 export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Promise<App> {
   const app = Fastify({
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
+    maxParamLength: MAX_PARAM_LENGTH,
+    frameworkErrors: frameworkErrorHandler,
     logger: { level: opts.logLevel ?? 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
     // Per-request log lines only when debugging: at load they cost more than the request.
     logController: new LogController({ disableRequestLogging: opts.logLevel !== 'debug' }),
