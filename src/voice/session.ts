@@ -55,6 +55,19 @@ const PICKUP_HELLO = /^(?:(?:hello|hallo|allo|hi|hey|hiya|speaking|good (?:morni
 
 const ERROR_END: Record<ErrorSource, VoiceEndReason> = { stt: 'error_stt', llm: 'error_llm', tts: 'error_tts', vad: 'error_stt' };
 
+/**
+ * Once the call is over, how long the recognizer may take to settle the audio it already has (its
+ * end silence and decoding, longer on a loaded host): a callee who hangs up right after a sentence
+ * keeps that sentence in the transcript. The call's end is reported after it (src/worker/media).
+ */
+export const FINAL_FLUSH_MS = 1500;
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 export class VoiceSession {
   readonly transcript: TranscriptTurn[] = [];
   readonly latencies: TurnLatency[] = [];
@@ -77,6 +90,7 @@ export class VoiceSession {
   #vadChain: Promise<void> = Promise.resolve();
   #stt: SttStream | undefined;
   readonly #sttAc = new AbortController();
+  readonly #sttSettled = deferred();
   #vadAudioMs = 0;
   /** Clock time of the answer (the pickup-hello window counts from it). */
   #answeredAt = 0;
@@ -144,12 +158,40 @@ export class VoiceSession {
           this.#turn?.ac.abort();
           this.#turn = undefined;
           this.#tts.release();
-          this.#sttAc.abort();
+          this.#flushStt();
         },
       },
     });
     // Made before answer (while it rings), spoken only after: the first packet leaves at 'answered'.
     if (deps.options.firstSpeaker === 'agent') this.#tts.prime(spokenChunks(deps.brain.opening?.(deps.options.greeting) ?? []), deps.options.expectedSampleRate);
+  }
+
+  /**
+   * Resolves once the transcript is whole after the call ended: the recognizer's final for audio it
+   * had already received (a callee who hangs up right after a sentence) is in it, or FINAL_FLUSH_MS passed.
+   */
+  transcriptSettled(): Promise<void> {
+    return this.#sttSettled.promise;
+  }
+
+  /**
+   * The call is over: no more audio, so the recognizer settles what it heard (end()); its last
+   * finals still become transcript turns (#readStt), and it is cut off after FINAL_FLUSH_MS at the most.
+   */
+  #flushStt(): void {
+    const stream = this.#stt;
+    if (!stream) {
+      this.#sttAc.abort();
+      this.#sttSettled.resolve();
+      return;
+    }
+    try {
+      stream.end();
+    } catch {
+      this.#sttAc.abort();
+      return;
+    }
+    this.#d.clock.setTimer(FINAL_FLUSH_MS, () => this.#sttAc.abort());
   }
 
   /** One 20 ms frame of the callee's audio at the leg's rate. */
@@ -349,8 +391,13 @@ export class VoiceSession {
       }
       // The recognizer went away while the call goes on: the agent is deaf, so end it politely.
       if (!this.#shell.over) this.#fail('stt', new Error('speech recognition closed unexpectedly'));
+      // After the end: words held for a turn (the speech end never came, or the recognizer was still
+      // settling) are the callee's last line.
+      else this.#userTurn(this.#callee.speaking ? this.#callee.speechEnd(this.#now()) : this.#callee.settle());
     } catch (err) {
       this.#fail('stt', err);
+    } finally {
+      this.#sttSettled.resolve();
     }
   }
 

@@ -380,6 +380,11 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     const firstAsked = (llm.requests[before]?.body.messages as Array<{ role: string; content: string }> | undefined)?.at(-1);
     assert.match(String(firstAsked?.content), /minute/i, `the model's first question is the answer to the greeting, not the pickup hello: ${JSON.stringify(firstAsked)}`);
     assert.equal(call.status, 'completed', said);
+    // The person says "Thank you. Goodbye." and hangs up as it ends: the recognizer settles it after
+    // the BYE, and it is still the transcript's last line (it used to be lost with the call's end).
+    assert.equal(call.end_reason, 'callee_hangup');
+    assert.equal(turns.at(-1)?.speaker, 'callee', said);
+    assert.match(turns.at(-1)?.text ?? '', /goodbye|thank/i, said);
   });
 
   test('an LLM agent leaves its voicemail message after the beep, and the model never hears the recording', async (tc) => {

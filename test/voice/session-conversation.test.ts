@@ -49,6 +49,36 @@ function harness(brain: AgentBrain, opts: Partial<VoiceSessionOptions> = {}, eng
 
 const llmBrain = (llm = new ScriptedLlm()) => new LlmAgentBrain({ llm, systemPrompt: 'You are Ada.', greeting: GREETING });
 
+test('a callee who hangs up right after a sentence keeps it in the transcript: the recognizer settles it after the end, and transcriptSettled waits for it', async () => {
+  const llm = new ScriptedLlm();
+  const h = harness(llmBrain(llm));
+  h.leg.answer(8000);
+  await h.until('greeting said', () => h.session.transcript.some((t) => t.speaker === 'agent'));
+  // Their sentence; the VAD heard it end, the recognizer has not given its final yet: they hang up.
+  h.vad.speechStart();
+  await h.step(20);
+  h.vad.speechEnd();
+  h.stt.finalOnEnd('thanks that is all goodbye');
+  await h.step(2);
+  h.leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'remote', outcome: 'completed' });
+  await h.session.transcriptSettled();
+  const last = h.session.transcript.at(-1);
+  assert.deepEqual([last?.speaker, last?.text], ['callee', 'thanks that is all goodbye'], JSON.stringify(h.session.transcript));
+  assert.equal(llm.requests.length, 0, 'a call that is over asks the model nothing');
+  assert.equal(h.session.events.filter((e) => e.type === 'ended').length, 1);
+
+  // Still speaking when they hang up (no speech end from the VAD): the words are the last line all the same.
+  const h2 = harness(llmBrain(new ScriptedLlm()));
+  h2.leg.answer(8000);
+  await h2.until('greeting said', () => h2.session.transcript.some((t) => t.speaker === 'agent'));
+  h2.vad.speechStart();
+  await h2.step(20);
+  h2.stt.finalOnEnd('call me tomorrow');
+  h2.leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'remote', outcome: 'completed' });
+  await h2.session.transcriptSettled();
+  assert.equal(h2.session.transcript.at(-1)?.text, 'call me tomorrow');
+});
+
 test('barge_in.enabled false: long speech over the agent does not cut it; the answer is replied to after it', async () => {
   const llm = new ScriptedLlm().reply({ text: ['Noted.'] });
   const h = harness(llmBrain(llm), { bargeIn: { minSpeechMs: 200, enabled: false } });

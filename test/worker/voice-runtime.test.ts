@@ -227,6 +227,35 @@ test('the real VoiceSession through the runtime: flow greeting, "yes", reply, ag
   assert.ok(events.some((e) => e.type === 'latency'), 'the reply reported its latency');
 });
 
+test("the callee's last sentence, settled by the recognizer only after they hung up, is in the ended event's transcript", async () => {
+  const clock = new VirtualClock();
+  const vad = new FakeVad();
+  const stt = new FakeStt();
+  const { rt, events, legs } = runtime(voicePreparer({ engines: { tts: new ToneTts(), vad, stt }, clock }));
+  rt.handle(voiceCmd());
+  await tick();
+  const leg = legs[0];
+  assert.ok(leg);
+  leg.answer(16000);
+  const step = async () => {
+    leg.play(20);
+    leg.hear(new Int16Array(320));
+    await clock.advanceAsync(20);
+  };
+  for (let i = 0; i < 3000 && !events.some((e) => e.type === 'greeting-started'); i++) await step();
+  vad.speechStart();
+  for (let i = 0; i < 10; i++) await step();
+  vad.speechEnd();
+  stt.finalOnEnd('no thanks not interested');
+  leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'remote', outcome: 'completed' });
+  for (let i = 0; i < 50 && !events.some((e) => e.type === 'ended'); i++) await tick();
+  const ended = events.find((e) => e.type === 'ended');
+  assert.ok(ended?.type === 'ended');
+  assert.equal(ended.endReason, 'callee_hangup');
+  assert.deepEqual(ended.transcript?.at(-1) && [ended.transcript.at(-1)?.speaker, ended.transcript.at(-1)?.text], ['callee', 'no thanks not interested']);
+  assert.equal(rt.activeCalls, 0);
+});
+
 test('brainFor: flow wins; llm without flow; neither throws', () => {
   assert.equal(brainFor({ flow, systemPrompt: '', dynamicVariables: { name: 'x' } }).ownsTimeouts, true);
   assert.equal(brainFor({ llm: { provider: 'ollama', model: 'm' }, systemPrompt: 'p', dynamicVariables: {} }).ownsTimeouts, false);

@@ -15,7 +15,12 @@ export type DialLeg = (cmd: DialCommand) => Promise<Leg>;
 export interface VoiceCall {
   pushAudio(frame: Int16Array): void;
   readonly transcript: readonly TranscriptTurn[];
+  /** Resolves once the transcript is whole after the end (the recognizer's last final is in). */
+  transcriptSettled?(): Promise<void>;
 }
+
+/** The most the end of a call waits for its transcript to settle (the session bounds it itself, on its clock). */
+const TRANSCRIPT_SETTLE_MAX_MS = 2000;
 
 /**
  * Builds the voice agent of a call in two steps: prepare (before dialing: providers, brain; a
@@ -131,6 +136,15 @@ export class MediaRuntime {
 
   get activeCalls(): number {
     return this.#calls.size;
+  }
+
+  /** Ended calls whose end waits for their transcript to settle (reported within TRANSCRIPT_SETTLE_MAX_MS). */
+  #settling = 0;
+
+  /** Resolves once no call is live or settling, or after maxMs (a shutdown lets the last ends be reported). */
+  async whenIdle(maxMs: number): Promise<void> {
+    const until = Date.now() + maxMs;
+    while ((this.#calls.size > 0 || this.#settling > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   }
 
   handle(cmd: WorkerCommand): void {
@@ -260,34 +274,50 @@ export class MediaRuntime {
         const at = this.#now();
         const recording = call.recording?.finish(at);
         const endReason = endReasonFor(e, call.hangupCause, call.voice?.reason);
-        this.deps.emit({
-          type: 'ended',
-          callId,
-          // Nobody to talk to: a fax or a network intercept answered, which is a failed call, not a completed one.
-          status: FAILED_ON_ANSWER.includes(endReason) ? 'failed' : e.outcome,
-          sipStatusCode: e.sipStatusCode,
-          endReason,
-          // A session ended by a provider error says which error, rather than "local hangup".
-          reason:
-            endReason === 'fax_detected'
-              ? 'a fax machine answered (its fax tone was heard)'
-              : endReason === 'number_unreachable'
-                ? 'the network answered with an intercept (special information tones or a "not in service" message)'
-                : call.hangupCause === 'voice' && call.voice?.error !== undefined
-                  ? call.voice.error
-                  : e.reason,
-          at,
-          // An answered call has a conversation to keep (possibly empty; a greeting-only call's is the
-          // line it played); an unanswered one has none.
-          ...(call.answered ? { transcript: call.voice ? [...(call.voice.call?.transcript ?? [])] : this.#greetingTranscript(call, at) } : {}),
-          ...(call.answered ? { timings: timingsOf(call) } : {}),
-          ...(recording ? { recording } : {}),
+        // An answered voice call reports its end once the recognizer's last words are in the transcript.
+        const settled = call.answered ? call.voice?.call?.transcriptSettled?.() : undefined;
+        if (!settled) return this.#reportEnd(call, e, at, endReason, recording);
+        let timer: NodeJS.Timeout | undefined;
+        const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, TRANSCRIPT_SETTLE_MAX_MS)));
+        this.#settling++;
+        void Promise.race([settled, cap]).then(() => {
+          clearTimeout(timer);
+          this.#settling--;
+          this.#reportEnd(call, e, at, endReason, recording);
         });
         return;
       }
       default:
         return;
     }
+  }
+
+  /** The call's end, with what it said (a greeting-only call's line, a voice call's transcript) and measured. */
+  #reportEnd(call: ActiveCall, e: Extract<LegEvent, { type: 'ended' }>, at: number, endReason: EndReason, recording: ReturnType<RecordingTap['finish']>): void {
+    const callId = call.cmd.callId;
+    this.deps.emit({
+      type: 'ended',
+      callId,
+      // Nobody to talk to: a fax or a network intercept answered, which is a failed call, not a completed one.
+      status: FAILED_ON_ANSWER.includes(endReason) ? 'failed' : e.outcome,
+      sipStatusCode: e.sipStatusCode,
+      endReason,
+      // A session ended by a provider error says which error, rather than "local hangup".
+      reason:
+        endReason === 'fax_detected'
+          ? 'a fax machine answered (its fax tone was heard)'
+          : endReason === 'number_unreachable'
+            ? 'the network answered with an intercept (special information tones or a "not in service" message)'
+            : call.hangupCause === 'voice' && call.voice?.error !== undefined
+              ? call.voice.error
+              : e.reason,
+      at,
+      // An answered call has a conversation to keep (possibly empty; a greeting-only call's is the
+      // line it played); an unanswered one has none.
+      ...(call.answered ? { transcript: call.voice ? [...(call.voice.call?.transcript ?? [])] : this.#greetingTranscript(call, at) } : {}),
+      ...(call.answered ? { timings: timingsOf(call) } : {}),
+      ...(recording ? { recording } : {}),
+    });
   }
 
   #attachVoice(call: ActiveCall, voice: NonNullable<ActiveCall['voice']>, leg: Leg): void {

@@ -72,15 +72,19 @@ const runtime = new MediaRuntime({
     }),
 });
 
+/** The most a shutdown waits for live calls to end and their ends to be reported (under the host's 3 s grace, media-thread.ts). */
+const SHUTDOWN_SETTLE_MS = 2200;
+
 port.on('message', (cmd: WorkerCommand) => {
   runtime.handle(cmd);
   if (cmd.type === 'shutdown') {
-    // Give CANCEL/BYE a moment to leave, then close the transports and let the thread end.
-    setTimeout(() => {
+    // Give CANCEL/BYE a moment to leave and the calls' ends (their last words) to be reported, then
+    // close the transports and let the thread end.
+    void Promise.all([new Promise((r) => setTimeout(r, 500)), runtime.whenIdle(SHUTDOWN_SETTLE_MS)]).then(() => {
       // Vendor sockets kept for the next utterance are closed politely rather than dropped.
       closeIdleTtsConnections();
       void ua.close().finally(() => port.close());
-    }, 500);
+    });
   }
 });
 emit({ type: 'ready', sipPort: udp.local.port });

@@ -65,6 +65,11 @@ export class FakeStt implements SttProvider {
   partial(text: string): void {
     this.#put({ type: 'partial', text });
   }
+  /** A final the engine gives only once it is told the audio is over (end()), as a real one settles its last utterance. */
+  #onEnd: string | undefined;
+  finalOnEnd(text: string): void {
+    this.#onEnd = text;
+  }
   fail(error: ProviderError): void {
     this.#put({ type: 'error', error });
   }
@@ -84,6 +89,8 @@ export class FakeStt implements SttProvider {
         self.#audioMs += 20;
       },
       end: () => {
+        if (self.#onEnd !== undefined) self.final(self.#onEnd);
+        self.#onEnd = undefined;
         self.#closed = true;
         self.#wake?.();
       },
