@@ -1,5 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { callFixture, startTestApp, type TestApp } from '../helpers/test-app.js';
 
 let t: TestApp;
@@ -49,6 +53,27 @@ test('the OpenAPI 3.1 document lists every route with its schemas', async () => 
   assert.deepEqual(body.required, ['to']);
   assert.ok(create.responses['202']);
   assert.ok(doc.components.securitySchemes.bearerAuth);
+});
+
+test('the OpenAPI document holds no TypeBox bookkeeping keys, names its server, and @redocly/cli lints it with zero errors', async () => {
+  const r = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+  const doc = r.json();
+  assert.ok(!/"~[a-z]+"\s*:/i.test(r.body), 'no "~kind" / "~optional" keys');
+  assert.deepEqual(doc.servers, [{ url: '/', description: 'this Outcall server' }]);
+  const dir = mkdtempSync(join(tmpdir(), 'outcall-openapi-'));
+  try {
+    const file = join(dir, 'openapi.json');
+    writeFileSync(file, r.body);
+    const bin = new URL('../../node_modules/.bin/redocly', import.meta.url).pathname;
+    // redocly exits 1 on errors; its JSON report is on stdout either way.
+    const run = spawnSync(bin, ['lint', file, '--format=json'], { encoding: 'utf8', timeout: 120_000 });
+    assert.ok(run.stdout.includes('"totals"'), `redocly ran: ${run.stderr.slice(-500)}`);
+    const report = JSON.parse(run.stdout.slice(run.stdout.indexOf('{'))) as { totals: { errors: number }; problems: Array<{ ruleId: string; severity: string; message: string }> };
+    const errors = report.problems.filter((p) => p.severity === 'error');
+    assert.equal(report.totals.errors, 0, JSON.stringify(errors.slice(0, 5)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('metrics are Prometheus text and count created calls and requests', async () => {
