@@ -24,7 +24,7 @@ export function makeResponse(status: number, reason: string, headers: SipHeaders
 export const REASONS: Record<number, string> = {
   100: 'Trying', 180: 'Ringing', 183: 'Session Progress', 200: 'OK', 202: 'Accepted', 400: 'Bad Request',
   403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
-  415: 'Unsupported Media Type', 481: 'Call/Transaction Does Not Exist', 487: 'Request Terminated',
+  415: 'Unsupported Media Type', 416: 'Unsupported URI Scheme', 420: 'Bad Extension', 481: 'Call/Transaction Does Not Exist', 487: 'Request Terminated',
   488: 'Not Acceptable Here', 491: 'Request Pending', 500: 'Server Internal Error', 501: 'Not Implemented',
   503: 'Service Unavailable',
 };

@@ -7,6 +7,10 @@ export type ParseErrorCode =
   | 'missing-header'
   | 'bad-header'
   | 'bad-uri'
+  /** A Request-URI of a scheme we do not serve (not sip, sips or tel): answered 416 (RFC 3261 §8.2.2.1). */
+  | 'unsupported-uri-scheme'
+  /** A request of a SIP version other than 2.0: answered 505 (RFC 3261 §21.5.7). */
+  | 'sip-version'
   | 'content-length'
   | 'truncated-body'
   | 'too-large';

@@ -116,6 +116,12 @@ export class SipHeaders {
     return this.fields.find((f) => f.name.toLowerCase() === key)?.value;
   }
 
+  /** How many header lines carry `name` (compact forms included). */
+  count(name: string): number {
+    const key = canonicalName(name).toLowerCase();
+    return this.fields.reduce((n, f) => n + (f.name.toLowerCase() === key ? 1 : 0), 0);
+  }
+
   /** Every value: lines in order, each list-valued line split on top-level commas. */
   getAll(name: string): string[] {
     const key = canonicalName(name).toLowerCase();

@@ -76,6 +76,8 @@ export function parseCSeq(text: string): Result<CSeq> {
 }
 
 /** Extracts and validates the core headers; a message missing any of them is malformed (§8.1.1). */
+const SINGLE_CORE = ['From', 'To', 'Call-ID', 'CSeq'] as const;
+
 export function parseCore(headers: SipHeaders): Result<CoreHeaders> {
   const viaValues = headers.getAll('Via');
   if (viaValues.length === 0) return fail('missing-header', 'missing Via');
@@ -84,6 +86,11 @@ export function parseCore(headers: SipHeaders): Result<CoreHeaders> {
     const via = parseVia(v);
     if (!via.ok) return via;
     vias.push(via.value);
+  }
+  // §7.3.1, §20: From, To, Call-ID and CSeq appear once; two of one leave the dialog and transaction
+  // ambiguous (RFC 4475 §3.1.2.11), so the message is malformed.
+  for (const name of SINGLE_CORE) {
+    if (headers.count(name) > 1) return fail('bad-header', `more than one ${name} header`);
   }
   const fromText = headers.get('From');
   const toText = headers.get('To');

@@ -72,7 +72,10 @@ export function parseMessage(input: Buffer | string): Result<SipMessage> {
   if (startLine === undefined) return fail('empty', 'no start line');
   const resp = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/i.exec(startLine);
   const req = resp ? null : /^([A-Za-z0-9!%*+._`'~-]+) (\S+) SIP\/2\.0$/i.exec(startLine);
-  if (!resp && !req) return fail('start-line', `bad start line: ${startLine.slice(0, 80)}`);
+  if (!resp && !req) {
+    if (/^[A-Za-z0-9!%*+._`'~-]+ \S+ SIP\/\d+\.\d+$/i.test(startLine)) return fail('sip-version', `SIP version not supported: ${startLine.slice(-12)}`);
+    return fail('start-line', `bad start line: ${startLine.slice(0, 80)}`);
+  }
 
   const headers = new SipHeaders();
   for (const line of rest) {
@@ -84,6 +87,8 @@ export function parseMessage(input: Buffer | string): Result<SipMessage> {
   }
 
   let body: Buffer = buf.subarray(bodyStart);
+  // Two Content-Lengths leave the body's end unknown (RFC 4475 §3.1.2.12): malformed, whatever they say.
+  if (headers.count('Content-Length') > 1) return fail('content-length', 'more than one Content-Length header');
   const cl = headers.get('Content-Length');
   if (cl !== undefined) {
     if (!/^\d{1,9}$/.test(cl)) return fail('content-length', `bad Content-Length: ${cl.slice(0, 20)}`);
@@ -101,7 +106,11 @@ export function parseMessage(input: Buffer | string): Result<SipMessage> {
   if (!req) return fail('start-line', 'unreachable');
   const method = req[1] ?? '';
   const uri = req[2] ?? '';
-  if (!parseUri(uri).ok) return fail('bad-uri', `bad Request-URI: ${uri.slice(0, 80)}`);
+  if (!parseUri(uri).ok) {
+    // An absolute URI of another scheme (RFC 3986 §3.1) is well formed, just not ours to serve.
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri) && !/^(sips?|tel):/i.test(uri)) return fail('unsupported-uri-scheme', `Request-URI scheme not supported: ${uri.slice(0, 40)}`);
+    return fail('bad-uri', `bad Request-URI: ${uri.slice(0, 80)}`);
+  }
   // §8.2 / §20.16: the CSeq method must match the request method.
   if (core.value.cseq.method !== method.toUpperCase()) return fail('bad-header', 'CSeq method does not match request method');
   return ok({ kind: 'request', method: method.toUpperCase(), uri, headers, body: bodyText, core: core.value });

@@ -10,7 +10,7 @@ import { findHeaderEnd, leadingCrlf, MAX_MESSAGE_BYTES, parseMessage } from './p
 export type FramedItem =
   | { readonly type: 'message'; readonly message: SipMessage }
   /** The message was framed correctly but did not parse: skip it, the stream stays usable. */
-  | { readonly type: 'malformed'; readonly error: SipParseError };
+  | { readonly type: 'malformed'; readonly error: SipParseError; readonly raw: Buffer };
 
 export class StreamFramer {
   /** Growable buffer: appends are amortized O(1), so tiny chunks cannot make framing quadratic. */
@@ -56,8 +56,11 @@ export class StreamFramer {
         break;
       }
       const head = view.toString('latin1', 0, end.headerEnd);
-      const m = /(?:^|\n)\s*(?:content-length|l)\s*:\s*([^\r\n]*)/i.exec(head);
+      const all = [...head.matchAll(/(?:^|\n)\s*(?:content-length|l)\s*:\s*([^\r\n]*)/gi)];
+      const m = all[0];
       if (!m) return this.breakWith('content-length', 'missing Content-Length on stream transport');
+      // Two of them: where this message ends, and so every later one, is unknown (§18.3).
+      if (all.length > 1) return this.breakWith('content-length', 'more than one Content-Length on stream transport');
       const clText = (m[1] ?? '').trim();
       if (!/^\d{1,9}$/.test(clText)) return this.breakWith('content-length', `bad Content-Length: ${clText.slice(0, 20)}`);
       const total = end.bodyStart + Number(clText);
@@ -71,7 +74,7 @@ export class StreamFramer {
       this.start += total;
       this.scanned = 0;
       const parsed = parseMessage(raw);
-      items.push(parsed.ok ? { type: 'message', message: parsed.value } : { type: 'malformed', error: parsed.error });
+      items.push(parsed.ok ? { type: 'message', message: parsed.value } : { type: 'malformed', error: parsed.error, raw });
     }
     if (this.start === this.end) {
       this.start = 0;

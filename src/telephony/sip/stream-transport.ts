@@ -10,6 +10,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { silentLogger, type Logger } from './logger.js';
+import { malformedRequestReply } from './malformed-reply.js';
 import { StreamFramer } from './stream-framer.js';
 import { connectTls, sniFor, trustId } from './tls-connect.js';
 import { advertisedHost, hostPortKey, type HostPort, type SendTarget, type SipTransport, type TlsPeer, type TransportListener, type TransportStats } from './transport.js';
@@ -130,6 +131,9 @@ export class StreamTransport implements SipTransport {
         if (item.type === 'malformed') {
           this.stats.dropped++;
           this.listener?.onDrop?.(item.error, remote);
+          // Answered on the connection it came on, when it can be (malformed-reply.ts).
+          const reply = malformedRequestReply(item.raw, item.error);
+          if (reply && !socket.destroyed) socket.write(reply);
         } else this.listener?.onMessage(item.message, remote, this);
       }
     });

@@ -1,5 +1,6 @@
 /** UDP transport (RFC 3261 §18 over datagrams): one bound socket, one message per datagram. */
 import dgram from 'node:dgram';
+import { malformedRequestReply } from './malformed-reply.js';
 import { parseMessage } from './parser.js';
 import { silentLogger, type Logger } from './logger.js';
 import { advertisedHost, type HostPort, type SipTransport, type TransportListener, type TransportStats } from './transport.js';
@@ -62,6 +63,10 @@ export class UdpTransport implements SipTransport {
     if (!parsed.ok) {
       this.stats.dropped++;
       this.listener?.onDrop?.(parsed.error, source);
+      // A request that could not be parsed still gets its 400/416/505 when it can be addressed; back to
+      // where it came from (the address a response would use after rport/received, RFC 3581 §4).
+      const reply = malformedRequestReply(buf, parsed.error);
+      if (reply && !this.closed) this.send(reply, source).catch(() => undefined);
       return;
     }
     this.listener?.onMessage(parsed.value, source, this);

@@ -137,6 +137,15 @@ export class UserAgent implements TransactionUser {
 
   onRequest(inc: IncomingRequest): void {
     const req = inc.request;
+    // §8.2.2.3: an option tag in Require we do not support (we support none) is refused with 420 and
+    // the tags in Unsupported, in or out of a dialog; never for ACK (no response) or CANCEL (§9.2).
+    if (req.method !== 'ACK' && req.method !== 'CANCEL') {
+      const required = req.headers.getAll('Require').map((t) => t.trim()).filter((t) => t !== '');
+      if (required.length > 0) {
+        inc.serverTx?.respond(buildResponse(req, 420, { extra: [{ name: 'Unsupported', value: required.join(', ') }], toTag: newTag() }));
+        return;
+      }
+    }
     const call = this.calls.get(req.core.callId);
     if (call) {
       call.handleRequest(inc);

@@ -156,7 +156,10 @@ describe('parser', () => {
       ['INVITE sip:x@y SIP/2.0\r\nVia SIP/2.0/UDP h\r\n\r\n', 'header-line'],
       ['INVITE sip:x@y SIP/2.0\r\n Via: folded first\r\n\r\n', 'header-line'],
       ['INVITE sip:x@y SIP/2.0\r\nFrom: <sip:a@b>\r\n\r\n', 'missing-header'],
-      ['INVITE http://x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\n\r\n', 'bad-uri'],
+      // Well formed, of a scheme we do not serve: answered 416 (malformed-reply.ts).
+      ['INVITE http://x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\n\r\n', 'unsupported-uri-scheme'],
+      ['INVITE sip:ho st SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\n\r\n', 'start-line'],
+      ['INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nTo: <sip:e@f>\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\n\r\n', 'bad-header'],
       ['BYE sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: q\r\nCSeq: 1 INVITE\r\n\r\n', 'bad-header'],
       ['BYE sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: q\r\nCSeq: 1 BYE\r\nContent-Length: 50\r\n\r\nshort', 'truncated-body'],
       ['BYE sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: q\r\nCSeq: 1 BYE\r\nContent-Length: -3\r\n\r\n', 'content-length'],
@@ -221,5 +224,9 @@ describe('stream framer', () => {
     const bad = g.push(Buffer.from('INFO sip:x@y SIP/2.0\r\nCSeq: 1 INFO\r\n\r\n'));
     assert.equal(bad.ok, false);
     if (!bad.ok) assert.equal(bad.error.code, 'content-length');
+    // Two Content-Lengths: where this message ends (and every later one begins) is unknown.
+    const two = new StreamFramer().push(Buffer.from(msg(6, 'abcd').replace('l: 4\r\n', 'l: 4\r\nContent-Length: 2\r\n')));
+    assert.equal(two.ok, false);
+    if (!two.ok) assert.match(two.error.message, /more than one Content-Length/);
   });
 });
