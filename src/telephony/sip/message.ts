@@ -72,12 +72,13 @@ export function parseCSeq(text: string): Result<CSeq> {
   if (!m) return fail('bad-header', `bad CSeq: ${text.slice(0, 40)}`);
   const seq = Number(m[1]);
   if (seq >= 2 ** 31) return fail('bad-header', 'CSeq out of range');
-  return ok({ seq, method: (m[2] ?? '').toUpperCase() });
+  // §7.1: method names are case-sensitive ("invite" is not INVITE), in CSeq as on the request line.
+  return ok({ seq, method: m[2] ?? '' });
 }
 
-/** Extracts and validates the core headers; a message missing any of them is malformed (§8.1.1). */
 const SINGLE_CORE = ['From', 'To', 'Call-ID', 'CSeq'] as const;
 
+/** Extracts and validates the core headers; a message missing any of them is malformed (§8.1.1). */
 export function parseCore(headers: SipHeaders): Result<CoreHeaders> {
   const viaValues = headers.getAll('Via');
   if (viaValues.length === 0) return fail('missing-header', 'missing Via');

@@ -112,6 +112,7 @@ export function parseMessage(input: Buffer | string): Result<SipMessage> {
     return fail('bad-uri', `bad Request-URI: ${uri.slice(0, 80)}`);
   }
   // §8.2 / §20.16: the CSeq method must match the request method.
-  if (core.value.cseq.method !== method.toUpperCase()) return fail('bad-header', 'CSeq method does not match request method');
-  return ok({ kind: 'request', method: method.toUpperCase(), uri, headers, body: bodyText, core: core.value });
+  if (core.value.cseq.method !== method) return fail('bad-header', 'CSeq method does not match request method');
+  // §7.1: the method is case-sensitive and kept as sent: "invite" is an unknown method, not an INVITE.
+  return ok({ kind: 'request', method, uri, headers, body: bodyText, core: core.value });
 }

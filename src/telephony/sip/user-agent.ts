@@ -46,6 +46,9 @@ export interface UserAgentStats {
   readonly internalErrors: number;
 }
 
+/** Methods of RFC 3261 and its common extensions: known, though out of a dialog we allow only some (405 for the rest). */
+const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'INFO', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'UPDATE', 'MESSAGE', 'REFER', 'PUBLISH']);
+
 export class UserAgent implements TransactionUser {
   private readonly calls = new Map<string, OutboundCall>();
   private readonly inbound = new Map<string, InboundCall>();
@@ -175,7 +178,11 @@ export class UserAgent implements TransactionUser {
       extra.push({ name: 'Allow', value: ALLOW }, { name: 'Accept', value: 'application/sdp' });
     } else if (req.method === 'INVITE') status = 403; // no onInvite handler: we accept no incoming calls.
     else if (req.method === 'CANCEL') status = 481; // §9.2: nothing to cancel.
-    else {
+    else if (!KNOWN_METHODS.has(req.method)) {
+      // §21.5.2: a method we do not recognize (names are case-sensitive: "invite" is one) is 501.
+      status = 501;
+      extra.push({ name: 'Allow', value: ALLOW });
+    } else {
       status = 405;
       extra.push({ name: 'Allow', value: ALLOW });
     }

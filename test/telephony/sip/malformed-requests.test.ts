@@ -104,6 +104,16 @@ describe('malformed and unsupported requests (UDP)', () => {
     assert.equal(cancel?.status, 481, 'CANCEL is never refused for Require (§9.2): nothing to cancel');
   });
 
+  test('method names are case-sensitive: "invite" is an unknown method (501), never an INVITE; an unknown FOO is 501, a known one not allowed here 405', async () => {
+    const lower = await exchange(request({ method: 'invite', extra: ['Contact: <sip:tester@127.0.0.1>'] }));
+    assert.equal(lower?.status, 501);
+    const foo = await exchange(request({ method: 'FOO' }));
+    assert.equal(foo?.status, 501);
+    assert.match(foo?.headers.get('Allow') ?? '', /INVITE/);
+    const sub = await exchange(request({ method: 'SUBSCRIBE' }));
+    assert.equal(sub?.status, 405);
+  });
+
   test('no reply when nothing can address one: a malformed ACK, a request without Via or Call-ID, garbage', async () => {
     assert.equal(await exchange(request({ method: 'ACK', extra: ['To: <sip:x@y>'] })), undefined, 'ACK');
     assert.equal(await exchange(request({ extra: ['CSeq: 9 OPTIONS'], drop: ['Via'] })), undefined, 'no Via');

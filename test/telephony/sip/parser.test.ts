@@ -144,7 +144,9 @@ describe('parser', () => {
   });
 
   test('CSeq parsing', () => {
-    assert.deepEqual(parseCSeq(' 42  invite '), { ok: true, value: { seq: 42, method: 'INVITE' } });
+    // Methods are case-sensitive (§7.1): kept as sent.
+    assert.deepEqual(parseCSeq(' 42  invite '), { ok: true, value: { seq: 42, method: 'invite' } });
+    assert.deepEqual(parseCSeq('7 INVITE'), { ok: true, value: { seq: 7, method: 'INVITE' } });
     for (const bad of ['x INVITE', '1', '99999999999 INVITE', '-1 BYE']) assert.equal(parseCSeq(bad).ok, false, bad);
   });
 
