@@ -102,6 +102,16 @@ export function parseUri(text: string): Result<SipUri> {
   if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') return fail('bad-uri', `unsupported scheme: ${scheme.slice(0, 20)}`);
   let rest = t.slice(colon + 1);
   let headers: string | undefined;
+  // §25.1: the user part may hold "?", ";", "/", "," ... (user-unreserved), while neither params nor
+  // headers may hold an unescaped "@": the last "@" ends the userinfo, and only then does "?" start headers.
+  let userinfo: string | undefined;
+  if (scheme !== 'tel') {
+    const at = rest.lastIndexOf('@');
+    if (at >= 0) {
+      userinfo = rest.slice(0, at);
+      rest = rest.slice(at + 1);
+    }
+  }
   const q = rest.indexOf('?');
   if (q >= 0) {
     headers = rest.slice(q + 1);
@@ -117,10 +127,7 @@ export function parseUri(text: string): Result<SipUri> {
   }
   let user: string | undefined;
   let password: string | undefined;
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    const userinfo = rest.slice(0, at);
-    rest = rest.slice(at + 1);
+  if (userinfo !== undefined) {
     const pc = userinfo.indexOf(':');
     user = pc < 0 ? userinfo : userinfo.slice(0, pc);
     password = pc < 0 ? undefined : userinfo.slice(pc + 1);

@@ -116,6 +116,15 @@ describe('parser', () => {
     const tel = parseUri('tel:+1-555-123;phone-context=x');
     assert.ok(tel.ok && tel.value.host === '+1-555-123');
     for (const bad of ['http://x', 'sip:', 'sip:a@', 'sip:host:99999', 'sip:ho st', 'sip:[::1', 'nocolon']) assert.equal(parseUri(bad).ok, false, bad);
+    // §25.1 user-unreserved: "?", ";", "/", "," and "&=+$" in the user part, marks and escapes too, and
+    // "&=+$," in the password; the last "@" ends the userinfo (RFC 4475 §3.1.1.2 tests the same grammar).
+    const odd = parseUri("sip:1_odd.user~(sure!)&isn't+it$/strange?,/;;*:&pw+has=1,odd!*pa$s~w_d.(it-is)@example.com;lr?h=1");
+    assert.ok(odd.ok, JSON.stringify(odd));
+    assert.equal(odd.value.user, "1_odd.user~(sure!)&isn't+it$/strange?,/;;*");
+    assert.equal(odd.value.password, '&pw+has=1,odd!*pa$s~w_d.(it-is)');
+    assert.deepEqual([odd.value.host, odd.value.params.has('lr'), odd.value.headers], ['example.com', true, 'h=1']);
+    const escaped = parseUri('sip:sips%3Auser%40example.com@example.net');
+    assert.ok(escaped.ok && escaped.value.user === 'sips%3Auser%40example.com' && escaped.value.host === 'example.net');
   });
 
   test('name-addr and addr-spec: params after a bare URI belong to the header', () => {
