@@ -14,6 +14,8 @@ export interface Config {
   bodyLimit: number;
   /** How long an answered call's result webhook waits for the LLM's summary (OUTCALL_RESULT_SUMMARY_WAIT_S). */
   resultSummaryWaitMs: number;
+  /** On SIGTERM/SIGINT, how long live calls may go on before they are ended worker_shutdown (OUTCALL_DRAIN_S). */
+  drainMs: number;
   media: MediaConfig;
 }
 
@@ -73,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateUrls: bool(env, 'OUTCALL_ALLOW_PRIVATE_URLS'),
     bodyLimit: int(env, 'OUTCALL_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
     resultSummaryWaitMs: int(env, 'OUTCALL_RESULT_SUMMARY_WAIT_S', 15, 0, 300) * 1000,
+    drainMs: int(env, 'OUTCALL_DRAIN_S', 30, 0, 3600) * 1000,
     media: loadMediaConfig(env),
   };
 }

@@ -7,6 +7,7 @@ import { DEFAULT_ORG_ID } from '../store/orgs.js';
 import { runDemoCall, wantDemoCall } from './demo-call.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { startCallPlane } from '../worker/control/call-plane.js';
+import { stopPlane } from '../worker/control/stop-plane.js';
 
 /** `outcall serve`: the store, the API and (as they land) the dispatcher and media, in one process. */
 export async function serve(config: Config): Promise<number> {
@@ -47,7 +48,8 @@ export async function serve(config: Config): Promise<number> {
   });
   app.log.info('shutting down');
   await app.close();
-  await plane.stop();
+  // Live calls may finish (OUTCALL_DRAIN_S); a second signal does not wait for them.
+  await stopPlane(plane, config.drainMs, (m) => app.log.info(m));
   await sandbox?.stop();
   await deliverer.stop();
   await ctx.db.close();

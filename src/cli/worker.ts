@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { OutcallError } from '../errors.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { startCallPlane } from '../worker/control/call-plane.js';
+import { stopPlane } from '../worker/control/stop-plane.js';
 
 /**
  * `outcall worker`: a media worker process without the HTTP API. Several of them (and the API
@@ -26,7 +27,7 @@ export async function worker(config: Config): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   log.info('worker shutting down');
-  await plane.stop();
+  await stopPlane(plane, config.drainMs, (m) => log.info(m));
   await deliverer.stop();
   await ctx.db.close();
   return 0;

@@ -51,6 +51,7 @@ export const DISCONNECTION_OF: Readonly<Record<EndReason, Disconnection>> = {
   dial_error: 'failed',
   // Our side lost the call: the worker, the media, or a speech provider failed.
   worker_lost: 'error',
+  worker_shutdown: 'error',
   overdue: 'error',
   media_timeout: 'error',
   error_stt: 'error',

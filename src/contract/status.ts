@@ -74,6 +74,8 @@ export const END_REASONS = [
   'no_answer',
   'sip_error',
   'worker_lost',
+  // The worker was stopped (SIGTERM) and the call was still live when its drain time (OUTCALL_DRAIN_S) ran out.
+  'worker_shutdown',
   // The worker holding the call never reported its end, long past the call's own limits.
   'overdue',
   'dial_error',

@@ -44,7 +44,8 @@ export interface CallTimings {
 /** A provider switch as the call records it: ms from answer (the session's clock). */
 export type ProviderFallbackRecord = ProviderFallbackEvent & { atMs: number };
 
-export type WorkerCommand = DialCommand | { type: 'cancel'; callId: string } | { type: 'shutdown' };
+/** shutdown: no new calls; live ones may go on for drainMs (default 0), then are ended worker_shutdown. */
+export type WorkerCommand = DialCommand | { type: 'cancel'; callId: string } | { type: 'shutdown'; drainMs?: number };
 
 export type CallOutcomeStatus = 'completed' | 'busy' | 'no_answer' | 'canceled' | 'failed';
 

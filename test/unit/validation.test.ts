@@ -38,3 +38,11 @@ test('OUTCALL_RESULT_SUMMARY_WAIT_S: how long call.result waits for the LLM summ
   assert.throws(() => loadConfig({ OUTCALL_RESULT_SUMMARY_WAIT_S: '301' }), { code: 'config_invalid' });
   assert.throws(() => loadConfig({ OUTCALL_RESULT_SUMMARY_WAIT_S: '1.5' }), { code: 'config_invalid' });
 });
+
+test('OUTCALL_DRAIN_S: how long live calls may go on after SIGTERM, 30 s by default, 0-3600', () => {
+  assert.equal(loadConfig({}).drainMs, 30_000);
+  assert.equal(loadConfig({ OUTCALL_DRAIN_S: '0' }).drainMs, 0);
+  assert.equal(loadConfig({ OUTCALL_DRAIN_S: '600' }).drainMs, 600_000);
+  assert.throws(() => loadConfig({ OUTCALL_DRAIN_S: '3601' }), { code: 'config_invalid' });
+  assert.throws(() => loadConfig({ OUTCALL_DRAIN_S: '-1' }), { code: 'config_invalid' });
+});

@@ -117,6 +117,38 @@ test('cancel before answer sends CANCEL; after answer it hangs up; both end canc
   ]);
 });
 
+test('shutdown with a drain: live calls go on, one that ends meanwhile keeps its own end; the rest end worker_shutdown when the drain is up; a second shutdown ends them now', async () => {
+  const { rt, events, legs } = setup();
+  for (const id of ['a', 'b', 'c']) rt.handle(cmd({ callId: id }));
+  await tick();
+  const [a, b, c] = legs as [FakeLeg, FakeLeg, FakeLeg];
+  a.emit({ type: 'answered', codec: 'PCMA', sampleRate: 8000 });
+  await tick();
+  rt.handle({ type: 'shutdown', drainMs: 150 });
+  assert.deepEqual([a.calls, b.calls, c.calls], [[], [], []], 'nothing is cut while the drain runs');
+  // b's callee hangs up on their own during the drain.
+  b.emit({ type: 'answered', codec: 'PCMA', sampleRate: 8000 });
+  b.emit({ type: 'ended', sipStatusCode: 200, reason: 'BYE', by: 'remote', outcome: 'completed' });
+  await new Promise((r) => setTimeout(r, 250));
+  assert.deepEqual([a.calls, c.calls], [['hangup'], ['cancel']], 'the answered one is hung up, the ringing one cancelled');
+  a.emit({ type: 'ended', sipStatusCode: 200, reason: 'BYE', by: 'local', outcome: 'completed' });
+  c.emit({ type: 'ended', sipStatusCode: 487, reason: 'Request Terminated', by: 'local', outcome: 'canceled' });
+  const ends = events.filter((e): e is Extract<WorkerEvent, { type: 'ended' }> => e.type === 'ended');
+  assert.deepEqual(ends.map((e) => [e.callId, e.status, e.endReason]), [
+    ['b', 'completed', 'callee_hangup'],
+    ['a', 'completed', 'worker_shutdown'],
+    ['c', 'canceled', 'worker_shutdown'],
+  ]);
+
+  const second = setup();
+  second.rt.handle(cmd({ callId: 'd' }));
+  await tick();
+  second.rt.handle({ type: 'shutdown', drainMs: 60_000 });
+  assert.deepEqual(second.legs[0]?.calls, []);
+  second.rt.handle({ type: 'shutdown' });
+  assert.deepEqual(second.legs[0]?.calls, ['cancel'], 'a second shutdown does not wait for the drain');
+});
+
 test('a cancel that arrives while the leg is still being dialed is applied once it exists', async () => {
   let release: (l: Leg) => void = () => undefined;
   const leg = new FakeLeg();

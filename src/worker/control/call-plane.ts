@@ -15,7 +15,13 @@ export interface CallPlane {
   dialer: CallDialer;
   /** Summaries and `analyzed` events of ended calls (also those a dead process left behind). */
   postCall: PostCallRunner;
-  stop(): Promise<void>;
+  /**
+   * Stops claiming at once; live calls go on for drainMs (default 0), the rest then end
+   * worker_shutdown; waits for every call's end to be recorded.
+   */
+  stop(opts?: { drainMs?: number }): Promise<void>;
+  /** During a drain: end the calls still live now (worker_shutdown). */
+  endNow(): void;
 }
 
 /**
@@ -64,12 +70,17 @@ export async function startCallPlane(
     dispatcher,
     dialer,
     postCall,
-    async stop() {
+    endNow() {
+      pool.send({ type: 'shutdown' });
+    },
+    async stop(o = {}) {
       stopping = true;
-      // Stop claiming first; the dispatcher then waits for the calls it handed out to end.
+      // Stop claiming first; the dispatcher then waits for the calls it handed out to end (its
+      // heartbeat keeps their leases meanwhile, so no other worker takes them for lost).
       const dispatcherStopped = dispatcher.stop();
-      // Shutting the media thread down cancels its calls; their endings are recorded as they come.
-      await pool.stop();
+      // The media threads let their calls go on for the drain time, then end the rest (worker_shutdown);
+      // their endings are recorded as they come.
+      await pool.stop(undefined, o.drainMs ?? 0);
       // Whatever did not report an ending in time is failed (never re-dialed).
       await dialer.mediaLost();
       await dispatcherStopped;

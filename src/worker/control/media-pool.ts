@@ -97,7 +97,8 @@ export class MediaPool implements MediaLink {
     best.thread.send(cmd);
   }
 
-  async stop(graceMs?: number): Promise<void> {
-    await Promise.all(this.#members.map((m) => m.thread.stop(graceMs)));
+  /** Each thread lets its live calls go on for drainMs, then ends the rest (worker_shutdown) and stops. */
+  async stop(graceMs?: number, drainMs = 0): Promise<void> {
+    await Promise.all(this.#members.map((m) => m.thread.stop(graceMs, drainMs)));
   }
 }

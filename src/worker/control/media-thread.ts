@@ -57,10 +57,13 @@ export class MediaThread {
     this.#worker.postMessage(cmd);
   }
 
-  /** Cancels what is in flight, then waits for the thread to end (terminating it after a grace period). */
-  async stop(graceMs = 3000): Promise<void> {
-    this.send({ type: 'shutdown' });
-    const timer = setTimeout(() => void this.#worker.terminate(), graceMs);
+  /**
+   * Lets live calls go on for drainMs, ends the rest, then waits for the thread to end (terminating it
+   * after a grace period past the drain).
+   */
+  async stop(graceMs = 3000, drainMs = 0): Promise<void> {
+    this.send({ type: 'shutdown', ...(drainMs > 0 ? { drainMs } : {}) });
+    const timer = setTimeout(() => void this.#worker.terminate(), drainMs + graceMs);
     await this.#exited;
     clearTimeout(timer);
   }

@@ -40,7 +40,7 @@ export class VoicePrepareError extends Error {
   }
 }
 
-type LocalHangup = 'greeting_done' | 'max_duration' | 'cancel' | 'voice';
+type LocalHangup = 'greeting_done' | 'max_duration' | 'cancel' | 'shutdown' | 'voice';
 
 interface ActiveCall {
   cmd: DialCommand;
@@ -49,7 +49,8 @@ interface ActiveCall {
   hangupCause: LocalHangup | undefined;
   greeting: PendingGreeting | undefined;
   maxTimer: NodeJS.Timeout | undefined;
-  cancelRequested: boolean;
+  /** Cancelled (or shut down) before its leg existed: done as soon as it does. */
+  cancelRequested: 'cancel' | 'shutdown' | undefined;
   voice:
     | {
         attach: ReturnType<PrepareVoice>;
@@ -88,6 +89,7 @@ export function endReasonFor(
   voiceReason?: VoiceEndReason,
 ): EndReason {
   if (cause === 'cancel') return 'canceled_by_api';
+  if (cause === 'shutdown') return 'worker_shutdown';
   if (cause === 'voice' && voiceReason !== undefined) return voiceReason;
   if (cause === 'max_duration') return 'max_duration_reached';
   if (cause === 'greeting_done') return 'agent_hangup';
@@ -155,9 +157,16 @@ export class MediaRuntime {
       case 'cancel':
         this.#cancel(cmd.callId);
         return;
-      case 'shutdown':
-        for (const id of this.#calls.keys()) this.#cancel(id);
+      case 'shutdown': {
+        // Live calls go on for the drain time; whatever is left then is ended for the shutdown.
+        const endRest = () => {
+          for (const id of [...this.#calls.keys()]) this.#cancel(id, 'shutdown');
+        };
+        if ((cmd.drainMs ?? 0) <= 0) endRest();
+        // Unref'd: calls that all end early must not keep the thread alive until the drain time is up.
+        else setTimeout(endRest, cmd.drainMs).unref();
         return;
+      }
     }
   }
 
@@ -208,7 +217,7 @@ export class MediaRuntime {
       hangupCause: undefined,
       greeting: !voice && cmd.greeting ? new PendingGreeting(greetingTts, cmd.greeting.text, cmd.greeting.voice, offerRate(cmd.codecs)) : undefined,
       maxTimer: undefined,
-      cancelRequested: false,
+      cancelRequested: undefined,
       voice,
       recording: undefined,
       answeredAt: undefined,
@@ -245,7 +254,7 @@ export class MediaRuntime {
     // hang-up has already told us its reason through end_requested).
     leg.on((e) => this.#onLeg(call, leg, e));
     if (voice) this.#attachVoice(call, voice, leg);
-    if (call.cancelRequested) this.#cancel(cmd.callId);
+    if (call.cancelRequested) this.#cancel(cmd.callId, call.cancelRequested);
   }
 
   #onLeg(call: ActiveCall, leg: Leg, e: LegEvent): void {
@@ -424,12 +433,12 @@ export class MediaRuntime {
     this.#settle(call, call.leg.hangup());
   }
 
-  #cancel(callId: string): void {
+  #cancel(callId: string, cause: 'cancel' | 'shutdown' = 'cancel'): void {
     const call = this.#calls.get(callId);
     if (!call) return;
-    call.cancelRequested = true;
+    call.cancelRequested ??= cause;
     if (!call.leg || call.hangupCause !== undefined) return;
-    call.hangupCause = 'cancel';
+    call.hangupCause = cause;
     this.#settle(call, call.answered ? call.leg.hangup() : call.leg.cancel());
   }
 

@@ -75,12 +75,16 @@ const runtime = new MediaRuntime({
 /** The most a shutdown waits for live calls to end and their ends to be reported (under the host's 3 s grace, media-thread.ts). */
 const SHUTDOWN_SETTLE_MS = 2200;
 
+/** A second shutdown (drainMs 0) only ends the calls still draining; the thread closes once. */
+let shuttingDown = false;
+
 port.on('message', (cmd: WorkerCommand) => {
   runtime.handle(cmd);
-  if (cmd.type === 'shutdown') {
+  if (cmd.type === 'shutdown' && !shuttingDown) {
+    shuttingDown = true;
     // Give CANCEL/BYE a moment to leave and the calls' ends (their last words) to be reported, then
     // close the transports and let the thread end.
-    void Promise.all([new Promise((r) => setTimeout(r, 500)), runtime.whenIdle(SHUTDOWN_SETTLE_MS)]).then(() => {
+    void Promise.all([new Promise((r) => setTimeout(r, 500)), runtime.whenIdle((cmd.drainMs ?? 0) + SHUTDOWN_SETTLE_MS)]).then(() => {
       // Vendor sockets kept for the next utterance are closed politely rather than dropped.
       closeIdleTtsConnections();
       void ua.close().finally(() => port.close());
