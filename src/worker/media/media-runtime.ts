@@ -145,8 +145,9 @@ export class MediaRuntime {
 
   /** Resolves once no call is live or settling, or after maxMs (a shutdown lets the last ends be reported). */
   async whenIdle(maxMs: number): Promise<void> {
-    const until = Date.now() + maxMs;
-    while ((this.#calls.size > 0 || this.#settling > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    // Monotonic: a wall-clock step during a shutdown must not cut the wait short or stretch it.
+    const until = performance.now() + maxMs;
+    while ((this.#calls.size > 0 || this.#settling > 0) && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
   }
 
   handle(cmd: WorkerCommand): void {
