@@ -168,6 +168,8 @@ class Connection {
   #resampler: Resampler | undefined;
   #audioMs = 0;
   #userItem: string | undefined;
+  /** What the transcription of the user turn under way will say (taken from the hearing queue when it began). */
+  #userHeard: string | undefined;
   #response: { id: string; cancelled: boolean; done: () => void } | undefined;
 
   constructor(
@@ -201,6 +203,8 @@ class Connection {
       case 'conversation.item.create':
         this.send({ type: 'conversation.item.added', item: { id: id('item'), ...e.item } });
         return;
+      case 'input_audio_buffer.commit':
+        return this.#commit();
       default:
         return;
     }
@@ -235,20 +239,42 @@ class Connection {
     const td = this.rec.session.audio?.input?.turn_detection ?? {};
     if (type === 'speech_start') {
       this.#userItem = id('item');
+      // What the transcription will hear is fixed when the turn begins (its audio is this turn's).
+      this.#userHeard = this.server.nextHearing();
       // audio_start_ms includes prefix_padding_ms (server-events reference).
       this.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: Math.max(0, atMs - (td.prefix_padding_ms ?? 300)), item_id: this.#userItem });
       if (td.interrupt_response !== false) this.cancel(false);
       return;
     }
     const item = this.#userItem ?? id('item');
+    const heard = this.#userHeard ?? this.server.nextHearing();
     this.#userItem = undefined;
+    this.#userHeard = undefined;
     this.rec.speechStoppedAt.push(performance.now());
     this.send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: Math.round(this.#audioMs), item_id: item });
     this.send({ type: 'input_audio_buffer.committed', item_id: item, previous_item_id: null });
     this.send({ type: 'conversation.item.added', item: { id: item, type: 'message', role: 'user', content: [{ type: 'input_audio', transcript: null }] } });
-    const heard = this.server.nextHearing();
     setTimeout(() => this.send({ type: 'conversation.item.input_audio_transcription.completed', item_id: item, content_index: 0, transcript: heard }), 30);
     if (td.create_response !== false) void this.#respond(undefined);
+  }
+
+  /**
+   * A commit by the client: the audio of the user turn under way becomes an item (committed, added,
+   * then its transcription), with no response (the client did not ask for one); with nothing
+   * buffered, the documented error.
+   */
+  #commit(): void {
+    const item = this.#userItem;
+    if (!item) {
+      this.send({ type: 'error', error: { type: 'invalid_request_error', code: 'input_audio_buffer_commit_empty', message: 'Error committing input audio buffer: buffer too small.' } });
+      return;
+    }
+    const heard = this.#userHeard ?? this.server.nextHearing();
+    this.#userItem = undefined;
+    this.#userHeard = undefined;
+    this.send({ type: 'input_audio_buffer.committed', item_id: item, previous_item_id: null });
+    this.send({ type: 'conversation.item.added', item: { id: item, type: 'message', role: 'user', content: [{ type: 'input_audio', transcript: null }] } });
+    setTimeout(() => this.send({ type: 'conversation.item.input_audio_transcription.completed', item_id: item, content_index: 0, transcript: heard }), 30);
   }
 
   /** Stops the response in progress: response.done with status cancelled. */

@@ -2,7 +2,9 @@
  * What answering-machine handling asks of a speech-to-speech session (its MachineHost), against the
  * local Realtime protocol server on a FakeLeg: gate_greeting keeps the model quiet until the gate
  * opens, though its server turn detection answers the callee's hello by itself; a screened call says
- * only the screening response to the assistant, then opens again for the person at the pickup.
+ * only the screening response to the assistant, then opens again for the person at the pickup. And
+ * the end of such a call: the callee's last words, still being said or transcribed when they hang up,
+ * stay in the transcript.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,6 +46,23 @@ const asked = (c: RecordedConnection): string[] =>
   c.events.filter((e) => e.event.type === 'response.create').map((e) => String(e.event.response?.instructions ?? '(the model opens)'));
 
 describe('speech-to-speech sessions under answering-machine handling (local Realtime server)', { skip }, () => {
+  test('the callee hangs up while still saying their last words: the session commits them, waits for the transcription, and it is the last line', async () => {
+    const n = server.connections.length;
+    const r = startSession(server, { options: { firstSpeaker: 'callee' } });
+    const conn = await connected(n);
+    r.leg.answer(8000);
+    server.hear('thanks that is all goodbye');
+    // 700 ms of speech and no silence after it: the server's turn detection never ends the turn.
+    await pushFrames(r, calleeFrames(8000, 700, 200, 0));
+    await waitFor('speech started', () => r.events.find((e) => e.type === 'callee_speech_started'), 5000);
+    r.leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'bye', by: 'remote', outcome: 'completed' });
+    await r.session.transcriptSettled();
+    assert.ok(conn.events.some((e) => e.event.type === 'input_audio_buffer.commit'), 'the open turn was committed');
+    const last = r.session.transcript.at(-1);
+    assert.deepEqual([last?.speaker, last?.text], ['callee', 'thanks that is all goodbye'], JSON.stringify(r.session.transcript));
+    await waitFor('the socket closed', () => conn.closed || undefined, 5000);
+  });
+
   test('gate_greeting: the model answering the hello by itself is cut before a sound; the greeting is said when the gate opens', async () => {
     server.reply({ kind: 'say', text: 'Hello there, how can I help you today?' });
     const n = server.connections.length;

@@ -22,6 +22,23 @@ export class CalleeTranscript {
     else this.#items.set(itemId, { startMs: end, endMs: end, key });
   }
 
+  /** Items whose words have not come yet (said, or still being said). */
+  get pending(): boolean {
+    return this.#items.size > 0;
+  }
+
+  /** An item the server's turn detection has not ended: the callee was still speaking. */
+  get speaking(): boolean {
+    for (const it of this.#items.values()) if (it.endMs === undefined) return true;
+    return false;
+  }
+
+  /** The call ended while the callee spoke: their open items end where the audio sent did. */
+  endOpen(audioEndMs: number): void {
+    for (const it of this.#items.values()) if (it.endMs === undefined) it.endMs = Math.max(it.startMs, audioEndMs);
+    this.#lastEnd = Math.max(this.#lastEnd, audioEndMs);
+  }
+
   /** The transcript line for a transcribed item, or undefined for empty words. */
   completed(itemId: string, transcript: string): { turn: TranscriptTurn; key: number } | undefined {
     const it = this.#items.get(itemId);

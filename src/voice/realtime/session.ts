@@ -13,7 +13,7 @@ import type { MachineHost } from '../answering-machine.js';
 import type { LlmToolSpec } from '../../providers/llm/types.js';
 import { ProviderError } from '../../providers/errors.js';
 import type { TtsProvider } from '../../providers/tts/types.js';
-import type { Clock } from '../../time/clock.js';
+import type { Clock, TimerHandle } from '../../time/clock.js';
 import { runSafely, type ToolRunner } from '../brain.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../events.js';
 import { END_CALL_TOOL } from '../llm-brain.js';
@@ -61,6 +61,9 @@ const BENIGN = new Set(['response_cancel_not_active', 'conversation_already_has_
  * finishes it reports no error to end on.
  */
 const LAST_LINE_MS = 20_000;
+
+/** Once the call is over, how long the server may take to transcribe the callee's last words (as the cascaded session's). */
+export const FINAL_FLUSH_MS = 1500;
 
 export class RealtimeSession {
   readonly transcript: TranscriptTurn[] = [];
@@ -158,7 +161,7 @@ export class RealtimeSession {
         stop: () => {
           this.#toolAc.abort();
           this.#local?.stop();
-          this.#socket?.close();
+          this.#flushThenClose();
         },
       },
     });
@@ -199,11 +202,56 @@ export class RealtimeSession {
     this.#request(this.#openingRequest(undefined));
   }
 
+  /**
+   * Resolves once the transcript is whole after the call ended: the server's transcription of what
+   * the callee said last (a goodbye just before they hung up) is in it, or FINAL_FLUSH_MS passed.
+   */
+  transcriptSettled(): Promise<void> {
+    return this.#settled;
+  }
+
+  /**
+   * The call is over: no more audio or responses, but the server may still owe the transcription of
+   * the callee's last words. Those still being said when the call ended (their turn never closed by
+   * the server's VAD) are committed; the socket stays open for their transcriptions, at most
+   * FINAL_FLUSH_MS, then closes.
+   */
+  #flushThenClose(): void {
+    const socket = this.#socket;
+    if (!socket || !this.#callee.pending) {
+      socket?.close();
+      this.#transcriptDone();
+      return;
+    }
+    this.#flushing = true;
+    if (this.#callee.speaking) {
+      this.#callee.endOpen(this.#sentMs);
+      this.#send({ type: 'input_audio_buffer.commit' });
+    }
+    this.#flushTimer = this.#d.clock.setTimer(FINAL_FLUSH_MS, () => this.#endFlush());
+  }
+
+  #endFlush(): void {
+    if (!this.#flushing) return;
+    this.#flushing = false;
+    if (this.#flushTimer) this.#d.clock.clearTimer(this.#flushTimer);
+    this.#socket?.close();
+    this.#transcriptDone();
+  }
+
+  #flushing = false;
+  #flushTimer: TimerHandle | undefined;
+  /** Audio ms sent to the server since the answer (where open callee items end if the call does). */
+  #sentMs = 0;
+  #transcriptDone: () => void = () => undefined;
+  readonly #settled = new Promise<void>((resolve) => (this.#transcriptDone = resolve));
+
   /** One 20 ms frame of the callee's audio at the leg's rate. */
   pushAudio(frame: Int16Array): void {
     if (this.#shell.over || !this.#encoder) return;
     const audio = this.#encoder.encode(frame);
     const ms = (frame.length * 1000) / this.#rate;
+    this.#sentMs += ms;
     if (this.#socket) this.#socket.send({ type: 'input_audio_buffer.append', audio });
     else if (this.#unsent.length < 100) this.#unsent.push(audio); // 2 s while the socket still opens
     else return;
@@ -337,7 +385,15 @@ export class RealtimeSession {
   }
 
   #onServer(e: ServerEvent): void {
-    if (this.#shell.over) return;
+    if (this.#shell.over) {
+      // After the end, only the transcription of the callee's last words is still taken.
+      if (this.#flushing && e.type === 'conversation.item.input_audio_transcription.completed') {
+        const done = this.#callee.completed(str(e.item_id), str(e.transcript));
+        if (done) this.#addTurn(done.turn, done.key);
+        if (!this.#callee.pending) this.#endFlush();
+      }
+      return;
+    }
     if (e.type === 'session.updated') {
       const f = outputFormatOf(e);
       if (f) this.#serverFormat = f;
