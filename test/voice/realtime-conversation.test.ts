@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { OpenAiRealtimeServer, type RecordedConnection } from '../helpers/openai-realtime-server.js';
 import { waitFor } from '../helpers/wait.js';
 import { toolAvailable } from '../helpers/require-tool.js';
-import { calleeFrames, play, pushFrames, startSession, type Rig } from './realtime-helpers.js';
+import { calleeFrames, connectedAfter, play, pushFrames, startSession, type Rig } from './realtime-helpers.js';
 import { ToneTts } from './helpers/fakes.js';
 
 const skip = toolAvailable('espeak-ng') ? false : 'espeak-ng is not installed (the server speaks with it)';
@@ -23,12 +23,8 @@ after(async () => {
 
 const LONG = 'Thanks for waiting. Your blue bicycle, order forty four seventy one, is packed and will leave our warehouse tomorrow morning before nine.';
 
-const sentTypes = (c: RecordedConnection): string[] => c.events.map((e) => String(e.event.type));
 
-/** The session started after `n` connections had been made, once configured. */
-async function connected(n: number): Promise<RecordedConnection> {
-  return waitFor('connected', () => server.connections.slice(n).find((c) => sentTypes(c).includes('session.update')));
-}
+const connected = (n: number): Promise<RecordedConnection> => connectedAfter(server, n);
 
 /** The callee answered, spoke, and the scripted reply is playing on the leg. */
 async function replyPlaying(r: Rig): Promise<void> {

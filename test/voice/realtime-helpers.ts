@@ -1,7 +1,8 @@
 /** Shared by the Realtime session tests: a session on a FakeLeg against the local protocol server. */
 import { tone } from '../fixtures/media/signals.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
-import type { OpenAiRealtimeServer } from '../helpers/openai-realtime-server.js';
+import type { OpenAiRealtimeServer, RecordedConnection } from '../helpers/openai-realtime-server.js';
+import { waitFor } from '../helpers/wait.js';
 import { realtimeConfigFrom } from '../../src/voice/realtime/config.js';
 import { RealtimeSession } from '../../src/voice/realtime/session.js';
 import type { VoiceEvent } from '../../src/voice/events.js';
@@ -85,4 +86,12 @@ export async function pushFrames(r: Rig, frames: readonly Int16Array[]): Promise
     r.session.pushAudio(frames[i] as Int16Array);
     if (i % 5 === 4) await new Promise((res) => setTimeout(res, 2));
   }
+}
+
+/** The client event types a connection received, in order. */
+export const sentTypes = (c: RecordedConnection): string[] => c.events.map((e) => String(e.event.type));
+
+/** The session started after `n` connections had been made, once configured (session.update received). */
+export function connectedAfter(server: OpenAiRealtimeServer, n: number): Promise<RecordedConnection> {
+  return waitFor('connected', () => server.connections.slice(n).find((c) => sentTypes(c).includes('session.update')));
 }

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { OpenAiRealtimeServer, type RecordedConnection } from '../helpers/openai-realtime-server.js';
 import { waitFor } from '../helpers/wait.js';
 import { toolAvailable } from '../helpers/require-tool.js';
-import { calleeFrames, play, pushFrames, startSession, type Rig } from './realtime-helpers.js';
+import { calleeFrames, connectedAfter, play, pushFrames, startSession, type Rig } from './realtime-helpers.js';
 
 const skip = toolAvailable('espeak-ng') ? false : 'espeak-ng is not installed (the server speaks with it)';
 let server: OpenAiRealtimeServer;
@@ -23,11 +23,8 @@ after(async () => {
 });
 
 const GREETING = 'Hi, this is Outcall calling about your order.';
-const sentTypes = (c: RecordedConnection): string[] => c.events.map((e) => String(e.event.type));
 
-async function connected(n: number): Promise<RecordedConnection> {
-  return waitFor('connected', () => server.connections.slice(n).find((c) => sentTypes(c).includes('session.update')));
-}
+const connected = (n: number): Promise<RecordedConnection> => connectedAfter(server, n);
 
 /** Plays the leg until the agent's turns in the transcript number `n` (the last one finished). */
 async function untilAgentTurns(r: Rig, n: number): Promise<void> {
