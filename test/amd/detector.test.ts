@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AMD_DEFAULTS, AMD_RANGES, createMachineDetector } from '../../src/amd/detector.js';
 import type { AmdEvent, AmdSettings } from '../../src/amd/types.js';
+import { WORDS_SETTLE_MS } from '../../src/amd/thresholds.js';
 import * as S from '../fixtures/amd/synth.js';
 
 const R = 8000;
@@ -232,14 +233,14 @@ test('revision: not after a machine found by its beep or its greeting end (detec
   assert.deepEqual(d.words('how can i help you', true, 6000), []);
 });
 
-test('wordsComing: a greeting end found by silence waits for the words of a cadence-only machine (up to 1.5 s more); they may take it back', () => {
+test('wordsComing: a greeting end found by silence waits for the words of a cadence-only machine (up to WORDS_SETTLE_MS more); they may take it back', () => {
   const speech = S.concat([S.silence(R, 300), greeting(3000, 23)]);
   const settle = (feed?: { atQuietMs: number; text: string }) => {
     const d = createMachineDetector({ ...END, wordsComing: true }, R);
     const ev: AmdEvent[] = [];
     for (const f of S.frames20(speech, R)) ev.push(...d.push(f));
     let quiet = 0;
-    for (const f of S.frames20(S.silence(R, 4000), R)) {
+    for (const f of S.frames20(S.silence(R, 800 + WORDS_SETTLE_MS + 500), R)) {
       quiet += 20;
       ev.push(...d.push(f));
       if (feed && quiet === feed.atQuietMs) ev.push(...d.words(feed.text, true, speech.length / 8 + quiet));
@@ -249,7 +250,7 @@ test('wordsComing: a greeting end found by silence waits for the words of a cade
   const none = settle();
   assert.deepEqual(none.map((e) => e.answeredBy), ['machine_end_silence']);
   const endAt = (none[0] as AmdEvent).atMs;
-  assert.ok(endAt >= speech.length / 8 + 800 + 1400, `no words: the end waits out the settle time (${endAt})`);
+  assert.ok(endAt >= speech.length / 8 + 800 + WORDS_SETTLE_MS - 100, `no words: the end waits out the settle time (${endAt})`);
   const late = settle({ atQuietMs: 1000, text: 'how can i help you' });
   assert.deepEqual(late.map((e) => [e.type, e.answeredBy]), [['revised', 'human']], 'a person after all: no greeting end');
   const noPhrase = settle({ atQuietMs: 1000, text: 'thanks for calling' });

@@ -234,7 +234,7 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     const r = call.machine_detection_result;
     tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(r)}; persona said ${JSON.stringify(rec.persona?.said)}; agent speech ${JSON.stringify(rec.persona?.agentSpeech)}; transcript ${said}`);
     // Its long prompt sounds like a recording (machine_start on cadence), until its words are heard.
-    assert.equal(call.answered_by, 'screening', 'a screening assistant, not a machine: no voicemail message is left');
+    assert.equal(call.answered_by, 'screening', `a screening assistant, not a machine: no voicemail message is left. Result ${JSON.stringify(r)}; transcript ${said}`);
     assert.ok(r.cues.includes('screening_phrase'), JSON.stringify(r.cues));
     const idx = (pred: (x: { speaker: string; text: string }, i: number) => boolean) => turns.findIndex(pred);
     const answered = idx((x) => x.speaker === 'agent' && x.text === 'This is the Outcall demo, calling Sam about an appointment.');
@@ -259,7 +259,7 @@ describe('answering-machine detection on live calls (sandbox personas, PCMU)', {
     });
     const r = call.machine_detection_result;
     tc.diagnostic(`call ${call.status}/${call.end_reason}; result ${JSON.stringify(r)}; transcript ${said}`);
-    assert.equal(call.answered_by, 'human');
+    assert.equal(call.answered_by, 'human', `result ${JSON.stringify(r)}; transcript ${said}`);
     assert.ok(r.cues.includes('human_phrase'), `the words decided it: ${JSON.stringify(r.cues)}`);
     assert.ok(!turns.some((x) => x.speaker === 'agent' && x.text.includes('Please call us back')), `no voicemail message to a person: ${said}`);
     assert.deepEqual([call.status, call.end_reason], ['completed', 'agent_hangup'], said);

@@ -100,20 +100,25 @@ function maxPerSecond(times: number[]): number {
 }
 
 describe('worker processes on PostgreSQL', { skip }, () => {
-  test('two workers, 2,000 queued calls: each dialed exactly once, all end, CPS limits hold at the peer', async () => {
+  test('two workers, 2,000 queued calls: each dialed exactly once, all end, CPS limits hold at the peer', async (ctx) => {
     const port = await freeUdpPort();
-    const trunk = await t.org.req('POST', '/v1/trunks', { name: 'load', host: '127.0.0.1', port, max_cps: 150 });
-    const agents: Array<{ id: string; number: string }> = [];
+    // Limits low enough that a loaded 2-core CI machine still reaches them (it has peaked at 44 INVITEs/s):
+    // the trunk (30/s) binds the whole run and agent 0 (6/s, 15 % of the calls) binds its own share.
+    const TRUNK_CPS = 30;
+    const AGENT_CPS = [6, 50, 50, 50];
+    const trunk = await t.org.req('POST', '/v1/trunks', { name: 'load', host: '127.0.0.1', port, max_cps: TRUNK_CPS });
+    const agents: Array<{ id: string; number: string; cps: number }> = [];
     for (let i = 0; i < 4; i++) {
-      const a = await t.org.req('POST', '/v1/agents', { name: `load-${i}`, max_cps: 50 });
+      const a = await t.org.req('POST', '/v1/agents', { name: `load-${i}`, max_cps: AGENT_CPS[i] });
       const number = `+1415777000${i}`;
       await t.org.req('POST', '/v1/phone-numbers', { number, trunk_id: trunk.body.id, outbound_agent_id: a.body.id });
-      agents.push({ id: a.body.id, number });
+      agents.push({ id: a.body.id, number, cps: AGENT_CPS[i]! });
     }
     // Queue everything before any worker runs, so both start on a full queue.
     const ids: string[] = [];
     for (let i = 0; i < TOTAL; i++) {
-      const a = agents[i % 4]!;
+      // 3 calls in 20 to agent 0 (300 at 6/s: about 50 s), the rest round-robin over agents 1-3.
+      const a = i % 20 < 3 ? agents[0]! : agents[1 + (i % 3)]!;
       const r = await t.org.req('POST', `/v1/agents/${a.id}/outbound-calls`, { to: `+1650555${String(i).padStart(4, '0')}` });
       assert.equal(r.status, 202);
       ids.push(r.body.id);
@@ -143,13 +148,16 @@ describe('worker processes on PostgreSQL', { skip }, () => {
     const first = new Map<string, { at: number; from: string }>();
     for (const inv of invites) if (!first.has(inv.sipCallId)) first.set(inv.sipCallId, inv);
     const starts = [...first.values()];
-    for (const a of agents) {
-      const peak = maxPerSecond(starts.filter((s) => `+${s.from.replace(/^\+/, '')}` === a.number).map((s) => s.at));
-      assert.ok(peak <= 55, `agent ${a.number}: ${peak} INVITEs in one second, limit 50`);
-    }
+    // Calls are paced 1/cps apart; the peer may see up to ~1/3 s of them bunched by a busy event loop.
+    const allowed = (cps: number) => Math.ceil(cps * 1.1) + 2;
+    const agentPeaks = agents.map((a) => maxPerSecond(starts.filter((s) => `+${s.from.replace(/^\+/, '')}` === a.number).map((s) => s.at)));
     const trunkPeak = maxPerSecond(starts.map((s) => s.at));
-    assert.ok(trunkPeak <= 165, `trunk: ${trunkPeak} INVITEs in one second, limit 150`);
-    assert.ok(trunkPeak >= 50, `the limit was actually exercised (${trunkPeak}/s)`);
+    ctx.diagnostic(`peak INVITEs per second at the peer: trunk ${trunkPeak} (limit ${TRUNK_CPS}), agents ${agentPeaks.join(', ')} (limits ${AGENT_CPS.join(', ')})`);
+    agents.forEach((a, i) => assert.ok(agentPeaks[i]! <= allowed(a.cps), `agent ${a.number}: ${agentPeaks[i]} INVITEs in one second, limit ${a.cps}`));
+    assert.ok(trunkPeak <= allowed(TRUNK_CPS), `trunk: ${trunkPeak} INVITEs in one second, limit ${TRUNK_CPS}`);
+    // Both limits were actually reached, not merely respected by a slow run.
+    assert.ok(trunkPeak >= TRUNK_CPS * 0.8, `the trunk limit was exercised (${trunkPeak}/s)`);
+    assert.ok(agentPeaks[0]! >= AGENT_CPS[0]! - 1, `agent 0's limit was exercised (${agentPeaks[0]}/s)`);
   });
 
   test('kill -9 of a worker mid-call: its calls end failed/worker_lost with one result webhook each; the survivor takes the queue', async () => {
