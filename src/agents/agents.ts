@@ -149,6 +149,9 @@ export async function deleteAgent(ctx: AppContext, orgId: string, id: string): P
     if (r.rowCount === 0) throw new OutcallError('agent_not_found', `no agent ${id}`, 'agentId');
     await tx.query(sql`update phone_numbers set outbound_agent_id = null, updated_at = now()
       where org_id = ${orgId} and outbound_agent_id = ${id}`);
+    // Calls to its numbers are no longer answered (404) rather than answered by a deleted agent.
+    await tx.query(sql`update phone_numbers set inbound_agent_id = null, updated_at = now()
+      where org_id = ${orgId} and inbound_agent_id = ${id}`);
     // SKIP LOCKED: a call a dispatcher is claiming right now is its to finish (it reads the agent
     // with deleted ones included and dials or re-queues; a re-queued one is caught by the claim).
     const queued = await tx.query<{ id: string }>(sql`select id from calls

@@ -14,6 +14,7 @@ export interface PhoneNumberRow {
   number: string;
   trunk_id: string;
   outbound_agent_id: string | null;
+  inbound_agent_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -24,13 +25,14 @@ export function toPhoneNumber(r: PhoneNumberRow): PhoneNumber {
     number: r.number,
     trunk_id: r.trunk_id,
     outbound_agent_id: r.outbound_agent_id,
+    inbound_agent_id: r.inbound_agent_id,
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
   };
 }
 
 /** The trunk and agent a number points at must exist in the same organization. */
-async function checkReferences(tx: Queryable, orgId: string, p: { trunk_id?: string; outbound_agent_id?: string | null }) {
+async function checkReferences(tx: Queryable, orgId: string, p: { trunk_id?: string; outbound_agent_id?: string | null; inbound_agent_id?: string | null }) {
   if (p.trunk_id !== undefined) {
     const t = await tx.query(sql`select 1 from trunks where org_id = ${orgId} and id = ${p.trunk_id} and deleted_at is null`);
     if (t.rowCount === 0) throw new OutcallError('trunk_not_found', `no trunk ${p.trunk_id}`, 'trunk_id');
@@ -38,6 +40,11 @@ async function checkReferences(tx: Queryable, orgId: string, p: { trunk_id?: str
   if (p.outbound_agent_id !== undefined && p.outbound_agent_id !== null) {
     const a = await tx.query(sql`select 1 from agents where org_id = ${orgId} and id = ${p.outbound_agent_id} and deleted_at is null`);
     if (a.rowCount === 0) throw new OutcallError('agent_not_found', `no agent ${p.outbound_agent_id}`, 'outbound_agent_id');
+  }
+  if (p.inbound_agent_id !== undefined && p.inbound_agent_id !== null) {
+    const a = await tx.query<{ kind: string }>(sql`select kind from agents where org_id = ${orgId} and id = ${p.inbound_agent_id} and deleted_at is null`);
+    if (a.rowCount === 0) throw new OutcallError('agent_not_found', `no agent ${p.inbound_agent_id}`, 'inbound_agent_id');
+    if (a.rows[0]?.kind !== 'voice') throw new OutcallError('agent_cannot_place_calls', `agent ${p.inbound_agent_id} is a text agent; only voice agents answer calls`, 'inbound_agent_id');
   }
 }
 
@@ -49,8 +56,8 @@ export async function createPhoneNumber(ctx: AppContext, orgId: string, input: P
   try {
     return await ctx.db.transaction(async (tx) => {
       await checkReferences(tx, orgId, input);
-      const r = await tx.query<PhoneNumberRow>(sql`insert into phone_numbers (id, org_id, number, trunk_id, outbound_agent_id)
-        values (${newId('pn')}, ${orgId}, ${input.number}, ${input.trunk_id}, ${input.outbound_agent_id ?? null}) returning *`);
+      const r = await tx.query<PhoneNumberRow>(sql`insert into phone_numbers (id, org_id, number, trunk_id, outbound_agent_id, inbound_agent_id)
+        values (${newId('pn')}, ${orgId}, ${input.number}, ${input.trunk_id}, ${input.outbound_agent_id ?? null}, ${input.inbound_agent_id ?? null}) returning *`);
       return toPhoneNumber(r.rows[0] as PhoneNumberRow);
     });
   } catch (err) {
@@ -78,7 +85,7 @@ export async function updatePhoneNumber(ctx: AppContext, orgId: string, id: stri
   try {
     return await ctx.db.transaction(async (tx) => {
       await checkReferences(tx, orgId, patch);
-      const parts = updateSet(patch, { number: asIs, trunk_id: asIs, outbound_agent_id: asIs });
+      const parts = updateSet(patch, { number: asIs, trunk_id: asIs, outbound_agent_id: asIs, inbound_agent_id: asIs });
       parts.push(sql`updated_at = now()`);
       const r = await tx.query<PhoneNumberRow>(sql`update phone_numbers set ${setList(parts)}
         where org_id = ${orgId} and id = ${id} and deleted_at is null returning *`);

@@ -90,20 +90,20 @@ export class LimitLedger {
     const active = new Map<string, number>();
     if (agents.length > 0) {
       const r = await tx.query<{ org_id: string; agent_id: string; n: number }>(sql`select org_id, agent_id, count(*)::int as n from calls
-        where status in ('dispatching','dialing','in_progress')
+        where status in ('dispatching','dialing','ringing','in_progress')
           and agent_id = any(${agents}::text[])
         group by org_id, agent_id`);
       for (const row of r.rows) active.set(agentKey(row.org_id, row.agent_id), Number(row.n));
     }
     if (trunks.length > 0) {
       const r = await tx.query<{ org_id: string; trunk_id: string; n: number }>(sql`select org_id, trunk_id, count(*)::int as n from calls
-        where status in ('dispatching','dialing','in_progress') and trunk_id = any(${trunks}::text[])
+        where status in ('dispatching','dialing','ringing','in_progress') and trunk_id = any(${trunks}::text[])
         group by org_id, trunk_id`);
       for (const row of r.rows) active.set(trunkKey(row.org_id, row.trunk_id), Number(row.n));
     }
     if (orgs.length > 0) {
       const r = await tx.query<{ org_id: string; n: number }>(sql`select org_id, count(*)::int as n from calls
-        where status in ('dispatching','dialing','in_progress') and org_id = any(${orgs}::text[])
+        where status in ('dispatching','dialing','ringing','in_progress') and org_id = any(${orgs}::text[])
         group by org_id`);
       for (const row of r.rows) active.set(orgKey(row.org_id), Number(row.n));
     }
@@ -203,7 +203,7 @@ export async function checkAdmissionNow(q: Queryable, limits: CallLimits, now: D
       count(*) filter (where trunk_id = ${trunkId} and status = 'queued')::int as trunk_q,
       count(*)::int as org_n
     from calls where org_id = ${orgId}
-      and (status in ('dispatching','dialing','in_progress') or (status = 'queued' and scheduled_at <= ${now}))`);
+      and (status in ('dispatching','dialing','ringing','in_progress') or (status = 'queued' and scheduled_at <= ${now}))`);
   const c = r.rows[0] ?? { agent_n: 0, agent_q: 0, trunk_n: 0, trunk_q: 0, org_n: 0 };
   const agentAll = Number(c.agent_n) + Number(c.agent_q);
   const trunkAll = Number(c.trunk_n) + Number(c.trunk_q);

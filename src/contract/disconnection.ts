@@ -29,6 +29,9 @@ export type Disconnection = (typeof DISCONNECTIONS)[number];
  */
 export const DISCONNECTION_OF: Readonly<Record<EndReason, Disconnection>> = {
   callee_hangup: 'user_hangup',
+  caller_hangup: 'user_hangup',
+  // The caller hung up while it still rang: nobody was answered, so the call was called off.
+  caller_abandoned: 'canceled',
   agent_hangup: 'agent_hangup',
   canceled_by_api: 'canceled',
   // The agent was deleted while the call waited: it was called off before anyone was dialed.
@@ -50,6 +53,8 @@ export const DISCONNECTION_OF: Readonly<Record<EndReason, Disconnection>> = {
   // We could not reach the trunk (transport error, no response, unresolvable host).
   dial_error: 'failed',
   // Our side lost the call: the worker, the media, or a speech provider failed.
+  // We refused an inbound call (486 Busy Here): the line was busy from the caller's side.
+  over_limit: 'busy',
   worker_lost: 'error',
   worker_shutdown: 'error',
   overdue: 'error',

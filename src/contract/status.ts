@@ -1,7 +1,8 @@
 /**
  * The call lifecycle: the one place that knows which status may follow which.
  *
- *   queued -> dispatching -> dialing -> in_progress -> completed
+ *   outbound: queued -> dispatching -> dialing -> in_progress -> completed
+ *   inbound:  ringing -> in_progress -> completed
  *   and no_answer, busy, failed, canceled as the other terminal statuses.
  *
  * A dispatching call may go back to queued (a limit was hit after the claim, or its lease expired
@@ -12,6 +13,8 @@ export const CALL_STATUSES = [
   'queued',
   'dispatching',
   'dialing',
+  // An inbound call: the caller's INVITE is in and rings; the agent has not answered yet.
+  'ringing',
   'in_progress',
   'completed',
   'no_answer',
@@ -30,6 +33,8 @@ const LEGAL: Record<CallStatus, readonly CallStatus[]> = {
   dispatching: ['queued', 'dialing', 'canceled', 'failed'],
   // From dialing the SIP outcome decides: answered, or one of the unanswered endings.
   dialing: ['in_progress', 'no_answer', 'busy', 'failed', 'canceled'],
+  // An inbound call is answered, or the caller gives up (canceled), or it cannot be answered (failed).
+  ringing: ['in_progress', 'canceled', 'failed'],
   // An answered call ends completed (either side hung up, or canceled by API), or failed (worker lost, media error).
   in_progress: ['completed', 'failed'],
   completed: [],
@@ -54,6 +59,9 @@ export function legalNextStatuses(from: CallStatus): readonly CallStatus[] {
 /** Why a call ended. Stable strings: they reach clients in webhooks. */
 export const END_REASONS = [
   'callee_hangup',
+  // An inbound call: the caller hung up (after the answer; before it, caller_abandoned).
+  'caller_hangup',
+  'caller_abandoned',
   'agent_hangup',
   'canceled_by_api',
   // The agent was deleted while the call still waited in the queue: it is never dialed.
@@ -73,6 +81,8 @@ export const END_REASONS = [
   'declined',
   'no_answer',
   'sip_error',
+  // An inbound call over the agent's, trunk's or organization's concurrent-call limit: refused 486, status failed.
+  'over_limit',
   'worker_lost',
   // The worker was stopped (SIGTERM) and the call was still live when its drain time (OUTCALL_DRAIN_S) ran out.
   'worker_shutdown',

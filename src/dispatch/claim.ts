@@ -29,7 +29,7 @@ export interface ClaimResult {
   nextAt: Date | null;
 }
 
-interface CandidateRow {
+export interface CandidateRow {
   id: string;
   org_id: string;
   agent_id: string;
@@ -86,6 +86,23 @@ function dueAgents(now: Date, limit: number) {
     limit ${limit}`;
 }
 
+/** A call with its trunk and limits, as a worker needs it (CandidateRow); from calls c. */
+const CANDIDATE_COLUMNS = sql`c.id, c.org_id, c.agent_id, c.trunk_id, c.to_address, c.from_number, c.options, c.metadata,
+      c.call_context, c.dynamic_variables, c.scheduled_at, c.sip_auth_username, c.sip_auth_password_enc,
+      t.host, t.port, t.transport, t.username, t.password_enc, t.tls_ca_pem, t.codecs as trunk_codecs,
+      a.max_cps as agent_cps, a.max_concurrent_calls as agent_max,
+      t.max_cps as trunk_cps, t.max_concurrent_calls as trunk_max, o.max_concurrent_calls as org_max`;
+const CANDIDATE_JOINS = sql`join agents a on a.org_id = c.org_id and a.id = c.agent_id
+    join trunks t on t.org_id = c.org_id and t.id = c.trunk_id
+    join organizations o on o.id = c.org_id`;
+
+/** One call as a worker holds it (an inbound call the worker has just written, ringing). */
+export async function readHeldCall(q: Queryable, orgId: string, id: string, workerId: string, leaseExpiresAt: Date): Promise<ClaimedCall | undefined> {
+  const r = await q.query<CandidateRow>(sql`select ${CANDIDATE_COLUMNS} from calls c ${CANDIDATE_JOINS} where c.org_id = ${orgId} and c.id = ${id}`);
+  const row = r.rows[0];
+  return row ? toClaimed(row, workerId, leaseExpiresAt) : undefined;
+}
+
 /**
  * The oldest due call of each given agent, locked. One call per agent per pass is all CPS pacing
  * allows anyway (starting a call pushes the agent's bucket past now), and it is what keeps one busy
@@ -103,16 +120,10 @@ function oldestCallOf(agents: readonly { org_id: string; agent_id: string }[], n
         order by c.scheduled_at, c.created_at, c.id limit 1
       ) x
     )
-    select c.id, c.org_id, c.agent_id, c.trunk_id, c.to_address, c.from_number, c.options, c.metadata,
-      c.call_context, c.dynamic_variables, c.scheduled_at, c.sip_auth_username, c.sip_auth_password_enc,
-      t.host, t.port, t.transport, t.username, t.password_enc, t.tls_ca_pem, t.codecs as trunk_codecs,
-      a.max_cps as agent_cps, a.max_concurrent_calls as agent_max,
-      t.max_cps as trunk_cps, t.max_concurrent_calls as trunk_max, o.max_concurrent_calls as org_max
+    select ${CANDIDATE_COLUMNS}
     from picks p
     join calls c on c.org_id = p.org_id and c.id = p.id
-    join agents a on a.org_id = c.org_id and a.id = c.agent_id
-    join trunks t on t.org_id = c.org_id and t.id = c.trunk_id
-    join organizations o on o.id = c.org_id
+    ${CANDIDATE_JOINS}
     where c.status = 'queued' and c.scheduled_at <= ${now}
     order by p.ord
     for update of c skip locked`;
@@ -152,7 +163,7 @@ function limitsOf(r: CandidateRow): CallLimits {
   };
 }
 
-function toClaimed(r: CandidateRow, workerId: string, leaseExpiresAt: Date): ClaimedCall {
+export function toClaimed(r: CandidateRow, workerId: string, leaseExpiresAt: Date): ClaimedCall {
   return {
     id: r.id,
     orgId: r.org_id,

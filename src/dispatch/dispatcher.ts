@@ -154,6 +154,17 @@ export class Dispatcher {
     this.#held.set(call.id, done);
   }
 
+  /**
+   * A call this worker holds without having claimed it (an inbound call it answers): its lease is
+   * renewed like a claimed call's until `done` settles, and stop() waits for it.
+   */
+  adopt(callId: string, done: Promise<void>): void {
+    const held = done
+      .catch((err: unknown) => this.#log.error({ err, callId, workerId: this.workerId }, 'an adopted call failed'))
+      .finally(() => this.#held.delete(callId));
+    this.#held.set(callId, held);
+  }
+
   /** Renews this worker's heartbeat and the leases of the calls it holds. */
   async heartbeatOnce(): Promise<number> {
     return heartbeat(this.#db, this.workerId, this.#now(), this.#leaseMs, this.heldCallIds);

@@ -31,7 +31,7 @@ export async function heartbeat(db: Database, workerId: string, now: Date, lease
   if (callIds.length === 0) return 0;
   const r = await db.query(sql`update calls set lease_expires_at = ${new Date(now.getTime() + leaseMs)}
     where worker_id = ${workerId} and id = any(${[...callIds]}::text[])
-      and status in ('dispatching','dialing','in_progress')`);
+      and status in ('dispatching','dialing','ringing','in_progress')`);
   return r.rowCount;
 }
 
@@ -46,7 +46,7 @@ export async function reapExpiredLeases(db: Database, opts: { now: Date; limit?:
   return db.transaction(async (tx) => {
     // SKIP LOCKED: a call locked right now is in the hands of its worker (or another reaper).
     const r = await tx.query<{ org_id: string; id: string; status: string; worker_id: string | null }>(sql`select org_id, id, status, worker_id
-      from calls where status in ('dispatching','dialing','in_progress') and lease_expires_at <= ${now}
+      from calls where status in ('dispatching','dialing','ringing','in_progress') and lease_expires_at <= ${now}
       order by lease_expires_at limit ${opts.limit ?? 100} for update skip locked`);
     const result: ReapResult = { requeued: [], failed: [] };
     for (const c of r.rows) {
@@ -69,7 +69,7 @@ export async function reapExpiredLeases(db: Database, opts: { now: Date; limit?:
 /** Forgets workers silent for longer than staleMs that hold no active call (housekeeping). */
 export async function pruneWorkers(db: Database, now: Date, staleMs: number): Promise<number> {
   const r = await db.query(sql`delete from workers w where w.heartbeat_at < ${new Date(now.getTime() - staleMs)}
-    and not exists (select 1 from calls c where c.worker_id = w.id and c.status in ('dispatching','dialing','in_progress'))`);
+    and not exists (select 1 from calls c where c.worker_id = w.id and c.status in ('dispatching','dialing','ringing','in_progress'))`);
   return r.rowCount;
 }
 

@@ -18,6 +18,8 @@ export async function failOverdueCalls(db: Database, opts: { now: Date; graceS?:
       select org_id, id, status, worker_id from calls
       where (status = 'dialing' and dial_started_at
                + make_interval(secs => (options->>'ring_timeout_s')::int + ${grace}) < ${opts.now})
+         -- An inbound call is answered as soon as its agent is ready: ringing this long is a lost report.
+         or (status = 'ringing' and created_at + make_interval(secs => 60 + ${grace}) < ${opts.now})
          or (status = 'in_progress' and answered_at
                + make_interval(secs => (options->>'max_duration_s')::int + ${grace}) < ${opts.now})
       order by created_at limit ${opts.limit ?? 100} for update skip locked`);

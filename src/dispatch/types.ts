@@ -31,6 +31,8 @@ export interface ClaimedCall {
   scheduledAt: Date;
   workerId: string;
   leaseExpiresAt: Date;
+  /** An inbound call: it rings here already (status ringing) and is answered, not dialed. */
+  inbound?: boolean;
 }
 
 /**

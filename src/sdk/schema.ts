@@ -409,6 +409,7 @@ export interface paths {
                                 number: string;
                                 trunk_id: string;
                                 outbound_agent_id: string | null;
+                                inbound_agent_id: string | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -458,6 +459,7 @@ export interface paths {
                         /** @description the trunk calls from this number go out on */
                         trunk_id: string;
                         outbound_agent_id?: string | null;
+                        inbound_agent_id?: string | null;
                     };
                 };
             };
@@ -473,6 +475,7 @@ export interface paths {
                             number: string;
                             trunk_id: string;
                             outbound_agent_id: string | null;
+                            inbound_agent_id: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -536,6 +539,7 @@ export interface paths {
                             number: string;
                             trunk_id: string;
                             outbound_agent_id: string | null;
+                            inbound_agent_id: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -627,6 +631,7 @@ export interface paths {
                         /** @description the trunk calls from this number go out on */
                         trunk_id?: string;
                         outbound_agent_id?: string | null;
+                        inbound_agent_id?: string | null;
                     };
                 };
             };
@@ -642,6 +647,7 @@ export interface paths {
                             number: string;
                             trunk_id: string;
                             outbound_agent_id: string | null;
+                            inbound_agent_id: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -2077,7 +2083,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    status?: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                    status?: "queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
                     limit?: number;
                     cursor?: string;
                 };
@@ -2104,7 +2110,7 @@ export interface paths {
                                 to: string;
                                 from: string;
                                 /** @enum {unknown} */
-                                status: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                                status: "queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -2455,7 +2461,7 @@ export interface paths {
                             to: string;
                             from: string;
                             /** @enum {unknown} */
-                            status: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                            status: "queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -2679,7 +2685,7 @@ export interface paths {
                             to: string;
                             from: string;
                             /** @enum {unknown} */
-                            status: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                            status: "queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -2907,7 +2913,7 @@ export interface paths {
                             to: string;
                             from: string;
                             /** @enum {unknown} */
-                            status: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                            status: "queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -3108,7 +3114,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    status?: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                    status?: "queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
                     agent_id?: string;
                     /** @description the destination exactly as the call was created */
                     to?: string;
@@ -3138,7 +3144,7 @@ export interface paths {
                                 to: string;
                                 from: string;
                                 /** @enum {unknown} */
-                                status: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                                status: "queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -3365,7 +3371,7 @@ export interface paths {
                             to: string;
                             from: string;
                             /** @enum {unknown} */
-                            status: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                            status: "queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -3586,9 +3592,9 @@ export interface paths {
                             data: {
                                 id: number;
                                 call_id: string;
-                                from_status: ("queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled") | null;
+                                from_status: ("queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled") | null;
                                 /** @enum {unknown} */
-                                to_status: "queued" | "dispatching" | "dialing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
+                                to_status: "queued" | "dispatching" | "dialing" | "ringing" | "in_progress" | "completed" | "no_answer" | "busy" | "failed" | "canceled";
                                 /** Format: date-time */
                                 at: string;
                                 data: {

@@ -47,6 +47,8 @@ export class InboundLeg {
   private earlySdp: string | undefined;
   private finishing = false;
   private rtpTimedOut = false;
+  /** cancel() refused it before the answer: it ends `canceled`, not as a failure. */
+  private canceledHere = false;
 
   constructor(
     readonly call: InboundCall,
@@ -191,6 +193,25 @@ export class InboundLeg {
     this.call.reject(status, reason);
   }
 
+  /**
+   * Stop ringing without answering (the call was called off on our side): 480 Temporarily
+   * Unavailable (RFC 3261 §21.4.18), and the leg ends `canceled`. After the answer it hangs up.
+   */
+  async cancel(): Promise<LegEnded> {
+    if (this.isAnswered) return this.hangup();
+    if (!this.finishing) {
+      this.canceledHere = true;
+      this.call.reject(480, 'Temporarily Unavailable');
+    }
+    return this.ended;
+  }
+
+  /** RFC 4733 digits to the caller; throws before the answer, on a bad digit, or when the caller offered no telephone-event. */
+  sendDtmf(digits: string, durationMs = 100): void {
+    if (!this.isAnswered || this.finishing || !this.media) throw new Error('InboundLeg.sendDtmf() needs an answered, live call');
+    if (!this.media.sendDtmf(digits, durationMs)) throw new Error('the caller offered no telephone-event: digits cannot be sent');
+  }
+
   /** BYE after answer (sent once the ACK arrived), 480 before. Resolves when media is closed. */
   async hangup(): Promise<LegEnded> {
     if (!this.finishing) await this.call.hangup();
@@ -230,7 +251,7 @@ export class InboundLeg {
     } catch (err) {
       process.emitWarning(`InboundLeg: closing media failed: ${String(err)}`);
     }
-    const outcome = ev.sipStatusCode === 487 && !ev.answered ? 'canceled' : mapOutcome({ answered: ev.answered, sipStatusCode: ev.sipStatusCode });
+    const outcome = (ev.sipStatusCode === 487 || this.canceledHere) && !ev.answered ? 'canceled' : mapOutcome({ answered: ev.answered, sipStatusCode: ev.sipStatusCode });
     const ended: LegEnded = {
       type: 'ended',
       sipStatusCode: ev.sipStatusCode,

@@ -31,6 +31,27 @@ export interface DialCommand {
   record?: RecordingOptions;
 }
 
+/**
+ * Answer an inbound call (its INVITE, `inviteId`, is held by the media thread that reported it as
+ * `incoming`) with an agent, as a dial command places an outbound one: the same greeting, voice,
+ * limits and recording. `to` is our number, `from` the caller; trunk, customHeaders and
+ * ringTimeoutMs are not used.
+ */
+export interface AnswerCommand extends Omit<DialCommand, 'type'> {
+  type: 'answer';
+  inviteId: string;
+}
+
+/** Refuse an inbound call before anything is recorded (no such number, a caller not allowed, over a limit). */
+export interface RejectCommand {
+  type: 'reject';
+  inviteId: string;
+  status: number;
+  reason?: string;
+  /** Retry-After seconds (RFC 3261 §20.33), with 503. */
+  retryAfterS?: number;
+}
+
 /** Timings of an answered call, measured in the media worker. */
 export interface CallTimings {
   /** Answer -> the first greeting frame written to the leg (it leaves on the next 20 ms tick). */
@@ -45,12 +66,18 @@ export interface CallTimings {
 export type ProviderFallbackRecord = ProviderFallbackEvent & { atMs: number };
 
 /** shutdown: no new calls; live ones may go on for drainMs (default 0), then are ended worker_shutdown. */
-export type WorkerCommand = DialCommand | { type: 'cancel'; callId: string } | { type: 'shutdown'; drainMs?: number };
+export type WorkerCommand = DialCommand | AnswerCommand | RejectCommand | { type: 'cancel'; callId: string } | { type: 'shutdown'; drainMs?: number };
 
 export type CallOutcomeStatus = 'completed' | 'busy' | 'no_answer' | 'canceled' | 'failed';
 
 export type WorkerEvent =
   | { type: 'ready'; sipPort: number }
+  /**
+   * An INVITE from outside (180 Ringing already sent): the control side finds the number's agent
+   * and answers it (AnswerCommand) or refuses it (RejectCommand). dialed: the Request-URI's user;
+   * toUser: the To header's; source: where the request came from (the trunk's address, or not).
+   */
+  | { type: 'incoming'; inviteId: string; dialed: string; toUser: string; from: string; callerName?: string; source: { address: string; port: number }; transport: string; at: number }
   | { type: 'ringing'; callId: string; earlyMedia: boolean }
   /** conversation: someone talks on the call (a voice agent, or a greeting): its conversation starts now. */
   | { type: 'answered'; callId: string; codec: string; sampleRate: number; at: number; conversation: boolean }

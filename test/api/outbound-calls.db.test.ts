@@ -373,7 +373,7 @@ describe('reading, listing and canceling', () => {
     assert.equal(queued.body.data.length, 6);
     const canceled = await t.org.req('GET', `${u}?status=canceled`);
     assert.deepEqual(canceled.body.data.map((c: { id: string }) => c.id), [ids[0]]);
-    const badStatus = await t.org.req('GET', `${u}?status=ringing`);
+    const badStatus = await t.org.req('GET', `${u}?status=answered`);
     assert.equal(badStatus.status, 400);
     const badCursor = await t.org.req('GET', `${u}?cursor=zzz`);
     assert.equal(badCursor.body.error.code, 'invalid_cursor');

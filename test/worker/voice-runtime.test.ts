@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Flow } from '../../src/voice/flow/index.js';
 import type { TranscriptTurn, VoiceEvent } from '../../src/voice/events.js';
 import { MediaRuntime, type PrepareVoice, type VoiceCall } from '../../src/worker/media/media-runtime.js';
-import type { DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
+import type { AnswerCommand, DialCommand, WorkerEvent } from '../../src/worker/protocol.js';
 import { dialCommand } from './dial-command.js';
 import { brainFor, sessionOptionsFor, voicePreparer } from '../../src/worker/media/voice-call.js';
 import { SpeechRegistry } from '../../src/providers/registry.js';
@@ -47,7 +47,7 @@ const voiceCmd = (over: Partial<DialCommand> = {}) =>
 
 /** A scripted stand-in for the session: the test decides what it does with the leg. */
 function fakeVoice() {
-  const made: Array<{ cmd: DialCommand; leg: Leg; onEvent: (e: VoiceEvent) => void; frames: Int16Array[]; transcript: TranscriptTurn[] }> = [];
+  const made: Array<{ cmd: DialCommand | AnswerCommand; leg: Leg; onEvent: (e: VoiceEvent) => void; frames: Int16Array[]; transcript: TranscriptTurn[] }> = [];
   const prepare: PrepareVoice = (c) => (leg, onEvent) => {
     const v = { cmd: c, leg, onEvent, frames: [] as Int16Array[], transcript: [] as TranscriptTurn[] };
     made.push(v);

@@ -66,6 +66,7 @@ export class InboundCall {
   private readonly timers: NamedTimers;
   private readonly tx: InviteServerTransaction;
   private readonly transport: SipTransport;
+  private readonly sourceHop: HostPort;
   private readonly responseDest: HostPort;
   private readonly dialog: Dialog;
   private localSdp = '';
@@ -99,6 +100,7 @@ export class InboundCall {
     this.callId = inc.request.core.callId;
     this.tx = tx;
     this.transport = inc.transport;
+    this.sourceHop = inc.source;
     this.dialog = dialog;
     this.responseDest = responseDestination(inc.request.core.vias[0] as Via, inc.source, inc.transport.reliable);
     this.timers = new NamedTimers(host.clock);
@@ -121,6 +123,21 @@ export class InboundCall {
   get dialed(): string {
     const u = parseUri(this.invite.uri);
     return u.ok ? (u.value.user ?? '') : '';
+  }
+
+  /** Where the INVITE came from (its packet's source, not its Via): who is calling in, for the allowlist. */
+  get source(): { host: string; port: number; transport: string } {
+    return { host: this.sourceHop.host, port: this.sourceHop.port, transport: this.transport.protocol };
+  }
+
+  /** The To URI's user: some carriers put the dialed number there and a trunk id in the Request-URI. */
+  get toUser(): string {
+    return this.invite.core.to.uri.user ?? '';
+  }
+
+  /** The caller's display name in From, if any. */
+  get callerName(): string | undefined {
+    return this.invite.core.from.displayName;
   }
 
   /** The caller's From URI user (their number), '' when absent. */

@@ -11,7 +11,10 @@ import { sql } from '../../store/sql.js';
 import { signingSecrets } from '../../webhooks/secrets.js';
 import type { WorkerCommand, WorkerEvent } from '../protocol.js';
 import { CallEventWriter, type AnalysisDue } from './call-events.js';
-import { dialCommandFor } from './dial-command.js';
+import { dialCommandFor, type DialInputs } from './dial-command.js';
+
+/** What a call's media command is made from, read before it is handed over. */
+type Prepared = Omit<DialInputs, 'codecs'>;
 
 interface Held {
   call: ClaimedCall;
@@ -82,15 +85,52 @@ export class CallDialer implements Dialer {
   }
 
   async dial(call: ClaimedCall): Promise<void> {
+    const ready = await this.#prepare(call);
+    if (!ready) return;
+    // Without a media worker the call is left dispatching: its lease runs out and the reaper
+    // re-queues it for another worker. It was never dialed, so that cannot dial it twice.
+    if (this.#lost) return;
+    if (!(await beginDial(this.ctx.db, call, this.workerId, { now: this.ctx.now() }))) return;
+    await this.#hand(call, ready);
+  }
+
+  /**
+   * Answers an inbound call (written ringing, held by this worker) with its agent, as dial() places
+   * an outbound one; settles when the call has ended. An agent deleted meanwhile: the caller hears
+   * 480 and the call ends failed.
+   */
+  async answer(call: ClaimedCall, inviteId: string): Promise<void> {
+    let ready: Prepared | undefined;
+    try {
+      ready = await this.#prepare(call);
+    } catch (err) {
+      // The agent cannot run (a key that cannot be read): nobody would talk to the caller.
+      this.media.send({ type: 'reject', inviteId, status: 480, reason: 'Temporarily Unavailable' });
+      await this.#events.apply(call, { type: 'ended', callId: call.id, status: 'failed', sipStatusCode: 480, endReason: 'dial_error', reason: `the agent cannot answer: ${(err as Error).message}`, at: this.ctx.now().getTime() });
+      return;
+    }
+    if (!ready || this.#lost) {
+      this.media.send({ type: 'reject', inviteId, status: 480, reason: 'Temporarily Unavailable' });
+      if (ready) await this.#events.workerLost(call);
+      return;
+    }
+    await this.#hand(call, ready, inviteId);
+  }
+
+  /** The call's agent and what its media command carries; undefined (the call ended) when its agent is gone. */
+  async #prepare(call: ClaimedCall): Promise<Prepared | undefined> {
     const row = await findAgentRow(this.ctx.db, call.orgId, call.agentId);
     // This call's language, voice and model sampling over the agent's (agent_overrides).
     const agent = row ? applyOverrides(row, call.options.agent_overrides) : undefined;
     if (!agent) {
-      // Deleted between the claim and now: nobody would speak on this call, so it is never dialed.
+      // Deleted between the claim and now: nobody would speak on this call, so it is never dialed
+      // (an inbound one is refused: it fails, as the caller heard a refusal).
       await this.ctx.db.transaction((tx) =>
-        transitionCall(tx, { orgId: call.orgId, callId: call.id, to: 'canceled', expectFrom: 'dispatching', at: this.ctx.now(), facts: { endReason: 'agent_deleted' } }),
+        call.inbound
+          ? transitionCall(tx, { orgId: call.orgId, callId: call.id, to: 'failed', expectFrom: 'ringing', at: this.ctx.now(), facts: { endReason: 'agent_deleted', sipStatusCode: 480 } })
+          : transitionCall(tx, { orgId: call.orgId, callId: call.id, to: 'canceled', expectFrom: 'dispatching', at: this.ctx.now(), facts: { endReason: 'agent_deleted' } }),
       );
-      return;
+      return undefined;
     }
     const password = call.trunk.passwordEnc && this.ctx.secrets ? this.ctx.secrets.decrypt(call.trunk.passwordEnc) : undefined;
     // A call's own credentials replace the trunk's; without the key to read them (removed since) it has none.
@@ -108,11 +148,13 @@ export class CallDialer implements Dialer {
     }) ??
       // A greeting-only agent detecting machines plays its line in a session that can act on the verdict.
       (call.options.machine_detection.mode !== 'disabled' ? greetingOnlyVoiceSpecFor(agent, call, secrets) : undefined);
-    // Without a media worker the call is left dispatching: its lease runs out and the reaper
-    // re-queues it for another worker. It was never dialed, so that cannot dial it twice.
-    if (this.#lost) return;
-    if (!(await beginDial(this.ctx.db, call, this.workerId, { now: this.ctx.now() }))) return;
-    const cmd = dialCommandFor(call, { agent, voice, secrets, password, callCredentials, codecs: this.opts.codecs });
+    return { agent, voice, secrets, password, callCredentials };
+  }
+
+  /** Hands the call to a media thread (a dial, or an answer of inviteId) and holds it until it has ended. */
+  async #hand(call: ClaimedCall, ready: Prepared, inviteId?: string): Promise<void> {
+    const dial = dialCommandFor(call, { ...ready, codecs: this.opts.codecs });
+    const cmd: WorkerCommand = inviteId === undefined ? dial : { ...dial, type: 'answer', inviteId };
     await new Promise<void>((resolve) => {
       this.#held.set(call.id, { call, done: resolve, chain: Promise.resolve() });
       if (this.#lost) void this.mediaLost();
@@ -121,7 +163,7 @@ export class CallDialer implements Dialer {
   }
 
   #onEvent(e: WorkerEvent): void {
-    if (e.type === 'ready' || e.type === 'log') {
+    if (e.type === 'ready' || e.type === 'log' || e.type === 'incoming') {
       if (e.type === 'log') this.ctx.logger?.[e.level]({ callId: e.callId }, e.message);
       return;
     }
@@ -163,7 +205,7 @@ export class CallDialer implements Dialer {
     if (this.#held.size === 0) return;
     const ids = [...this.#held.keys()];
     const r = await this.ctx.db.query<{ id: string }>(
-      sql`select id from calls where id = any(${ids}) and cancel_requested_at is not null and status in ('dialing', 'in_progress')`,
+      sql`select id from calls where id = any(${ids}) and cancel_requested_at is not null and status in ('dialing', 'ringing', 'in_progress')`,
     );
     for (const row of r.rows) this.media.send({ type: 'cancel', callId: row.id });
   }

@@ -23,7 +23,7 @@ import { callMetrics } from './call-metrics.js';
 import { DEFAULT_RESULT_SUMMARY_WAIT_MS } from '../../analysis/call-result.js';
 
 /** A call event to record (the worker's own 'ready' and 'log' are not about a call's lifecycle). */
-export type CallWorkerEvent = Exclude<WorkerEvent, { type: 'ready' | 'log' }>;
+export type CallWorkerEvent = Exclude<WorkerEvent, { type: 'ready' | 'log' | 'incoming' }>;
 
 /** A call with a transcript has ended (committed): its analysis may start, and its result is due by `resultDueAt`. */
 export type AnalysisDue = (orgId: string, callId: string, resultDueAt: Date | undefined) => void;
@@ -51,7 +51,7 @@ export class CallEventWriter {
         return;
       case 'answered':
         await this.ctx.db.transaction(async (tx) => {
-          const t = await transitionCall(tx, { ...base, to: 'in_progress', expectFrom: 'dialing', at: new Date(e.at), data: { codec: e.codec, sample_rate: e.sampleRate } });
+          const t = await transitionCall(tx, { ...base, to: 'in_progress', expectFrom: call.inbound ? 'ringing' : 'dialing', at: new Date(e.at), data: { codec: e.codec, sample_rate: e.sampleRate } });
           if (e.conversation) await enqueueConversationCreated(tx, t.call, new Date(e.at));
         });
         return;
@@ -148,7 +148,7 @@ export class CallEventWriter {
     await this.ctx.db.transaction(async (tx) => {
       const r = await tx.query<{ status: CallStatus }>(sql`select status from calls where org_id = ${call.orgId} and id = ${call.id}`);
       const status = r.rows[0]?.status;
-      if (status === 'dialing' || status === 'in_progress' || status === 'dispatching') {
+      if (status === 'dialing' || status === 'ringing' || status === 'in_progress' || status === 'dispatching') {
         await transitionCall(tx, { orgId: call.orgId, callId: call.id, to: 'failed', at: this.ctx.now(), facts: { endReason: 'worker_lost' } });
       }
     });

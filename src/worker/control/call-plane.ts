@@ -5,6 +5,7 @@ import { Dispatcher, type DispatcherOptions } from '../../dispatch/dispatcher.js
 import { newId } from '../../ids.js';
 import { CallDialer } from './call-dialer.js';
 import { MediaPool } from './media-pool.js';
+import { InboundRouter } from './inbound-router.js';
 
 export interface CallPlane {
   workerId: string;
@@ -63,6 +64,17 @@ export async function startCallPlane(
     ...(ctx.logger ? { logger: ctx.logger } : {}),
   });
   await dispatcher.start();
+  // Inbound calls: an INVITE a media thread holds is answered by its number's agent, or refused.
+  const inbound = new InboundRouter(ctx, {
+    workerId,
+    leaseMs: opts.leaseMs ?? media.leaseMs,
+    media: pool,
+    answer: (call, inviteId) => dialer.answer(call, inviteId),
+    adopt: (callId, done) => dispatcher.adopt(callId, done),
+  });
+  pool.on((e) => {
+    if (e.type === 'incoming') inbound.route(e);
+  });
   return {
     workerId,
     sipPort: pool.sipPorts[0] ?? 0,
@@ -75,6 +87,7 @@ export async function startCallPlane(
     },
     async stop(o = {}) {
       stopping = true;
+      inbound.stop();
       // Stop claiming first; the dispatcher then waits for the calls it handed out to end (its
       // heartbeat keeps their leases meanwhile, so no other worker takes them for lost).
       const dispatcherStopped = dispatcher.stop();

@@ -19,6 +19,8 @@ interface Member {
 export class MediaPool implements MediaLink {
   readonly #members: Member[];
   readonly #owner = new Map<string, Member>();
+  /** Inbound INVITEs waiting for the control side's answer or refusal: the thread that holds each. */
+  readonly #invites = new Map<string, Member>();
   readonly #listeners = new Set<(e: WorkerEvent) => void>();
   readonly #lostListeners = new Set<(callIds: string[], allLost: boolean) => void>();
 
@@ -29,6 +31,8 @@ export class MediaPool implements MediaLink {
         if (e.type === 'ended') {
           m.calls.delete(e.callId);
           this.#owner.delete(e.callId);
+        } else if (e.type === 'incoming') {
+          this.#invites.set(e.inviteId, m);
         }
         for (const l of this.#listeners) l(e);
       });
@@ -37,6 +41,7 @@ export class MediaPool implements MediaLink {
         const lost = [...m.calls];
         m.calls.clear();
         for (const id of lost) this.#owner.delete(id);
+        for (const [id, owner] of this.#invites) if (owner === m) this.#invites.delete(id);
         const allLost = this.#members.every((x) => !x.alive);
         for (const l of this.#lostListeners) l(lost, allLost);
       });
@@ -87,6 +92,18 @@ export class MediaPool implements MediaLink {
     }
     if (cmd.type === 'cancel') {
       this.#owner.get(cmd.callId)?.thread.send(cmd);
+      return;
+    }
+    if (cmd.type === 'reject' || cmd.type === 'answer') {
+      // The INVITE lives on the thread that received it; an answer makes its call that thread's.
+      const m = this.#invites.get(cmd.inviteId);
+      this.#invites.delete(cmd.inviteId);
+      if (!m?.alive) throw new Error(`no media thread holds the INVITE ${cmd.inviteId}`);
+      if (cmd.type === 'answer') {
+        m.calls.add(cmd.callId);
+        this.#owner.set(cmd.callId, m);
+      }
+      m.thread.send(cmd);
       return;
     }
     let best: Member | undefined;

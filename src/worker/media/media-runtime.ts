@@ -5,11 +5,24 @@ import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '..
 import type { ProviderChain } from '../../providers/settings.js';
 import { PendingGreeting } from '../../voice/pending-greeting.js';
 import { offerRate } from '../../telephony/offer-rate.js';
-import type { CallTimings, DialCommand, ProviderFallbackRecord, WorkerCommand, WorkerEvent } from '../protocol.js';
+import type { AnswerCommand, CallTimings, DialCommand, ProviderFallbackRecord, RejectCommand, WorkerCommand, WorkerEvent } from '../protocol.js';
 import { tapLeg, type RecordingTap } from './recording-tap.js';
 import { greetingTranscript } from './greeting-transcript.js';
 
 export type DialLeg = (cmd: DialCommand) => Promise<Leg>;
+
+/** An inbound call's leg: ringing already; answer() sends the 200 (and 'answered' follows). */
+export type AnswerableLeg = Leg & { answer(): Promise<void> };
+/** The leg of a held inbound INVITE; throws CallerGoneError when the caller has hung up meanwhile. */
+export type AnswerLeg = (cmd: AnswerCommand) => Promise<AnswerableLeg>;
+
+/** The caller of an inbound call hung up before it could be answered. */
+export class CallerGoneError extends Error {
+  constructor(message = 'the caller hung up before the answer') {
+    super(message);
+    this.name = 'CallerGoneError';
+  }
+}
 
 /** What the runtime needs of a voice agent on one call (a VoiceSession provides it). */
 export interface VoiceCall {
@@ -27,7 +40,7 @@ const TRANSCRIPT_SETTLE_MAX_MS = 2000;
  * throw fails the call without ringing anyone), then attach to the dialed leg before answer. The
  * session subscribes to the leg itself, starts on 'answered' and hangs up by itself.
  */
-export type PrepareVoice = (cmd: DialCommand) => (leg: Leg, onEvent: (e: VoiceEvent) => void) => VoiceCall;
+export type PrepareVoice = (cmd: DialCommand | AnswerCommand) => (leg: Leg, onEvent: (e: VoiceEvent) => void) => VoiceCall;
 
 /** A voice agent that cannot run, with the end reason the call gets (thrown by a PrepareVoice). */
 export class VoicePrepareError extends Error {
@@ -43,7 +56,7 @@ export class VoicePrepareError extends Error {
 type LocalHangup = 'greeting_done' | 'max_duration' | 'cancel' | 'shutdown' | 'voice';
 
 interface ActiveCall {
-  cmd: DialCommand;
+  cmd: DialCommand | AnswerCommand;
   leg: Leg | undefined;
   answered: boolean;
   hangupCause: LocalHangup | undefined;
@@ -87,8 +100,14 @@ export function endReasonFor(
   ended: Extract<LegEvent, { type: 'ended' }>,
   cause: LocalHangup | undefined,
   voiceReason?: VoiceEndReason,
+  inbound = false,
 ): EndReason {
   if (cause === 'cancel') return 'canceled_by_api';
+  // An inbound call's far end is the caller: their hang-up, before the answer or after it.
+  if (inbound && cause === undefined && ended.by === 'remote' && ended.reason !== 'rtp_timeout') {
+    if (ended.outcome === 'canceled') return 'caller_abandoned';
+    if (ended.outcome === 'completed') return 'caller_hangup';
+  }
   if (cause === 'shutdown') return 'worker_shutdown';
   if (cause === 'voice' && voiceReason !== undefined) return voiceReason;
   if (cause === 'max_duration') return 'max_duration_reached';
@@ -133,6 +152,10 @@ export class MediaRuntime {
       now?: () => number;
       /** Runs a voice agent on calls whose DialCommand carries `voice`; without it they are greeting-only. */
       prepareVoice?: PrepareVoice;
+      /** Inbound calls: the leg of a held INVITE (AnswerCommand). */
+      answerLeg?: AnswerLeg;
+      /** Inbound calls: refuse a held INVITE (RejectCommand). */
+      rejectInvite?: (cmd: RejectCommand) => void;
     },
   ) {}
 
@@ -153,7 +176,11 @@ export class MediaRuntime {
   handle(cmd: WorkerCommand): void {
     switch (cmd.type) {
       case 'dial':
+      case 'answer':
         void this.#dial(cmd);
+        return;
+      case 'reject':
+        this.deps.rejectInvite?.(cmd);
         return;
       case 'cancel':
         this.#cancel(cmd.callId);
@@ -175,7 +202,7 @@ export class MediaRuntime {
     return this.deps.now?.() ?? Date.now();
   }
 
-  async #dial(cmd: DialCommand): Promise<void> {
+  async #dial(cmd: DialCommand | AnswerCommand): Promise<void> {
     if (this.#calls.has(cmd.callId)) {
       // Never dial one call twice, whatever the caller sends.
       this.deps.emit({ type: 'log', level: 'error', message: 'duplicate dial command ignored', callId: cmd.callId });
@@ -229,8 +256,15 @@ export class MediaRuntime {
     };
     this.#calls.set(cmd.callId, call);
     let leg: Leg;
+    let answerable: AnswerableLeg | undefined;
     try {
-      leg = await this.deps.dialLeg(cmd);
+      if (cmd.type === 'answer') {
+        if (!this.deps.answerLeg) throw new Error('this media worker does not answer calls');
+        answerable = await this.deps.answerLeg(cmd);
+        leg = answerable;
+      } else {
+        leg = await this.deps.dialLeg(cmd);
+      }
       if (cmd.record) {
         // Everyone else gets the tapped leg, so every frame the agent writes is recorded.
         call.recording = tapLeg(leg, { ...cmd.record, maxMs: cmd.maxDurationMs, now: () => this.#now() });
@@ -239,13 +273,14 @@ export class MediaRuntime {
     } catch (err) {
       call.greeting?.cancel();
       this.#calls.delete(cmd.callId);
+      const gone = err instanceof CallerGoneError;
       this.deps.emit({
         type: 'ended',
         callId: cmd.callId,
-        status: 'failed',
-        sipStatusCode: 0,
-        endReason: 'dial_error',
-        reason: `could not dial: ${(err as Error).message}`,
+        status: gone ? 'canceled' : 'failed',
+        sipStatusCode: gone ? 487 : 0,
+        endReason: gone ? 'caller_abandoned' : 'dial_error',
+        reason: gone ? err.message : `could not ${cmd.type === 'answer' ? 'answer' : 'dial'}: ${(err as Error).message}`,
         at: this.#now(),
       });
       return;
@@ -255,7 +290,10 @@ export class MediaRuntime {
     // hang-up has already told us its reason through end_requested).
     leg.on((e) => this.#onLeg(call, leg, e));
     if (voice) this.#attachVoice(call, voice, leg);
-    if (call.cancelRequested) this.#cancel(cmd.callId, call.cancelRequested);
+    if (call.cancelRequested) return this.#cancel(cmd.callId, call.cancelRequested);
+    // Everything listens: the 200 goes now, and the agent speaks on its 'answered'. A failure
+    // (an offer we cannot answer: 488; the caller gone) ends the leg, which reports the end.
+    answerable?.answer().catch((err: unknown) => this.deps.emit({ type: 'log', level: 'warn', message: `could not answer: ${(err as Error).message}`, callId: cmd.callId }));
   }
 
   #onLeg(call: ActiveCall, leg: Leg, e: LegEvent): void {
@@ -283,7 +321,7 @@ export class MediaRuntime {
         this.#calls.delete(callId);
         const at = this.#now();
         const recording = call.recording?.finish(at);
-        const endReason = endReasonFor(e, call.hangupCause, call.voice?.reason);
+        const endReason = endReasonFor(e, call.hangupCause, call.voice?.reason, call.cmd.type === 'answer');
         // An answered voice call reports its end once the recognizer's last words are in the transcript.
         const settled = call.answered ? call.voice?.call?.transcriptSettled?.() : undefined;
         if (!settled) return this.#reportEnd(call, e, at, endReason, recording);

@@ -9,10 +9,14 @@ import { checkSpeechChoice, SpeechRegistry, type EngineHooks } from '../../provi
 import { closeIdleTtsConnections } from '../../providers/tts/ws-pool.js';
 import { realClock } from '../../time/clock.js';
 import { CallLeg } from '../../telephony/call-leg.js';
+import { InboundLeg } from '../../telephony/inbound-leg.js';
+import type { InboundCall } from '../../telephony/sip/index.js';
 import { PortPool } from '../../telephony/rtp/index.js';
 import { StreamTransport, UserAgent } from '../../telephony/sip/index.js';
 import { bindUdpTcpPair } from '../../telephony/sip/udp-tcp-pair.js';
-import { MediaRuntime } from './media-runtime.js';
+import type { AudioCodecToken } from '../../telephony/answer-codec.js';
+import { offerTokens } from '../../telephony/leg-events.js';
+import { CallerGoneError, MediaRuntime } from './media-runtime.js';
 import { transferablesOf, type WorkerCommand, type WorkerEvent } from '../protocol.js';
 import { voicePreparer } from './voice-call.js';
 
@@ -35,6 +39,52 @@ const speech = new SpeechRegistry({
   onVadFallback: (err) =>
     emit({ type: 'log', level: 'warn', message: `Silero VAD cannot run on this worker, using the energy VAD instead: ${err.message}` }),
 });
+/**
+ * Inbound INVITEs this thread holds (ringing) until the control side answers or refuses them. One
+ * the caller gives up on is forgotten; an answer for it finds it gone (caller_abandoned).
+ */
+const invites = new Map<string, InboundCall>();
+/** An INVITE the control side never decides on (it died, or is stuck) is refused after this long. */
+const INVITE_DECISION_MS = 10_000;
+ua.onInvite((call) => {
+  if (shuttingDown) {
+    // RFC 3261 §21.5.4: not now, try elsewhere or later.
+    call.reject(503, 'Service Unavailable');
+    return;
+  }
+  invites.set(call.callId, call);
+  const forget = setTimeout(() => {
+    if (invites.delete(call.callId)) call.reject(500, 'Server Internal Error');
+  }, INVITE_DECISION_MS);
+  forget.unref();
+  call.on((ev) => {
+    if (ev.type !== 'ended') return;
+    clearTimeout(forget);
+    invites.delete(call.callId);
+  });
+  // The caller hears ringback while the control side finds the number's agent.
+  call.ringing();
+  const src = call.source;
+  emit({
+    type: 'incoming',
+    inviteId: call.callId,
+    dialed: call.dialed,
+    toUser: call.toUser,
+    from: call.caller,
+    ...(call.callerName !== undefined ? { callerName: call.callerName } : {}),
+    source: { address: src.host, port: src.port },
+    transport: src.transport,
+    at: Date.now(),
+  });
+});
+
+/** Takes a held INVITE for an answer or a refusal: it is this thread's no longer. */
+function takeInvite(inviteId: string): InboundCall | undefined {
+  const call = invites.get(inviteId);
+  invites.delete(inviteId);
+  return call;
+}
+
 const runtime = new MediaRuntime({
   // Greeting-only agents speak with the default engine.
   tts: speech.tts(undefined),
@@ -52,6 +102,18 @@ const runtime = new MediaRuntime({
     engines: (spec, hooks) => speech.engines({ ...spec.speech, ...(spec.voice && !spec.speech?.tts ? { defaultVoice: spec.voice } : {}) }, hooks),
     clock: realClock,
   }),
+  answerLeg: async (cmd) => {
+    const call = takeInvite(cmd.inviteId);
+    if (!call || call.state === 'ended') throw new CallerGoneError();
+    return new InboundLeg(call, {
+      portPool,
+      localAddress: cfg.rtpHost,
+      ...(cfg.advertiseHost ? { advertiseAddress: cfg.advertiseHost } : {}),
+      // The codec order of the trunk (or worker), as an answer's preference among what the caller offers.
+      ...(cmd.codecs ? { codecs: offerTokens(cmd.codecs).filter((c): c is AudioCodecToken => c !== 'telephone-event') } : {}),
+    });
+  },
+  rejectInvite: (cmd) => takeInvite(cmd.inviteId)?.reject(cmd.status, cmd.reason),
   dialLeg: (cmd) =>
     CallLeg.dial({
       ua,

@@ -13,7 +13,7 @@ import { realtimeConfigFrom, type RealtimeConfig } from '../../voice/realtime/co
 import { RealtimeSession } from '../../voice/realtime/session.js';
 import type { VoiceSessionOptions } from '../../voice/policy.js';
 import { VoicePrepareError } from './media-runtime.js';
-import type { DialCommand } from '../protocol.js';
+import type { AnswerCommand, DialCommand } from '../protocol.js';
 import { callControl, type CallControl } from './tools/index.js';
 import type { Leg } from '../../voice/leg.js';
 import type { VoiceCallSpec } from '../../voice/spec.js';
@@ -36,7 +36,7 @@ export function realtimeInstructions(spec: VoiceCallSpec): string {
   return `${spec.systemPrompt}\n\n${language}call_context: ${JSON.stringify(callFacts(spec.dynamicVariables, spec.callContext))}`;
 }
 
-export function prepareRealtimeCall(cmd: DialCommand, spec: VoiceCallSpec, d: RealtimeCallDeps): (leg: Leg, onEvent: (e: VoiceEvent) => void) => RealtimeSession {
+export function prepareRealtimeCall(cmd: DialCommand | AnswerCommand, spec: VoiceCallSpec, d: RealtimeCallDeps): (leg: Leg, onEvent: (e: VoiceEvent) => void) => RealtimeSession {
   const s2s = spec.speechToSpeech;
   if (!s2s) throw new Error('not a speech-to-speech call');
   let config: RealtimeConfig;

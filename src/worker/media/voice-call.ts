@@ -21,7 +21,7 @@ import type { VoiceEvent } from '../../voice/events.js';
 import { CONVERSATION_DEFAULTS, type VoiceSessionOptions } from '../../voice/policy.js';
 import { VoiceSession } from '../../voice/session.js';
 import { VoicePrepareError, type PrepareVoice, type VoiceCall } from './media-runtime.js';
-import type { DialCommand } from '../protocol.js';
+import type { AnswerCommand, DialCommand } from '../protocol.js';
 import { callControl, createToolRunner, type CallControl } from './tools/index.js';
 import { prepareRealtimeCall } from './realtime-call.js';
 import type { VoiceCallSpec, VoiceConversation } from '../../voice/spec.js';
@@ -116,7 +116,7 @@ const noTools: ToolRunner = async (name) => {
 };
 
 /** The call's tools, run against the live call once it is attached (`control`). */
-function toolRunnerFor(cmd: DialCommand, spec: VoiceCallSpec, clock: Clock, control: () => CallControl | undefined): ToolRunner {
+function toolRunnerFor(cmd: DialCommand | AnswerCommand, spec: VoiceCallSpec, clock: Clock, control: () => CallControl | undefined): ToolRunner {
   const tools = spec.tools ?? [];
   if (tools.length === 0) return noTools;
   const tc = spec.toolContext;

@@ -59,7 +59,7 @@ export function fmtDuration(s) {
 }
 
 export const TERMINAL = ['completed', 'no_answer', 'busy', 'failed', 'canceled'];
-export const STATUSES = ['queued', 'dispatching', 'dialing', 'in_progress', ...TERMINAL];
+export const STATUSES = ['queued', 'dispatching', 'dialing', 'ringing', 'in_progress', ...TERMINAL];
 
 export function badge(status) {
   return h('span', { class: `badge status-${status}`, dataset: { status } }, String(status).replace('_', ' '));

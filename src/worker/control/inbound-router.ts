@@ -1,0 +1,187 @@
+/**
+ * Inbound calls, on the control side: a media thread reports an INVITE it holds (`incoming`, 180
+ * already sent); this finds who answers it and either refuses it or records the call (ringing,
+ * direction inbound, held by this worker) and has the dialer answer it with the number's agent.
+ *
+ * Who may call in: the INVITE must come from the address of the trunk the dialed number belongs to
+ * (its host, or what that host resolves to); anything else is 403 Forbidden, whatever it dials, so a
+ * scanner learns nothing about which numbers exist. From a trunk, a number that is not ours or has
+ * no inbound agent is 404. Over the agent's, trunk's or organization's concurrent-call limit the call
+ * is recorded failed / over_limit and the caller hears 486 Busy Here.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { AppContext } from '../../app-context.js';
+import { optionsFrom } from '../../calls/call-object.js';
+import { checkAdmissionNow, limitKeys, lockLimitKeys, readCallLimits } from '../../calls/limits.js';
+import { transitionCall } from '../../calls/transitions.js';
+import { readHeldCall } from '../../dispatch/claim.js';
+import type { ClaimedCall } from '../../dispatch/types.js';
+import { newId } from '../../ids.js';
+import { findAgentRow } from '../../store/agent-rows.js';
+import { sql } from '../../store/sql.js';
+import type { WorkerEvent } from '../protocol.js';
+import type { MediaLink } from './call-dialer.js';
+
+type Incoming = Extract<WorkerEvent, { type: 'incoming' }>;
+
+/** What the router needs of the worker it serves. */
+export interface InboundHost {
+  workerId: string;
+  leaseMs: number;
+  media: MediaLink;
+  /** Answers the recorded call on the held INVITE; settles when the call has ended. */
+  answer(call: ClaimedCall, inviteId: string): Promise<void>;
+  /** Keeps the call's lease while it lives (the dispatcher's heartbeat). */
+  adopt(callId: string, done: Promise<void>): void;
+}
+
+/** The E.164 spellings a Request-URI or To user may stand for: "+14155550123", "14155550123". */
+export function numberCandidates(users: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const raw of users) {
+    // RFC 3966 visual separators may appear in a telephone-subscriber user part.
+    const u = decodeURIComponentSafe(raw).replace(/[-.() ]/g, '');
+    if (/^\+[1-9]\d{5,14}$/.test(u)) out.add(u);
+    else if (/^[1-9]\d{5,14}$/.test(u)) out.add(`+${u}`);
+  }
+  return [...out];
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** A trunk host's addresses, resolved at most once per TTL (a DNS name's addresses may change). */
+class HostAddresses {
+  readonly #cache = new Map<string, { at: number; addresses: string[] }>();
+  constructor(private readonly ttlMs = 60_000) {}
+
+  async matches(host: string, address: string): Promise<boolean> {
+    const norm = (a: string) => a.replace(/^::ffff:/i, '').toLowerCase();
+    if (isIP(host)) return norm(host) === norm(address);
+    const hit = this.#cache.get(host);
+    let addresses = hit && Date.now() - hit.at < this.ttlMs ? hit.addresses : undefined;
+    if (!addresses) {
+      try {
+        addresses = (await lookup(host, { all: true })).map((a) => norm(a.address));
+      } catch {
+        addresses = [];
+      }
+      this.#cache.set(host, { at: Date.now(), addresses });
+    }
+    return addresses.includes(norm(address));
+  }
+}
+
+interface NumberRow {
+  phone_number_id: string;
+  org_id: string;
+  number: string;
+  inbound_agent_id: string | null;
+  trunk_id: string;
+  host: string;
+}
+
+export class InboundRouter {
+  readonly #hosts = new HostAddresses();
+  #stopping = false;
+  /** INVITEs refused, by status (a port on the internet gets probed: this is how much). */
+  readonly refused = new Map<number, number>();
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly host: InboundHost,
+  ) {}
+
+  /** No new inbound call is answered (a stopping worker): 503, so the carrier tries another. */
+  stop(): void {
+    this.#stopping = true;
+  }
+
+  route(e: Incoming): void {
+    void this.#route(e).catch((err: unknown) => {
+      this.ctx.logger?.error({ err, inviteId: e.inviteId }, 'could not route an inbound call');
+      this.#reject(e, 500, 'Server Internal Error');
+    });
+  }
+
+  #reject(e: Incoming, status: number, reason: string): void {
+    this.refused.set(status, (this.refused.get(status) ?? 0) + 1);
+    try {
+      this.host.media.send({ type: 'reject', inviteId: e.inviteId, status, reason });
+    } catch (err) {
+      // The thread holding it is gone: so is the INVITE.
+      this.ctx.logger?.warn({ err, inviteId: e.inviteId }, 'could not refuse an inbound call');
+    }
+  }
+
+  async #route(e: Incoming): Promise<void> {
+    if (this.#stopping) return this.#reject(e, 503, 'Service Unavailable');
+    const candidates = numberCandidates([e.dialed, e.toUser]);
+    const rows =
+      candidates.length === 0
+        ? []
+        : (
+            await this.ctx.db.query<NumberRow>(sql`select pn.id as phone_number_id, pn.org_id, pn.number, pn.inbound_agent_id, t.id as trunk_id, t.host
+              from phone_numbers pn join trunks t on t.org_id = pn.org_id and t.id = pn.trunk_id and t.deleted_at is null
+              where pn.deleted_at is null and pn.number = any(${candidates}::text[])`)
+          ).rows;
+    const fromTrunk: NumberRow[] = [];
+    for (const r of rows) if (await this.#hosts.matches(r.host, e.source.address)) fromTrunk.push(r);
+    if (fromTrunk.length === 0) {
+      // A trunk dialing a number we do not have: 404. Anyone else: 403, whether the number exists or not.
+      const trunkAsking = rows.length === 0 && (await this.#fromAnyTrunk(e.source.address));
+      return trunkAsking ? this.#reject(e, 404, 'Not Found') : this.#reject(e, 403, 'Forbidden');
+    }
+    // The Request-URI's number first, then To's.
+    const pick = candidates.map((c) => fromTrunk.find((r) => r.number === c)).find((r) => r !== undefined && r.inbound_agent_id !== null);
+    if (!pick || pick.inbound_agent_id === null) return this.#reject(e, 404, 'Not Found');
+    const agent = await findAgentRow(this.ctx.db, pick.org_id, pick.inbound_agent_id);
+    if (!agent || agent.kind !== 'voice') return this.#reject(e, 404, 'Not Found');
+    const now = this.ctx.now();
+    const id = newId('call');
+    const lease = new Date(now.getTime() + this.host.leaseMs);
+    const outcome = await this.ctx.db.transaction(async (tx) => {
+      const limits = await readCallLimits(tx, pick.org_id, agent.id, pick.trunk_id);
+      if (limits) await lockLimitKeys(tx, limitKeys(limits));
+      // Only concurrency limits an inbound call: calls-per-second paces what we dial.
+      const admission = limits ? await checkAdmissionNow(tx, { ...limits, agentCps: null, trunkCps: null }, now) : { ok: true as const };
+      const options = optionsFrom({ to: e.from }, agent.webhook_url);
+      await tx.query(sql`insert into calls
+        (id, org_id, agent_id, agent_name, trunk_id, phone_number_id, to_address, from_number, status, direction, options,
+         dynamic_variables, scheduled_at, created_at, worker_id, lease_expires_at)
+        values (${id}, ${pick.org_id}, ${agent.id}, ${agent.name}, ${pick.trunk_id}, ${pick.phone_number_id}, ${pick.number},
+          ${e.from || 'anonymous'}, 'ringing', 'inbound', ${JSON.stringify(options)}, '{}', ${now}, ${now}, ${this.host.workerId}, ${lease})`);
+      await tx.query(sql`insert into call_events (org_id, call_id, from_status, to_status, terminal, at, data)
+        values (${pick.org_id}, ${id}, null, 'ringing', false, ${now}, ${JSON.stringify({ worker_id: this.host.workerId, source: e.source.address })})`);
+      if (!admission.ok) {
+        await transitionCall(tx, {
+          orgId: pick.org_id,
+          callId: id,
+          to: 'failed',
+          at: now,
+          facts: { endReason: 'over_limit', sipStatusCode: 486, errorMessage: `refused: over the ${admission.reason.replace('_', "'s ")} limit` },
+        });
+        await tx.query(sql`update calls set lease_expires_at = null where org_id = ${pick.org_id} and id = ${id}`);
+        return 'over_limit' as const;
+      }
+      return readHeldCall(tx, pick.org_id, id, this.host.workerId, lease);
+    });
+    if (outcome === 'over_limit') return this.#reject(e, 486, 'Busy Here');
+    if (!outcome) throw new Error(`inbound call ${id} vanished after it was written`);
+    const call: ClaimedCall = { ...outcome, inbound: true };
+    this.host.adopt(call.id, this.host.answer(call, e.inviteId));
+  }
+
+  /** Whether the address is any trunk's (a number we do not have is then 404, not 403). */
+  async #fromAnyTrunk(address: string): Promise<boolean> {
+    const r = await this.ctx.db.query<{ host: string }>(sql`select distinct host from trunks where deleted_at is null`);
+    for (const row of r.rows) if (await this.#hosts.matches(row.host, address)) return true;
+    return false;
+  }
+}
