@@ -7,6 +7,7 @@ import { afterCursor, page } from '../store/pagination.js';
 import { isUniqueViolation } from '../store/pg-errors.js';
 import { sql } from '../store/sql.js';
 import { asIs, setList, updateSet } from '../store/update-set.js';
+import { assertPublicUrl } from '../http-client/url-guard.js';
 
 export interface PhoneNumberRow {
   id: string;
@@ -15,6 +16,8 @@ export interface PhoneNumberRow {
   trunk_id: string;
   outbound_agent_id: string | null;
   inbound_agent_id: string | null;
+  inbound_webhook_url: string | null;
+  inbound_webhook_timeout_ms: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -26,6 +29,8 @@ export function toPhoneNumber(r: PhoneNumberRow): PhoneNumber {
     trunk_id: r.trunk_id,
     outbound_agent_id: r.outbound_agent_id,
     inbound_agent_id: r.inbound_agent_id,
+    inbound_webhook_url: r.inbound_webhook_url,
+    inbound_webhook_timeout_ms: r.inbound_webhook_timeout_ms,
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
   };
@@ -52,12 +57,19 @@ function duplicate(number: string | undefined): OutcallError {
   return new OutcallError('phone_number_exists', `${number ?? 'that number'} is already registered`, 'number');
 }
 
+/** The inbound webhook is fetched by the platform: a private address only where allowed (SSRF). */
+function checkUrls(ctx: AppContext, p: { inbound_webhook_url?: string | null }): void {
+  if (p.inbound_webhook_url) assertPublicUrl(p.inbound_webhook_url, 'inbound_webhook_url', ctx.allowPrivateUrls);
+}
+
 export async function createPhoneNumber(ctx: AppContext, orgId: string, input: PhoneNumberCreate): Promise<PhoneNumber> {
+  checkUrls(ctx, input);
   try {
     return await ctx.db.transaction(async (tx) => {
       await checkReferences(tx, orgId, input);
-      const r = await tx.query<PhoneNumberRow>(sql`insert into phone_numbers (id, org_id, number, trunk_id, outbound_agent_id, inbound_agent_id)
-        values (${newId('pn')}, ${orgId}, ${input.number}, ${input.trunk_id}, ${input.outbound_agent_id ?? null}, ${input.inbound_agent_id ?? null}) returning *`);
+      const r = await tx.query<PhoneNumberRow>(sql`insert into phone_numbers (id, org_id, number, trunk_id, outbound_agent_id, inbound_agent_id, inbound_webhook_url, inbound_webhook_timeout_ms)
+        values (${newId('pn')}, ${orgId}, ${input.number}, ${input.trunk_id}, ${input.outbound_agent_id ?? null}, ${input.inbound_agent_id ?? null},
+          ${input.inbound_webhook_url ?? null}, ${input.inbound_webhook_timeout_ms ?? null}) returning *`);
       return toPhoneNumber(r.rows[0] as PhoneNumberRow);
     });
   } catch (err) {
@@ -82,10 +94,11 @@ export async function listPhoneNumbers(ctx: AppContext, orgId: string, limit: nu
 }
 
 export async function updatePhoneNumber(ctx: AppContext, orgId: string, id: string, patch: PhoneNumberPatch): Promise<PhoneNumber> {
+  checkUrls(ctx, patch);
   try {
     return await ctx.db.transaction(async (tx) => {
       await checkReferences(tx, orgId, patch);
-      const parts = updateSet(patch, { number: asIs, trunk_id: asIs, outbound_agent_id: asIs, inbound_agent_id: asIs });
+      const parts = updateSet(patch, { number: asIs, trunk_id: asIs, outbound_agent_id: asIs, inbound_agent_id: asIs, inbound_webhook_url: asIs, inbound_webhook_timeout_ms: asIs });
       parts.push(sql`updated_at = now()`);
       const r = await tx.query<PhoneNumberRow>(sql`update phone_numbers set ${setList(parts)}
         where org_id = ${orgId} and id = ${id} and deleted_at is null returning *`);

@@ -410,6 +410,8 @@ export interface paths {
                                 trunk_id: string;
                                 outbound_agent_id: string | null;
                                 inbound_agent_id: string | null;
+                                inbound_webhook_url: string | null;
+                                inbound_webhook_timeout_ms: number | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -460,6 +462,8 @@ export interface paths {
                         trunk_id: string;
                         outbound_agent_id?: string | null;
                         inbound_agent_id?: string | null;
+                        inbound_webhook_url?: string | null;
+                        inbound_webhook_timeout_ms?: number | null;
                     };
                 };
             };
@@ -476,6 +480,8 @@ export interface paths {
                             trunk_id: string;
                             outbound_agent_id: string | null;
                             inbound_agent_id: string | null;
+                            inbound_webhook_url: string | null;
+                            inbound_webhook_timeout_ms: number | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -540,6 +546,8 @@ export interface paths {
                             trunk_id: string;
                             outbound_agent_id: string | null;
                             inbound_agent_id: string | null;
+                            inbound_webhook_url: string | null;
+                            inbound_webhook_timeout_ms: number | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -632,6 +640,8 @@ export interface paths {
                         trunk_id?: string;
                         outbound_agent_id?: string | null;
                         inbound_agent_id?: string | null;
+                        inbound_webhook_url?: string | null;
+                        inbound_webhook_timeout_ms?: number | null;
                     };
                 };
             };
@@ -648,6 +658,8 @@ export interface paths {
                             trunk_id: string;
                             outbound_agent_id: string | null;
                             inbound_agent_id: string | null;
+                            inbound_webhook_url: string | null;
+                            inbound_webhook_timeout_ms: number | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */

@@ -14,7 +14,7 @@
 import { chooseAnswerCodec, WIDEBAND_ANSWER_PREFERENCE, type AudioCodecToken } from './answer-codec.js';
 import type { LegEnded, LegEvent } from './leg-events.js';
 import { LegListeners } from './leg-listeners.js';
-import { describe } from './leg-helpers.js';
+import { describe, parseInfoDtmf } from './leg-helpers.js';
 import { MediaSession, type PacingClock, type PortPool } from './rtp/index.js';
 import { mapOutcome, type InboundCall, type InboundEnded } from './sip/index.js';
 
@@ -66,6 +66,12 @@ export class InboundLeg {
     };
     call.on((ev) => {
       if (ev.type === 'ended') this.finish(ev).then(undefined, (err: unknown) => process.emitWarning(`InboundLeg finish failed: ${String(err)}`));
+      else if (ev.type === 'transfer-progress') this.listeners.emit({ type: 'transfer-progress', statusCode: ev.statusCode, final: ev.final });
+      else if (ev.type === 'info') {
+        // DTMF by SIP INFO, as on an outbound leg (callers whose gateway does not send RFC 4733).
+        const d = parseInfoDtmf(ev.contentType, ev.body);
+        if (d) this.listeners.emit({ type: 'dtmf', ...d });
+      }
     });
   }
 
@@ -210,6 +216,11 @@ export class InboundLeg {
   sendDtmf(digits: string, durationMs = 100): void {
     if (!this.isAnswered || this.finishing || !this.media) throw new Error('InboundLeg.sendDtmf() needs an answered, live call');
     if (!this.media.sendDtmf(digits, durationMs)) throw new Error('the caller offered no telephone-event: digits cannot be sent');
+  }
+
+  /** Blind transfer (REFER) of the caller; resolves with the REFER's final status (the transfer_call tool). */
+  transfer(target: string): Promise<number> {
+    return this.call.transfer(target);
   }
 
   /** BYE after answer (sent once the ACK arrived), 480 before. Resolves when media is closed. */

@@ -138,6 +138,36 @@ describe('phone numbers', () => {
     // Once deleted, the number may be registered again.
     assert.equal((await t.org.req('POST', '/v1/phone-numbers', { number: '+442071838750', trunk_id: tr.body.id })).status, 201);
   });
+
+  test('inbound: inbound_agent_id must be a voice agent of the organization; the inbound webhook is an http(s) URL, not private, with a bounded deadline; deleting the agent clears it', async () => {
+    const tr = await t.org.req('POST', '/v1/trunks', { name: 'In', host: 'in.example' });
+    const ag = await t.org.req('POST', '/v1/agents', { name: 'Receptionist' });
+    const c = await t.org.req('POST', '/v1/phone-numbers', {
+      number: '+442071838760',
+      trunk_id: tr.body.id,
+      inbound_agent_id: ag.body.id,
+      inbound_webhook_url: 'https://crm.example.com/who',
+      inbound_webhook_timeout_ms: 1500,
+    });
+    assert.equal(c.status, 201, c.raw);
+    assert.deepEqual([c.body.inbound_agent_id, c.body.inbound_webhook_url, c.body.inbound_webhook_timeout_ms, c.body.outbound_agent_id], [ag.body.id, 'https://crm.example.com/who', 1500, null]);
+    const noAgent = await t.org.req('POST', '/v1/phone-numbers', { number: '+442071838761', trunk_id: tr.body.id, inbound_agent_id: 'agt_nope' });
+    assert.deepEqual([noAgent.status, noAgent.body.error.code, noAgent.body.error.param], [404, 'agent_not_found', 'inbound_agent_id']);
+    const other = await t.newOrg('org inbound');
+    const theirs = await other.req('POST', '/v1/agents', { name: 'Theirs' });
+    const foreign = await t.org.req('PATCH', `/v1/phone-numbers/${c.body.id}`, { inbound_agent_id: theirs.body.id });
+    assert.equal(foreign.body.error.code, 'agent_not_found', 'another organization\'s agent is not found');
+    const priv = await t.org.req('PATCH', `/v1/phone-numbers/${c.body.id}`, { inbound_webhook_url: 'http://10.0.0.5/who' });
+    assert.deepEqual([priv.status, priv.body.error.code, priv.body.error.param], [400, 'private_url_not_allowed', 'inbound_webhook_url'], priv.raw);
+    const text = await t.org.req('POST', '/v1/agents', { name: 'Chat', kind: 'text' });
+    const chat = await t.org.req('PATCH', `/v1/phone-numbers/${c.body.id}`, { inbound_agent_id: text.body.id });
+    assert.deepEqual([chat.body.error?.code, chat.body.error?.param], ['agent_cannot_place_calls', 'inbound_agent_id'], 'a text agent answers no calls');
+    const slow = await t.org.req('PATCH', `/v1/phone-numbers/${c.body.id}`, { inbound_webhook_timeout_ms: 60_000 });
+    assert.equal(slow.status, 400, slow.raw);
+    assert.equal((await t.org.req('DELETE', `/v1/agents/${ag.body.id}`)).status, 204);
+    const after = await t.org.req('GET', `/v1/phone-numbers/${c.body.id}`);
+    assert.equal(after.body.inbound_agent_id, null, 'a deleted agent answers no calls');
+  });
 });
 
 describe('agents', () => {

@@ -30,7 +30,7 @@ const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/sipp/${name
 const flow = {
   start: 'greet',
   nodes: {
-    greet: { type: 'say', text: 'Thanks for calling the clinic. Which day suits you?', next: 'ask' },
+    greet: { type: 'say', text: 'Thanks for calling the clinic, {{name}}. Which day suits you?', next: 'ask' },
     ask: { type: 'listen', timeout_ms: 12000, next: 'decide', on_timeout: 'bye' },
     decide: { type: 'branch', cases: [{ keywords: ['tuesday'], next: 'tuesday' }], default: 'sorry' },
     tuesday: { type: 'say', text: 'Tuesday it is. Goodbye.', next: 'bye' },
@@ -43,12 +43,15 @@ let t: TestApp;
 let plane: CallPlane;
 let caller: Baresip | undefined;
 const hooks = new WebhookReceiver();
+/** The numbers' inbound webhooks (their own script of answers). */
+const lookups = new WebhookReceiver();
 let deliverer: WebhookDeliverer;
 
 before(async () => {
   if (skip) return;
   t = await startTestApp({ allowPrivateUrls: true });
   await hooks.start();
+  await lookups.start();
   deliverer = new WebhookDeliverer(t.ctx, { pollMs: 100 });
   await deliverer.start();
   plane = await startTestCallPlane(t.ctx, { rtpPortMin: 47800, rtpPortMax: 47898, codecs: ['L16/16000', 'PCMU', 'PCMA'] });
@@ -58,6 +61,7 @@ after(async () => {
   await plane.stop();
   await deliverer.stop();
   await hooks.stop();
+  await lookups.stop();
   await t.close();
 });
 afterEach(async () => {
@@ -67,7 +71,7 @@ afterEach(async () => {
 
 const uniq = () => String(Math.floor(Math.random() * 9e6) + 1e6);
 
-async function numberFor(agent: Record<string, unknown>, trunkHost = '127.0.0.1', trunkPort = 5060) {
+async function numberFor(agent: Record<string, unknown>, trunkHost = '127.0.0.1', trunkPort = 5060, numberFields: Record<string, unknown> = {}) {
   const n = uniq();
   const trunk = await t.org.req('POST', '/v1/trunks', { name: `in-${n}`, host: trunkHost, port: trunkPort });
   assert.equal(trunk.status, 201, trunk.raw);
@@ -75,7 +79,7 @@ async function numberFor(agent: Record<string, unknown>, trunkHost = '127.0.0.1'
   assert.equal(a.status, 201, a.raw);
   const number = `+1628${n}`;
   // The agent answers the number's calls and dials out from it.
-  const pn = await t.org.req('POST', '/v1/phone-numbers', { number, trunk_id: trunk.body.id, inbound_agent_id: a.body.id, outbound_agent_id: a.body.id });
+  const pn = await t.org.req('POST', '/v1/phone-numbers', { number, trunk_id: trunk.body.id, inbound_agent_id: a.body.id, outbound_agent_id: a.body.id, ...numberFields });
   assert.equal(pn.status, 201, pn.raw);
   assert.equal(pn.body.inbound_agent_id, a.body.id);
   return { number, agentId: a.body.id as string, trunkId: trunk.body.id as string };
@@ -92,7 +96,9 @@ const ENDED = ['completed', 'failed', 'busy', 'no_answer', 'canceled'];
 
 describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { skip }, () => {
   test("baresip calls our number: its inbound agent answers with the greeting, hears the caller, branches, hangs up; a call like the others, with a signed call.result", async (tc) => {
-    const { number, agentId } = await numberFor({ flow, webhook_url: hooks.url('/inbound') });
+    // The number's webhook names the caller and gives metadata (verbatim, numbers as written).
+    const { number, agentId } = await numberFor({ flow, webhook_url: hooks.url('/inbound') }, '127.0.0.1', 5060, { inbound_webhook_url: lookups.url('/who') });
+    lookups.answer({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"dynamic_variables":{"name":"Ana"},"call_context":"Ana has a visit due.","metadata":{"crm_id":42.50}}' });
     const prompt = calleeSpeech('please book me on tuesday afternoon', 5, 12);
     assert.ok(prompt, 'flite + sox made the caller speech');
     caller = await startBaresip({ prompt, codecs: 'L16/16000/1', srate: CALLEE_RATE, modules: ['l16.so'], keyboard: true, user: 'alice', runSeconds: 60 });
@@ -112,7 +118,15 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     assert.deepEqual([call.direction, call.status, call.end_reason, call.agent_id, call.to], ['inbound', 'completed', 'agent_hangup', agentId, number], `${said}\nbaresip log:\n${c.log().slice(-2000)}`);
     assert.match(call.from, /alice/, 'from is the caller');
     assert.equal(turns[0]?.speaker, 'agent');
-    assert.equal(turns[0]?.text, 'Thanks for calling the clinic. Which day suits you?');
+    assert.equal(turns[0]?.text, 'Thanks for calling the clinic, Ana. Which day suits you?', 'the webhook\'s variables filled the greeting');
+    const ask = lookups.received.find((h) => h.url === '/who');
+    assert.ok(ask, 'the inbound webhook was asked');
+    const [signing] = (await t.org.req('GET', '/v1/webhook-secrets')).body.data.map((s: { secret: string }) => s.secret);
+    verifyWebhook(signing, ask.headers as Record<string, string>, ask.body);
+    const q = JSON.parse(ask.body);
+    assert.deepEqual([q.type, q.data.call_id, q.data.to, q.data.agent_id], ['call.inbound', id, number, agentId]);
+    assert.match(q.data.from, /alice/);
+    assert.equal(call.call_context, 'Ana has a visit due.');
     assert.ok(turns.some((x) => x.speaker === 'callee' && /tuesday/.test(x.text)), `the caller was heard: ${said}`);
     assert.equal(turns.at(-1)?.text, 'Tuesday it is. Goodbye.', `the keyword branch: ${said}`);
     const events = await t.org.req('GET', `/v1/calls/${id}/events`);
@@ -124,12 +138,67 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     verifyWebhook(secret, hook.headers as Record<string, string>, hook.body);
     const result = JSON.parse(hook.body);
     assert.deepEqual([result.data.call_id, result.data.status], [id, 'completed']);
+    assert.match(hook.body, /"metadata":\{"crm_id":42\.50\}/, 'the metadata as the webhook wrote it');
     assert.equal(hooks.received.filter((h) => h.url === '/inbound' && JSON.parse(h.body).type === 'call.result').length, 1);
     // What baresip heard: the greeting, as speech.
     await waitFor('baresip to close the call', () => /terminated|closed/i.test(c.log()), 10_000);
     const dec = await waitFor('baresip recording', () => c.recordings().find((p) => p.endsWith('-dec.wav')), 5000);
     const heard = readWav(dec);
     assert.ok(rms(heard.samples) > 300, `the caller heard the agent (rms ${rms(heard.samples).toFixed(0)})`);
+  });
+
+  test('an inbound webhook that does not answer in time: the call is answered after its deadline with the defaults, and why is kept', async () => {
+    const { number } = await numberFor({ greeting: 'Hello, this is the clinic. Goodbye.' }, '127.0.0.1', 5060, { inbound_webhook_url: lookups.url('/slow'), inbound_webhook_timeout_ms: 800 });
+    lookups.answer('hang');
+    const p = await startSipp({ scenario: fixture('uac_call_wait_bye.xml'), port: await freeUdpPort(), extraArgs: ['-s', number, `127.0.0.1:${plane.sipPort}`] });
+    try {
+      assert.equal(await p.exited, 0, p.trace().slice(-2000));
+      const got = p.received();
+      const ringing = got.findIndex((m) => m.startsWith('SIP/2.0 180'));
+      const ok = got.findIndex((m) => m.startsWith('SIP/2.0 200'));
+      assert.ok(ringing >= 0 && ok > ringing, 'ringing while the webhook is asked, then the answer');
+    } finally {
+      await p.stop();
+    }
+    const [id] = await inboundCallsTo(number);
+    const call = await waitFor('the call to end', async () => {
+      const got = await t.org.req('GET', `/v1/calls/${id}`);
+      return ENDED.includes(got.body.status) ? got.body : undefined;
+    }, 20_000);
+    assert.deepEqual([call.status, call.end_reason, call.dynamic_variables, call.call_context], ['completed', 'agent_hangup', {}, null]);
+    const first = (await t.org.req('GET', `/v1/calls/${id}/events`)).body.data[0];
+    assert.match(JSON.stringify(first.data), /did not answer within 800 ms/, JSON.stringify(first));
+  });
+
+  test('transfer_call on an inbound call: the agent announces, REFERs the caller to the configured target in our dialog, the NOTIFY reports 200, the call ends transferred', async () => {
+    const transferFlow = {
+      start: 'tell',
+      nodes: {
+        tell: { type: 'say', text: 'Let me put you through to the front desk.', next: 'move' },
+        move: { type: 'tool', tool: 'transfer_call', on_success: 'gone', on_failure: 'sorry' },
+        gone: { type: 'end' },
+        sorry: { type: 'end', text: 'Sorry, nobody is free.' },
+      },
+    };
+    const { number } = await numberFor({ flow: transferFlow, tools: [{ type: 'transfer_call', transfer_to: '+15559990000' }] });
+    const p = await startSipp({ scenario: fixture('uac_call_refer.xml'), port: await freeUdpPort(), extraArgs: ['-s', number, `127.0.0.1:${plane.sipPort}`] });
+    try {
+      assert.equal(await p.exited, 0, `SIPp saw INVITE/200, REFER/202, NOTIFY/200 and BYE in order; trace:\n${p.trace().slice(-4000)}`);
+      const refer = p.received().find((m) => m.startsWith('REFER '));
+      assert.match(refer ?? '', /^Refer-To: <sip:\+15559990000@127\.0\.0\.1:5060>$/m);
+      assert.match(refer ?? '', new RegExp(`^Referred-By: <sip:\\${number}@`, 'm'), 'we refer as the number the caller dialed');
+    } finally {
+      await p.stop();
+    }
+    const [id] = await inboundCallsTo(number);
+    const call = await waitFor('the call to end', async () => {
+      const got = await t.org.req('GET', `/v1/calls/${id}`);
+      return ENDED.includes(got.body.status) ? got.body : undefined;
+    }, 20_000);
+    assert.deepEqual([call.status, call.end_reason, call.disconnection], ['completed', 'transferred', 'transferred']);
+    const turns = (await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns as Array<{ text: string; toolCalls?: Array<{ name: string; ok: boolean; result: unknown }> }>;
+    assert.deepEqual(turns.map((x) => x.text), ['Let me put you through to the front desk.']);
+    assert.deepEqual(turns[0]?.toolCalls?.map((k) => [k.name, k.ok, k.result]), [['transfer_call', true, { transferred: true, to: '+15559990000', sip_status: 200 }]]);
   });
 
   test('refusals: a number we do not have is 404, a caller that is not the trunk 403, and over the concurrent-call limit 486 with a failed / over_limit call', async () => {

@@ -8,8 +8,8 @@ export interface Received {
   body: string;
 }
 
-/** What the receiver does with the next request: answer with a status, or hang (never answer). */
-export type Behavior = { status: number; headers?: Record<string, string> } | 'hang';
+/** What the receiver does with the next request: answer with a status (and a body), or hang (never answer). */
+export type Behavior = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
 
 /** A real HTTP server on 127.0.0.1 that records webhook requests and answers as scripted. */
 export class WebhookReceiver {
@@ -36,7 +36,7 @@ export class WebhookReceiver {
           return;
         }
         res.writeHead(b.status, b.headers);
-        res.end('ok');
+        res.end(b.body ?? 'ok');
       });
     });
     await new Promise<void>((resolve) => this.#server?.listen(port, '127.0.0.1', resolve));

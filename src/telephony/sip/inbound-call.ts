@@ -17,7 +17,7 @@ import { StateMachine } from './state.js';
 import { NamedTimers } from '../../time/named-timers.js';
 import type { IncomingRequest } from './transaction-layer.js';
 import { defaultPort, type HostPort, type SipTransport, type TransportProtocol } from './transport.js';
-import { parseUri, type SipUri } from './uri.js';
+import { parseUri, serializeUri, type SipUri } from './uri.js';
 
 /** Reason phrases of the final responses a callee sends (§21), beyond the builder's table. */
 const UAS_REASONS: Record<number, string> = {
@@ -301,6 +301,41 @@ export class InboundCall {
   }
 
   // ---- requests we send ----
+
+  /**
+   * Blind transfer with REFER (RFC 3515) in our dialog, as the answering side: the caller is asked
+   * to call `target`. Resolves with the REFER's final status (202 = accepted); the NOTIFYs that
+   * follow arrive as transfer-progress events. We are the referrer: Referred-By is the number the
+   * caller dialed (the INVITE's To URI, RFC 3892).
+   */
+  transfer(target: string): Promise<number> {
+    const uri = parseUri(target);
+    if (!uri.ok) return Promise.reject(new TypeError(`bad transfer target: ${uri.error.message}`));
+    if (!this.sm.is('confirmed')) return Promise.reject(new Error(`REFER needs a confirmed call (state ${this.sm.state})`));
+    return new Promise((resolve) => {
+      const hop = this.hopFor(this.dialog.nextHop());
+      const req = this.dialog.buildRequest('REFER', {
+        via: `SIP/2.0/${hop.transport.protocol} ${hop.transport.local.host}:${hop.transport.local.port};branch=${newBranch()};rport`,
+        contact: this.contact(hop.transport),
+        extra: [
+          { name: 'Refer-To', value: `<${serializeUri(uri.value)}>` },
+          { name: 'Referred-By', value: `<${serializeUri(this.invite.core.to.uri)}>` },
+        ],
+      });
+      this.host.layer.sendRequest(req, hop.transport, hop.dest, (ev) => {
+        if (ev.type === 'response') {
+          const s = ev.response.status;
+          if (s < 200) return;
+          // §12.2.1.2: 481 or 408 to an in-dialog request ends the dialog.
+          if (s === 481 || s === 408) this.beginBye('error', `REFER got ${s}`);
+          resolve(s);
+        } else {
+          this.beginBye('error', `REFER ${ev.type}`);
+          resolve(ev.type === 'timeout' ? 408 : 503);
+        }
+      });
+    });
+  }
 
   private beginBye(by: EndedBy, reason: string): void {
     if (!this.sm.is('confirmed', 'answering')) return;

@@ -13,6 +13,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { AppContext } from '../../app-context.js';
 import { optionsFrom } from '../../calls/call-object.js';
+import { askInboundWebhook, INBOUND_WEBHOOK_TIMEOUT_MS, type InboundAnswer } from '../../calls/inbound-webhook.js';
 import { checkAdmissionNow, limitKeys, lockLimitKeys, readCallLimits } from '../../calls/limits.js';
 import { transitionCall } from '../../calls/transitions.js';
 import { readHeldCall } from '../../dispatch/claim.js';
@@ -85,6 +86,8 @@ interface NumberRow {
   inbound_agent_id: string | null;
   trunk_id: string;
   host: string;
+  inbound_webhook_url: string | null;
+  inbound_webhook_timeout_ms: number | null;
 }
 
 export class InboundRouter {
@@ -127,7 +130,7 @@ export class InboundRouter {
       candidates.length === 0
         ? []
         : (
-            await this.ctx.db.query<NumberRow>(sql`select pn.id as phone_number_id, pn.org_id, pn.number, pn.inbound_agent_id, t.id as trunk_id, t.host
+            await this.ctx.db.query<NumberRow>(sql`select pn.id as phone_number_id, pn.org_id, pn.number, pn.inbound_agent_id, pn.inbound_webhook_url, pn.inbound_webhook_timeout_ms, t.id as trunk_id, t.host
               from phone_numbers pn join trunks t on t.org_id = pn.org_id and t.id = pn.trunk_id and t.deleted_at is null
               where pn.deleted_at is null and pn.number = any(${candidates}::text[])`)
           ).rows;
@@ -141,24 +144,49 @@ export class InboundRouter {
     // The Request-URI's number first, then To's.
     const pick = candidates.map((c) => fromTrunk.find((r) => r.number === c)).find((r) => r !== undefined && r.inbound_agent_id !== null);
     if (!pick || pick.inbound_agent_id === null) return this.#reject(e, 404, 'Not Found');
-    const agent = await findAgentRow(this.ctx.db, pick.org_id, pick.inbound_agent_id);
+    let agent = await findAgentRow(this.ctx.db, pick.org_id, pick.inbound_agent_id);
     if (!agent || agent.kind !== 'voice') return this.#reject(e, 404, 'Not Found');
-    const now = this.ctx.now();
     const id = newId('call');
+    // The number's webhook may personalise the call (or hand it to another agent) while it rings.
+    let personal: InboundAnswer = {};
+    let lookup: Record<string, unknown> | undefined;
+    if (pick.inbound_webhook_url) {
+      const l = await askInboundWebhook(this.ctx, pick.inbound_webhook_url, pick.inbound_webhook_timeout_ms ?? INBOUND_WEBHOOK_TIMEOUT_MS, {
+        callId: id,
+        orgId: pick.org_id,
+        from: e.from,
+        callerName: e.callerName,
+        to: pick.number,
+        phoneNumberId: pick.phone_number_id,
+        agentId: agent.id,
+      });
+      lookup = l.ok ? { ms: l.ms } : { ms: l.ms, error: l.error };
+      if (l.ok) personal = l.answer;
+      if (personal.agentId !== undefined && personal.agentId !== agent.id) {
+        const other = await findAgentRow(this.ctx.db, pick.org_id, personal.agentId);
+        if (other && other.kind === 'voice') agent = other;
+        else lookup = { ...lookup, error: `agent_id ${personal.agentId} is not a voice agent of this organization; the number's agent answers` };
+      }
+      if (!l.ok) this.ctx.logger?.warn({ inviteId: e.inviteId, callId: id, error: l.error }, 'inbound webhook failed; the call goes on with the defaults');
+    }
+    const chosen = agent;
+    const now = this.ctx.now();
     const lease = new Date(now.getTime() + this.host.leaseMs);
     const outcome = await this.ctx.db.transaction(async (tx) => {
-      const limits = await readCallLimits(tx, pick.org_id, agent.id, pick.trunk_id);
+      const limits = await readCallLimits(tx, pick.org_id, chosen.id, pick.trunk_id);
       if (limits) await lockLimitKeys(tx, limitKeys(limits));
       // Only concurrency limits an inbound call: calls-per-second paces what we dial.
       const admission = limits ? await checkAdmissionNow(tx, { ...limits, agentCps: null, trunkCps: null }, now) : { ok: true as const };
-      const options = optionsFrom({ to: e.from }, agent.webhook_url);
+      const options = optionsFrom({ to: e.from }, chosen.webhook_url);
       await tx.query(sql`insert into calls
         (id, org_id, agent_id, agent_name, trunk_id, phone_number_id, to_address, from_number, status, direction, options,
-         dynamic_variables, scheduled_at, created_at, worker_id, lease_expires_at)
-        values (${id}, ${pick.org_id}, ${agent.id}, ${agent.name}, ${pick.trunk_id}, ${pick.phone_number_id}, ${pick.number},
-          ${e.from || 'anonymous'}, 'ringing', 'inbound', ${JSON.stringify(options)}, '{}', ${now}, ${now}, ${this.host.workerId}, ${lease})`);
+         metadata, call_context, dynamic_variables, scheduled_at, created_at, worker_id, lease_expires_at)
+        values (${id}, ${pick.org_id}, ${chosen.id}, ${chosen.name}, ${pick.trunk_id}, ${pick.phone_number_id}, ${pick.number},
+          ${e.from || 'anonymous'}, 'ringing', 'inbound', ${JSON.stringify(options)}, ${personal.metadataJson ?? null},
+          ${personal.callContext ?? null}, ${JSON.stringify(personal.dynamicVariables ?? {})}, ${now}, ${now}, ${this.host.workerId}, ${lease})`);
+      const data = { worker_id: this.host.workerId, source: e.source.address, ...(lookup ? { inbound_webhook: lookup } : {}) };
       await tx.query(sql`insert into call_events (org_id, call_id, from_status, to_status, terminal, at, data)
-        values (${pick.org_id}, ${id}, null, 'ringing', false, ${now}, ${JSON.stringify({ worker_id: this.host.workerId, source: e.source.address })})`);
+        values (${pick.org_id}, ${id}, null, 'ringing', false, ${now}, ${JSON.stringify(data)})`);
       if (!admission.ok) {
         await transitionCall(tx, {
           orgId: pick.org_id,

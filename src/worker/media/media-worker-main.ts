@@ -44,8 +44,8 @@ const speech = new SpeechRegistry({
  * the caller gives up on is forgotten; an answer for it finds it gone (caller_abandoned).
  */
 const invites = new Map<string, InboundCall>();
-/** An INVITE the control side never decides on (it died, or is stuck) is refused after this long. */
-const INVITE_DECISION_MS = 10_000;
+/** An INVITE the control side never decides on (it died, or is stuck) is refused after this long (over the inbound webhook's 10 s maximum). */
+const INVITE_DECISION_MS = 15_000;
 ua.onInvite((call) => {
   if (shuttingDown) {
     // RFC 3261 §21.5.4: not now, try elsewhere or later.

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Tool } from '../../../contract/agent.js';
 import { OutcallError } from '../../../errors.js';
 import { signatureHeaders } from '../../../http-client/signing.js';
-import { httpCall } from './http-call.js';
+import { httpCall } from '../../../http-client/http-call.js';
 import { RawJson, stringifyJson } from '../../../contract/raw-json.js';
 import type { ToolCallContext } from './types.js';
 

@@ -1,13 +1,14 @@
 /**
- * One HTTP exchange for an http tool: like a webhook delivery (same connect-time SSRF guard, no
- * redirects followed, a hard timeout), but the answer's body is the point, so it is read, up to a cap.
+ * One HTTP exchange whose answer matters (an http tool, an inbound call's webhook): like a webhook
+ * delivery (same connect-time SSRF guard, no redirects followed, a hard timeout), but the answer's
+ * body is the point, so it is read, up to a cap. Its errors carry tool_* codes (the tools' catalog).
  */
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { OutcallError } from '../../../errors.js';
-import { BlockedAddressError, guardedLookup } from '../../../http-client/send.js';
-import { isPrivateAddress } from '../../../http-client/url-guard.js';
+import { OutcallError } from '../errors.js';
+import { BlockedAddressError, guardedLookup } from './send.js';
+import { isPrivateAddress } from './url-guard.js';
 
 export interface HttpAnswer {
   status: number;
