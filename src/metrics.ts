@@ -23,6 +23,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly inboundRefused = new Counter({
+    name: 'outcall_inbound_refused_total',
+    help: 'Inbound INVITEs refused, by SIP status and where (router: after a look at the numbers; edge: a blocked source, at once)',
+    labelNames: ['status', 'where'] as const,
+    registers: [this.registry],
+  });
+
   constructor(db?: Database) {
     collectDefaultMetrics({ register: this.registry, prefix: 'outcall_' });
     if (db) {

@@ -7,6 +7,7 @@ import { afterCursor, page } from '../store/pagination.js';
 import { sql } from '../store/sql.js';
 import { asIs, asJson, setList, updateSet } from '../store/update-set.js';
 import { parseCaBundle, summarizeCaBundle } from './tls-ca.js';
+import { parseRange } from './address-ranges.js';
 
 export interface TrunkRow {
   id: string;
@@ -22,6 +23,7 @@ export interface TrunkRow {
   max_concurrent_calls: number | null;
   tls_ca_pem: string | null;
   codecs: string[] | null;
+  inbound_addresses: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -40,6 +42,7 @@ export function toTrunk(r: TrunkRow): Trunk {
     max_concurrent_calls: r.max_concurrent_calls,
     tls_ca_certificates: summarizeCaBundle(r.tls_ca_pem),
     codecs: r.codecs,
+    inbound_addresses: r.inbound_addresses,
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
   };
@@ -64,14 +67,23 @@ function checkedCa(pem: string | null | undefined): string | null | undefined {
   return pem;
 }
 
+/** Each inbound address must be an address or a CIDR range (400 invalid_request naming the entry). */
+function checkedRanges(ranges: string[] | undefined): string[] | undefined {
+  ranges?.forEach((r, i) => {
+    if (!parseRange(r)) throw new OutcallError('invalid_request', `${JSON.stringify(r)} is not an IP address or CIDR range (e.g. 198.51.100.0/24)`, `inbound_addresses[${i}]`);
+  });
+  return ranges?.map((r) => r.trim());
+}
+
 export async function createTrunk(ctx: AppContext, orgId: string, input: TrunkCreate): Promise<Trunk> {
   const id = newId('trk');
+  const ranges = checkedRanges(input.inbound_addresses) ?? [];
   const transport = input.transport ?? 'udp';
   const r = await ctx.db.query<TrunkRow>(sql`insert into trunks
-    (id, org_id, name, host, port, transport, username, password_enc, default_caller_id, max_cps, max_concurrent_calls, tls_ca_pem, codecs)
+    (id, org_id, name, host, port, transport, username, password_enc, default_caller_id, max_cps, max_concurrent_calls, tls_ca_pem, codecs, inbound_addresses)
     values (${id}, ${orgId}, ${input.name}, ${input.host}, ${input.port ?? defaultTrunkPort(transport)}, ${transport},
       ${input.username ?? null}, ${encryptPassword(ctx, input.password) ?? null}, ${input.default_caller_id ?? null},
-      ${input.max_cps ?? null}, ${input.max_concurrent_calls ?? null}, ${checkedCa(input.tls_ca_pem) ?? null}, ${asJson(input.codecs ?? null)})
+      ${input.max_cps ?? null}, ${input.max_concurrent_calls ?? null}, ${checkedCa(input.tls_ca_pem) ?? null}, ${asJson(input.codecs ?? null)}, ${asJson(ranges)})
     returning *`);
   return toTrunk(r.rows[0] as TrunkRow);
 }
@@ -95,6 +107,7 @@ export async function listTrunks(ctx: AppContext, orgId: string, limit: number, 
 
 export async function updateTrunk(ctx: AppContext, orgId: string, id: string, patch: TrunkPatch): Promise<Trunk> {
   checkedCa(patch.tls_ca_pem);
+  if (patch.inbound_addresses !== undefined) patch = { ...patch, inbound_addresses: checkedRanges(patch.inbound_addresses) ?? [] };
   const parts = updateSet(patch, {
     name: asIs,
     host: asIs,
@@ -106,6 +119,7 @@ export async function updateTrunk(ctx: AppContext, orgId: string, id: string, pa
     max_concurrent_calls: asIs,
     tls_ca_pem: asIs,
     codecs: asJson,
+    inbound_addresses: asJson,
   });
   if (patch.transport !== undefined && patch.port === undefined) {
     // A port left at the old transport's default follows the new transport's (5060 <-> 5061); one set by hand stays.

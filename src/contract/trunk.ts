@@ -30,6 +30,11 @@ const fields = {
     }),
   ),
   codecs: Nullable(CodecList("codecs this trunk's calls offer, in order (a call's own codecs come first; null: the worker's default)")),
+  inbound_addresses: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+    maxItems: 64,
+    description:
+      "addresses and CIDR ranges (IPv4 or IPv6, e.g. 198.51.100.0/24) whose INVITEs may reach this trunk's numbers, besides the trunk's host; everything else is refused 403",
+  }),
 };
 
 export const TrunkCreate = Type.Object(
@@ -45,6 +50,7 @@ export const TrunkCreate = Type.Object(
     max_concurrent_calls: Type.Optional(fields.max_concurrent_calls),
     tls_ca_pem: Type.Optional(fields.tls_ca_pem),
     codecs: Type.Optional(fields.codecs),
+    inbound_addresses: Type.Optional(fields.inbound_addresses),
   },
   { additionalProperties: false },
 );
@@ -73,6 +79,7 @@ export const Trunk = Type.Object({
     { description: 'what tls_ca_pem holds (the PEM itself is not returned); empty without one' },
   ),
   codecs: Nullable(Type.Array(Type.String())),
+  inbound_addresses: Type.Array(Type.String()),
   created_at: Timestamp,
   updated_at: Timestamp,
 });

@@ -53,6 +53,7 @@ export interface paths {
                                     not_after: string;
                                 }[];
                                 codecs: string[] | null;
+                                inbound_addresses: string[];
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -108,6 +109,8 @@ export interface paths {
                         max_concurrent_calls?: number | null;
                         tls_ca_pem?: string | null;
                         codecs?: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
+                        /** @description addresses and CIDR ranges (IPv4 or IPv6, e.g. 198.51.100.0/24) whose INVITEs may reach this trunk's numbers, besides the trunk's host; everything else is refused 403 */
+                        inbound_addresses?: string[];
                     };
                 };
             };
@@ -140,6 +143,7 @@ export interface paths {
                                 not_after: string;
                             }[];
                             codecs: string[] | null;
+                            inbound_addresses: string[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -220,6 +224,7 @@ export interface paths {
                                 not_after: string;
                             }[];
                             codecs: string[] | null;
+                            inbound_addresses: string[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -316,6 +321,8 @@ export interface paths {
                         max_concurrent_calls?: number | null;
                         tls_ca_pem?: string | null;
                         codecs?: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
+                        /** @description addresses and CIDR ranges (IPv4 or IPv6, e.g. 198.51.100.0/24) whose INVITEs may reach this trunk's numbers, besides the trunk's host; everything else is refused 403 */
+                        inbound_addresses?: string[];
                     };
                 };
             };
@@ -348,6 +355,7 @@ export interface paths {
                                 not_after: string;
                             }[];
                             codecs: string[] | null;
+                            inbound_addresses: string[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */

@@ -77,6 +77,8 @@ export type WorkerEvent =
    * and answers it (AnswerCommand) or refuses it (RejectCommand). dialed: the Request-URI's user;
    * toUser: the To header's; source: where the request came from (the trunk's address, or not).
    */
+  /** INVITEs refused 403 on the media thread since the last report (sources blocked by source-guard.ts). */
+  | { type: 'refused-at-edge'; count: number }
   | { type: 'incoming'; inviteId: string; dialed: string; toUser: string; from: string; callerName?: string; source: { address: string; port: number }; transport: string; at: number }
   | { type: 'ringing'; callId: string; earlyMedia: boolean }
   /** conversation: someone talks on the call (a voice agent, or a greeting): its conversation starts now. */

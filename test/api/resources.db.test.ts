@@ -141,6 +141,11 @@ describe('phone numbers', () => {
 
   test('inbound: inbound_agent_id must be a voice agent of the organization; the inbound webhook is an http(s) URL, not private, with a bounded deadline; deleting the agent clears it', async () => {
     const tr = await t.org.req('POST', '/v1/trunks', { name: 'In', host: 'in.example' });
+    assert.deepEqual(tr.body.inbound_addresses, [], 'by default only the trunk host calls in');
+    const ranges = await t.org.req('PATCH', `/v1/trunks/${tr.body.id}`, { inbound_addresses: ['198.51.100.0/24', ' 2001:db8::/32', '203.0.113.9'] });
+    assert.deepEqual(ranges.body.inbound_addresses, ['198.51.100.0/24', '2001:db8::/32', '203.0.113.9'], ranges.raw);
+    const badRange = await t.org.req('PATCH', `/v1/trunks/${tr.body.id}`, { inbound_addresses: ['198.51.100.0/24', '198.51.100.0/33'] });
+    assert.deepEqual([badRange.status, badRange.body.error.code, badRange.body.error.param], [400, 'invalid_request', 'inbound_addresses[1]'], badRange.raw);
     const ag = await t.org.req('POST', '/v1/agents', { name: 'Receptionist' });
     const c = await t.org.req('POST', '/v1/phone-numbers', {
       number: '+442071838760',

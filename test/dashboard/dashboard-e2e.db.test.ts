@@ -177,12 +177,15 @@ describe('dashboard in a browser', { skip }, () => {
       await page.waitForSelector('#number-form');
       await page.fill('#number-form [name=number]', '12345');
       await page.selectOption('#number-form [name=outbound_agent_id]', agentId);
+      await page.selectOption('#number-form [name=inbound_agent_id]', agentId);
       await page.click('#number-form button[type=submit]');
       const numError = await page.waitForSelector('#number-form .field-error[data-code=invalid_phone_number]');
       assert.ok(await numError.evaluate((e) => e.closest('.field')?.querySelector('[name=number]') !== null), 'shown next to the number field');
       await page.fill('#number-form [name=number]', '+14155550100');
       await page.click('#number-form button[type=submit]');
       await page.waitForSelector('#numbers-list tr[data-number-id]');
+      const cells = await page.$$eval('#numbers-list tr[data-number-id] td', (tds) => tds.map((td) => td.textContent));
+      assert.ok(cells[2] !== '–' && cells[3] === cells[2], `the agent dials from the number and answers it: ${JSON.stringify(cells)}`);
       await shot('03-trunks-numbers');
 
       // The test call: destination typed in, variables, recording on.

@@ -94,6 +94,24 @@ async function inboundCallsTo(number: string) {
 
 const ENDED = ['completed', 'failed', 'busy', 'no_answer', 'canceled'];
 
+/** SIPp calls `service` `calls` times, one after another, each refused; the final statuses in order. */
+async function refusals(service: string, calls: number): Promise<number[]> {
+  const p = await startSipp({
+    scenario: fixture('uac_call_refused.xml'),
+    port: await freeUdpPort(),
+    calls,
+    keys: { from_user: '+14155550199' },
+    extraArgs: ['-s', service, '-l', '1', `127.0.0.1:${plane.sipPort}`],
+  });
+  try {
+    const code = await p.exited;
+    assert.equal(code, 0, p.trace().slice(-2000));
+    return p.received().map((m) => Number(/^SIP\/2\.0 (\d{3})/.exec(m)?.[1] ?? 0)).filter((s) => s >= 300);
+  } finally {
+    await p.stop();
+  }
+}
+
 describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { skip }, () => {
   test("baresip calls our number: its inbound agent answers with the greeting, hears the caller, branches, hangs up; a call like the others, with a signed call.result", async (tc) => {
     // The number's webhook names the caller and gives metadata (verbatim, numbers as written).
@@ -201,18 +219,8 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     assert.deepEqual(turns[0]?.toolCalls?.map((k) => [k.name, k.ok, k.result]), [['transfer_call', true, { transferred: true, to: '+15559990000', sip_status: 200 }]]);
   });
 
-  test('refusals: a number we do not have is 404, a caller that is not the trunk 403, and over the concurrent-call limit 486 with a failed / over_limit call', async () => {
-    const refused = async (service: string, fromUser = '+14155550199') => {
-      const p = await startSipp({ scenario: fixture('uac_call_refused.xml'), port: await freeUdpPort(), keys: { from_user: fromUser }, extraArgs: ['-s', service, `127.0.0.1:${plane.sipPort}`] });
-      try {
-        const code = await p.exited;
-        const finals = p.received().map((m) => /^SIP\/2\.0 (\d{3})/.exec(m)?.[1]).filter((s) => s !== undefined && Number(s) >= 300);
-        assert.equal(code, 0, p.trace().slice(-2000));
-        return Number(finals[0]);
-      } finally {
-        await p.stop();
-      }
-    };
+  test('refusals: a number we do not have is 404, a caller that is not the trunk 403 (until its range is in inbound_addresses), and over the concurrent-call limit 486 with a failed / over_limit call', async () => {
+    const refused = async (service: string) => (await refusals(service, 1))[0];
     // A trunk at 127.0.0.1 exists (the first test's and this one's), so an unknown number from here is 404.
     await numberFor({ flow });
     assert.equal(await refused('+16289999999'), 404);
@@ -220,6 +228,23 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     const elsewhere = await numberFor({ flow }, '192.0.2.10');
     assert.equal(await refused(elsewhere.number), 403);
     assert.deepEqual(await inboundCallsTo(elsewhere.number), []);
+    // Until the trunk lists the caller's range in inbound_addresses: then the call is answered.
+    const listed = await t.org.req('PATCH', `/v1/trunks/${elsewhere.trunkId}`, { inbound_addresses: ['192.0.2.0/24', '127.0.0.0/8'] });
+    assert.equal(listed.status, 200, listed.raw);
+    const greeter = await t.org.req('PATCH', `/v1/agents/${elsewhere.agentId}`, { flow: null, greeting: 'Hello from the clinic. Goodbye.' });
+    assert.equal(greeter.status, 200, greeter.raw);
+    const p = await startSipp({ scenario: fixture('uac_call_wait_bye.xml'), port: await freeUdpPort(), extraArgs: ['-s', elsewhere.number, `127.0.0.1:${plane.sipPort}`] });
+    try {
+      assert.equal(await p.exited, 0, p.trace().slice(-2000));
+    } finally {
+      await p.stop();
+    }
+    const [answered] = await inboundCallsTo(elsewhere.number);
+    const done = await waitFor('the listed caller\'s call to end', async () => {
+      const got = await t.org.req('GET', `/v1/calls/${answered}`);
+      return ENDED.includes(got.body.status) ? got.body : undefined;
+    }, 20_000);
+    assert.deepEqual([done.status, done.end_reason], ['completed', 'agent_hangup']);
     // The agent's one concurrent call is taken by an outbound call ringing at a SIPp that never
     // answers: an inbound call meanwhile is 486, recorded failed / over_limit.
     const ringer = await startSipp({ scenario: fixture('uas_ring_noanswer.xml'), port: await freeUdpPort() });
@@ -240,4 +265,28 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     const call = (await t.org.req('GET', `/v1/calls/${id}`)).body;
     assert.deepEqual([call.status, call.end_reason, call.sip_status_code, call.disconnection, call.direction], ['failed', 'over_limit', 486, 'busy', 'inbound']);
   });
+
+  // Last in the file: it blocks 127.0.0.1, the source of every test here, on this call plane.
+  test('a source refused 403 ten times in a minute is refused at the edge for a while, without asking the store; both kinds are counted in /metrics', async () => {
+    const elsewhere = await numberFor({ flow }, '192.0.2.20');
+    const before = await refusedMetric();
+    const finals = await refusals(elsewhere.number, 14);
+    assert.deepEqual(finals, Array(14).fill(403));
+    const after = await refusedMetric();
+    // This file's earlier 403 (one) and these 14: the tenth blocks the source, the rest are refused at the edge.
+    assert.ok(after.router - before.router >= 8 && after.router - before.router <= 10, JSON.stringify({ before, after }));
+    // The media thread reports its count each second: every refusal is counted once, in one place or the other.
+    const end = await waitFor('the edge count to be reported', async () => {
+      const m = await refusedMetric();
+      return m.router + m.edge - before.router - before.edge >= 14 ? m : undefined;
+    }, 5000);
+    assert.equal(end.router + end.edge - before.router - before.edge, 14, JSON.stringify({ before, end }));
+    assert.ok(end.edge - before.edge >= 4, `refused at the edge once blocked: ${JSON.stringify({ before, end })}`);
+  });
 });
+
+async function refusedMetric(): Promise<{ router: number; edge: number }> {
+  const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const value = (where: string) => Number(new RegExp(`^outcall_inbound_refused_total\\{status="403",where="${where}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { router: value('router'), edge: value('edge') };
+}

@@ -5,6 +5,8 @@ alter table phone_numbers add column inbound_agent_id text references agents(id)
 -- Asked, signed, for each inbound call's variables (or another agent) before it is answered.
 alter table phone_numbers add column inbound_webhook_url text;
 alter table phone_numbers add column inbound_webhook_timeout_ms integer;
+-- Addresses and CIDR ranges a trunk's inbound calls may come from, besides its host (a JSON array).
+alter table trunks add column inbound_addresses jsonb not null default '[]';
 create index phone_numbers_inbound on phone_numbers(number) where deleted_at is null and inbound_agent_id is not null;
 alter table calls drop constraint calls_status_check;
 alter table calls add constraint calls_status_check check (status in

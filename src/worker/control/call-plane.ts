@@ -74,6 +74,7 @@ export async function startCallPlane(
   });
   pool.on((e) => {
     if (e.type === 'incoming') inbound.route(e);
+    else if (e.type === 'refused-at-edge') ctx.metrics.inboundRefused.inc({ status: '403', where: 'edge' }, e.count);
   });
   return {
     workerId,

@@ -3,8 +3,8 @@
  * already sent); this finds who answers it and either refuses it or records the call (ringing,
  * direction inbound, held by this worker) and has the dialer answer it with the number's agent.
  *
- * Who may call in: the INVITE must come from the address of the trunk the dialed number belongs to
- * (its host, or what that host resolves to); anything else is 403 Forbidden, whatever it dials, so a
+ * Who may call in: the INVITE must come from the trunk the dialed number belongs to (its host, what
+ * that host resolves to, or one of its inbound_addresses ranges); anything else is 403 Forbidden, whatever it dials, so a
  * scanner learns nothing about which numbers exist. From a trunk, a number that is not ours or has
  * no inbound agent is 404. Over the agent's, trunk's or organization's concurrent-call limit the call
  * is recorded failed / over_limit and the caller hears 486 Busy Here.
@@ -12,6 +12,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { AppContext } from '../../app-context.js';
+import { inRanges } from '../../agents/address-ranges.js';
 import { optionsFrom } from '../../calls/call-object.js';
 import { askInboundWebhook, INBOUND_WEBHOOK_TIMEOUT_MS, type InboundAnswer } from '../../calls/inbound-webhook.js';
 import { checkAdmissionNow, limitKeys, lockLimitKeys, readCallLimits } from '../../calls/limits.js';
@@ -86,6 +87,7 @@ interface NumberRow {
   inbound_agent_id: string | null;
   trunk_id: string;
   host: string;
+  inbound_addresses: string[];
   inbound_webhook_url: string | null;
   inbound_webhook_timeout_ms: number | null;
 }
@@ -93,8 +95,6 @@ interface NumberRow {
 export class InboundRouter {
   readonly #hosts = new HostAddresses();
   #stopping = false;
-  /** INVITEs refused, by status (a port on the internet gets probed: this is how much). */
-  readonly refused = new Map<number, number>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -114,7 +114,7 @@ export class InboundRouter {
   }
 
   #reject(e: Incoming, status: number, reason: string): void {
-    this.refused.set(status, (this.refused.get(status) ?? 0) + 1);
+    this.ctx.metrics.inboundRefused.inc({ status: String(status), where: 'router' });
     try {
       this.host.media.send({ type: 'reject', inviteId: e.inviteId, status, reason });
     } catch (err) {
@@ -130,12 +130,12 @@ export class InboundRouter {
       candidates.length === 0
         ? []
         : (
-            await this.ctx.db.query<NumberRow>(sql`select pn.id as phone_number_id, pn.org_id, pn.number, pn.inbound_agent_id, pn.inbound_webhook_url, pn.inbound_webhook_timeout_ms, t.id as trunk_id, t.host
+            await this.ctx.db.query<NumberRow>(sql`select pn.id as phone_number_id, pn.org_id, pn.number, pn.inbound_agent_id, pn.inbound_webhook_url, pn.inbound_webhook_timeout_ms, t.id as trunk_id, t.host, t.inbound_addresses
               from phone_numbers pn join trunks t on t.org_id = pn.org_id and t.id = pn.trunk_id and t.deleted_at is null
               where pn.deleted_at is null and pn.number = any(${candidates}::text[])`)
           ).rows;
     const fromTrunk: NumberRow[] = [];
-    for (const r of rows) if (await this.#hosts.matches(r.host, e.source.address)) fromTrunk.push(r);
+    for (const r of rows) if (await this.#fromTrunk(r, e.source.address)) fromTrunk.push(r);
     if (fromTrunk.length === 0) {
       // A trunk dialing a number we do not have: 404. Anyone else: 403, whether the number exists or not.
       const trunkAsking = rows.length === 0 && (await this.#fromAnyTrunk(e.source.address));
@@ -206,10 +206,15 @@ export class InboundRouter {
     this.host.adopt(call.id, this.host.answer(call, e.inviteId));
   }
 
+  /** Whether a request from `address` comes from the trunk: its host, or one of its inbound_addresses. */
+  async #fromTrunk(t: { host: string; inbound_addresses: string[] }, address: string): Promise<boolean> {
+    return inRanges(t.inbound_addresses, address) || (await this.#hosts.matches(t.host, address));
+  }
+
   /** Whether the address is any trunk's (a number we do not have is then 404, not 403). */
   async #fromAnyTrunk(address: string): Promise<boolean> {
-    const r = await this.ctx.db.query<{ host: string }>(sql`select distinct host from trunks where deleted_at is null`);
-    for (const row of r.rows) if (await this.#hosts.matches(row.host, address)) return true;
+    const r = await this.ctx.db.query<{ host: string; inbound_addresses: string[] }>(sql`select distinct host, inbound_addresses from trunks where deleted_at is null`);
+    for (const row of r.rows) if (await this.#fromTrunk(row, address)) return true;
     return false;
   }
 }

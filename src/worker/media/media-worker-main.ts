@@ -17,6 +17,7 @@ import { bindUdpTcpPair } from '../../telephony/sip/udp-tcp-pair.js';
 import type { AudioCodecToken } from '../../telephony/answer-codec.js';
 import { offerTokens } from '../../telephony/leg-events.js';
 import { CallerGoneError, MediaRuntime } from './media-runtime.js';
+import { SourceGuard } from './source-guard.js';
 import { transferablesOf, type WorkerCommand, type WorkerEvent } from '../protocol.js';
 import { voicePreparer } from './voice-call.js';
 
@@ -46,10 +47,23 @@ const speech = new SpeechRegistry({
 const invites = new Map<string, InboundCall>();
 /** An INVITE the control side never decides on (it died, or is stuck) is refused after this long (over the inbound webhook's 10 s maximum). */
 const INVITE_DECISION_MS = 15_000;
+/** Sources refused 403 too often are refused here at once (source-guard.ts); their count goes to the control side each second. */
+const guard = new SourceGuard();
+let refusedAtEdge = 0;
+setInterval(() => {
+  if (refusedAtEdge === 0) return;
+  emit({ type: 'refused-at-edge', count: refusedAtEdge });
+  refusedAtEdge = 0;
+}, 1000).unref();
 ua.onInvite((call) => {
   if (shuttingDown) {
     // RFC 3261 §21.5.4: not now, try elsewhere or later.
     call.reject(503, 'Service Unavailable');
+    return;
+  }
+  if (guard.blocked(call.source.host)) {
+    call.reject(403, 'Forbidden');
+    refusedAtEdge++;
     return;
   }
   invites.set(call.callId, call);
@@ -113,7 +127,12 @@ const runtime = new MediaRuntime({
       ...(cmd.codecs ? { codecs: offerTokens(cmd.codecs).filter((c): c is AudioCodecToken => c !== 'telephone-event') } : {}),
     });
   },
-  rejectInvite: (cmd) => takeInvite(cmd.inviteId)?.reject(cmd.status, cmd.reason),
+  rejectInvite: (cmd) => {
+    const call = takeInvite(cmd.inviteId);
+    if (!call) return;
+    if (cmd.status === 403) guard.refused(call.source.host);
+    call.reject(cmd.status, cmd.reason);
+  },
   dialLeg: (cmd) =>
     CallLeg.dial({
       ua,

@@ -47,6 +47,7 @@ export async function numbersPage(root, { signal }) {
     { name: 'number', label: 'Number', required: true, placeholder: '+14155550100' },
     { name: 'trunk_id', label: 'Trunk', type: 'select', required: true, options: trunks.map((t) => [t.id, `${t.name} (${t.host}:${t.port})`]) },
     { name: 'outbound_agent_id', label: 'Outbound agent', type: 'select', options: [['', 'none'], ...agents.map((a) => [a.id, a.name])], empty: 'null' },
+    { name: 'inbound_agent_id', label: 'Answered by', type: 'select', options: [['', 'nobody (calls in are refused 404)'], ...agents.map((a) => [a.id, a.name])], empty: 'null' },
   ];
 
   const draw = () => {
@@ -76,7 +77,7 @@ export async function numbersPage(root, { signal }) {
     replace(
       numbersEl,
       table(
-        ['Number', 'Trunk', 'Outbound agent', 'Created', ''],
+        ['Number', 'Trunk', 'Outbound agent', 'Answered by', 'Created', ''],
         numbers.map((n) =>
           h(
             'tr',
@@ -84,6 +85,7 @@ export async function numbersPage(root, { signal }) {
             h('td', null, n.number),
             h('td', null, trunkName.get(n.trunk_id) ?? n.trunk_id),
             h('td', null, n.outbound_agent_id ? (agentName.get(n.outbound_agent_id) ?? n.outbound_agent_id) : '–'),
+            h('td', null, n.inbound_agent_id ? (agentName.get(n.inbound_agent_id) ?? n.inbound_agent_id) : '–'),
             h('td', null, fmtTime(n.created_at)),
             h('td', null, h('button', { type: 'button', class: 'danger small', onclick: () => remove(`/v1/phone-numbers/${encodeURIComponent(n.id)}`, `number ${n.number}`) }, 'Delete')),
           ),
