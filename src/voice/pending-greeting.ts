@@ -18,6 +18,9 @@ export class PendingGreeting {
   #error: unknown;
   #wake: (() => void) | undefined;
   readonly #abort = new AbortController();
+  #markStarted: () => void = () => undefined;
+  /** Resolves with the first audio chunk, or when synthesis ends (done, failed or canceled) without one. */
+  readonly #started = new Promise<void>((resolve) => (this.#markStarted = resolve));
 
   constructor(
     tts: TtsProvider,
@@ -33,14 +36,21 @@ export class PendingGreeting {
     try {
       for await (const c of tts.synthesize({ text, sampleRate: this.rate, signal: this.#abort.signal, ...(voice ? { voice } : {}) })) {
         this.#chunks.push(c);
+        this.#markStarted();
         this.#wake?.();
       }
     } catch (err) {
       this.#error = err;
     } finally {
       this.#done = true;
+      this.#markStarted();
       this.#wake?.();
     }
+  }
+
+  /** Resolves once the first audio is there (or synthesis is over): playing can start without a gap. */
+  started(): Promise<void> {
+    return this.#started;
   }
 
   /** Yields the greeting as 20 ms frames at `rate`, as fast as synthesis allows. Throws what synthesis threw. */

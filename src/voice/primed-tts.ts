@@ -29,6 +29,12 @@ export class PrimedTts implements TtsProvider {
     }
   }
 
+  /** Resolves once every text primed so far has its first audio (or its synthesis is over). */
+  ready(): Promise<void> {
+    const all = [...this.#ready.values()].flat();
+    return Promise.all(all.map((p) => p.started())).then(() => undefined);
+  }
+
   /** Texts primed and not used yet. */
   get primed(): number {
     let n = 0;

@@ -167,6 +167,14 @@ export class VoiceSession {
   }
 
   /**
+   * Resolves once the opening line made while it rings has its first audio (at once for a
+   * callee-first call): an inbound call is answered then, so the caller hears no gap after the 200.
+   */
+  openingReady(): Promise<void> {
+    return this.#tts.ready();
+  }
+
+  /**
    * Resolves once the transcript is whole after the call ended: the recognizer's final for audio it
    * had already received (a callee who hangs up right after a sentence) is in it, or FINAL_FLUSH_MS passed.
    */

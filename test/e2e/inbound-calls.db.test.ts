@@ -22,6 +22,7 @@ import { waitFor } from '../helpers/wait.js';
 import { sql } from '../../src/store/sql.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
+import { OpenAiProtocolServer } from '../helpers/openai-protocol-server.js';
 
 const missing = ['baresip', 'sipp', 'espeak-ng', 'flite', 'sox', 'pocketsphinx_continuous'].filter((b) => !toolAvailable(b));
 const skip = missing.length > 0 ? `${missing.join(', ')} not installed (scripts/setup-test-env.sh)` : false;
@@ -46,6 +47,7 @@ const hooks = new WebhookReceiver();
 /** The numbers' inbound webhooks (their own script of answers). */
 const lookups = new WebhookReceiver();
 let deliverer: WebhookDeliverer;
+let llm: OpenAiProtocolServer;
 
 before(async () => {
   if (skip) return;
@@ -54,12 +56,14 @@ before(async () => {
   await lookups.start();
   deliverer = new WebhookDeliverer(t.ctx, { pollMs: 100 });
   await deliverer.start();
+  llm = await OpenAiProtocolServer.start({ answerSummaries: true });
   plane = await startTestCallPlane(t.ctx, { rtpPortMin: 47800, rtpPortMax: 47898, codecs: ['L16/16000', 'PCMU', 'PCMA'] });
 });
 after(async () => {
   if (skip) return;
   await plane.stop();
   await deliverer.stop();
+  await llm.close();
   await hooks.stop();
   await lookups.stop();
   await t.close();
@@ -163,6 +167,43 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     const dec = await waitFor('baresip recording', () => c.recordings().find((p) => p.endsWith('-dec.wav')), 5000);
     const heard = readWav(dec);
     assert.ok(rms(heard.samples) > 300, `the caller heard the agent (rms ${rms(heard.samples).toFixed(0)})`);
+  });
+
+  test('an LLM agent answers an inbound call: greeting, the caller asks, the model (with the caller in its context) answers and ends the call with end_call', async (tc) => {
+    const GOODBYE = 'Your order ships tomorrow. Goodbye.';
+    const { number } = await numberFor({
+      system_prompt: 'You answer calls about orders. The caller is {{name}}.',
+      greeting: 'Outcall orders desk, how can I help?',
+      tts: { provider: 'espeak-ng' },
+      llm: { provider: 'openai', base_url: llm.baseUrl, model: 'gpt-4o-mini', api_key: 'sk-test-inbound-0123456789' },
+    }, '127.0.0.1', 5060, { inbound_webhook_url: lookups.url('/who-llm') });
+    lookups.answer({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"dynamic_variables":{"name":"Ana"},"call_context":"Ana ordered a blue bicycle."}' });
+    llm.reply({ kind: 'tool_calls', calls: [{ id: 'call_end_in', name: 'end_call', argumentPieces: [JSON.stringify({ goodbye: GOODBYE })] }] });
+    const before = llm.requests.length;
+    const prompt = calleeSpeech('where is my order please', 5, 12);
+    assert.ok(prompt, 'flite + sox made the caller speech');
+    caller = await startBaresip({ prompt, codecs: 'L16/16000/1', srate: CALLEE_RATE, modules: ['l16.so'], keyboard: true, user: 'ana', runSeconds: 60 });
+    const c = caller;
+    c.type(`/dial sip:${number}@127.0.0.1:${plane.sipPort}\n`);
+    const id = await waitFor('the inbound call to be recorded', async () => (await inboundCallsTo(number))[0], 15_000);
+    const call = await waitFor('the call to end', async () => {
+      const got = await t.org.req('GET', `/v1/calls/${id}`);
+      return ENDED.includes(got.body.status) ? got.body : undefined;
+    }, 60_000);
+    const turns = ((await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns ?? []) as Array<{ speaker: string; text: string }>;
+    const said = JSON.stringify(turns.map((x) => [x.speaker, x.text]));
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${said}`);
+    assert.deepEqual([call.direction, call.status, call.end_reason], ['inbound', 'completed', 'agent_hangup'], `${said}\nbaresip log:\n${c.log().slice(-2000)}`);
+    assert.deepEqual(turns.map((x) => x.speaker), ['agent', 'callee', 'agent'], said);
+    assert.equal(turns[0]?.text, 'Outcall orders desk, how can I help?');
+    assert.match(turns[1]?.text ?? '', /\b(where|order|please)\b/, said);
+    assert.equal(turns[2]?.text, GOODBYE);
+    const reqs = llm.requests.slice(before);
+    assert.equal(reqs.length, 1, 'one model request, for the one caller turn');
+    const messages = reqs[0]!.body.messages as Array<{ role: string; content: string }>;
+    assert.deepEqual(messages[0], { role: 'system', content: 'You answer calls about orders. The caller is Ana.' }, 'the webhook\'s variables filled the prompt');
+    assert.ok(messages.some((m) => m.role === 'system' && m.content.includes('Ana ordered a blue bicycle.')), `the webhook's call_context reached the model: ${JSON.stringify(messages)}`);
+    assert.equal(messages.at(-1)?.content, turns[1]?.text, 'the model got the caller\'s words as heard');
   });
 
   test('an inbound webhook that does not answer in time: the call is answered after its deadline with the defaults, and why is kept', async () => {

@@ -16,6 +16,10 @@ const LEGAL: Array<[CallStatus, CallStatus]> = [
   ['dialing', 'busy'],
   ['dialing', 'failed'],
   ['dialing', 'canceled'],
+  // Inbound: answered, or the caller gave up, or it could not be answered.
+  ['ringing', 'in_progress'],
+  ['ringing', 'canceled'],
+  ['ringing', 'failed'],
   ['in_progress', 'completed'],
   ['in_progress', 'failed'],
 ];
@@ -29,7 +33,7 @@ test('every legal transition is allowed and every other pair is refused', () => 
       checked++;
     }
   }
-  assert.equal(checked, 81);
+  assert.equal(checked, 100);
 });
 
 test('terminal statuses are exactly the five endings, and none has a way out', () => {

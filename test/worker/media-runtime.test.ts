@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TtsProvider } from '../../src/providers/tts/types.js';
-import { endReasonFor, MediaRuntime } from '../../src/worker/media/media-runtime.js';
+import { ANSWER_WHEN_READY_MAX_MS, CallerGoneError, endReasonFor, MediaRuntime } from '../../src/worker/media/media-runtime.js';
 import type { WorkerEvent } from '../../src/worker/protocol.js';
 import { dialCommand } from './dial-command.js';
 import type { LegEvent, Leg } from '../../src/voice/leg.js';
@@ -201,3 +201,110 @@ test('end reasons from SIP outcomes', () => {
   assert.equal(endReasonFor(e('completed', 200, 'local', 'rtp_timeout'), undefined), 'media_timeout');
   assert.equal(endReasonFor(e('completed', 200, 'local'), 'max_duration'), 'max_duration_reached');
 });
+
+/** A greeting engine whose first chunk waits for the test's go. */
+function heldTone() {
+  let go: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (go = r));
+  const provider: TtsProvider = {
+    name: 'held',
+    capabilities: { streaming: true, nativeSampleRates: [16000] },
+    async *synthesize(req) {
+      await gate;
+      yield* tone.synthesize(req);
+    },
+  };
+  return { provider, go };
+}
+
+/** An inbound leg driven by the test: answer() says 'answered' as InboundLeg does once the 200 is sent. */
+class FakeInboundLeg extends FakeLeg {
+  answerCalls = 0;
+  async answer() {
+    this.answerCalls++;
+    this.emit({ type: 'answered', codec: 'PCMU', sampleRate: 8000 });
+  }
+}
+
+function inboundSetup(tts: TtsProvider, gone = false) {
+  const events: WorkerEvent[] = [];
+  const legs: FakeInboundLeg[] = [];
+  const rejected: string[] = [];
+  const rt = new MediaRuntime({
+    tts,
+    emit: (e) => events.push(e),
+    dialLeg: async () => {
+      throw new Error('an answer command never dials');
+    },
+    answerLeg: async () => {
+      if (gone) throw new CallerGoneError();
+      const l = new FakeInboundLeg();
+      legs.push(l);
+      return l;
+    },
+    rejectInvite: (c) => rejected.push(`${c.inviteId}:${c.status}`),
+  });
+  return { rt, events, legs, rejected };
+}
+
+const answerCmd = (callId: string) => ({ ...cmd({ callId }), type: 'answer' as const, inviteId: `inv-${callId}` });
+
+test('an inbound call is answered once its greeting has its first audio, which then plays at once; the caller hanging up is caller_hangup', async () => {
+  const held = heldTone();
+  const { rt, events, legs } = inboundSetup(held.provider);
+  rt.handle(answerCmd('in1'));
+  await tick();
+  const leg = legs[0]!;
+  assert.equal(leg.answerCalls, 0, 'not answered while the greeting is being made (the caller hears ringing)');
+  held.go();
+  await tick();
+  assert.equal(leg.answerCalls, 1);
+  assert.equal(leg.written.length, 50, 'the greeting follows the 200 at once');
+  leg.emit({ type: 'ended', sipStatusCode: 200, reason: 'BYE from remote', by: 'remote', outcome: 'completed' });
+  const ended = events.at(-1) as Extract<WorkerEvent, { type: 'ended' }>;
+  assert.deepEqual([ended.status, ended.endReason], ['completed', 'caller_hangup']);
+});
+
+test('an inbound greeting engine that never starts does not keep the caller ringing past ANSWER_WHEN_READY_MAX_MS', async () => {
+  const held = heldTone();
+  const { rt, legs } = inboundSetup(held.provider);
+  const started = performance.now();
+  rt.handle(answerCmd('in2'));
+  await waitUntil(() => legs[0]?.answerCalls === 1, ANSWER_WHEN_READY_MAX_MS + 1000);
+  const waited = performance.now() - started;
+  assert.ok(waited >= ANSWER_WHEN_READY_MAX_MS - 20, `answered after the cap (${waited.toFixed(0)} ms)`);
+  held.go();
+  legs[0]!.emit({ type: 'ended', sipStatusCode: 200, reason: 'BYE', by: 'local', outcome: 'completed' });
+});
+
+test('inbound: a caller gone before the answer is canceled / caller_abandoned; canceled while ringing it is refused, never answered; reject reaches the INVITE', async () => {
+  const gone = inboundSetup(tone, true);
+  gone.rt.handle(answerCmd('in3'));
+  await tick();
+  const e = gone.events.at(-1) as Extract<WorkerEvent, { type: 'ended' }>;
+  assert.deepEqual([e.status, e.endReason, e.sipStatusCode], ['canceled', 'caller_abandoned', 487]);
+
+  const held = heldTone();
+  const s = inboundSetup(held.provider);
+  s.rt.handle(answerCmd('in4'));
+  await tick();
+  s.rt.handle({ type: 'cancel', callId: 'in4' });
+  held.go();
+  await tick();
+  const leg = s.legs[0]!;
+  assert.deepEqual([leg.calls, leg.answerCalls], [['cancel'], 0]);
+  leg.emit({ type: 'ended', sipStatusCode: 480, reason: 'rejected', by: 'local', outcome: 'canceled' });
+  const c = s.events.at(-1) as Extract<WorkerEvent, { type: 'ended' }>;
+  assert.deepEqual([c.status, c.endReason], ['canceled', 'canceled_by_api']);
+
+  s.rt.handle({ type: 'reject', inviteId: 'inv-x', status: 404, reason: 'Not Found' });
+  assert.deepEqual(s.rejected, ['inv-x:404']);
+});
+
+async function waitUntil(cond: () => boolean, maxMs: number): Promise<void> {
+  const until = performance.now() + maxMs;
+  while (!cond()) {
+    if (performance.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -193,6 +193,19 @@ export class RealtimeSession {
     for (const a of this.#unsent.splice(0)) this.#socket.send({ type: 'input_audio_buffer.append', audio: a });
   }
 
+  /** The opening's first audio is here (or will not come): openingReady() resolves. */
+  #openingHeard: () => void = () => undefined;
+  readonly #openingAudio = new Promise<void>((resolve) => (this.#openingHeard = resolve));
+
+  /**
+   * Resolves once the model's opening line has its first audio (made while it rings), at once for a
+   * callee-first call or one already answered, or when the model fails: an inbound call is answered then.
+   */
+  openingReady(): Promise<void> {
+    if (this.#d.options.firstSpeaker !== 'agent' || !this.#early || this.#openingGated) return Promise.resolve();
+    return this.#openingAudio;
+  }
+
   #opening(): void {
     // gate_greeting: asked for when the answering-machine policy opens the gate.
     if (this.#openingGated) {
@@ -400,8 +413,10 @@ export class RealtimeSession {
       return;
     }
     if (e.type === 'error') return this.#onError(e);
-    if (this.#early) this.#early.push([e, this.#serverFormat]);
-    else this.#handle(e, this.#serverFormat);
+    if (this.#early) {
+      this.#early.push([e, this.#serverFormat]);
+      if (e.type === 'response.output_audio.delta') this.#openingHeard();
+    } else this.#handle(e, this.#serverFormat);
   }
 
   #onError(e: ServerEvent): void {
@@ -700,6 +715,7 @@ export class RealtimeSession {
    * hangs up (as the cascaded agent does); without one, or before the answer, it hangs up at once.
    */
   #fail(err: unknown): void {
+    this.#openingHeard();
     if (this.#local) {
       this.#modelGone = true;
       this.#socket?.close();

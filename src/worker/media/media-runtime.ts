@@ -30,7 +30,16 @@ export interface VoiceCall {
   readonly transcript: readonly TranscriptTurn[];
   /** Resolves once the transcript is whole after the end (the recognizer's last final is in). */
   transcriptSettled?(): Promise<void>;
+  /** Resolves once the opening line's first audio is made (an inbound call is answered then). */
+  openingReady?(): Promise<void>;
 }
+
+/**
+ * An inbound call is answered once its opening line has its first audio, so the caller hears it
+ * right after the 200 rather than a synthesis delay later; they hear ringing meanwhile, at most this
+ * long (a slow engine must not keep a caller ringing).
+ */
+export const ANSWER_WHEN_READY_MAX_MS = 1500;
 
 /** The most the end of a call waits for its transcript to settle (the session bounds it itself, on its clock). */
 const TRANSCRIPT_SETTLE_MAX_MS = 2000;
@@ -293,7 +302,23 @@ export class MediaRuntime {
     if (call.cancelRequested) return this.#cancel(cmd.callId, call.cancelRequested);
     // Everything listens: the 200 goes now, and the agent speaks on its 'answered'. A failure
     // (an offer we cannot answer: 488; the caller gone) ends the leg, which reports the end.
-    answerable?.answer().catch((err: unknown) => this.deps.emit({ type: 'log', level: 'warn', message: `could not answer: ${(err as Error).message}`, callId: cmd.callId }));
+    if (answerable) void this.#answerWhenReady(call, answerable);
+  }
+
+  async #answerWhenReady(call: ActiveCall, leg: AnswerableLeg): Promise<void> {
+    const ready = call.voice?.call?.openingReady?.() ?? call.greeting?.started();
+    if (ready) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ready, new Promise<void>((resolve) => (timer = setTimeout(resolve, ANSWER_WHEN_READY_MAX_MS)))]);
+      clearTimeout(timer);
+    }
+    // Canceled or hung up by the caller meanwhile: the leg has ended, or is ending, without us.
+    if (call.hangupCause !== undefined || call.cancelRequested !== undefined || !this.#calls.has(call.cmd.callId)) return;
+    try {
+      await leg.answer();
+    } catch (err) {
+      this.deps.emit({ type: 'log', level: 'warn', message: `could not answer: ${(err as Error).message}`, callId: call.cmd.callId });
+    }
   }
 
   #onLeg(call: ActiveCall, leg: Leg, e: LegEvent): void {
