@@ -98,6 +98,14 @@ async function inboundCallsTo(number: string) {
 
 const ENDED = ['completed', 'failed', 'busy', 'no_answer', 'canceled'];
 
+/** The call as the API shows it once it has ended. */
+function callEnded(id: string | undefined, withinMs: number) {
+  return waitFor(`call ${id} to end`, async () => {
+    const got = await t.org.req('GET', `/v1/calls/${id}`);
+    return ENDED.includes(got.body.status) ? got.body : undefined;
+  }, withinMs);
+}
+
 /** SIPp calls `service` `calls` times, one after another, each refused; the final statuses in order. */
 async function refusals(service: string, calls: number): Promise<number[]> {
   const p = await startSipp({
@@ -129,10 +137,7 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     const id = await waitFor('the inbound call to be recorded', async () => (await inboundCallsTo(number))[0], 15_000).catch((err: Error) => {
       throw new Error(`${err.message}\nbaresip log:\n${c.log().slice(-3000)}`);
     });
-    const call = await waitFor('the call to end', async () => {
-      const got = await t.org.req('GET', `/v1/calls/${id}`);
-      return ENDED.includes(got.body.status) ? got.body : undefined;
-    }, 60_000);
+    const call = await callEnded(id, 60_000);
     const tr = call.transcript_id ? await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`) : undefined;
     const turns = (tr?.body.turns ?? []) as Array<{ speaker: string; text: string }>;
     const said = JSON.stringify(turns.map((x) => [x.speaker, x.text]));
@@ -186,10 +191,7 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     const c = caller;
     c.type(`/dial sip:${number}@127.0.0.1:${plane.sipPort}\n`);
     const id = await waitFor('the inbound call to be recorded', async () => (await inboundCallsTo(number))[0], 15_000);
-    const call = await waitFor('the call to end', async () => {
-      const got = await t.org.req('GET', `/v1/calls/${id}`);
-      return ENDED.includes(got.body.status) ? got.body : undefined;
-    }, 60_000);
+    const call = await callEnded(id, 60_000);
     const turns = ((await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns ?? []) as Array<{ speaker: string; text: string }>;
     const said = JSON.stringify(turns.map((x) => [x.speaker, x.text]));
     tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${said}`);
@@ -220,10 +222,7 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
       await p.stop();
     }
     const [id] = await inboundCallsTo(number);
-    const call = await waitFor('the call to end', async () => {
-      const got = await t.org.req('GET', `/v1/calls/${id}`);
-      return ENDED.includes(got.body.status) ? got.body : undefined;
-    }, 20_000);
+    const call = await callEnded(id, 20_000);
     assert.deepEqual([call.status, call.end_reason, call.dynamic_variables, call.call_context], ['completed', 'agent_hangup', {}, null]);
     const first = (await t.org.req('GET', `/v1/calls/${id}/events`)).body.data[0];
     assert.match(JSON.stringify(first.data), /did not answer within 800 ms/, JSON.stringify(first));
@@ -250,10 +249,7 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
       await p.stop();
     }
     const [id] = await inboundCallsTo(number);
-    const call = await waitFor('the call to end', async () => {
-      const got = await t.org.req('GET', `/v1/calls/${id}`);
-      return ENDED.includes(got.body.status) ? got.body : undefined;
-    }, 20_000);
+    const call = await callEnded(id, 20_000);
     assert.deepEqual([call.status, call.end_reason, call.disconnection], ['completed', 'transferred', 'transferred']);
     const turns = (await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns as Array<{ text: string; toolCalls?: Array<{ name: string; ok: boolean; result: unknown }> }>;
     assert.deepEqual(turns.map((x) => x.text), ['Let me put you through to the front desk.']);
@@ -281,10 +277,7 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
       await p.stop();
     }
     const [answered] = await inboundCallsTo(elsewhere.number);
-    const done = await waitFor('the listed caller\'s call to end', async () => {
-      const got = await t.org.req('GET', `/v1/calls/${answered}`);
-      return ENDED.includes(got.body.status) ? got.body : undefined;
-    }, 20_000);
+    const done = await callEnded(answered, 20_000);
     assert.deepEqual([done.status, done.end_reason], ['completed', 'agent_hangup']);
     // The agent's one concurrent call is taken by an outbound call ringing at a SIPp that never
     // answers: an inbound call meanwhile is 486, recorded failed / over_limit.
