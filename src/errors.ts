@@ -63,6 +63,10 @@ export const ERROR_CATALOG = {
   },
   secret_key_missing: { status: 422, summary: 'Storing a secret needs OUTCALL_SECRET_KEY to be set.' },
   invalid_tls_ca: { status: 422, summary: "A trunk's tls_ca_pem is not a bundle of PEM certificates (or holds something else, such as a key)." },
+  registration_not_possible: {
+    status: 422,
+    summary: 'A trunk registers only with a username (the user of the address registered) and over udp or tcp; the message says which is missing.',
+  },
   trunk_mismatch: { status: 422, summary: "The call's trunk_id is not the trunk of its from number." },
   sips_requires_tls: { status: 422, summary: 'A sips: destination needs TLS on every hop: call it over a trunk whose transport is tls.' },
   conflicting_fields: { status: 422, summary: 'Two fields of the request cannot be used together; param names the one to change.' },

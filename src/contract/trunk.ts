@@ -35,7 +35,29 @@ const fields = {
     description:
       "addresses and CIDR ranges (IPv4 or IPv6, e.g. 198.51.100.0/24) whose INVITEs may reach this trunk's numbers, besides the trunk's host; everything else is refused 403",
   }),
+  register: Type.Boolean({
+    description:
+      "keep a registration (RFC 3261 §10) at the trunk's host so that its numbers' calls reach this server behind NAT or on a changing address; needs username (the address-of-record's user) and transport udp or tcp",
+  }),
+  registration_expires_s: Type.Integer({
+    minimum: 60,
+    maximum: 86400,
+    description: 'the binding lifetime asked of the registrar (it may grant less, or ask for more); refreshed before it runs out',
+  }),
 };
+
+export const TrunkRegistration = Type.Object(
+  {
+    state: Type.Union([Type.Literal('pending'), Type.Literal('registering'), Type.Literal('registered'), Type.Literal('failed'), Type.Literal('unregistered')], {
+      description: 'pending: no worker has taken it up yet; failed: the last attempt failed (retried with backoff)',
+    }),
+    expires_at: Nullable(Timestamp),
+    last_error: Nullable(Type.String()),
+    last_success_at: Nullable(Timestamp),
+  },
+  { description: "the registration's state as the worker holding it last reported it; null when register is off" },
+);
+export type TrunkRegistration = Static<typeof TrunkRegistration>;
 
 export const TrunkCreate = Type.Object(
   {
@@ -51,6 +73,8 @@ export const TrunkCreate = Type.Object(
     tls_ca_pem: Type.Optional(fields.tls_ca_pem),
     codecs: Type.Optional(fields.codecs),
     inbound_addresses: Type.Optional(fields.inbound_addresses),
+    register: Type.Optional(fields.register),
+    registration_expires_s: Type.Optional(fields.registration_expires_s),
   },
   { additionalProperties: false },
 );
@@ -80,6 +104,9 @@ export const Trunk = Type.Object({
   ),
   codecs: Nullable(Type.Array(Type.String())),
   inbound_addresses: Type.Array(Type.String()),
+  register: Type.Boolean(),
+  registration_expires_s: Type.Integer(),
+  registration: Nullable(TrunkRegistration),
   created_at: Timestamp,
   updated_at: Timestamp,
 });

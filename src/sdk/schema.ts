@@ -54,6 +54,15 @@ export interface paths {
                                 }[];
                                 codecs: string[] | null;
                                 inbound_addresses: string[];
+                                register: boolean;
+                                registration_expires_s: number;
+                                registration: {
+                                    /** @description pending: no worker has taken it up yet; failed: the last attempt failed (retried with backoff) */
+                                    state: "pending" | "registering" | "registered" | "failed" | "unregistered";
+                                    expires_at: string | null;
+                                    last_error: string | null;
+                                    last_success_at: string | null;
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -111,6 +120,10 @@ export interface paths {
                         codecs?: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                         /** @description addresses and CIDR ranges (IPv4 or IPv6, e.g. 198.51.100.0/24) whose INVITEs may reach this trunk's numbers, besides the trunk's host; everything else is refused 403 */
                         inbound_addresses?: string[];
+                        /** @description keep a registration (RFC 3261 §10) at the trunk's host so that its numbers' calls reach this server behind NAT or on a changing address; needs username (the address-of-record's user) and transport udp or tcp */
+                        register?: boolean;
+                        /** @description the binding lifetime asked of the registrar (it may grant less, or ask for more); refreshed before it runs out */
+                        registration_expires_s?: number;
                     };
                 };
             };
@@ -144,6 +157,15 @@ export interface paths {
                             }[];
                             codecs: string[] | null;
                             inbound_addresses: string[];
+                            register: boolean;
+                            registration_expires_s: number;
+                            registration: {
+                                /** @description pending: no worker has taken it up yet; failed: the last attempt failed (retried with backoff) */
+                                state: "pending" | "registering" | "registered" | "failed" | "unregistered";
+                                expires_at: string | null;
+                                last_error: string | null;
+                                last_success_at: string | null;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -225,6 +247,15 @@ export interface paths {
                             }[];
                             codecs: string[] | null;
                             inbound_addresses: string[];
+                            register: boolean;
+                            registration_expires_s: number;
+                            registration: {
+                                /** @description pending: no worker has taken it up yet; failed: the last attempt failed (retried with backoff) */
+                                state: "pending" | "registering" | "registered" | "failed" | "unregistered";
+                                expires_at: string | null;
+                                last_error: string | null;
+                                last_success_at: string | null;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -323,6 +354,10 @@ export interface paths {
                         codecs?: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
                         /** @description addresses and CIDR ranges (IPv4 or IPv6, e.g. 198.51.100.0/24) whose INVITEs may reach this trunk's numbers, besides the trunk's host; everything else is refused 403 */
                         inbound_addresses?: string[];
+                        /** @description keep a registration (RFC 3261 §10) at the trunk's host so that its numbers' calls reach this server behind NAT or on a changing address; needs username (the address-of-record's user) and transport udp or tcp */
+                        register?: boolean;
+                        /** @description the binding lifetime asked of the registrar (it may grant less, or ask for more); refreshed before it runs out */
+                        registration_expires_s?: number;
                     };
                 };
             };
@@ -356,6 +391,15 @@ export interface paths {
                             }[];
                             codecs: string[] | null;
                             inbound_addresses: string[];
+                            register: boolean;
+                            registration_expires_s: number;
+                            registration: {
+                                /** @description pending: no worker has taken it up yet; failed: the last attempt failed (retried with backoff) */
+                                state: "pending" | "registering" | "registered" | "failed" | "unregistered";
+                                expires_at: string | null;
+                                last_error: string | null;
+                                last_success_at: string | null;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */

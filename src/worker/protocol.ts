@@ -52,6 +52,20 @@ export interface RejectCommand {
   retryAfterS?: number;
 }
 
+/**
+ * Keep a registration for a trunk (RFC 3261 §10) on this thread's SIP port, so the registrar sends
+ * the trunk's calls here; a second one for the same trunk replaces the first (its settings changed).
+ */
+export interface RegisterCommand {
+  type: 'register';
+  trunkId: string;
+  registrar: { host: string; port: number; transport: 'udp' | 'tcp' };
+  /** The address-of-record's user (the trunk's username). */
+  user: string;
+  credentials?: { username: string; password: string };
+  expiresS: number;
+}
+
 /** Timings of an answered call, measured in the media worker. */
 export interface CallTimings {
   /** Answer -> the first greeting frame written to the leg (it leaves on the next 20 ms tick). */
@@ -66,7 +80,15 @@ export interface CallTimings {
 export type ProviderFallbackRecord = ProviderFallbackEvent & { atMs: number };
 
 /** shutdown: no new calls; live ones may go on for drainMs (default 0), then are ended worker_shutdown. */
-export type WorkerCommand = DialCommand | AnswerCommand | RejectCommand | { type: 'cancel'; callId: string } | { type: 'shutdown'; drainMs?: number };
+export type WorkerCommand =
+  | DialCommand
+  | AnswerCommand
+  | RejectCommand
+  | RegisterCommand
+  /** Remove the trunk's binding (Expires: 0) and stop refreshing it. */
+  | { type: 'unregister'; trunkId: string }
+  | { type: 'cancel'; callId: string }
+  | { type: 'shutdown'; drainMs?: number };
 
 export type CallOutcomeStatus = 'completed' | 'busy' | 'no_answer' | 'canceled' | 'failed';
 
@@ -79,6 +101,11 @@ export type WorkerEvent =
    */
   /** INVITEs refused 403 on the media thread since the last report (sources blocked by source-guard.ts). */
   | { type: 'refused-at-edge'; count: number }
+  /**
+   * A trunk's registration changed state (wall-clock ms for the times). gone: it no longer exists on
+   * any thread (the thread holding it died), so the control side must register it again.
+   */
+  | { type: 'registration'; trunkId: string; state: 'registering' | 'registered' | 'failed' | 'unregistered'; expiresAt?: number; lastError?: string; lastSuccessAt?: number; at: number; gone?: true }
   | { type: 'incoming'; inviteId: string; dialed: string; toUser: string; from: string; callerName?: string; source: { address: string; port: number }; transport: string; at: number }
   | { type: 'ringing'; callId: string; earlyMedia: boolean }
   /** conversation: someone talks on the call (a voice agent, or a greeting): its conversation starts now. */

@@ -338,6 +338,11 @@ export const AGENT_PROOFS: Record<string, FieldProof> = {
   'voicemail.message': AMD_AGENT_PROOF('voicemail.message'),
 };
 
+const REGISTRATION: FieldProof = {
+  file: 'test/e2e/trunk-registration.db.test.ts',
+  test: 'register: the worker registers the trunk, a call to our number reaches the agent through the registrar; a wrong password fails with the reason; register off removes the binding',
+};
+
 export const TRUNK_PROOFS: Record<string, FieldProof> = {
   name: DASHBOARD_CALL,
   host: ANSWERED,
@@ -354,6 +359,8 @@ export const TRUNK_PROOFS: Record<string, FieldProof> = {
     file: 'test/e2e/inbound-calls.db.test.ts',
     test: 'refusals: a number we do not have is 404, a caller that is not the trunk 403 (until its range is in inbound_addresses), and over the concurrent-call limit 486 with a failed / over_limit call',
   },
+  register: REGISTRATION,
+  registration_expires_s: REGISTRATION,
 };
 
 /**

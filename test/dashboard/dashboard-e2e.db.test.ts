@@ -149,6 +149,12 @@ describe('dashboard in a browser', { skip }, () => {
       await page.fill('#trunk-form [name=name]', 'baresip');
       await page.fill('#trunk-form [name=host]', '127.0.0.1');
       await page.fill('#trunk-form [name=port]', String(callee.port));
+      // Registration without a username is refused, beside the username field.
+      await page.check('#trunk-form [name=register]');
+      await page.click('#trunk-form button[type=submit]');
+      const regError = await page.waitForSelector('#trunk-form .field-error[data-code=registration_not_possible]');
+      assert.ok(await regError.evaluate((e) => e.closest('.field')?.querySelector('[name=username]') !== null), 'shown next to the username field');
+      await page.uncheck('#trunk-form [name=register]');
       await page.click('#trunk-form button[type=submit]');
       await page.waitForSelector('#trunks-list tr[data-trunk-id]');
       assert.match(await page.innerText('#trunks-list'), new RegExp(`127\\.0\\.0\\.1:${callee.port}`));

@@ -26,9 +26,15 @@ export function kamailioConfig(reference: string, listenPort: number, uasPort: n
 }
 
 export async function startKamailio(o: { referenceCfg: string; port: number; uasPort: number }): Promise<KamailioProcess> {
+  return startKamailioConfig(kamailioConfig(readFileSync(o.referenceCfg, 'utf8'), o.port, o.uasPort), o.port);
+}
+
+/** Starts kamailio with a whole config (which must listen on udp 127.0.0.1:port). */
+export async function startKamailioConfig(config: string, port: number): Promise<KamailioProcess> {
+  const o = { port };
   const dir = mkdtempSync(join(tmpdir(), 'outcall-kamailio-'));
   const cfgPath = join(dir, 'kamailio.cfg');
-  writeFileSync(cfgPath, kamailioConfig(readFileSync(o.referenceCfg, 'utf8'), o.port, o.uasPort));
+  writeFileSync(cfgPath, config);
   const child = spawn('kamailio', ['-f', cfgPath, '-P', join(dir, 'kamailio.pid'), '-E', '-DD', '-Y', dir, '-w', dir], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

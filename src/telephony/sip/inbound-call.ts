@@ -368,9 +368,13 @@ export class InboundCall {
   }
 
   private response(status: number, extra: HeaderField[] = [], body?: string, reason?: string): SipResponse {
+    // §12.1.1: a response that creates a dialog (early: 101-199 with our tag; confirmed: 2xx) copies
+    // the INVITE's Record-Route values, in order, so the caller sends its ACK, BYE and the rest
+    // through the proxies that asked to stay in the path (a carrier's SBC or registrar).
+    const recordRoute = status > 100 && status < 300 ? this.invite.headers.getAll('Record-Route').map((value) => ({ name: 'Record-Route', value })) : [];
     return buildResponse(this.invite, status, {
       toTag: this.localTag,
-      extra: [...extra, { name: 'User-Agent', value: this.host.userAgentName }],
+      extra: [...recordRoute, ...extra, { name: 'User-Agent', value: this.host.userAgentName }],
       ...(body !== undefined ? { body } : {}),
       ...(reason !== undefined ? { reason } : UAS_REASONS[status] !== undefined ? { reason: UAS_REASONS[status] } : {}),
     });

@@ -8,6 +8,7 @@ import { buildResponse } from './builder.js';
 import { OutboundCall } from './call.js';
 import { ALLOW, type CallHost, type DialOptions } from './call-types.js';
 import { InboundCall } from './inbound-call.js';
+import { Registration, type RegistrationOptions } from './registration.js';
 import { newTag } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { SipResponse } from './message.js';
@@ -52,6 +53,7 @@ const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REG
 export class UserAgent implements TransactionUser {
   private readonly calls = new Map<string, OutboundCall>();
   private readonly inbound = new Map<string, InboundCall>();
+  private readonly registrations = new Set<Registration>();
   private inviteHandler: ((call: InboundCall) => void) | undefined;
   private readonly host: CallHost;
   private readonly logger: Logger;
@@ -115,6 +117,25 @@ export class UserAgent implements TransactionUser {
     this.calls.set(call.callId, call);
     call.start();
     return call;
+  }
+
+  /**
+   * Keeps a registration with a registrar (registration.ts) until its stop(); the binding's state
+   * changes reach opts.onStatus. Throws TypeError on bad options (no transport for the registrar's protocol).
+   */
+  register(options: RegistrationOptions): Registration {
+    if (this.closed) throw new Error('user agent closed');
+    for (const r of this.registrations) if (r.ended) this.registrations.delete(r);
+    const reg: Registration = new Registration(this.host, {
+      ...options,
+      onStatus: (s) => {
+        if (s.state === 'unregistered') this.registrations.delete(reg);
+        options.onStatus(s);
+      },
+    });
+    this.registrations.add(reg);
+    reg.start();
+    return reg;
   }
 
   /**
@@ -201,6 +222,7 @@ export class UserAgent implements TransactionUser {
     this.closed = true;
     for (const c of this.calls.values()) c.abort('user agent closed');
     for (const c of this.inbound.values()) c.abort('user agent closed');
+    for (const r of this.registrations) r.abort();
     this.layer.close();
     await Promise.all(this.opts.transports.map((t) => t.close()));
   }

@@ -163,7 +163,7 @@ export class CallDialer implements Dialer {
   }
 
   #onEvent(e: WorkerEvent): void {
-    if (e.type === 'ready' || e.type === 'log' || e.type === 'incoming' || e.type === 'refused-at-edge') {
+    if (e.type === 'ready' || e.type === 'log' || e.type === 'incoming' || e.type === 'refused-at-edge' || e.type === 'registration') {
       if (e.type === 'log') this.ctx.logger?.[e.level]({ callId: e.callId }, e.message);
       return;
     }

@@ -23,7 +23,7 @@ import { callMetrics } from './call-metrics.js';
 import { DEFAULT_RESULT_SUMMARY_WAIT_MS } from '../../analysis/call-result.js';
 
 /** A call event to record (the worker's own 'ready' and 'log' are not about a call's lifecycle). */
-export type CallWorkerEvent = Exclude<WorkerEvent, { type: 'ready' | 'log' | 'incoming' | 'refused-at-edge' }>;
+export type CallWorkerEvent = Exclude<WorkerEvent, { type: 'ready' | 'log' | 'incoming' | 'refused-at-edge' | 'registration' }>;
 
 /** A call with a transcript has ended (committed): its analysis may start, and its result is due by `resultDueAt`. */
 export type AnalysisDue = (orgId: string, callId: string, resultDueAt: Date | undefined) => void;

@@ -6,6 +6,7 @@ import { newId } from '../../ids.js';
 import { CallDialer } from './call-dialer.js';
 import { MediaPool } from './media-pool.js';
 import { InboundRouter } from './inbound-router.js';
+import { RegistrationKeeper } from './registration-keeper.js';
 
 export interface CallPlane {
   workerId: string;
@@ -14,6 +15,8 @@ export interface CallPlane {
   media: MediaPool;
   dispatcher: Dispatcher;
   dialer: CallDialer;
+  /** Trunk registrations this worker holds. */
+  registrations: RegistrationKeeper;
   /** Summaries and `analyzed` events of ended calls (also those a dead process left behind). */
   postCall: PostCallRunner;
   /**
@@ -33,7 +36,7 @@ export interface CallPlane {
 export async function startCallPlane(
   ctx: AppContext,
   media: MediaConfig,
-  opts: Partial<Pick<DispatcherOptions, 'pollIntervalMs' | 'leaseMs' | 'batchSize'>> & { codecs?: string[]; postCall?: PostCallOptions } = {},
+  opts: Partial<Pick<DispatcherOptions, 'pollIntervalMs' | 'leaseMs' | 'batchSize'>> & { codecs?: string[]; postCall?: PostCallOptions; registrationIntervalMs?: number } = {},
 ): Promise<CallPlane> {
   const workerId = newId('wrk');
   const pool = await MediaPool.start(media, media.threads);
@@ -72,14 +75,19 @@ export async function startCallPlane(
     answer: (call, inviteId) => dialer.answer(call, inviteId),
     adopt: (callId, done) => dispatcher.adopt(callId, done),
   });
+  // Trunks with register: one worker keeps each registered (a lease), on its first media thread.
+  const registrations = new RegistrationKeeper(ctx, { workerId, media: pool, ...(opts.registrationIntervalMs !== undefined ? { intervalMs: opts.registrationIntervalMs } : {}) });
   pool.on((e) => {
-    if (e.type === 'incoming') inbound.route(e);
+    if (e.type === 'registration') registrations.onEvent(e);
+    else if (e.type === 'incoming') inbound.route(e);
     else if (e.type === 'refused-at-edge') ctx.metrics.inboundRefused.inc({ status: '403', where: 'edge' }, e.count);
   });
+  registrations.start();
   return {
     workerId,
     sipPort: pool.sipPorts[0] ?? 0,
     media: pool,
+    registrations,
     dispatcher,
     dialer,
     postCall,
@@ -89,6 +97,8 @@ export async function startCallPlane(
     async stop(o = {}) {
       stopping = true;
       inbound.stop();
+      // Bindings are removed first, so the registrars stop sending calls here while we drain.
+      await registrations.stop().catch((err: unknown) => ctx.logger?.error({ err, workerId }, 'could not release trunk registrations'));
       // Stop claiming first; the dispatcher then waits for the calls it handed out to end (its
       // heartbeat keeps their leases meanwhile, so no other worker takes them for lost).
       const dispatcherStopped = dispatcher.stop();

@@ -21,6 +21,8 @@ export class MediaPool implements MediaLink {
   readonly #owner = new Map<string, Member>();
   /** Inbound INVITEs waiting for the control side's answer or refusal: the thread that holds each. */
   readonly #invites = new Map<string, Member>();
+  /** Trunk registrations: the thread that keeps each (its SIP port is the Contact registered). */
+  readonly #registrations = new Map<string, Member>();
   readonly #listeners = new Set<(e: WorkerEvent) => void>();
   readonly #lostListeners = new Set<(callIds: string[], allLost: boolean) => void>();
 
@@ -42,6 +44,12 @@ export class MediaPool implements MediaLink {
         m.calls.clear();
         for (const id of lost) this.#owner.delete(id);
         for (const [id, owner] of this.#invites) if (owner === m) this.#invites.delete(id);
+        // Its registrations are gone with its socket: say so, and the keeper registers them again.
+        for (const [trunkId, owner] of this.#registrations) {
+          if (owner !== m) continue;
+          this.#registrations.delete(trunkId);
+          for (const l of this.#listeners) l({ type: 'registration', trunkId, state: 'failed', lastError: 'the media thread holding it died', at: Date.now(), gone: true });
+        }
         const allLost = this.#members.every((x) => !x.alive);
         for (const l of this.#lostListeners) l(lost, allLost);
       });
@@ -103,6 +111,20 @@ export class MediaPool implements MediaLink {
         m.calls.add(cmd.callId);
         this.#owner.set(cmd.callId, m);
       }
+      m.thread.send(cmd);
+      return;
+    }
+    if (cmd.type === 'register' || cmd.type === 'unregister') {
+      // A trunk's registration stays on one thread: a new register replaces it there.
+      const holder = this.#registrations.get(cmd.trunkId);
+      if (cmd.type === 'unregister') {
+        this.#registrations.delete(cmd.trunkId);
+        if (holder?.alive) holder.thread.send(cmd);
+        return;
+      }
+      const m = holder?.alive ? holder : this.#members.find((x) => x.alive);
+      if (!m) throw new Error('no media thread is alive');
+      this.#registrations.set(cmd.trunkId, m);
       m.thread.send(cmd);
       return;
     }

@@ -194,6 +194,10 @@ export class MediaRuntime {
       case 'cancel':
         this.#cancel(cmd.callId);
         return;
+      case 'register':
+      case 'unregister':
+        // Registrations belong to the thread's user agent (media-worker-main.ts), not to calls.
+        return;
       case 'shutdown': {
         // Live calls go on for the drain time; whatever is left then is ended for the shutdown.
         const endRest = () => {

@@ -10,7 +10,7 @@ import { closeIdleTtsConnections } from '../../providers/tts/ws-pool.js';
 import { realClock } from '../../time/clock.js';
 import { CallLeg } from '../../telephony/call-leg.js';
 import { InboundLeg } from '../../telephony/inbound-leg.js';
-import type { InboundCall } from '../../telephony/sip/index.js';
+import type { InboundCall, Registration } from '../../telephony/sip/index.js';
 import { PortPool } from '../../telephony/rtp/index.js';
 import { StreamTransport, UserAgent } from '../../telephony/sip/index.js';
 import { bindUdpTcpPair } from '../../telephony/sip/udp-tcp-pair.js';
@@ -18,7 +18,7 @@ import type { AudioCodecToken } from '../../telephony/answer-codec.js';
 import { offerTokens } from '../../telephony/leg-events.js';
 import { CallerGoneError, MediaRuntime } from './media-runtime.js';
 import { SourceGuard } from './source-guard.js';
-import { transferablesOf, type WorkerCommand, type WorkerEvent } from '../protocol.js';
+import { transferablesOf, type RegisterCommand, type WorkerCommand, type WorkerEvent } from '../protocol.js';
 import { voicePreparer } from './voice-call.js';
 
 const port = parentPort;
@@ -153,6 +153,58 @@ const runtime = new MediaRuntime({
     }),
 });
 
+/** Trunk registrations this thread keeps (its SIP port is the Contact registered), with what each registers. */
+const registrations = new Map<string, Registration>();
+const registered = new Map<string, string>();
+
+function register(cmd: RegisterCommand): void {
+  const binding = JSON.stringify([cmd.registrar, cmd.user]);
+  if (registered.get(cmd.trunkId) === binding) {
+    // Same registrar and contact (a new password or expiry): the new REGISTER replaces the binding.
+    registrations.get(cmd.trunkId)?.abort();
+    registrations.delete(cmd.trunkId);
+  } else unregister(cmd.trunkId);
+  registered.set(cmd.trunkId, binding);
+  const reg = ua.register({
+    registrar: cmd.registrar,
+    user: cmd.user,
+    ...(cmd.credentials ? { credentials: cmd.credentials } : {}),
+    expiresS: cmd.expiresS,
+    onStatus: (s) => {
+      // A replaced registration's own end is not news: the new one reports.
+      if (s.state === 'unregistered' && registrations.get(cmd.trunkId) !== reg) return;
+      emit({
+        type: 'registration',
+        trunkId: cmd.trunkId,
+        state: s.state,
+        ...(s.expiresAtMs !== undefined ? { expiresAt: s.expiresAtMs } : {}),
+        ...(s.lastError !== undefined ? { lastError: s.lastError } : {}),
+        ...(s.lastSuccessAtMs !== undefined ? { lastSuccessAt: s.lastSuccessAtMs } : {}),
+        at: Date.now(),
+      });
+    },
+  });
+  registrations.set(cmd.trunkId, reg);
+}
+
+/** Removals (REGISTER Expires: 0) still waiting for the registrar's answer. */
+const removals = new Set<Promise<void>>();
+
+function unregister(trunkId: string): void {
+  const reg = registrations.get(trunkId);
+  registrations.delete(trunkId);
+  registered.delete(trunkId);
+  if (!reg) return;
+  const p = reg.stop().finally(() => removals.delete(p));
+  removals.add(p);
+}
+
+/** Removes every binding, waiting at most this long for the registrars' answers. */
+async function unregisterAll(maxMs: number): Promise<void> {
+  for (const id of [...registrations.keys()]) unregister(id);
+  await Promise.race([Promise.all(removals), new Promise((r) => setTimeout(r, maxMs).unref())]);
+}
+
 /** The most a shutdown waits for live calls to end and their ends to be reported (under the host's 3 s grace, media-thread.ts). */
 const SHUTDOWN_SETTLE_MS = 2200;
 
@@ -160,12 +212,22 @@ const SHUTDOWN_SETTLE_MS = 2200;
 let shuttingDown = false;
 
 port.on('message', (cmd: WorkerCommand) => {
+  if (cmd.type === 'register') {
+    if (!shuttingDown) register(cmd);
+    return;
+  }
+  if (cmd.type === 'unregister') {
+    unregister(cmd.trunkId);
+    return;
+  }
   runtime.handle(cmd);
   if (cmd.type === 'shutdown' && !shuttingDown) {
     shuttingDown = true;
     // Give CANCEL/BYE a moment to leave and the calls' ends (their last words) to be reported, then
     // close the transports and let the thread end.
-    void Promise.all([new Promise((r) => setTimeout(r, 500)), runtime.whenIdle((cmd.drainMs ?? 0) + SHUTDOWN_SETTLE_MS)]).then(() => {
+    void Promise.all([new Promise((r) => setTimeout(r, 500)), runtime.whenIdle((cmd.drainMs ?? 0) + SHUTDOWN_SETTLE_MS)]).then(async () => {
+      // Our bindings go before the socket does, so the registrar stops sending calls here at once.
+      await unregisterAll(1500);
       // Vendor sockets kept for the next utterance are closed politely rather than dropped.
       closeIdleTtsConnections();
       void ua.close().finally(() => port.close());

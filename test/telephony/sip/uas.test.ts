@@ -232,6 +232,26 @@ describe('UAS: incoming INVITE', () => {
     const ended = await ending;
     assert.deepEqual([ended.by, ended.answered], ['local', true]);
   });
+
+  test('through record-routing proxies: 180 and 200 copy the Record-Route values in order (§12.1.1), and our BYE follows them', async () => {
+    const s = setup();
+    const rr = ['<sip:10.0.0.7:5080;lr;ftag=caller1>', '<sip:10.0.0.8;lr>'];
+    s.transport.deliver(request({ method: 'INVITE', branch: 'z9hG4bKinv9', body: OFFER, extra: rr.map((v) => `Record-Route: ${v}`) }), CALLER);
+    const call = s.calls[0] as InboundCall;
+    call.ringing();
+    call.answer(ANSWER);
+    for (const status of [180, 200]) {
+      const r = s.responses(status)[0];
+      assert.deepEqual(r?.headers.getAll('Record-Route'), rr, `${status} carries the route set`);
+    }
+    assert.deepEqual(s.responses(100)[0]?.headers.getAll('Record-Route'), [], '100 creates no dialog');
+    s.transport.deliver(request({ method: 'ACK', branch: 'z9hG4bKack9', toTag: call.localTag }), CALLER);
+    void call.hangup();
+    const bye = s.transport.requests('BYE')[0] as SipRequest;
+    // §12.2.1.1: the UAS uses the Record-Route in the request's order; a loose router is the next hop.
+    assert.deepEqual(bye.headers.getAll('Route'), rr);
+    assert.deepEqual(s.transport.sent.at(-1)?.dest, { host: '10.0.0.7', port: 5080 });
+  });
 });
 
 /** A response to one of our requests as the caller would send it. */

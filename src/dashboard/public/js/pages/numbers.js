@@ -13,7 +13,17 @@ const TRUNK_FIELDS = [
   { name: 'default_caller_id', label: 'Default caller id', placeholder: '+14155550100' },
   { name: 'max_cps', label: 'Max calls per second', type: 'number' },
   { name: 'max_concurrent_calls', label: 'Max concurrent calls', type: 'number', step: '1' },
+  { name: 'register', label: 'Register', type: 'checkbox', hint: 'keep a registration at the host, so its calls reach this server (needs a username)' },
 ];
+
+/** A trunk's registration as one line: its state, and when it runs out or why it failed. */
+function registrationText(t) {
+  const r = t.registration;
+  if (!r) return '–';
+  if (r.state === 'registered') return `registered until ${fmtTime(r.expires_at)}`;
+  if (r.state === 'failed') return `failed: ${r.last_error ?? 'unknown error'}`;
+  return r.state;
+}
 
 export async function numbersPage(root, { signal }) {
   const get = (path) => api('GET', path, undefined, { signal });
@@ -56,7 +66,7 @@ export async function numbersPage(root, { signal }) {
     replace(
       trunksEl,
       table(
-        ['Name', 'Host', 'Transport', 'Auth', 'Caller id', 'Limits', 'Created', ''],
+        ['Name', 'Host', 'Transport', 'Auth', 'Registration', 'Caller id', 'Limits', 'Created', ''],
         trunks.map((t) =>
           h(
             'tr',
@@ -65,6 +75,7 @@ export async function numbersPage(root, { signal }) {
             h('td', null, `${t.host}:${t.port}`),
             h('td', null, t.transport),
             h('td', null, t.username ? `${t.username}${t.has_password ? ' (password set)' : ''}` : 'none'),
+            h('td', { class: t.registration?.state === 'failed' ? 'error' : undefined }, registrationText(t)),
             h('td', null, t.default_caller_id ?? '–'),
             h('td', null, [t.max_cps !== null ? `${t.max_cps}/s` : null, t.max_concurrent_calls !== null ? `${t.max_concurrent_calls} at once` : null].filter(Boolean).join(', ') || '–'),
             h('td', null, fmtTime(t.created_at)),
