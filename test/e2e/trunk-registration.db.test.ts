@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { startKamailioConfig, type KamailioProcess } from '../helpers/kamailio.js';
+import { registrarConfig } from '../helpers/kamailio-registrar.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { freeUdpPort, startSipp } from '../helpers/sipp.js';
 import { startTestCallPlane } from '../helpers/test-call-plane.js';
@@ -25,66 +26,6 @@ const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/sipp/${name
 const USER = 'acme-trunk';
 const PASSWORD = 'reg-s3cret';
 
-/** The carrier: a registrar that challenges REGISTERs and sends every INVITE to USER's binding. */
-function registrarConfig(port: number): string {
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-disable_tcp=yes
-listen=udp:127.0.0.1:${port}
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-loadmodule "maxfwd.so"
-loadmodule "auth.so"
-loadmodule "usrloc.so"
-loadmodule "registrar.so"
-modparam("auth", "algorithm", "SHA-256")
-modparam("auth", "secret", "registrar-nonce-secret")
-modparam("usrloc", "db_mode", 0)
-
-request_route {
-  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
-  if (has_totag()) {
-    if (loose_route()) { t_relay(); exit; }
-    if (is_method("ACK")) { if (t_check_trans()) t_relay(); exit; }
-    sl_send_reply("404", "Not here"); exit;
-  }
-  if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
-  if (is_method("REGISTER")) {
-    if (!pv_www_authenticate("$td", "${PASSWORD}", "0")) {
-      xlog("L_INFO", "REGISTER challenge for $tU (ret=$rc)\\n");
-      www_challenge("$td", "1");
-      exit;
-    }
-    consume_credentials();
-    if (!save("location")) { sl_reply_error(); exit; }
-    xlog("L_INFO", "REGISTER saved $tU contact $ct expires $hdr(Expires)\\n");
-    exit;
-  }
-  if (is_method("INVITE")) {
-    record_route();
-    if (!lookup("location", "sip:${USER}@127.0.0.1")) {
-      xlog("L_INFO", "INVITE for $rU: ${USER} is not registered\\n");
-      sl_send_reply("480", "Temporarily Unavailable");
-      exit;
-    }
-    xlog("L_INFO", "INVITE for $tU relayed to $ru\\n");
-    t_relay();
-    exit;
-  }
-  sl_send_reply("405", "Method Not Allowed");
-}
-`;
-}
-
 let t: TestApp;
 let plane: CallPlane;
 let registrar: KamailioProcess;
@@ -93,7 +34,7 @@ before(async () => {
   if (skip) return;
   t = await startTestApp({ allowPrivateUrls: true });
   const port = await freeUdpPort();
-  registrar = await startKamailioConfig(registrarConfig(port), port);
+  registrar = await startKamailioConfig(registrarConfig({ port, password: PASSWORD, callsTo: USER }), port);
   plane = await startTestCallPlane(t.ctx, { rtpPortMin: 47900, rtpPortMax: 47998, registrationIntervalMs: 300 });
 });
 after(async () => {

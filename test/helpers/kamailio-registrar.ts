@@ -1,0 +1,73 @@
+/**
+ * A carrier's registrar as kamailio config: REGISTERs are challenged (digest SHA-256, one password for
+ * every user) and kept in memory (usrloc); every INVITE goes, record-routed, to whatever Contact
+ * `callsTo` registered (480 when it has none), as carriers route a DID to "where the account is
+ * registered". The Request-URI becomes that Contact; the number stays in To.
+ */
+export interface RegistrarConfigOptions {
+  port: number;
+  password: string;
+  /** The user whose binding receives every INVITE. */
+  callsTo: string;
+  /** kamailio UDP worker processes (default 1). */
+  children?: number;
+}
+
+export function registrarConfig(o: RegistrarConfigOptions): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=${o.children ?? 1}
+disable_tcp=yes
+listen=udp:127.0.0.1:${o.port}
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "maxfwd.so"
+loadmodule "auth.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+modparam("auth", "algorithm", "SHA-256")
+modparam("auth", "secret", "registrar-nonce-secret")
+modparam("usrloc", "db_mode", 0)
+
+request_route {
+  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+  if (has_totag()) {
+    if (loose_route()) { t_relay(); exit; }
+    if (is_method("ACK")) { if (t_check_trans()) t_relay(); exit; }
+    sl_send_reply("404", "Not here"); exit;
+  }
+  if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
+  if (is_method("REGISTER")) {
+    if (!pv_www_authenticate("$td", "${o.password}", "0")) {
+      xlog("L_INFO", "REGISTER challenge for $tU (ret=$rc)\\n");
+      www_challenge("$td", "1");
+      exit;
+    }
+    consume_credentials();
+    if (!save("location")) { sl_reply_error(); exit; }
+    xlog("L_INFO", "REGISTER saved $tU contact $ct expires $hdr(Expires)\\n");
+    exit;
+  }
+  if (is_method("INVITE")) {
+    record_route();
+    if (!lookup("location", "sip:${o.callsTo}@127.0.0.1")) {
+      xlog("L_INFO", "INVITE for $rU: ${o.callsTo} is not registered\\n");
+      sl_send_reply("480", "Temporarily Unavailable");
+      exit;
+    }
+    xlog("L_INFO", "INVITE for $tU relayed to $ru\\n");
+    t_relay();
+    exit;
+  }
+  sl_send_reply("405", "Method Not Allowed");
+}
+`;
+}
