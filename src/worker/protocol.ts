@@ -48,8 +48,10 @@ export interface RejectCommand {
   inviteId: string;
   status: number;
   reason?: string;
-  /** Retry-After seconds (RFC 3261 §20.33), with 503. */
-  retryAfterS?: number;
+  /** Header fields of the response: WWW-Authenticate with a 401, Retry-After with a 503. */
+  headers?: Array<{ name: string; value: string }>;
+  /** The refusal counts toward the source's block at the edge (source-guard.ts); every 403 does. */
+  strike?: boolean;
 }
 
 /**
@@ -106,7 +108,19 @@ export type WorkerEvent =
    * any thread (the thread holding it died), so the control side must register it again.
    */
   | { type: 'registration'; trunkId: string; state: 'registering' | 'registered' | 'failed' | 'unregistered'; expiresAt?: number; lastError?: string; lastSuccessAt?: number; at: number; gone?: true }
-  | { type: 'incoming'; inviteId: string; dialed: string; toUser: string; from: string; callerName?: string; source: { address: string; port: number }; transport: string; at: number }
+  | {
+      type: 'incoming';
+      inviteId: string;
+      dialed: string;
+      toUser: string;
+      from: string;
+      callerName?: string;
+      source: { address: string; port: number };
+      transport: string;
+      /** The Authorization values (a digest answer to our challenge), for digest checks. */
+      authorization: string[];
+      at: number;
+    }
   | { type: 'ringing'; callId: string; earlyMedia: boolean }
   /** conversation: someone talks on the call (a voice agent, or a greeting): its conversation starts now. */
   | { type: 'answered'; callId: string; codec: string; sampleRate: number; at: number; conversation: boolean }

@@ -40,9 +40,14 @@ export const LAYERS: Record<string, readonly string[]> = {
   analysis: [...BASE, 'contract', 'store', 'webhooks', 'providers', 'voice', 'calls', 'agents', 'app-context.ts'],
   'worker/protocol.ts': [...BASE, 'contract', 'media', 'providers', 'voice', 'amd'],
   'worker/media': [...BASE, 'config.ts', 'contract', 'http-client', 'media', 'telephony', 'providers', 'voice', 'amd', 'worker/protocol.ts'],
+  /**
+   * The server's side of SIP digest: pure functions over header text (no sockets). The control side
+   * checks inbound callers' answers with it, since only it holds the trunks' passwords.
+   */
+  'telephony/sip/digest-server.ts': [...BASE, 'telephony'],
   'worker/control': [
     ...BASE, 'config.ts', 'contract', 'media', 'providers', 'voice', 'amd', 'store', 'webhooks', 'http-client', 'calls', 'agents', 'dispatch', 'analysis',
-    'app-context.ts', 'worker/protocol.ts',
+    'app-context.ts', 'worker/protocol.ts', 'telephony/sip/digest-server.ts',
   ],
   dashboard: [...BASE],
   api: [...BASE, 'contract', 'store', 'http-client', 'webhooks', 'calls', 'orgs', 'agents', 'dispatch', 'dashboard', 'app-context.ts', 'metrics.ts'],

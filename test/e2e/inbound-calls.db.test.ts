@@ -300,6 +300,33 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     assert.deepEqual([call.status, call.end_reason, call.sip_status_code, call.disconnection, call.direction], ['failed', 'over_limit', 486, 'busy', 'inbound']);
   });
 
+  test('digest: a caller on an address its trunk does not list is challenged (401, MD5 and SHA-256); the trunk\'s credentials get the call answered, a wrong password is 403 and nothing is recorded', async (tc) => {
+    // The trunk signals from elsewhere; the PBX calling from here proves the trunk's credentials.
+    const pbx = await numberFor({ greeting: 'Hello, authenticated caller. Goodbye.' }, '192.0.2.30');
+    const creds = await t.org.req('PATCH', `/v1/trunks/${pbx.trunkId}`, { username: 'pbx-in', password: 'pbx-in-secret' });
+    assert.equal(creds.status, 200, creds.raw);
+    const call = async (password: string) => {
+      const p = await startSipp({ scenario: fixture('uac_call_auth.xml'), port: await freeUdpPort(), extraArgs: ['-s', pbx.number, '-au', 'pbx-in', '-ap', password, `127.0.0.1:${plane.sipPort}`] });
+      try {
+        const code = await p.exited;
+        return { code, statuses: p.received().map((m) => Number(/^SIP\/2\.0 (\d{3})/.exec(m)?.[1] ?? 0)).filter((x) => x >= 200), trace: p.trace() };
+      } finally {
+        await p.stop();
+      }
+    };
+    const wrong = await call('guessed');
+    assert.deepEqual(wrong.statuses, [401, 403], wrong.trace.slice(-2500));
+    assert.match(wrong.trace, /WWW-Authenticate: Digest realm="outcall", nonce="[^"]+", algorithm=MD5, qop="auth"\r?\nWWW-Authenticate: Digest realm="outcall", nonce="[^"]+", algorithm=SHA-256, qop="auth"/);
+    assert.deepEqual(await inboundCallsTo(pbx.number), [], 'a refused caller leaves no call behind');
+    const right = await call('pbx-in-secret');
+    tc.diagnostic(`statuses with the right password: ${right.statuses.join(' ')}`);
+    assert.equal(right.code, 0, right.trace.slice(-2500));
+    assert.deepEqual(right.statuses, [401, 200]);
+    const [id] = await inboundCallsTo(pbx.number);
+    const done = await callEnded(id, 20_000);
+    assert.deepEqual([done.status, done.end_reason, done.direction], ['completed', 'agent_hangup', 'inbound']);
+  });
+
   // Last in the file: it blocks 127.0.0.1, the source of every test here, on this call plane.
   test('a source refused 403 ten times in a minute is refused at the edge for a while, without asking the store; both kinds are counted in /metrics', async () => {
     const elsewhere = await numberFor({ flow }, '192.0.2.20');
@@ -307,8 +334,9 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     const finals = await refusals(elsewhere.number, 14);
     assert.deepEqual(finals, Array(14).fill(403));
     const after = await refusedMetric();
-    // This file's earlier 403 (one) and these 14: the tenth blocks the source, the rest are refused at the edge.
-    assert.ok(after.router - before.router >= 8 && after.router - before.router <= 10, JSON.stringify({ before, after }));
+    // This file's earlier 403s (two: the refusals test's and the wrong digest password) and these 14:
+    // the tenth blocks the source, the rest are refused at the edge.
+    assert.ok(after.router - before.router >= 7 && after.router - before.router <= 10, JSON.stringify({ before, after }));
     // The media thread reports its count each second: every refusal is counted once, in one place or the other.
     const end = await waitFor('the edge count to be reported', async () => {
       const m = await refusedMetric();

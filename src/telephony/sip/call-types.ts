@@ -92,5 +92,6 @@ export interface CallHost {
   readonly userAgentName: string;
   transportFor(protocol: TransportProtocol): SipTransport | undefined;
   /** The call is over and its lingering period (absorbing 2xx retransmissions) elapsed. */
-  release(callId: string): void;
+  /** Forget a call that ended (after its linger): only if `owner` is still the call under that Call-ID. */
+  release(callId: string, owner: object): void;
 }

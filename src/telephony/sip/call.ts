@@ -491,7 +491,7 @@ export class OutboundCall {
     this.emit(ev);
     this.resolveEnded(ev);
     // Linger 64*T1 so retransmitted 2xx are still re-ACKed and late requests answered (§13.2.2.4).
-    this.setTimer('linger', 64 * this.host.timers.T1, () => this.host.release(this.callId));
+    this.setTimer('linger', 64 * this.host.timers.T1, () => this.host.release(this.callId, this));
   }
 }
 

@@ -130,6 +130,11 @@ export class InboundCall {
     return { host: this.sourceHop.host, port: this.sourceHop.port, transport: this.transport.protocol };
   }
 
+  /** The INVITE's Authorization values (answers to a challenge of ours, §22.2), in order. */
+  get authorization(): string[] {
+    return this.invite.headers.getAll('Authorization');
+  }
+
   /** The To URI's user: some carriers put the dialed number there and a trunk id in the Request-URI. */
   get toUser(): string {
     return this.invite.core.to.uri.user ?? '';
@@ -205,11 +210,14 @@ export class InboundCall {
     });
   }
 
-  /** A final non-2xx (300-699) to the INVITE; the transaction retransmits it until the ACK (Timer G/H). */
-  reject(status: number, reason?: string): void {
+  /**
+   * A final non-2xx (300-699) to the INVITE; the transaction retransmits it until the ACK (Timer G/H).
+   * `extra`: e.g. WWW-Authenticate with a 401 (§22.1), Retry-After with a 503 (§20.33).
+   */
+  reject(status: number, reason?: string, extra: readonly HeaderField[] = []): void {
     if (!Number.isInteger(status) || status < 300 || status > 699) throw new RangeError(`reject() needs a final non-2xx status, got ${status}`);
     if (!this.sm.is('offered', 'ringing')) return;
-    this.tx.respond(this.response(status, [], undefined, reason));
+    this.tx.respond(this.response(status, [...extra], undefined, reason));
     this.end(status, reason ?? `rejected with ${status}`, 'local');
   }
 
@@ -400,6 +408,6 @@ export class InboundCall {
     this.emit(ev);
     this.resolveEnded(ev);
     // Linger 64*T1 so retransmitted BYEs/ACKs still find the call (§17.2.2 Timer J covers the rest).
-    this.timers.set('linger', 64 * this.host.timers.T1, () => this.host.release(this.callId));
+    this.timers.set('linger', 64 * this.host.timers.T1, () => this.host.release(this.callId, this));
   }
 }

@@ -11,7 +11,7 @@ import { InboundCall } from './inbound-call.js';
 import { Registration, type RegistrationOptions } from './registration.js';
 import { newTag } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
-import type { SipResponse } from './message.js';
+import type { SipRequest, SipResponse } from './message.js';
 import { StreamTransport, type TcpTransportOptions, type TlsTransportOptions } from './stream-transport.js';
 import { DEFAULT_TIMERS, type TimerConfig } from './timers.js';
 import { TransactionLayer, type IncomingRequest, type TransactionUser } from './transaction-layer.js';
@@ -74,9 +74,9 @@ export class UserAgent implements TransactionUser {
       layer: this.layer,
       userAgentName: opts.userAgentName ?? 'Outcall',
       transportFor: (p) => this.transportFor(p),
-      release: (callId) => {
-        this.calls.delete(callId);
-        this.inbound.delete(callId);
+      release: (callId, owner) => {
+        if (this.calls.get(callId) === owner) this.calls.delete(callId);
+        if (this.inbound.get(callId) === owner) this.inbound.delete(callId);
       },
     };
     for (const t of opts.transports) {
@@ -176,7 +176,7 @@ export class UserAgent implements TransactionUser {
       return;
     }
     const incoming = this.inbound.get(req.core.callId);
-    if (incoming) {
+    if (incoming && !isRetriedInvite(req, incoming)) {
       incoming.handleRequest(inc);
       return;
     }
@@ -236,4 +236,20 @@ export class UserAgent implements TransactionUser {
       this.logger.error({ err }, 'SIP message handler failed');
     }
   }
+}
+
+/**
+ * An INVITE that starts over a call we refused: same Call-ID and From tag, no To tag, a higher CSeq
+ * (the caller answering our 401 challenge, RFC 3261 §22.2, or trying again after a 3xx/5xx). It is
+ * a new call (§8.2.2.2 calls only an equal CSeq a merged request), while the refused one lingers for
+ * its ACK under the same Call-ID.
+ */
+function isRetriedInvite(req: SipRequest, previous: InboundCall): boolean {
+  return (
+    req.method === 'INVITE' &&
+    previous.state === 'ended' &&
+    req.core.to.params.get('tag') === undefined &&
+    req.core.from.params.get('tag') === previous.invite.core.from.params.get('tag') &&
+    req.core.cseq.seq > previous.invite.core.cseq.seq
+  );
 }

@@ -24,6 +24,7 @@ import { findAgentRow } from '../../store/agent-rows.js';
 import { sql } from '../../store/sql.js';
 import type { WorkerEvent } from '../protocol.js';
 import type { MediaLink } from './call-dialer.js';
+import { DigestVerifier } from '../../telephony/sip/digest-server.js';
 
 type Incoming = Extract<WorkerEvent, { type: 'incoming' }>;
 
@@ -88,12 +89,16 @@ interface NumberRow {
   trunk_id: string;
   host: string;
   inbound_addresses: string[];
+  username: string | null;
+  password_enc: string | null;
   inbound_webhook_url: string | null;
   inbound_webhook_timeout_ms: number | null;
 }
 
 export class InboundRouter {
   readonly #hosts = new HostAddresses();
+  /** Challenges and checks the digest answers of callers not on a trunk's address (realm "outcall"). */
+  readonly #digest = new DigestVerifier('outcall');
   #stopping = false;
 
   constructor(
@@ -113,10 +118,10 @@ export class InboundRouter {
     });
   }
 
-  #reject(e: Incoming, status: number, reason: string): void {
+  #reject(e: Incoming, status: number, reason: string, o: { headers?: Array<{ name: string; value: string }>; strike?: boolean } = {}): void {
     this.ctx.metrics.inboundRefused.inc({ status: String(status), where: 'router' });
     try {
-      this.host.media.send({ type: 'reject', inviteId: e.inviteId, status, reason });
+      this.host.media.send({ type: 'reject', inviteId: e.inviteId, status, reason, ...o });
     } catch (err) {
       // The thread holding it is gone: so is the INVITE.
       this.ctx.logger?.warn({ err, inviteId: e.inviteId }, 'could not refuse an inbound call');
@@ -130,16 +135,28 @@ export class InboundRouter {
       candidates.length === 0
         ? []
         : (
-            await this.ctx.db.query<NumberRow>(sql`select pn.id as phone_number_id, pn.org_id, pn.number, pn.inbound_agent_id, pn.inbound_webhook_url, pn.inbound_webhook_timeout_ms, t.id as trunk_id, t.host, t.inbound_addresses
+            await this.ctx.db.query<NumberRow>(sql`select pn.id as phone_number_id, pn.org_id, pn.number, pn.inbound_agent_id, pn.inbound_webhook_url, pn.inbound_webhook_timeout_ms, t.id as trunk_id, t.host, t.inbound_addresses,
+                t.username, t.password_enc
               from phone_numbers pn join trunks t on t.org_id = pn.org_id and t.id = pn.trunk_id and t.deleted_at is null
               where pn.deleted_at is null and pn.number = any(${candidates}::text[])`)
           ).rows;
     const fromTrunk: NumberRow[] = [];
     for (const r of rows) if (await this.#fromTrunk(r, e.source.address)) fromTrunk.push(r);
     if (fromTrunk.length === 0) {
-      // A trunk dialing a number we do not have: 404. Anyone else: 403, whether the number exists or not.
-      const trunkAsking = rows.length === 0 && (await this.#fromAnyTrunk(e.source.address));
-      return trunkAsking ? this.#reject(e, 404, 'Not Found') : this.#reject(e, 403, 'Forbidden');
+      // Not from a trunk's address: a trunk with credentials admits a caller that proves them (a
+      // PBX, or a carrier signalling from addresses not listed).
+      const verdict = this.#digestAdmits(rows, e);
+      if (verdict.admitted) fromTrunk.push(verdict.admitted);
+      else {
+        // A trunk dialing a number we do not have: 404. Anyone else: challenged when the number's
+        // trunk has credentials, else 403, whether the number exists or not.
+        const trunkAsking = rows.length === 0 && (await this.#fromAnyTrunk(e.source.address));
+        if (trunkAsking) return this.#reject(e, 404, 'Not Found');
+        if (verdict.challenge) {
+          return this.#reject(e, 401, 'Unauthorized', { headers: this.#digest.challenge(verdict.challenge === 'stale').map((value) => ({ name: 'WWW-Authenticate', value })) });
+        }
+        return this.#reject(e, 403, 'Forbidden');
+      }
     }
     // The Request-URI's number first, then To's.
     const pick = candidates.map((c) => fromTrunk.find((r) => r.number === c)).find((r) => r !== undefined && r.inbound_agent_id !== null);
@@ -204,6 +221,26 @@ export class InboundRouter {
     if (!outcome) throw new Error(`inbound call ${id} vanished after it was written`);
     const call: ClaimedCall = { ...outcome, inbound: true };
     this.host.adopt(call.id, this.host.answer(call, e.inviteId));
+  }
+
+  /**
+   * Digest authentication (RFC 3261 §22.4) for an INVITE from an address no trunk of the dialed number
+   * lists: admitted when its Authorization proves the credentials of the number's trunk; challenged
+   * (401) when it carries no answer yet or its nonce expired; otherwise refused (403). A number whose
+   * trunk has no credentials is 403 at once.
+   */
+  #digestAdmits(rows: NumberRow[], e: Incoming): { admitted?: NumberRow; challenge?: 'fresh' | 'stale' } {
+    const secrets = this.ctx.secrets;
+    const withCreds = secrets ? rows.filter((r) => r.username !== null && r.password_enc !== null) : [];
+    if (withCreds.length === 0 || !secrets) return {};
+    let challenge: 'fresh' | 'stale' | undefined = 'fresh';
+    for (const r of withCreds) {
+      const v = this.#digest.verify(e.authorization, 'INVITE', { username: r.username as string, password: secrets.decrypt(r.password_enc as string) });
+      if (v.kind === 'ok') return { admitted: r };
+      if (v.kind === 'stale') challenge = 'stale';
+      else if (v.kind === 'bad' && challenge === 'fresh') challenge = undefined;
+    }
+    return challenge ? { challenge } : {};
   }
 
   /** Whether a request from `address` comes from the trunk: its host, or one of its inbound_addresses. */

@@ -88,6 +88,7 @@ ua.onInvite((call) => {
     ...(call.callerName !== undefined ? { callerName: call.callerName } : {}),
     source: { address: src.host, port: src.port },
     transport: src.transport,
+    authorization: call.authorization,
     at: Date.now(),
   });
 });
@@ -130,8 +131,8 @@ const runtime = new MediaRuntime({
   rejectInvite: (cmd) => {
     const call = takeInvite(cmd.inviteId);
     if (!call) return;
-    if (cmd.status === 403) guard.refused(call.source.host);
-    call.reject(cmd.status, cmd.reason);
+    if (cmd.status === 403 || cmd.strike) guard.refused(call.source.host);
+    call.reject(cmd.status, cmd.reason, cmd.headers);
   },
   dialLeg: (cmd) =>
     CallLeg.dial({

@@ -252,6 +252,26 @@ describe('UAS: incoming INVITE', () => {
     assert.deepEqual(bye.headers.getAll('Route'), rr);
     assert.deepEqual(s.transport.sent.at(-1)?.dest, { host: '10.0.0.7', port: 5080 });
   });
+
+  test('an INVITE that starts over a refused call (same Call-ID and From tag, higher CSeq: a digest answer) is a new call; the same CSeq again is a merged request (482)', () => {
+    const s = setup();
+    s.invite();
+    const first = s.calls[0] as InboundCall;
+    first.reject(401, 'Unauthorized', [{ name: 'WWW-Authenticate', value: 'Digest realm="outcall", nonce="n", qop="auth"' }]);
+    assert.equal(s.responses(401)[0]?.headers.get('WWW-Authenticate'), 'Digest realm="outcall", nonce="n", qop="auth"');
+    s.transport.deliver(request({ method: 'ACK', branch: 'z9hG4bKinv1', cseqMethod: 'ACK', toTag: first.localTag }), CALLER);
+    s.transport.deliver(request({ method: 'INVITE', branch: 'z9hG4bKinv2', cseq: 2, body: OFFER, extra: ['Authorization: Digest username="pbx"'] }), CALLER);
+    assert.equal(s.calls.length, 2, 'handed over as a new call');
+    const second = s.calls[1] as InboundCall;
+    assert.deepEqual(second.authorization, ['Digest username="pbx"']);
+    assert.notEqual(second.localTag, first.localTag);
+    // The refused call's linger ends later: it must not take the new call with it.
+    s.clock.advance(64 * T1 + 1);
+    second.answer(ANSWER);
+    assert.equal(s.responses(200).length, 1, 'the new call still answers');
+    s.transport.deliver(request({ method: 'INVITE', branch: 'z9hG4bKinv3', cseq: 2, body: OFFER, callId: 'call-1@10.0.0.2' }), CALLER);
+    assert.equal(s.calls.length, 2, 'a live call with the same CSeq again is not a new call');
+  });
 });
 
 /** A response to one of our requests as the caller would send it. */
