@@ -5,6 +5,8 @@
  * registered". The Request-URI becomes that Contact; the number stays in To.
  */
 export interface RegistrarConfigOptions {
+  /** The address it listens on (default 127.0.0.1). */
+  host?: string;
   port: number;
   password: string;
   /** The user whose binding receives every INVITE. */
@@ -20,7 +22,7 @@ log_stderror=yes
 fork=yes
 children=${o.children ?? 1}
 disable_tcp=yes
-listen=udp:127.0.0.1:${o.port}
+listen=udp:${o.host ?? '127.0.0.1'}:${o.port}
 mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 loadmodule "tm.so"
 loadmodule "sl.so"
@@ -58,7 +60,7 @@ request_route {
   }
   if (is_method("INVITE")) {
     record_route();
-    if (!lookup("location", "sip:${o.callsTo}@127.0.0.1")) {
+    if (!lookup("location", "sip:${o.callsTo}@${o.host ?? '127.0.0.1'}")) {
       xlog("L_INFO", "INVITE for $rU: ${o.callsTo} is not registered\\n");
       sl_send_reply("480", "Temporarily Unavailable");
       exit;

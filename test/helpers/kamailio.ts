@@ -29,15 +29,17 @@ export async function startKamailio(o: { referenceCfg: string; port: number; uas
   return startKamailioConfig(kamailioConfig(readFileSync(o.referenceCfg, 'utf8'), o.port, o.uasPort), o.port);
 }
 
-/** Starts kamailio with a whole config (which must listen on udp 127.0.0.1:port). */
-export async function startKamailioConfig(config: string, port: number): Promise<KamailioProcess> {
+/** Starts kamailio with a whole config (which must listen on udp port), in network namespace `netns` if given. */
+export async function startKamailioConfig(config: string, port: number, netns?: string): Promise<KamailioProcess> {
   const o = { port };
   const dir = mkdtempSync(join(tmpdir(), 'outcall-kamailio-'));
   const cfgPath = join(dir, 'kamailio.cfg');
   writeFileSync(cfgPath, config);
-  const child = spawn('kamailio', ['-f', cfgPath, '-P', join(dir, 'kamailio.pid'), '-E', '-DD', '-Y', dir, '-w', dir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const args = ['-f', cfgPath, '-P', join(dir, 'kamailio.pid'), '-E', '-DD', '-Y', dir, '-w', dir];
+  // ip netns exec execs kamailio in place: the child's pid is kamailio's.
+  const child = netns
+    ? spawn('ip', ['netns', 'exec', netns, 'kamailio', ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn('kamailio', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (d: Buffer) => {
     log += d.toString();
@@ -45,7 +47,7 @@ export async function startKamailioConfig(config: string, port: number): Promise
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     await Promise.race([
-      waitForListen(o.port, 'udp'),
+      waitForListen(o.port, 'udp', 5000, netns ? child.pid : undefined),
       exited.then((code) => {
         throw new Error(`kamailio exited early (${code}): ${log.slice(-2000)}`);
       }),

@@ -45,12 +45,21 @@ export async function freePort(): Promise<number> {
   throw new Error('no free port found');
 }
 
-/** Waits until something listens on 127.0.0.1:port (UDP bound or TCP LISTEN), via /proc/net. */
-export async function waitForListen(port: number, proto: 'udp' | 'tcp', timeoutMs = 5000): Promise<void> {
+/**
+ * Waits until something listens on port (UDP bound or TCP LISTEN), via /proc/net: ours, or that of
+ * process `pid` (a peer started in another network namespace sees its own sockets there).
+ */
+export async function waitForListen(port: number, proto: 'udp' | 'tcp', timeoutMs = 5000, pid?: number): Promise<void> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const table = readFileSync(`/proc/net/${proto}`, 'utf8').split('\n').slice(1);
+    let text = '';
+    try {
+      text = readFileSync(pid === undefined ? `/proc/net/${proto}` : `/proc/${pid}/net/${proto}`, 'utf8');
+    } catch {
+      // The process is not there yet (or already gone): the exit race reports that.
+    }
+    const table = text.split('\n').slice(1);
     // local_address is the 2nd column; TCP must be in state 0A (LISTEN).
     if (table.some((l) => { const c = l.trim().split(/\s+/); return (c[1] ?? '').endsWith(hex) && (proto === 'udp' || c[3] === '0A'); })) return;
     await new Promise((r) => setTimeout(r, 20));
@@ -68,6 +77,10 @@ export interface SippOptions {
   extraArgs?: string[];
   /** -key name value pairs usable as [name] in the scenario. */
   keys?: Record<string, string>;
+  /** Run inside this network namespace (ip netns exec), bound to localIp there. */
+  netns?: string;
+  /** The address SIPp binds and puts in its messages (default 127.0.0.1). */
+  localIp?: string;
 }
 
 export interface SippProcess {
@@ -88,20 +101,22 @@ export async function startSipp(o: SippOptions): Promise<SippProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'outcall-sipp-'));
   const messageFile = join(dir, 'messages.log');
   const args = [
-    '-sf', o.scenario, '-i', '127.0.0.1', '-p', String(o.port), '-m', String(o.calls ?? 1),
+    '-sf', o.scenario, '-i', o.localIp ?? '127.0.0.1', '-p', String(o.port), '-m', String(o.calls ?? 1),
     '-t', o.transport ?? 'u1', '-nostdin', '-trace_msg', '-message_file', messageFile,
     '-trace_err', '-error_file', join(dir, 'errors.log'), '-timeout', '60s', '-timeout_error',
     ...Object.entries(o.keys ?? {}).flatMap(([k, v]) => ['-key', k, v]),
     ...(o.extraArgs ?? []),
   ];
-  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = o.netns
+    ? spawn('ip', ['netns', 'exec', o.netns, 'sipp', ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const startup = Promise.race([
-    waitForListen(o.port, o.transport === 't1' ? 'tcp' : 'udp'),
+    waitForListen(o.port, o.transport === 't1' ? 'tcp' : 'udp', 5000, o.netns ? child.pid : undefined),
     exited.then((code) => {
       throw new Error(`sipp exited early (${code}): ${stderr}`);
     }),

@@ -16,6 +16,8 @@ export interface TestCallPlaneOptions {
   codecs?: string[];
   /** Post-call analysis and result webhook settings (default: the runner's own). */
   postCall?: PostCallOptions;
+  /** The address SIP and RTP bind (default 127.0.0.1). */
+  host?: string;
   /** How often trunk registrations are looked at (default: the keeper's 5 s). */
   registrationIntervalMs?: number;
 }
@@ -23,7 +25,7 @@ export interface TestCallPlaneOptions {
 export function startTestCallPlane(ctx: AppContext, o: TestCallPlaneOptions): Promise<CallPlane> {
   return startCallPlane(
     ctx,
-    { sipHost: '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: '127.0.0.1', rtpPortMin: o.rtpPortMin, rtpPortMax: o.rtpPortMax, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: o.threads ?? 1 },
+    { sipHost: o.host ?? '127.0.0.1', sipPort: 0, advertiseHost: undefined, rtpHost: o.host ?? '127.0.0.1', rtpPortMin: o.rtpPortMin, rtpPortMax: o.rtpPortMax, ttsVoice: 'en-us', leaseMs: 30_000, dispatchPollMs: 250, threads: o.threads ?? 1 },
     { pollIntervalMs: 250, ...(o.codecs ? { codecs: o.codecs } : {}), ...(o.postCall ? { postCall: o.postCall } : {}),
       ...(o.registrationIntervalMs !== undefined ? { registrationIntervalMs: o.registrationIntervalMs } : {}) },
   );

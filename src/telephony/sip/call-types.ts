@@ -5,7 +5,7 @@ import type { Logger } from './logger.js';
 import type { CallOutcome } from './outcome.js';
 import type { TimerConfig } from './timers.js';
 import type { TransactionLayer } from './transaction-layer.js';
-import type { SipTransport, TransportProtocol } from './transport.js';
+import type { HostPort, SipTransport, TransportProtocol } from './transport.js';
 
 /** Methods we accept inside a dialog (Allow header, §20.5). */
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY';
@@ -91,7 +91,13 @@ export interface CallHost {
   readonly layer: TransactionLayer;
   readonly userAgentName: string;
   transportFor(protocol: TransportProtocol): SipTransport | undefined;
-  /** The call is over and its lingering period (absorbing 2xx retransmissions) elapsed. */
   /** Forget a call that ended (after its linger): only if `owner` is still the call under that Call-ID. */
   release(callId: string, owner: object): void;
+  /**
+   * Where a peer at `host` sees us on `transport`, when a registration with it learned that this is
+   * not our own address (received/rport behind a NAT): our Contact towards that peer.
+   */
+  seenAs(host: string, transport: SipTransport): HostPort | undefined;
+  /** A registration learned (or confirmed, undefined) where the peer at `host` sees us. */
+  learnSeenAs(host: string, transport: SipTransport, address: HostPort | undefined): void;
 }

@@ -189,8 +189,10 @@ export class OutboundCall {
     const user = parseUri(targetUri(this.opts.from, this.opts.trunk));
     const u = user.ok && user.value.user !== undefined ? `${user.value.user}@` : '';
     // §8.1.1.8: a sips: Request-URI needs a sips: Contact (TLS implied, no transport parameter, RFC 5630 §3.1.1).
-    if (this.secure) return `<sips:${u}${t.local.host}:${t.local.port}>`;
-    return `<sip:${u}${t.local.host}:${t.local.port}${t.protocol === 'UDP' ? '' : `;transport=${t.protocol.toLowerCase()}`}>`;
+    // Behind a NAT, the address the trunk sees us at (learned by our registration with it).
+    const at = this.host.seenAs(this.dest.host, t) ?? t.local;
+    if (this.secure) return `<sips:${u}${at.host}:${at.port}>`;
+    return `<sip:${u}${at.host}:${at.port}${t.protocol === 'UDP' ? '' : `;transport=${t.protocol.toLowerCase()}`}>`;
   }
 
   private buildInvite(auth: readonly HeaderField[]): SipRequest {

@@ -372,7 +372,9 @@ export class InboundCall {
 
   private contact(t: SipTransport = this.transport): string {
     const user = this.dialed !== '' ? `${this.dialed}@` : '';
-    return `<sip:${user}${t.local.host}:${t.local.port}${t.protocol === 'UDP' ? '' : `;transport=${t.protocol.toLowerCase()}`}>`;
+    // Behind a NAT, the address the caller's proxy sees us at (learned by our registration with it).
+    const at = this.host.seenAs(this.sourceHop.host, t) ?? t.local;
+    return `<sip:${user}${at.host}:${at.port}${t.protocol === 'UDP' ? '' : `;transport=${t.protocol.toLowerCase()}`}>`;
   }
 
   private response(status: number, extra: HeaderField[] = [], body?: string, reason?: string): SipResponse {

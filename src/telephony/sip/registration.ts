@@ -246,6 +246,9 @@ export class Registration {
       this.fail('the registrar kept no binding for our contact', undefined);
       return;
     }
+    // Calls and answers towards this peer carry the address it sees us at in their Contact, so its
+    // in-dialog requests (ACK, BYE) come back through the NAT too.
+    this.host.learnSeenAs(this.dest.host, this.transport, this.publicAddress);
     this.setStatus({ state: 'registered', expiresAtMs: now + granted * 1000, lastSuccessAtMs: now, contact: mine });
     const refreshS = Math.max(granted / 2, granted - REFRESH_MARGIN_S);
     this.timers.set('refresh', refreshS * 1000, () => this.send());

@@ -54,6 +54,8 @@ export class UserAgent implements TransactionUser {
   private readonly calls = new Map<string, OutboundCall>();
   private readonly inbound = new Map<string, InboundCall>();
   private readonly registrations = new Set<Registration>();
+  /** Our address as peers behind our NAT see it, learned by registrations: peer host -> per transport. */
+  private readonly seen = new Map<string, Map<SipTransport, HostPort>>();
   private inviteHandler: ((call: InboundCall) => void) | undefined;
   private readonly host: CallHost;
   private readonly logger: Logger;
@@ -74,6 +76,15 @@ export class UserAgent implements TransactionUser {
       layer: this.layer,
       userAgentName: opts.userAgentName ?? 'Outcall',
       transportFor: (p) => this.transportFor(p),
+      seenAs: (host, transport) => this.seen.get(host.toLowerCase())?.get(transport),
+      learnSeenAs: (host, transport, address) => {
+        const key = host.toLowerCase();
+        const m = this.seen.get(key) ?? new Map<SipTransport, HostPort>();
+        if (address) m.set(transport, address);
+        else m.delete(transport);
+        if (m.size > 0) this.seen.set(key, m);
+        else this.seen.delete(key);
+      },
       release: (callId, owner) => {
         if (this.calls.get(callId) === owner) this.calls.delete(callId);
         if (this.inbound.get(callId) === owner) this.inbound.delete(callId);

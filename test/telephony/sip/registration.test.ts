@@ -143,6 +143,13 @@ describe('registration (RFC 3261 §10.2)', () => {
     assert.equal(s.registers().length, 2, 'settled: no third REGISTER');
     assert.equal(s.statuses.at(-1)?.state, 'registered');
     assert.equal(s.statuses.at(-1)?.contact, 'sip:acme@203.0.113.9:40123');
+    // A call to the registrar's host carries the address it sees us at, so its ACK and BYE come back
+    // through the NAT; a call elsewhere keeps our own.
+    const sdp = 'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+    s.ua.dial({ to: '+15551230000', from: 'acme', trunk: { ...REGISTRAR, transport: 'udp' }, sdpOffer: sdp, ringTimeoutMs: 30_000 });
+    assert.equal(s.transport.requests('INVITE').at(-1)?.headers.get('Contact'), '<sip:acme@203.0.113.9:40123>');
+    s.ua.dial({ to: '+15551230000', from: 'acme', trunk: { host: '198.51.100.7', port: 5060, transport: 'udp' }, sdpOffer: sdp, ringTimeoutMs: 30_000 });
+    assert.equal(s.transport.requests('INVITE').at(-1)?.headers.get('Contact'), '<sip:acme@10.0.0.1:5060>');
   });
 
   test('CRLF keepalives every 25 s on UDP while registered (RFC 5626 §3.5.1)', () => {
