@@ -1,3 +1,5 @@
+import { checkHearing } from '../calls/hearing.js';
+import { findAgentRow } from '../store/agent-rows.js';
 import type { AppContext } from '../app-context.js';
 import type { PhoneNumber, PhoneNumberCreate, PhoneNumberPatch } from '../contract/phone-number.js';
 import { OutcallError } from '../errors.js';
@@ -50,6 +52,8 @@ async function checkReferences(tx: Queryable, orgId: string, p: { trunk_id?: str
     const a = await tx.query<{ kind: string }>(sql`select kind from agents where org_id = ${orgId} and id = ${p.inbound_agent_id} and deleted_at is null`);
     if (a.rowCount === 0) throw new OutcallError('agent_not_found', `no agent ${p.inbound_agent_id}`, 'inbound_agent_id');
     if (a.rows[0]?.kind !== 'voice') throw new OutcallError('agent_cannot_place_calls', `agent ${p.inbound_agent_id} is a text agent; only voice agents answer calls`, 'inbound_agent_id');
+    const agent = await findAgentRow(tx, orgId, p.inbound_agent_id);
+    if (agent) checkHearing(agent, 'inbound_agent_id');
   }
 }
 

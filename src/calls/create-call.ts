@@ -14,8 +14,8 @@ import { checkOverrides } from './agent-overrides.js';
 import { optionsFrom, toCall, type CallRow } from './call-object.js';
 import { callMachineSettings } from './machine-detection.js';
 import { fillTemplate, missingVariables } from '../contract/templates.js';
-import { findAgentRow, type AgentRow } from '../store/agent-rows.js';
-import { CLOSED_VOCABULARY_STT, defaultLocalStt } from '../providers/stt/local-default.js';
+import { findAgentRow } from '../store/agent-rows.js';
+import { checkHearing } from './hearing.js';
 import { resolveOrigin } from './resolve-from.js';
 import { JsonScanError, uniqueMembers } from '../contract/json-scan.js';
 
@@ -113,26 +113,6 @@ function metadataTextOf(body: OutboundCallCreate, rawBody: string | undefined): 
   return raw;
 }
 
-/**
- * A language-model agent holds an open conversation, so it needs a recognizer that can hear any
- * words. Refused here, before the call is queued, when every recognizer of its chain (or the local
- * default, when it names none and Debian's pocketsphinx is not installed) hears only a grammar:
- * dialing would give a callee an agent that cannot understand them. Flow agents (keyword branches)
- * and speech-to-speech models (they hear the audio themselves) are not affected.
- */
-function checkHearing(agent: AgentRow): void {
-  if (!agent.llm || agent.flow || agent.speech_to_speech) return;
-  const chain = agent.stt ? [agent.stt.provider, ...(agent.stt.fallbacks ?? []).map((f) => f.provider)] : [defaultLocalStt()];
-  if (!chain.every((p) => CLOSED_VOCABULARY_STT.includes(p))) return;
-  const which = agent.stt ? `its stt (${chain.join(', ')}) hears` : 'this server has no pocketsphinx, and soundswallower (the npm recognizer) hears';
-  throw new OutcallError(
-    'open_vocabulary_stt_required',
-    `agent ${agent.id} converses with a language model, but ${which} only a grammar of expected words. ` +
-      'Install Debian\'s recognizer (sudo apt-get install pocketsphinx pocketsphinx-en-us) on the workers, ' +
-      'or set the agent\'s stt.provider to a cloud recognizer (deepgram, openai or assemblyai, with its api_key or DEEPGRAM_API_KEY / OPENAI_API_KEY / ASSEMBLYAI_API_KEY).',
-    'stt.provider',
-  );
-}
 
 async function readCall(tx: Queryable, orgId: string, id: string): Promise<CallRow | undefined> {
   const r = await tx.query<CallRow>(sql`select * from calls where org_id = ${orgId} and id = ${id}`);

@@ -55,3 +55,18 @@ test('an LLM agent naming no recognizer is refused when the local default is the
     else process.env.OUTCALL_LOCAL_STT = before;
   }
 });
+
+test('inbound: a number is not given an LLM agent that hears only a grammar (422 naming inbound_agent_id); a flow agent is', async () => {
+  const grammarOnly = await callFixture(t.org, { llm: LLM, stt: { provider: 'soundswallower' } }, '+14155550115');
+  const trunk = (await t.org.req('POST', '/v1/trunks', { name: 'in', host: '127.0.0.1' })).body.id as string;
+  const refused = await t.org.req('POST', '/v1/phone-numbers', { number: '+14155550116', trunk_id: trunk, inbound_agent_id: grammarOnly.agentId });
+  assert.equal(refused.status, 422, refused.raw);
+  assert.deepEqual([refused.body.error.code, refused.body.error.param], ['open_vocabulary_stt_required', 'inbound_agent_id']);
+  assert.equal((await t.org.req('GET', '/v1/phone-numbers/+14155550116')).status, 404, 'nothing stored');
+  const flow = await callFixture(t.org, { flow: DEMO_FLOW, stt: { provider: 'soundswallower' } }, '+14155550117');
+  const number = await t.org.req('POST', '/v1/phone-numbers', { number: '+14155550118', trunk_id: trunk, inbound_agent_id: flow.agentId });
+  assert.equal(number.status, 201, number.raw);
+  // Given to a number already: a PATCH to it is checked the same way.
+  const patched = await t.org.req('PATCH', `/v1/phone-numbers/${number.body.id}`, { inbound_agent_id: grammarOnly.agentId });
+  assert.equal(patched.status, 422, patched.raw);
+});

@@ -327,6 +327,18 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     assert.deepEqual([done.status, done.end_reason, done.direction], ['completed', 'agent_hangup', 'inbound']);
   });
 
+  test('an agent edited into one that cannot hear the caller (a language model with only a grammar recognizer) does not answer: 480, nothing recorded', async () => {
+    const { number, agentId } = await numberFor({ greeting: 'Hello.' });
+    const edited = await t.org.req('PATCH', `/v1/agents/${agentId}`, {
+      system_prompt: 'You help.',
+      llm: { provider: 'openai', base_url: llm.baseUrl, model: 'gpt-4o-mini', api_key: 'sk-test-inbound-0123456789' },
+      stt: { provider: 'soundswallower' },
+    });
+    assert.equal(edited.status, 200, edited.raw);
+    assert.deepEqual(await refusals(number, 1), [480]);
+    assert.deepEqual(await inboundCallsTo(number), []);
+  });
+
   // Last in the file: it blocks 127.0.0.1, the source of every test here, on this call plane.
   test('a source refused 403 ten times in a minute is refused at the edge for a while, without asking the store; both kinds are counted in /metrics', async () => {
     const elsewhere = await numberFor({ flow }, '192.0.2.20');

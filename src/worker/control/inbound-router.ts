@@ -15,6 +15,7 @@ import type { AppContext } from '../../app-context.js';
 import { inRanges } from '../../agents/address-ranges.js';
 import { optionsFrom } from '../../calls/call-object.js';
 import { askInboundWebhook, INBOUND_WEBHOOK_TIMEOUT_MS, type InboundAnswer } from '../../calls/inbound-webhook.js';
+import { checkHearing } from '../../calls/hearing.js';
 import { checkAdmissionNow, limitKeys, lockLimitKeys, readCallLimits } from '../../calls/limits.js';
 import { transitionCall } from '../../calls/transitions.js';
 import { readHeldCall } from '../../dispatch/claim.js';
@@ -187,6 +188,14 @@ export class InboundRouter {
       if (!l.ok) this.ctx.logger?.warn({ inviteId: e.inviteId, callId: id, error: l.error }, 'inbound webhook failed; the call goes on with the defaults');
     }
     const chosen = agent;
+    try {
+      // Edited since it was given the number (or named by the webhook): an agent that cannot hear
+      // the caller does not answer. 480: the number exists, but nobody can take the call now.
+      checkHearing(chosen, 'inbound_agent_id');
+    } catch (err) {
+      this.ctx.logger?.warn({ inviteId: e.inviteId, agentId: chosen.id, err: (err as Error).message }, 'inbound call refused: its agent cannot hear the caller');
+      return this.#reject(e, 480, 'Temporarily Unavailable');
+    }
     const now = this.ctx.now();
     const lease = new Date(now.getTime() + this.host.leaseMs);
     const outcome = await this.ctx.db.transaction(async (tx) => {
