@@ -23,6 +23,10 @@ import { sql } from '../../src/store/sql.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { WebhookDeliverer } from '../../src/webhooks/deliverer.js';
 import { OpenAiProtocolServer } from '../helpers/openai-protocol-server.js';
+import { OpenAiRealtimeServer } from '../helpers/openai-realtime-server.js';
+import { resample } from '../../src/media/index.js';
+import { wavBytes } from '../fixtures/media/signals.js';
+import { calleeScript } from '../fixtures/voice/callee.js';
 
 const missing = ['baresip', 'sipp', 'espeak-ng', 'flite', 'sox', 'pocketsphinx_continuous'].filter((b) => !toolAvailable(b));
 const skip = missing.length > 0 ? `${missing.join(', ')} not installed (scripts/setup-test-env.sh)` : false;
@@ -48,6 +52,7 @@ const hooks = new WebhookReceiver();
 const lookups = new WebhookReceiver();
 let deliverer: WebhookDeliverer;
 let llm: OpenAiProtocolServer;
+let realtime: OpenAiRealtimeServer;
 
 before(async () => {
   if (skip) return;
@@ -57,6 +62,7 @@ before(async () => {
   deliverer = new WebhookDeliverer(t.ctx, { pollMs: 100 });
   await deliverer.start();
   llm = await OpenAiProtocolServer.start({ answerSummaries: true });
+  realtime = await OpenAiRealtimeServer.start();
   plane = await startTestCallPlane(t.ctx, { rtpPortMin: 47800, rtpPortMax: 47898, codecs: ['L16/16000', 'PCMU', 'PCMA'] });
 });
 after(async () => {
@@ -64,6 +70,7 @@ after(async () => {
   await plane.stop();
   await deliverer.stop();
   await llm.close();
+  await realtime.close();
   await hooks.stop();
   await lookups.stop();
   await t.close();
@@ -206,6 +213,43 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     assert.deepEqual(messages[0], { role: 'system', content: 'You answer calls about orders. The caller is Ana.' }, 'the webhook\'s variables filled the prompt');
     assert.ok(messages.some((m) => m.role === 'system' && m.content.includes('Ana ordered a blue bicycle.')), `the webhook's call_context reached the model: ${JSON.stringify(messages)}`);
     assert.equal(messages.at(-1)?.content, turns[1]?.text, 'the model got the caller\'s words as heard');
+  });
+
+  test('a speech-to-speech agent answers an inbound call over PCMU: its greeting, the caller\'s question streamed to the model, the reply heard; the caller hangs up', async (tc) => {
+    const KEY = 'sk-test-realtime-inbound-0123456789';
+    const { number } = await numberFor({
+      system_prompt: 'You answer calls about orders.',
+      greeting: 'Orders desk, how can I help?',
+      speech_to_speech: { provider: 'openai', model: 'gpt-realtime', base_url: realtime.baseUrl, api_key: KEY, options: { silence_duration_ms: 500 } },
+    });
+    const script = calleeScript([{ atS: 4, text: 'where is my order please' }], 14);
+    assert.ok(script, 'flite + sox made the caller speech');
+    // baresip plays 8 kHz PCMU: the 16 kHz script resampled.
+    const pcm16k = new Int16Array(script.wav.buffer.slice(script.wav.byteOffset + 44, script.wav.byteOffset + script.wav.length));
+    const wav8k = wavBytes(resample(pcm16k, 16000, 8000), 8000);
+    realtime.hear('where is my order please');
+    realtime.reply({ kind: 'say', text: 'Your order ships tomorrow.' });
+    const conns = realtime.connections.length;
+    caller = await startBaresip({ prompt: wav8k, codecs: 'PCMU/8000/1', srate: 8000, keyboard: true, user: 'rt-caller', runSeconds: 60 });
+    const c = caller;
+    c.type(`/dial sip:${number}@127.0.0.1:${plane.sipPort}\n`);
+    const id = await waitFor('the inbound call to be recorded', async () => (await inboundCallsTo(number))[0], 15_000);
+    const call = await callEnded(id, 60_000);
+    const turns = ((await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns ?? []) as Array<{ speaker: string; text: string }>;
+    const said = JSON.stringify(turns.map((x) => [x.speaker, x.text]));
+    tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${said}`);
+    assert.deepEqual([call.direction, call.status, call.end_reason], ['inbound', 'completed', 'caller_hangup'], `${said}\nbaresip log:\n${c.log().slice(-2000)}`);
+    assert.deepEqual(turns.map((x) => [x.speaker, x.text]), [['agent', 'Orders desk, how can I help?'], ['callee', 'where is my order please'], ['agent', 'Your order ships tomorrow.']], said);
+    const conn = realtime.connections[conns];
+    assert.ok(conn, 'the model was connected for the call');
+    assert.equal(conn.headers.authorization, `Bearer ${KEY}`);
+    assert.deepEqual(conn.session.audio.input.format, { type: 'audio/pcmu' }, 'the caller\'s G.711 goes to the model as is');
+    assert.ok(conn.appendedMs > 8000, `the caller's audio streamed to the model (${conn.appendedMs} ms)`);
+    // What the caller heard: the greeting and the reply, as sound.
+    await waitFor('baresip to close the call', () => (/terminated|closed/i.test(c.log()) ? true : undefined), 10_000).catch(() => undefined);
+    const dec = await waitFor('baresip recording', () => c.recordings().find((p) => p.endsWith('-dec.wav')), 5000);
+    const heard = readWav(dec);
+    assert.ok(rms(heard.samples) > 300, `the caller heard the agent (rms ${rms(heard.samples).toFixed(0)})`);
   });
 
   test('an inbound webhook that does not answer in time: the call is answered after its deadline with the defaults, and why is kept', async () => {

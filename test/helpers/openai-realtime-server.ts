@@ -358,11 +358,16 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Deep merge of a session.update into the session (only the fields present change). */
+/**
+ * Deep merge of a session.update into the session (only the fields present change). An audio
+ * `format` is one value, a type with its own fields (audio/pcm has a rate, audio/pcmu none): a new
+ * one replaces the old whole, as the API documents it.
+ */
 function merge(a: Record<string, any>, b: Record<string, any>): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const out = { ...a };
   for (const [k, v] of Object.entries(b)) {
-    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && typeof a[k] === 'object' && a[k] !== null ? merge(a[k], v) : v;
+    const nested = k !== 'format' && v !== null && typeof v === 'object' && !Array.isArray(v) && typeof a[k] === 'object' && a[k] !== null;
+    out[k] = nested ? merge(a[k], v) : v;
   }
   return out;
 }
