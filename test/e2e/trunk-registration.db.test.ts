@@ -135,6 +135,40 @@ describe('trunk registration on live SIP (kamailio as the carrier registrar)', {
     assert.equal(refused.code, 0, refused.trace);
   });
 
+  test('over tcp: the binding names our TCP listener (transport=tcp), and the registrar delivers a call to it over TCP', async () => {
+    const port = await freeUdpPort();
+    const USER2 = 'acme-tcp';
+    const tcpRegistrar = await startKamailioConfig(registrarConfig({ port, password: PASSWORD, callsTo: USER2, tcp: true }), port);
+    try {
+      const trunk = await t.org.req('POST', '/v1/trunks', { name: 'tcp carrier', host: '127.0.0.1', port, transport: 'tcp', username: USER2, password: PASSWORD, register: true });
+      assert.equal(trunk.status, 201, trunk.raw);
+      const agent = await t.org.req('POST', '/v1/agents', { name: 'tcp desk', greeting: 'You reached us over TCP. Goodbye.' });
+      const number = '+16285550179';
+      assert.equal((await t.org.req('POST', '/v1/phone-numbers', { number, trunk_id: trunk.body.id, inbound_agent_id: agent.body.id })).status, 201);
+      await waitFor('registered over tcp', async () => ((await registration(trunk.body.id as string))?.state === 'registered' ? true : undefined), 15_000).catch((err: Error) => {
+        throw new Error(`${err.message}\nkamailio:\n${tcpRegistrar.log().slice(-2000)}`);
+      });
+      assert.match(tcpRegistrar.log(), new RegExp(`REGISTER saved ${USER2} contact <sip:${USER2}@127\\.0\\.0\\.1:${plane.sipPort};transport=tcp>`));
+      // The caller reaches the carrier over UDP; the carrier reaches us over TCP.
+      const p = await startSipp({ scenario: fixture('uac_call_via_proxy.xml'), port: await freeUdpPort(), extraArgs: ['-s', number, `127.0.0.1:${port}`] });
+      try {
+        assert.equal(await p.exited, 0, `${p.trace().slice(-3000)}\nkamailio:\n${tcpRegistrar.log().slice(-1500)}`);
+      } finally {
+        await p.stop();
+      }
+      const rows = await t.db.query<{ id: string }>(sql`select id from calls where to_address = ${number} and direction = 'inbound'`);
+      assert.equal(rows.rows.length, 1);
+      const ended = await waitFor('the inbound call to end', async () => {
+        const c = await t.org.req('GET', `/v1/calls/${rows.rows[0]!.id}`);
+        return c.body.status === 'completed' ? c.body : undefined;
+      }, 20_000);
+      assert.equal(ended.end_reason, 'agent_hangup');
+      assert.equal((await t.org.req('PATCH', `/v1/trunks/${trunk.body.id}`, { register: false })).status, 200);
+    } finally {
+      await tcpRegistrar.stop();
+    }
+  });
+
   test('the API refuses a registration that cannot work: no username, or tls', async () => {
     const noUser = await t.org.req('POST', '/v1/trunks', { name: 'x', host: '127.0.0.1', register: true });
     assert.equal(noUser.status, 422, noUser.raw);

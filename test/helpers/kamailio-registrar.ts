@@ -13,6 +13,8 @@ export interface RegistrarConfigOptions {
   callsTo: string;
   /** kamailio UDP worker processes (default 1). */
   children?: number;
+  /** Also listen on TCP, same address and port. */
+  tcp?: boolean;
 }
 
 export function registrarConfig(o: RegistrarConfigOptions): string {
@@ -21,7 +23,7 @@ debug=2
 log_stderror=yes
 fork=yes
 children=${o.children ?? 1}
-disable_tcp=yes
+${o.tcp ? `listen=tcp:${o.host ?? '127.0.0.1'}:${o.port}` : 'disable_tcp=yes'}
 listen=udp:${o.host ?? '127.0.0.1'}:${o.port}
 mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 loadmodule "tm.so"

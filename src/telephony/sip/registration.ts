@@ -113,7 +113,8 @@ export class Registration {
     if (this.stopped) return Promise.resolve();
     this.stopped = true;
     this.timers.clearAll();
-    const wasBound = this.status.state === 'registered' || this.status.lastSuccessAtMs !== undefined;
+    // A REGISTER still in flight may yet create a binding: remove it too.
+    const wasBound = this.status.state === 'registered' || this.status.lastSuccessAtMs !== undefined || this.inFlight;
     this.setStatus({ state: 'unregistered' });
     if (!wasBound) return Promise.resolve();
     return new Promise((resolve) => this.transact(0, () => resolve()));
