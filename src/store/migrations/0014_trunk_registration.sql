@@ -7,9 +7,6 @@ create table trunk_registrations (
   trunk_id text primary key references trunks(id),
   worker_id text,
   lease_expires_at timestamptz,
-  -- What the holder last applied (host, port, transport, user, password, expiry), so a trunk edited
-  -- through the API is registered again with its new settings.
-  config_hash text,
   state text not null default 'pending' check (state in ('pending','registering','registered','failed','unregistered')),
   expires_at timestamptz,
   last_error text,
