@@ -113,6 +113,15 @@ function callEnded(id: string | undefined, withinMs: number) {
   }, withinMs);
 }
 
+/** baresip dials our number; the inbound call once ended, with its transcript (and as one line). */
+async function dialledAndEnded(c: Baresip, number: string) {
+  c.type(`/dial sip:${number}@127.0.0.1:${plane.sipPort}\n`);
+  const id = await waitFor('the inbound call to be recorded', async () => (await inboundCallsTo(number))[0], 15_000);
+  const call = await callEnded(id, 60_000);
+  const turns = ((await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns ?? []) as Array<{ speaker: string; text: string }>;
+  return { id, call, turns, said: JSON.stringify(turns.map((x) => [x.speaker, x.text])) };
+}
+
 /** SIPp calls `service` `calls` times, one after another, each refused; the final statuses in order. */
 async function refusals(service: string, calls: number): Promise<number[]> {
   const p = await startSipp({
@@ -196,11 +205,7 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     assert.ok(prompt, 'flite + sox made the caller speech');
     caller = await startBaresip({ prompt, codecs: 'L16/16000/1', srate: CALLEE_RATE, modules: ['l16.so'], keyboard: true, user: 'ana', runSeconds: 60 });
     const c = caller;
-    c.type(`/dial sip:${number}@127.0.0.1:${plane.sipPort}\n`);
-    const id = await waitFor('the inbound call to be recorded', async () => (await inboundCallsTo(number))[0], 15_000);
-    const call = await callEnded(id, 60_000);
-    const turns = ((await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns ?? []) as Array<{ speaker: string; text: string }>;
-    const said = JSON.stringify(turns.map((x) => [x.speaker, x.text]));
+    const { call, turns, said } = await dialledAndEnded(c, number);
     tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${said}`);
     assert.deepEqual([call.direction, call.status, call.end_reason], ['inbound', 'completed', 'agent_hangup'], `${said}\nbaresip log:\n${c.log().slice(-2000)}`);
     assert.deepEqual(turns.map((x) => x.speaker), ['agent', 'callee', 'agent'], said);
@@ -232,11 +237,7 @@ describe('inbound calls on live SIP (baresip and SIPp calling the worker)', { sk
     const conns = realtime.connections.length;
     caller = await startBaresip({ prompt: wav8k, codecs: 'PCMU/8000/1', srate: 8000, keyboard: true, user: 'rt-caller', runSeconds: 60 });
     const c = caller;
-    c.type(`/dial sip:${number}@127.0.0.1:${plane.sipPort}\n`);
-    const id = await waitFor('the inbound call to be recorded', async () => (await inboundCallsTo(number))[0], 15_000);
-    const call = await callEnded(id, 60_000);
-    const turns = ((await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns ?? []) as Array<{ speaker: string; text: string }>;
-    const said = JSON.stringify(turns.map((x) => [x.speaker, x.text]));
+    const { call, turns, said } = await dialledAndEnded(c, number);
     tc.diagnostic(`call ${call.status}/${call.end_reason}; transcript ${said}`);
     assert.deepEqual([call.direction, call.status, call.end_reason], ['inbound', 'completed', 'caller_hangup'], `${said}\nbaresip log:\n${c.log().slice(-2000)}`);
     assert.deepEqual(turns.map((x) => [x.speaker, x.text]), [['agent', 'Orders desk, how can I help?'], ['callee', 'where is my order please'], ['agent', 'Your order ships tomorrow.']], said);

@@ -56,6 +56,16 @@ async function callThroughCarrier(number: string, scenario: string): Promise<{ c
   }
 }
 
+/** The one inbound call to `number`, once completed, as the API shows it. */
+async function theInboundCallCompleted(number: string) {
+  const rows = await t.db.query<{ id: string }>(sql`select id from calls where to_address = ${number} and direction = 'inbound'`);
+  assert.equal(rows.rows.length, 1);
+  return waitFor('the inbound call to end', async () => {
+    const c = await t.org.req('GET', `/v1/calls/${rows.rows[0]!.id}`);
+    return c.body.status === 'completed' ? c.body : undefined;
+  }, 20_000);
+}
+
 async function registration(trunkId: string) {
   const r = await t.org.req('GET', `/v1/trunks/${trunkId}`);
   assert.equal(r.status, 200, r.raw);
@@ -96,12 +106,7 @@ describe('trunk registration on live SIP (kamailio as the carrier registrar)', {
     const call = await callThroughCarrier(number, 'uac_call_via_proxy.xml');
     tc.diagnostic(`SIPp statuses through the registrar: ${call.statuses.join(' ')}`);
     assert.equal(call.code, 0, `${call.trace}\nkamailio:\n${registrar.log().slice(-2000)}`);
-    const rows = await t.db.query<{ id: string }>(sql`select id from calls where to_address = ${number} and direction = 'inbound'`);
-    assert.equal(rows.rows.length, 1);
-    const ended = await waitFor('the inbound call to end', async () => {
-      const c = await t.org.req('GET', `/v1/calls/${rows.rows[0]!.id}`);
-      return c.body.status === 'completed' ? c.body : undefined;
-    }, 20_000);
+    const ended = await theInboundCallCompleted(number);
     assert.deepEqual([ended.direction, ended.end_reason, ended.to], ['inbound', 'agent_hangup', number]);
 
     // A wrong password (changed through the API): registered again at once, refused, and why is shown.
@@ -156,12 +161,7 @@ describe('trunk registration on live SIP (kamailio as the carrier registrar)', {
       } finally {
         await p.stop();
       }
-      const rows = await t.db.query<{ id: string }>(sql`select id from calls where to_address = ${number} and direction = 'inbound'`);
-      assert.equal(rows.rows.length, 1);
-      const ended = await waitFor('the inbound call to end', async () => {
-        const c = await t.org.req('GET', `/v1/calls/${rows.rows[0]!.id}`);
-        return c.body.status === 'completed' ? c.body : undefined;
-      }, 20_000);
+      const ended = await theInboundCallCompleted(number);
       assert.equal(ended.end_reason, 'agent_hangup');
       assert.equal((await t.org.req('PATCH', `/v1/trunks/${trunk.body.id}`, { register: false })).status, 200);
     } finally {
