@@ -18,7 +18,7 @@ import { mapOutcome } from './outcome.js';
 import { StateMachine } from './state.js';
 import type { IncomingRequest } from './transaction-layer.js';
 import { hopProtocol, isSips, refusingTlsTransport, targetFor } from './secure-hop.js';
-import { defaultPort, type SendTarget, type SipTransport, type TransportProtocol } from './transport.js';
+import { defaultPort, toProtocol, type SendTarget, type SipTransport } from './transport.js';
 import { parseUri, serializeUri, type SipUri } from './uri.js';
 
 export type CallState = 'calling' | 'ringing' | 'canceling' | 'answered' | 'terminating' | 'ended';
@@ -495,10 +495,6 @@ export class OutboundCall {
     // Linger 64*T1 so retransmitted 2xx are still re-ACKed and late requests answered (§13.2.2.4).
     this.setTimer('linger', 64 * this.host.timers.T1, () => this.host.release(this.callId, this));
   }
-}
-
-function toProtocol(t: string): TransportProtocol {
-  return t === 'tcp' ? 'TCP' : t === 'tls' ? 'TLS' : 'UDP';
 }
 
 /** sip:/sips:/tel: URIs pass through; anything else is a user part (E.164 number) at the trunk host. */

@@ -15,7 +15,7 @@ import { DigestRetry } from './digest-retry.js';
 import { SipHeaders, splitList, type HeaderField } from './headers.js';
 import { newBranch, newCallId, newTag } from './ids.js';
 import type { SipResponse } from './message.js';
-import { defaultPort, type HostPort, type SipTransport, type TransportProtocol } from './transport.js';
+import { defaultPort, toProtocol, type HostPort, type SipTransport } from './transport.js';
 import { parseNameAddr } from './uri.js';
 
 export type RegistrationState = 'registering' | 'registered' | 'failed' | 'unregistered';
@@ -282,10 +282,6 @@ export class Registration {
     this.status = { ...s, ...(lastSuccess !== undefined ? { lastSuccessAtMs: lastSuccess } : {}) };
     this.opts.onStatus(this.status);
   }
-}
-
-function toProtocol(t: 'udp' | 'tcp' | 'tls'): TransportProtocol {
-  return t === 'udp' ? 'UDP' : t === 'tcp' ? 'TCP' : 'TLS';
 }
 
 function sameHost(a: string, b: string): boolean {

@@ -59,6 +59,11 @@ export function hostPortKey(hp: HostPort): string {
 }
 
 /** Default port per transport (§19.1.2). */
+/** A transport name as trunks and dial options spell it (udp, tcp, tls) as the Via spells it. */
+export function toProtocol(t: string): TransportProtocol {
+  return t === 'tcp' ? 'TCP' : t === 'tls' ? 'TLS' : 'UDP';
+}
+
 export function defaultPort(protocol: TransportProtocol): number {
   return protocol === 'TLS' ? 5061 : 5060;
 }
