@@ -75,7 +75,7 @@ async function run(legs: number): Promise<Row> {
     const n: NegotiatedMedia = {
       remoteAddress: '127.0.0.1', remotePort: port, rtcpPort: port, rtcpMux: false, codec: 'PCMU', clockRate: 8000,
       sampleRate: 8000, payloadType: 0, recvPayloadTypes: [0], dtmfPayloadType: 101, dtmfRecvPayloadTypes: [101],
-      direction: 'sendrecv', ptime: 20, remoteHold: false,
+      direction: 'sendrecv', ptime: 20, remoteHold: false, srtp: null,
     };
     s.on('frame', () => {
       frames++;

@@ -23,6 +23,7 @@ export interface TrunkRow {
   max_concurrent_calls: number | null;
   tls_ca_pem: string | null;
   codecs: string[] | null;
+  media_encryption: 'disabled' | 'optional' | 'required';
   inbound_addresses: string[];
   register: boolean;
   registration_expires_s: number;
@@ -67,6 +68,7 @@ export function toTrunk(r: TrunkWithRegistration): Trunk {
     max_concurrent_calls: r.max_concurrent_calls,
     tls_ca_certificates: summarizeCaBundle(r.tls_ca_pem),
     codecs: r.codecs,
+    media_encryption: r.media_encryption,
     inbound_addresses: r.inbound_addresses,
     register: r.register,
     registration_expires_s: r.registration_expires_s,
@@ -122,11 +124,11 @@ export async function createTrunk(ctx: AppContext, orgId: string, input: TrunkCr
   checkRegistration({ register: input.register ?? false, username: input.username ?? null, transport });
   const r = await ctx.db.query<TrunkRow>(sql`insert into trunks
     (id, org_id, name, host, port, transport, username, password_enc, default_caller_id, max_cps, max_concurrent_calls, tls_ca_pem, codecs, inbound_addresses,
-      register, registration_expires_s)
+      register, registration_expires_s, media_encryption)
     values (${id}, ${orgId}, ${input.name}, ${input.host}, ${input.port ?? defaultTrunkPort(transport)}, ${transport},
       ${input.username ?? null}, ${encryptPassword(ctx, input.password) ?? null}, ${input.default_caller_id ?? null},
       ${input.max_cps ?? null}, ${input.max_concurrent_calls ?? null}, ${checkedCa(input.tls_ca_pem) ?? null}, ${asJson(input.codecs ?? null)}, ${asJson(ranges)},
-      ${input.register ?? false}, ${input.registration_expires_s ?? 600})
+      ${input.register ?? false}, ${input.registration_expires_s ?? 600}, ${input.media_encryption ?? 'disabled'})
     returning *`);
   return toTrunk(r.rows[0] as TrunkRow);
 }
@@ -162,6 +164,7 @@ export async function updateTrunk(ctx: AppContext, orgId: string, id: string, pa
     max_concurrent_calls: asIs,
     tls_ca_pem: asIs,
     codecs: asJson,
+    media_encryption: asIs,
     inbound_addresses: asJson,
     register: asIs,
     registration_expires_s: asIs,

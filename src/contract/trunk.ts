@@ -30,6 +30,11 @@ const fields = {
     }),
   ),
   codecs: Nullable(CodecList("codecs this trunk's calls offer, in order (a call's own codecs come first; null: the worker's default)")),
+  media_encryption: Type.Union([Type.Literal('disabled'), Type.Literal('optional'), Type.Literal('required')], {
+    default: 'disabled',
+    description:
+      "SRTP for the trunk's calls, keys exchanged in the SDP (RFC 4568 SDES, AES_CM_128_HMAC_SHA1_80 or _32): disabled (plain RTP; an encrypted offer is refused 488), optional (offered with keys in RTP/AVP, encrypted when the other side takes them) or required (RTP/SAVP only: an answer or an offer without a usable key fails the call, 488). The keys travel in the SIP body: use transport tls to keep them secret",
+  }),
   inbound_addresses: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
     maxItems: 64,
     description:
@@ -72,6 +77,7 @@ export const TrunkCreate = Type.Object(
     max_concurrent_calls: Type.Optional(fields.max_concurrent_calls),
     tls_ca_pem: Type.Optional(fields.tls_ca_pem),
     codecs: Type.Optional(fields.codecs),
+    media_encryption: Type.Optional(fields.media_encryption),
     inbound_addresses: Type.Optional(fields.inbound_addresses),
     register: Type.Optional(fields.register),
     registration_expires_s: Type.Optional(fields.registration_expires_s),
@@ -103,6 +109,7 @@ export const Trunk = Type.Object({
     { description: 'what tls_ca_pem holds (the PEM itself is not returned); empty without one' },
   ),
   codecs: Nullable(Type.Array(Type.String())),
+  media_encryption: fields.media_encryption,
   inbound_addresses: Type.Array(Type.String()),
   register: Type.Boolean(),
   registration_expires_s: Type.Integer(),

@@ -48,6 +48,7 @@ export interface CandidateRow {
   password_enc: string | null;
   tls_ca_pem: string | null;
   trunk_codecs: string[] | null;
+  media_encryption: 'disabled' | 'optional' | 'required';
   sip_auth_username: string | null;
   sip_auth_password_enc: string | null;
   agent_cps: number | null;
@@ -89,7 +90,7 @@ function dueAgents(now: Date, limit: number) {
 /** A call with its trunk and limits, as a worker needs it (CandidateRow); from calls c. */
 const CANDIDATE_COLUMNS = sql`c.id, c.org_id, c.agent_id, c.trunk_id, c.to_address, c.from_number, c.options, c.metadata,
       c.call_context, c.dynamic_variables, c.scheduled_at, c.sip_auth_username, c.sip_auth_password_enc,
-      t.host, t.port, t.transport, t.username, t.password_enc, t.tls_ca_pem, t.codecs as trunk_codecs,
+      t.host, t.port, t.transport, t.username, t.password_enc, t.tls_ca_pem, t.codecs as trunk_codecs, t.media_encryption,
       a.max_cps as agent_cps, a.max_concurrent_calls as agent_max,
       t.max_cps as trunk_cps, t.max_concurrent_calls as trunk_max, o.max_concurrent_calls as org_max`;
 const CANDIDATE_JOINS = sql`join agents a on a.org_id = c.org_id and a.id = c.agent_id
@@ -177,6 +178,7 @@ export function toClaimed(r: CandidateRow, workerId: string, leaseExpiresAt: Dat
       passwordEnc: r.password_enc,
       tlsCaPem: r.tls_ca_pem,
       codecs: r.trunk_codecs,
+      mediaEncryption: r.media_encryption,
     },
     sipAuth: r.sip_auth_username !== null && r.sip_auth_password_enc !== null ? { username: r.sip_auth_username, passwordEnc: r.sip_auth_password_enc } : null,
     fromNumber: r.from_number,

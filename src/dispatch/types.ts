@@ -17,6 +17,8 @@ export interface ClaimedCall {
     tlsCaPem: string | null;
     /** Its codec order (null: the worker's default). */
     codecs: string[] | null;
+    /** SRTP for its calls' media (the trunk's media_encryption). */
+    mediaEncryption: 'disabled' | 'optional' | 'required';
   };
   /** The call's own digest credentials, used instead of the trunk's (the password encrypted). */
   sipAuth: { username: string; passwordEnc: string } | null;

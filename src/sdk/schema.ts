@@ -53,6 +53,11 @@ export interface paths {
                                     not_after: string;
                                 }[];
                                 codecs: string[] | null;
+                                /**
+                                 * @description SRTP for the trunk's calls, keys exchanged in the SDP (RFC 4568 SDES, AES_CM_128_HMAC_SHA1_80 or _32): disabled (plain RTP; an encrypted offer is refused 488), optional (offered with keys in RTP/AVP, encrypted when the other side takes them) or required (RTP/SAVP only: an answer or an offer without a usable key fails the call, 488). The keys travel in the SIP body: use transport tls to keep them secret
+                                 * @default disabled
+                                 */
+                                media_encryption: "disabled" | "optional" | "required";
                                 inbound_addresses: string[];
                                 register: boolean;
                                 registration_expires_s: number;
@@ -118,6 +123,11 @@ export interface paths {
                         max_concurrent_calls?: number | null;
                         tls_ca_pem?: string | null;
                         codecs?: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
+                        /**
+                         * @description SRTP for the trunk's calls, keys exchanged in the SDP (RFC 4568 SDES, AES_CM_128_HMAC_SHA1_80 or _32): disabled (plain RTP; an encrypted offer is refused 488), optional (offered with keys in RTP/AVP, encrypted when the other side takes them) or required (RTP/SAVP only: an answer or an offer without a usable key fails the call, 488). The keys travel in the SIP body: use transport tls to keep them secret
+                         * @default disabled
+                         */
+                        media_encryption?: "disabled" | "optional" | "required";
                         /** @description addresses and CIDR ranges (IPv4 or IPv6, e.g. 198.51.100.0/24) whose INVITEs may reach this trunk's numbers, besides the trunk's host; everything else is refused 403 */
                         inbound_addresses?: string[];
                         /** @description keep a registration (RFC 3261 §10) at the trunk's host so that its numbers' calls reach this server behind NAT or on a changing address; needs username (the address-of-record's user) and transport udp or tcp */
@@ -156,6 +166,11 @@ export interface paths {
                                 not_after: string;
                             }[];
                             codecs: string[] | null;
+                            /**
+                             * @description SRTP for the trunk's calls, keys exchanged in the SDP (RFC 4568 SDES, AES_CM_128_HMAC_SHA1_80 or _32): disabled (plain RTP; an encrypted offer is refused 488), optional (offered with keys in RTP/AVP, encrypted when the other side takes them) or required (RTP/SAVP only: an answer or an offer without a usable key fails the call, 488). The keys travel in the SIP body: use transport tls to keep them secret
+                             * @default disabled
+                             */
+                            media_encryption: "disabled" | "optional" | "required";
                             inbound_addresses: string[];
                             register: boolean;
                             registration_expires_s: number;
@@ -246,6 +261,11 @@ export interface paths {
                                 not_after: string;
                             }[];
                             codecs: string[] | null;
+                            /**
+                             * @description SRTP for the trunk's calls, keys exchanged in the SDP (RFC 4568 SDES, AES_CM_128_HMAC_SHA1_80 or _32): disabled (plain RTP; an encrypted offer is refused 488), optional (offered with keys in RTP/AVP, encrypted when the other side takes them) or required (RTP/SAVP only: an answer or an offer without a usable key fails the call, 488). The keys travel in the SIP body: use transport tls to keep them secret
+                             * @default disabled
+                             */
+                            media_encryption: "disabled" | "optional" | "required";
                             inbound_addresses: string[];
                             register: boolean;
                             registration_expires_s: number;
@@ -352,6 +372,8 @@ export interface paths {
                         max_concurrent_calls?: number | null;
                         tls_ca_pem?: string | null;
                         codecs?: ("PCMU" | "PCMA" | "G722" | "L16/16000")[] | null;
+                        /** @description SRTP for the trunk's calls, keys exchanged in the SDP (RFC 4568 SDES, AES_CM_128_HMAC_SHA1_80 or _32): disabled (plain RTP; an encrypted offer is refused 488), optional (offered with keys in RTP/AVP, encrypted when the other side takes them) or required (RTP/SAVP only: an answer or an offer without a usable key fails the call, 488). The keys travel in the SIP body: use transport tls to keep them secret */
+                        media_encryption?: "disabled" | "optional" | "required";
                         /** @description addresses and CIDR ranges (IPv4 or IPv6, e.g. 198.51.100.0/24) whose INVITEs may reach this trunk's numbers, besides the trunk's host; everything else is refused 403 */
                         inbound_addresses?: string[];
                         /** @description keep a registration (RFC 3261 §10) at the trunk's host so that its numbers' calls reach this server behind NAT or on a changing address; needs username (the address-of-record's user) and transport udp or tcp */
@@ -390,6 +412,11 @@ export interface paths {
                                 not_after: string;
                             }[];
                             codecs: string[] | null;
+                            /**
+                             * @description SRTP for the trunk's calls, keys exchanged in the SDP (RFC 4568 SDES, AES_CM_128_HMAC_SHA1_80 or _32): disabled (plain RTP; an encrypted offer is refused 488), optional (offered with keys in RTP/AVP, encrypted when the other side takes them) or required (RTP/SAVP only: an answer or an offer without a usable key fails the call, 488). The keys travel in the SIP body: use transport tls to keep them secret
+                             * @default disabled
+                             */
+                            media_encryption: "disabled" | "optional" | "required";
                             inbound_addresses: string[];
                             register: boolean;
                             registration_expires_s: number;

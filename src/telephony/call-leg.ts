@@ -90,6 +90,7 @@ export class CallLeg {
       localAddress: opts.localAddress,
       portPool: opts.portPool,
       codecs,
+      ...(opts.mediaEncryption !== undefined ? { encryption: opts.mediaEncryption } : {}),
       ...(opts.advertiseAddress !== undefined ? { advertiseAddress: opts.advertiseAddress } : {}),
       ...(opts.pacing !== undefined ? { clock: opts.pacing } : {}),
       ...(opts.rtpTimeoutMs !== undefined ? { rtpTimeoutMs: opts.rtpTimeoutMs } : {}),

@@ -16,6 +16,7 @@ import type { LegEnded, LegEvent } from './leg-events.js';
 import { LegListeners } from './leg-listeners.js';
 import { describe, parseInfoDtmf } from './leg-helpers.js';
 import { MediaSession, type PacingClock, type PortPool } from './rtp/index.js';
+import type { MediaEncryption } from './sdp/crypto.js';
 import { mapOutcome, type InboundCall, type InboundEnded } from './sip/index.js';
 
 export interface InboundLegOptions {
@@ -26,6 +27,8 @@ export interface InboundLegOptions {
   readonly advertiseAddress?: string;
   /** Codecs we accept, in preference order. Default wideband first: L16/16000, G722, PCMU, PCMA. */
   readonly codecs?: readonly AudioCodecToken[];
+  /** SRTP (RFC 4568 SDES): the trunk's media_encryption; an offer it cannot accept gets 488. Default 'disabled'. */
+  readonly mediaEncryption?: MediaEncryption;
   readonly pacing?: PacingClock;
   /** Hang up when no RTP arrived for this long after answer. Default 30000; 0 = never. */
   readonly rtpTimeoutMs?: number;
@@ -159,6 +162,7 @@ export class InboundLeg {
       localAddress: this.opts.localAddress,
       portPool: this.opts.portPool,
       codecs: [codec, 'telephone-event'],
+      ...(this.opts.mediaEncryption !== undefined ? { encryption: this.opts.mediaEncryption } : {}),
       ...(this.opts.advertiseAddress !== undefined ? { advertiseAddress: this.opts.advertiseAddress } : {}),
       ...(this.opts.pacing !== undefined ? { clock: this.opts.pacing } : {}),
       ...(this.opts.rtpTimeoutMs !== undefined ? { rtpTimeoutMs: this.opts.rtpTimeoutMs } : {}),

@@ -3,6 +3,7 @@ import type { DialOptions, UserAgent } from './sip/index.js';
 import type { CallOutcome, EndedBy } from './sip/index.js';
 import type { PacingClock, PortPool } from './rtp/index.js';
 import type { OfferCodecToken } from './sdp/index.js';
+import type { MediaEncryption } from './sdp/crypto.js';
 
 export interface CallLegOptions {
   readonly ua: UserAgent;
@@ -17,6 +18,8 @@ export interface CallLegOptions {
    * (RFC 4733) is always offered, once per audio clock rate. Default ['PCMU', 'PCMA'].
    */
   readonly codecs?: readonly string[];
+  /** SRTP (RFC 4568 SDES): the trunk's media_encryption. Default 'disabled'. */
+  readonly mediaEncryption?: MediaEncryption;
   /** The process-wide PacingClock.shared() by default; tests inject one on virtual time. */
   readonly pacing?: PacingClock;
   /** End the call when no RTP arrived for this long while we expect to receive. Default 30000; 0 = never. */

@@ -25,6 +25,8 @@ export interface DialCommand {
   /** Spoken the moment the callee answers, then the call ends (until the voice agent takes over). */
   greeting: GreetingSpec | null;
   codecs?: string[];
+  /** SRTP with SDES keys (the trunk's media_encryption); absent: disabled. */
+  mediaEncryption?: 'optional' | 'required';
   /** Present: the call runs a voice agent (greeting is then ignored; the session owns max_duration). */
   voice?: VoiceCallSpec;
   /** Present: the call is recorded from answer to end (capped at maxDurationMs), one side or both. */

@@ -355,6 +355,10 @@ export const TRUNK_PROOFS: Record<string, FieldProof> = {
   max_concurrent_calls: CONCURRENCY,
   tls_ca_pem: TLS,
   codecs: TRUNK_CODECS,
+  media_encryption: {
+    file: 'test/e2e/srtp.db.test.ts',
+    test: 'required, outbound to an RTP/SAVP-only callee: two-way encrypted audio, the agent hears "yes" and baresip hears the greeting',
+  },
   inbound_addresses: {
     file: 'test/e2e/inbound-calls.db.test.ts',
     test: 'refusals: a number we do not have is 404, a caller that is not the trunk 403 (until its range is in inbound_addresses), and over the concurrent-call limit 486 with a failed / over_limit call',

@@ -1,7 +1,7 @@
 /**
  * The dial command's SIP edge, as pure logic: which codecs are offered (the call's, else the trunk's,
  * else the worker's, whatever the agent hears with), whose digest credentials
- * answer a challenge (the call's, never the trunk's then), and the trunk's CA bundle for TLS.
+ * answer a challenge (the call's, never the trunk's then), the trunk's CA bundle for TLS and its SRTP mode.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,12 +23,14 @@ const options: CallOptions = {
   record: { enabled: false, channels: 'mono' },
 };
 
-function claimed(over: { codecs?: CodecList | null; trunkCodecs?: string[] | null; sipAuth?: ClaimedCall['sipAuth']; tlsCaPem?: string | null } = {}): ClaimedCall {
+function claimed(
+  over: { codecs?: CodecList | null; trunkCodecs?: string[] | null; sipAuth?: ClaimedCall['sipAuth']; tlsCaPem?: string | null; mediaEncryption?: ClaimedCall['trunk']['mediaEncryption'] } = {},
+): ClaimedCall {
   return {
     id: 'call_1',
     orgId: 'org_1',
     agentId: 'agt_1',
-    trunk: { id: 'trk_1', host: 'sip.example.net', port: 5061, transport: 'tls', username: 'trunkuser', passwordEnc: 'v1:x', tlsCaPem: over.tlsCaPem ?? null, codecs: over.trunkCodecs ?? null },
+    trunk: { id: 'trk_1', host: 'sip.example.net', port: 5061, transport: 'tls', username: 'trunkuser', passwordEnc: 'v1:x', tlsCaPem: over.tlsCaPem ?? null, codecs: over.trunkCodecs ?? null, mediaEncryption: over.mediaEncryption ?? 'disabled' },
     sipAuth: over.sipAuth ?? null,
     fromNumber: '+14155550100',
     to: '+14155550123',
@@ -69,4 +71,10 @@ test("credentials: the call's own replace the trunk's, even when they cannot be 
 test("the trunk's CA bundle goes with the trunk", () => {
   assert.equal(dialCommandFor(claimed({ tlsCaPem: 'PEM' }), inputs()).trunk.tlsCaPem, 'PEM');
   assert.equal('tlsCaPem' in dialCommandFor(claimed(), inputs()).trunk, false);
+});
+
+test("the trunk's media_encryption rides on the command; disabled is the absence of it", () => {
+  assert.equal(dialCommandFor(claimed({ mediaEncryption: 'required' }), inputs()).mediaEncryption, 'required');
+  assert.equal(dialCommandFor(claimed({ mediaEncryption: 'optional' }), inputs({ voice })).mediaEncryption, 'optional');
+  assert.equal('mediaEncryption' in dialCommandFor(claimed(), inputs()), false);
 });

@@ -97,6 +97,10 @@ export interface MediaSessionStats {
   /** Interarrival jitter (RFC 3550 A.8) in ms. */
   jitterMs: number;
   malformed: number;
+  /** SRTP/SRTCP packets dropped: the authentication tag did not verify (RFC 3711 §3.3 step 5). */
+  srtpAuthFailed: number;
+  /** SRTP/SRTCP packets dropped as replays (RFC 3711 §3.3.2). */
+  srtpReplayed: number;
   unexpectedPayloadType: number;
   comfortNoise: number;
   foreignSource: number;
@@ -138,6 +142,8 @@ export function emptyStats(): MediaSessionStats {
     packetsLost: 0,
     jitterMs: 0,
     malformed: 0,
+    srtpAuthFailed: 0,
+    srtpReplayed: 0,
     unexpectedPayloadType: 0,
     comfortNoise: 0,
     foreignSource: 0,
@@ -167,4 +173,11 @@ export function emptyStats(): MediaSessionStats {
     remote: null,
     connected: false,
   };
+}
+
+/** Counts an SRTP/SRTCP packet the unprotector dropped, by why. */
+export function countSrtpDrop(c: MediaSessionStats, reason: 'short' | 'auth' | 'replay' | 'malformed'): void {
+  if (reason === 'auth') c.srtpAuthFailed++;
+  else if (reason === 'replay') c.srtpReplayed++;
+  else c.malformed++;
 }

@@ -18,6 +18,8 @@ import { createOffer } from '../sdp/offer.js';
 import { negotiate } from '../sdp/negotiate.js';
 import { answerOffer } from '../sdp/answer.js';
 import type { NegotiatedMedia, OfferCodecToken, OfferSpec } from '../sdp/types.js';
+import { newLocalCrypto, type LocalCrypto, type MediaEncryption } from '../sdp/crypto.js';
+import { MediaCrypto } from './srtp/media-crypto.js';
 import { FRAME_MS } from './audio-queues.js';
 import { LegSchedule, PacingClock, type PacingRegistration } from './pacing-clock.js';
 import type { PortPool } from './port-pool.js';
@@ -46,6 +48,11 @@ export interface MediaSessionOptions {
   rtcpIntervalMs?: number;
   /** Latch to a different source only within this long after start()/update(). Default 10000. */
   latchWindowMs?: number;
+  /**
+   * SRTP with SDES keys (sdp/crypto.ts): 'disabled' (default) plain RTP only, 'optional' encrypted when
+   * the other side takes a key, 'required' encrypted or no call (the SDP functions throw SdpError).
+   */
+  encryption?: MediaEncryption;
   /** Send encoded silence when the queue is empty (keeps NAT pinholes open). Default true. */
   sendSilenceWhenIdle?: boolean;
   cname?: string;
@@ -58,6 +65,9 @@ export class MediaSession {
   private readonly pool: PortPool;
   private readonly clock: PacingClock;
   private readonly codecsOffered: readonly OfferCodecToken[];
+  private readonly encryption: MediaEncryption;
+  /** Our SRTP master keys, one per suite, for the whole session (empty when encryption is disabled). */
+  private readonly localCrypto: readonly LocalCrypto[];
   private readonly counters: MediaSessionStats = emptyStats();
   private readonly events = new MediaEmitter(this.counters);
   private readonly socket: MediaSocket;
@@ -78,6 +88,8 @@ export class MediaSession {
     this.pool = opts.portPool;
     this.clock = opts.clock ?? PacingClock.shared();
     this.codecsOffered = opts.codecs ?? ['PCMU', 'PCMA', 'telephone-event'];
+    this.encryption = opts.encryption ?? 'disabled';
+    this.localCrypto = this.encryption === 'disabled' ? [] : newLocalCrypto();
     const time = this.clock.time;
     const rx = new ReceiverStats();
     this.socket = new MediaSocket(bound.rtp, bound.rtcp, this.counters, this.events);
@@ -112,7 +124,14 @@ export class MediaSession {
 
   /** Our SDP offer for this leg; remembered for negotiateAnswer(). */
   offer(opts: { sessionId?: string; sessionVersion?: number } = {}): string {
-    const spec: OfferSpec = { address: this.advertiseAddress, port: this.localPort, codecs: this.codecsOffered, ...opts };
+    const spec: OfferSpec = {
+      address: this.advertiseAddress,
+      port: this.localPort,
+      codecs: this.codecsOffered,
+      encryption: this.encryption,
+      crypto: this.localCrypto,
+      ...opts,
+    };
     const sdp = createOffer(spec);
     this.myOffer = spec;
     const m = /^o=\S+ (\S+) (\d+)/m.exec(sdp);
@@ -135,6 +154,9 @@ export class MediaSession {
       address: this.advertiseAddress,
       port: this.localPort,
       codecs: this.codecsOffered,
+      encryption: this.encryption,
+      crypto: this.localCrypto,
+      ...(this.neg?.srtp ? { currentSuite: this.neg.srtp.suite } : {}),
       ...(this.lastLocalSdp
         ? { sessionId: this.lastLocalSdp.sessionId, sessionVersion: this.lastLocalSdp.version, previousSdp: this.lastLocalSdp.sdp }
         : {}),
@@ -181,6 +203,9 @@ export class MediaSession {
       this.socket.retarget(n.remoteAddress, n.remotePort);
       this.receiver.expectSource(now);
     }
+    // SRTP keys (re)applied before anything is sent or received under the new description.
+    const s = this.socket;
+    s.srtp = n.srtp === null ? undefined : s.srtp ? s.srtp.update(n.srtp) : MediaCrypto.create(n.srtp);
     this.sender.setMedia(n);
     this.receiver.setMedia(n, now);
     this.reporter.setMedia(n);

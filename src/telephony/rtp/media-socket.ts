@@ -12,6 +12,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { MediaEmitter, MediaSessionStats } from './media-events.js';
 import type { PortPool } from './port-pool.js';
+import type { MediaCrypto } from './srtp/media-crypto.js';
 
 export type ConnState = 'none' | 'connecting' | 'connected';
 
@@ -19,6 +20,8 @@ export class MediaSocket {
   conn: ConnState = 'none';
   /** The remote RTP address: the SDP's, or the source we latched to. */
   sendTo: { address: string; port: number } | undefined;
+  /** SRTP when negotiated (RFC 4568): every RTP and RTCP packet sent is protected, every one received unprotected. */
+  srtp: MediaCrypto | undefined;
   private closed = false;
 
   constructor(

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../time/clock.js';
 import type { NegotiatedMedia } from '../sdp/types.js';
-import type { MediaEmitter, MediaSessionStats } from './media-events.js';
+import { countSrtpDrop, type MediaEmitter, type MediaSessionStats } from './media-events.js';
 import type { MediaSocket } from './media-socket.js';
 import type { ReceiverStats } from './receiver-stats.js';
 import { buildRtcpCompound, ntpMiddle, parseRtcp, toNtp, type RtcpPacket } from './rtcp.js';
@@ -65,7 +65,16 @@ export class RtcpReporter {
   onRtcp(msg: Buffer): void {
     this.counters.rtcpDatagrams++;
     if (!this.running) return;
-    const r = parseRtcp(msg);
+    let plain = msg;
+    if (this.socket.srtp) {
+      const u = this.socket.srtp.in.unprotectRtcp(msg);
+      if (!u.ok) {
+        countSrtpDrop(this.counters, u.reason);
+        return;
+      }
+      plain = u.packet;
+    }
+    const r = parseRtcp(plain);
     if (!r.ok) {
       this.counters.rtcpMalformed++;
       return;
@@ -102,7 +111,7 @@ export class RtcpReporter {
     const ntp = toNtp(this.clock.wallClockMs());
     // §6.4: an SR once we have sent RTP, an RR before that.
     const sent = this.counters.packetsSent > 0;
-    const pkt = buildRtcpCompound({
+    const compound = buildRtcpCompound({
       ssrc: this.sender.ssrc,
       cname: this.cname,
       ...(sent
@@ -119,6 +128,7 @@ export class RtcpReporter {
       ...(block ? { reports: [block] } : {}),
       ...(bye ? { bye: reason !== undefined ? { reason } : {} } : {}),
     });
+    const pkt = s.srtp ? s.srtp.out.protectRtcp(compound) : compound;
     try {
       // With rtcp-mux RTCP shares the RTP socket and address (RFC 5761 §5.1.3).
       const host = target.address;

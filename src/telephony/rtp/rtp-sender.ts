@@ -164,8 +164,9 @@ export class RtpSender {
     this.marker = false;
     this.seq = (this.seq + 1) & 0xffff;
     try {
-      if (s.conn === 'connected') s.rtp.send(pkt);
-      else if (s.sendTo) s.rtp.send(pkt, s.sendTo.port, s.sendTo.address);
+      const out = s.srtp ? s.srtp.out.protectRtp(pkt) : pkt;
+      if (s.conn === 'connected') s.rtp.send(out);
+      else if (s.sendTo) s.rtp.send(out, s.sendTo.port, s.sendTo.address);
       this.counters.packetsSent++;
       this.counters.bytesSent += payloadLength; // RFC 3550 §6.4.1 octet count: payload only
     } catch (err) {

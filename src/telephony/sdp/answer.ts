@@ -3,6 +3,8 @@
  * unhold, session refresh, a new remote address. Also usable for an initial inbound offer.
  */
 import { findAudio, localFormats, newSessionId, parseSdp, type LocalFormat } from './common.js';
+import { isSecureProfile, settleOfferCrypto, type LocalCrypto, type MediaEncryption } from './crypto.js';
+import type { SrtpSuite } from '../rtp/srtp/suites.js';
 import { buildNegotiated } from './negotiate.js';
 import { validateLocal, writeAudioSdp } from './offer.js';
 import type { Direction, NegotiatedMedia, OfferCodecToken } from './types.js';
@@ -23,6 +25,11 @@ export interface AnswerLocal {
   direction?: Direction;
   rtcpMux?: boolean;
   username?: string;
+  /** SRTP (sdp/crypto.ts): the trunk's mode (default 'disabled') and our keys, one per suite. */
+  encryption?: MediaEncryption;
+  crypto?: readonly LocalCrypto[];
+  /** The SRTP suite in use: kept on a re-offer that still lists it. */
+  currentSuite?: SrtpSuite;
 }
 
 export interface AnswerResult {
@@ -44,6 +51,10 @@ export function answerOffer(remoteOfferSdp: string, local: AnswerLocal): AnswerR
   const ours = localFormats(local.codecs);
   const ourDir = local.direction ?? 'sendrecv';
   const { media, chosen, dtmf } = buildNegotiated(sdp, m, ours, ourDir, local.rtcpMux ?? false, local.currentCodec);
+  // SDES (RFC 4568 §7.1.2): answer one of the offer's crypto lines with its tag and our key, in the
+  // offer's profile (RTP/SAVP, or RTP/AVP for best-effort SRTP).
+  const crypto = settleOfferCrypto(local.encryption ?? 'disabled', local.crypto ?? [], m, local.currentSuite);
+  media.srtp = crypto?.srtp ?? null;
   // RFC 3264 §6.1: the answer lists what we accept, using the offer's payload type numbers, so the
   // remote's dynamic numbering is kept. We list just the chosen codec (+ DTMF): one codec answers are
   // the norm for trunks and avoid mid-stream codec switches.
@@ -67,6 +78,9 @@ export function answerOffer(remoteOfferSdp: string, local: AnswerLocal): AnswerR
       direction: media.direction,
       rtcpMux: media.rtcpMux,
       username: local.username ?? 'outcall',
+      // An RTP/SAVP(F) offer is answered in kind; anything else in RTP/AVP, as before SRTP.
+      protocol: isSecureProfile(m.protocol) ? String(m.protocol).toUpperCase() : 'RTP/AVP',
+      ...(crypto ? { crypto: [crypto.line] } : {}),
       rejected,
       audioIndex: index,
     });

@@ -43,10 +43,10 @@ export function findAudio(sdp: ParsedSdp): { media: ParsedMedia; index: number }
 }
 
 export function checkTransport(m: ParsedMedia): void {
-  // RFC 3551 RTP/AVP (or AVPF, which is compatible for our purposes). SRTP profiles need keys we
-  // do not implement, so they are rejected rather than silently sent in clear.
+  // RFC 3551 RTP/AVP (or AVPF, which is compatible for our purposes), and their SRTP twins RTP/SAVP
+  // and RTP/SAVPF, whose keys sdp/crypto.ts settles. DTLS-SRTP (UDP/TLS/RTP/SAVP) is not supported.
   const proto = String(m.protocol ?? '').toUpperCase();
-  if (proto !== 'RTP/AVP' && proto !== 'RTP/AVPF') {
+  if (proto !== 'RTP/AVP' && proto !== 'RTP/AVPF' && proto !== 'RTP/SAVP' && proto !== 'RTP/SAVPF') {
     throw new SdpError('UNSUPPORTED_TRANSPORT', `unsupported media transport ${m.protocol}`);
   }
 }

@@ -19,6 +19,7 @@ import {
   type ParsedMedia,
   type ParsedSdp,
 } from './common.js';
+import { offerLines, settleAnswerCrypto } from './crypto.js';
 import { canReceive, canSend, makeDirection, mirror, SdpError, type Direction, type NegotiatedMedia, type OfferSpec } from './types.js';
 
 /**
@@ -73,6 +74,8 @@ export function buildNegotiated(
     direction: makeDirection(send, recv),
     ptime: ptimeOf(m),
     remoteHold: nullAddr || theirDir === 'sendonly' || theirDir === 'inactive',
+    // Set by the caller (negotiate/answerOffer), which knows our keys and the trunk's mode.
+    srtp: null,
   };
   return { media, chosen, dtmf: useDtmf ? dtmf : undefined };
 }
@@ -80,11 +83,14 @@ export function buildNegotiated(
 /**
  * Processes the answer to an offer made with `offer` (the same spec given to createOffer).
  * Throws SdpError: PORT_ZERO if the audio stream was rejected, NO_COMMON_CODEC if the answer lists
- * nothing we offered, MALFORMED/BAD_ADDRESS/UNSUPPORTED_TRANSPORT for broken SDP.
+ * nothing we offered, NO_COMMON_CRYPTO if SRTP is required and the answer accepts none of our keys,
+ * MALFORMED/BAD_ADDRESS/UNSUPPORTED_TRANSPORT for broken SDP.
  */
 export function negotiate(offer: OfferSpec, answerSdp: string): NegotiatedMedia {
   const sdp = parseSdp(answerSdp);
-  const { media } = findAudio(sdp);
+  const { media: m } = findAudio(sdp);
   const ours = localFormats(offer.codecs);
-  return buildNegotiated(sdp, media, ours, offer.direction ?? 'sendrecv', offer.rtcpMux ?? false).media;
+  const { media } = buildNegotiated(sdp, m, ours, offer.direction ?? 'sendrecv', offer.rtcpMux ?? false);
+  media.srtp = settleAnswerCrypto(offer.encryption ?? 'disabled', offerLines(offer.crypto ?? []), m);
+  return media;
 }

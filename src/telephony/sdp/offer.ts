@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import * as sdpTransform from 'sdp-transform';
 import { localFormats, newSessionId, type LocalFormat } from './common.js';
+import { offerLines, offerProfile, type CryptoLine } from './crypto.js';
 import { SdpError, type Direction, type OfferSpec } from './types.js';
 
 export function validateLocal(address: string, port: number): void {
@@ -19,6 +20,10 @@ export function writeAudioSdp(opts: {
   direction: Direction;
   rtcpMux: boolean;
   username: string;
+  /** The m= line's profile (RTP/AVP unless SRTP is required or answered in RTP/SAVP). */
+  protocol?: string;
+  /** a=crypto lines (RFC 4568 §9.1). */
+  crypto?: readonly CryptoLine[];
   /** Extra rejected m= lines to mirror the offer's m= count (RFC 3264 §6). */
   rejected?: Array<{ type: string; protocol: string; payloads: string; index: number }>;
   audioIndex?: number;
@@ -27,7 +32,7 @@ export function writeAudioSdp(opts: {
   const audio: sdpTransform.MediaDescription = {
     type: 'audio',
     port: opts.port,
-    protocol: 'RTP/AVP',
+    protocol: opts.protocol ?? 'RTP/AVP',
     payloads: opts.formats.map((f) => f.pt).join(' '),
     rtp: opts.formats.map((f) => ({ payload: f.pt, codec: f.encodingName === 'TELEPHONE-EVENT' ? 'telephone-event' : f.encodingName, rate: f.clockRate })),
     fmtp: opts.formats.filter((f) => f.fmtp !== undefined).map((f) => ({ payload: f.pt, config: f.fmtp as string })),
@@ -35,6 +40,7 @@ export function writeAudioSdp(opts: {
     direction: opts.direction,
   };
   if (opts.rtcpMux) audio.rtcpMux = 'rtcp-mux';
+  if (opts.crypto && opts.crypto.length > 0) audio.crypto = opts.crypto.map((c) => ({ id: c.tag, suite: c.suite, config: `inline:${c.inline}` }));
   const media: sdpTransform.MediaDescription[] = [];
   const rejected = opts.rejected ?? [];
   const total = rejected.length + 1;
@@ -59,12 +65,17 @@ export function writeAudioSdp(opts: {
 
 /**
  * Our offer: one m=audio with payload types in preference order, a=rtpmap for each (even static
- * ones, for peers that ignore RFC 3551's table), telephone-event 0-16 per clock rate, a=ptime:20.
+ * ones, for peers that ignore RFC 3551's table), telephone-event 0-16 per clock rate, a=ptime:20;
+ * with SRTP, one a=crypto line per suite (sdp/crypto.ts).
  */
 export function createOffer(spec: OfferSpec): string {
   validateLocal(spec.address, spec.port);
   const formats = localFormats(spec.codecs);
+  const encryption = spec.encryption ?? 'disabled';
+  if (encryption !== 'disabled' && !spec.crypto?.length) throw new RangeError(`media encryption ${encryption} without keys`);
   return writeAudioSdp({
+    protocol: offerProfile(encryption),
+    ...(encryption !== 'disabled' && spec.crypto ? { crypto: offerLines(spec.crypto) } : {}),
     address: spec.address,
     port: spec.port,
     formats,

@@ -1,5 +1,6 @@
 /** Shared SDP types and the typed error every SDP function throws on bad input. */
 import type { CodecName } from '../../media/codecs.js';
+import type { LocalCrypto, MediaEncryption, NegotiatedSrtp } from './crypto.js';
 
 /** Media direction (RFC 3264 §5.1, §6.1), always from OUR point of view in NegotiatedMedia. */
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -23,6 +24,9 @@ export interface OfferSpec {
   direction?: Direction;
   /** o= username. Default 'outcall'. */
   username?: string;
+  /** SRTP (sdp/crypto.ts). Default 'disabled'; otherwise `crypto` holds our keys, one per suite. */
+  encryption?: MediaEncryption;
+  crypto?: readonly LocalCrypto[];
 }
 
 /**
@@ -51,6 +55,8 @@ export interface NegotiatedMedia {
   ptime: number;
   /** True when the remote signalled hold (sendonly/inactive or c=0.0.0.0, RFC 3264 §8.4). */
   remoteHold: boolean;
+  /** SRTP keys when the stream is encrypted (RFC 4568 SDES), null for plain RTP. */
+  srtp: NegotiatedSrtp | null;
 }
 
 export type SdpErrorCode =
@@ -60,9 +66,11 @@ export type SdpErrorCode =
   | 'NO_COMMON_CODEC'
   | 'UNSUPPORTED_TRANSPORT'
   | 'UNSUPPORTED_CODEC'
-  | 'BAD_ADDRESS';
+  | 'BAD_ADDRESS'
+  /** SRTP is required (by us, or by an RTP/SAVP offer) and no key could be agreed: 488. */
+  | 'NO_COMMON_CRYPTO';
 
-/** Typed SDP failure. SIP maps NO_COMMON_CODEC/UNSUPPORTED_TRANSPORT to 488, the rest to 400/488. */
+/** Typed SDP failure. SIP maps NO_COMMON_CODEC/NO_COMMON_CRYPTO/UNSUPPORTED_TRANSPORT to 488, the rest to 400/488. */
 export class SdpError extends Error {
   readonly code: SdpErrorCode;
   constructor(code: SdpErrorCode, message: string) {

@@ -62,6 +62,7 @@ export function dialCommandFor(call: ClaimedCall, { agent, voice, secrets, passw
     maxDurationMs: call.options.max_duration_s * 1000,
     greeting: greetingFor(agent, call.dynamicVariables, secrets, callLanguage(agent, call.options.agent_overrides?.language ?? undefined)),
     ...(offer ? { codecs: offer } : {}),
+    ...(call.trunk.mediaEncryption !== 'disabled' ? { mediaEncryption: call.trunk.mediaEncryption } : {}),
     ...(voice ? { voice: machine ? { ...voice, machine } : voice } : {}),
     ...(call.options.record?.enabled ? { record: recordingOf(call.options.record) } : {}),
   };

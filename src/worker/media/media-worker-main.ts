@@ -126,6 +126,7 @@ const runtime = new MediaRuntime({
       ...(cfg.advertiseHost ? { advertiseAddress: cfg.advertiseHost } : {}),
       // The codec order of the trunk (or worker), as an answer's preference among what the caller offers.
       ...(cmd.codecs ? { codecs: offerTokens(cmd.codecs).filter((c): c is AudioCodecToken => c !== 'telephone-event') } : {}),
+      ...(cmd.mediaEncryption ? { mediaEncryption: cmd.mediaEncryption } : {}),
     });
   },
   rejectInvite: (cmd) => {
@@ -141,6 +142,7 @@ const runtime = new MediaRuntime({
       localAddress: cfg.rtpHost,
       ...(cfg.advertiseHost ? { advertiseAddress: cfg.advertiseHost } : {}),
       ...(cmd.codecs ? { codecs: cmd.codecs } : {}),
+      ...(cmd.mediaEncryption ? { mediaEncryption: cmd.mediaEncryption } : {}),
       dial: {
         to: cmd.to,
         from: cmd.from,

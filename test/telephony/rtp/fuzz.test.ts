@@ -81,7 +81,7 @@ test('live MediaSession: 30,000 hostile datagrams on RTP and RTCP ports, no cras
     const n: NegotiatedMedia = {
       remoteAddress: '127.0.0.1', remotePort: attackerPort, rtcpPort: attackerPort, rtcpMux: false, codec: 'PCMU', clockRate: 8000,
       sampleRate: 8000, payloadType: 0, recvPayloadTypes: [0], dtmfPayloadType: 101, dtmfRecvPayloadTypes: [101], direction: 'sendrecv',
-      ptime: 20, remoteHold: false,
+      ptime: 20, remoteHold: false, srtp: null,
     };
     let frames = 0;
     let dtmf = 0;

@@ -35,7 +35,7 @@ async function peer(): Promise<{ sock: Socket; rtcp: Socket; rtp: RtpPacket[]; r
 function negotiated(port: number, extra: Partial<NegotiatedMedia> = {}): NegotiatedMedia {
   return {
     remoteAddress: '127.0.0.1', remotePort: port, rtcpPort: port + 1, rtcpMux: false, codec: 'PCMU', clockRate: 8000, sampleRate: 8000,
-    payloadType: 0, recvPayloadTypes: [0], dtmfPayloadType: 101, dtmfRecvPayloadTypes: [101], direction: 'sendrecv', ptime: 20, remoteHold: false, ...extra,
+    payloadType: 0, recvPayloadTypes: [0], dtmfPayloadType: 101, dtmfRecvPayloadTypes: [101], direction: 'sendrecv', ptime: 20, remoteHold: false, srtp: null, ...extra,
   };
 }
 

@@ -55,7 +55,7 @@ test('negotiate: SIPp answer → PCMU/0 with DTMF 101 at 127.0.0.1:6000, RTCP 60
   const n = negotiate(spec, SIPP_ANSWER);
   assert.deepEqual(n, {
     remoteAddress: '127.0.0.1', remotePort: 6000, rtcpPort: 6001, rtcpMux: false, codec: 'PCMU', clockRate: 8000, sampleRate: 8000,
-    payloadType: 0, recvPayloadTypes: [0], dtmfPayloadType: 101, dtmfRecvPayloadTypes: [101], direction: 'sendrecv', ptime: 20, remoteHold: false,
+    payloadType: 0, recvPayloadTypes: [0], dtmfPayloadType: 101, dtmfRecvPayloadTypes: [101], direction: 'sendrecv', ptime: 20, remoteHold: false, srtp: null,
   });
 });
 
