@@ -155,9 +155,12 @@ describe('dashboard in a browser', { skip }, () => {
       const regError = await page.waitForSelector('#trunk-form .field-error[data-code=registration_not_possible]');
       assert.ok(await regError.evaluate((e) => e.closest('.field')?.querySelector('[name=username]') !== null), 'shown next to the username field');
       await page.uncheck('#trunk-form [name=register]');
+      // SRTP when the callee takes keys (this baresip does not: the call below runs plain RTP).
+      await page.selectOption('#trunk-form [name=media_encryption]', 'optional');
       await page.click('#trunk-form button[type=submit]');
       await page.waitForSelector('#trunks-list tr[data-trunk-id]');
       assert.match(await page.innerText('#trunks-list'), new RegExp(`127\\.0\\.0\\.1:${callee.port}`));
+      assert.match(await page.innerText('#trunks-list'), /udp, SRTP optional/);
 
       // A flow agent whose result webhook goes to a local receiver.
       await page.click('nav a[data-nav=agents]');

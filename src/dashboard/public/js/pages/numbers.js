@@ -13,6 +13,14 @@ const TRUNK_FIELDS = [
   { name: 'default_caller_id', label: 'Default caller id', placeholder: '+14155550100' },
   { name: 'max_cps', label: 'Max calls per second', type: 'number' },
   { name: 'max_concurrent_calls', label: 'Max concurrent calls', type: 'number', step: '1' },
+  {
+    name: 'media_encryption',
+    label: 'Media encryption',
+    type: 'select',
+    options: [['disabled', 'off (plain RTP)'], ['optional', 'SRTP when the other side takes it'], ['required', 'SRTP required']],
+    default: 'disabled',
+    hint: 'SRTP keys travel in the SIP body: use TLS to keep them secret',
+  },
   { name: 'register', label: 'Register', type: 'checkbox', hint: 'keep a registration at the host, so its calls reach this server (needs a username)' },
 ];
 
@@ -73,7 +81,7 @@ export async function numbersPage(root, { signal }) {
             { dataset: { trunkId: t.id } },
             h('td', null, t.name),
             h('td', null, `${t.host}:${t.port}`),
-            h('td', null, t.transport),
+            h('td', null, t.media_encryption && t.media_encryption !== 'disabled' ? `${t.transport}, SRTP ${t.media_encryption}` : t.transport),
             h('td', null, t.username ? `${t.username}${t.has_password ? ' (password set)' : ''}` : 'none'),
             h('td', { class: t.registration?.state === 'failed' ? 'error' : undefined }, registrationText(t)),
             h('td', null, t.default_caller_id ?? '–'),
