@@ -2,7 +2,8 @@
  * Run by nat-rig.test.ts inside the rig's "out" namespace (a private LAN behind a NAT router): this
  * process is Outcall (store on PGlite, one call plane bound to 10.77.1.2); kamailio (the carrier's
  * registrar) and SIPp (the carrier's callers and callees) run in the carrier namespace beyond the NAT,
- * which cannot reach 10.77.1.2 except through bindings the NAT keeps for what we sent out.
+ * which cannot reach 10.77.1.2 except through bindings the NAT keeps for what we sent out. A bad media
+ * path is a carrier SBC (kamailio) anchoring media at a relay that loses, delays and reorders packets.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,11 @@ import { WavStreamParser } from '../../src/providers/tts/wav-stream.js';
 import { sql } from '../../src/store/sql.js';
 import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { rms } from '../fixtures/media/signals.js';
+import { startBaresip } from '../fixtures/media/baresip.js';
+import { CALLEE_RATE, calleeSpeech } from '../fixtures/voice/callee.js';
+import { readWav } from '../fixtures/media/signals.js';
+import { spawnImpairingRelay } from '../helpers/impairing-relay.js';
+import { mediaGatewayConfig } from '../helpers/kamailio-media-gateway.js';
 import { startKamailioConfig, type KamailioProcess } from '../helpers/kamailio.js';
 import { registrarConfig } from '../helpers/kamailio-registrar.js';
 import { startSipp } from '../helpers/sipp.js';
@@ -120,6 +126,67 @@ describe('behind a NAT: registration, inbound and outbound calls with a carrier 
       assert.ok(rms(heard) > 300, `the callee's side carries the echo of our greeting through the NAT (rms ${rms(heard).toFixed(0)})`);
     } finally {
       await callee.stop();
+    }
+  });
+
+  test('a bad media path (3 % loss, 40-100 ms delay, reordering, each way, through the NAT and a carrier relay): plain and SRTP calls complete, the agent hears the callee and the callee the agent', async (tc) => {
+    const flow = {
+      start: 'greet',
+      nodes: {
+        greet: { type: 'say', text: 'Hello, can we book your visit for Tuesday?', next: 'ask' },
+        ask: { type: 'listen', timeout_ms: 12000, next: 'decide', on_timeout: 'bye' },
+        decide: { type: 'branch', cases: [{ keywords: ['yes'], next: 'great' }], default: 'sorry' },
+        great: { type: 'say', text: 'Great, see you then.', next: 'bye' },
+        sorry: { type: 'say', text: 'Sorry, I did not get that.', next: 'bye' },
+        bye: { type: 'end' },
+      },
+    };
+    const prompt = calleeSpeech('yes please', 5, 9);
+    assert.ok(prompt, 'flite + sox made the callee speech');
+    // baresip (best-effort SRTP: it takes keys when offered) answers behind the carrier's SBC.
+    const callee = await startBaresip({ prompt, codecs: 'L16/16000/1', srate: CALLEE_RATE, modules: ['l16.so'], user: '+14155550190', mediaenc: 'srtp', netns: CARRIER_NS, host: CARRIER_IP, sipPort: 5092, runSeconds: 120 });
+    const relay = await spawnImpairingRelay(CARRIER_NS, { host: CARRIER_IP, callerPort: 6200, calleePort: 6202, loss: 0.03, delayMs: 40, jitterMs: 60, seed: 7 });
+    const sbc = await startKamailioConfig(
+      mediaGatewayConfig({ host: CARRIER_IP, port: 5080, callee: { host: CARRIER_IP, port: 5092 }, relay: { host: CARRIER_IP, callerPort: 6200, calleePort: 6202 } }),
+      5080,
+      CARRIER_NS,
+    );
+    let stats;
+    try {
+      for (const media_encryption of ['disabled', 'optional'] as const) {
+        const trunk = await t.org.req('POST', '/v1/trunks', { name: `bad-path-${media_encryption}`, host: CARRIER_IP, port: 5080, media_encryption, codecs: ['L16/16000', 'PCMU'] });
+        assert.equal(trunk.status, 201, trunk.raw);
+        const agent = await t.org.req('POST', '/v1/agents', { name: `bad path ${media_encryption}`, flow });
+        const from = media_encryption === 'disabled' ? '+16285550191' : '+16285550192';
+        await t.org.req('POST', '/v1/phone-numbers', { number: from, trunk_id: trunk.body.id, outbound_agent_id: agent.body.id });
+        const heardFiles = () => callee.recordings().filter((f) => f.endsWith('-dec.wav'));
+        const before = new Set(heardFiles());
+        const r = await t.org.req('POST', `/v1/agents/${agent.body.id}/outbound-calls`, { to: '+14155550190', max_duration_s: 40 });
+        assert.equal(r.status, 202, r.raw);
+        const call = await callEnded(r.body.id as string);
+        const turns = ((await t.org.req('GET', `/v1/transcripts/${call.transcript_id}`)).body.turns ?? []) as Array<{ speaker: string; text: string }>;
+        const said = JSON.stringify(turns.map((x) => [x.speaker, x.text]));
+        tc.diagnostic(`${media_encryption}: ${call.status}/${call.end_reason}: ${said}`);
+        assert.deepEqual([call.status, call.end_reason], ['completed', 'agent_hangup'], `${media_encryption}: ${JSON.stringify(call.error)}\n${callee.log().slice(-2000)}\n${sbc.log().slice(-1500)}`);
+        assert.ok(turns.some((x) => x.speaker === 'callee' && /yes/.test(x.text)), `${media_encryption}: the agent heard the callee: ${said}`);
+        assert.equal(turns.at(-1)?.text, 'Great, see you then.', `${media_encryption}: ${said}`);
+        const dec = await waitFor('baresip to write what it heard', () => heardFiles().find((f) => !before.has(f)), 10_000);
+        await waitFor('baresip to close the call', () => ((callee.log().match(/terminated/g) ?? []).length >= (media_encryption === 'disabled' ? 1 : 2) ? true : undefined), 10_000);
+        assert.ok(rms(readWav(dec).samples) > 300, `${media_encryption}: the callee heard the agent through the bad path`);
+      }
+      assert.equal((callee.log().match(/SRTP is Enabled/g) ?? []).length > 0, true, `the second call ran SRTP:\n${callee.log().slice(-2000)}`);
+    } finally {
+      stats = await relay.stop();
+      await sbc.stop();
+      await callee.stop();
+    }
+    tc.diagnostic(`relay: ${JSON.stringify(stats)}`);
+    // The impairment really happened, both ways: about 3 % lost, and packets overtaken.
+    for (const dir of ['toCallee', 'toCaller'] as const) {
+      const d = stats[dir];
+      assert.ok(d.received > 500, `${dir}: ${d.received} packets crossed the relay`);
+      assert.ok(d.lost / d.received > 0.015 && d.lost / d.received < 0.05, `${dir}: lost ${d.lost} of ${d.received}`);
+      assert.ok(d.reordered > 20, `${dir}: ${d.reordered} packets were overtaken`);
     }
   });
 });

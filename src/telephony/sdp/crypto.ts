@@ -16,24 +16,9 @@
 import { randomBytes } from 'node:crypto';
 import { isSrtpSuite, SRTP_SUITES, type SrtpSuite } from '../rtp/srtp/suites.js';
 import type { ParsedMedia } from './common.js';
-import { SdpError } from './types.js';
+import { SdpError, type LocalCrypto, type MediaEncryption, type NegotiatedSrtp } from './types.js';
 
-export type MediaEncryption = 'disabled' | 'optional' | 'required';
-
-/** One of our keys: a suite and its inline key (base64 of master key || master salt). */
-export interface LocalCrypto {
-  readonly suite: SrtpSuite;
-  readonly inline: string;
-}
-
-/** SRTP as negotiated for a stream: plain data (it crosses worker threads), base64 keys. */
-export interface NegotiatedSrtp {
-  readonly suite: SrtpSuite;
-  /** Ours: we encrypt what we send with it. */
-  readonly sendInline: string;
-  /** Theirs: we decrypt what we receive with it. */
-  readonly recvInline: string;
-}
+export type { LocalCrypto, MediaEncryption, NegotiatedSrtp };
 
 /** The crypto line we write: tag, suite, key. */
 export interface CryptoLine {

@@ -1,9 +1,27 @@
 /** Shared SDP types and the typed error every SDP function throws on bad input. */
 import type { CodecName } from '../../media/codecs.js';
-import type { LocalCrypto, MediaEncryption, NegotiatedSrtp } from './crypto.js';
+import type { SrtpSuite } from '../rtp/srtp/suites.js';
 
 /** Media direction (RFC 3264 §5.1, §6.1), always from OUR point of view in NegotiatedMedia. */
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+/** A trunk's media_encryption (sdp/crypto.ts says what each mode offers and accepts). */
+export type MediaEncryption = 'disabled' | 'optional' | 'required';
+
+/** One of our keys: a suite and its inline key (base64 of master key || master salt). */
+export interface LocalCrypto {
+  readonly suite: SrtpSuite;
+  readonly inline: string;
+}
+
+/** SRTP as negotiated for a stream: plain data (it crosses worker threads), base64 keys. */
+export interface NegotiatedSrtp {
+  readonly suite: SrtpSuite;
+  /** Ours: we encrypt what we send with it. */
+  readonly sendInline: string;
+  /** Theirs: we decrypt what we receive with it. */
+  readonly recvInline: string;
+}
 
 /** Codec tokens accepted in an offer, in preference order. 'L16' means L16/16000. */
 export type OfferCodecToken = 'PCMU' | 'PCMA' | 'L16' | 'L16/16000' | 'G722' | 'telephone-event';
