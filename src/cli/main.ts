@@ -5,6 +5,7 @@ import { CliError } from './client/api.js';
 import { callCommand } from './client/call-command.js';
 import { resourceCommand, RESOURCES } from './client/resources-command.js';
 import { testCommand } from './client/test-command.js';
+import { apiNode } from './api-node.js';
 import { serve } from './serve.js';
 import { migrateCommand } from './migrate.js';
 import { worker } from './worker.js';
@@ -14,6 +15,7 @@ const HELP = `outcall: outbound AI phone calls over your own SIP trunk
 Run the platform:
   outcall serve      the API, dispatcher and media in one process (embedded store by default)
   outcall worker     a media worker (dispatcher + SIP/RTP, no HTTP) against DATABASE_URL
+  outcall api        the API, dashboard and webhooks without dialing, against DATABASE_URL
   outcall migrate    apply database migrations and exit
 
 Use it (talks to a running API: --url / OUTCALL_URL, --key / OUTCALL_API_KEY):
@@ -37,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(loadConfig());
     case 'worker':
       return worker(loadConfig());
+    case 'api':
+      return apiNode(loadConfig());
     case 'migrate':
       return migrateCommand(loadConfig());
     case 'call':

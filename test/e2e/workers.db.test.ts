@@ -7,12 +7,10 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/open.js';
 import { sql } from '../../src/store/sql.js';
-import { freeUdpPort, startSipp, type SippProcess } from '../helpers/sipp.js';
+import { freeUdpPort, invitesReceived, startSipp, type SippProcess } from '../helpers/sipp.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createScratchDatabase, testDriver } from '../helpers/test-db.js';
@@ -72,22 +70,6 @@ function worker(n: number) {
   });
 }
 
-/** INVITEs SIPp received, with their time, Call-ID, our call id and the From user. */
-function invitesAtPeer(p: SippProcess) {
-  const text = readFileSync(join(p.dir, 'messages.log'), 'utf8');
-  const out: Array<{ at: number; sipCallId: string; callId: string; from: string }> = [];
-  for (const block of text.split(/\n(?=-{10,} )/)) {
-    const head = /^-+ (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+)/.exec(block);
-    if (!head || !/message received/.test(block) || !/\n\s*INVITE sip:/.test(block)) continue;
-    const at = Date.parse(`${head[1]}T${head[2]!.slice(0, 12)}`);
-    const sipCallId = /\nCall-ID:\s*(\S+)/i.exec(block)?.[1] ?? '';
-    const callId = /\nX-Outcall-Call-Id:\s*(\S+)/i.exec(block)?.[1] ?? '';
-    const from = /\nFrom:[^\n]*sip:([^@;>]+)/i.exec(block)?.[1] ?? '';
-    out.push({ at, sipCallId, callId, from });
-  }
-  return out;
-}
-
 /** Most INVITEs seen in any 1-second window. */
 function maxPerSecond(times: number[]): number {
   const s = [...times].sort((a, b) => a - b);
@@ -138,7 +120,7 @@ describe('worker processes on PostgreSQL', { skip }, () => {
     const byWorker = await t.db.query<{ n: number }>(sql`select count(distinct data->>'worker_id')::int as n from call_events where to_status = 'dialing' and call_id = any(${ids})`);
     assert.equal(Number(byWorker.rows[0]?.n), 2, 'both workers placed calls');
 
-    const invites = invitesAtPeer(sipp);
+    const invites = invitesReceived(sipp);
     const perCall = new Map<string, Set<string>>();
     for (const inv of invites) perCall.set(inv.callId, (perCall.get(inv.callId) ?? new Set()).add(inv.sipCallId));
     assert.equal(perCall.size, TOTAL, 'every call reached the peer');

@@ -80,3 +80,49 @@ export function createNatRig(): NatRig {
   }
   return rig;
 }
+
+export interface LanRig {
+  /** Namespace name per host, in the order asked. */
+  readonly hosts: ReadonlyArray<{ readonly ns: string; readonly ip: string }>;
+  /** This (the default) namespace's address on the LAN. */
+  readonly hostIp: string;
+  teardown(): void;
+}
+
+/**
+ * Hosts on one LAN (10.78.0.0/24, a bridge in this namespace, which is on it as 10.78.0.1): one
+ * namespace per name, 10.78.0.2, .3, ... Services of this namespace (PostgreSQL on its loopback, through
+ * a relay on 10.78.0.1) serve them as the machines of one deployment.
+ */
+export function createLanRig(count: number): LanRig {
+  const id = randomBytes(3).toString('hex');
+  const bridge = `ob${id}`;
+  const hosts = Array.from({ length: count }, (_, i) => ({ ns: `oc-h${i}-${id}`, ip: `10.78.0.${i + 2}` }));
+  const rig: LanRig = {
+    hosts,
+    hostIp: '10.78.0.1',
+    teardown() {
+      for (const h of hosts) spawnSync('ip', ['netns', 'del', h.ns]);
+      spawnSync('ip', ['link', 'del', bridge]);
+    },
+  };
+  try {
+    run('ip', 'link', 'add', bridge, 'type', 'bridge');
+    run('ip', 'addr', 'add', '10.78.0.1/24', 'dev', bridge);
+    run('ip', 'link', 'set', bridge, 'up');
+    hosts.forEach((h, i) => {
+      run('ip', 'netns', 'add', h.ns);
+      run('ip', '-n', h.ns, 'link', 'set', 'lo', 'up');
+      run('ip', 'link', 'add', `ol${i}${id}`, 'type', 'veth', 'peer', 'name', `oh${i}${id}`);
+      run('ip', 'link', 'set', `oh${i}${id}`, 'netns', h.ns);
+      run('ip', 'link', 'set', `ol${i}${id}`, 'master', bridge);
+      run('ip', 'link', 'set', `ol${i}${id}`, 'up');
+      run('ip', '-n', h.ns, 'addr', 'add', `${h.ip}/24`, 'dev', `oh${i}${id}`);
+      run('ip', '-n', h.ns, 'link', 'set', `oh${i}${id}`, 'up');
+    });
+  } catch (err) {
+    rig.teardown();
+    throw err;
+  }
+  return rig;
+}

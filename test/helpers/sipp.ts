@@ -219,3 +219,20 @@ export async function startUdpRelay(o: { peerPort: number; drop: (text: string, 
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }
+
+/** INVITEs SIPp received, with their time, Call-ID, our call id (X-Outcall-Call-Id), the From user and the top Via's host. */
+export function invitesReceived(p: SippProcess) {
+  const text = readFileSync(join(p.dir, 'messages.log'), 'utf8');
+  const out: Array<{ at: number; sipCallId: string; callId: string; from: string; viaHost: string }> = [];
+  for (const block of text.split(/\n(?=-{10,} )/)) {
+    const head = /^-+ (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+)/.exec(block);
+    if (!head || !/message received/.test(block) || !/\n\s*INVITE sip:/.test(block)) continue;
+    const at = Date.parse(`${head[1]}T${head[2]!.slice(0, 12)}`);
+    const sipCallId = /\nCall-ID:\s*(\S+)/i.exec(block)?.[1] ?? '';
+    const callId = /\nX-Outcall-Call-Id:\s*(\S+)/i.exec(block)?.[1] ?? '';
+    const from = /\nFrom:[^\n]*sip:([^@;>]+)/i.exec(block)?.[1] ?? '';
+    const viaHost = /\nVia:\s*SIP\/2\.0\/\w+\s+([^:;\s]+)/i.exec(block)?.[1] ?? '';
+    out.push({ at, sipCallId, callId, from, viaHost });
+  }
+  return out;
+}

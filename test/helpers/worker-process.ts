@@ -9,10 +9,12 @@ export interface WorkerProcess {
   stop(hard?: boolean): Promise<void>;
 }
 
-/** Starts `outcall worker` (from source) and resolves once it reports its worker id. */
-export function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
+/** Starts `outcall worker` (from source), in network namespace `netns` if given, and resolves once it reports its worker id. */
+export function startWorker(env: Record<string, string>, netns?: string): Promise<WorkerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
+    const argv = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'worker'];
+    const [cmd, ...args] = netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv;
+    const child = spawn(cmd as string, args, {
       cwd: REPO,
       env: { ...process.env, OUTCALL_LOG_LEVEL: 'warn', OUTCALL_SIP_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
