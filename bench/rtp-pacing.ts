@@ -9,7 +9,11 @@
 //   node --import tsx bench/rtp-pacing.ts 1000 --seconds 10 --no-echo
 //
 // --no-echo: the peer process only receives (a sink), isolating the send path.
+// --srtp: each leg count runs twice, plain RTP then SRTP (AES_CM_128_HMAC_SHA1_80), and the rows say
+//   what SRTP adds per leg. The echo returns our own packets, so each leg decrypts with the key it
+//   encrypts with (the same SSRC and fresh indices: every packet authenticates and is played out).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { MediaSession, PacingClock, PortPool, histogramPercentile } from '../src/telephony/rtp/index.js';
 import type { NegotiatedMedia } from '../src/telephony/sdp/index.js';
@@ -18,11 +22,13 @@ const args = process.argv.slice(2);
 const secondsAt = args.indexOf('--seconds');
 const seconds = secondsAt >= 0 ? Number(args[secondsAt + 1]) || 10 : 10;
 const echo = !args.includes('--no-echo');
+const withSrtp = args.includes('--srtp');
 const legCounts = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--seconds').map(Number);
 if (legCounts.length === 0) legCounts.push(100, 500, 1000);
 
 interface Row {
   legs: number;
+  srtp: boolean;
   cpu: number;
   sys: number;
   sentPerSec: number;
@@ -60,7 +66,7 @@ function tone(n: number, phase: number): Int16Array {
   return a;
 }
 
-async function run(legs: number): Promise<Row> {
+async function run(legs: number, srtp: boolean): Promise<Row> {
   const clock = PacingClock.shared();
   const pool = new PortPool({ min: 20000, max: 20000 + legs * 2 + 200 });
   const peer = await startPeer(8, !echo);
@@ -68,6 +74,7 @@ async function run(legs: number): Promise<Row> {
   const second = tone(8000, 0);
   const chunk0 = second.subarray(0, 1600);
   let frames = 0;
+  const key = randomBytes(30).toString('base64');
   for (let i = 0; i < legs; i++) {
     // latchWindowMs 0: connect() to the peer at the first tick (a sink never answers, so no latching)
     const s = await MediaSession.open({ localAddress: '127.0.0.1', portPool: pool, clock, rtpTimeoutMs: 0, latchWindowMs: 0 });
@@ -75,7 +82,8 @@ async function run(legs: number): Promise<Row> {
     const n: NegotiatedMedia = {
       remoteAddress: '127.0.0.1', remotePort: port, rtcpPort: port, rtcpMux: false, codec: 'PCMU', clockRate: 8000,
       sampleRate: 8000, payloadType: 0, recvPayloadTypes: [0], dtmfPayloadType: 101, dtmfRecvPayloadTypes: [101],
-      direction: 'sendrecv', ptime: 20, remoteHold: false, srtp: null,
+      direction: 'sendrecv', ptime: 20, remoteHold: false,
+      srtp: srtp ? { suite: 'AES_CM_128_HMAC_SHA1_80', sendInline: key, recvInline: key } : null,
     };
     s.on('frame', () => {
       frames++;
@@ -123,6 +131,7 @@ async function run(legs: number): Promise<Row> {
   await peer.stop();
   return {
     legs,
+    srtp,
     cpu: ((cpu.user + cpu.system) / 1000 / (wall * 1000)) * 100,
     sys: (cpu.system / 1000 / (wall * 1000)) * 100,
     sentPerSec: sent / wall,
@@ -143,13 +152,23 @@ function sleep(ms: number): Promise<void> {
 const rows: Row[] = [];
 for (const n of legCounts) {
   process.stderr.write(`running ${n} legs for ${seconds} s${echo ? ' with echo' : ''}...\n`);
-  rows.push(await run(n));
+  rows.push(await run(n, false));
+  if (withSrtp) rows.push(await run(n, true));
 }
 console.log(`\nRTP pacing, ${seconds} s per row, PCMU 20 ms, ${echo ? 'echoed by a separate process' : 'send only'}; node ${process.version}`);
-console.log('| legs | CPU % of a core (of which kernel) | CPU µs per leg-packet | sent pkt/s | recv pkt/s | dev p50 ms | dev p99 ms | dev max ms | loss % | skipped ticks |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| legs | media | CPU % of a core (of which kernel) | CPU µs per leg-packet | sent pkt/s | recv pkt/s | dev p50 ms | dev p99 ms | dev max ms | loss % | skipped ticks |');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(
-    `| ${r.legs} | ${r.cpu.toFixed(1)} (${r.sys.toFixed(1)}) | ${((r.cpu * 1e4) / Math.max(1, r.sentPerSec)).toFixed(1)} | ${r.sentPerSec.toFixed(0)} | ${r.recvPerSec.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(2)} | ${Number.isNaN(r.loss) ? '-' : r.loss.toFixed(3)} | ${r.skipped} |`,
+    `| ${r.legs} | ${r.srtp ? 'SRTP' : 'RTP'} | ${r.cpu.toFixed(1)} (${r.sys.toFixed(1)}) | ${((r.cpu * 1e4) / Math.max(1, r.sentPerSec)).toFixed(1)} | ${r.sentPerSec.toFixed(0)} | ${r.recvPerSec.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(2)} | ${Number.isNaN(r.loss) ? '-' : r.loss.toFixed(3)} | ${r.skipped} |`,
   );
+}
+if (withSrtp) {
+  for (const n of legCounts) {
+    const plain = rows.find((r) => r.legs === n && !r.srtp);
+    const enc = rows.find((r) => r.legs === n && r.srtp);
+    if (!plain || !enc) continue;
+    const per = (r: Row) => (r.cpu * 1e4) / Math.max(1, r.sentPerSec);
+    console.log(`- ${n} legs: SRTP ${per(enc).toFixed(1)} against ${per(plain).toFixed(1)} µs of CPU per leg-packet, ×${(per(enc) / per(plain)).toFixed(2)} (+${((per(enc) / per(plain) - 1) * 100).toFixed(0)} %)`);
+  }
 }
