@@ -34,6 +34,7 @@ export const ERROR_CATALOG = {
   idempotency_key_reused: { status: 409, summary: 'The Idempotency-Key was used with a different request body.' },
   call_id_conflict: { status: 409, summary: 'A call with that call_id already exists.' },
   phone_number_exists: { status: 409, summary: 'That number is already registered in this organization.' },
+  phone_number_answered_elsewhere: { status: 409, summary: 'Another organization answers calls to this number (inbound_agent_id); one organization answers a number.' },
   trunk_in_use: { status: 409, summary: 'Phone numbers still use this trunk.' },
   call_not_cancelable: { status: 409, summary: 'The call has already ended.' },
   last_api_key: { status: 409, summary: "The organization's last active API key cannot be revoked." },

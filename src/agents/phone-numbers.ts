@@ -6,7 +6,7 @@ import { OutcallError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Queryable } from '../store/db.js';
 import { afterCursor, page } from '../store/pagination.js';
-import { isUniqueViolation } from '../store/pg-errors.js';
+import { isUniqueViolation, violatesIndex } from '../store/pg-errors.js';
 import { sql } from '../store/sql.js';
 import { asIs, setList, updateSet } from '../store/update-set.js';
 import { assertPublicUrl } from '../http-client/url-guard.js';
@@ -57,7 +57,10 @@ async function checkReferences(tx: Queryable, orgId: string, p: { trunk_id?: str
   }
 }
 
-function duplicate(number: string | undefined): OutcallError {
+function duplicate(err: unknown, number: string | undefined): OutcallError {
+  if (violatesIndex(err, 'phone_numbers_inbound_owner')) {
+    return new OutcallError('phone_number_answered_elsewhere', `another organization answers calls to ${number ?? 'this number'}: an INVITE names only the number, so one organization answers it`, 'inbound_agent_id');
+  }
   return new OutcallError('phone_number_exists', `${number ?? 'that number'} is already registered`, 'number');
 }
 
@@ -77,7 +80,7 @@ export async function createPhoneNumber(ctx: AppContext, orgId: string, input: P
       return toPhoneNumber(r.rows[0] as PhoneNumberRow);
     });
   } catch (err) {
-    if (isUniqueViolation(err)) throw duplicate(input.number);
+    if (isUniqueViolation(err)) throw duplicate(err, input.number);
     throw err;
   }
 }
@@ -111,7 +114,7 @@ export async function updatePhoneNumber(ctx: AppContext, orgId: string, id: stri
       return toPhoneNumber(row);
     });
   } catch (err) {
-    if (isUniqueViolation(err)) throw duplicate(patch.number);
+    if (isUniqueViolation(err)) throw duplicate(err, patch.number);
     throw err;
   }
 }

@@ -173,6 +173,29 @@ describe('phone numbers', () => {
     const after = await t.org.req('GET', `/v1/phone-numbers/${c.body.id}`);
     assert.equal(after.body.inbound_agent_id, null, 'a deleted agent answers no calls');
   });
+
+  test('one organization answers a number: another may dial from it, not answer it (409 phone_number_answered_elsewhere), on create and on patch', async () => {
+    const ours = await t.org.req('POST', '/v1/agents', { name: 'Front desk' });
+    const tr = await t.org.req('POST', '/v1/trunks', { name: 'Owner', host: 'owner.example' });
+    const owned = await t.org.req('POST', '/v1/phone-numbers', { number: '+442071838790', trunk_id: tr.body.id, inbound_agent_id: ours.body.id });
+    assert.equal(owned.status, 201, owned.raw);
+    const other = await t.newOrg('org squatter');
+    const theirTrunk = await other.req('POST', '/v1/trunks', { name: 'Same carrier', host: 'owner.example' });
+    const theirAgent = await other.req('POST', '/v1/agents', { name: 'Not the front desk' });
+    const squat = await other.req('POST', '/v1/phone-numbers', { number: '+442071838790', trunk_id: theirTrunk.body.id, inbound_agent_id: theirAgent.body.id });
+    assert.deepEqual([squat.status, squat.body.error?.code, squat.body.error?.param], [409, 'phone_number_answered_elsewhere', 'inbound_agent_id'], squat.raw);
+    // Dialing from it is theirs to do (caller id); answering it is not.
+    const outboundOnly = await other.req('POST', '/v1/phone-numbers', { number: '+442071838790', trunk_id: theirTrunk.body.id, outbound_agent_id: theirAgent.body.id });
+    assert.equal(outboundOnly.status, 201, outboundOnly.raw);
+    const patch = await other.req('PATCH', `/v1/phone-numbers/${outboundOnly.body.id}`, { inbound_agent_id: theirAgent.body.id });
+    assert.deepEqual([patch.status, patch.body.error?.code], [409, 'phone_number_answered_elsewhere'], patch.raw);
+    // Once the owner lets go of it, the other organization may answer it.
+    assert.equal((await t.org.req('PATCH', `/v1/phone-numbers/${owned.body.id}`, { inbound_agent_id: null })).status, 200);
+    const taken = await other.req('PATCH', `/v1/phone-numbers/${outboundOnly.body.id}`, { inbound_agent_id: theirAgent.body.id });
+    assert.equal(taken.status, 200, taken.raw);
+    const back = await t.org.req('PATCH', `/v1/phone-numbers/${owned.body.id}`, { inbound_agent_id: ours.body.id });
+    assert.equal(back.body.error?.code, 'phone_number_answered_elsewhere', back.raw);
+  });
 });
 
 describe('agents', () => {

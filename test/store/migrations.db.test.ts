@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMigrations, migrate } from '../../src/store/migrate.js';
 import { openStore } from '../../src/store/open.js';
+import { openPglite } from '../../src/store/pglite-driver.js';
 import { sql } from '../../src/store/sql.js';
 import { runCli } from '../helpers/cli.js';
 import { createScratchDatabase, openTestDb, testDriver } from '../helpers/test-db.js';
@@ -76,4 +77,21 @@ test('two processes starting at once apply each migration exactly once', async (
       await db.close();
     }
   }
+});
+
+test('0016: a number two organizations answered stays with the one that added it first; the other keeps it for dialing', async () => {
+  const db = await openPglite(undefined);
+  cleanups.push(() => db.close());
+  await migrate(db, loadMigrations().slice(0, 15));
+  for (const [org, at] of [['org_a', '2026-01-01'], ['org_b', '2026-02-01']] as const) {
+    await db.query(sql`insert into organizations (id, name) values (${org}, ${org})`);
+    await db.query(sql`insert into trunks (id, org_id, name, host, port, transport) values (${`trk_${org}`}, ${org}, 'carrier', 'sip.example', 5060, 'udp')`);
+    await db.query(sql`insert into agents (id, org_id, name, kind) values (${`agt_${org}`}, ${org}, 'desk', 'voice')`);
+    await db.query(sql`insert into phone_numbers (id, org_id, number, trunk_id, inbound_agent_id, created_at)
+      values (${`pn_${org}`}, ${org}, '+14155550100', ${`trk_${org}`}, ${`agt_${org}`}, ${new Date(at)})`);
+  }
+  assert.equal((await migrate(db))[0], 16);
+  const rows = await db.query<{ org_id: string; inbound_agent_id: string | null }>(sql`select org_id, inbound_agent_id from phone_numbers order by org_id`);
+  assert.deepEqual(rows.rows.map((r) => [r.org_id, r.inbound_agent_id]), [['org_a', 'agt_org_a'], ['org_b', null]]);
+  await assert.rejects(db.query(sql`update phone_numbers set inbound_agent_id = 'agt_org_b' where id = 'pn_org_b'`), /phone_numbers_inbound_owner/);
 });
