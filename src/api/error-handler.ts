@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { OutcallError } from '../errors.js';
+import { isConnectionError } from '../store/pg-errors.js';
 import { validationToError } from './validation.js';
 
 /** Maps every failure to the one envelope with a stable code; unexpected errors are logged, not leaked. */
@@ -19,6 +20,8 @@ export function toOutcallError(err: FastifyError | Error): OutcallError | undefi
   if (err instanceof SyntaxError || fe.statusCode === 400) return new OutcallError('invalid_json', `the body is not valid JSON: ${err.message}`);
   if (fe.statusCode === 413) return new OutcallError('payload_too_large', 'the request body is larger than the limit');
   if (fe.statusCode === 415) return new OutcallError('unsupported_media_type', 'send the body as application/json');
+  // The database went away (restart, outage): a retryable 503, not an internal error.
+  if (isConnectionError(err)) return new OutcallError('unavailable', 'the store is unreachable; retry shortly', null, { 'retry-after': '2' });
   return undefined;
 }
 

@@ -173,7 +173,8 @@ export class Dispatcher {
   /** One reaper pass; re-queued calls are announced by NOTIFY, which wakes every dispatcher. */
   async reapOnce(): Promise<ReapResult> {
     const now = this.#now();
-    const r = await reapExpiredLeases(this.#db, { now });
+    // Our own live calls are not ours to reap: after an outage of the store, the heartbeat renews them.
+    const r = await reapExpiredLeases(this.#db, { now, alive: this.heldCallIds });
     if (r.requeued.length > 0 || r.failed.length > 0) this.#log.warn({ ...r, workerId: this.workerId }, 'expired leases reaped');
     const overdue = await failOverdueCalls(this.#db, { now });
     if (overdue.length > 0) this.#log.error({ overdue, workerId: this.workerId }, 'calls whose worker never reported an ending were failed as overdue');

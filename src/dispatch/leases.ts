@@ -40,13 +40,19 @@ export interface ReapResult {
   failed: string[];
 }
 
-/** One reaper pass over at most `limit` expired leases. */
-export async function reapExpiredLeases(db: Database, opts: { now: Date; limit?: number }): Promise<ReapResult> {
+/**
+ * One reaper pass over at most `limit` expired leases. `alive`: calls the reaping worker holds itself
+ * and knows to be running; their leases may have run out only because the store was unreachable
+ * longer than a lease (a database restart), and its heartbeat renews them, so they are not reaped.
+ */
+export async function reapExpiredLeases(db: Database, opts: { now: Date; limit?: number; alive?: readonly string[] }): Promise<ReapResult> {
   const { now } = opts;
+  const alive = [...(opts.alive ?? [])];
   return db.transaction(async (tx) => {
     // SKIP LOCKED: a call locked right now is in the hands of its worker (or another reaper).
     const r = await tx.query<{ org_id: string; id: string; status: string; worker_id: string | null }>(sql`select org_id, id, status, worker_id
       from calls where status in ('dispatching','dialing','ringing','in_progress') and lease_expires_at <= ${now}
+        and not (id = any(${alive}::text[]))
       order by lease_expires_at limit ${opts.limit ?? 100} for update skip locked`);
     const result: ReapResult = { requeued: [], failed: [] };
     for (const c of r.rows) {

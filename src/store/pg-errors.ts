@@ -9,3 +9,23 @@ export function violatesIndex(err: unknown, name: string): boolean {
   const e = err as { constraint?: unknown; message?: unknown };
   return e.constraint === name || (typeof e.message === 'string' && e.message.includes(`"${name}"`));
 }
+
+/**
+ * The store cannot be reached (reset, refused, ended, timed out, the server shutting down), as opposed
+ * to a statement that failed: the API answers 503 `unavailable`, and a pooled connection that saw it
+ * is destroyed rather than reused.
+ */
+export function isConnectionError(err: unknown): err is Error {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return (
+    code === 'ECONNRESET' ||
+    code === 'ECONNREFUSED' ||
+    code === 'EPIPE' ||
+    code === 'ETIMEDOUT' ||
+    code === '57P01' || // admin_shutdown
+    code === '57P02' || // crash_shutdown
+    code === '57P03' || // cannot_connect_now (starting up)
+    /Connection terminated|Client was closed|not queryable|timeout exceeded when trying to connect/i.test(err.message)
+  );
+}

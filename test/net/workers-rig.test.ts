@@ -9,13 +9,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { REPO } from '../helpers/cli.js';
 import { createLanRig, netnsUnavailable, type LanRig } from '../helpers/netns.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { invitesReceived, startSipp, type SippProcess } from '../helpers/sipp.js';
+import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
 import { adminUrl, createScratchDatabase } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorker, type WorkerProcess } from '../helpers/worker-process.js';
@@ -40,32 +40,19 @@ const API_KEY = `oc_rig_${randomBytes(12).toString('hex')}`;
 const SECRET = randomBytes(32).toString('hex');
 
 let rig: LanRig;
-let relay: Server;
+let relay: TcpRelay;
 let db: { url: string; drop: () => Promise<void> };
 let api: ChildProcess | undefined;
 let apiOut = '';
 const workers: WorkerProcess[] = [];
 let carrier: SippProcess | undefined;
 
-/** PostgreSQL listens on this host's loopback only: a TCP relay on the LAN address stands in for its network port. */
-function startPgRelay(host: string): Promise<Server> {
-  const target = new URL(adminUrl());
-  const server = createServer((socket) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    socket.pipe(upstream).pipe(socket);
-    socket.on('error', () => upstream.destroy());
-    upstream.on('error', () => socket.destroy());
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve(server));
-  });
-}
-
 before(async () => {
   if (why) return;
   rig = createLanRig(4);
-  relay = await startPgRelay(rig.hostIp);
+  // PostgreSQL listens on this host's loopback only: a relay on the LAN address stands in for its network port.
+  const target = new URL(adminUrl());
+  relay = await startTcpRelay({ listenHost: rig.hostIp, targetHost: target.hostname, targetPort: Number(target.port || 5432) });
   db = await createScratchDatabase();
 }, { timeout: 30_000 });
 
@@ -77,17 +64,16 @@ after(async () => {
     await new Promise((r) => api?.once('exit', r));
   }
   await carrier?.stop();
-  await new Promise<void>((r) => relay.close(() => r()));
+  await relay.close();
   rig.teardown();
   await db.drop();
 });
 
 test('an API node and two workers on separate hosts share one PostgreSQL: every queued call dialed exactly once, by both workers, all completed', { skip: why ?? false, timeout: 240_000 }, async (tc) => {
   const [apiHost, w1, w2, carrierHost] = rig.hosts as [LanRig['hosts'][0], LanRig['hosts'][0], LanRig['hosts'][0], LanRig['hosts'][0]];
-  const relayPort = (relay.address() as { port: number }).port;
   const dbUrl = new URL(db.url);
   dbUrl.hostname = rig.hostIp;
-  dbUrl.port = String(relayPort);
+  dbUrl.port = String(relay.port);
   const common = { DATABASE_URL: dbUrl.toString(), OUTCALL_SECRET_KEY: SECRET, OUTCALL_ALLOW_PRIVATE_URLS: 'true', OUTCALL_LOG_LEVEL: 'warn' };
 
   // The carrier: SIPp answers every call (the greeting plays, then our BYE).

@@ -7,11 +7,15 @@ import { beginDial } from '../../dispatch/dial-guard.js';
 import type { ClaimedCall, Dialer } from '../../dispatch/types.js';
 import { findAgentRow } from '../../store/agent-rows.js';
 import { CALL_CANCEL_CHANNEL } from '../../store/channels.js';
+import { isConnectionError } from '../../store/pg-errors.js';
 import { sql } from '../../store/sql.js';
 import { signingSecrets } from '../../webhooks/secrets.js';
 import type { WorkerCommand, WorkerEvent } from '../protocol.js';
-import { CallEventWriter, type AnalysisDue } from './call-events.js';
+import { CallEventWriter, type AnalysisDue, type CallWorkerEvent } from './call-events.js';
 import { dialCommandFor, type DialInputs } from './dial-command.js';
+
+/** How long a stopping worker keeps trying to record call events while the store is unreachable. */
+const STOP_RETRY_MS = 10_000;
 
 /** What a call's media command is made from, read before it is handed over. */
 type Prepared = Omit<DialInputs, 'codecs'>;
@@ -42,6 +46,8 @@ export class CallDialer implements Dialer {
   #off: (() => void) | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   #poll: NodeJS.Timeout | undefined;
+  /** After stop(): events still retried while the store is unreachable, but only until then. */
+  #giveUpAt = Infinity;
 
   constructor(
     private readonly ctx: AppContext,
@@ -67,7 +73,9 @@ export class CallDialer implements Dialer {
     // NOTIFY is a hint; a periodic look at held calls catches a lost one.
     const tick = () => {
       this.#poll = setTimeout(() => {
-        void this.#pollCancels().finally(tick);
+        void this.#pollCancels()
+          .catch((err: unknown) => this.ctx.logger?.warn({ err }, 'cancel poll failed (the store may be unreachable)'))
+          .finally(tick);
       }, this.opts.cancelPollMs ?? 1000);
       this.#poll.unref();
     };
@@ -75,6 +83,7 @@ export class CallDialer implements Dialer {
   }
 
   async stop(): Promise<void> {
+    this.#giveUpAt = Date.now() + STOP_RETRY_MS;
     clearTimeout(this.#poll);
     this.#off?.();
     await this.#unlisten?.();
@@ -170,7 +179,7 @@ export class CallDialer implements Dialer {
     const held = this.#held.get(e.callId);
     if (!held) return;
     held.chain = held.chain
-      .then(() => this.#events.apply(held.call, e))
+      .then(() => this.#applyWhileUnreachable(held.call, e))
       .catch((err: unknown) => this.ctx.logger?.error({ err, callId: e.callId, event: e.type }, 'could not record call event'))
       .finally(() => {
         if (e.type === 'ended') {
@@ -197,6 +206,24 @@ export class CallDialer implements Dialer {
         this.ctx.logger?.error({ err, callId: h.call.id }, 'could not fail a call of a lost media worker');
       } finally {
         h.done();
+      }
+    }
+  }
+
+  /**
+   * Records one event of a call, again and again while the store is unreachable (a database restart or
+   * outage): the call goes on talking meanwhile, and its answer, end and result are written, in order,
+   * once the store is back. Any other failure is the caller's to log.
+   */
+  async #applyWhileUnreachable(call: ClaimedCall, e: CallWorkerEvent): Promise<void> {
+    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        await this.#events.apply(call, e);
+        return;
+      } catch (err) {
+        if (!isConnectionError(err) || Date.now() + wait > this.#giveUpAt) throw err;
+        this.ctx.logger?.warn({ callId: call.id, event: e.type, retryInMs: wait }, 'the store is unreachable; the call event will be recorded when it is back');
+        await new Promise((r) => setTimeout(r, wait));
       }
     }
   }
