@@ -14,21 +14,9 @@ import { startServe, waitExit } from '../helpers/cli.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { freeUdpPort, invitesReceived, startSipp, type SippProcess } from '../helpers/sipp.js';
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
-import { adminUrl, createScratchDatabase } from '../helpers/test-db.js';
+import { adminUrl, createScratchDatabase, postgresUnavailable } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-
-async function postgresUnavailable(): Promise<string | undefined> {
-  const c = new pg.Client({ connectionString: adminUrl(), connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL is not reachable at ${adminUrl()}: ${(err as Error).message}`;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 const why = (toolAvailable('sipp') ? undefined : 'sipp is not installed (scripts/setup-test-env.sh)') ?? (await postgresUnavailable());
 if (why && process.env.CI === 'true') throw new Error(`the database outage test cannot run: ${why}`);

@@ -56,3 +56,16 @@ export async function openTestDb(): Promise<Database> {
     },
   };
 }
+
+/** Why this host's PostgreSQL (adminUrl) cannot be used, or undefined when it answers. */
+export async function postgresUnavailable(): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: adminUrl(), connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    return undefined;
+  } catch (err) {
+    return `PostgreSQL is not reachable at ${adminUrl()}: ${(err as Error).message}`;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}

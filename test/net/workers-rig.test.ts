@@ -10,27 +10,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { REPO } from '../helpers/cli.js';
 import { createLanRig, netnsUnavailable, type LanRig } from '../helpers/netns.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { invitesReceived, startSipp, type SippProcess } from '../helpers/sipp.js';
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
-import { adminUrl, createScratchDatabase } from '../helpers/test-db.js';
+import { adminUrl, createScratchDatabase, postgresUnavailable } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorker, type WorkerProcess } from '../helpers/worker-process.js';
-
-async function postgresUnavailable(): Promise<string | undefined> {
-  const c = new pg.Client({ connectionString: adminUrl(), connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL is not reachable at ${adminUrl()}: ${(err as Error).message}`;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 const why = netnsUnavailable() ?? (toolAvailable('sipp') ? undefined : 'sipp is not installed (scripts/setup-test-env.sh)') ?? (await postgresUnavailable());
 if (why && process.env.CI === 'true') throw new Error(`the workers rig cannot run: ${why}`);
