@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { readWav, rms } from '../fixtures/media/signals.js';
 import { calleeSpeech, startCallee, type Callee } from '../fixtures/voice/callee.js';
+import { bookingFlow } from '../fixtures/voice/flows.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { freeUdpPort, startSipp } from '../helpers/sipp.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -28,17 +29,7 @@ const missing = ['baresip', 'sipp', 'flite', 'sox', 'pocketsphinx_continuous'].f
 const skip = missing.length > 0 ? `${missing.join(', ')} not installed (scripts/setup-test-env.sh)` : false;
 
 /** The agent greets, listens for "yes", and says which branch it took. */
-const flow = {
-  start: 'greet',
-  nodes: {
-    greet: { type: 'say', text: 'Hello, can we book your visit for Tuesday?', next: 'ask' },
-    ask: { type: 'listen', timeout_ms: 12000, next: 'decide', on_timeout: 'bye' },
-    decide: { type: 'branch', cases: [{ keywords: ['yes'], next: 'great' }], default: 'sorry' },
-    great: { type: 'say', text: 'Great, see you then.', next: 'bye' },
-    sorry: { type: 'say', text: 'Sorry, I did not get that.', next: 'bye' },
-    bye: { type: 'end' },
-  },
-};
+const flow = bookingFlow();
 
 let t: TestApp;
 let plane: CallPlane;

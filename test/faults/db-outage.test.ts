@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startServe, waitExit } from '../helpers/cli.js';
+import { httpApi } from '../helpers/http-api.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { freeUdpPort, invitesReceived, startSipp, type SippProcess } from '../helpers/sipp.js';
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
@@ -67,12 +68,7 @@ test('the database restarts, then is unreachable for 15 s, with calls live and q
     OUTCALL_LEASE_MS: '10000',
   });
   const s = serve;
-  const req = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${s.url}${path}`, { method, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: body === undefined ? null : JSON.stringify(body) }).catch((err: Error) => {
-      throw new Error(`${method} ${path}: ${err.message} (${String(err.cause)}); outcall serve ${s.child.exitCode === null ? 'runs' : `exited ${s.child.exitCode}`}:\n${s.output().slice(-4000)}`);
-    });
-    return { status: r.status, body: (await r.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
-  };
+  const req = httpApi(s.url, API_KEY, () => `outcall serve ${s.child.exitCode === null ? 'runs' : `exited ${s.child.exitCode}`}:\n${s.output().slice(-4000)}`);
   const port = await freeUdpPort();
   sipp = await startSipp({ scenario: fileURLToPath(new URL('../fixtures/sipp/uas_answer_fast.xml', import.meta.url)), port, calls: CALLS });
   const trunk = await req('POST', '/v1/trunks', { name: 'carrier', host: '127.0.0.1', port });

@@ -16,6 +16,7 @@
 import { spawn } from 'node:child_process';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
+import { rng } from '../fixtures/rng.js';
 import { waitForListen } from './sipp.js';
 
 export interface ImpairmentOptions {
@@ -46,18 +47,6 @@ export interface RelayStats {
   rtcp: number;
 }
 
-/** Mulberry32: a small seeded generator, uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const emptyDirection = (): DirectionStats => ({ received: 0, lost: 0, forwarded: 0, reordered: 0, unroutable: 0 });
 
 export class ImpairingRelay {
@@ -70,7 +59,7 @@ export class ImpairingRelay {
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly o: ImpairmentOptions) {
-    this.rng = seeded(o.seed);
+    this.rng = rng(o.seed);
   }
 
   async start(): Promise<void> {

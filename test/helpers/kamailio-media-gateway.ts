@@ -6,6 +6,8 @@
  * subst_body (kamailio updates Content-Length for body changes); the relay learns each side's real
  * address from the first packet it receives (symmetric RTP), as carriers' media servers do.
  */
+import { kamailioPreamble, ROUTE_IN_DIALOG } from './kamailio.js';
+
 export interface MediaGatewayOptions {
   host: string;
   port: number;
@@ -16,31 +18,9 @@ export interface MediaGatewayOptions {
 }
 
 export function mediaGatewayConfig(o: MediaGatewayOptions): string {
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-disable_tcp=yes
-listen=udp:${o.host}:${o.port}
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-loadmodule "maxfwd.so"
-
+  return `${kamailioPreamble({ host: o.host, port: o.port })}
 request_route {
-  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
-  if (has_totag()) {
-    if (loose_route()) { t_relay(); exit; }
-    if (is_method("ACK")) { if (t_check_trans()) t_relay(); exit; }
-    sl_send_reply("404", "Not here"); exit;
-  }
-  if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
+${ROUTE_IN_DIALOG}
   if (is_method("INVITE")) {
     record_route();
     if (has_body("application/sdp")) {

@@ -4,6 +4,8 @@
  * `callsTo` registered (480 when it has none), as carriers route a DID to "where the account is
  * registered". The Request-URI becomes that Contact; the number stays in To.
  */
+import { kamailioPreamble, ROUTE_IN_DIALOG } from './kamailio.js';
+
 export interface RegistrarConfigOptions {
   /** The address it listens on (default 127.0.0.1). */
   host?: string;
@@ -18,23 +20,7 @@ export interface RegistrarConfigOptions {
 }
 
 export function registrarConfig(o: RegistrarConfigOptions): string {
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=${o.children ?? 1}
-${o.tcp ? `listen=tcp:${o.host ?? '127.0.0.1'}:${o.port}` : 'disable_tcp=yes'}
-listen=udp:${o.host ?? '127.0.0.1'}:${o.port}
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-loadmodule "maxfwd.so"
-loadmodule "auth.so"
+  return `${kamailioPreamble({ host: o.host ?? '127.0.0.1', port: o.port, ...(o.children !== undefined ? { children: o.children } : {}), ...(o.tcp ? { tcp: true } : {}) })}loadmodule "auth.so"
 loadmodule "usrloc.so"
 loadmodule "registrar.so"
 modparam("auth", "algorithm", "SHA-256")
@@ -42,13 +28,7 @@ modparam("auth", "secret", "registrar-nonce-secret")
 modparam("usrloc", "db_mode", 0)
 
 request_route {
-  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
-  if (has_totag()) {
-    if (loose_route()) { t_relay(); exit; }
-    if (is_method("ACK")) { if (t_check_trans()) t_relay(); exit; }
-    sl_send_reply("404", "Not here"); exit;
-  }
-  if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
+${ROUTE_IN_DIALOG}
   if (is_method("REGISTER")) {
     if (!pv_www_authenticate("$td", "${o.password}", "0")) {
       xlog("L_INFO", "REGISTER challenge for $tU (ret=$rc)\\n");

@@ -72,3 +72,36 @@ export async function startKamailioConfig(config: string, port: number, netns?: 
     },
   };
 }
+
+/**
+ * The start of a kamailio config written by a test helper: core settings, the listen socket(s) and the
+ * modules every such config routes with (transactions, record-route, pseudo-variables, textops).
+ */
+export function kamailioPreamble(o: { host: string; port: number; children?: number; tcp?: boolean }): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=${o.children ?? 1}
+${o.tcp ? `listen=tcp:${o.host}:${o.port}` : 'disable_tcp=yes'}
+listen=udp:${o.host}:${o.port}
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "maxfwd.so"
+`;
+}
+
+/** The head of a request_route: hop limit, then in-dialog requests (record-routed) and CANCEL relayed. */
+export const ROUTE_IN_DIALOG = `  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+  if (has_totag()) {
+    if (loose_route()) { t_relay(); exit; }
+    if (is_method("ACK")) { if (t_check_trans()) t_relay(); exit; }
+    sl_send_reply("404", "Not here"); exit;
+  }
+  if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }`;

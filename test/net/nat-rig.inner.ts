@@ -14,6 +14,7 @@ import type { CallPlane } from '../../src/worker/control/call-plane.js';
 import { rms } from '../fixtures/media/signals.js';
 import { startBaresip } from '../fixtures/media/baresip.js';
 import { CALLEE_RATE, calleeSpeech } from '../fixtures/voice/callee.js';
+import { bookingFlow } from '../fixtures/voice/flows.js';
 import { readWav } from '../fixtures/media/signals.js';
 import { spawnImpairingRelay } from '../helpers/impairing-relay.js';
 import { mediaGatewayConfig } from '../helpers/kamailio-media-gateway.js';
@@ -130,17 +131,7 @@ describe('behind a NAT: registration, inbound and outbound calls with a carrier 
   });
 
   test('a bad media path (3 % loss, 40-100 ms delay, reordering, each way, through the NAT and a carrier relay): plain and SRTP calls complete, the agent hears the callee and the callee the agent', async (tc) => {
-    const flow = {
-      start: 'greet',
-      nodes: {
-        greet: { type: 'say', text: 'Hello, can we book your visit for Tuesday?', next: 'ask' },
-        ask: { type: 'listen', timeout_ms: 12000, next: 'decide', on_timeout: 'bye' },
-        decide: { type: 'branch', cases: [{ keywords: ['yes'], next: 'great' }], default: 'sorry' },
-        great: { type: 'say', text: 'Great, see you then.', next: 'bye' },
-        sorry: { type: 'say', text: 'Sorry, I did not get that.', next: 'bye' },
-        bye: { type: 'end' },
-      },
-    };
+    const flow = bookingFlow();
     const prompt = calleeSpeech('yes please', 5, 9);
     assert.ok(prompt, 'flite + sox made the callee speech');
     // baresip (best-effort SRTP: it takes keys when offered) answers behind the carrier's SBC.

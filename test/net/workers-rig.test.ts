@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { REPO } from '../helpers/cli.js';
+import { httpApi } from '../helpers/http-api.js';
 import { createLanRig, netnsUnavailable, type LanRig } from '../helpers/netns.js';
 import { toolAvailable } from '../helpers/require-tool.js';
 import { invitesReceived, startSipp, type SippProcess } from '../helpers/sipp.js';
@@ -84,10 +85,7 @@ test('an API node and two workers on separate hosts share one PostgreSQL: every 
     throw new Error(`${err.message}\n${apiOut}`);
   });
   const base = `http://${apiHost.ip}:8080`;
-  const req = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: body === undefined ? null : JSON.stringify(body) });
-    return { status: r.status, body: (await r.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
-  };
+  const req = httpApi(base, API_KEY, () => apiOut.slice(-3000));
 
   // Two workers, each on its own host; SIP and RTP on that host's address.
   for (const h of [w1, w2]) {

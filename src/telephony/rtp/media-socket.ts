@@ -10,7 +10,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import type { MediaEmitter, MediaSessionStats } from './media-events.js';
+import { countSrtpDrop, type MediaEmitter, type MediaSessionStats } from './media-events.js';
 import type { PortPool } from './port-pool.js';
 import type { MediaCrypto } from './srtp/media-crypto.js';
 
@@ -58,6 +58,19 @@ export class MediaSocket {
       }
     }
     this.conn = 'none';
+  }
+
+  /**
+   * A received datagram as plain RTP or RTCP: as it is without SRTP, else unprotected (RFC 3711 §3.3:
+   * authenticated and checked for replay before anything of it is used). undefined: dropped, counted.
+   */
+  plain(msg: Buffer, kind: 'rtp' | 'rtcp'): Buffer | undefined {
+    const srtp = this.srtp;
+    if (!srtp) return msg;
+    const u = kind === 'rtp' ? srtp.in.unprotectRtp(msg) : srtp.in.unprotectRtcp(msg);
+    if (u.ok) return u.packet;
+    countSrtpDrop(this.counters, u.reason);
+    return undefined;
   }
 
   onError(err: Error): void {

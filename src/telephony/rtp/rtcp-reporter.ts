@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../time/clock.js';
 import type { NegotiatedMedia } from '../sdp/types.js';
-import { countSrtpDrop, type MediaEmitter, type MediaSessionStats } from './media-events.js';
+import type { MediaEmitter, MediaSessionStats } from './media-events.js';
 import type { MediaSocket } from './media-socket.js';
 import type { ReceiverStats } from './receiver-stats.js';
 import { buildRtcpCompound, ntpMiddle, parseRtcp, toNtp, type RtcpPacket } from './rtcp.js';
@@ -65,15 +65,8 @@ export class RtcpReporter {
   onRtcp(msg: Buffer): void {
     this.counters.rtcpDatagrams++;
     if (!this.running) return;
-    let plain = msg;
-    if (this.socket.srtp) {
-      const u = this.socket.srtp.in.unprotectRtcp(msg);
-      if (!u.ok) {
-        countSrtpDrop(this.counters, u.reason);
-        return;
-      }
-      plain = u.packet;
-    }
+    const plain = this.socket.plain(msg, 'rtcp');
+    if (!plain) return;
     const r = parseRtcp(plain);
     if (!r.ok) {
       this.counters.rtcpMalformed++;

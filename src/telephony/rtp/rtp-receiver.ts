@@ -20,7 +20,7 @@ import { canReceive, type NegotiatedMedia } from '../sdp/types.js';
 import { FRAME_MS, SampleFifo } from './audio-queues.js';
 import { DtmfReceiver } from './dtmf.js';
 import { JitterBuffer } from './jitter-buffer.js';
-import { countSrtpDrop, type MediaEmitter, type MediaSessionStats } from './media-events.js';
+import type { MediaEmitter, MediaSessionStats } from './media-events.js';
 import type { MediaSocket } from './media-socket.js';
 import { looksLikeRtcp, parseRtp } from './packet.js';
 import type { RtcpReporter } from './rtcp-reporter.js';
@@ -110,16 +110,8 @@ export class RtpReceiver {
       this.reporter.onRtcp(msg);
       return;
     }
-    let plain = msg;
-    if (this.socket.srtp) {
-      // RFC 3711 §3.3: authenticate (and check for replay) before anything of the packet is used.
-      const u = this.socket.srtp.in.unprotectRtp(msg);
-      if (!u.ok) {
-        countSrtpDrop(this.counters, u.reason);
-        return;
-      }
-      plain = u.packet;
-    }
+    const plain = this.socket.plain(msg, 'rtp');
+    if (!plain) return;
     const r = parseRtp(plain);
     if (!r.ok) {
       this.counters.malformed++;
