@@ -67,7 +67,8 @@ export class MediaSocket {
   plain(msg: Buffer, kind: 'rtp' | 'rtcp'): Buffer | undefined {
     const srtp = this.srtp;
     if (!srtp) return msg;
-    const u = kind === 'rtp' ? srtp.in.unprotectRtp(msg) : srtp.in.unprotectRtcp(msg);
+    // Each datagram is a Buffer of its own that nothing else reads: RTP is decrypted where it is.
+    const u = kind === 'rtp' ? srtp.in.unprotectRtp(msg, true) : srtp.in.unprotectRtcp(msg);
     if (u.ok) return u.packet;
     countSrtpDrop(this.counters, u.reason);
     return undefined;

@@ -18,7 +18,7 @@ import { FRAME_MS, OutgoingQueue } from './audio-queues.js';
 import { DtmfSender } from './dtmf.js';
 import type { MediaEmitter, MediaSessionStats } from './media-events.js';
 import type { MediaSocket } from './media-socket.js';
-import { allocRtp, buildRtp } from './packet.js';
+import { allocRtp } from './packet.js';
 
 export class RtpSender {
   readonly ssrc: number;
@@ -142,19 +142,29 @@ export class RtpSender {
     this.ts = (this.ts + this.tsPerFrame) >>> 0;
   }
 
-  /** Encodes a PCM frame straight into a new packet (no intermediate payload buffer). */
+  /**
+   * Encodes a PCM frame straight into a new packet (no intermediate payload buffer), with room for
+   * the SRTP tag when the media is encrypted, so that it is protected where it is.
+   */
   private sendFrame(pt: number, frame: Int16Array): void {
     const len = (this.codec as Codec).encodedSize(frame.length);
-    const pkt = allocRtp(pt, this.marker, this.seq, this.ts, this.ssrc, len);
-    (this.encoder as StreamEncoder).encodeInto(frame, pkt.subarray(12));
+    const pkt = allocRtp(pt, this.marker, this.seq, this.ts, this.ssrc, len + this.srtpRoom());
+    (this.encoder as StreamEncoder).encodeInto(frame, pkt.subarray(12, 12 + len));
     this.sendPacket(pkt, len);
   }
 
   private transmit(pt: number, marker: boolean, ts: number, payload: Uint8Array): void {
-    this.sendPacket(buildRtp(pt, marker, this.seq, ts, this.ssrc, payload), payload.length);
+    const pkt = allocRtp(pt, marker, this.seq, ts, this.ssrc, payload.length + this.srtpRoom());
+    pkt.set(payload, 12);
+    this.sendPacket(pkt, payload.length);
   }
 
-  /** Sends a packet built with the current sequence number, then advances it. */
+  /** Bytes to leave after a packet for its SRTP tag (0 for plain RTP). */
+  private srtpRoom(): number {
+    return this.socket.srtp?.out.rtpOverhead ?? 0;
+  }
+
+  /** Sends a packet built with the current sequence number (12 + payloadLength bytes, then the SRTP room), then advances it. */
   private sendPacket(pkt: Buffer, payloadLength: number): void {
     const s = this.socket;
     if (s.conn === 'connecting') {
@@ -164,7 +174,7 @@ export class RtpSender {
     this.marker = false;
     this.seq = (this.seq + 1) & 0xffff;
     try {
-      const out = s.srtp ? s.srtp.out.protectRtp(pkt) : pkt;
+      const out = s.srtp ? s.srtp.out.protectRtpInPlace(pkt, 12 + payloadLength) : pkt;
       if (s.conn === 'connected') s.rtp.send(out);
       else if (s.sendTo) s.rtp.send(out, s.sendTo.port, s.sendTo.address);
       this.counters.packetsSent++;

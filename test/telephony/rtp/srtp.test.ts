@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { buildRtp } from '../../../src/telephony/rtp/packet.js';
+import { rng as seededRng } from '../../fixtures/rng.js';
 import { deriveSessionKeys } from '../../../src/telephony/rtp/srtp/key-derivation.js';
 import { SessionTransform, SrtpProtector, SrtpUnprotector, type UnprotectResult } from '../../../src/telephony/rtp/srtp/srtp-context.js';
 import { isSrtpSuite, SRTP_SUITES, type SrtpKeys, type SrtpSuite } from '../../../src/telephony/rtp/srtp/suites.js';
@@ -100,6 +101,55 @@ test('AES-CM: RFC 3711 Appendix B.2 keystream (65282 blocks from SSRC 0, ROC 0, 
   assert.notEqual(other.toString('hex').toUpperCase(), block(0));
   t.crypt(zeros, 0, 16, other, 0, 0, 0, 1);
   assert.notEqual(other.toString('hex').toUpperCase(), block(0));
+});
+
+test('AES-CM keystream batches: every packet gets its own index\'s keystream, in any order, size, SSRC and across the ROC wrap', () => {
+  // cryptRtp makes the keystream of 32 indices per AES call; crypt() makes one packet's. Whatever the
+  // arrival pattern (in order, late behind the batch, far ahead, a new SSRC, a bigger payload, DTMF-sized
+  // ones), each packet must get exactly the keystream of (SSRC, index).
+  const keys = { encKey: randomBytes(16), authKey: Buffer.alloc(20), salt: randomBytes(14) };
+  const batched = new SessionTransform(keys);
+  const single = new SessionTransform(keys);
+  const rng = seededRng(7);
+  const start = 3 * 65536 + 65500; // ROC 3, crossing into ROC 4 within the first batches
+  const plan: Array<{ ssrc: number; index: number; size: number }> = [];
+  for (let i = 0; i < 400; i++) plan.push({ ssrc: SSRC, index: start + i, size: 160 });
+  // Reorder neighbours, send some late (behind the batch), some far ahead, another SSRC, other sizes.
+  for (let i = 0; i + 1 < plan.length; i += 5) [plan[i], plan[i + 1]] = [plan[i + 1] as (typeof plan)[0], plan[i] as (typeof plan)[0]];
+  plan.splice(120, 0, { ssrc: SSRC, index: start + 40, size: 160 }, { ssrc: SSRC, index: start + 5000, size: 160 }, { ssrc: SSRC, index: start + 121, size: 160 });
+  plan.splice(200, 0, { ssrc: 0x0badcafe, index: 17, size: 160 }, { ssrc: 0x0badcafe, index: 18, size: 160 });
+  plan.splice(260, 0, { ssrc: SSRC, index: start + 262, size: 640 }, { ssrc: SSRC, index: start + 263, size: 4 }, { ssrc: SSRC, index: start + 264, size: 161 });
+  for (const { ssrc, index, size } of plan) {
+    const payload = Buffer.from(Array.from({ length: size }, () => Math.floor(rng() * 256)));
+    const got = Buffer.alloc(size);
+    const want = Buffer.alloc(size);
+    batched.cryptRtp(payload, 0, size, got, 0, ssrc, index);
+    const roc = Math.floor(index / 65536);
+    single.crypt(payload, 0, size, want, 0, ssrc, roc, index - roc * 65536);
+    assert.equal(got.toString('hex'), want.toString('hex'), `ssrc ${ssrc.toString(16)} index ${index} size ${size}`);
+  }
+});
+
+test('in place: protectRtpInPlace makes the bytes protectRtp makes; unprotectRtp(p, true) decrypts into p; no room for the tag throws', () => {
+  const keys = randomKeys('AES_CM_128_HMAC_SHA1_80');
+  const copying = new SrtpProtector(keys);
+  const inPlace = new SrtpProtector(keys);
+  assert.equal(inPlace.rtpOverhead, 10);
+  const rx = new SrtpUnprotector(keys);
+  for (let seq = 65530; seq < 65546; seq++) {
+    const plain = rtpPacket(seq & 0xffff, SSRC, randomBytes(160));
+    const want = copying.protectRtp(plain);
+    // Built with room for the tag (and 6 bytes more: the result is then a view of the first len + 10).
+    const room = Buffer.alloc(plain.length + 16, 0x77);
+    plain.copy(room);
+    const got = inPlace.protectRtpInPlace(room, plain.length);
+    assert.equal(got.toString('hex'), want.toString('hex'), `seq ${seq}`);
+    assert.equal(got.buffer, room.buffer, 'protected where it was built');
+    const r = rx.unprotectRtp(got, true);
+    assert.equal(okPacket(r).toString('hex'), plain.toString('hex'));
+    assert.equal(okPacket(r).buffer, room.buffer, 'decrypted where it arrived');
+  }
+  assert.throws(() => inPlace.protectRtpInPlace(Buffer.alloc(172 + 9), 172), RangeError);
 });
 
 // Interop: libsrtp's reference packets (cisco/libsrtp test/srtp_driver.c, srtp_validate(): srtp_plaintext_ref,

@@ -8,15 +8,21 @@
 
 const BLOCK = 64;
 
+const SCRATCH = { h: new Int32Array(5), w: new Int32Array(80), tail: Buffer.alloc(2 * BLOCK), digest: Buffer.alloc(20) };
+
 export class HmacSha1 {
   private readonly inner = new Int32Array(5);
   private readonly outer = new Int32Array(5);
-  /** Working state and message schedule, reused by every call. */
-  private readonly h = new Int32Array(5);
-  private readonly w = new Int32Array(80);
+  /**
+   * Working state, message schedule, tail block(s) and digest: one set for every instance of this
+   * thread (a mac() runs start to end without yielding). Per instance they would be 500 bytes of each
+   * of a thousand legs' two directions to pull through the cache on every packet.
+   */
+  private readonly h = SCRATCH.h;
+  private readonly w = SCRATCH.w;
   /** The tail block(s): the message's last partial block, then the padding and the length. */
-  private readonly tail = Buffer.alloc(2 * BLOCK);
-  private readonly digestOut = Buffer.alloc(20);
+  private readonly tail = SCRATCH.tail;
+  private readonly digestOut = SCRATCH.digest;
 
   constructor(key: Buffer) {
     if (key.length > BLOCK) throw new RangeError('HMAC keys longer than 64 bytes must be hashed first (not needed for SRTP)');
@@ -32,49 +38,80 @@ export class HmacSha1 {
 
   /**
    * HMAC of data[0, end) followed by `suffix` (0-8 bytes; SRTP's ROC word), as a 20-byte Buffer that
-   * the next call overwrites: copy what you keep.
+   * the next call of any HmacSha1 of this thread overwrites: copy what you keep.
    */
   mac(data: Buffer, end: number, suffix?: Buffer): Buffer {
     const extra = suffix?.length ?? 0;
-    this.h.set(this.inner);
-    const total = end + extra;
+    const h = this.h;
+    const inner = this.inner;
+    for (let i = 0; i < 5; i++) h[i] = inner[i] as number;
     // Whole blocks straight from the data, then the rest (data tail + suffix + padding) from `tail`.
-    const whole = Math.floor(end / BLOCK) * BLOCK;
+    // Byte loops, not Buffer.copy/fill: they move at most 72 bytes, less than a native call costs.
+    const whole = end - (end % BLOCK);
     for (let off = 0; off < whole; off += BLOCK) this.block(data, off);
     const tail = this.tail;
-    tail.fill(0);
-    const rest = end - whole;
-    data.copy(tail, 0, whole, end);
-    if (suffix) suffix.copy(tail, rest);
-    const used = rest + extra;
-    this.finish(used, BLOCK + total);
-    for (let i = 0; i < 5; i++) this.digestOut.writeInt32BE(this.h[i] as number, i * 4);
+    let used = 0;
+    for (let i = whole; i < end; i++) tail[used++] = data[i] as number;
+    for (let i = 0; i < extra; i++) tail[used++] = (suffix as Buffer)[i] as number;
+    this.finish(used, BLOCK + end + extra);
     // Outer hash over the inner digest.
-    this.h.set(this.outer);
-    tail.fill(0);
-    this.digestOut.copy(tail, 0);
+    this.putDigest(tail);
+    const outer = this.outer;
+    for (let i = 0; i < 5; i++) h[i] = outer[i] as number;
     this.finish(20, BLOCK + 20);
-    for (let i = 0; i < 5; i++) this.digestOut.writeInt32BE(this.h[i] as number, i * 4);
+    this.putDigest(this.digestOut);
     return this.digestOut;
   }
 
-  /** Pads `used` bytes at the start of `tail` (FIPS 180-4 §5.1.1; `hashedBytes` counts the pad block too) and runs the last block(s). */
+  /** The state this.h as 20 big-endian bytes at the start of `to`. */
+  private putDigest(to: Buffer): void {
+    const h = this.h;
+    for (let i = 0, o = 0; i < 5; i++, o += 4) {
+      const v = h[i] as number;
+      to[o] = v >>> 24;
+      to[o + 1] = (v >>> 16) & 0xff;
+      to[o + 2] = (v >>> 8) & 0xff;
+      to[o + 3] = v & 0xff;
+    }
+  }
+
+  /**
+   * Pads the `used` bytes at the start of `tail` (FIPS 180-4 §5.1.1: 0x80, zeros, the 64-bit length in
+   * bits; `hashedBytes` counts the pad block too) and runs the last block(s).
+   */
   private finish(used: number, hashedBytes: number): void {
     const tail = this.tail;
     tail[used] = 0x80;
     const blocks = used + 9 > BLOCK ? 2 : 1;
-    const bits = hashedBytes * 8;
     const at = blocks * BLOCK - 8;
-    tail.writeUInt32BE(Math.floor(bits / 0x100000000), at);
-    tail.writeUInt32BE(bits >>> 0, at + 4);
+    for (let i = used + 1; i < at; i++) tail[i] = 0;
+    // The length in bits fits in 53 bits: the high word is bits / 2^32, the low word the rest.
+    const bits = hashedBytes * 8;
+    const high = Math.floor(bits / 0x100000000);
+    const low = bits >>> 0;
+    tail[at] = high >>> 24;
+    tail[at + 1] = (high >>> 16) & 0xff;
+    tail[at + 2] = (high >>> 8) & 0xff;
+    tail[at + 3] = high & 0xff;
+    tail[at + 4] = low >>> 24;
+    tail[at + 5] = (low >>> 16) & 0xff;
+    tail[at + 6] = (low >>> 8) & 0xff;
+    tail[at + 7] = low & 0xff;
     this.block(tail, 0);
     if (blocks === 2) this.block(tail, BLOCK);
   }
 
-  /** One SHA-1 compression of p[off, off + 64) into this.h (FIPS 180-4 §6.1.2). */
-  private block(p: Buffer, off: number): void {
+  /**
+   * One SHA-1 compression of p[off, off + 64) into this.h (FIPS 180-4 §6.1.2). The four 20-round
+   * stages are separate loops, the words are read from bytes directly, and every sum stays a 32-bit
+   * integer (the round constants as signed int32: 0x8f1bbcdc is -0x70e44324, 0xca62c1d6 is -0x359d3e2a):
+   * this runs four times per packet, and branches, Buffer.readInt32BE and float sums cost half of it.
+   */
+  private block(p: Uint8Array, off: number): void {
     const w = this.w;
-    for (let i = 0; i < 16; i++) w[i] = p.readInt32BE(off + i * 4);
+    for (let i = 0, o = off; i < 16; i++, o += 4) {
+      w[i] = ((p[o] as number) << 24) | ((p[o + 1] as number) << 16) | ((p[o + 2] as number) << 8) | (p[o + 3] as number);
+    }
     for (let i = 16; i < 80; i++) {
       const x = (w[i - 3] as number) ^ (w[i - 8] as number) ^ (w[i - 14] as number) ^ (w[i - 16] as number);
       w[i] = (x << 1) | (x >>> 31);
@@ -85,28 +122,43 @@ export class HmacSha1 {
     let c = h[2] as number;
     let d = h[3] as number;
     let e = h[4] as number;
-    for (let i = 0; i < 80; i++) {
-      let f: number;
-      let k: number;
-      if (i < 20) {
-        f = (b & c) | (~b & d);
-        k = 0x5a827999;
-      } else if (i < 40) {
-        f = b ^ c ^ d;
-        k = 0x6ed9eba1;
-      } else if (i < 60) {
-        f = (b & c) | (b & d) | (c & d);
-        k = 0x8f1bbcdc | 0;
-      } else {
-        f = b ^ c ^ d;
-        k = 0xca62c1d6 | 0;
-      }
-      const t = (((a << 5) | (a >>> 27)) + f + e + k + (w[i] as number)) | 0;
+    let t: number;
+    let i = 0;
+    for (; i < 20; i++) {
+      t = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d))) | 0;
+      t = (t + e + 0x5a827999) | 0;
       e = d;
       d = c;
       c = (b << 30) | (b >>> 2);
       b = a;
-      a = t;
+      a = (t + (w[i] as number)) | 0;
+    }
+    for (; i < 40; i++) {
+      t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d)) | 0;
+      t = (t + e + 0x6ed9eba1) | 0;
+      e = d;
+      d = c;
+      c = (b << 30) | (b >>> 2);
+      b = a;
+      a = (t + (w[i] as number)) | 0;
+    }
+    for (; i < 60; i++) {
+      t = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d))) | 0;
+      t = (t + e + -0x70e44324) | 0;
+      e = d;
+      d = c;
+      c = (b << 30) | (b >>> 2);
+      b = a;
+      a = (t + (w[i] as number)) | 0;
+    }
+    for (; i < 80; i++) {
+      t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d)) | 0;
+      t = (t + e + -0x359d3e2a) | 0;
+      e = d;
+      d = c;
+      c = (b << 30) | (b >>> 2);
+      b = a;
+      a = (t + (w[i] as number)) | 0;
     }
     h[0] = ((h[0] as number) + a) | 0;
     h[1] = ((h[1] as number) + b) | 0;
