@@ -38,11 +38,13 @@ function strippedPath(): string {
   return bin;
 }
 
-test('with espeak-ng, pocketsphinx and flite hidden, the first start places the demo call and it takes the yes branch', async () => {
+test('with espeak-ng, pocketsphinx and flite hidden, the first start places the demo call and it takes the yes branch', async (t) => {
   const path = strippedPath();
   const serve = await startServe({ PATH: path, OUTCALL_DATA_DIR: join(dir, 'data'), OUTCALL_DEMO_CALL: '', OUTCALL_SANDBOX: '' });
   try {
     const out = await waitFor('the demo call result', async () => (/Place the next call|No demo call/.test(serve.output()) ? serve.output() : undefined), 150_000);
+    // What was said and heard, in the log of every run: a misheard line is then visible in CI's output.
+    t.diagnostic(out.split('\n').filter((l) => /\b(Agent |Callee|Result): /.test(l)).join(' | '));
     assert.doesNotMatch(out, /No demo call/, out);
     assert.match(out, /Agent : Hello, this is the Outcall demo/, out);
     assert.match(out, /Callee: .*\byes\b/i, `the human persona's answer was heard as a yes:\n${out}`);
