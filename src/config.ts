@@ -14,6 +14,8 @@ export interface Config {
   bodyLimit: number;
   /** How long an answered call's result webhook waits for the LLM's summary (OUTCALL_RESULT_SUMMARY_WAIT_S). */
   resultSummaryWaitMs: number;
+  /** Webhook attempts in flight at once in this process (OUTCALL_WEBHOOK_CONCURRENCY), and to one callback URL across all processes (OUTCALL_WEBHOOK_ENDPOINT_CONCURRENCY). */
+  webhooks: { concurrency: number; perEndpoint: number };
   /** On SIGTERM/SIGINT, how long live calls may go on before they are ended worker_shutdown (OUTCALL_DRAIN_S). */
   drainMs: number;
   media: MediaConfig;
@@ -76,6 +78,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: int(env, 'OUTCALL_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
     resultSummaryWaitMs: int(env, 'OUTCALL_RESULT_SUMMARY_WAIT_S', 15, 0, 300) * 1000,
     drainMs: int(env, 'OUTCALL_DRAIN_S', 30, 0, 3600) * 1000,
+    webhooks: {
+      concurrency: int(env, 'OUTCALL_WEBHOOK_CONCURRENCY', 128, 1, 4096),
+      perEndpoint: int(env, 'OUTCALL_WEBHOOK_ENDPOINT_CONCURRENCY', 16, 1, 1024),
+    },
     media: loadMediaConfig(env),
   };
 }

@@ -18,7 +18,7 @@ export async function apiNode(config: Config): Promise<number> {
   const { ctx, createdApiKey } = await bootstrap(config);
   const app = await buildServer(ctx, { bodyLimit: config.bodyLimit, logLevel: config.logLevel });
   ctx.logger = app.log;
-  const deliverer = new WebhookDeliverer(ctx);
+  const deliverer = new WebhookDeliverer(ctx, config.webhooks);
   await deliverer.start();
   const address = await app.listen({ host: config.host, port: config.port });
   console.log(`\nOutcall API is listening on ${address}  (store: PostgreSQL (DATABASE_URL); calls are dialed by outcall worker processes)`);

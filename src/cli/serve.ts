@@ -14,7 +14,7 @@ export async function serve(config: Config): Promise<number> {
   const { ctx, createdApiKey } = await bootstrap(config);
   const app = await buildServer(ctx, { bodyLimit: config.bodyLimit, logLevel: config.logLevel });
   ctx.logger = app.log;
-  const deliverer = new WebhookDeliverer(ctx);
+  const deliverer = new WebhookDeliverer(ctx, config.webhooks);
   await deliverer.start();
   const plane = await startCallPlane(ctx, config.media, { postCall: { resultWaitMs: config.resultSummaryWaitMs } });
   const sandbox = await startEmbeddedSandbox(ctx, { embeddedStore: config.databaseUrl === undefined });

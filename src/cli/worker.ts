@@ -18,7 +18,7 @@ export async function worker(config: Config): Promise<number> {
   const { ctx } = await bootstrap(config);
   const log = pino({ level: config.logLevel });
   ctx.logger = log as unknown as NonNullable<typeof ctx.logger>;
-  const deliverer = new WebhookDeliverer(ctx);
+  const deliverer = new WebhookDeliverer(ctx, config.webhooks);
   await deliverer.start();
   const plane = await startCallPlane(ctx, config.media, { postCall: { resultWaitMs: config.resultSummaryWaitMs } });
   console.log(`outcall worker ${plane.workerId} is running (SIP on ${config.media.sipHost}:${plane.sipPort})`);

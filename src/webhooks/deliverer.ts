@@ -22,7 +22,16 @@ export interface DelivererOptions {
   /** Per attempt, connect to last byte. */
   timeoutMs?: number;
   pollMs?: number;
+  /** Deliveries one runOnce() claims (tests); the background loop claims what `concurrency` leaves free. */
   batchSize?: number;
+  /** Attempts in flight at once in this process (default 128): what bounds the outbox in memory. */
+  concurrency?: number;
+  /**
+   * Attempts in flight at once to one endpoint (a callback URL), counted over every deliverer sharing
+   * the store (default 16). A receiver that answers slowly or hangs holds at most this many; the rest
+   * of the slots keep serving everyone else's endpoints.
+   */
+  perEndpoint?: number;
   random?: () => number;
 }
 
@@ -64,13 +73,22 @@ export function deliveryRequest(d: { url: string; method: 'POST' | 'GET'; body: 
  * Delivers the outbox: claims due deliveries (SKIP LOCKED, with a lock that expires so a crashed
  * deliverer's work is picked up again), signs and sends each, and records the outcome. A delivery
  * is marked delivered only after a 2xx; failures are retried with backoff until the window ends.
+ *
+ * Each attempt runs on its own: a slot that frees claims the next due delivery at once, so one slow
+ * or hanging receiver (up to timeoutMs per attempt) never holds up the others' deliveries, and no
+ * endpoint gets more than `perEndpoint` attempts in flight, whatever its backlog (claimed in
+ * next-attempt order within each endpoint).
  */
 export class WebhookDeliverer {
   readonly #ctx: AppContext;
   readonly #timeoutMs: number;
   readonly #pollMs: number;
   readonly #batch: number;
+  readonly #concurrency: number;
+  readonly #perEndpoint: number;
   readonly #random: () => number;
+  /** Attempts started by the background loop and not yet recorded. */
+  readonly #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   #running: Promise<void> | undefined;
@@ -82,6 +100,8 @@ export class WebhookDeliverer {
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#pollMs = opts.pollMs ?? 1_000;
     this.#batch = opts.batchSize ?? 32;
+    this.#concurrency = Math.max(1, opts.concurrency ?? 128);
+    this.#perEndpoint = Math.max(1, opts.perEndpoint ?? 16);
     this.#random = opts.random ?? Math.random;
   }
 
@@ -97,6 +117,7 @@ export class WebhookDeliverer {
     clearTimeout(this.#timer);
     await this.#unlisten?.();
     await this.#running;
+    await Promise.all(this.#inFlight);
   }
 
   /** Runs a pass now, or right after the current one (bursts of wake-ups coalesce). */
@@ -106,7 +127,7 @@ export class WebhookDeliverer {
       this.#again = true;
       return;
     }
-    this.#running = this.runOnce()
+    this.#running = this.#fill()
       .then(() => undefined, (err: unknown) => this.#ctx.logger?.error({ err }, 'webhook delivery pass failed'))
       .finally(() => {
         this.#running = undefined;
@@ -126,15 +147,48 @@ export class WebhookDeliverer {
     this.#timer.unref();
   }
 
-  /** One pass: claim what is due and attempt each. Returns how many were attempted. */
+  /** Claims what is due into the free slots and starts each attempt; a finished attempt wakes the next pass. */
+  async #fill(): Promise<void> {
+    const free = this.#concurrency - this.#inFlight.size;
+    if (free <= 0) return;
+    for (const d of await this.#claim(free)) {
+      const attempt: Promise<void> = this.#attempt(d)
+        .catch((err: unknown) => this.#ctx.logger?.error({ err, delivery_id: d.id }, 'webhook delivery attempt failed'))
+        .finally(() => {
+          this.#inFlight.delete(attempt);
+          this.wake();
+        });
+      this.#inFlight.add(attempt);
+    }
+  }
+
+  /** One pass, waited for: claim what is due (up to batchSize) and attempt each. Returns how many were attempted. */
   async runOnce(): Promise<number> {
+    const rows = await this.#claim(this.#batch);
+    await Promise.all(rows.map((d) => this.#attempt(d)));
+    return rows.length;
+  }
+
+  /**
+   * Claims up to `limit` due deliveries, at most perEndpoint in flight per URL: those being attempted
+   * now (by any deliverer: status delivering under a live lock) count against it, and within a URL
+   * the earliest due go first.
+   */
+  async #claim(limit: number): Promise<DueDelivery[]> {
     const now = this.#ctx.now();
     const lockUntil = new Date(now.getTime() + this.#timeoutMs + 30_000);
     const r = await this.#ctx.db.query<DueDelivery>(sql`
-      with due as (
+      with busy as (
+        select url, count(*) as n from webhook_deliveries
+        where status = 'delivering' and locked_until >= ${now} group by url
+      ), ranked as (
+        select d.id, row_number() over (partition by d.url order by d.next_attempt_at, d.id) + coalesce(b.n, 0) as place
+        from webhook_deliveries d left join busy b on b.url = d.url
+        where (d.status = 'pending' or (d.status = 'delivering' and d.locked_until < ${now})) and d.next_attempt_at <= ${now}
+      ), due as (
         select id from webhook_deliveries
-        where (status = 'pending' or (status = 'delivering' and locked_until < ${now})) and next_attempt_at <= ${now}
-        order by next_attempt_at limit ${this.#batch} for update skip locked
+        where id in (select id from ranked where place <= ${this.#perEndpoint})
+        order by next_attempt_at limit ${limit} for update skip locked
       ), claimed as (
         update webhook_deliveries d set status = 'delivering', locked_until = ${lockUntil},
           attempts = d.attempts + 1, last_attempt_at = ${now}
@@ -142,8 +196,7 @@ export class WebhookDeliverer {
         returning d.id, d.org_id, d.event_id, d.url, d.method, d.attempts, d.created_at
       )
       select claimed.*, e.body from claimed join webhook_events e on e.id = claimed.event_id`);
-    await Promise.all(r.rows.map((d) => this.#attempt(d)));
-    return r.rows.length;
+    return r.rows;
   }
 
   async #attempt(d: DueDelivery): Promise<void> {

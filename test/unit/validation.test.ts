@@ -39,6 +39,13 @@ test('OUTCALL_RESULT_SUMMARY_WAIT_S: how long call.result waits for the LLM summ
   assert.throws(() => loadConfig({ OUTCALL_RESULT_SUMMARY_WAIT_S: '1.5' }), { code: 'config_invalid' });
 });
 
+test('OUTCALL_WEBHOOK_CONCURRENCY and OUTCALL_WEBHOOK_ENDPOINT_CONCURRENCY: 128 and 16 by default, bounded', () => {
+  assert.deepEqual(loadConfig({}).webhooks, { concurrency: 128, perEndpoint: 16 });
+  assert.deepEqual(loadConfig({ OUTCALL_WEBHOOK_CONCURRENCY: '512', OUTCALL_WEBHOOK_ENDPOINT_CONCURRENCY: '4' }).webhooks, { concurrency: 512, perEndpoint: 4 });
+  assert.throws(() => loadConfig({ OUTCALL_WEBHOOK_CONCURRENCY: '0' }), { code: 'config_invalid' });
+  assert.throws(() => loadConfig({ OUTCALL_WEBHOOK_ENDPOINT_CONCURRENCY: '1025' }), { code: 'config_invalid' });
+});
+
 test('OUTCALL_DRAIN_S: how long live calls may go on after SIGTERM, 30 s by default, 0-3600', () => {
   assert.equal(loadConfig({}).drainMs, 30_000);
   assert.equal(loadConfig({ OUTCALL_DRAIN_S: '0' }).drainMs, 0);
