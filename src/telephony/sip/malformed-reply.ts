@@ -19,7 +19,9 @@ export function malformedRequestReply(raw: Buffer, error: SipParseError): Buffer
   const headEnd = text.search(/\r?\n\r?\n/);
   const lines = (headEnd >= 0 ? text.slice(0, headEnd) : text).replace(/^[\r\n]+/, '').split(/\r?\n/);
   const start = lines.shift() ?? '';
-  const m = /^([A-Za-z0-9!%*+._`'~-]+) \S+ SIP\/\d+\.\d+$/i.exec(start);
+  // Lenient on purpose: what broke may be the start line itself (RFC 4475 lwsruri, lwsstart, trws: spaces inside
+  // the Request-URI, several spaces between the parts, trailing whitespace), and it still deserves 400.
+  const m = /^([A-Za-z0-9!%*+._`'~-]+)[ \t]+\S.*[ \t]SIP\/\d+\.\d+[ \t]*$/i.exec(start);
   if (!m || m[1] === 'ACK') return undefined;
   const h = new SipHeaders();
   for (const line of lines) {

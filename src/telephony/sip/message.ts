@@ -33,7 +33,10 @@ export interface SipRequest {
   readonly method: string;
   readonly uri: string;
   readonly headers: SipHeaders;
+  /** The body as UTF-8 text (what SDP and the other bodies we read are). */
   readonly body: string;
+  /** The body's bytes as received (absent on messages we build): serialized as they are, never re-encoded. */
+  readonly bodyBytes?: Buffer;
   readonly core: CoreHeaders;
 }
 
@@ -42,7 +45,10 @@ export interface SipResponse {
   readonly status: number;
   readonly reason: string;
   readonly headers: SipHeaders;
+  /** The body as UTF-8 text. */
   readonly body: string;
+  /** The body's bytes as received (absent on messages we build). */
+  readonly bodyBytes?: Buffer;
   readonly core: CoreHeaders;
 }
 
@@ -89,7 +95,7 @@ export function parseCore(headers: SipHeaders): Result<CoreHeaders> {
     vias.push(via.value);
   }
   // §7.3.1, §20: From, To, Call-ID and CSeq appear once; two of one leave the dialog and transaction
-  // ambiguous (RFC 4475 §3.1.2.11), so the message is malformed.
+  // ambiguous (RFC 4475 multi01), so the message is malformed.
   for (const name of SINGLE_CORE) {
     if (headers.count(name) > 1) return fail('bad-header', `more than one ${name} header`);
   }

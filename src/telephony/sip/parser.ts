@@ -87,7 +87,7 @@ export function parseMessage(input: Buffer | string): Result<SipMessage> {
   }
 
   let body: Buffer = buf.subarray(bodyStart);
-  // Two Content-Lengths leave the body's end unknown (RFC 4475 §3.1.2.12): malformed, whatever they say.
+  // Two Content-Lengths leave the body's end unknown (RFC 4475 mcl01): malformed, whatever they say.
   if (headers.count('Content-Length') > 1) return fail('content-length', 'more than one Content-Length header');
   const cl = headers.get('Content-Length');
   if (cl !== undefined) {
@@ -98,21 +98,26 @@ export function parseMessage(input: Buffer | string): Result<SipMessage> {
   }
   const core = parseCore(headers);
   if (!core.ok) return core;
+  // Bodies are bytes (RFC 4475 mpart01 carries binary parts): kept as received, with a text view.
   const bodyText = body.toString('utf8');
+  const bodyBytes = Buffer.from(body);
 
   if (resp) {
-    return ok({ kind: 'response', status: Number(resp[1]), reason: resp[2] ?? '', headers, body: bodyText, core: core.value });
+    return ok({ kind: 'response', status: Number(resp[1]), reason: resp[2] ?? '', headers, body: bodyText, bodyBytes, core: core.value });
   }
   if (!req) return fail('start-line', 'unreachable');
   const method = req[1] ?? '';
   const uri = req[2] ?? '';
-  if (!parseUri(uri).ok) {
+  const ruri = parseUri(uri);
+  if (!ruri.ok) {
     // An absolute URI of another scheme (RFC 3986 §3.1) is well formed, just not ours to serve.
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri) && !/^(sips?|tel):/i.test(uri)) return fail('unsupported-uri-scheme', `Request-URI scheme not supported: ${uri.slice(0, 40)}`);
+    if (ruri.error.code === 'unsupported-uri-scheme') return fail('unsupported-uri-scheme', `Request-URI scheme not supported: ${uri.slice(0, 40)}`);
     return fail('bad-uri', `bad Request-URI: ${uri.slice(0, 80)}`);
   }
+  // §19.1.1 Table 1: a Request-URI carries no headers component (RFC 4475 escruri: 400).
+  if (ruri.value.headers !== undefined) return fail('bad-uri', 'headers in the Request-URI');
   // §8.2 / §20.16: the CSeq method must match the request method.
   if (core.value.cseq.method !== method) return fail('bad-header', 'CSeq method does not match request method');
   // §7.1: the method is case-sensitive and kept as sent: "invite" is an unknown method, not an INVITE.
-  return ok({ kind: 'request', method, uri, headers, body: bodyText, core: core.value });
+  return ok({ kind: 'request', method, uri, headers, body: bodyText, bodyBytes, core: core.value });
 }

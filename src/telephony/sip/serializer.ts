@@ -2,7 +2,8 @@
 import type { SipMessage } from './message.js';
 
 export function serializeMessage(msg: SipMessage): Buffer {
-  const body = Buffer.from(msg.body, 'utf8');
+  // A received body goes out as the bytes it came in (binary parts stay intact); a built one is UTF-8.
+  const body = msg.bodyBytes ?? Buffer.from(msg.body, 'utf8');
   const start = msg.kind === 'request' ? `${msg.method} ${msg.uri} SIP/2.0` : `SIP/2.0 ${msg.status} ${msg.reason}`;
   let head = `${start}\r\n`;
   for (const f of msg.headers.entries()) {

@@ -99,7 +99,12 @@ export function parseUri(text: string): Result<SipUri> {
   const colon = t.indexOf(':');
   if (colon < 0) return fail('bad-uri', 'URI has no scheme');
   const scheme = t.slice(0, colon).toLowerCase();
-  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') return fail('bad-uri', `unsupported scheme: ${scheme.slice(0, 20)}`);
+  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') {
+    // An absolute URI of another scheme (RFC 3986 §3.1) is well formed, just not one we serve: RFC 3261
+    // §8.2.2.1 answers 416, not 400 (RFC 4475 unksm2 has one in To).
+    if (/^[a-z][a-z0-9+.-]*$/.test(scheme)) return fail('unsupported-uri-scheme', `URI scheme not supported: ${scheme.slice(0, 20)}`);
+    return fail('bad-uri', `bad URI scheme: ${scheme.slice(0, 20)}`);
+  }
   let rest = t.slice(colon + 1);
   let headers: string | undefined;
   // §25.1: the user part may hold "?", ";", "/", "," ... (user-unreserved), while neither params nor

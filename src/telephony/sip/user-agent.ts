@@ -194,6 +194,11 @@ export class UserAgent implements TransactionUser {
     if (req.method === 'ACK') return;
     const handler = this.inviteHandler;
     if (req.method === 'INVITE' && handler && req.core.to.params.get('tag') === undefined && !this.closed) {
+      const refusal = unservableInvite(req);
+      if (refusal) {
+        inc.serverTx?.respond(buildResponse(req, refusal.status, { extra: [{ name: 'Accept', value: 'application/sdp' }], toTag: newTag(), reason: refusal.reason }));
+        return;
+      }
       const call = InboundCall.accept(this.host, inc);
       if (!call) return; // answered 400 (no From tag or Contact)
       this.inbound.set(call.callId, call);
@@ -255,6 +260,26 @@ export class UserAgent implements TransactionUser {
  * a new call (§8.2.2.2 calls only an equal CSeq a merged request), while the refused one lingers for
  * its ACK under the same Call-ID.
  */
+/**
+ * An INVITE whose session description we cannot read or whose answer we could not write in a type it
+ * accepts: §8.2.3, a body of a type other than application/sdp gets 415 (RFC 4475 invut); §21.4.7, an
+ * Accept that rules out application/sdp gets 406 (RFC 4475 sdp01). Both say what we take in Accept.
+ */
+function unservableInvite(req: SipRequest): { status: 415 | 406; reason: string } | undefined {
+  const type = req.headers.get('Content-Type');
+  const mediaType = (type ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (req.body.trim() !== '' && mediaType !== 'application/sdp') {
+    return { status: 415, reason: `Unsupported Media Type (${mediaType.slice(0, 40) || 'no Content-Type'})` };
+  }
+  const accept = req.headers.getAll('Accept').flatMap((v) => v.split(',')).map((r) => r.split(';')[0]?.trim().toLowerCase() ?? '').filter((r) => r !== '');
+  // No Accept header means application/sdp (§20.1). An empty one, which §20.1 reads as nothing
+  // acceptable, is let through: refusing a call over it would be harsher than any peer sending it means.
+  if (accept.length > 0 && !accept.some((r) => r === 'application/sdp' || r === 'application/*' || r === '*/*')) {
+    return { status: 406, reason: 'Not Acceptable (we answer in application/sdp)' };
+  }
+  return undefined;
+}
+
 function isRetriedInvite(req: SipRequest, previous: InboundCall): boolean {
   return (
     req.method === 'INVITE' &&
