@@ -105,3 +105,41 @@ test('virtual-time simulation: jittery arrival, 20 ms playout, nothing lost or r
   for (let i = 0; i < played.length; i++) assert.equal(played[i], (65000 + i) & 0xffff);
   assert.equal(jb.stats.late, 0);
 });
+
+test('a delay spike: slots concealed while nothing newer played are filled by the packets when they come, in order (recovered, not late)', () => {
+  const jb = new JitterBuffer<string>({ targetPackets: 2 });
+  jb.push(1, 'p1');
+  jb.push(2, 'p2');
+  assert.deepEqual(kinds([jb.pop(), jb.pop(), jb.pop(), jb.pop()]), ['p1', 'p2', 'miss3', 'miss4']);
+  assert.equal(jb.push(4, 'p4'), 'queued', 'its slot was concealed, but nothing after it played');
+  assert.equal(jb.push(3, 'p3'), 'queued', 'an earlier one of the same run too');
+  jb.push(5, 'p5');
+  assert.deepEqual(kinds([jb.pop(), jb.pop(), jb.pop()]), ['p3', 'p4', 'p5']);
+  assert.equal(jb.stats.recovered, 2);
+  assert.equal(jb.stats.late, 0);
+  // Once newer audio has played, a straggler of a concealed slot is late again.
+  jb.push(7, 'p7');
+  assert.deepEqual(kinds([jb.pop(), jb.pop()]), ['miss6', 'p7']);
+  assert.equal(jb.push(6, 'p6'), 'late');
+});
+
+test('a delay spike longer than the underrun limit: the late packets wait for a fresh prefetch and play from the first', () => {
+  const jb = new JitterBuffer<number>({ targetPackets: 2, maxUnderrun: 3 });
+  jb.push(1, 1);
+  jb.push(2, 2);
+  assert.deepEqual([jb.pop(), jb.pop(), jb.pop(), jb.pop(), jb.pop(), jb.pop()].map((p) => p.kind), ['packet', 'packet', 'missing', 'missing', 'idle', 'idle']);
+  for (let s = 3; s < 12; s++) assert.equal(jb.push(s, s), 'queued', `packet ${s}`);
+  const out: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const p = jb.pop();
+    if (p.kind === 'packet') out.push(p.payload);
+  }
+  assert.deepEqual(out, [3, 4, 5, 6, 7, 8, 9, 10, 11]);
+});
+
+test('the default cap is the target plus about a second (47 packets)', () => {
+  const jb = new JitterBuffer<number>({ targetPackets: 3 });
+  for (let s = 0; s < 60; s++) jb.push(s, s);
+  assert.equal(jb.size, 50);
+  assert.equal(jb.stats.overflowDropped, 10);
+});
