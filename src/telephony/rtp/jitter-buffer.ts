@@ -6,12 +6,6 @@
  * endless concealment. Not adaptive beyond that: telephony jitter on a trunk is small and a fixed
  * 40-60 ms keeps the agent's reaction latency predictable.
  *
- * One exception to "late is dropped": packets whose slots were concealed while nothing newer played
- * (a delay spike: the sender, the network or a thread on the way stalled, then everything came at
- * once) are played after all, from the first of them: the listener here is a recognizer, for which a
- * pause is harmless and lost speech is a misheard answer. The backlog this leaves is drained by
- * RtpReceiver playing two frames a tick until the depth is back near the target.
- *
  * Sequence numbers are 16-bit and wrap (RFC 3550 §5.1); they are extended to a monotonic counter
  * relative to the highest seen (the logic of RFC 3550 Appendix A.1, simplified).
  */
@@ -19,10 +13,7 @@
 export interface JitterBufferOptions {
   /** Packets buffered before playout starts. Default 3 (60 ms at 20 ms ptime). */
   targetPackets?: number;
-  /**
-   * Hard cap; beyond it the oldest packets are dropped to bound latency. Default target + 47 (about a
-   * second at ptime 20): a stalled thread's backlog is played out fast (RtpReceiver's catch-up), not lost.
-   */
+  /** Hard cap; beyond it the oldest packets are dropped to bound latency. Default target + 7. */
   maxPackets?: number;
   /** Consecutive empty pops after which playout stops and prefetch restarts. Default 10 (200 ms). */
   maxUnderrun?: number;
@@ -42,8 +33,6 @@ export interface JitterBufferStats {
   overflowDropped: number;
   missing: number;
   resyncs: number;
-  /** Packets that came after their slot was concealed, while nothing newer had played: a delay spike, played after all. */
-  recovered: number;
 }
 
 const SEQ_MOD = 0x10000;
@@ -62,16 +51,11 @@ export class JitterBuffer<T> {
   private playing = false;
   private underrun = 0;
   private jumpCandidate = -1;
-  /**
-   * First sequence number of the current run of concealed slots (pops that found nothing, with no
-   * packet played since), undefined while packets play.
-   */
-  private concealedFrom: number | undefined;
-  readonly stats: JitterBufferStats = { pushed: 0, duplicates: 0, late: 0, overflowDropped: 0, missing: 0, resyncs: 0, recovered: 0 };
+  readonly stats: JitterBufferStats = { pushed: 0, duplicates: 0, late: 0, overflowDropped: 0, missing: 0, resyncs: 0 };
 
   constructor(opts: JitterBufferOptions = {}) {
     this.target = Math.max(1, opts.targetPackets ?? 3);
-    this.max = Math.max(this.target + 1, opts.maxPackets ?? this.target + 47);
+    this.max = Math.max(this.target + 1, opts.maxPackets ?? this.target + 7);
     this.maxUnderrun = opts.maxUnderrun ?? 10;
   }
 
@@ -81,11 +65,6 @@ export class JitterBuffer<T> {
 
   get isPlaying(): boolean {
     return this.playing;
-  }
-
-  /** Packets buffered before playout starts (the depth playout aims at). */
-  get targetDepth(): number {
-    return this.target;
   }
 
   /** Extends a 16-bit sequence number to the counter closest to the highest seen. */
@@ -114,17 +93,9 @@ export class JitterBuffer<T> {
       return 'late';
     }
     if (this.nextPlay !== undefined && seq < this.nextPlay) {
-      if (this.concealedFrom !== undefined && seq >= this.concealedFrom) {
-        // Its slot was concealed, and so was every slot after it: nothing newer has played. The sender
-        // (or a thread on the way) stalled and this is the audio that was due, not a lost packet's
-        // straggler: play it from here, later than due, rather than drop real speech for fill-in.
-        this.nextPlay = seq;
-        this.stats.recovered++;
-      } else {
-        // Its playout slot has passed and newer audio has played: playing it now would be out of order.
-        this.stats.late++;
-        return 'late';
-      }
+      // Its playout slot has passed (it was concealed already): playing it now would add delay.
+      this.stats.late++;
+      return 'late';
     }
     if (this.packets.has(seq)) {
       this.stats.duplicates++;
@@ -157,10 +128,8 @@ export class JitterBuffer<T> {
     if (p !== undefined) {
       this.packets.delete(seq);
       this.underrun = 0;
-      this.concealedFrom = undefined;
       return { kind: 'packet', payload: p, seq: seq % SEQ_MOD };
     }
-    this.concealedFrom ??= seq;
     if (this.packets.size === 0) {
       this.underrun++;
       if (this.underrun >= this.maxUnderrun) {
@@ -182,6 +151,5 @@ export class JitterBuffer<T> {
     this.playing = false;
     this.underrun = 0;
     this.jumpCandidate = -1;
-    this.concealedFrom = undefined;
   }
 }

@@ -108,8 +108,6 @@ export interface MediaSessionStats {
   late: number;
   duplicates: number;
   concealedPackets: number;
-  /** Extra frames played to drain a backlog (RtpReceiver.playoutOne). */
-  catchUpFrames: number;
   framesEmitted: number;
   skippedTicks: number;
   droppedNotStarted: number;
@@ -124,7 +122,7 @@ export interface MediaSessionStats {
   dtmfSent: number;
   dtmfReceived: number;
   sendDeviationHistogram: number[];
-  jitterBuffer: { pushed: number; duplicates: number; late: number; overflowDropped: number; missing: number; resyncs: number; recovered: number; depth: number };
+  jitterBuffer: { pushed: number; duplicates: number; late: number; overflowDropped: number; missing: number; resyncs: number; depth: number };
   playedMs: number;
   queuedMs: number;
   ssrc: number;
@@ -153,7 +151,6 @@ export function emptyStats(): MediaSessionStats {
     late: 0,
     duplicates: 0,
     concealedPackets: 0,
-    catchUpFrames: 0,
     framesEmitted: 0,
     skippedTicks: 0,
     droppedNotStarted: 0,
@@ -168,7 +165,7 @@ export function emptyStats(): MediaSessionStats {
     dtmfSent: 0,
     dtmfReceived: 0,
     sendDeviationHistogram: new Array<number>(DEVIATION_BUCKETS).fill(0),
-    jitterBuffer: { pushed: 0, duplicates: 0, late: 0, overflowDropped: 0, missing: 0, resyncs: 0, recovered: 0, depth: 0 },
+    jitterBuffer: { pushed: 0, duplicates: 0, late: 0, overflowDropped: 0, missing: 0, resyncs: 0, depth: 0 },
     playedMs: 0,
     queuedMs: 0,
     ssrc: 0,

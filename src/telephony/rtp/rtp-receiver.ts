@@ -26,8 +26,6 @@ import { looksLikeRtcp, parseRtp } from './packet.js';
 import type { RtcpReporter } from './rtcp-reporter.js';
 import type { ReceiverStats } from './receiver-stats.js';
 
-/** Packets beyond the jitter buffer's target depth that make playout catch up (4: 80 ms at ptime 20, past what trunk jitter brings). */
-const CATCH_UP_OVER = 4;
 const PT_CN = 13; // RFC 3389 comfort noise: we do not negotiate it, so it is ignored quietly
 
 export interface RtpReceiverOptions {
@@ -190,21 +188,8 @@ export class RtpReceiver {
 
   // ---------------------------------------------------------------- per tick
 
-  /**
-   * One 20 ms frame out of the jitter buffer per tick, concealing a lost packet; nothing while held
-   * and empty. A backlog (more than CATCH_UP_OVER packets past the target depth, after a delay spike or
-   * a stalled thread) gets a second frame per tick until it is gone: the frames' consumers (VAD,
-   * recognizer, recording) take audio, not wall time, so nothing is lost and the lag shrinks at 2x.
-   */
+  /** One 20 ms frame out of the jitter buffer, concealing a lost packet; nothing while held and empty. */
   playoutOne(): void {
-    this.playoutFrame();
-    if (this.jitter.isPlaying && this.jitter.size > this.jitter.targetDepth + CATCH_UP_OVER) {
-      this.counters.catchUpFrames++;
-      this.playoutFrame();
-    }
-  }
-
-  private playoutFrame(): void {
     const codec = this.codec as Codec;
     if (!canReceive((this.neg as NegotiatedMedia).direction) && this.jitter.size === 0 && this.fifo.length === 0) return;
     let concealed = false;

@@ -7,7 +7,6 @@ import { VirtualClock } from '../../helpers/virtual-clock.js';
 import { MediaSession, PacingClock, parseRtp, parseRtcp, buildRtp, type RtpPacket } from '../../../src/telephony/rtp/index.js';
 import type { NegotiatedMedia } from '../../../src/telephony/sdp/index.js';
 import { freshPool, sleep, waitFor } from './helpers.js';
-import { decodeMuLaw } from '../../../src/media/g711.js';
 
 async function peer(): Promise<{ sock: Socket; rtcp: Socket; rtp: RtpPacket[]; rtcpTypes: string[][]; close: () => Promise<void> }> {
   const sock = createSocket('udp4');
@@ -155,7 +154,7 @@ test('rtp-timeout fires at the configured virtual time and re-arms when media re
   }
 });
 
-test('received frames come out one per tick after the 60 ms prefetch, two while a burst is drained; gaps are concealed', async () => {
+test('received frames come out one per tick after the 60 ms prefetch; gaps are concealed', async () => {
   const vt = new VirtualClock({ start: 1000, nodeRounding: true });
   const clock = new PacingClock({ time: vt });
   const p = await peer();
@@ -168,11 +167,9 @@ test('received frames come out one per tick after the 60 ms prefetch, two while 
     for (let k = 0; k < 10; k++) if (k !== 4) p.sock.send(buildRtp(0, k === 0, 500 + k, k * 160, 99, new Uint8Array(160).fill(0x80 + k)), s.localPort, '127.0.0.1');
     await waitFor(() => s.stats().packetsReceived === 9);
     await run(vt, 20);
-    assert.equal(frames.length, 2, '9 buffered is 6 past the target: a second frame this tick');
-    await run(vt, 20);
-    assert.equal(frames.length, 3, 'back within the target + 4: one frame per tick');
-    await run(vt, 140);
-    assert.equal(frames.length, 10, 'nine received + one concealed');
+    assert.equal(frames.length, 1, 'one frame per tick, not a burst');
+    await run(vt, 180);
+    assert.equal(frames.length, 10, 'nine received + one concealed, one per tick');
     assert.deepEqual(frames.map((c, i) => (c ? i : -1)).filter((i) => i >= 0), [4]);
     assert.equal(s.stats().concealedPackets, 1);
     // The stream then stops: concealment continues briefly (≤ 200 ms), then frames stop entirely.
@@ -182,48 +179,6 @@ test('received frames come out one per tick after the 60 ms prefetch, two while 
     assert.ok(frames.slice(10).every((c) => c), 'everything after the stream stopped is concealment');
     await run(vt, 500);
     assert.equal(frames.length, after, 'idle: no endless concealment');
-  } finally {
-    await s.close();
-    await p.close();
-  }
-});
-
-test('a stalled sender: the audio it sends late is played after the concealment, none dropped; the backlog drains at two frames a tick', async () => {
-  const vt = new VirtualClock({ start: 1000, nodeRounding: true });
-  const clock = new PacingClock({ time: vt });
-  const p = await peer();
-  const s = await MediaSession.open({ localAddress: '127.0.0.1', portPool: freshPool(), clock, jitterTargetMs: 60, rtcpIntervalMs: 1e9 });
-  const heard: number[] = [];
-  let concealed = 0;
-  s.on('frame', (e) => (e.concealed ? concealed++ : heard.push(e.frame[0] as number)));
-  // Packet k carries one μ-law byte throughout, so its frame says which packet it was.
-  const level = (k: number) => decodeMuLaw(new Uint8Array([0x80 + k]))[0] as number;
-  const send = (k: number) => p.sock.send(buildRtp(0, k === 0, 700 + k, k * 160, 77, new Uint8Array(160).fill(0x80 + k)), s.localPort, '127.0.0.1');
-  try {
-    s.start(negotiated(p.sock.address().port));
-    for (let k = 0; k < 8; k++) {
-      send(k);
-      await sleep(1);
-      await run(vt, 20);
-    }
-    // The sender stalls 400 ms (20 packets' time), then sends what it owed at once, then goes on.
-    await run(vt, 400);
-    for (let k = 8; k < 28; k++) send(k);
-    await waitFor(() => s.stats().packetsReceived === 28);
-    for (let k = 28; k < 40; k++) {
-      send(k);
-      await sleep(1);
-      await run(vt, 20);
-    }
-    await run(vt, 600);
-    const st = s.stats();
-    assert.deepEqual(heard, Array.from({ length: 40 }, (_, k) => level(k)), 'all 40 packets heard, in order');
-    assert.equal(st.jitterBuffer.late, 0, 'nothing dropped as late');
-    assert.equal(st.jitterBuffer.overflowDropped, 0);
-    assert.ok(st.jitterBuffer.recovered >= 1, `the delayed packets were recovered (${st.jitterBuffer.recovered})`);
-    assert.ok(st.catchUpFrames >= 10, `the backlog was drained with extra frames (${st.catchUpFrames})`);
-    // The underrun limit (10 frames) bounds the concealment, in the stall and again when the stream ends.
-    assert.ok(concealed > 0 && concealed <= 20, `concealed frames: ${concealed}`);
   } finally {
     await s.close();
     await p.close();
