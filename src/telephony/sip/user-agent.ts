@@ -255,12 +255,6 @@ export class UserAgent implements TransactionUser {
 }
 
 /**
- * An INVITE that starts over a call we refused: same Call-ID and From tag, no To tag, a higher CSeq
- * (the caller answering our 401 challenge, RFC 3261 §22.2, or trying again after a 3xx/5xx). It is
- * a new call (§8.2.2.2 calls only an equal CSeq a merged request), while the refused one lingers for
- * its ACK under the same Call-ID.
- */
-/**
  * An INVITE whose session description we cannot read or whose answer we could not write in a type it
  * accepts: §8.2.3, a body of a type other than application/sdp gets 415 (RFC 4475 invut); §21.4.7, an
  * Accept that rules out application/sdp gets 406 (RFC 4475 sdp01). Both say what we take in Accept.
@@ -280,6 +274,12 @@ function unservableInvite(req: SipRequest): { status: 415 | 406; reason: string 
   return undefined;
 }
 
+/**
+ * An INVITE that starts over a call we refused: same Call-ID and From tag, no To tag, a higher CSeq
+ * (the caller answering our 401 challenge, RFC 3261 §22.2, or trying again after a 3xx/5xx). It is
+ * a new call (§8.2.2.2 calls only an equal CSeq a merged request), while the refused one lingers for
+ * its ACK under the same Call-ID.
+ */
 function isRetriedInvite(req: SipRequest, previous: InboundCall): boolean {
   return (
     req.method === 'INVITE' &&
