@@ -50,10 +50,11 @@ const SETTLE_MS = 1200;
  */
 const PICKUP_HELLO_WINDOW_MS = 2000;
 const PICKUP_HELLO_MAX_MS = 1500;
-// Greetings, and the interjections a hello is often heard as ("oh" for "...lo?" when its start is lost;
-// a grammar recognizer has no better word), only: "yes" may answer a short opening's question, "who is
-// this" wants an answer.
-const PICKUP_HELLO = /^(?:(?:hello|hallo|allo|hi|hey|hiya|speaking|good (?:morning|afternoon|evening)|oh|uh|um|ah|er|hm|mm)\b[\s?!.,]*)+$/i;
+// Greetings, and what a hello is heard as when its start is lost (a cold first start's stalled thread
+// clips it: soundswallower heard "oh oh", pocketsphinx "whoa"), only: "yes" may answer a short
+// opening's question, "who is this" wants an answer.
+const PICKUP_HELLO =
+  /^(?:(?:hello|hallo|hullo|allo|halo|hi|hey|hiya|speaking|good (?:morning|afternoon|evening)|oh|whoa|low|uh|um|ah|er|hm|mm)\b[\s?!.,]*)+$/i;
 
 const ERROR_END: Record<ErrorSource, VoiceEndReason> = { stt: 'error_stt', llm: 'error_llm', tts: 'error_tts', vad: 'error_stt' };
 

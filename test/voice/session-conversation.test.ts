@@ -378,7 +378,7 @@ test('a pickup "Hello?" over the opening does not cut it off and gets no answer 
   assert.deepEqual(llm.requests.at(-1)?.messages.at(-1), { role: 'user', content: 'yes I have a minute' });
 });
 
-test('a pickup hello heard as interjections ("oh oh": its start lost) is a pickup hello too', async () => {
+for (const heard of ['oh oh', 'whoa']) test(`a pickup hello heard without its start ("${heard}") is a pickup hello too`, async () => {
   const llm = new ScriptedLlm().reply({ text: ['Great.'] });
   const h = harness(llmBrain(llm), { pickupHelloWindowMs: 2000 });
   h.leg.answer(8000);
@@ -386,12 +386,12 @@ test('a pickup hello heard as interjections ("oh oh": its start lost) is a picku
   h.vad.speechStart();
   await h.step(30);
   h.vad.speechEnd();
-  h.stt.final('oh oh');
+  h.stt.final(heard);
   await h.until('the opening to finish', () => h.session.transcript.some((t) => t.speaker === 'agent'));
   assert.equal(h.has('agent_turn_interrupted'), false, 'the opening goes on');
   await h.step(50);
   assert.deepEqual(h.session.transcript.map((t) => [t.speaker, t.text, t.interrupted]), [
-    ['callee', 'oh oh', false],
+    ['callee', heard, false],
     ['agent', GREETING, false],
   ]);
   assert.equal(llm.requests.length, 0, 'no answer of its own');
