@@ -2,6 +2,7 @@
 import { FrameChunker, Resampler, samplesPerFrame } from '../media/index.js';
 import { DTMF_DIGITS } from './rtp/index.js';
 import { SdpError } from './sdp/index.js';
+import { mediaTypeOf } from './sip/headers.js';
 
 /** Converters between the leg's PCM rate (fixed at answer) and the codec's, after a re-INVITE changed it. */
 export interface RateBridge {
@@ -24,7 +25,7 @@ export function rateBridge(legRate: number, mediaRate: number): RateBridge {
 
 /** DTMF carried in an INFO body: application/dtmf-relay (Signal=/Duration=) or application/dtmf. */
 export function parseInfoDtmf(contentType: string | undefined, body: string): { digit: string; durationMs: number } | undefined {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  const type = mediaTypeOf(contentType);
   let digit: string | undefined;
   let durationMs = 100;
   if (type === 'application/dtmf-relay') {

@@ -138,3 +138,8 @@ export class SipHeaders {
     return new SipHeaders(this.fields);
   }
 }
+
+/** The media type of a Content-Type or Accept value (RFC 3261 §20.15: type/subtype before any parameter), lower case; '' for none. */
+export function mediaTypeOf(value: string | undefined): string {
+  return (value ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}

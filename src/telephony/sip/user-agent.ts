@@ -11,6 +11,7 @@ import { InboundCall } from './inbound-call.js';
 import { Registration, type RegistrationOptions } from './registration.js';
 import { newTag } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
+import { mediaTypeOf } from './headers.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { StreamTransport, type TcpTransportOptions, type TlsTransportOptions } from './stream-transport.js';
 import { DEFAULT_TIMERS, type TimerConfig } from './timers.js';
@@ -260,12 +261,11 @@ export class UserAgent implements TransactionUser {
  * Accept that rules out application/sdp gets 406 (RFC 4475 sdp01). Both say what we take in Accept.
  */
 function unservableInvite(req: SipRequest): { status: 415 | 406; reason: string } | undefined {
-  const type = req.headers.get('Content-Type');
-  const mediaType = (type ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const mediaType = mediaTypeOf(req.headers.get('Content-Type'));
   if (req.body.trim() !== '' && mediaType !== 'application/sdp') {
     return { status: 415, reason: `Unsupported Media Type (${mediaType.slice(0, 40) || 'no Content-Type'})` };
   }
-  const accept = req.headers.getAll('Accept').flatMap((v) => v.split(',')).map((r) => r.split(';')[0]?.trim().toLowerCase() ?? '').filter((r) => r !== '');
+  const accept = req.headers.getAll('Accept').flatMap((v) => v.split(',')).map(mediaTypeOf).filter((r) => r !== '');
   // No Accept header means application/sdp (§20.1). An empty one, which §20.1 reads as nothing
   // acceptable, is let through: refusing a call over it would be harsher than any peer sending it means.
   if (accept.length > 0 && !accept.some((r) => r === 'application/sdp' || r === 'application/*' || r === '*/*')) {
