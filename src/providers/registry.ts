@@ -212,6 +212,23 @@ export class SpeechRegistry {
 
   constructor(readonly opts: SpeechRegistryOptions = {}) {}
 
+  /**
+   * Makes and readies the default engines (the local recognizer, Silero's model session, flite's
+   * synthesis threads) before any call: loading them at a call's answer held the thread that
+   * carries its RTP for 0.1-0.4 s (Silero's session is built synchronously), right while the callee
+   * said hello. A media thread awaits this before it reports ready. Never rejects: an engine that
+   * cannot load says so at the call that needs it (or falls back, as Silero does to the energy VAD).
+   */
+  async prewarm(): Promise<void> {
+    try {
+      this.stt(undefined).prepare?.();
+      this.tts(undefined);
+      await this.vad(undefined).prepare?.();
+    } catch {
+      // (reported by the call that needs the engine)
+    }
+  }
+
   /** The engines for one call. Throws ProviderChoiceError for a name (or setting) this worker cannot run. */
   engines(choice: SpeechChoice, hooks: EngineHooks = {}): SpeechEngines {
     checkSpeechChoice(choice);

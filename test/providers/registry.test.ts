@@ -11,7 +11,11 @@ import { FliteTts } from '../../src/providers/tts/flite.js';
 import { FliteWasmTts } from '../../src/providers/tts/flite-wasm.js';
 import { EnergyVad } from '../../src/providers/vad/energy.js';
 import { FallbackVad } from '../../src/providers/vad/fallback.js';
-import { SileroVad } from '../../src/providers/vad/silero.js';
+import { defaultSileroModelPath, SileroVad } from '../../src/providers/vad/silero.js';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
 
 test('defaults: flite-wasm, pocketsphinx, Silero (with energy behind it)', () => {
   const e = new SpeechRegistry().engines({});
@@ -211,4 +215,35 @@ test('localProviders: the engines that take no vendor key (what the speech bench
   assert.ok(tts.every((p) => SUPPORTED_PROVIDERS.tts.includes(p)));
   assert.deepEqual(localProviders('stt'), SUPPORTED_PROVIDERS.stt.filter((p) => !['deepgram', 'openai', 'assemblyai'].includes(p)));
   assert.ok(localProviders('stt').includes('pocketsphinx'));
+});
+
+test("prewarm loads Silero's session before any call: the first call's create() builds none (that build held the call's thread at answer)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'outcall-prewarm-'));
+  const model = join(dir, 'silero.onnx'); // a path of its own: sessions are kept per model path
+  copyFileSync(defaultSileroModelPath(), model);
+  const create = ort.InferenceSession.create;
+  let builds = 0;
+  ort.InferenceSession.create = ((...args: Parameters<typeof create>) => {
+    builds++;
+    return create.apply(ort.InferenceSession, args);
+  }) as typeof create;
+  try {
+    const r = new SpeechRegistry({ sileroModelPath: model, onVadFallback: (e) => assert.fail(`no fallback: ${e.message}`) });
+    await r.prewarm();
+    assert.equal(builds, 1, 'the session was built by prewarm');
+    await r.vad(undefined).create({ sampleRate: 8000 });
+    assert.equal(builds, 1, 'the call reused it');
+  } finally {
+    ort.InferenceSession.create = create;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('prewarm never rejects: a model that cannot load is reported at the call that needs it, which falls back', async () => {
+  const told: ProviderError[] = [];
+  const r = new SpeechRegistry({ sileroModelPath: '/nonexistent/prewarm.onnx', onVadFallback: (e) => told.push(e) });
+  await r.prewarm();
+  assert.equal(told.length, 0, 'nothing said before a call needs the VAD');
+  await r.vad(undefined).create({ sampleRate: 8000 });
+  assert.equal(told.length, 1);
 });

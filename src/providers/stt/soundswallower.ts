@@ -126,6 +126,11 @@ export class SoundswallowerStt implements SttProvider {
     this.capabilities = { streaming: true, interimResults: opts.partialEveryMs !== undefined, sampleRates: [8000, 16000], closedVocabulary: true };
   }
 
+  /** Starts the decoding thread and loads the engine and model there (seconds on a cold machine). */
+  prepare(): void {
+    void this.thread.decode([], new Float32Array(0));
+  }
+
   start(opts: SttStartOptions): SttStream {
     if (opts.sampleRate !== 8000 && opts.sampleRate !== 16000) {
       throw new ProviderError('unsupported_audio', `soundswallower hears 8 kHz and 16 kHz audio, not ${opts.sampleRate} Hz`, false);

@@ -55,4 +55,10 @@ export interface SttProvider {
   readonly capabilities: SttCapabilities;
   /** Throws ProviderError('unsupported_audio' | 'provider_bad_request') synchronously. */
   start(opts: SttStartOptions): SttStream;
+  /**
+   * Loads what the first stream would otherwise load (a model, a decoding thread) now, off the call:
+   * a media thread calls it as it starts, so no call's first words wait on it. Never throws; a load
+   * that fails is reported by the first start() instead.
+   */
+  prepare?(): void;
 }

@@ -27,6 +27,10 @@ export class FallbackVad implements VadProvider {
     return this.#useFallback ? this.fallback : this.primary;
   }
 
+  async prepare(): Promise<void> {
+    await this.primary.prepare?.();
+  }
+
   async create(opts: VadOptions): Promise<VadStream> {
     if (this.#useFallback) return this.fallback.create(opts);
     try {

@@ -52,4 +52,6 @@ export interface VadProvider {
   readonly capabilities: VadCapabilities;
   /** Rejects with ProviderError('unsupported_audio') for a rate not in capabilities. */
   create(opts: VadOptions): Promise<VadStream>;
+  /** Loads the model now rather than at the first create() (see SttProvider.prepare). Never rejects. */
+  prepare?(): Promise<void>;
 }

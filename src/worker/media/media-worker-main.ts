@@ -237,4 +237,6 @@ port.on('message', (cmd: WorkerCommand) => {
     });
   }
 });
+// The default engines load now, not at the first call's answer (SpeechRegistry.prewarm).
+await speech.prewarm();
 emit({ type: 'ready', sipPort: udp.local.port });
