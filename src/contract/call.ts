@@ -199,6 +199,20 @@ export const CallMetrics = Type.Object(
         { description: "each switch to an agent's fallback provider during the call, in order" },
       ),
     ),
+    media: Type.Optional(
+      Type.Object(
+        {
+          packets_sent: Type.Integer({ description: 'RTP packets we sent' }),
+          packets_received: Type.Integer({ description: 'RTP packets received from the far end' }),
+          packets_lost: Type.Integer({ description: 'packets that never came (RFC 3550 A.3: expected - received): loss on the network' }),
+          late_packets: Type.Integer({ description: 'packets that came after their playout time: dropped, their audio not heard' }),
+          concealed_ms: Type.Integer({ description: 'audio played as loss concealment in place of missing or late packets' }),
+          jitter_ms: Type.Number({ description: 'interarrival jitter (RFC 3550 A.8) at the end of the call' }),
+          send_stalled_ms: Type.Integer({ description: 'how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker)' }),
+        },
+        { description: "how the call's audio fared on its leg, measured by the media worker" },
+      ),
+    ),
   },
   { description: 'latencies measured by the media worker (answered calls)' },
 );

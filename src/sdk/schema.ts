@@ -2261,6 +2261,23 @@ export interface paths {
                                         /** @description ms from answer */
                                         at_ms: number;
                                     }[];
+                                    /** @description how the call's audio fared on its leg, measured by the media worker */
+                                    media?: {
+                                        /** @description RTP packets we sent */
+                                        packets_sent: number;
+                                        /** @description RTP packets received from the far end */
+                                        packets_received: number;
+                                        /** @description packets that never came (RFC 3550 A.3: expected - received): loss on the network */
+                                        packets_lost: number;
+                                        /** @description packets that came after their playout time: dropped, their audio not heard */
+                                        late_packets: number;
+                                        /** @description audio played as loss concealment in place of missing or late packets */
+                                        concealed_ms: number;
+                                        /** @description interarrival jitter (RFC 3550 A.8) at the end of the call */
+                                        jitter_ms: number;
+                                        /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
+                                        send_stalled_ms: number;
+                                    };
                                 } | null;
                                 /** @description as sent, byte for byte; null when none */
                                 metadata: unknown;
@@ -2612,6 +2629,23 @@ export interface paths {
                                     /** @description ms from answer */
                                     at_ms: number;
                                 }[];
+                                /** @description how the call's audio fared on its leg, measured by the media worker */
+                                media?: {
+                                    /** @description RTP packets we sent */
+                                    packets_sent: number;
+                                    /** @description RTP packets received from the far end */
+                                    packets_received: number;
+                                    /** @description packets that never came (RFC 3550 A.3: expected - received): loss on the network */
+                                    packets_lost: number;
+                                    /** @description packets that came after their playout time: dropped, their audio not heard */
+                                    late_packets: number;
+                                    /** @description audio played as loss concealment in place of missing or late packets */
+                                    concealed_ms: number;
+                                    /** @description interarrival jitter (RFC 3550 A.8) at the end of the call */
+                                    jitter_ms: number;
+                                    /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
+                                    send_stalled_ms: number;
+                                };
                             } | null;
                             /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
@@ -2836,6 +2870,23 @@ export interface paths {
                                     /** @description ms from answer */
                                     at_ms: number;
                                 }[];
+                                /** @description how the call's audio fared on its leg, measured by the media worker */
+                                media?: {
+                                    /** @description RTP packets we sent */
+                                    packets_sent: number;
+                                    /** @description RTP packets received from the far end */
+                                    packets_received: number;
+                                    /** @description packets that never came (RFC 3550 A.3: expected - received): loss on the network */
+                                    packets_lost: number;
+                                    /** @description packets that came after their playout time: dropped, their audio not heard */
+                                    late_packets: number;
+                                    /** @description audio played as loss concealment in place of missing or late packets */
+                                    concealed_ms: number;
+                                    /** @description interarrival jitter (RFC 3550 A.8) at the end of the call */
+                                    jitter_ms: number;
+                                    /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
+                                    send_stalled_ms: number;
+                                };
                             } | null;
                             /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
@@ -3064,6 +3115,23 @@ export interface paths {
                                     /** @description ms from answer */
                                     at_ms: number;
                                 }[];
+                                /** @description how the call's audio fared on its leg, measured by the media worker */
+                                media?: {
+                                    /** @description RTP packets we sent */
+                                    packets_sent: number;
+                                    /** @description RTP packets received from the far end */
+                                    packets_received: number;
+                                    /** @description packets that never came (RFC 3550 A.3: expected - received): loss on the network */
+                                    packets_lost: number;
+                                    /** @description packets that came after their playout time: dropped, their audio not heard */
+                                    late_packets: number;
+                                    /** @description audio played as loss concealment in place of missing or late packets */
+                                    concealed_ms: number;
+                                    /** @description interarrival jitter (RFC 3550 A.8) at the end of the call */
+                                    jitter_ms: number;
+                                    /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
+                                    send_stalled_ms: number;
+                                };
                             } | null;
                             /** @description as sent, byte for byte; null when none */
                             metadata: unknown;
@@ -3295,6 +3363,23 @@ export interface paths {
                                         /** @description ms from answer */
                                         at_ms: number;
                                     }[];
+                                    /** @description how the call's audio fared on its leg, measured by the media worker */
+                                    media?: {
+                                        /** @description RTP packets we sent */
+                                        packets_sent: number;
+                                        /** @description RTP packets received from the far end */
+                                        packets_received: number;
+                                        /** @description packets that never came (RFC 3550 A.3: expected - received): loss on the network */
+                                        packets_lost: number;
+                                        /** @description packets that came after their playout time: dropped, their audio not heard */
+                                        late_packets: number;
+                                        /** @description audio played as loss concealment in place of missing or late packets */
+                                        concealed_ms: number;
+                                        /** @description interarrival jitter (RFC 3550 A.8) at the end of the call */
+                                        jitter_ms: number;
+                                        /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
+                                        send_stalled_ms: number;
+                                    };
                                 } | null;
                                 /** @description as sent, byte for byte; null when none */
                                 metadata: unknown;
@@ -3522,6 +3607,23 @@ export interface paths {
                                     /** @description ms from answer */
                                     at_ms: number;
                                 }[];
+                                /** @description how the call's audio fared on its leg, measured by the media worker */
+                                media?: {
+                                    /** @description RTP packets we sent */
+                                    packets_sent: number;
+                                    /** @description RTP packets received from the far end */
+                                    packets_received: number;
+                                    /** @description packets that never came (RFC 3550 A.3: expected - received): loss on the network */
+                                    packets_lost: number;
+                                    /** @description packets that came after their playout time: dropped, their audio not heard */
+                                    late_packets: number;
+                                    /** @description audio played as loss concealment in place of missing or late packets */
+                                    concealed_ms: number;
+                                    /** @description interarrival jitter (RFC 3550 A.8) at the end of the call */
+                                    jitter_ms: number;
+                                    /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
+                                    send_stalled_ms: number;
+                                };
                             } | null;
                             /** @description as sent, byte for byte; null when none */
                             metadata: unknown;

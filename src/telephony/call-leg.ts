@@ -15,7 +15,7 @@
  * - every way a call ends (our BYE/CANCEL, theirs, ring timeout, failure, UA shutdown) goes through
  *   finish(): the media is closed and its port returned exactly once, then `ended` resolves.
  */
-import { DTMF_DIGITS, MediaSession, type MediaSessionStats } from './rtp/index.js';
+import { DTMF_DIGITS, MediaSession, mediaQualityOf, type MediaQuality, type MediaSessionStats } from './rtp/index.js';
 import type { NegotiatedMedia } from './sdp/index.js';
 import type { CallEvent, EndedEvent, OutboundCall } from './sip/index.js';
 import { offerTokens, type CallLegOptions, type LegEnded, type LegEvent } from './leg-events.js';
@@ -220,6 +220,11 @@ export class CallLeg {
   /** RTP counters of this leg (benchmarks, diagnostics). */
   mediaStats(): MediaSessionStats {
     return this.media.stats();
+  }
+
+  /** How this leg's audio fared (the call's metrics.media); readable after the call ended. */
+  mediaQuality(): MediaQuality {
+    return mediaQualityOf(this.media.stats());
   }
 
   // ---------------------------------------------------------------- SIP events

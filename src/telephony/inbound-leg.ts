@@ -15,7 +15,7 @@ import { chooseAnswerCodec, WIDEBAND_ANSWER_PREFERENCE, type AudioCodecToken } f
 import type { LegEnded, LegEvent } from './leg-events.js';
 import { LegListeners } from './leg-listeners.js';
 import { describe, parseInfoDtmf } from './leg-helpers.js';
-import { MediaSession, type PacingClock, type PortPool } from './rtp/index.js';
+import { MediaSession, mediaQualityOf, type MediaQuality, type PacingClock, type PortPool } from './rtp/index.js';
 import type { MediaEncryption } from './sdp/crypto.js';
 import { mapOutcome, type InboundCall, type InboundEnded } from './sip/index.js';
 
@@ -223,6 +223,11 @@ export class InboundLeg {
   }
 
   /** Blind transfer (REFER) of the caller; resolves with the REFER's final status (the transfer_call tool). */
+  /** How this leg's audio fared (the call's metrics.media); undefined when no media ever ran. */
+  mediaQuality(): MediaQuality | undefined {
+    return this.media ? mediaQualityOf(this.media.stats()) : undefined;
+  }
+
   transfer(target: string): Promise<number> {
     return this.call.transfer(target);
   }

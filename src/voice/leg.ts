@@ -4,6 +4,7 @@
  * around either. Events are telephony's own (LegEvent), not a copy of them.
  */
 import type { LegEvent } from '../telephony/leg-events.js';
+import type { MediaQuality } from '../telephony/rtp/media-quality.js';
 
 export type { LegEvent };
 
@@ -21,4 +22,6 @@ export interface Leg {
   transfer?(target: string): Promise<number>;
   /** RFC 4733 digits to the callee (the send_dtmf tool); throws on a bad digit or a dead call. */
   sendDtmf?(digits: string): void;
+  /** How the call's audio fared on this leg (loss, late packets, concealment, jitter); undefined without media. */
+  mediaQuality?(): MediaQuality | undefined;
 }

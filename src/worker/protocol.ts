@@ -7,6 +7,7 @@ import type { AmdCue, AnsweredBy } from '../amd/types.js';
 import type { EndReason } from '../contract/status.js';
 import type { ProviderFallbackEvent } from '../providers/settings.js';
 import type { Recording, RecordingOptions } from '../media/wav-recorder.js';
+import type { MediaQuality } from '../telephony/rtp/media-quality.js';
 import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
 import type { GreetingSpec, VoiceCallSpec } from '../voice/spec.js';
 
@@ -78,6 +79,8 @@ export interface CallTimings {
   turns: TurnLatency[];
   /** Each switch of a provider chain to its next provider, in order. */
   providerFallbacks?: ProviderFallbackRecord[];
+  /** How the call's audio fared on its leg, read at the end. */
+  media?: MediaQuality;
 }
 
 /** A provider switch as the call records it: ms from answer (the session's clock). */

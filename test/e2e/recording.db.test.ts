@@ -171,6 +171,17 @@ describe('recording and post-call analysis on live calls (baresip, L16/16000)', 
     assert.ok(e2e.length >= 1);
     assert.equal(m.end_to_end_max_ms, Math.max(...e2e));
     assert.ok(m.end_to_end_p50_ms <= m.end_to_end_max_ms);
+    // Media quality: both sides sent a packet per 20 ms for the whole call, over loopback nothing
+    // was lost, and the healthy worker neither stalled nor played concealment in place of speech.
+    const media = m.media;
+    assert.ok(media, 'metrics.media stored');
+    const expected = (call.duration_s * 1000) / 20;
+    for (const k of ['packets_sent', 'packets_received'] as const) {
+      assert.ok(Math.abs(media[k] - expected) < expected * 0.1, `${k} ${media[k]} for a ${call.duration_s} s call (~${expected.toFixed(0)})`);
+    }
+    assert.equal(media.packets_lost, 0, JSON.stringify(media));
+    assert.ok(media.late_packets <= 5 && media.concealed_ms <= 400, JSON.stringify(media));
+    assert.ok(media.jitter_ms >= 0 && media.jitter_ms < 20, JSON.stringify(media));
 
     // Summary after the end, and one analyzed callback that comes after completed.
     const analyzed = await waitFor('the analyzed status callback', () => receiver.received.find((x) => x.url === '/status' && JSON.parse(x.body).type === 'call.analyzed' && JSON.parse(x.body).data.call_id === callId), 20_000);

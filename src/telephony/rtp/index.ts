@@ -25,6 +25,7 @@ export {
   histogramPercentile,
   DEVIATION_BUCKET_MS,
 } from './media-events.js';
+export { mediaQualityOf, type MediaQuality } from './media-quality.js';
 export { PacingClock, LegSchedule, type PacedLeg, type PacingRegistration, type PacingClockOptions, type PacingClockStats } from './pacing-clock.js';
 export { PortPool, PortPoolExhaustedError, type PortPoolOptions } from './port-pool.js';
 export { parseRtp, serializeRtp, buildRtp, rtpPacketSize, looksLikeRtcp, type RtpHeader, type RtpPacket, type RtpParseResult, type RtpParseError } from './packet.js';

@@ -108,6 +108,8 @@ export interface MediaSessionStats {
   late: number;
   duplicates: number;
   concealedPackets: number;
+  /** Audio played as loss concealment, in ms (concealedPackets at their length). */
+  concealedMs: number;
   framesEmitted: number;
   skippedTicks: number;
   droppedNotStarted: number;
@@ -151,6 +153,7 @@ export function emptyStats(): MediaSessionStats {
     late: 0,
     duplicates: 0,
     concealedPackets: 0,
+    concealedMs: 0,
     framesEmitted: 0,
     skippedTicks: 0,
     droppedNotStarted: 0,

@@ -307,6 +307,7 @@ export class MediaSession {
       sendDeviationHistogram: this.counters.sendDeviationHistogram.slice(),
       packetsLost: this.receiver.packetsLost,
       jitterMs: this.receiver.jitterMs,
+      concealedMs: this.receiver.concealedMs,
       jitterBuffer: this.receiver.jitterBufferStats,
       playedMs: this.sender.playedMs,
       queuedMs: this.sender.queuedMs,

@@ -43,6 +43,8 @@ export class RtpReceiver {
   private jitter = new JitterBuffer<Uint8Array>();
   private readonly fifo = new SampleFifo(1920);
   private lastDecoded: Int16Array | undefined;
+  /** Audio played as loss concealment, ms (kept in ms: a re-INVITE may change the codec's rate). */
+  private concealedTotalMs = 0;
   private concealRun = 0;
   private dtmfIn: DtmfReceiver | undefined;
   private remoteSsrc: number | undefined;
@@ -212,6 +214,7 @@ export class RtpReceiver {
         concealed = true;
         this.counters.concealedPackets++;
         const n = this.lastDecoded?.length || this.frameSize;
+        this.concealedTotalMs += (n / codec.sampleRate) * 1000;
         // (lastDecoded may have been emitted as a frame: map() makes a copy, never mutating it)
         if (this.concealRun === 0 && this.lastDecoded) this.fifo.append(this.lastDecoded.map((s) => s >> 1));
         else this.fifo.appendSilence(n);
@@ -247,6 +250,11 @@ export class RtpReceiver {
   /** Cumulative packets lost (RFC 3550 A.3), floored at 0 (duplicates can make it negative). */
   get packetsLost(): number {
     return Math.max(0, this.rx.lost);
+  }
+
+  /** Audio played as loss concealment (a packet missing or late at its playout), in ms. */
+  get concealedMs(): number {
+    return this.concealedTotalMs;
   }
 
   /** Interarrival jitter (RFC 3550 A.8) in ms. */

@@ -31,5 +31,18 @@ export function callMetrics(t: CallTimings): CallMetrics {
     ...(t.providerFallbacks && t.providerFallbacks.length > 0
       ? { provider_fallbacks: t.providerFallbacks.map((f) => ({ kind: f.kind, from: f.from, to: f.to, code: f.code, message: f.message, at_ms: Math.max(0, Math.round(f.atMs)) })) }
       : {}),
+    ...(t.media
+      ? {
+          media: {
+            packets_sent: t.media.packetsSent,
+            packets_received: t.media.packetsReceived,
+            packets_lost: t.media.packetsLost,
+            late_packets: t.media.latePackets,
+            concealed_ms: Math.round(t.media.concealedMs),
+            jitter_ms: t.media.jitterMs,
+            send_stalled_ms: t.media.sendStalledMs,
+          },
+        }
+      : {}),
   };
 }

@@ -1,4 +1,5 @@
 import type { Leg, LegEvent } from '../../voice/leg.js';
+import type { MediaQuality } from '../../telephony/rtp/media-quality.js';
 import type { EndReason } from '../../contract/status.js';
 import type { TtsProvider } from '../../providers/tts/types.js';
 import type { TranscriptTurn, TurnLatency, VoiceEndReason, VoiceEvent } from '../../voice/events.js';
@@ -98,7 +99,13 @@ function timingsOf(call: ActiveCall): CallTimings {
     ...(greeting !== undefined ? { answerToGreetingMs: greeting } : {}),
     turns: [...call.latencies],
     ...(call.fallbacks.length > 0 ? { providerFallbacks: [...call.fallbacks] } : {}),
+    ...mediaOf(call.leg),
   };
+}
+
+function mediaOf(leg: Leg | undefined): { media?: MediaQuality } {
+  const media = leg?.mediaQuality?.();
+  return media ? { media } : {};
 }
 
 /** Why the call ended, in the platform's words (stable end_reason strings). */

@@ -58,6 +58,7 @@ export function tapLeg(inner: Leg, opts: RecordingOptions & { maxMs: number; now
     onEarlyAudio: inner.onEarlyAudio?.bind(inner),
     transfer: inner.transfer?.bind(inner),
     sendDtmf: inner.sendDtmf?.bind(inner),
+    mediaQuality: inner.mediaQuality?.bind(inner),
   };
   return {
     leg,

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { VirtualClock } from '../../helpers/virtual-clock.js';
-import { MediaSession, PacingClock, parseRtp, parseRtcp, buildRtp, type RtpPacket } from '../../../src/telephony/rtp/index.js';
+import { MediaSession, mediaQualityOf, PacingClock, parseRtp, parseRtcp, buildRtp, type RtpPacket } from '../../../src/telephony/rtp/index.js';
 import type { NegotiatedMedia } from '../../../src/telephony/sdp/index.js';
 import { freshPool, sleep, waitFor } from './helpers.js';
 
@@ -172,6 +172,17 @@ test('received frames come out one per tick after the 60 ms prefetch; gaps are c
     assert.equal(frames.length, 10, 'nine received + one concealed, one per tick');
     assert.deepEqual(frames.map((c, i) => (c ? i : -1)).filter((i) => i >= 0), [4]);
     assert.equal(s.stats().concealedPackets, 1);
+    assert.equal(s.stats().concealedMs, 20, 'one 20 ms packet concealed');
+    const q = mediaQualityOf(s.stats());
+    assert.deepEqual(
+      { received: q.packetsReceived, lost: q.packetsLost, late: q.latePackets, concealed: q.concealedMs, stalled: q.sendStalledMs },
+      { received: 9, lost: 1, late: 0, concealed: 20, stalled: 0 },
+      'the call metrics figures: one lost on the way, concealed',
+    );
+    // The missing packet comes after its slot was concealed: late, not heard (and no longer lost).
+    p.sock.send(buildRtp(0, false, 504, 4 * 160, 99, new Uint8Array(160).fill(0x84)), s.localPort, '127.0.0.1');
+    await waitFor(() => s.stats().packetsReceived === 10);
+    assert.deepEqual([mediaQualityOf(s.stats()).latePackets, mediaQualityOf(s.stats()).packetsLost], [1, 0]);
     // The stream then stops: concealment continues briefly (≤ 200 ms), then frames stop entirely.
     await run(vt, 1000);
     const after = frames.length;
