@@ -8,9 +8,9 @@
 import type { AppContext } from '../app-context.js';
 import { OutcallError } from '../errors.js';
 import { DEFAULT_ORG_ID } from '../store/orgs.js';
-import { BUNDLED_PERSONA_DIR, loadPersonaDirs } from './persona.js';
 import { seedSandbox, type SandboxSeed } from './seed.js';
-import { startSandbox, type Sandbox } from './service.js';
+import type { Sandbox } from './service.js';
+import { startSandboxThread } from './sandbox-thread.js';
 
 export interface EmbeddedSandbox {
   readonly sandbox: Sandbox;
@@ -30,7 +30,8 @@ export async function startEmbeddedSandbox(ctx: AppContext, o: { embeddedStore: 
   try {
     // OUTCALL_SANDBOX_PERSONAS: a folder of the user's own persona files, added to (or replacing, by name) the bundled ones.
     const extra = env.OUTCALL_SANDBOX_PERSONAS;
-    sandbox = await startSandbox({ host: '127.0.0.1', port, ...(extra ? { personas: loadPersonaDirs([BUNDLED_PERSONA_DIR, extra]) } : {}) });
+    // On a thread of its own: the personas' audio must not wait on this thread's API and database work.
+    sandbox = await startSandboxThread({ host: '127.0.0.1', port, ...(extra ? { personaDirs: [extra] } : {}) });
   } catch (err) {
     // The sandbox is a convenience: a broken persona file or a taken port must not stop the platform.
     const msg = `sandbox not started: ${(err as Error).message}`;
