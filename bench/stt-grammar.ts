@@ -32,6 +32,7 @@ const YES_NO = [
   ['Well, maybe later this afternoon.', ''], ['Who is calling?', ''],
 ] as const;
 const KEYWORDS = ['yes', 'yeah', 'sure', 'okay', 'no', 'busy'];
+const VERBOSE = process.argv.includes('--verbose');
 
 function editDistance(a: string[], b: string[]): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -74,19 +75,27 @@ for (const path of ['8 kHz', 'mu-law'] as const) {
     const got = phraseWords(await hear(stt, pcm, CLOSED_SET));
     errors += editDistance(ref, got);
     words += ref.length;
+    if (VERBOSE && editDistance(ref, got) > 0) console.error(`${path} phrases : "${ref.join(' ')}" -> "${got.join(' ')}"`);
   }
   const cpu = cpuS() - c0;
   let right = 0;
+  let keywordErrors = 0;
+  let keywordWords = 0;
   for (const [text, want] of YES_NO) {
     let pcm = atRate(await fliteSpeech(text), 8000);
     if (path === 'mu-law') pcm = decodeMuLaw(encodeMuLaw(pcm));
     const heard = phraseWords(await hear(stt, pcm, KEYWORDS));
     const first = heard.find((w) => KEYWORDS.includes(w)) ?? '';
     if (first === want) right++;
+    keywordErrors += editDistance(phraseWords(text), heard);
+    keywordWords += phraseWords(text).length;
+    if (VERBOSE) console.error(`${path} keywords: "${phraseWords(text).join(' ')}" -> "${heard.join(' ')}"`);
   }
-  rows.push(`| ${path} | ${CLOSED_SET.length} | ${words} | ${((100 * errors) / words).toFixed(1)} % | ${(cpu / audioS).toFixed(3)} | ${right}/${YES_NO.length} |`);
+  rows.push(
+    `| ${path} | ${CLOSED_SET.length} | ${words} | ${((100 * errors) / words).toFixed(1)} % | ${(cpu / audioS).toFixed(3)} | ${right}/${YES_NO.length} | ${((100 * keywordErrors) / keywordWords).toFixed(1)} % |`,
+  );
 }
-console.log('| audio | sentences | words | WER (closed set) | CPU-s per audio-s | yes/no keyword right |');
-console.log('|---|---|---|---|---|---|');
+console.log('| audio | sentences | words | WER (closed set) | CPU-s per audio-s | yes/no keyword right | WER of those answers (keywords-only grammar) |');
+console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 process.exit(0);
