@@ -76,6 +76,7 @@ export const ERROR_CATALOG = {
   // 500/503
   internal_error: { status: 500, summary: 'An unexpected error; it has been logged.' },
   unavailable: { status: 503, summary: 'The store is unreachable.' },
+  storage_full: { status: 507, summary: "The store's disk is full; nothing was written (the operator must free space)." },
   // A tool the voice agent called failed: reported to the agent's brain (flow on_failure, the model's
   // tool result) and in the transcript as {error, code}, never sent over HTTP.
   tool_unknown: { status: 400, summary: 'The agent called a tool it does not have.' },

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { OutcallError } from '../errors.js';
-import { isConnectionError } from '../store/pg-errors.js';
+import { isConnectionError, isStorageFull } from '../store/pg-errors.js';
 import { validationToError } from './validation.js';
 
 /** Maps every failure to the one envelope with a stable code; unexpected errors are logged, not leaked. */
@@ -22,6 +22,8 @@ export function toOutcallError(err: FastifyError | Error): OutcallError | undefi
   if (fe.statusCode === 415) return new OutcallError('unsupported_media_type', 'send the body as application/json');
   // The database went away (restart, outage): a retryable 503, not an internal error.
   if (isConnectionError(err)) return new OutcallError('unavailable', 'the store is unreachable; retry shortly', null, { 'retry-after': '2' });
+  // Nothing was written: the same request succeeds once the operator frees space.
+  if (isStorageFull(err)) return new OutcallError('storage_full', "the store's disk is full: nothing was written; retry once space is freed", null, { 'retry-after': '30' });
   return undefined;
 }
 
@@ -47,6 +49,8 @@ export const MAX_PARAM_LENGTH = 100;
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const known = toOutcallError(err);
   if (known) {
+    // The client's answer says what happened; the operator, who must free space, hears it here.
+    if (known.code === 'storage_full') req.log.error({ err }, "the store's disk is full");
     void reply.code(known.status).headers(known.headers).send(known.toEnvelope());
     return;
   }

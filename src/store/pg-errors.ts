@@ -29,3 +29,12 @@ export function isConnectionError(err: unknown): err is Error {
     /Connection terminated|Client was closed|not queryable|timeout exceeded when trying to connect/i.test(err.message)
   );
 }
+
+/**
+ * The store's disk is full (SQLSTATE 53100 disk_full: "could not extend file", on PostgreSQL and on
+ * PGlite's data folder). Nothing of the statement was written, and the same write succeeds once
+ * space is freed: the API answers 507 `storage_full`, and a call's events are retried.
+ */
+export function isStorageFull(err: unknown): err is Error {
+  return err instanceof Error && (err as { code?: unknown }).code === '53100';
+}

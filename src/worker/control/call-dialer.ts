@@ -7,7 +7,7 @@ import { beginDial } from '../../dispatch/dial-guard.js';
 import type { ClaimedCall, Dialer } from '../../dispatch/types.js';
 import { findAgentRow } from '../../store/agent-rows.js';
 import { CALL_CANCEL_CHANNEL } from '../../store/channels.js';
-import { isConnectionError } from '../../store/pg-errors.js';
+import { isConnectionError, isStorageFull } from '../../store/pg-errors.js';
 import { sql } from '../../store/sql.js';
 import { signingSecrets } from '../../webhooks/secrets.js';
 import type { WorkerCommand, WorkerEvent } from '../protocol.js';
@@ -212,8 +212,10 @@ export class CallDialer implements Dialer {
 
   /**
    * Records one event of a call, again and again while the store is unreachable (a database restart or
-   * outage): the call goes on talking meanwhile, and its answer, end and result are written, in order,
-   * once the store is back. Any other failure is the caller's to log.
+   * outage) or its disk is full: the call goes on talking meanwhile, and its answer, end and result
+   * are written, in order, once the store is back (or space is freed; a recording that alone does not
+   * fit is dropped and the call ends without it: CallEvents' 'ended'). Any other failure is the
+   * caller's to log.
    */
   async #applyWhileUnreachable(call: ClaimedCall, e: CallWorkerEvent): Promise<void> {
     for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
@@ -221,8 +223,10 @@ export class CallDialer implements Dialer {
         await this.#events.apply(call, e);
         return;
       } catch (err) {
-        if (!isConnectionError(err) || Date.now() + wait > this.#giveUpAt) throw err;
-        this.ctx.logger?.warn({ callId: call.id, event: e.type, retryInMs: wait }, 'the store is unreachable; the call event will be recorded when it is back');
+        const full = isStorageFull(err);
+        if ((!full && !isConnectionError(err)) || Date.now() + wait > this.#giveUpAt) throw err;
+        if (full) this.ctx.logger?.error({ callId: call.id, event: e.type, retryInMs: wait }, "the store's disk is full; the call event will be recorded once space is freed");
+        else this.ctx.logger?.warn({ callId: call.id, event: e.type, retryInMs: wait }, 'the store is unreachable; the call event will be recorded when it is back');
         await new Promise((r) => setTimeout(r, wait));
       }
     }
