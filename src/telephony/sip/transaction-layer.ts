@@ -8,7 +8,8 @@ import { SipHeaders } from './headers.js';
 import { MAGIC_COOKIE } from './ids.js';
 import type { Logger } from './logger.js';
 import { serializeVia, type SipMessage, type SipRequest, type SipResponse, type Via } from './message.js';
-import { responseDestination } from './builder.js';
+import { createHash } from 'node:crypto';
+import { buildResponse, responseDestination } from './builder.js';
 import { serializeMessage } from './serializer.js';
 import { InviteServerTransaction, NonInviteServerTransaction } from './server-transaction.js';
 import type { TimerConfig } from './timers.js';
@@ -35,6 +36,9 @@ export class TransactionLayer {
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly servers = new Map<string, ServerTransaction>();
   private tu: TransactionUser | undefined;
+  private inviteScreen: ((source: HostPort) => number | undefined) | undefined;
+  /** INVITEs refused statelessly by the screen (setInviteScreen). */
+  screenedInvites = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -44,6 +48,16 @@ export class TransactionLayer {
 
   setUser(tu: TransactionUser): void {
     this.tu = tu;
+  }
+
+  /**
+   * Consulted for every new INVITE outside a dialog (no To tag) before a transaction is made: a status
+   * refuses it at once, statelessly (RFC 3261 §8.2.7). A flood from a blocked scanner then costs one
+   * datagram back per INVITE and no state: a transaction would keep 32 s (Timer H) of retransmitting
+   * its 403 to a peer that never ACKs, ten datagrams per INVITE.
+   */
+  setInviteScreen(screen: ((source: HostPort) => number | undefined) | undefined): void {
+    this.inviteScreen = screen;
   }
 
   /** Live transactions (client + server); the fuzz test asserts it returns to zero. */
@@ -99,6 +113,17 @@ export class TransactionLayer {
       return;
     }
     const top = req.core.vias[0] as Via;
+    if (req.method === 'INVITE' && this.inviteScreen && req.core.to.params.get('tag') === undefined) {
+      const status = this.inviteScreen(source);
+      if (status !== undefined) {
+        this.screenedInvites++;
+        // §8.2.7: a stateless UAS's To tag is the same for a retransmission of the same request.
+        const toTag = createHash('sha1').update(`${key}|${req.core.callId}|${req.core.from.params.get('tag') ?? ''}`).digest('hex').slice(0, 16);
+        const dest = responseDestination(top, source, transport.reliable);
+        this.sendStateless(buildResponse(req, status, { toTag }), transport, dest).catch((err: unknown) => this.logger.debug({ err, source }, 'stateless refusal not sent'));
+        return;
+      }
+    }
     const ctx = {
       clock: this.clock,
       timers: this.timers,

@@ -99,6 +99,14 @@ export class UserAgent implements TransactionUser {
     }
   }
 
+  /**
+   * Refuses new INVITEs from some sources at once, without a transaction or a question to onInvite
+   * (TransactionLayer.setInviteScreen): `screen` returns the status for a source to refuse, or undefined.
+   */
+  screenInvites(screen: ((source: HostPort) => number | undefined) | undefined): void {
+    this.layer.setInviteScreen(screen);
+  }
+
   /** Binds the requested transports and returns a user agent using them. */
   static async listen(o: UserAgentListenOptions): Promise<UserAgent> {
     const transports: SipTransport[] = [];

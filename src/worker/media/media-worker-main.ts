@@ -55,15 +55,16 @@ setInterval(() => {
   emit({ type: 'refused-at-edge', count: refusedAtEdge });
   refusedAtEdge = 0;
 }, 1000).unref();
+// Blocked sources are refused before any transaction is made: a scanner's flood costs almost nothing.
+ua.screenInvites((source) => {
+  if (!guard.blocked(source.host)) return undefined;
+  refusedAtEdge++;
+  return 403;
+});
 ua.onInvite((call) => {
   if (shuttingDown) {
     // RFC 3261 §21.5.4: not now, try elsewhere or later.
     call.reject(503, 'Service Unavailable');
-    return;
-  }
-  if (guard.blocked(call.source.host)) {
-    call.reject(403, 'Forbidden');
-    refusedAtEdge++;
     return;
   }
   invites.set(call.callId, call);

@@ -281,3 +281,35 @@ function respond(req: SipRequest, status: number): string {
   lines.push(`From: ${req.headers.get('From') ?? ''}`, `To: ${req.headers.get('To') ?? ''}`, `Call-ID: ${req.core.callId}`, `CSeq: ${req.core.cseq.seq} ${req.core.cseq.method}`, 'Content-Length: 0', '', '');
   return lines.join('\r\n');
 }
+
+describe('INVITEs from screened sources (a blocked scanner)', () => {
+  test('refused statelessly: one 403 per INVITE, with the same To tag for a retransmission, and no transaction, retransmission or call', async () => {
+    const s = setup();
+    s.ua.screenInvites((src) => (src.host === CALLER.host ? 403 : undefined));
+    s.invite();
+    s.invite(); // the scanner's retransmission
+    await Promise.resolve();
+    const refused = s.responses(403);
+    assert.equal(refused.length, 2, 'each INVITE answered once');
+    const tags = refused.map((r) => r.core.to.params.get('tag'));
+    assert.ok(tags[0] && tags[0] === tags[1], `a deterministic To tag: ${tags.join(', ')}`);
+    assert.equal(s.calls.length, 0, 'never offered as a call');
+    assert.equal(s.ua.layer.size, 0, 'no transaction kept');
+    assert.equal(s.ua.layer.screenedInvites, 2);
+    s.clock.advance(64 * T1 + 1);
+    assert.equal(s.responses(403).length, 2, 'nothing retransmitted (Timer G never runs)');
+  });
+
+  test('other sources, and requests inside a dialog, are not screened', async () => {
+    const s = setup();
+    s.ua.screenInvites((src) => (src.host === '192.0.2.9' ? 403 : undefined));
+    s.invite();
+    await Promise.resolve();
+    assert.equal(s.calls.length, 1, 'an INVITE from elsewhere is offered');
+    const blocked = setup();
+    blocked.ua.screenInvites(() => 403);
+    blocked.transport.deliver(request({ method: 'INVITE', branch: 'z9hG4bKre1', toTag: 'ours1', body: OFFER }), CALLER);
+    await Promise.resolve();
+    assert.equal(blocked.ua.layer.screenedInvites, 0, 'a re-INVITE (To tag) is the dialog\'s, not a new call');
+  });
+});
