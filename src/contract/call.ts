@@ -209,6 +209,7 @@ export const CallMetrics = Type.Object(
           concealed_ms: Type.Integer({ description: 'audio played as loss concealment in place of missing or late packets' }),
           jitter_ms: Type.Number({ description: 'interarrival jitter (RFC 3550 A.8) at the end of the call' }),
           send_stalled_ms: Type.Integer({ description: 'how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker)' }),
+          send_lateness_p99_ms: Type.Number({ description: '99th percentile of how late our packets left against their 20 ms schedule (a few ms on a healthy worker)' }),
         },
         { description: "how the call's audio fared on its leg, measured by the media worker" },
       ),

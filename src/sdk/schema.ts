@@ -2277,6 +2277,8 @@ export interface paths {
                                         jitter_ms: number;
                                         /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
                                         send_stalled_ms: number;
+                                        /** @description 99th percentile of how late our packets left against their 20 ms schedule (a few ms on a healthy worker) */
+                                        send_lateness_p99_ms: number;
                                     };
                                 } | null;
                                 /** @description as sent, byte for byte; null when none */
@@ -2645,6 +2647,8 @@ export interface paths {
                                     jitter_ms: number;
                                     /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
                                     send_stalled_ms: number;
+                                    /** @description 99th percentile of how late our packets left against their 20 ms schedule (a few ms on a healthy worker) */
+                                    send_lateness_p99_ms: number;
                                 };
                             } | null;
                             /** @description as sent, byte for byte; null when none */
@@ -2886,6 +2890,8 @@ export interface paths {
                                     jitter_ms: number;
                                     /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
                                     send_stalled_ms: number;
+                                    /** @description 99th percentile of how late our packets left against their 20 ms schedule (a few ms on a healthy worker) */
+                                    send_lateness_p99_ms: number;
                                 };
                             } | null;
                             /** @description as sent, byte for byte; null when none */
@@ -3131,6 +3137,8 @@ export interface paths {
                                     jitter_ms: number;
                                     /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
                                     send_stalled_ms: number;
+                                    /** @description 99th percentile of how late our packets left against their 20 ms schedule (a few ms on a healthy worker) */
+                                    send_lateness_p99_ms: number;
                                 };
                             } | null;
                             /** @description as sent, byte for byte; null when none */
@@ -3379,6 +3387,8 @@ export interface paths {
                                         jitter_ms: number;
                                         /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
                                         send_stalled_ms: number;
+                                        /** @description 99th percentile of how late our packets left against their 20 ms schedule (a few ms on a healthy worker) */
+                                        send_lateness_p99_ms: number;
                                     };
                                 } | null;
                                 /** @description as sent, byte for byte; null when none */
@@ -3623,6 +3633,8 @@ export interface paths {
                                     jitter_ms: number;
                                     /** @description how long our media loop stalled: the audio after it went out that much later (0 on a healthy worker) */
                                     send_stalled_ms: number;
+                                    /** @description 99th percentile of how late our packets left against their 20 ms schedule (a few ms on a healthy worker) */
+                                    send_lateness_p99_ms: number;
                                 };
                             } | null;
                             /** @description as sent, byte for byte; null when none */

@@ -182,6 +182,7 @@ describe('recording and post-call analysis on live calls (baresip, L16/16000)', 
     assert.equal(media.packets_lost, 0, JSON.stringify(media));
     assert.ok(media.late_packets <= 5 && media.concealed_ms <= 400, JSON.stringify(media));
     assert.ok(media.jitter_ms >= 0 && media.jitter_ms < 20, JSON.stringify(media));
+    assert.ok(media.send_lateness_p99_ms > 0 && media.send_lateness_p99_ms <= 50, JSON.stringify(media));
 
     // Summary after the end, and one analyzed callback that comes after completed.
     const analyzed = await waitFor('the analyzed status callback', () => receiver.received.find((x) => x.url === '/status' && JSON.parse(x.body).type === 'call.analyzed' && JSON.parse(x.body).data.call_id === callId), 20_000);

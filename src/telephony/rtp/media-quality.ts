@@ -4,7 +4,7 @@
  * playout time, audio played as concealment) and what only the sender knows (audio sent late because
  * our own loop stalled). A carrier's loss shows as packets_lost; a stall of ours as send_stalled_ms.
  */
-import type { MediaSessionStats } from './media-events.js';
+import { histogramPercentile, type MediaSessionStats } from './media-events.js';
 
 export interface MediaQuality {
   packetsSent: number;
@@ -19,6 +19,8 @@ export interface MediaQuality {
   jitterMs: number;
   /** How long our pacing loop stalled past its burst bound (grid points skipped): the audio after it went out that much later, ms. */
   sendStalledMs: number;
+  /** 99th percentile of how late our packets left against their 20 ms grid, ms (a 0.25 ms histogram). */
+  sendLatenessP99Ms: number;
 }
 
 /** The quality figures of a media session's counters; periodMs is the pacing grid's period (the packet time). */
@@ -31,5 +33,6 @@ export function mediaQualityOf(s: MediaSessionStats, periodMs = 20): MediaQualit
     concealedMs: Math.round(s.concealedMs),
     jitterMs: Math.round(s.jitterMs * 10) / 10,
     sendStalledMs: s.skippedTicks * periodMs,
+    sendLatenessP99Ms: histogramPercentile(s.sendDeviationHistogram, 99),
   };
 }

@@ -41,6 +41,7 @@ export function callMetrics(t: CallTimings): CallMetrics {
             concealed_ms: Math.round(t.media.concealedMs),
             jitter_ms: t.media.jitterMs,
             send_stalled_ms: t.media.sendStalledMs,
+            send_lateness_p99_ms: t.media.sendLatenessP99Ms,
           },
         }
       : {}),
