@@ -222,12 +222,12 @@ export class InboundLeg {
     if (!this.media.sendDtmf(digits, durationMs)) throw new Error('the caller offered no telephone-event: digits cannot be sent');
   }
 
-  /** Blind transfer (REFER) of the caller; resolves with the REFER's final status (the transfer_call tool). */
   /** How this leg's audio fared (the call's metrics.media); undefined when no media ever ran. */
   mediaQuality(): MediaQuality | undefined {
     return this.media ? mediaQualityOf(this.media.stats()) : undefined;
   }
 
+  /** Blind transfer (REFER) of the caller; resolves with the REFER's final status (the transfer_call tool). */
   transfer(target: string): Promise<number> {
     return this.call.transfer(target);
   }

@@ -2,13 +2,13 @@
  * Transaction layer (RFC 3261 §17): creates client transactions, matches responses to them (§17.1.3),
  * matches requests to server transactions (§17.2.3) and hands everything else to the transaction user.
  */
+import { createHash } from 'node:crypto';
 import type { Clock } from '../../time/clock.js';
 import { InviteClientTransaction, NonInviteClientTransaction, type ClientTxEvent } from './client-transaction.js';
 import { SipHeaders } from './headers.js';
 import { MAGIC_COOKIE } from './ids.js';
 import type { Logger } from './logger.js';
 import { serializeVia, type SipMessage, type SipRequest, type SipResponse, type Via } from './message.js';
-import { createHash } from 'node:crypto';
 import { buildResponse, responseDestination } from './builder.js';
 import { serializeMessage } from './serializer.js';
 import { InviteServerTransaction, NonInviteServerTransaction } from './server-transaction.js';
