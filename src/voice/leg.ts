@@ -6,7 +6,7 @@
 import type { LegEvent } from '../telephony/leg-events.js';
 import type { MediaQuality } from '../telephony/rtp/media-quality.js';
 
-export type { LegEvent };
+export type { LegEvent, MediaQuality };
 
 export interface Leg {
   on(listener: (e: LegEvent) => void): () => void;

@@ -7,8 +7,8 @@ import type { AmdCue, AnsweredBy } from '../amd/types.js';
 import type { EndReason } from '../contract/status.js';
 import type { ProviderFallbackEvent } from '../providers/settings.js';
 import type { Recording, RecordingOptions } from '../media/wav-recorder.js';
-import type { MediaQuality } from '../telephony/rtp/media-quality.js';
 import type { TranscriptTurn, TurnLatency } from '../voice/events.js';
+import type { MediaQuality } from '../voice/leg.js';
 import type { GreetingSpec, VoiceCallSpec } from '../voice/spec.js';
 
 export interface DialCommand {
