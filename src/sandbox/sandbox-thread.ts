@@ -2,7 +2,7 @@
  * The embedded sandbox on a thread of its own (sandbox-thread-main.ts), as `outcall serve` runs it:
  * the same Sandbox as startSandbox() gives, with its finished calls mirrored here as they end.
  */
-import { Worker } from 'node:worker_threads';
+import { startThread } from '../threads.js';
 import { OutcallError, type ErrorCode } from '../errors.js';
 import type { MagicNumber } from './numbers.js';
 import type { Sandbox, SandboxCallRecord } from './service.js';
@@ -24,15 +24,7 @@ export type SandboxThreadEvent =
 const KEPT_CALLS = 100;
 
 export async function startSandboxThread(data: SandboxThreadData): Promise<Sandbox> {
-  let worker: Worker;
-  if (import.meta.url.endsWith('.ts')) {
-    // Running from source: module loader hooks are per thread, so the worker registers tsx itself.
-    const entry = new URL('./sandbox-thread-main.ts', import.meta.url).href;
-    const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
-    worker = new Worker(boot, { eval: true, workerData: data });
-  } else {
-    worker = new Worker(new URL('./sandbox-thread-main.js', import.meta.url), { workerData: data });
-  }
+  const worker = startThread(import.meta.url, './sandbox-thread-main', { workerData: data });
   const calls: SandboxCallRecord[] = [];
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.on('message', (e: SandboxThreadEvent) => {

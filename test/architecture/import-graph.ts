@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
-const BASE = ['errors.ts', 'ids.ts', 'time', 'text'];
+const BASE = ['errors.ts', 'ids.ts', 'time', 'text', 'threads.ts'];
 
 /**
  * From the bottom floor up. `contract` is the HTTP contract every layer may speak (schemas, statuses,
@@ -19,6 +19,8 @@ export const LAYERS: Record<string, readonly string[]> = {
   time: [],
   /** Plain text algorithms (edit distance): no imports of ours. */
   text: [],
+  /** Starting our worker threads (compiled, or from source through tsx). */
+  'threads.ts': [],
   'config.ts': ['errors.ts'],
   crypto: [],
   'http-client': [...BASE],

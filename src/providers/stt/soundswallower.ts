@@ -16,7 +16,8 @@
  * per second of speech here, so the final comes that long after the end silence. 16 kHz legs are
  * downsampled to 8 kHz (the model's rate).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../../threads.js';
 import { Resampler } from '../../media/resampler.js';
 import { rmsDbfs } from '../vad/energy.js';
 import { ProviderError } from '../errors.js';
@@ -89,14 +90,7 @@ class DecodeThread {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    let w: Worker;
-    if (import.meta.url.endsWith('.ts')) {
-      // Running from source: module loader hooks are per thread, so the worker registers tsx itself.
-      const entry = new URL('./soundswallower-worker.ts', import.meta.url).href;
-      w = new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
-    } else {
-      w = new Worker(new URL('./soundswallower-worker.js', import.meta.url));
-    }
+    const w = startThread(import.meta.url, './soundswallower-worker');
     w.unref();
     w.on('message', (r: DecodeReply) => {
       const done = this.#waiting.get(r.seq);

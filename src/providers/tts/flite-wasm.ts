@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../../threads.js';
 import { resample } from '../../media/resampler.js';
 import { ProviderError } from '../errors.js';
 import { sentences } from './flite.js';
@@ -186,14 +187,8 @@ export class FliteWasmPool {
   }
 }
 
-/** The compiled .js next to this file, or the .ts source through tsx when running from source (as MediaThread does). */
 function startWorker(): Worker {
-  if (import.meta.url.endsWith('.ts')) {
-    const entry = new URL('./flite-wasm-worker.ts', import.meta.url).href;
-    const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
-    return new Worker(boot, { eval: true });
-  }
-  return new Worker(new URL('./flite-wasm-worker.js', import.meta.url));
+  return startThread(import.meta.url, './flite-wasm-worker');
 }
 
 let perThread: FliteWasmPool | undefined;

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../../threads.js';
 import type { MediaConfig } from '../../config.js';
 import type { WorkerCommand, WorkerEvent } from '../protocol.js';
 
@@ -21,15 +22,7 @@ export class MediaThread {
   }
 
   static async start(cfg: MediaConfig): Promise<MediaThread> {
-    let worker: Worker;
-    if (import.meta.url.endsWith('.ts')) {
-      // Running from source: module loader hooks are per thread, so the worker registers tsx itself.
-      const entry = new URL('../media/media-worker-main.ts', import.meta.url).href;
-      const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
-      worker = new Worker(boot, { eval: true, workerData: cfg });
-    } else {
-      worker = new Worker(new URL('../media/media-worker-main.js', import.meta.url), { workerData: cfg });
-    }
+    const worker = startThread(import.meta.url, '../media/media-worker-main', { workerData: cfg });
     const t = new MediaThread(worker);
     t.sipPort = await new Promise<number>((resolve, reject) => {
       const off = t.on((e) => {
