@@ -1,7 +1,7 @@
 /**
  * The embedded sandbox on its own thread (src/sandbox/sandbox-thread.ts): it answers the platform's
  * calls as the in-process one does, its finished calls show on the handle, a persona file that does
- * not load fails the start with the sandbox's own error code, and stop() ends the thread.
+ * not load fails the start with the sandbox's own error code.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

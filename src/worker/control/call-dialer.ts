@@ -179,7 +179,7 @@ export class CallDialer implements Dialer {
     const held = this.#held.get(e.callId);
     if (!held) return;
     held.chain = held.chain
-      .then(() => this.#applyWhileUnreachable(held.call, e))
+      .then(() => this.#applyUntilStored(held.call, e))
       .catch((err: unknown) => this.ctx.logger?.error({ err, callId: e.callId, event: e.type }, 'could not record call event'))
       .finally(() => {
         if (e.type === 'ended') {
@@ -217,7 +217,7 @@ export class CallDialer implements Dialer {
    * fit is dropped and the call ends without it: CallEvents' 'ended'). Any other failure is the
    * caller's to log.
    */
-  async #applyWhileUnreachable(call: ClaimedCall, e: CallWorkerEvent): Promise<void> {
+  async #applyUntilStored(call: ClaimedCall, e: CallWorkerEvent): Promise<void> {
     for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
       try {
         await this.#events.apply(call, e);
